@@ -1,0 +1,75 @@
+//! The service's clock: the one place that reads the time.
+//!
+//! The engine never reads a clock; the service stamps each event with [`Clock::now`] when it
+//! accepts it. The demo runs on a shifted clock so that its stations are open at whatever hour a
+//! newcomer starts it — time still passes at the real rate, it just starts on a weekday morning.
+
+use chrono::{DateTime, Datelike, Duration, NaiveTime, TimeZone, Utc, Weekday};
+use chrono_tz::Tz;
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Clock {
+    /// Added to the system time.
+    offset: Duration,
+}
+
+impl Clock {
+    /// The system clock.
+    pub fn system() -> Self {
+        Self::default()
+    }
+
+    /// A clock that reads `start` now and then runs at the real rate.
+    pub fn starting_at(start: DateTime<Utc>) -> Self {
+        Self {
+            offset: start - Utc::now(),
+        }
+    }
+
+    /// For the demo: the coming (or current) weekday at `time` in `tz`, as a clock — today if
+    /// today is Monday–Thursday, otherwise the next Tuesday (Friday hours are short and Saturday
+    /// and Sunday are closed, which would make a dull demo).
+    pub fn demo(tz: Tz, time: NaiveTime) -> Self {
+        let today = Utc::now().with_timezone(&tz).date_naive();
+        let mut day = today;
+        while !matches!(
+            day.weekday(),
+            Weekday::Mon | Weekday::Tue | Weekday::Wed | Weekday::Thu
+        ) {
+            day += Duration::days(1);
+        }
+        let start = tz
+            .from_local_datetime(&day.and_time(time))
+            .earliest()
+            .map_or_else(Utc::now, |t| t.with_timezone(&Utc));
+        Self::starting_at(start)
+    }
+
+    pub fn is_shifted(&self) -> bool {
+        self.offset != Duration::zero()
+    }
+
+    /// The time, to the microsecond: the log stores microseconds, so memory and a replay of
+    /// the log agree exactly.
+    pub fn now(&self) -> DateTime<Utc> {
+        let t = Utc::now() + self.offset;
+        DateTime::from_timestamp_micros(t.timestamp_micros()).unwrap_or(t)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_clock_starts_on_a_weekday_morning() {
+        let tz: Tz = "Europe/Oslo".parse().unwrap();
+        let clock = Clock::demo(tz, NaiveTime::from_hms_opt(9, 30, 0).unwrap());
+        let local = clock.now().with_timezone(&tz);
+        assert!(matches!(
+            local.weekday(),
+            Weekday::Mon | Weekday::Tue | Weekday::Wed | Weekday::Thu
+        ));
+        assert_eq!(local.format("%H:%M").to_string(), "09:30");
+    }
+}

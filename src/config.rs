@@ -1,0 +1,696 @@
+//! The operator's configuration: TOML types, the built-in sample, and validation whose every
+//! error names the file, the key and what is wrong.
+//!
+//! The TOML keys are a public contract (see the README's config reference). Parsing happens in
+//! two steps: serde reads the raw file (unknown keys are errors, so a typo never passes
+//! silently), then [`Config::from_raw`] turns it into checked values — slugs, timezones, hours,
+//! geometry, token hashes and device scopes — so nothing downstream re-checks them.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::path::Path;
+
+use chrono_tz::Tz;
+use serde::Deserialize;
+
+use crate::capacity::{self, AreaModel, Capacity, RoomGeometry};
+use crate::domain::{DeviceId, DistrictId, ServiceId, StationId};
+use crate::hours::{self, DAY_KEYS, WeeklyHours};
+
+/// The sample configuration compiled into the binary: 12 police districts, their stations and
+/// public demo devices (token = `demo-<device id>`).
+pub const SAMPLE_TOML: &str = include_str!("../config/sample.toml");
+/// How the sample is named in messages.
+pub const SAMPLE_NAME: &str = "built-in sample";
+
+/// A configuration error: which file, which key, and what to fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub file: String,
+    pub key: String,
+    pub reason: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.key.is_empty() {
+            write!(f, "{}: {}", self.file, self.reason)
+        } else {
+            write!(f, "{}: {}: {}", self.file, self.key, self.reason)
+        }
+    }
+}
+impl std::error::Error for ConfigError {}
+
+/// The national distancing rule in force.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rules {
+    pub distancing_m: f64,
+    pub area_model: AreaModel,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct District {
+    pub id: DistrictId,
+    pub name: String,
+    pub timezone: Tz,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Service {
+    pub id: ServiceId,
+    /// Norwegian display name.
+    pub name: String,
+    /// English display name (falls back to `name`).
+    pub name_en: String,
+    pub prefix: char,
+    pub hours: WeeklyHours,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Station {
+    pub id: StationId,
+    pub district: DistrictId,
+    pub name: String,
+    pub address: Option<String>,
+    pub timezone: Tz,
+    pub geometry: RoomGeometry,
+    pub queue_line_m: Option<f64>,
+    pub services: Vec<Service>,
+}
+
+impl Station {
+    /// The cap under the given rule, derived from the stored geometry (never stored itself).
+    pub fn capacity(&self, rules: &Rules) -> Capacity {
+        capacity::derive(&self.geometry, rules.distancing_m, rules.area_model)
+            .expect("geometry and rules were validated when the config was loaded")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// A front-desk terminal: posts events for one station, reads that station.
+    Terminal,
+    /// A guard screen: reads full documents of its stations, posts corrections and every other event.
+    Guard,
+    /// A lobby display: reads one station's public document.
+    Display,
+    /// An operator tool: rules and tokens.
+    Admin,
+}
+
+/// Which stations a device may act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    Station(StationId),
+    Stations(Vec<StationId>),
+    Districts(Vec<DistrictId>),
+    All,
+    /// Admins act on rules and tokens, not on stations.
+    Nothing,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Device {
+    pub id: DeviceId,
+    pub role: Role,
+    pub scope: Scope,
+    pub token_sha256: [u8; 32],
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// The file it came from, or [`SAMPLE_NAME`].
+    pub source: String,
+    pub rules: Rules,
+    pub districts: Vec<District>,
+    pub stations: Vec<Station>,
+    pub devices: Vec<Device>,
+}
+
+// ---- the raw file ------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    rules: RawRules,
+    #[serde(default)]
+    districts: Vec<RawDistrict>,
+    #[serde(default)]
+    stations: Vec<RawStation>,
+    #[serde(default)]
+    devices: Vec<RawDevice>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRules {
+    #[serde(default = "default_distancing")]
+    distancing_m: f64,
+    #[serde(default)]
+    area_model: AreaModel,
+}
+impl Default for RawRules {
+    fn default() -> Self {
+        Self {
+            distancing_m: default_distancing(),
+            area_model: AreaModel::Grid,
+        }
+    }
+}
+fn default_distancing() -> f64 {
+    2.0
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDistrict {
+    id: String,
+    name: String,
+    #[serde(default = "default_timezone")]
+    timezone: String,
+}
+fn default_timezone() -> String {
+    "Europe/Oslo".into()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStation {
+    id: String,
+    district: String,
+    name: String,
+    #[serde(default)]
+    address: Option<String>,
+    area_m2: f64,
+    #[serde(default)]
+    seats: Option<Vec<[f64; 2]>>,
+    #[serde(default)]
+    queue_line_m: Option<f64>,
+    #[serde(default)]
+    max_visitors: Option<u32>,
+    #[serde(default)]
+    services: Vec<RawService>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawService {
+    id: String,
+    name: String,
+    #[serde(default)]
+    name_en: Option<String>,
+    prefix: String,
+    #[serde(default)]
+    hours: RawHours,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawHours {
+    mon: Option<String>,
+    tue: Option<String>,
+    wed: Option<String>,
+    thu: Option<String>,
+    fri: Option<String>,
+    sat: Option<String>,
+    sun: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDevice {
+    id: String,
+    role: Role,
+    #[serde(default)]
+    station: Option<String>,
+    #[serde(default)]
+    stations: Option<Vec<String>>,
+    #[serde(default)]
+    districts: Option<Vec<String>>,
+    #[serde(default)]
+    all: Option<bool>,
+    token_sha256: String,
+}
+
+// ---- validation --------------------------------------------------------------------------
+
+/// Collects the file name so each check can build its error in one line.
+struct Checker<'a> {
+    file: &'a str,
+}
+
+impl Checker<'_> {
+    fn err(&self, key: impl Into<String>, reason: impl Into<String>) -> ConfigError {
+        ConfigError {
+            file: self.file.to_owned(),
+            key: key.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+impl Config {
+    /// The built-in sample.
+    pub fn sample() -> Config {
+        Config::parse(SAMPLE_TOML, SAMPLE_NAME).expect("the built-in sample config is valid")
+    }
+
+    /// Reads and validates a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: file.clone(),
+            key: String::new(),
+            reason: format!("cannot read the file: {e}"),
+        })?;
+        Config::parse(&text, &file)
+    }
+
+    /// Parses and validates TOML text; `file` names it in errors.
+    pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError {
+            file: file.to_owned(),
+            key: String::new(),
+            reason: e.to_string().trim_end().replace('\n', "\n  "),
+        })?;
+        Config::from_raw(raw, file)
+    }
+
+    fn from_raw(raw: RawConfig, file: &str) -> Result<Config, ConfigError> {
+        let c = Checker { file };
+        capacity::validate_distancing(raw.rules.distancing_m)
+            .map_err(|e| c.err("rules.distancing_m", e.reason))?;
+        let rules = Rules {
+            distancing_m: raw.rules.distancing_m,
+            area_model: raw.rules.area_model,
+        };
+
+        let mut districts = Vec::new();
+        for (i, d) in raw.districts.into_iter().enumerate() {
+            let key = format!("districts[{i}]");
+            let id = DistrictId::parse(&d.id).map_err(|e| c.err(format!("{key}.id"), e.0))?;
+            if districts.iter().any(|x: &District| x.id == id) {
+                return Err(c.err(
+                    format!("{key}.id"),
+                    format!("district '{id}' is defined twice"),
+                ));
+            }
+            let timezone: Tz = d.timezone.parse().map_err(|_| {
+                c.err(
+                    format!("{key}.timezone"),
+                    format!(
+                        "'{}' is not an IANA timezone such as \"Europe/Oslo\"",
+                        d.timezone
+                    ),
+                )
+            })?;
+            districts.push(District {
+                id,
+                name: non_empty(&c, format!("{key}.name"), d.name)?,
+                timezone,
+            });
+        }
+
+        let mut stations: Vec<Station> = Vec::new();
+        for (i, s) in raw.stations.into_iter().enumerate() {
+            let key = format!("stations[{i}]");
+            let id = StationId::parse(&s.id).map_err(|e| c.err(format!("{key}.id"), e.0))?;
+            if stations.iter().any(|x| x.id == id) {
+                return Err(c.err(
+                    format!("{key}.id"),
+                    format!("station '{id}' is defined twice"),
+                ));
+            }
+            let district = districts
+                .iter()
+                .find(|d| d.id.as_str() == s.district)
+                .ok_or_else(|| {
+                    c.err(
+                        format!("{key}.district"),
+                        format!(
+                            "unknown district '{}'; define it under [[districts]]",
+                            s.district
+                        ),
+                    )
+                })?;
+            let geometry = RoomGeometry {
+                area_m2: s.area_m2,
+                seats: s.seats,
+                max_visitors: s.max_visitors,
+            };
+            capacity::validate_geometry(&geometry)
+                .map_err(|e| c.err(format!("{key}.{}", e.field), e.reason))?;
+            if let Some(q) = s.queue_line_m {
+                if !q.is_finite() || q < 0.0 {
+                    return Err(c.err(
+                        format!("{key}.queue_line_m"),
+                        "must be a length in metres, 0 or more",
+                    ));
+                }
+            }
+            if s.services.is_empty() {
+                return Err(c.err(
+                    format!("{key}.services"),
+                    "a station needs at least one [[stations.services]]",
+                ));
+            }
+            let mut services: Vec<Service> = Vec::new();
+            for (j, v) in s.services.into_iter().enumerate() {
+                let skey = format!("{key}.services[{j}]");
+                let sid = ServiceId::parse(&v.id).map_err(|e| c.err(format!("{skey}.id"), e.0))?;
+                if services.iter().any(|x| x.id == sid) {
+                    return Err(c.err(
+                        format!("{skey}.id"),
+                        format!("service '{sid}' is listed twice at this station"),
+                    ));
+                }
+                let mut chars = v.prefix.chars();
+                let prefix = match (chars.next(), chars.next()) {
+                    (Some(p), None) if p.is_ascii_uppercase() => p,
+                    _ => {
+                        return Err(c.err(
+                            format!("{skey}.prefix"),
+                            format!("'{}' must be one uppercase letter A–Z", v.prefix),
+                        ));
+                    }
+                };
+                if let Some(other) = services.iter().find(|x| x.prefix == prefix) {
+                    return Err(c.err(
+                        format!("{skey}.prefix"),
+                        format!(
+                            "'{prefix}' is already the prefix of '{}' at this station",
+                            other.id
+                        ),
+                    ));
+                }
+                let hours = parse_hours(&c, &format!("{skey}.hours"), v.hours)?;
+                let name = non_empty(&c, format!("{skey}.name"), v.name)?;
+                services.push(Service {
+                    id: sid,
+                    name_en: v.name_en.unwrap_or_else(|| name.clone()),
+                    name,
+                    prefix,
+                    hours,
+                });
+            }
+            stations.push(Station {
+                id,
+                district: district.id.clone(),
+                name: non_empty(&c, format!("{key}.name"), s.name)?,
+                address: s.address,
+                timezone: district.timezone,
+                geometry,
+                queue_line_m: s.queue_line_m,
+                services,
+            });
+        }
+
+        let mut devices: Vec<Device> = Vec::new();
+        let mut hashes = HashSet::new();
+        for (i, d) in raw.devices.into_iter().enumerate() {
+            let key = format!("devices[{i}]");
+            let id = DeviceId::parse(&d.id).map_err(|e| c.err(format!("{key}.id"), e.0))?;
+            if devices.iter().any(|x| x.id == id) {
+                return Err(c.err(
+                    format!("{key}.id"),
+                    format!("device '{id}' is defined twice"),
+                ));
+            }
+            let token_sha256 = parse_sha256(&d.token_sha256).ok_or_else(|| {
+                c.err(
+                    format!("{key}.token_sha256"),
+                    "must be 64 hex characters: the SHA-256 of the token, never the token itself",
+                )
+            })?;
+            if !hashes.insert(token_sha256) {
+                return Err(c.err(
+                    format!("{key}.token_sha256"),
+                    "another device has the same token; every device needs its own",
+                ));
+            }
+            let known_station = |s: &str, k: String| -> Result<StationId, ConfigError> {
+                stations
+                    .iter()
+                    .find(|x| x.id.as_str() == s)
+                    .map(|x| x.id.clone())
+                    .ok_or_else(|| c.err(k, format!("unknown station '{s}'")))
+            };
+            let given = [
+                d.station.is_some(),
+                d.stations.is_some(),
+                d.districts.is_some(),
+                d.all.is_some(),
+            ]
+            .iter()
+            .filter(|x| **x)
+            .count();
+            let scope = match d.role {
+                Role::Terminal | Role::Display => match (&d.station, given) {
+                    (Some(s), 1) => Scope::Station(known_station(s, format!("{key}.station"))?),
+                    _ => {
+                        return Err(c.err(
+                            key,
+                            "a terminal or display needs exactly one `station = \"...\"` and no other scope",
+                        ));
+                    }
+                },
+                Role::Guard => {
+                    if given != 1 || d.station.is_some() {
+                        return Err(c.err(
+                            key,
+                            "a guard needs exactly one of `districts = [..]`, `stations = [..]` or `all = true`",
+                        ));
+                    }
+                    if let Some(list) = &d.stations {
+                        let mut ids = Vec::new();
+                        for (j, s) in list.iter().enumerate() {
+                            ids.push(known_station(s, format!("{key}.stations[{j}]"))?);
+                        }
+                        Scope::Stations(ids)
+                    } else if let Some(list) = &d.districts {
+                        let mut ids = Vec::new();
+                        for (j, s) in list.iter().enumerate() {
+                            let found =
+                                districts
+                                    .iter()
+                                    .find(|x| x.id.as_str() == s)
+                                    .ok_or_else(|| {
+                                        c.err(
+                                            format!("{key}.districts[{j}]"),
+                                            format!("unknown district '{s}'"),
+                                        )
+                                    })?;
+                            ids.push(found.id.clone());
+                        }
+                        Scope::Districts(ids)
+                    } else if d.all == Some(true) {
+                        Scope::All
+                    } else {
+                        return Err(
+                            c.err(format!("{key}.all"), "write `all = true` or leave it out")
+                        );
+                    }
+                }
+                Role::Admin => {
+                    if given != 0 {
+                        return Err(c.err(
+                            key,
+                            "an admin has no station scope; remove station/stations/districts/all",
+                        ));
+                    }
+                    Scope::Nothing
+                }
+            };
+            devices.push(Device {
+                id,
+                role: d.role,
+                scope,
+                token_sha256,
+            });
+        }
+
+        Ok(Config {
+            source: file.to_owned(),
+            rules,
+            districts,
+            stations,
+            devices,
+        })
+    }
+
+    pub fn station(&self, id: &StationId) -> Option<&Station> {
+        self.stations.iter().find(|s| &s.id == id)
+    }
+
+    pub fn district(&self, id: &DistrictId) -> Option<&District> {
+        self.districts.iter().find(|d| &d.id == id)
+    }
+
+    /// One line per station: its derived cap and what it rests on (for `check-config`).
+    pub fn describe_caps(&self) -> String {
+        let mut out = format!(
+            "{}: {} districts, {} stations, {} devices; distancing {} m ({:?} area model)\n",
+            self.source,
+            self.districts.len(),
+            self.stations.len(),
+            self.devices.len(),
+            self.rules.distancing_m,
+            self.rules.area_model
+        );
+        for s in &self.stations {
+            let cap = s.capacity(&self.rules);
+            let seats = match (cap.seat_cap, &s.geometry.seats) {
+                (Some(n), Some(all)) => format!(
+                    ", seats {n} of {}{}",
+                    all.len(),
+                    if cap.exact {
+                        ""
+                    } else {
+                        " (best found, not proven)"
+                    }
+                ),
+                _ => String::new(),
+            };
+            let max = cap
+                .max_visitors
+                .map(|m| format!(", legal max {m}"))
+                .unwrap_or_default();
+            out.push_str(&format!(
+                "  {:<24} cap {:>3}  (area {} m² → {}{seats}{max}; limited by {:?})\n",
+                s.id, cap.cap, s.geometry.area_m2, cap.area_cap, cap.limited_by
+            ));
+        }
+        out
+    }
+}
+
+fn non_empty(c: &Checker<'_>, key: String, s: String) -> Result<String, ConfigError> {
+    if s.trim().is_empty() {
+        Err(c.err(key, "must not be empty"))
+    } else {
+        Ok(s)
+    }
+}
+
+fn parse_sha256(s: &str) -> Option<[u8; 32]> {
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(s, &mut out).ok()?;
+    Some(out)
+}
+
+fn parse_hours(c: &Checker<'_>, key: &str, raw: RawHours) -> Result<WeeklyHours, ConfigError> {
+    let given = [
+        raw.mon, raw.tue, raw.wed, raw.thu, raw.fri, raw.sat, raw.sun,
+    ];
+    let mut days: [Vec<hours::Range>; 7] = Default::default();
+    for (i, spec) in given.iter().enumerate() {
+        if let Some(spec) = spec {
+            days[i] =
+                hours::parse_day(spec).map_err(|r| c.err(format!("{key}.{}", DAY_KEYS[i]), r))?;
+        }
+    }
+    Ok(WeeklyHours::from_days(days))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+[rules]
+distancing_m = 2.0
+
+[[districts]]
+id = "oslo"
+name = "Oslo politidistrikt"
+
+[[stations]]
+id = "oslo-gronland"
+district = "oslo"
+name = "Grønland politistasjon"
+area_m2 = 48.0
+
+[[stations.services]]
+id = "passport"
+name = "Pass"
+prefix = "P"
+hours = { mon = "08:00-15:30" }
+
+[[devices]]
+id = "desk-1"
+role = "terminal"
+station = "oslo-gronland"
+token_sha256 = "0000000000000000000000000000000000000000000000000000000000000001"
+"#;
+
+    fn err_of(text: &str) -> ConfigError {
+        Config::parse(text, "test.toml").unwrap_err()
+    }
+
+    #[test]
+    fn the_built_in_sample_is_valid_and_covers_every_district() {
+        let c = Config::sample();
+        assert_eq!(c.districts.len(), 12);
+        for d in &c.districts {
+            assert!(
+                c.stations.iter().any(|s| s.district == d.id),
+                "district {} has no station",
+                d.id
+            );
+        }
+        assert!(c.stations.iter().any(|s| s.geometry.seats.is_some()));
+    }
+
+    #[test]
+    fn a_minimal_file_parses_and_derives_the_cap() {
+        let c = Config::parse(MINIMAL, "test.toml").unwrap();
+        assert_eq!(c.stations[0].capacity(&c.rules).cap, 12);
+        assert_eq!(c.devices[0].scope, Scope::Station(c.stations[0].id.clone()));
+        assert_eq!(c.stations[0].services[0].name_en, "Pass");
+    }
+
+    #[test]
+    fn errors_name_the_file_the_key_and_the_reason() {
+        let e = err_of(&MINIMAL.replace("district = \"oslo\"", "district = \"bergen\""));
+        assert_eq!(e.file, "test.toml");
+        assert_eq!(e.key, "stations[0].district");
+        assert!(e.reason.contains("bergen"), "{e}");
+
+        let e = err_of(&MINIMAL.replace("mon = \"08:00-15:30\"", "mon = \"8-15\""));
+        assert_eq!(e.key, "stations[0].services[0].hours.mon");
+
+        let e = err_of(&MINIMAL.replace("area_m2 = 48.0", "area_m2 = -1.0"));
+        assert_eq!(e.key, "stations[0].area_m2");
+
+        let e = err_of(&MINIMAL.replace("distancing_m = 2.0", "distancing_m = 9.0"));
+        assert_eq!(e.key, "rules.distancing_m");
+
+        let e = err_of(&MINIMAL.replace("prefix = \"P\"", "prefix = \"pp\""));
+        assert_eq!(e.key, "stations[0].services[0].prefix");
+
+        let e = err_of(&MINIMAL.replace(
+            "0000000000000000000000000000000000000000000000000000000000000001",
+            "secret",
+        ));
+        assert_eq!(e.key, "devices[0].token_sha256");
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_not_silently_ignored() {
+        let e = err_of(&MINIMAL.replace("area_m2 = 48.0", "area_m2 = 48.0\narea = 3"));
+        assert!(e.to_string().contains("area"), "{e}");
+        assert!(e.to_string().starts_with("test.toml: "), "{e}");
+    }
+
+    #[test]
+    fn a_terminal_needs_exactly_one_station() {
+        let e = err_of(&MINIMAL.replace(
+            "station = \"oslo-gronland\"",
+            "station = \"oslo-gronland\"\nall = true",
+        ));
+        assert_eq!(e.key, "devices[0]");
+    }
+}

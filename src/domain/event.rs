@@ -1,0 +1,325 @@
+//! The events terminals and guards post, exactly as they stand in the request body and in the log.
+//!
+//! One enum, tagged by `kind`, is both the wire format and the log format, so a logged event
+//! replays through the same engine code that accepted it. Free text fields are bounded and free of
+//! control characters; `appointment` is personal data and never leaves the full status document.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::ids::{DeskId, DeviceId, ParseError, PartySize, ServiceId, StationId, Ticket};
+
+/// Text a person typed, 1..=MAX characters, no control characters, trimmed of surrounding spaces.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Text<const MAX: usize>(String);
+
+impl<const MAX: usize> Text<MAX> {
+    pub fn parse(s: &str) -> Result<Self, ParseError> {
+        let t = s.trim();
+        let len = t.chars().count();
+        if len == 0 {
+            return Err(ParseError("must not be empty".into()));
+        }
+        if len > MAX {
+            return Err(ParseError(format!(
+                "is {len} characters long; at most {MAX} are allowed"
+            )));
+        }
+        if t.chars().any(char::is_control) {
+            return Err(ParseError("must not contain control characters".into()));
+        }
+        Ok(Self(t.to_owned()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+impl<const MAX: usize> TryFrom<String> for Text<MAX> {
+    type Error = ParseError;
+    fn try_from(s: String) -> Result<Self, ParseError> {
+        Self::parse(&s)
+    }
+}
+impl<const MAX: usize> From<Text<MAX>> for String {
+    fn from(t: Text<MAX>) -> String {
+        t.0
+    }
+}
+impl<const MAX: usize> fmt::Display for Text<MAX> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A booking reference given at check-in (personal data: only in full documents).
+pub type Appointment = Text<64>;
+/// Why a guard corrected the headcount.
+pub type Reason = Text<200>;
+/// A contact surface that was cleaned, e.g. "door handles".
+pub type Surface = Text<64>;
+
+/// Largest headcount correction a guard can make in one event.
+pub const MAX_CORRECTION: i32 = 50;
+
+/// A correction's delta: non-zero, at most ±50 people.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "i32", into = "i32")]
+pub struct Delta(i32);
+
+impl Delta {
+    pub fn new(d: i32) -> Result<Self, ParseError> {
+        if d != 0 && d.abs() <= MAX_CORRECTION {
+            Ok(Self(d))
+        } else {
+            Err(ParseError(format!(
+                "delta {d} is out of range: use a non-zero number of people from -{MAX_CORRECTION} to {MAX_CORRECTION}"
+            )))
+        }
+    }
+    pub fn get(self) -> i32 {
+        self.0
+    }
+}
+impl TryFrom<i32> for Delta {
+    type Error = ParseError;
+    fn try_from(d: i32) -> Result<Self, ParseError> {
+        Self::new(d)
+    }
+}
+impl From<Delta> for i32 {
+    fn from(d: Delta) -> i32 {
+        d.0
+    }
+}
+
+/// One thing that happened at a station, as posted to `POST /api/v1/stations/{station}/events`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Event {
+    /// A party arrives at the front desk and takes a ticket for a service.
+    CheckIn {
+        service: ServiceId,
+        #[serde(default)]
+        party_size: PartySize,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        appointment: Option<Appointment>,
+    },
+    /// A party leaves the waiting room (served, or gone).
+    CheckOut { ticket: Ticket },
+    /// A desk calls the longest-waiting ticket inside (of one service, when given).
+    Call {
+        desk: DeskId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        service: Option<ServiceId>,
+    },
+    /// A ticket did not come when called, or left the queue: it is dropped wherever it is.
+    NoShow { ticket: Ticket },
+    /// A guard counts people inside that no ticket accounts for (or removes such a count).
+    Correction { delta: Delta, reason: Reason },
+    /// A contact surface was cleaned.
+    Cleaned { surface: Surface },
+}
+
+impl Event {
+    /// The `kind` tag, for logs and the event log's `kind` column.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::CheckIn { .. } => "check_in",
+            Event::CheckOut { .. } => "check_out",
+            Event::Call { .. } => "call",
+            Event::NoShow { .. } => "no_show",
+            Event::Correction { .. } => "correction",
+            Event::Cleaned { .. } => "cleaned",
+        }
+    }
+}
+
+/// The wire form of an [`Event`] as terminals send it. Every field is optional here so that each
+/// is parsed on its own and an error names the field (`party_size`, `ticket`, …); which fields a
+/// kind needs is checked afterwards by [`EventWire::into_event`].
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventWire {
+    kind: Kind,
+    service: Option<ServiceId>,
+    party_size: Option<PartySize>,
+    appointment: Option<Appointment>,
+    ticket: Option<Ticket>,
+    desk: Option<DeskId>,
+    delta: Option<Delta>,
+    reason: Option<Reason>,
+    surface: Option<Surface>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Kind {
+    CheckIn,
+    CheckOut,
+    Call,
+    NoShow,
+    Correction,
+    Cleaned,
+}
+
+/// A field that is missing, or present where the kind has no use for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: &'static str,
+    pub reason: String,
+}
+
+impl EventWire {
+    pub fn into_event(self) -> Result<Event, FieldError> {
+        fn need<T>(v: Option<T>, field: &'static str, kind: &str) -> Result<T, FieldError> {
+            v.ok_or_else(|| FieldError {
+                field,
+                reason: format!("a {kind} event needs `{field}`"),
+            })
+        }
+        let present = [
+            ("service", self.service.is_some()),
+            ("party_size", self.party_size.is_some()),
+            ("appointment", self.appointment.is_some()),
+            ("ticket", self.ticket.is_some()),
+            ("desk", self.desk.is_some()),
+            ("delta", self.delta.is_some()),
+            ("reason", self.reason.is_some()),
+            ("surface", self.surface.is_some()),
+        ];
+        let (event, allowed): (Result<Event, FieldError>, &[&str]) = match self.kind {
+            Kind::CheckIn => (
+                need(self.service, "service", "check_in").map(|service| Event::CheckIn {
+                    service,
+                    party_size: self.party_size.unwrap_or_default(),
+                    appointment: self.appointment,
+                }),
+                &["service", "party_size", "appointment"],
+            ),
+            Kind::CheckOut => (
+                need(self.ticket, "ticket", "check_out").map(|ticket| Event::CheckOut { ticket }),
+                &["ticket"],
+            ),
+            Kind::NoShow => (
+                need(self.ticket, "ticket", "no_show").map(|ticket| Event::NoShow { ticket }),
+                &["ticket"],
+            ),
+            Kind::Call => (
+                need(self.desk, "desk", "call").map(|desk| Event::Call {
+                    desk,
+                    service: self.service,
+                }),
+                &["desk", "service"],
+            ),
+            Kind::Correction => (
+                need(self.delta, "delta", "correction").and_then(|delta| {
+                    Ok(Event::Correction {
+                        delta,
+                        reason: need(self.reason, "reason", "correction")?,
+                    })
+                }),
+                &["delta", "reason"],
+            ),
+            Kind::Cleaned => (
+                need(self.surface, "surface", "cleaned").map(|surface| Event::Cleaned { surface }),
+                &["surface"],
+            ),
+        };
+        let event = event?;
+        if let Some((field, _)) = present
+            .iter()
+            .find(|(f, given)| *given && !allowed.contains(f))
+        {
+            return Err(FieldError {
+                field,
+                reason: format!("a {} event has no `{field}`", event.kind()),
+            });
+        }
+        Ok(event)
+    }
+}
+
+/// The event as the log keeps it: who sent it, when the service accepted it, and its place in
+/// the station's sequence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    pub station: StationId,
+    pub seq: u64,
+    pub at: DateTime<Utc>,
+    pub device: DeviceId,
+    pub event: Event,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn check_in_defaults_to_a_party_of_one() {
+        let e: Event = serde_json::from_str(r#"{"kind":"check_in","service":"passport"}"#).unwrap();
+        assert_eq!(
+            e,
+            Event::CheckIn {
+                service: ServiceId::parse("passport").unwrap(),
+                party_size: PartySize::ONE,
+                appointment: None
+            }
+        );
+    }
+
+    #[test]
+    fn unknown_fields_and_kinds_are_rejected() {
+        assert!(
+            serde_json::from_str::<Event>(r#"{"kind":"check_in","service":"passport","x":1}"#)
+                .is_err()
+        );
+        assert!(serde_json::from_str::<Event>(r#"{"kind":"teleport"}"#).is_err());
+    }
+
+    fn wire(json: &str) -> Result<Event, String> {
+        let w: EventWire = serde_json::from_str(json).map_err(|e| e.to_string())?;
+        w.into_event().map_err(|e| e.field.to_owned())
+    }
+
+    #[test]
+    fn the_wire_form_names_missing_and_foreign_fields() {
+        assert_eq!(wire(r#"{"kind":"check_out"}"#), Err("ticket".into()));
+        assert_eq!(
+            wire(r#"{"kind":"check_out","ticket":"P1","desk":"2"}"#),
+            Err("desk".into())
+        );
+        assert_eq!(
+            wire(r#"{"kind":"correction","delta":1}"#),
+            Err("reason".into())
+        );
+        assert_eq!(
+            wire(r#"{"kind":"call","desk":"3","service":"passport"}"#).unwrap(),
+            serde_json::from_str::<Event>(r#"{"kind":"call","desk":"3","service":"passport"}"#)
+                .unwrap()
+        );
+    }
+
+    #[test]
+    fn events_round_trip_through_json() {
+        let e = Event::Correction {
+            delta: Delta::new(-2).unwrap(),
+            reason: Text::parse("two left by the side door").unwrap(),
+        };
+        let json = serde_json::to_string(&e).unwrap();
+        assert_eq!(serde_json::from_str::<Event>(&json).unwrap(), e);
+    }
+
+    #[test]
+    fn text_is_trimmed_and_bounded() {
+        assert_eq!(
+            Surface::parse("  door handles ").unwrap().as_str(),
+            "door handles"
+        );
+        assert!(Surface::parse("   ").is_err());
+        assert!(Surface::parse(&"x".repeat(65)).is_err());
+        assert!(Surface::parse("a\u{0007}b").is_err());
+    }
+}

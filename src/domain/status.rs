@@ -1,0 +1,215 @@
+//! The documents the service publishes about a station.
+//!
+//! [`StationStatus`] is the full document for guards and terminals; [`PublicStatus`] is what lobby
+//! displays and the public page get. They are separate types on purpose: the public one has no
+//! field that could carry personal data (no appointment references, no devices), so no code path
+//! can leak one by forgetting to blank it out.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::ids::{DeskId, DistrictId, PartySize, ServiceId, StationId, Ticket};
+use crate::capacity::{AreaModel, Limit};
+use crate::hours::DayHours;
+
+/// Why the cap is what it is.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CapBasis {
+    pub area_m2: f64,
+    pub area_cap: u32,
+    pub seat_cap: Option<u32>,
+    pub seats: Option<usize>,
+    pub max_visitors: Option<u32>,
+    pub distancing_m: f64,
+    pub area_model: AreaModel,
+    pub limited_by: Limit,
+    /// False only when the seat search hit its budget and the seat cap is a lower bound.
+    pub exact: bool,
+}
+
+/// The sign at the door.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sign {
+    /// There is room and nobody is queued: a new arrival may walk in.
+    Enter,
+    /// Full, or others are queued first: new arrivals wait outside.
+    WaitOutside,
+    /// No service is open now.
+    Closed,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ServiceStatus {
+    pub id: ServiceId,
+    pub name: String,
+    pub name_en: String,
+    pub prefix: char,
+    pub open: bool,
+    /// Today's hours in the station's timezone, e.g. "08:00-15:30"; None when closed all day.
+    pub hours_today: Option<String>,
+    /// Parties inside waiting for this service (not yet called).
+    pub waiting_inside: u32,
+    /// Parties outside for this service.
+    pub waiting_outside: u32,
+    pub week: Vec<DayHours>,
+}
+
+/// A party queued outside, in queue order.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OutsideParty {
+    pub ticket: Ticket,
+    pub service: ServiceId,
+    pub party_size: PartySize,
+    pub position: u32,
+    pub since: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub appointment: Option<String>,
+}
+
+/// A party inside, in order of arrival.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InsideParty {
+    pub ticket: Ticket,
+    pub party_size: PartySize,
+    pub checked_in_at: DateTime<Utc>,
+    pub entered_at: DateTime<Utc>,
+    /// The desk serving it, once called.
+    pub desk: Option<DeskId>,
+    pub called_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub appointment: Option<String>,
+}
+
+/// A call of a ticket to a desk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CallRecord {
+    pub ticket: Ticket,
+    pub desk: DeskId,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CleaningRecord {
+    pub surface: String,
+    pub at: DateTime<Utc>,
+}
+
+/// The full status document (guards, terminals).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StationStatus {
+    pub station: StationId,
+    pub name: String,
+    pub district: DistrictId,
+    /// The station's event sequence number this document reflects.
+    pub seq: u64,
+    /// When the document was built (events or the clock: opening hours change without events).
+    pub as_of: DateTime<Utc>,
+    pub timezone: String,
+    pub open: bool,
+    pub sign: Sign,
+    pub headcount: u32,
+    pub cap: u32,
+    pub cap_basis: CapBasis,
+    /// People inside that no ticket accounts for, as counted by guards.
+    pub corrections: u32,
+    /// How many can queue outside at the distancing rule along the marked line, if there is one.
+    pub queue_line_places: Option<u32>,
+    pub outside: Vec<OutsideParty>,
+    /// Inside, per service, in order of arrival.
+    pub inside: BTreeMap<ServiceId, Vec<InsideParty>>,
+    /// Tickets admitted from the outside queue that should come in now.
+    pub please_enter: Vec<Ticket>,
+    /// The last 10 calls, newest first.
+    pub calls: Vec<CallRecord>,
+    pub cleaning: Vec<CleaningRecord>,
+    pub services: Vec<ServiceStatus>,
+}
+
+/// A call as shown in public: ticket and desk only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PublicCall {
+    pub ticket: Ticket,
+    pub desk: DeskId,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PublicService {
+    pub id: ServiceId,
+    pub name: String,
+    pub name_en: String,
+    pub open: bool,
+    pub hours_today: Option<String>,
+    pub waiting_inside: u32,
+    pub waiting_outside: u32,
+    pub week: Vec<DayHours>,
+}
+
+/// The public status document (lobby displays, the public page): counts, ticket ids and calls.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PublicStatus {
+    pub station: StationId,
+    pub name: String,
+    pub district: DistrictId,
+    pub seq: u64,
+    pub as_of: DateTime<Utc>,
+    pub timezone: String,
+    pub open: bool,
+    pub sign: Sign,
+    pub headcount: u32,
+    pub cap: u32,
+    pub distancing_m: f64,
+    /// Outside queue ticket ids, in order.
+    pub outside: Vec<Ticket>,
+    pub please_enter: Vec<Ticket>,
+    /// The last 10 calls, newest first.
+    pub calls: Vec<PublicCall>,
+    pub services: Vec<PublicService>,
+}
+
+impl PublicStatus {
+    /// The public view of a full document, field by field: only what is listed here is copied.
+    pub fn from_full(s: &StationStatus) -> Self {
+        PublicStatus {
+            station: s.station.clone(),
+            name: s.name.clone(),
+            district: s.district.clone(),
+            seq: s.seq,
+            as_of: s.as_of,
+            timezone: s.timezone.clone(),
+            open: s.open,
+            sign: s.sign,
+            headcount: s.headcount,
+            cap: s.cap,
+            distancing_m: s.cap_basis.distancing_m,
+            outside: s.outside.iter().map(|p| p.ticket).collect(),
+            please_enter: s.please_enter.clone(),
+            calls: s
+                .calls
+                .iter()
+                .map(|c| PublicCall {
+                    ticket: c.ticket,
+                    desk: c.desk.clone(),
+                    at: c.at,
+                })
+                .collect(),
+            services: s
+                .services
+                .iter()
+                .map(|v| PublicService {
+                    id: v.id.clone(),
+                    name: v.name.clone(),
+                    name_en: v.name_en.clone(),
+                    open: v.open,
+                    hours_today: v.hours_today.clone(),
+                    waiting_inside: v.waiting_inside,
+                    waiting_outside: v.waiting_outside,
+                    week: v.week.clone(),
+                })
+                .collect(),
+        }
+    }
+}

@@ -1,0 +1,555 @@
+//! The per-station state machine: the only code that changes occupancy.
+//!
+//! [`Station::apply`] takes one event and the instant the service accepted it, and either changes
+//! the station and returns an [`Outcome`], or changes nothing and returns a [`Refusal`]. It is
+//! pure — no I/O, no clock, no async — so the same function serves live requests, replay of the
+//! log at start-up and the property tests, and "replaying the log gives the same state" holds by
+//! construction.
+//!
+//! The rules (see the README): a party goes inside only if it fits under the cap and nobody is
+//! queued before it; otherwise it queues outside, first in first out. Whenever room frees up the
+//! head of the queue is admitted and listed in `please_enter`. A desk's `call` takes the
+//! longest-waiting uncalled ticket inside. Headcount = parties inside + guard corrections, never
+//! negative, and never above the cap through check-ins.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use serde::Serialize;
+
+use crate::capacity::Capacity;
+use crate::config::{self, Rules};
+use crate::domain::event::Appointment;
+use crate::domain::status::{
+    CallRecord, CapBasis, CleaningRecord, InsideParty, OutsideParty, PublicStatus, ServiceStatus,
+    Sign, StationStatus,
+};
+use crate::domain::{DeskId, Event, PartySize, ServiceId, Ticket};
+
+/// How many recent calls a station remembers (the displays show the last few).
+pub const CALLS_KEPT: usize = 10;
+
+/// Whether an event is new (decide by every rule) or replayed from the log (it was accepted
+/// once; rules that depend on configuration that may have changed since — opening hours — are
+/// not re-judged, so the log stays the truth).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Live,
+    Replay,
+}
+
+/// One ticket and the people on it.
+#[derive(Debug, Clone, PartialEq)]
+struct Party {
+    ticket: Ticket,
+    service: ServiceId,
+    size: PartySize,
+    appointment: Option<Appointment>,
+    checked_in_at: DateTime<Utc>,
+    entered_at: Option<DateTime<Utc>>,
+    /// Admitted from the outside queue and not yet called: on the "please enter" list.
+    asked_in: bool,
+    desk: Option<DeskId>,
+    called_at: Option<DateTime<Utc>>,
+}
+
+/// Where a checked-in party ended up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Place {
+    Inside,
+    Outside,
+}
+
+/// What an accepted event did; the body of the 201 answer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Outcome {
+    pub seq: u64,
+    pub kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<Ticket>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<Place>,
+    /// Position in the outside queue (1 = next), for a check-in that waits outside.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub position: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub desk: Option<DeskId>,
+    /// Tickets this event admitted from the outside queue.
+    pub admitted: Vec<Ticket>,
+    /// Tickets dropped because the day changed before they were served.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub closed_out: Vec<Ticket>,
+    pub headcount: u32,
+    pub cap: u32,
+    pub outside: u32,
+}
+
+/// Why an event was not applied. Nothing changed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("this station has no service '{0}'")]
+    UnknownService(ServiceId),
+    #[error("{0}")]
+    ServiceClosed(String),
+    #[error("ticket {0} is not issued today at this station or has already left")]
+    UnknownTicket(Ticket),
+    #[error("ticket {0} is waiting outside, not inside; to drop it from the queue send no_show")]
+    TicketOutside(Ticket),
+    #[error("{0}")]
+    NothingToCall(String),
+    #[error("{0}")]
+    PartyTooLarge(String),
+    #[error("{0}")]
+    CorrectionBelowZero(String),
+}
+
+/// A station's live state plus the configuration it is judged by.
+#[derive(Debug, Clone)]
+pub struct Station {
+    config: Arc<config::Station>,
+    capacity: Capacity,
+    queue_line_places: Option<u32>,
+    seq: u64,
+    last_at: Option<DateTime<Utc>>,
+    /// The local date the ticket numbers belong to.
+    day: Option<NaiveDate>,
+    numbers: BTreeMap<ServiceId, u32>,
+    inside: Vec<Party>,
+    outside: VecDeque<Party>,
+    corrections: u32,
+    calls: VecDeque<CallRecord>,
+    cleaning: BTreeMap<String, DateTime<Utc>>,
+}
+
+impl Station {
+    /// An empty station under the given rule.
+    pub fn new(config: Arc<config::Station>, rules: &Rules) -> Self {
+        let capacity = config.capacity(rules);
+        let queue_line_places = config
+            .queue_line_m
+            .map(|l| crate::capacity::queue_line_places(l, rules.distancing_m));
+        Station {
+            config,
+            capacity,
+            queue_line_places,
+            seq: 0,
+            last_at: None,
+            day: None,
+            numbers: BTreeMap::new(),
+            inside: Vec::new(),
+            outside: VecDeque::new(),
+            corrections: 0,
+            calls: VecDeque::new(),
+            cleaning: BTreeMap::new(),
+        }
+    }
+
+    pub fn config(&self) -> &config::Station {
+        &self.config
+    }
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+    pub fn cap(&self) -> u32 {
+        self.capacity.cap
+    }
+    pub fn capacity(&self) -> &Capacity {
+        &self.capacity
+    }
+    /// Visitors inside: every party inside plus the guards' corrections.
+    pub fn headcount(&self) -> u32 {
+        self.inside.iter().map(|p| p.size.get()).sum::<u32>() + self.corrections
+    }
+    pub fn corrections(&self) -> u32 {
+        self.corrections
+    }
+    /// Tickets outside, in queue order.
+    pub fn outside_tickets(&self) -> Vec<Ticket> {
+        self.outside.iter().map(|p| p.ticket).collect()
+    }
+    /// Tickets inside, in order of arrival.
+    pub fn inside_tickets(&self) -> Vec<Ticket> {
+        self.inside.iter().map(|p| p.ticket).collect()
+    }
+    /// Parties outside as (ticket, size), in queue order.
+    pub fn outside_parties(&self) -> Vec<(Ticket, u32)> {
+        self.outside
+            .iter()
+            .map(|p| (p.ticket, p.size.get()))
+            .collect()
+    }
+    /// Parties inside as (ticket, size, desk), in order of arrival.
+    pub fn inside_parties(&self) -> Vec<(Ticket, u32, Option<DeskId>)> {
+        self.inside
+            .iter()
+            .map(|p| (p.ticket, p.size.get(), p.desk.clone()))
+            .collect()
+    }
+
+    fn local_date(&self, at: DateTime<Utc>) -> NaiveDate {
+        at.with_timezone(&self.config.timezone).date_naive()
+    }
+
+    /// Applies one event accepted at `at`. On `Ok` the station moved to its next `seq`; on `Err`
+    /// nothing changed.
+    pub fn apply(
+        &mut self,
+        event: &Event,
+        at: DateTime<Utc>,
+        mode: Mode,
+    ) -> Result<Outcome, Refusal> {
+        // Every check in `apply_same_day` happens before its first mutation. The day rollover is
+        // the one change made before those checks, so it is done on a clone that is kept only
+        // if the event is accepted: a refused event changes nothing.
+        let today = self.local_date(at);
+        if self.day.is_some_and(|d| d < today) {
+            let mut next = self.clone();
+            let closed_out = next.roll_over(today);
+            let mut outcome = next.apply_same_day(event, at, mode)?;
+            outcome.closed_out = closed_out;
+            *self = next;
+            return Ok(outcome);
+        }
+        if self.day.is_none() {
+            self.day = Some(today);
+        }
+        self.apply_same_day(event, at, mode)
+    }
+
+    /// A new local day: ticket numbers restart, and yesterday's remaining tickets and counts are
+    /// closed out (the office has closed in between).
+    fn roll_over(&mut self, today: NaiveDate) -> Vec<Ticket> {
+        let mut closed: Vec<Ticket> = self.inside.drain(..).map(|p| p.ticket).collect();
+        closed.extend(self.outside.drain(..).map(|p| p.ticket));
+        self.corrections = 0;
+        self.numbers.clear();
+        self.day = Some(today);
+        closed
+    }
+
+    fn apply_same_day(
+        &mut self,
+        event: &Event,
+        at: DateTime<Utc>,
+        mode: Mode,
+    ) -> Result<Outcome, Refusal> {
+        let mut outcome = Outcome {
+            seq: self.seq + 1,
+            kind: event.kind(),
+            ticket: None,
+            state: None,
+            position: None,
+            desk: None,
+            admitted: Vec::new(),
+            closed_out: Vec::new(),
+            headcount: 0,
+            cap: 0,
+            outside: 0,
+        };
+        match event {
+            Event::CheckIn {
+                service,
+                party_size,
+                appointment,
+            } => {
+                let spec = self
+                    .config
+                    .services
+                    .iter()
+                    .find(|s| &s.id == service)
+                    .ok_or_else(|| Refusal::UnknownService(service.clone()))?;
+                if mode == Mode::Live {
+                    let local = at.with_timezone(&self.config.timezone).naive_local();
+                    if !spec.hours.is_open(local) {
+                        let next = spec.hours.next_opening(local).map_or_else(
+                            || "it has no opening hours this week".to_owned(),
+                            |t| {
+                                if t.date() == local.date() {
+                                    format!("it opens again at {}", t.format("%H:%M"))
+                                } else {
+                                    format!(
+                                        "it opens {} at {}",
+                                        weekday_en(t.weekday()),
+                                        t.format("%H:%M")
+                                    )
+                                }
+                            },
+                        );
+                        return Err(Refusal::ServiceClosed(format!(
+                            "{} at {} is closed now ({} {}); {next}",
+                            spec.name_en,
+                            self.config.name,
+                            local.format("%a %H:%M"),
+                            self.config.timezone
+                        )));
+                    }
+                }
+                if party_size.get() > self.capacity.cap {
+                    return Err(Refusal::PartyTooLarge(format!(
+                        "a party of {} is larger than this room's cap of {} at {} m distancing; serve the party outside the waiting room or split it over several tickets",
+                        party_size.get(),
+                        self.capacity.cap,
+                        self.capacity.distancing_m
+                    )));
+                }
+                let number = self.numbers.entry(service.clone()).or_insert(0);
+                *number += 1;
+                let ticket = Ticket::new(spec.prefix, *number);
+                let mut party = Party {
+                    ticket,
+                    service: service.clone(),
+                    size: *party_size,
+                    appointment: appointment.clone(),
+                    checked_in_at: at,
+                    entered_at: None,
+                    asked_in: false,
+                    desk: None,
+                    called_at: None,
+                };
+                outcome.ticket = Some(ticket);
+                if self.outside.is_empty()
+                    && self.headcount() + party_size.get() <= self.capacity.cap
+                {
+                    party.entered_at = Some(at);
+                    self.inside.push(party);
+                    outcome.state = Some(Place::Inside);
+                } else {
+                    self.outside.push_back(party);
+                    outcome.state = Some(Place::Outside);
+                    outcome.position = Some(self.outside.len() as u32);
+                }
+            }
+            Event::CheckOut { ticket } => {
+                let i = self.find_inside(*ticket)?;
+                self.inside.remove(i);
+                outcome.ticket = Some(*ticket);
+            }
+            Event::NoShow { ticket } => {
+                if let Some(i) = self.inside.iter().position(|p| p.ticket == *ticket) {
+                    self.inside.remove(i);
+                } else if let Some(i) = self.outside.iter().position(|p| p.ticket == *ticket) {
+                    self.outside.remove(i);
+                } else {
+                    return Err(Refusal::UnknownTicket(*ticket));
+                }
+                outcome.ticket = Some(*ticket);
+            }
+            Event::Call { desk, service } => {
+                if let Some(s) = service {
+                    if !self.config.services.iter().any(|x| &x.id == s) {
+                        return Err(Refusal::UnknownService(s.clone()));
+                    }
+                }
+                let next = self
+                    .inside
+                    .iter_mut()
+                    .find(|p| p.desk.is_none() && service.as_ref().is_none_or(|s| &p.service == s))
+                    .ok_or_else(|| {
+                        Refusal::NothingToCall(match service {
+                            Some(s) => format!("no ticket for '{s}' is waiting inside"),
+                            None => "no ticket is waiting inside".to_owned(),
+                        })
+                    })?;
+                next.desk = Some(desk.clone());
+                next.called_at = Some(at);
+                next.asked_in = false;
+                let record = CallRecord {
+                    ticket: next.ticket,
+                    desk: desk.clone(),
+                    at,
+                };
+                outcome.ticket = Some(next.ticket);
+                outcome.desk = Some(desk.clone());
+                self.calls.push_front(record);
+                self.calls.truncate(CALLS_KEPT);
+            }
+            Event::Correction { delta, .. } => {
+                let next = i64::from(self.corrections) + i64::from(delta.get());
+                if next < 0 {
+                    return Err(Refusal::CorrectionBelowZero(format!(
+                        "only {} uncounted people are recorded inside, so {} cannot be removed; check out the ticket of a party that left instead",
+                        self.corrections,
+                        -delta.get()
+                    )));
+                }
+                self.corrections = next as u32;
+            }
+            Event::Cleaned { surface } => {
+                self.cleaning.insert(surface.as_str().to_owned(), at);
+            }
+        }
+        outcome.admitted = self.admit_from_queue(at);
+        self.seq += 1;
+        self.last_at = Some(at);
+        outcome.headcount = self.headcount();
+        outcome.cap = self.capacity.cap;
+        outcome.outside = self.outside.len() as u32;
+        Ok(outcome)
+    }
+
+    fn find_inside(&self, ticket: Ticket) -> Result<usize, Refusal> {
+        if let Some(i) = self.inside.iter().position(|p| p.ticket == ticket) {
+            Ok(i)
+        } else if self.outside.iter().any(|p| p.ticket == ticket) {
+            Err(Refusal::TicketOutside(ticket))
+        } else {
+            Err(Refusal::UnknownTicket(ticket))
+        }
+    }
+
+    /// Admits parties from the head of the outside queue while the head fits. Never overtakes:
+    /// a large party at the head waits even if a smaller one behind it would fit.
+    fn admit_from_queue(&mut self, at: DateTime<Utc>) -> Vec<Ticket> {
+        let mut admitted = Vec::new();
+        let mut headcount = self.headcount();
+        while let Some(head) = self.outside.front() {
+            if headcount + head.size.get() > self.capacity.cap {
+                break;
+            }
+            let Some(mut party) = self.outside.pop_front() else {
+                break;
+            };
+            headcount += party.size.get();
+            party.entered_at = Some(at);
+            party.asked_in = true;
+            admitted.push(party.ticket);
+            self.inside.push(party);
+        }
+        admitted
+    }
+
+    /// The sign at the door at `now`.
+    fn sign(&self, open: bool) -> Sign {
+        if !open {
+            Sign::Closed
+        } else if self.outside.is_empty() && self.headcount() < self.capacity.cap {
+            Sign::Enter
+        } else {
+            Sign::WaitOutside
+        }
+    }
+
+    /// The full status document at `now` (opening hours are judged at `now`).
+    pub fn status(&self, now: DateTime<Utc>) -> StationStatus {
+        let cfg = &self.config;
+        let local = now.with_timezone(&cfg.timezone).naive_local();
+        let services: Vec<ServiceStatus> = cfg
+            .services
+            .iter()
+            .map(|s| ServiceStatus {
+                id: s.id.clone(),
+                name: s.name.clone(),
+                name_en: s.name_en.clone(),
+                prefix: s.prefix,
+                open: s.hours.is_open(local),
+                hours_today: s.hours.describe(local.weekday()),
+                waiting_inside: self
+                    .inside
+                    .iter()
+                    .filter(|p| p.service == s.id && p.desk.is_none())
+                    .count() as u32,
+                waiting_outside: self.outside.iter().filter(|p| p.service == s.id).count() as u32,
+                week: s.hours.week(),
+            })
+            .collect();
+        let open = services.iter().any(|s| s.open);
+        let mut inside: BTreeMap<ServiceId, Vec<InsideParty>> = cfg
+            .services
+            .iter()
+            .map(|s| (s.id.clone(), Vec::new()))
+            .collect();
+        for p in &self.inside {
+            inside
+                .entry(p.service.clone())
+                .or_default()
+                .push(InsideParty {
+                    ticket: p.ticket,
+                    party_size: p.size,
+                    checked_in_at: p.checked_in_at,
+                    entered_at: p.entered_at.unwrap_or(p.checked_in_at),
+                    desk: p.desk.clone(),
+                    called_at: p.called_at,
+                    appointment: p.appointment.as_ref().map(|a| a.as_str().to_owned()),
+                });
+        }
+        let c = &self.capacity;
+        StationStatus {
+            station: cfg.id.clone(),
+            name: cfg.name.clone(),
+            district: cfg.district.clone(),
+            seq: self.seq,
+            as_of: now,
+            timezone: cfg.timezone.to_string(),
+            open,
+            sign: self.sign(open),
+            headcount: self.headcount(),
+            cap: c.cap,
+            cap_basis: CapBasis {
+                area_m2: cfg.geometry.area_m2,
+                area_cap: c.area_cap,
+                seat_cap: c.seat_cap,
+                seats: cfg.geometry.seats.as_ref().map(Vec::len),
+                max_visitors: c.max_visitors,
+                distancing_m: c.distancing_m,
+                area_model: c.area_model,
+                limited_by: c.limited_by,
+                exact: c.exact,
+            },
+            corrections: self.corrections,
+            queue_line_places: self.queue_line_places,
+            outside: self
+                .outside
+                .iter()
+                .enumerate()
+                .map(|(i, p)| OutsideParty {
+                    ticket: p.ticket,
+                    service: p.service.clone(),
+                    party_size: p.size,
+                    position: i as u32 + 1,
+                    since: p.checked_in_at,
+                    appointment: p.appointment.as_ref().map(|a| a.as_str().to_owned()),
+                })
+                .collect(),
+            inside,
+            please_enter: self
+                .inside
+                .iter()
+                .filter(|p| p.asked_in)
+                .map(|p| p.ticket)
+                .collect(),
+            calls: self.calls.iter().cloned().collect(),
+            cleaning: self
+                .cleaning
+                .iter()
+                .map(|(surface, at)| CleaningRecord {
+                    surface: surface.clone(),
+                    at: *at,
+                })
+                .collect(),
+            services,
+        }
+    }
+
+    /// The public document at `now`: built from the full one through its field-by-field copy.
+    pub fn public_status(&self, now: DateTime<Utc>) -> PublicStatus {
+        PublicStatus::from_full(&self.status(now))
+    }
+}
+
+fn weekday_en(w: chrono::Weekday) -> &'static str {
+    use chrono::Weekday::*;
+    match w {
+        Mon => "Monday",
+        Tue => "Tuesday",
+        Wed => "Wednesday",
+        Thu => "Thursday",
+        Fri => "Friday",
+        Sat => "Saturday",
+        Sun => "Sunday",
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,235 @@
+//! Weekly opening hours of a service: parsing the config's `"08:00-11:00,12:00-15:30"` notation
+//! and answering "is it open at this local time" and "when does it open next".
+//!
+//! Pure and clock-free: callers pass the local wall-clock time in the station's timezone, so
+//! daylight-saving changes are handled where the UTC instant is converted, not here.
+
+use std::fmt;
+
+use chrono::{Datelike, Duration, NaiveDateTime, NaiveTime, Timelike, Weekday};
+use serde::Serialize;
+
+/// One opening interval in minutes after local midnight, `start < end <= 1440`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Range {
+    pub start: u16,
+    pub end: u16,
+}
+
+impl fmt::Display for Range {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:02}:{:02}-{:02}:{:02}",
+            self.start / 60,
+            self.start % 60,
+            self.end / 60,
+            self.end % 60
+        )
+    }
+}
+
+/// Opening hours for each day of the week, Monday first; an empty day is closed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WeeklyHours {
+    days: [Vec<Range>; 7],
+}
+
+/// The config's day keys, Monday first.
+pub const DAY_KEYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+/// A day's hours as the documents show them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DayHours {
+    pub day: &'static str,
+    /// e.g. `["08:00-11:00", "12:00-15:30"]`; empty when closed.
+    pub ranges: Vec<String>,
+}
+
+fn parse_clock(s: &str) -> Option<u16> {
+    let (h, m) = s.split_once(':')?;
+    if h.len() != 2 || m.len() != 2 {
+        return None;
+    }
+    let h: u16 = h.parse().ok()?;
+    let m: u16 = m.parse().ok()?;
+    if m >= 60 || h > 24 || (h == 24 && m != 0) {
+        return None;
+    }
+    Some(h * 60 + m)
+}
+
+/// Parses one day's ranges, e.g. `"08:00-11:00,12:00-15:30"`. Ranges must be increasing and must
+/// not overlap; the message says what to write instead.
+pub fn parse_day(s: &str) -> Result<Vec<Range>, String> {
+    let mut ranges: Vec<Range> = Vec::new();
+    for part in s.split(',').map(str::trim) {
+        let bad = || format!("'{part}' is not a range like \"08:00-15:30\"");
+        let (a, b) = part.split_once('-').ok_or_else(bad)?;
+        let start = parse_clock(a.trim()).ok_or_else(bad)?;
+        let end = parse_clock(b.trim()).ok_or_else(bad)?;
+        if start >= end {
+            return Err(format!("'{part}' ends before it starts"));
+        }
+        if let Some(prev) = ranges.last() {
+            if start < prev.end {
+                return Err(format!(
+                    "'{part}' overlaps or comes before {prev}; list ranges in order without overlap"
+                ));
+            }
+        }
+        ranges.push(Range { start, end });
+    }
+    Ok(ranges)
+}
+
+fn minute_of_day(t: NaiveTime) -> u16 {
+    (t.hour() * 60 + t.minute()) as u16
+}
+
+impl WeeklyHours {
+    /// Builds the week from `(day index, ranges)` pairs, Monday = 0.
+    pub fn from_days(days: [Vec<Range>; 7]) -> Self {
+        Self { days }
+    }
+
+    /// Every day 00:00–24:00.
+    pub fn always() -> Self {
+        let all = vec![Range {
+            start: 0,
+            end: 24 * 60,
+        }];
+        Self {
+            days: std::array::from_fn(|_| all.clone()),
+        }
+    }
+
+    pub fn day(&self, weekday: Weekday) -> &[Range] {
+        &self.days[weekday.num_days_from_monday() as usize]
+    }
+
+    pub fn is_open(&self, local: NaiveDateTime) -> bool {
+        let m = minute_of_day(local.time());
+        self.day(local.weekday())
+            .iter()
+            .any(|r| r.start <= m && m < r.end)
+    }
+
+    /// The next local time at or after `local` when the service is open, within a week.
+    pub fn next_opening(&self, local: NaiveDateTime) -> Option<NaiveDateTime> {
+        let now = minute_of_day(local.time());
+        for offset in 0..=7 {
+            let date = local.date() + Duration::days(offset);
+            for r in self.day(date.weekday()) {
+                let start = if offset == 0 {
+                    if r.end <= now {
+                        continue;
+                    }
+                    r.start.max(now)
+                } else {
+                    r.start
+                };
+                let time =
+                    NaiveTime::from_hms_opt(u32::from(start / 60), u32::from(start % 60), 0)?;
+                return Some(date.and_time(time));
+            }
+        }
+        None
+    }
+
+    /// All seven days, for documents and the public page.
+    pub fn week(&self) -> Vec<DayHours> {
+        DAY_KEYS
+            .iter()
+            .zip(&self.days)
+            .map(|(day, ranges)| DayHours {
+                day,
+                ranges: ranges.iter().map(Range::to_string).collect(),
+            })
+            .collect()
+    }
+
+    /// One day's ranges as text, e.g. `"08:00-11:00,12:00-15:30"`, or `None` when closed.
+    pub fn describe(&self, weekday: Weekday) -> Option<String> {
+        let ranges = self.day(weekday);
+        (!ranges.is_empty()).then(|| {
+            ranges
+                .iter()
+                .map(Range::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    fn at(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> NaiveDateTime {
+        NaiveDate::from_ymd_opt(y, mo, d)
+            .unwrap()
+            .and_hms_opt(h, mi, 0)
+            .unwrap()
+    }
+
+    fn week_with(day: Weekday, spec: &str) -> WeeklyHours {
+        let mut days: [Vec<Range>; 7] = Default::default();
+        days[day.num_days_from_monday() as usize] = parse_day(spec).unwrap();
+        WeeklyHours::from_days(days)
+    }
+
+    #[test]
+    fn a_day_with_a_lunch_break_is_closed_during_lunch() {
+        // 2026-11-25 is a Wednesday.
+        let h = week_with(Weekday::Wed, "08:00-11:00,12:00-15:30");
+        assert!(h.is_open(at(2026, 11, 25, 8, 0)));
+        assert!(!h.is_open(at(2026, 11, 25, 11, 0)));
+        assert!(h.is_open(at(2026, 11, 25, 15, 29)));
+        assert!(!h.is_open(at(2026, 11, 25, 15, 30)));
+        assert!(!h.is_open(at(2026, 11, 26, 9, 0)));
+    }
+
+    #[test]
+    fn next_opening_finds_the_afternoon_and_next_week() {
+        let h = week_with(Weekday::Wed, "08:00-11:00,12:00-15:30");
+        assert_eq!(
+            h.next_opening(at(2026, 11, 25, 11, 15)),
+            Some(at(2026, 11, 25, 12, 0))
+        );
+        assert_eq!(
+            h.next_opening(at(2026, 11, 25, 16, 0)),
+            Some(at(2026, 12, 2, 8, 0))
+        );
+        assert_eq!(
+            WeeklyHours::default().next_opening(at(2026, 11, 25, 9, 0)),
+            None
+        );
+    }
+
+    #[test]
+    fn whole_day_and_malformed_ranges() {
+        assert_eq!(parse_day("00:00-24:00").unwrap()[0].end, 1440);
+        for bad in [
+            "8-15",
+            "08:00",
+            "15:00-08:00",
+            "08:00-12:00,11:00-13:00",
+            "24:30-25:00",
+            "08:60-09:00",
+        ] {
+            assert!(parse_day(bad).is_err(), "{bad} should be rejected");
+        }
+    }
+
+    #[test]
+    fn describe_joins_ranges() {
+        let h = week_with(Weekday::Mon, "09:00-11:30, 12:00-15:00");
+        assert_eq!(
+            h.describe(Weekday::Mon).as_deref(),
+            Some("09:00-11:30,12:00-15:00")
+        );
+        assert_eq!(h.describe(Weekday::Tue), None);
+    }
+}

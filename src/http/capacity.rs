@@ -1,0 +1,66 @@
+//! `POST /api/v1/capacity`: the capacity computation as a pure public endpoint for planners —
+//! "how many may wait in this room at this distance, and which chairs".
+
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::{Json, Router};
+use bytes::Bytes;
+use serde::Deserialize;
+
+use super::problem::{ApiError, json_value, parse_json};
+use crate::capacity::{self, AreaModel, Capacity, RoomGeometry};
+use crate::state::AppState;
+
+/// Room for 500 seats with generous number formatting.
+pub const MAX_CAPACITY_BODY: usize = 64 * 1024;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/capacity", post(compute))
+        .layer(DefaultBodyLimit::max(MAX_CAPACITY_BODY))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CapacityRequest {
+    /// Defaults to the rule in force.
+    distancing_m: Option<f64>,
+    /// Defaults to the rule in force.
+    area_model: Option<AreaModel>,
+    area_m2: f64,
+    #[serde(default)]
+    seats: Option<Vec<[f64; 2]>>,
+    #[serde(default)]
+    max_visitors: Option<u32>,
+}
+
+async fn compute(
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Capacity>, ApiError> {
+    let body = body.map_err(|r| {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge(format!("the body may be at most {MAX_CAPACITY_BODY} bytes"))
+        } else {
+            ApiError::BadRequest(format!("the body could not be read: {r}"))
+        }
+    })?;
+    let req: CapacityRequest = parse_json(json_value(&body)?)?;
+    let distancing_m = req.distancing_m.unwrap_or(state.config.rules.distancing_m);
+    let model = req.area_model.unwrap_or(state.config.rules.area_model);
+    let geometry = RoomGeometry {
+        area_m2: req.area_m2,
+        seats: req.seats,
+        max_visitors: req.max_visitors,
+    };
+    // The solver is bounded but CPU-heavy for large rooms: keep it off the async workers.
+    let result =
+        tokio::task::spawn_blocking(move || capacity::derive(&geometry, distancing_m, model))
+            .await
+            .map_err(|_| ApiError::Internal)?;
+    result
+        .map(Json)
+        .map_err(|e| ApiError::invalid(e.field, e.reason))
+}

@@ -1,0 +1,84 @@
+//! The HTTP surface: one small router per area, merged by [`app`].
+//!
+//! | area | file |
+//! |---|---|
+//! | posting events | `events.rs` |
+//! | reading stations (directory, full, public) | `stations.rs` |
+//! | live WebSockets | `live.rs` |
+//! | the capacity calculator | `capacity.rs` |
+//! | health | `health.rs` |
+//! | the web pages | `web.rs` |
+//! | errors as problem+json | `problem.rs` |
+//! | tokens, roles and scopes | `auth.rs` |
+
+pub mod auth;
+pub mod capacity;
+pub mod events;
+pub mod health;
+pub mod live;
+pub mod problem;
+pub mod stations;
+pub mod web;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{MatchedPath, Path};
+use axum::http::Request;
+use axum::routing::get;
+use tower_http::trace::TraceLayer;
+
+use crate::config;
+use crate::domain::StationId;
+use crate::state::AppState;
+use problem::{ApiError, CATALOGUE, ProblemType};
+
+/// The whole application.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .merge(events::router())
+        .merge(stations::router())
+        .merge(live::router())
+        .merge(capacity::router())
+        .merge(health::router())
+        .merge(web::router())
+        .route("/problems", get(|| async { Json(CATALOGUE) }))
+        .route("/problems/{slug}", get(problem_type))
+        .fallback(|| async { ApiError::NotFound("no such page or API route".into()) })
+        .method_not_allowed_fallback(|| async {
+            ApiError::MethodNotAllowed("this route does not accept that HTTP method".into())
+        })
+        .with_state(state)
+        .layer(
+            // Spans name the matched route, never the raw URI: query strings may carry a token.
+            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                let route = req
+                    .extensions()
+                    .get::<MatchedPath>()
+                    .map_or("(unmatched)", MatchedPath::as_str);
+                tracing::info_span!("http", method = %req.method(), route = %route)
+            }),
+        )
+}
+
+async fn problem_type(Path(slug): Path<String>) -> Result<Json<ProblemType>, ApiError> {
+    CATALOGUE
+        .iter()
+        .find(|p| p.slug == slug)
+        .map(|p| Json(*p))
+        .ok_or_else(|| ApiError::NotFound(format!("no problem type '{slug}'")))
+}
+
+/// The station named in a path, or 404.
+pub(crate) fn station_config<'a>(
+    state: &'a AppState,
+    raw: &str,
+) -> Result<&'a config::Station, ApiError> {
+    StationId::parse(raw)
+        .ok()
+        .and_then(|id| state.config.station(&id))
+        .ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "no station '{raw}'; GET /api/v1/stations lists them"
+            ))
+        })
+}

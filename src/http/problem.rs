@@ -1,0 +1,332 @@
+//! Every error the API returns, as RFC 9457 `application/problem+json`.
+//!
+//! One enum, [`ApiError`], for every refusal. Each variant has a stable `type` (a relative URI
+//! under `/problems/`, listed with explanations at `GET /problems`), a fixed `title`, the HTTP
+//! status, and a `detail` written for the person who must fix the request. Internal causes are
+//! logged, never sent.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use serde::Serialize;
+
+use crate::engine::Refusal;
+
+/// The content type of every error body.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    MalformedJson(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error(
+        "this request needs an Idempotency-Key header: 1–255 visible ASCII characters, unique per event, reused only to retry that same event"
+    )]
+    MissingIdempotencyKey,
+    #[error("the Idempotency-Key header must be 1–255 visible ASCII characters (no spaces)")]
+    InvalidIdempotencyKey,
+    #[error("{field}: {reason}")]
+    InvalidField { field: String, reason: String },
+    #[error(
+        "this Idempotency-Key was already used for a different request from this device; use a new key for a new event"
+    )]
+    IdempotencyKeyReused,
+    #[error(
+        "the first request with this Idempotency-Key is still being processed; retry in a moment"
+    )]
+    RequestInFlight,
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Refused(Refusal),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("an internal error occurred; it has been logged")]
+    Internal,
+}
+
+/// One entry of the problem-type catalogue.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct ProblemType {
+    pub slug: &'static str,
+    pub title: &'static str,
+    pub status: u16,
+    pub explanation: &'static str,
+}
+
+/// Every problem type the API can return, served at `GET /problems`.
+pub const CATALOGUE: &[ProblemType] = &[
+    ProblemType {
+        slug: "malformed-json",
+        title: "Malformed JSON",
+        status: 400,
+        explanation: "The body is not valid JSON.",
+    },
+    ProblemType {
+        slug: "bad-request",
+        title: "Bad request",
+        status: 400,
+        explanation: "A query parameter or header is malformed.",
+    },
+    ProblemType {
+        slug: "missing-idempotency-key",
+        title: "Idempotency-Key required",
+        status: 400,
+        explanation: "Events must carry an Idempotency-Key header so a retry is never counted twice.",
+    },
+    ProblemType {
+        slug: "invalid-idempotency-key",
+        title: "Invalid Idempotency-Key",
+        status: 400,
+        explanation: "The key must be 1–255 visible ASCII characters.",
+    },
+    ProblemType {
+        slug: "unauthorized",
+        title: "Authentication required",
+        status: 401,
+        explanation: "Send a valid device token as `Authorization: Bearer <token>`.",
+    },
+    ProblemType {
+        slug: "forbidden",
+        title: "Not allowed for this device",
+        status: 403,
+        explanation: "The token is valid but its role or station scope does not cover this request.",
+    },
+    ProblemType {
+        slug: "not-found",
+        title: "Not found",
+        status: 404,
+        explanation: "No such station, ticket or page.",
+    },
+    ProblemType {
+        slug: "unknown-ticket",
+        title: "Unknown ticket",
+        status: 404,
+        explanation: "The ticket was not issued today at this station, or has already left.",
+    },
+    ProblemType {
+        slug: "request-in-flight",
+        title: "Request in flight",
+        status: 409,
+        explanation: "The first request with this Idempotency-Key has not finished; retry shortly.",
+    },
+    ProblemType {
+        slug: "service-closed",
+        title: "Service closed",
+        status: 409,
+        explanation: "The service is outside its opening hours.",
+    },
+    ProblemType {
+        slug: "ticket-outside",
+        title: "Ticket is outside",
+        status: 409,
+        explanation: "The ticket is queued outside; it cannot check out from the room.",
+    },
+    ProblemType {
+        slug: "nothing-to-call",
+        title: "Nobody waiting",
+        status: 409,
+        explanation: "No ticket is waiting inside for that service.",
+    },
+    ProblemType {
+        slug: "party-too-large",
+        title: "Party larger than the room's cap",
+        status: 409,
+        explanation: "A party can never fit under the cap; serve it elsewhere or split it.",
+    },
+    ProblemType {
+        slug: "correction-below-zero",
+        title: "Correction would go below zero",
+        status: 409,
+        explanation: "Guards can only remove people they added by correction.",
+    },
+    ProblemType {
+        slug: "payload-too-large",
+        title: "Body too large",
+        status: 413,
+        explanation: "The request body exceeds the route's limit.",
+    },
+    ProblemType {
+        slug: "unsupported-media-type",
+        title: "Unsupported media type",
+        status: 415,
+        explanation: "Send `Content-Type: application/json`.",
+    },
+    ProblemType {
+        slug: "invalid-field",
+        title: "Invalid field",
+        status: 422,
+        explanation: "A field is missing, of the wrong type or out of range; `field` names it.",
+    },
+    ProblemType {
+        slug: "unknown-service",
+        title: "Unknown service",
+        status: 422,
+        explanation: "The station does not offer that service.",
+    },
+    ProblemType {
+        slug: "idempotency-key-reused",
+        title: "Idempotency-Key reused",
+        status: 422,
+        explanation: "The key was used before for a different request from the same device.",
+    },
+    ProblemType {
+        slug: "unavailable",
+        title: "Service unavailable",
+        status: 503,
+        explanation: "The service cannot accept this now (e.g. its event log cannot be written); reads keep working.",
+    },
+    ProblemType {
+        slug: "internal",
+        title: "Internal error",
+        status: 500,
+        explanation: "Something failed inside the service; it has been logged.",
+    },
+];
+
+fn lookup(slug: &str) -> &'static ProblemType {
+    CATALOGUE
+        .iter()
+        .find(|p| p.slug == slug)
+        .expect("every ApiError slug is in the catalogue")
+}
+
+/// The RFC 9457 body.
+#[derive(Debug, Serialize)]
+struct ProblemBody<'a> {
+    #[serde(rename = "type")]
+    type_: String,
+    title: &'static str,
+    status: u16,
+    detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'a str>,
+}
+
+impl ApiError {
+    pub fn slug(&self) -> &'static str {
+        match self {
+            ApiError::MalformedJson(_) => "malformed-json",
+            ApiError::BadRequest(_) => "bad-request",
+            ApiError::MissingIdempotencyKey => "missing-idempotency-key",
+            ApiError::InvalidIdempotencyKey => "invalid-idempotency-key",
+            ApiError::InvalidField { .. } => "invalid-field",
+            ApiError::IdempotencyKeyReused => "idempotency-key-reused",
+            ApiError::RequestInFlight => "request-in-flight",
+            ApiError::NotFound(_) => "not-found",
+            ApiError::Refused(r) => match r {
+                Refusal::UnknownService(_) => "unknown-service",
+                Refusal::ServiceClosed(_) => "service-closed",
+                Refusal::UnknownTicket(_) => "unknown-ticket",
+                Refusal::TicketOutside(_) => "ticket-outside",
+                Refusal::NothingToCall(_) => "nothing-to-call",
+                Refusal::PartyTooLarge(_) => "party-too-large",
+                Refusal::CorrectionBelowZero(_) => "correction-below-zero",
+            },
+            ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::MethodNotAllowed(_) => "method-not-allowed",
+            ApiError::PayloadTooLarge(_) => "payload-too-large",
+            ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
+            ApiError::Unavailable(_) => "unavailable",
+            ApiError::Internal => "internal",
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        StatusCode::from_u16(lookup(self.slug()).status)
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    fn field(&self) -> Option<&str> {
+        match self {
+            ApiError::InvalidField { field, .. } => Some(field),
+            ApiError::Refused(Refusal::UnknownService(_)) => Some("service"),
+            _ => None,
+        }
+    }
+
+    /// The serialized problem body (stored for idempotent replays of refusals).
+    pub fn body(&self) -> Bytes {
+        let p = lookup(self.slug());
+        let body = ProblemBody {
+            type_: format!("/problems/{}", p.slug),
+            title: p.title,
+            status: p.status,
+            detail: self.to_string(),
+            field: self.field(),
+        };
+        serde_json::to_vec(&body)
+            .expect("problem bodies serialize")
+            .into()
+    }
+
+    pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        ApiError::InvalidField {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// A problem response from a status and a stored body (for replays).
+pub fn problem_response(status: StatusCode, body: Bytes) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON))],
+        body,
+    )
+        .into_response()
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let mut response = problem_response(status, self.body());
+        let challenge = match self {
+            ApiError::Unauthorized(_) => Some(r#"Bearer error="invalid_token""#),
+            ApiError::Forbidden(_) => Some(r#"Bearer error="insufficient_scope""#),
+            _ => None,
+        };
+        if let Some(c) = challenge {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(c));
+        }
+        response
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(r: Refusal) -> Self {
+        ApiError::Refused(r)
+    }
+}
+
+/// Parses a JSON body into `T`, with errors that say what to fix: 400 for text that is not JSON,
+/// 422 naming the field for JSON of the wrong shape.
+pub fn parse_json<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." { "body".to_owned() } else { path };
+        ApiError::invalid(field, e.into_inner().to_string())
+    })
+}
+
+/// Reads body bytes as JSON text (400 when it is not).
+pub fn json_value(body: &[u8]) -> Result<serde_json::Value, ApiError> {
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::MalformedJson(format!("the body is not valid JSON: {e}")))
+}

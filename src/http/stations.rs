@@ -1,0 +1,133 @@
+//! Reading stations: the public directory (district → station → service, what the public page's
+//! drop-downs need), a station's full status for its guards and terminals, and its public status
+//! for anyone. Reads are served from the latest published documents; they never take a station's
+//! lock or touch the log.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use bytes::Bytes;
+use serde::Serialize;
+
+use super::auth::{Caller, may_read};
+use super::problem::ApiError;
+use super::station_config;
+use crate::domain::{DistrictId, ServiceId, StationId};
+use crate::hours::DayHours;
+use crate::hub::Summary;
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/stations", get(directory))
+        .route("/api/v1/stations/{station}", get(full_status))
+        .route("/api/v1/stations/{station}/public", get(public_status))
+}
+
+#[derive(Serialize)]
+struct Directory {
+    districts: Vec<DistrictEntry>,
+}
+
+#[derive(Serialize)]
+struct DistrictEntry {
+    id: DistrictId,
+    name: String,
+    timezone: String,
+    stations: Vec<StationEntry>,
+}
+
+#[derive(Serialize)]
+struct StationEntry {
+    id: StationId,
+    name: String,
+    address: Option<String>,
+    services: Vec<ServiceEntry>,
+    /// Live headline numbers, as of `seq`.
+    seq: u64,
+    summary: Summary,
+}
+
+#[derive(Serialize)]
+struct ServiceEntry {
+    id: ServiceId,
+    name: String,
+    name_en: String,
+    week: Vec<DayHours>,
+}
+
+async fn directory(State(state): State<AppState>) -> Response {
+    let districts = state
+        .config
+        .districts
+        .iter()
+        .map(|d| DistrictEntry {
+            id: d.id.clone(),
+            name: d.name.clone(),
+            timezone: d.timezone.to_string(),
+            stations: state
+                .config
+                .stations
+                .iter()
+                .filter(|s| s.district == d.id)
+                .filter_map(|s| {
+                    let docs = state.station(&s.id)?.live.latest();
+                    Some(StationEntry {
+                        id: s.id.clone(),
+                        name: s.name.clone(),
+                        address: s.address.clone(),
+                        services: s
+                            .services
+                            .iter()
+                            .map(|v| ServiceEntry {
+                                id: v.id.clone(),
+                                name: v.name.clone(),
+                                name_en: v.name_en.clone(),
+                                week: v.hours.week(),
+                            })
+                            .collect(),
+                        seq: docs.seq,
+                        summary: docs.summary,
+                    })
+                })
+                .collect(),
+        })
+        .collect();
+    axum::Json(Directory { districts }).into_response()
+}
+
+fn json_bytes(body: Bytes) -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+async fn full_status(
+    State(state): State<AppState>,
+    Caller(device): Caller,
+    Path(station): Path<String>,
+) -> Result<Response, ApiError> {
+    let station = station_config(&state, &station)?;
+    may_read(&device, station)?;
+    let slot = state.station(&station.id).ok_or(ApiError::Internal)?;
+    Ok(json_bytes(slot.live.latest().full.clone().into()))
+}
+
+async fn public_status(
+    State(state): State<AppState>,
+    Path(station): Path<String>,
+) -> Result<Response, ApiError> {
+    let station = station_config(&state, &station)?;
+    let slot = state.station(&station.id).ok_or(ApiError::Internal)?;
+    Ok(json_bytes(slot.live.latest().public.clone().into()))
+}

@@ -1,0 +1,223 @@
+//! Idempotent event posting: a retried request is answered from memory, never applied twice.
+//!
+//! Each `(device, Idempotency-Key)` is in one of two states: in flight (the first request is
+//! being applied and committed) or done (its answer is stored, byte for byte, in memory and in
+//! the log in the same transaction as the event). [`IdempotencyTable::begin`] decides atomically,
+//! in one DashMap entry operation, whether a request proceeds, replays, or is refused; so two
+//! copies of the same request racing each other cannot both proceed.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use dashmap::DashMap;
+use dashmap::mapref::entry::Entry;
+use sha2::{Digest, Sha256};
+
+use crate::domain::{DeviceId, StationId};
+use crate::store::IdempotencyRecord;
+
+/// A request's identity: SHA-256 over the station and the canonical JSON of its body, so the same
+/// event sent with other whitespace or key order counts as the same request.
+pub fn fingerprint(station: &StationId, body: &serde_json::Value) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(station.as_str().as_bytes());
+    h.update(b"\n");
+    // serde_json's Map is ordered by key (no `preserve_order` feature), so this is canonical.
+    h.update(body.to_string().as_bytes());
+    h.finalize().into()
+}
+
+/// A validated `Idempotency-Key` header: 1–255 visible ASCII characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    pub fn parse(s: &str) -> Option<Self> {
+        let ok = !s.is_empty() && s.len() <= 255 && s.bytes().all(|b| (0x21..=0x7e).contains(&b));
+        ok.then(|| Self(s.to_owned()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A stored answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub status: u16,
+    pub body: Bytes,
+}
+
+#[derive(Debug, Clone)]
+enum Slot {
+    InFlight {
+        fingerprint: [u8; 32],
+    },
+    Done {
+        fingerprint: [u8; 32],
+        answer: Arc<Answer>,
+    },
+}
+
+/// What to do with a request.
+#[derive(Debug)]
+pub enum Begin {
+    /// First time: go ahead, then call `complete` or `abandon`.
+    Proceed,
+    /// Seen and answered: send this again.
+    Replay(Arc<Answer>),
+    /// The key was used for a different request.
+    Mismatch,
+    /// The first request with this key has not finished yet.
+    InFlight,
+}
+
+type SlotKey = (DeviceId, String);
+
+#[derive(Debug, Default)]
+pub struct IdempotencyTable {
+    slots: DashMap<SlotKey, Slot>,
+}
+
+impl IdempotencyTable {
+    /// Loads the answers stored in the log.
+    pub fn from_records(records: Vec<IdempotencyRecord>) -> Self {
+        let slots = DashMap::with_capacity(records.len());
+        for r in records {
+            slots.insert(
+                (r.device, r.key),
+                Slot::Done {
+                    fingerprint: r.fingerprint,
+                    answer: Arc::new(Answer {
+                        status: r.status,
+                        body: r.body,
+                    }),
+                },
+            );
+        }
+        Self { slots }
+    }
+
+    pub fn begin(&self, device: &DeviceId, key: &IdempotencyKey, fp: [u8; 32]) -> Begin {
+        match self.slots.entry((device.clone(), key.0.clone())) {
+            Entry::Vacant(v) => {
+                v.insert(Slot::InFlight { fingerprint: fp });
+                Begin::Proceed
+            }
+            Entry::Occupied(o) => match o.get() {
+                Slot::InFlight { fingerprint } if *fingerprint == fp => Begin::InFlight,
+                Slot::Done {
+                    fingerprint,
+                    answer,
+                } if *fingerprint == fp => Begin::Replay(answer.clone()),
+                _ => Begin::Mismatch,
+            },
+        }
+    }
+
+    /// The answer is durable: later retries replay it.
+    pub fn complete(
+        &self,
+        device: &DeviceId,
+        key: &IdempotencyKey,
+        fp: [u8; 32],
+        answer: Arc<Answer>,
+    ) {
+        self.slots.insert(
+            (device.clone(), key.0.clone()),
+            Slot::Done {
+                fingerprint: fp,
+                answer,
+            },
+        );
+    }
+
+    /// The request was not carried out (e.g. the log failed): the key is free again.
+    pub fn abandon(&self, device: &DeviceId, key: &IdempotencyKey) {
+        self.slots
+            .remove_if(&(device.clone(), key.0.clone()), |_, s| {
+                matches!(s, Slot::InFlight { .. })
+            });
+    }
+
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids() -> (DeviceId, IdempotencyKey) {
+        (
+            DeviceId::parse("desk-1").unwrap(),
+            IdempotencyKey::parse("k-1").unwrap(),
+        )
+    }
+
+    #[test]
+    fn same_key_same_body_replays_and_other_body_mismatches() {
+        let t = IdempotencyTable::default();
+        let (d, k) = ids();
+        assert!(matches!(t.begin(&d, &k, [1; 32]), Begin::Proceed));
+        assert!(matches!(t.begin(&d, &k, [1; 32]), Begin::InFlight));
+        assert!(matches!(t.begin(&d, &k, [2; 32]), Begin::Mismatch));
+        let answer = Arc::new(Answer {
+            status: 201,
+            body: Bytes::from_static(b"{}"),
+        });
+        t.complete(&d, &k, [1; 32], answer.clone());
+        match t.begin(&d, &k, [1; 32]) {
+            Begin::Replay(a) => assert_eq!(a, answer),
+            other => panic!("expected a replay, got {other:?}"),
+        }
+        assert!(matches!(t.begin(&d, &k, [2; 32]), Begin::Mismatch));
+    }
+
+    #[test]
+    fn an_abandoned_key_can_be_used_again_but_a_done_one_is_kept() {
+        let t = IdempotencyTable::default();
+        let (d, k) = ids();
+        assert!(matches!(t.begin(&d, &k, [1; 32]), Begin::Proceed));
+        t.abandon(&d, &k);
+        assert!(matches!(t.begin(&d, &k, [1; 32]), Begin::Proceed));
+        t.complete(
+            &d,
+            &k,
+            [1; 32],
+            Arc::new(Answer {
+                status: 201,
+                body: Bytes::new(),
+            }),
+        );
+        t.abandon(&d, &k);
+        assert!(matches!(t.begin(&d, &k, [1; 32]), Begin::Replay(_)));
+    }
+
+    #[test]
+    fn keys_are_visible_ascii_up_to_255() {
+        assert!(IdempotencyKey::parse("abc-123_:/").is_some());
+        assert!(IdempotencyKey::parse("").is_none());
+        assert!(IdempotencyKey::parse("has space").is_none());
+        assert!(IdempotencyKey::parse("ø").is_none());
+        assert!(IdempotencyKey::parse(&"x".repeat(256)).is_none());
+        assert!(IdempotencyKey::parse(&"x".repeat(255)).is_some());
+    }
+
+    #[test]
+    fn fingerprints_ignore_key_order_but_not_station() {
+        let a: serde_json::Value =
+            serde_json::from_str(r#"{"kind":"check_in","service":"passport"}"#).unwrap();
+        let b: serde_json::Value =
+            serde_json::from_str(r#"{ "service": "passport", "kind": "check_in" }"#).unwrap();
+        let s1 = StationId::parse("a").unwrap();
+        let s2 = StationId::parse("b").unwrap();
+        assert_eq!(fingerprint(&s1, &a), fingerprint(&s1, &b));
+        assert_ne!(fingerprint(&s1, &a), fingerprint(&s2, &a));
+    }
+}

@@ -1,0 +1,161 @@
+//! How one event flows from a terminal's request to a durable, published change.
+//!
+//! 1. The caller is authenticated and its scope checked (by the handler).
+//! 2. The `(device, Idempotency-Key)` is claimed: a retry replays the stored answer byte for
+//!    byte, a different body under the same key is refused, a concurrent duplicate gets 409.
+//! 3. Under the station's lock — short and synchronous — the engine applies the event, the
+//!    documents of the new state are rendered, and the record is handed to the log writer, so the
+//!    log order is the apply order.
+//! 4. Outside the lock the writer's acknowledgement is awaited in a task of its own, so a client
+//!    that hangs up cannot leave its key stuck "in flight". Only after the commit is the answer
+//!    stored for retries, the new documents published, and 201 returned.
+//! 5. If the log cannot be written, the key is released and the answer is 503; the service then
+//!    refuses events until restarted, because memory may be ahead of the log.
+
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use bytes::Bytes;
+
+use crate::config::Device;
+use crate::domain::{Event, Recorded, StationId};
+use crate::engine::Mode;
+use crate::http::problem::ApiError;
+use crate::hub::Docs;
+use crate::idempotency::{Answer, Begin, IdempotencyKey, fingerprint};
+use crate::state::AppState;
+use crate::store::{IdempotencyRecord, Record};
+
+/// The answer to an event request.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub answer: Arc<Answer>,
+    /// True when this is a stored answer sent again.
+    pub replayed: bool,
+}
+
+/// Applies a parsed event from `device` at `station` under `key`.
+pub async fn submit(
+    state: &AppState,
+    device: &Arc<Device>,
+    station: &StationId,
+    key: IdempotencyKey,
+    body: &serde_json::Value,
+    event: Event,
+) -> Result<Reply, ApiError> {
+    let slot = state
+        .station(station)
+        .ok_or_else(|| ApiError::NotFound(format!("no station '{station}'")))?
+        .clone();
+    if state.store.failure().is_some() {
+        return Err(unavailable());
+    }
+    let fp = fingerprint(station, body);
+    match state.idempotency.begin(&device.id, &key, fp) {
+        Begin::Proceed => {}
+        Begin::Replay(answer) => {
+            return Ok(Reply {
+                answer,
+                replayed: true,
+            });
+        }
+        Begin::Mismatch => return Err(ApiError::IdempotencyKeyReused),
+        Begin::InFlight => return Err(ApiError::RequestInFlight),
+    }
+
+    let at = state.clock.now();
+    // The synchronous section: apply, render, enqueue. No `.await` while the guard lives.
+    let (ack, answer, docs) = {
+        let Ok(mut engine) = slot.engine.lock() else {
+            state.idempotency.abandon(&device.id, &key);
+            return Err(ApiError::Internal);
+        };
+        let (answer, event_record, docs) = match engine.apply(&event, at, Mode::Live) {
+            Ok(outcome) => {
+                let body = serde_json::to_vec(&outcome).expect("outcomes serialize");
+                let recorded = Recorded {
+                    station: station.clone(),
+                    seq: outcome.seq,
+                    at,
+                    device: device.id.clone(),
+                    event,
+                };
+                let docs = Arc::new(Docs::render(&engine, at));
+                (
+                    Answer {
+                        status: StatusCode::CREATED.as_u16(),
+                        body: Bytes::from(body),
+                    },
+                    Some(recorded),
+                    Some(docs),
+                )
+            }
+            Err(refusal) => {
+                let err = ApiError::Refused(refusal);
+                (
+                    Answer {
+                        status: err.status().as_u16(),
+                        body: err.body(),
+                    },
+                    None,
+                    None,
+                )
+            }
+        };
+        let answer = Arc::new(answer);
+        let ack = state.store.submit(Record {
+            event: event_record,
+            idempotency: IdempotencyRecord {
+                device: device.id.clone(),
+                key: key.as_str().to_owned(),
+                fingerprint: fp,
+                status: answer.status,
+                body: answer.body.clone(),
+                at,
+            },
+        });
+        (ack, answer, docs)
+    };
+
+    // Completion runs in its own task: it finishes even if the client disconnects meanwhile.
+    let completion = {
+        let state = state.clone();
+        let device = device.clone();
+        let slot = slot.clone();
+        let station_id = station.clone();
+        tokio::spawn(async move {
+            let committed = match ack.await {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(_) => Err("the log writer stopped".to_owned()),
+            };
+            match committed {
+                Ok(()) => {
+                    state
+                        .idempotency
+                        .complete(&device.id, &key, fp, answer.clone());
+                    if let Some(docs) = docs {
+                        slot.live.publish(docs);
+                    }
+                    Ok(Reply {
+                        answer,
+                        replayed: false,
+                    })
+                }
+                Err(reason) => {
+                    tracing::error!(cause = %reason, station = %station_id, "event not acknowledged: the log failed");
+                    state.idempotency.abandon(&device.id, &key);
+                    Err(unavailable())
+                }
+            }
+        })
+    };
+    completion.await.map_err(|_| ApiError::Internal)?
+}
+
+/// The log has failed. The cause goes to the operator's log, not to the client.
+fn unavailable() -> ApiError {
+    ApiError::Unavailable(
+        "events cannot be accepted: the event log cannot be written, so nothing was recorded; reads still work — an operator must fix the storage and restart the service".into(),
+    )
+}

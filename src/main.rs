@@ -1,0 +1,250 @@
+//! The `lobbywatch` command: parses the CLI, sets up logging, binds, and hands over to the
+//! library (`lobbywatch::run`).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use chrono::NaiveTime;
+use clap::{Parser, Subcommand};
+use tokio::net::TcpListener;
+use tracing_subscriber::EnvFilter;
+
+use lobbywatch::clock::Clock;
+use lobbywatch::config::{Config, SAMPLE_NAME};
+use lobbywatch::store::StoreOptions;
+use lobbywatch::{AppState, sim};
+
+#[derive(Parser)]
+#[command(
+    name = "lobbywatch",
+    version,
+    about = "Waiting-room occupancy and queue monitor"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the service.
+    Serve {
+        /// Config file (TOML). Without it the built-in sample is used — with its public demo tokens.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Directory of the event log.
+        #[arg(long, default_value = "./lobbywatch-data")]
+        data: PathBuf,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Cap the event log at this many 4 KiB pages; writing past it fails like a full disk.
+        #[arg(long)]
+        max_db_pages: Option<u64>,
+    },
+    /// Run the service on the built-in sample with simulated terminals, on a clock shifted to a
+    /// weekday morning so the stations are open at any hour.
+    Demo {
+        /// Directory of the event log (default: a fresh temporary directory).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Use the real clock instead of the shifted one.
+        #[arg(long)]
+        real_clock: bool,
+        /// Serve the sample without the simulated terminals.
+        #[arg(long)]
+        no_sim: bool,
+    },
+    /// Validate a config file and print each station's derived cap and its basis.
+    CheckConfig {
+        /// The file to check.
+        file: PathBuf,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn")),
+        )
+        .init();
+    match cli.command {
+        Command::CheckConfig { file } => match Config::load(&file) {
+            Ok(config) => {
+                print!("{}", config.describe_caps());
+                Ok(())
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                std::process::exit(1);
+            }
+        },
+        Command::Serve {
+            config,
+            data,
+            listen,
+            max_db_pages,
+        } => {
+            let config = match config {
+                Some(path) => Config::load(&path)?,
+                None => {
+                    tracing::warn!(
+                        "no --config given: serving the {SAMPLE_NAME} config, whose device tokens are public demo tokens — not for production"
+                    );
+                    Config::sample()
+                }
+            };
+            let options = StoreOptions {
+                max_pages: max_db_pages,
+            };
+            runtime()?.block_on(serve(config, data, listen, options, Clock::system(), false))
+        }
+        Command::Demo {
+            data,
+            listen,
+            real_clock,
+            no_sim,
+        } => {
+            let (data, _temp) = match data {
+                Some(d) => (d, None),
+                None => {
+                    let t = tempfile_dir()?;
+                    (t.clone(), Some(TempDir(t)))
+                }
+            };
+            let config = Config::sample();
+            let clock = if real_clock {
+                Clock::system()
+            } else {
+                let tz = config
+                    .districts
+                    .first()
+                    .map_or(chrono_tz::Europe::Oslo, |d| d.timezone);
+                Clock::demo(tz, NaiveTime::from_hms_opt(9, 30, 0).expect("valid time"))
+            };
+            runtime()?.block_on(serve(
+                config,
+                data,
+                listen,
+                StoreOptions::default(),
+                clock,
+                !no_sim,
+            ))
+        }
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+/// A demo data directory removed when the demo ends.
+struct TempDir(PathBuf);
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn tempfile_dir() -> anyhow::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("lobbywatch-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    Ok(dir)
+}
+
+async fn serve(
+    config: Config,
+    data: PathBuf,
+    listen: SocketAddr,
+    options: StoreOptions,
+    clock: Clock,
+    simulate: bool,
+) -> anyhow::Result<()> {
+    let state = AppState::open(config, &data, options, clock)
+        .with_context(|| format!("opening the event log in {}", data.display()))?;
+    let listener = TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("binding {listen}"))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, data = %data.display(), "lobbywatch listening");
+    // A plain line on stdout for scripts and tests that start the service on port 0.
+    println!("listening on http://{addr}");
+    if simulate {
+        print_demo_banner(&state, addr);
+        sim::spawn(
+            format!("http://{addr}"),
+            state.config.clone(),
+            state.shutdown.clone(),
+        );
+    }
+    lobbywatch::run(listener, state, shutdown_signal()).await
+}
+
+fn print_demo_banner(state: &AppState, addr: SocketAddr) {
+    let base = format!("http://{addr}");
+    let first = state
+        .config
+        .stations
+        .first()
+        .map(|s| s.id.to_string())
+        .unwrap_or_default();
+    let clock = state.clock.now().with_timezone(&chrono_tz::Europe::Oslo);
+    println!(
+        "\nlobbywatch demo — {} stations in {} districts, simulated terminals running",
+        state.config.stations.len(),
+        state.config.districts.len()
+    );
+    if state.clock.is_shifted() {
+        println!(
+            "demo clock: {} Europe/Oslo (shifted to a weekday morning so the stations are open)",
+            clock.format("%A %Y-%m-%d %H:%M")
+        );
+    }
+    println!("\n  public page      {base}/");
+    println!("  stations (JSON)  {base}/api/v1/stations");
+    println!("  public status    {base}/api/v1/stations/{first}/public");
+    println!("  health           {base}/healthz");
+    println!(
+        "\ndemo tokens (public! every device's token is `demo-<device id>`, see config/sample.toml):"
+    );
+    println!("  national guard   demo-national-guard");
+    println!("  terminal         demo-{first}-desk-1");
+    println!("  admin            demo-admin");
+    println!("\ntry:");
+    println!(
+        "  curl -H 'Authorization: Bearer demo-national-guard' {base}/api/v1/stations/{first}"
+    );
+    println!(
+        "  curl -X POST -H 'Authorization: Bearer demo-{first}-desk-1' -H 'Idempotency-Key: try-1' \\\n       -H 'Content-Type: application/json' -d '{{\"kind\":\"check_in\",\"service\":\"passport\"}}' \\\n       {base}/api/v1/stations/{first}/events"
+    );
+    println!("\nCtrl-C stops the demo.\n");
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

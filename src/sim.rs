@@ -1,0 +1,210 @@
+//! The demo's simulated front desks: real HTTP clients with real tokens driving the real API.
+//!
+//! Each station gets one task playing its terminals and desks: parties arrive at a rate that
+//! swells and ebbs over a ten-minute cycle (so rooms fill, queues form outside and drain again),
+//! each open desk calls the next ticket, serves it for a while and checks it out, a few called
+//! tickets never come (no-show), and the door handles are cleaned every few minutes. Nothing here
+//! touches the engine directly: if the demo looks right, the API works.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::Rng;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use serde_json::{Value, json};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{self, Config, Role, Scope};
+
+/// Starts one simulated front desk per station.
+pub fn spawn(base_url: String, config: Arc<Config>, shutdown: CancellationToken) {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("building the HTTP client");
+    for (i, station) in config.stations.iter().enumerate() {
+        let Some(token) = terminal_token(&config, station) else {
+            continue;
+        };
+        let desk = FrontDesk {
+            client: client.clone(),
+            url: format!("{base_url}/api/v1/stations/{}", station.id),
+            token,
+            rng: StdRng::seed_from_u64(i as u64 * 7919 + 17),
+            desks: (1..=desk_count(station, &config))
+                .map(|d| (d.to_string(), Desk::Idle))
+                .collect(),
+            phase: i as f64 * 0.37,
+        };
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move { desk.run(shutdown).await });
+    }
+}
+
+/// The demo devices' tokens are `demo-<device id>` (see config/sample.toml).
+fn terminal_token(config: &Config, station: &config::Station) -> Option<String> {
+    config
+        .devices
+        .iter()
+        .find(|d| d.role == Role::Terminal && d.scope == Scope::Station(station.id.clone()))
+        .map(|d| format!("demo-{}", d.id))
+}
+
+/// Bigger rooms have more desks.
+fn desk_count(station: &config::Station, config: &Config) -> usize {
+    match station.capacity(&config.rules).cap {
+        0..=6 => 1,
+        7..=14 => 2,
+        _ => 3,
+    }
+}
+
+enum Desk {
+    Idle,
+    Serving {
+        ticket: String,
+        until: Instant,
+        no_show: bool,
+    },
+}
+
+struct FrontDesk {
+    client: reqwest::Client,
+    url: String,
+    token: String,
+    rng: StdRng,
+    desks: Vec<(String, Desk)>,
+    /// Offsets this station's arrival cycle from the others'.
+    phase: f64,
+}
+
+impl FrontDesk {
+    async fn run(mut self, shutdown: CancellationToken) {
+        let started = Instant::now();
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        let mut last_cleaning = Instant::now();
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                _ = tick.tick() => {}
+            }
+            let minutes = started.elapsed().as_secs_f64() / 60.0;
+            // Arrivals per second: between 0.04 and 0.32, on a ten-minute cycle.
+            let rate = 0.18 + 0.14 * (std::f64::consts::TAU * minutes / 10.0 + self.phase).sin();
+            if self.rng.random_bool(rate.clamp(0.0, 1.0)) {
+                self.arrive().await;
+            }
+            self.work_desks().await;
+            if last_cleaning.elapsed() > Duration::from_secs(180) {
+                last_cleaning = Instant::now();
+                self.post(json!({"kind": "cleaned", "surface": "door handles"}))
+                    .await;
+            }
+        }
+    }
+
+    async fn arrive(&mut self) {
+        let Some(status) = self.status().await else {
+            return;
+        };
+        let open: Vec<String> = status["services"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|s| s["open"] == Value::Bool(true))
+            .filter_map(|s| s["id"].as_str().map(str::to_owned))
+            .collect();
+        if open.is_empty() {
+            return;
+        }
+        let service = &open[self.rng.random_range(0..open.len())];
+        let party_size = match self.rng.random_range(0..100) {
+            0..80 => 1,
+            80..95 => 2,
+            _ => 3,
+        };
+        let mut event = json!({"kind": "check_in", "service": service, "party_size": party_size});
+        if self.rng.random_bool(0.3) {
+            event["appointment"] = json!(format!("BK-{:06}", self.rng.random_range(0..1_000_000)));
+        }
+        self.post(event).await;
+    }
+
+    async fn work_desks(&mut self) {
+        for i in 0..self.desks.len() {
+            match &self.desks[i].1 {
+                Desk::Serving {
+                    ticket,
+                    until,
+                    no_show,
+                } if Instant::now() >= *until => {
+                    let kind = if *no_show { "no_show" } else { "check_out" };
+                    let event = json!({"kind": kind, "ticket": ticket});
+                    self.post(event).await;
+                    self.desks[i].1 = Desk::Idle;
+                }
+                Desk::Serving { .. } => {}
+                Desk::Idle if self.rng.random_bool(0.35) => {
+                    let desk = self.desks[i].0.clone();
+                    if let Some(answer) = self.post(json!({"kind": "call", "desk": desk})).await {
+                        if let Some(ticket) = answer["ticket"].as_str() {
+                            let no_show = self.rng.random_bool(0.05);
+                            let secs = if no_show {
+                                6
+                            } else {
+                                self.rng.random_range(10..35)
+                            };
+                            self.desks[i].1 = Desk::Serving {
+                                ticket: ticket.to_owned(),
+                                until: Instant::now() + Duration::from_secs(secs),
+                                no_show,
+                            };
+                        }
+                    }
+                }
+                Desk::Idle => {}
+            }
+        }
+    }
+
+    async fn status(&self) -> Option<Value> {
+        let response = self
+            .client
+            .get(&self.url)
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .ok()?;
+        response.json().await.ok()
+    }
+
+    /// Posts one event, retrying with the same Idempotency-Key on network errors and 5xx
+    /// answers, as a real terminal would. Returns the 201 body, if the event was accepted.
+    async fn post(&mut self, event: Value) -> Option<Value> {
+        let key = format!("sim-{:032x}", self.rng.random::<u128>());
+        for attempt in 0..3u32 {
+            let sent = self
+                .client
+                .post(format!("{}/events", self.url))
+                .bearer_auth(&self.token)
+                .header("Idempotency-Key", &key)
+                .json(&event)
+                .send()
+                .await;
+            match sent {
+                Ok(r) if r.status().is_success() => return r.json().await.ok(),
+                Ok(r) if r.status().is_client_error() => {
+                    let status = r.status();
+                    let body: HashMap<String, Value> = r.json().await.unwrap_or_default();
+                    tracing::debug!(%status, detail = ?body.get("detail"), "simulated event refused");
+                    return None;
+                }
+                _ => tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt + 1))).await,
+            }
+        }
+        None
+    }
+}

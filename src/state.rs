@@ -1,0 +1,134 @@
+//! The shared application state every handler gets through axum's `State`.
+//!
+//! Built once at start-up by [`AppState::open`]: the config is validated, the log replayed through
+//! the engine, and the stored idempotent answers loaded — only then does the service listen.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use tokio_util::sync::CancellationToken;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::domain::StationId;
+use crate::engine::{self, Mode};
+use crate::http::auth::Tokens;
+use crate::hub::{Docs, Live};
+use crate::idempotency::IdempotencyTable;
+use crate::store::{OpenLog, Store, StoreOptions};
+
+/// One station's engine and live channel.
+#[derive(Debug)]
+pub struct StationSlot {
+    /// The station's state. A std mutex, not an async one: it is held only for the short,
+    /// synchronous apply-and-enqueue section and never across an `.await`, so a capacity check
+    /// and its increment can never interleave with another desk's.
+    pub engine: Mutex<engine::Station>,
+    /// The latest committed documents, shared by readers and sockets.
+    pub live: Live,
+}
+
+/// Everything the handlers share. Cloning is cheap (reference counts).
+#[derive(Clone)]
+pub struct AppState {
+    /// The validated configuration; immutable while running.
+    pub config: Arc<Config>,
+    /// Stations by id. The set of stations is fixed at start-up, so a plain map behind an `Arc`
+    /// suffices: no lock is needed to find a station, only to change one.
+    pub stations: Arc<BTreeMap<StationId, Arc<StationSlot>>>,
+    /// Token hash → device.
+    pub tokens: Arc<Tokens>,
+    /// Idempotency keys in flight and answered. A DashMap because every event request touches
+    /// it, from any station, and its check-and-insert must be one atomic step per key.
+    pub idempotency: Arc<IdempotencyTable>,
+    /// The event log's writer handle.
+    pub store: Store,
+    /// The time source for stamping events and judging opening hours.
+    pub clock: Clock,
+    /// Cancelled at shutdown: every socket loop watches it (axum does not track upgraded sockets).
+    pub shutdown: CancellationToken,
+}
+
+impl AppState {
+    /// Opens the log in `data_dir`, replays it, and builds the state.
+    pub fn open(
+        config: Config,
+        data_dir: &Path,
+        options: StoreOptions,
+        clock: Clock,
+    ) -> anyhow::Result<AppState> {
+        let config = Arc::new(config);
+        let log = OpenLog::open(data_dir, options)?;
+        let mut engines: BTreeMap<StationId, engine::Station> = config
+            .stations
+            .iter()
+            .map(|s| {
+                (
+                    s.id.clone(),
+                    engine::Station::new(Arc::new(s.clone()), &config.rules),
+                )
+            })
+            .collect();
+        let started = std::time::Instant::now();
+        let replayed = log.replay(|r| {
+            let station = engines.get_mut(&r.station).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "the log has events for station '{}', which is not in the config; add it back or use another data directory",
+                    r.station
+                )
+            })?;
+            anyhow::ensure!(
+                r.seq == station.seq() + 1,
+                "the log skips from {}/{} to {}/{}",
+                r.station,
+                station.seq(),
+                r.station,
+                r.seq
+            );
+            station.apply(&r.event, r.at, Mode::Replay).map_err(|refusal| {
+                anyhow::anyhow!(
+                    "event {}/{} ({}) no longer applies under this config: {refusal}",
+                    r.station,
+                    r.seq,
+                    r.event.kind()
+                )
+            })?;
+            Ok(())
+        })?;
+        let idempotency = IdempotencyTable::from_records(log.idempotency_records()?);
+        tracing::info!(
+            events = replayed,
+            idempotency_keys = idempotency.len(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "event log replayed"
+        );
+        let now = clock.now();
+        let stations = engines
+            .into_iter()
+            .map(|(id, engine)| {
+                let live = Live::new(Docs::render(&engine, now));
+                (
+                    id,
+                    Arc::new(StationSlot {
+                        engine: Mutex::new(engine),
+                        live,
+                    }),
+                )
+            })
+            .collect();
+        Ok(AppState {
+            tokens: Arc::new(Tokens::from_config(&config)),
+            config,
+            stations: Arc::new(stations),
+            idempotency: Arc::new(idempotency),
+            store: log.start_writer(),
+            clock,
+            shutdown: CancellationToken::new(),
+        })
+    }
+
+    pub fn station(&self, id: &StationId) -> Option<&Arc<StationSlot>> {
+        self.stations.get(id)
+    }
+}

@@ -1,0 +1,326 @@
+//! The durable event log: SQLite in WAL mode with `synchronous=FULL`, written by one thread.
+//!
+//! Handlers never touch SQLite. Within the station's lock they hand the writer a [`Record`] (the
+//! accepted event and its idempotency record) over a channel, so the log's order is the order in
+//! which the engine applied events, and then they await the writer's acknowledgement. The writer
+//! takes everything that is queued, writes it in one transaction and commits — one fsync for the
+//! whole group — and only then acknowledges each record. A failed write or commit is final: the
+//! writer acknowledges that batch and every later one with an error, and the service stops
+//! accepting events, because memory may now be ahead of the log and the log is the truth.
+//!
+//! The interface is narrow on purpose (open, replay, submit, health) so a second backend can be
+//! added without touching the engine.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::thread;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OpenFlags, params};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::domain::{DeviceId, Event, Recorded, StationId};
+
+/// The database file inside the data directory.
+pub const DB_FILE: &str = "lobbywatch.sqlite3";
+/// Most records one transaction takes; a larger backlog commits in several groups.
+pub const MAX_GROUP: usize = 1024;
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StoreError {
+    /// The log could not be written; the service has stopped accepting events.
+    #[error("the event log cannot be written: {0}")]
+    Failed(String),
+}
+
+/// A stored answer to an idempotent request, replayed byte for byte on a retry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyRecord {
+    pub device: DeviceId,
+    pub key: String,
+    pub fingerprint: [u8; 32],
+    pub status: u16,
+    pub body: bytes::Bytes,
+    pub at: DateTime<Utc>,
+}
+
+/// What one request asks the writer to make durable.
+#[derive(Debug)]
+pub struct Record {
+    /// The accepted event; `None` for a refusal, whose answer is still kept for retries.
+    pub event: Option<Recorded>,
+    pub idempotency: IdempotencyRecord,
+}
+
+/// What the writer is asked to do. A flush carries no record: its acknowledgement says that
+/// everything queued before it is committed.
+struct Job {
+    record: Option<Record>,
+    ack: oneshot::Sender<Result<(), StoreError>>,
+}
+
+/// Whether the log still accepts writes, and why not.
+#[derive(Debug, Clone, Default)]
+pub struct Health {
+    failure: Arc<Mutex<Option<String>>>,
+}
+
+impl Health {
+    pub fn failure(&self) -> Option<String> {
+        self.failure.lock().ok().and_then(|f| f.clone())
+    }
+    fn fail(&self, reason: String) {
+        if let Ok(mut f) = self.failure.lock() {
+            f.get_or_insert(reason);
+        }
+    }
+}
+
+/// Options an operator may set on the log.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StoreOptions {
+    /// Upper bound on the database size in pages (SQLite `max_page_count`): writes past it fail
+    /// exactly as on a full disk. A quota for operators, and the way tests exercise fail-stop.
+    pub max_pages: Option<u64>,
+}
+
+/// The handle handlers use: cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    jobs: mpsc::UnboundedSender<Job>,
+    health: Health,
+    path: Arc<PathBuf>,
+}
+
+/// An opened log before its writer starts: replay reads it first.
+pub struct OpenLog {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl OpenLog {
+    /// Opens (creating if needed) the log in `dir`.
+    pub fn open(dir: &Path, options: StoreOptions) -> anyhow::Result<OpenLog> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| anyhow::anyhow!("cannot create data directory {}: {e}", dir.display()))?;
+        let path = dir.join(DB_FILE);
+        let conn = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| anyhow::anyhow!("cannot open the event log {}: {e}", path.display()))?;
+        let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+        anyhow::ensure!(
+            mode.eq_ignore_ascii_case("wal"),
+            "SQLite refused WAL mode ({mode})"
+        );
+        conn.execute_batch(
+            "PRAGMA synchronous=FULL;
+             CREATE TABLE IF NOT EXISTS events(
+                 station TEXT NOT NULL,
+                 seq INTEGER NOT NULL,
+                 at_us INTEGER NOT NULL,
+                 device TEXT NOT NULL,
+                 kind TEXT NOT NULL,
+                 body TEXT NOT NULL,
+                 PRIMARY KEY (station, seq)
+             ) WITHOUT ROWID;
+             CREATE TABLE IF NOT EXISTS idempotency(
+                 device TEXT NOT NULL,
+                 key TEXT NOT NULL,
+                 fingerprint BLOB NOT NULL,
+                 status INTEGER NOT NULL,
+                 response BLOB NOT NULL,
+                 at_us INTEGER NOT NULL,
+                 PRIMARY KEY (device, key)
+             ) WITHOUT ROWID;",
+        )?;
+        if let Some(pages) = options.max_pages {
+            conn.query_row(&format!("PRAGMA max_page_count={pages}"), [], |_| Ok(()))?;
+        }
+        Ok(OpenLog { conn, path })
+    }
+
+    /// Calls `f` with every logged event, per station in sequence order.
+    pub fn replay(&self, mut f: impl FnMut(Recorded) -> anyhow::Result<()>) -> anyhow::Result<u64> {
+        let mut stmt = self.conn.prepare(
+            "SELECT station, seq, at_us, device, body FROM events ORDER BY station, seq",
+        )?;
+        let mut rows = stmt.query([])?;
+        let mut n = 0;
+        while let Some(row) = rows.next()? {
+            let station: String = row.get(0)?;
+            let seq: i64 = row.get(1)?;
+            let at_us: i64 = row.get(2)?;
+            let device: String = row.get(3)?;
+            let body: String = row.get(4)?;
+            let where_ = || format!("event {station}/{seq}");
+            let recorded = Recorded {
+                station: StationId::parse(&station)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", where_()))?,
+                seq: u64::try_from(seq)?,
+                at: DateTime::from_timestamp_micros(at_us)
+                    .ok_or_else(|| anyhow::anyhow!("{}: bad timestamp", where_()))?,
+                device: DeviceId::parse(&device)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", where_()))?,
+                event: serde_json::from_str::<Event>(&body)
+                    .map_err(|e| anyhow::anyhow!("{}: unreadable body: {e}", where_()))?,
+            };
+            f(recorded)?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Every stored idempotent answer.
+    pub fn idempotency_records(&self) -> anyhow::Result<Vec<IdempotencyRecord>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT device, key, fingerprint, status, response, at_us FROM idempotency")?;
+        let rows = stmt.query_map([], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, Vec<u8>>(2)?,
+                row.get::<_, u16>(3)?,
+                row.get::<_, Vec<u8>>(4)?,
+                row.get::<_, i64>(5)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (device, key, fp, status, body, at_us) = row?;
+            out.push(IdempotencyRecord {
+                device: DeviceId::parse(&device).map_err(|e| anyhow::anyhow!("{e}"))?,
+                key,
+                fingerprint: fp
+                    .try_into()
+                    .map_err(|_| anyhow::anyhow!("idempotency fingerprint of wrong length"))?,
+                status,
+                body: body.into(),
+                at: DateTime::from_timestamp_micros(at_us).unwrap_or_default(),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Starts the writer thread; from here on only the writer writes.
+    pub fn start_writer(self) -> Store {
+        let (jobs, rx) = mpsc::unbounded_channel();
+        let health = Health::default();
+        let path = Arc::new(self.path.clone());
+        let writer_health = health.clone();
+        thread::Builder::new()
+            .name("lobbywatch-log-writer".into())
+            .spawn(move || writer_loop(self.conn, rx, writer_health))
+            .expect("spawning the log writer thread");
+        Store { jobs, health, path }
+    }
+}
+
+impl Store {
+    /// Queues a record for the next group commit. Call it inside the station's lock so the log
+    /// order is the apply order; await the returned receiver outside the lock.
+    pub fn submit(&self, record: Record) -> oneshot::Receiver<Result<(), StoreError>> {
+        let (ack, rx) = oneshot::channel();
+        if let Some(reason) = self.health.failure() {
+            let _ = ack.send(Err(StoreError::Failed(reason)));
+        } else if let Err(mpsc::error::SendError(job)) = self.jobs.send(Job {
+            record: Some(record),
+            ack,
+        }) {
+            let _ = job
+                .ack
+                .send(Err(StoreError::Failed("the log writer has stopped".into())));
+        }
+        rx
+    }
+
+    /// `Some(reason)` once the log has failed; the service then refuses new events.
+    pub fn failure(&self) -> Option<String> {
+        self.health.failure()
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Waits until everything queued so far is committed (used at shutdown).
+    pub async fn flush(&self) {
+        let (ack, rx) = oneshot::channel();
+        if self.jobs.send(Job { record: None, ack }).is_ok() {
+            let _ = rx.await;
+        }
+    }
+}
+
+fn writer_loop(mut conn: Connection, mut rx: mpsc::UnboundedReceiver<Job>, health: Health) {
+    let mut group: Vec<Job> = Vec::with_capacity(MAX_GROUP);
+    while let Some(first) = rx.blocking_recv() {
+        group.push(first);
+        while group.len() < MAX_GROUP {
+            match rx.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        let result = match health.failure() {
+            Some(reason) => Err(StoreError::Failed(reason)),
+            None => write_group(&mut conn, &group).map_err(|e| {
+                let reason = e.to_string();
+                tracing::error!(cause = %reason, records = group.len(), "event log write failed; no further events will be accepted");
+                health.fail(reason.clone());
+                StoreError::Failed(reason)
+            }),
+        };
+        for job in group.drain(..) {
+            let _ = job.ack.send(result.clone());
+        }
+    }
+    // All senders are gone: the service is shutting down. Checkpoint so the next start reads
+    // one file; failure here loses nothing (the WAL is replayed by SQLite on open).
+    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())) {
+        tracing::warn!(cause = %e, "WAL checkpoint at shutdown failed");
+    }
+}
+
+fn write_group(conn: &mut Connection, group: &[Job]) -> rusqlite::Result<()> {
+    let tx = conn.transaction()?;
+    {
+        let mut insert_event = tx.prepare_cached(
+            "INSERT INTO events(station, seq, at_us, device, kind, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?;
+        let mut insert_idem = tx.prepare_cached(
+            "INSERT INTO idempotency(device, key, fingerprint, status, response, at_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?;
+        for job in group {
+            let Some(r) = &job.record else {
+                continue;
+            };
+            if let Some(e) = &r.event {
+                let body = serde_json::to_string(&e.event)
+                    .map_err(|err| rusqlite::Error::ToSqlConversionFailure(Box::new(err)))?;
+                insert_event.execute(params![
+                    e.station.as_str(),
+                    e.seq as i64,
+                    e.at.timestamp_micros(),
+                    e.device.as_str(),
+                    e.event.kind(),
+                    body
+                ])?;
+            }
+            let i = &r.idempotency;
+            insert_idem.execute(params![
+                i.device.as_str(),
+                i.key,
+                &i.fingerprint[..],
+                i.status,
+                &i.body[..],
+                i.at.timestamp_micros()
+            ])?;
+        }
+    }
+    tx.commit()
+}

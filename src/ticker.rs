@@ -1,0 +1,61 @@
+//! Documents change with the clock, not only with events: a service opens at 08:00 with nobody
+//! posting anything. This task re-renders a station's documents when its time-dependent facts
+//! (the local date and which services are open) change, and publishes them — but only when the
+//! station has nothing in flight, so it never publishes a state the log has not yet committed.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::StationId;
+use crate::engine::Station;
+use crate::hub::Docs;
+use crate::state::AppState;
+
+/// How often the clock is checked; opening hours are given to the minute.
+pub const TICK: Duration = Duration::from_secs(10);
+
+/// What about a station depends on the time alone.
+fn time_facts(station: &Station, now: DateTime<Utc>) -> (chrono::NaiveDate, Vec<bool>) {
+    let local = now.with_timezone(&station.config().timezone).naive_local();
+    let open = station
+        .config()
+        .services
+        .iter()
+        .map(|s| s.hours.is_open(local))
+        .collect();
+    (local.date(), open)
+}
+
+/// Runs until the service shuts down.
+pub async fn keep_time(state: AppState) {
+    let mut seen: BTreeMap<StationId, (chrono::NaiveDate, Vec<bool>)> = BTreeMap::new();
+    let mut tick = tokio::time::interval(TICK);
+    loop {
+        tokio::select! {
+            () = state.shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let now = state.clock.now();
+        for (id, slot) in state.stations.iter() {
+            let docs = {
+                let Ok(engine) = slot.engine.lock() else {
+                    continue;
+                };
+                let facts = time_facts(&engine, now);
+                // The first sighting only records: the start-up documents are already current.
+                let changed = seen
+                    .insert(id.clone(), facts.clone())
+                    .is_some_and(|before| before != facts);
+                // Only when everything applied is also published, i.e. committed.
+                (changed && engine.seq() == slot.live.latest().seq)
+                    .then(|| Arc::new(Docs::render(&engine, now)))
+            };
+            if let Some(docs) = docs {
+                slot.live.publish(docs);
+            }
+        }
+    }
+}

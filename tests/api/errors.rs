@@ -1,0 +1,296 @@
+//! Every refusal is problem+json with a stable type, says what to fix, and changes nothing.
+
+use serde_json::{Value, json};
+
+use crate::helpers::TestApp;
+
+/// Asserts a problem+json answer and returns its body.
+async fn problem(r: reqwest::Response, status: u16, kind: &str) -> Value {
+    assert_eq!(r.status(), status, "expected {status} {kind}");
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["type"], format!("/problems/{kind}"), "{body}");
+    assert_eq!(body["status"], status);
+    assert!(!body["title"].as_str().unwrap().is_empty());
+    assert!(body["detail"].as_str().unwrap().len() > 10, "{body}");
+    body
+}
+
+fn post(app: &TestApp, station: &str) -> reqwest::RequestBuilder {
+    app.client
+        .post(app.url(&format!("/api/v1/stations/{station}/events")))
+}
+
+#[tokio::test]
+async fn malformed_json_is_400() {
+    let app = TestApp::spawn().await;
+    let r = post(&app, "small")
+        .bearer_auth("small-desk-token")
+        .header("Idempotency-Key", "m1")
+        .header("Content-Type", "application/json")
+        .body("{\"kind\": \"check_in\",")
+        .send()
+        .await
+        .unwrap();
+    problem(r, 400, "malformed-json").await;
+    assert_eq!(app.status("small").await["seq"], 0);
+}
+
+#[tokio::test]
+async fn a_missing_or_invalid_idempotency_key_is_400() {
+    let app = TestApp::spawn().await;
+    let r = post(&app, "small")
+        .bearer_auth("small-desk-token")
+        .json(&json!({"kind": "check_in", "service": "passport"}))
+        .send()
+        .await
+        .unwrap();
+    let body = problem(r, 400, "missing-idempotency-key").await;
+    assert!(body["detail"].as_str().unwrap().contains("Idempotency-Key"));
+    let r = post(&app, "small")
+        .bearer_auth("small-desk-token")
+        .header("Idempotency-Key", "has spaces in it")
+        .json(&json!({"kind": "check_in", "service": "passport"}))
+        .send()
+        .await
+        .unwrap();
+    problem(r, 400, "invalid-idempotency-key").await;
+    assert_eq!(app.status("small").await["seq"], 0);
+}
+
+#[tokio::test]
+async fn invalid_fields_are_422_and_name_the_field() {
+    let app = TestApp::spawn().await;
+    let cases = [
+        (
+            json!({"kind": "check_in", "service": "passport", "party_size": 11}),
+            "party_size",
+        ),
+        (
+            json!({"kind": "check_in", "service": "passport", "party_size": 0}),
+            "party_size",
+        ),
+        (json!({"kind": "check_in"}), "service"),
+        (
+            json!({"kind": "check_out", "ticket": "P001", "desk": "2"}),
+            "desk",
+        ),
+        (json!({"kind": "check_out", "ticket": "seven"}), "ticket"),
+        (json!({"kind": "call", "desk": ""}), "desk"),
+        (json!({"kind": "teleport"}), "kind"),
+        (
+            json!({"kind": "check_in", "service": "Passport!"}),
+            "service",
+        ),
+    ];
+    for (i, (body, field)) in cases.iter().enumerate() {
+        let r = app
+            .post_event("small-desk", "small", &format!("f{i}"), body)
+            .await;
+        let p = problem(r, 422, "invalid-field").await;
+        assert_eq!(p["field"], *field, "{body} → {p}");
+    }
+    // A service the station does not offer.
+    let r = app
+        .post_event(
+            "small-desk",
+            "small",
+            "f-x",
+            &json!({"kind": "check_in", "service": "visa"}),
+        )
+        .await;
+    let p = problem(r, 422, "unknown-service").await;
+    assert_eq!(p["field"], "service");
+    assert_eq!(app.status("small").await["seq"], 0);
+}
+
+#[tokio::test]
+async fn unknown_stations_and_tickets_are_404() {
+    let app = TestApp::spawn().await;
+    let r = app
+        .post_event(
+            "small-desk",
+            "nowhere",
+            "n1",
+            &json!({"kind": "check_in", "service": "passport"}),
+        )
+        .await;
+    problem(r, 404, "not-found").await;
+    let r = app
+        .post_event(
+            "small-desk",
+            "small",
+            "n2",
+            &json!({"kind": "check_out", "ticket": "P042"}),
+        )
+        .await;
+    let p = problem(r, 404, "unknown-ticket").await;
+    assert!(p["detail"].as_str().unwrap().contains("P042"));
+    let r = app
+        .client
+        .get(app.url("/api/v1/stations/nowhere/public"))
+        .send()
+        .await
+        .unwrap();
+    problem(r, 404, "not-found").await;
+}
+
+#[tokio::test]
+async fn rule_refusals_are_409_with_the_reason() {
+    let app = TestApp::spawn().await;
+    let r = app
+        .post_event(
+            "closed-desk",
+            "closed",
+            "c1",
+            &json!({"kind": "check_in", "service": "passport"}),
+        )
+        .await;
+    let p = problem(r, 409, "service-closed").await;
+    assert!(p["detail"].as_str().unwrap().contains("closed now"), "{p}");
+
+    for i in 0..4 {
+        app.post_event(
+            "small-desk",
+            "small",
+            &format!("i{i}"),
+            &json!({"kind": "check_in", "service": "passport"}),
+        )
+        .await;
+    }
+    let r = app
+        .post_event(
+            "small-desk",
+            "small",
+            "o1",
+            &json!({"kind": "check_out", "ticket": "P004"}),
+        )
+        .await;
+    problem(r, 409, "ticket-outside").await;
+    let r = app
+        .post_event(
+            "big-desk",
+            "big",
+            "call",
+            &json!({"kind": "call", "desk": "1"}),
+        )
+        .await;
+    problem(r, 409, "nothing-to-call").await;
+    assert_eq!(app.status("small").await["seq"], 4);
+}
+
+#[tokio::test]
+async fn a_body_over_16_kib_is_413() {
+    let app = TestApp::spawn().await;
+    let big = json!({"kind": "cleaned", "surface": "x".repeat(17 * 1024)});
+    let r = app.post_event("small-desk", "small", "big", &big).await;
+    problem(r, 413, "payload-too-large").await;
+}
+
+#[tokio::test]
+async fn no_token_or_an_unknown_token_is_401() {
+    let app = TestApp::spawn().await;
+    let r = post(&app, "small")
+        .header("Idempotency-Key", "a1")
+        .json(&json!({"kind": "check_in", "service": "passport"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.headers()["www-authenticate"],
+        r#"Bearer error="invalid_token""#
+    );
+    problem(r, 401, "unauthorized").await;
+    let r = post(&app, "small")
+        .bearer_auth("not-a-token")
+        .header("Idempotency-Key", "a2")
+        .json(&json!({"kind": "check_in", "service": "passport"}))
+        .send()
+        .await
+        .unwrap();
+    problem(r, 401, "unauthorized").await;
+    let r = app
+        .client
+        .get(app.url("/api/v1/stations/small"))
+        .send()
+        .await
+        .unwrap();
+    problem(r, 401, "unauthorized").await;
+}
+
+#[tokio::test]
+async fn a_token_outside_its_station_or_role_is_403() {
+    let app = TestApp::spawn().await;
+    let e = json!({"kind": "check_in", "service": "passport"});
+    // A terminal of another station.
+    let r = app.post_event("big-desk", "small", "s1", &e).await;
+    assert_eq!(
+        r.headers()["www-authenticate"],
+        r#"Bearer error="insufficient_scope""#
+    );
+    problem(r, 403, "forbidden").await;
+    // A guard of another district.
+    problem(
+        app.post_event("vest-guard", "small", "s2", &e).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    // Displays and admins post nothing.
+    problem(
+        app.post_event("small-display", "small", "s3", &e).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    problem(
+        app.post_event("admin", "small", "s4", &e).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    // A display may not read the full document (it carries personal data).
+    let r = app
+        .client
+        .get(app.url("/api/v1/stations/small"))
+        .bearer_auth("small-display-token")
+        .send()
+        .await
+        .unwrap();
+    problem(r, 403, "forbidden").await;
+    let r = app
+        .client
+        .get(app.url("/api/v1/stations/small"))
+        .bearer_auth("vest-guard-token")
+        .send()
+        .await
+        .unwrap();
+    problem(r, 403, "forbidden").await;
+    assert_eq!(app.status("small").await["seq"], 0);
+}
+
+#[tokio::test]
+async fn a_wrong_content_type_is_415() {
+    let app = TestApp::spawn().await;
+    let r = post(&app, "small")
+        .bearer_auth("small-desk-token")
+        .header("Idempotency-Key", "ct")
+        .header("Content-Type", "text/plain")
+        .body(r#"{"kind":"check_in","service":"passport"}"#)
+        .send()
+        .await
+        .unwrap();
+    problem(r, 415, "unsupported-media-type").await;
+}
+
+#[tokio::test]
+async fn unknown_routes_are_problem_json_404() {
+    let app = TestApp::spawn().await;
+    let r = app
+        .client
+        .get(app.url("/api/v1/nothing-here"))
+        .send()
+        .await
+        .unwrap();
+    problem(r, 404, "not-found").await;
+}

@@ -1,0 +1,312 @@
+//! The test harness: a real lobbywatch server on port 0 with a temporary data directory, real
+//! HTTP and WebSocket clients, and a config made for tests (small rooms, always open).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use lobbywatch::AppState;
+use lobbywatch::clock::Clock;
+use lobbywatch::config::Config;
+use lobbywatch::store::StoreOptions;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::Message;
+
+/// Every socket read in the tests waits at most this long.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub fn sha256_hex(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Two districts; `small` has a cap of 3 (12 m² at 2 m), `big` a cap of 25, `closed` has a
+/// service that is never open, `bergen` is in another district. Tokens are `<device id>-token`.
+pub fn test_config_toml() -> String {
+    let always = r#"hours = { mon = "00:00-24:00", tue = "00:00-24:00", wed = "00:00-24:00", thu = "00:00-24:00", fri = "00:00-24:00", sat = "00:00-24:00", sun = "00:00-24:00" }"#;
+    let mut toml = format!(
+        r#"
+[rules]
+distancing_m = 2.0
+area_model = "grid"
+
+[[districts]]
+id = "oslo"
+name = "Oslo politidistrikt"
+timezone = "Europe/Oslo"
+
+[[districts]]
+id = "vest"
+name = "Vest politidistrikt"
+timezone = "Europe/Oslo"
+
+[[stations]]
+id = "small"
+district = "oslo"
+name = "Small politistasjon"
+area_m2 = 12.0
+queue_line_m = 6.0
+
+[[stations.services]]
+id = "passport"
+name = "Pass"
+name_en = "Passport"
+prefix = "P"
+{always}
+
+[[stations.services]]
+id = "residence"
+name = "Opphold"
+prefix = "U"
+{always}
+
+[[stations]]
+id = "big"
+district = "oslo"
+name = "Big politistasjon"
+area_m2 = 100.0
+
+[[stations.services]]
+id = "passport"
+name = "Pass"
+prefix = "P"
+{always}
+
+[[stations]]
+id = "closed"
+district = "oslo"
+name = "Closed politistasjon"
+area_m2 = 40.0
+
+[[stations.services]]
+id = "passport"
+name = "Pass"
+prefix = "P"
+
+[[stations]]
+id = "bergen"
+district = "vest"
+name = "Bergen politistasjon"
+area_m2 = 40.0
+seats = [[0.0, 0.0], [0.55, 0.0], [1.1, 0.0], [1.65, 0.0], [2.2, 0.0], [2.75, 0.0], [3.3, 0.0], [3.85, 0.0]]
+
+[[stations.services]]
+id = "passport"
+name = "Pass"
+prefix = "P"
+{always}
+"#
+    );
+    let devices: &[(&str, &str, &str)] = &[
+        ("small-desk", "terminal", r#"station = "small""#),
+        ("big-desk", "terminal", r#"station = "big""#),
+        ("closed-desk", "terminal", r#"station = "closed""#),
+        ("bergen-desk", "terminal", r#"station = "bergen""#),
+        ("small-display", "display", r#"station = "small""#),
+        ("oslo-guard", "guard", r#"districts = ["oslo"]"#),
+        ("vest-guard", "guard", r#"districts = ["vest"]"#),
+        ("all-guard", "guard", "all = true"),
+        ("admin", "admin", ""),
+    ];
+    for (id, role, scope) in devices {
+        toml.push_str(&format!(
+            "\n[[devices]]\nid = \"{id}\"\nrole = \"{role}\"\n{scope}\ntoken_sha256 = \"{}\"\n",
+            sha256_hex(&format!("{id}-token"))
+        ));
+    }
+    toml
+}
+
+pub fn test_config() -> Config {
+    Config::parse(&test_config_toml(), "test.toml").expect("the test config is valid")
+}
+
+/// A running server inside the test process.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub base: String,
+    pub client: reqwest::Client,
+    pub state: AppState,
+    pub data: Arc<tempfile::TempDir>,
+    stop: Option<oneshot::Sender<()>>,
+    handle: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(
+            test_config(),
+            Arc::new(tempfile::tempdir().unwrap()),
+            StoreOptions::default(),
+        )
+        .await
+    }
+
+    pub async fn spawn_with(
+        config: Config,
+        data: Arc<tempfile::TempDir>,
+        options: StoreOptions,
+    ) -> TestApp {
+        let state =
+            AppState::open(config, data.path(), options, Clock::system()).expect("state opens");
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let handle = tokio::spawn(lobbywatch::run(listener, state.clone(), async move {
+            let _ = stopped.await;
+        }));
+        TestApp {
+            addr,
+            base: format!("http://{addr}"),
+            client: reqwest::Client::new(),
+            state,
+            data,
+            stop: Some(stop),
+            handle: Some(handle),
+        }
+    }
+
+    /// Stops the server gracefully and waits for it.
+    pub async fn stop(mut self) -> Arc<tempfile::TempDir> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(handle) = self.handle.take() {
+            tokio::time::timeout(Duration::from_secs(10), handle)
+                .await
+                .expect("server stops in time")
+                .unwrap()
+                .unwrap();
+        }
+        self.data.clone()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Posts an event as `device` (token `<device>-token`) with an Idempotency-Key.
+    pub async fn post_event(
+        &self,
+        device: &str,
+        station: &str,
+        key: &str,
+        body: &Value,
+    ) -> reqwest::Response {
+        self.client
+            .post(self.url(&format!("/api/v1/stations/{station}/events")))
+            .bearer_auth(format!("{device}-token"))
+            .header("Idempotency-Key", key)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The full status of a station, read with the all-stations guard.
+    pub async fn status(&self, station: &str) -> Value {
+        self.client
+            .get(self.url(&format!("/api/v1/stations/{station}")))
+            .bearer_auth("all-guard-token")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    pub fn ws_url(&self, path: &str) -> String {
+        format!("ws://{}{path}", self.addr)
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+pub type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Reads the next JSON text message from a socket, skipping pings, under [`READ_TIMEOUT`].
+pub async fn next_doc(ws: &mut Ws) -> Value {
+    loop {
+        let msg = tokio::time::timeout(READ_TIMEOUT, ws.next())
+            .await
+            .expect("a live document arrives in time")
+            .expect("the socket is open")
+            .expect("the socket reads");
+        match msg {
+            Message::Text(text) => return serde_json::from_str(&text).expect("documents are JSON"),
+            Message::Ping(_) | Message::Pong(_) => continue,
+            other => panic!("unexpected message {other:?}"),
+        }
+    }
+}
+
+/// A lobbywatch binary running as a child process (for crash tests).
+pub struct ServerProcess {
+    pub child: Child,
+    pub base: String,
+}
+
+impl ServerProcess {
+    /// Starts `lobbywatch serve` on port 0 and waits for its "listening on" line.
+    pub fn start(config: &Path, data: &Path) -> ServerProcess {
+        use std::io::{BufRead, BufReader};
+        let mut child = Command::new(env!("CARGO_BIN_EXE_lobbywatch"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+            .arg(config)
+            .arg("--data")
+            .arg(data)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("the lobbywatch binary starts");
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let base = loop {
+            let line = lines
+                .next()
+                .expect("the server prints its address")
+                .expect("stdout reads");
+            if let Some(url) = line.strip_prefix("listening on ") {
+                break url.trim().to_owned();
+            }
+        };
+        // Keep draining stdout so the child never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        ServerProcess { child, base }
+    }
+
+    pub fn kill9(mut self) {
+        // SIGKILL: no shutdown hooks run; only what was committed survives.
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Writes the test config to a file in `dir`.
+pub fn write_config(dir: &Path) -> PathBuf {
+    let path = dir.join("lobbywatch.toml");
+    std::fs::write(&path, test_config_toml()).unwrap();
+    path
+}

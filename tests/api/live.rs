@@ -1,0 +1,211 @@
+//! Live status over WebSockets: the current document at once, a new one after each change.
+
+use std::time::{Duration, Instant};
+
+use futures_util::SinkExt;
+use serde_json::json;
+use tokio_tungstenite::connect_async;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+use crate::helpers::{TestApp, next_doc};
+
+#[tokio::test]
+async fn the_live_socket_delivers_a_status_within_a_second_of_a_check_in() {
+    let app = TestApp::spawn().await;
+    let mut request = app
+        .ws_url("/api/v1/stations/small/live")
+        .into_client_request()
+        .unwrap();
+    request
+        .headers_mut()
+        .insert("Authorization", "Bearer small-desk-token".parse().unwrap());
+    let (mut ws, _) = connect_async(request).await.unwrap();
+    let first = next_doc(&mut ws).await;
+    assert_eq!(first["station"], "small");
+    assert_eq!(first["seq"], 0);
+
+    let sent = Instant::now();
+    let r = app
+        .post_event(
+            "small-desk",
+            "small",
+            "live-1",
+            &json!({"kind": "check_in", "service": "passport", "appointment": "BK-1"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let doc = next_doc(&mut ws).await;
+    assert!(
+        sent.elapsed() < Duration::from_secs(1),
+        "took {:?}",
+        sent.elapsed()
+    );
+    assert_eq!(doc["seq"], 1);
+    assert_eq!(doc["headcount"], 1);
+    assert_eq!(doc["inside"]["passport"][0]["ticket"], "P001");
+    assert_eq!(doc["inside"]["passport"][0]["appointment"], "BK-1");
+}
+
+#[tokio::test]
+async fn the_public_socket_needs_no_token_and_carries_no_personal_data() {
+    let app = TestApp::spawn().await;
+    let (mut ws, _) = connect_async(app.ws_url("/api/v1/stations/small/public/live"))
+        .await
+        .unwrap();
+    assert_eq!(next_doc(&mut ws).await["seq"], 0);
+    app.post_event(
+        "small-desk",
+        "small",
+        "p-1",
+        &json!({"kind": "check_in", "service": "passport", "appointment": "CANARY-APPT-777"}),
+    )
+    .await;
+    let doc = next_doc(&mut ws).await;
+    assert_eq!(doc["seq"], 1);
+    assert_eq!(doc["headcount"], 1);
+    assert!(!doc.to_string().contains("CANARY-APPT-777"), "{doc}");
+    let public = app
+        .client
+        .get(app.url("/api/v1/stations/small/public"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!public.contains("CANARY-APPT-777"));
+}
+
+#[tokio::test]
+async fn browsers_may_pass_the_token_as_a_query_parameter() {
+    let app = TestApp::spawn().await;
+    let (mut ws, _) =
+        connect_async(app.ws_url("/api/v1/stations/small/live?access_token=oslo-guard-token"))
+            .await
+            .unwrap();
+    assert_eq!(next_doc(&mut ws).await["station"], "small");
+    let refused =
+        connect_async(app.ws_url("/api/v1/stations/small/live?access_token=vest-guard-token"))
+            .await;
+    match refused {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 403)
+        }
+        other => panic!("expected a 403, got {other:?}"),
+    }
+    let refused = connect_async(app.ws_url("/api/v1/stations/small/live")).await;
+    match refused {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 401)
+        }
+        other => panic!("expected a 401, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_guard_watches_every_station_of_a_district_on_one_socket() {
+    let app = TestApp::spawn().await;
+    let (mut ws, _) =
+        connect_async(app.ws_url("/api/v1/live?district=oslo&access_token=oslo-guard-token"))
+            .await
+            .unwrap();
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        seen.push(
+            next_doc(&mut ws).await["station"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    seen.sort();
+    assert_eq!(seen, ["big", "closed", "small"]);
+    app.post_event(
+        "big-desk",
+        "big",
+        "g-1",
+        &json!({"kind": "check_in", "service": "passport"}),
+    )
+    .await;
+    let doc = next_doc(&mut ws).await;
+    assert_eq!(
+        (doc["station"].as_str(), doc["seq"].as_u64()),
+        (Some("big"), Some(1))
+    );
+
+    // A list of stations, and a station outside the token's scope.
+    let (mut ws, _) =
+        connect_async(app.ws_url("/api/v1/live?stations=small,big&access_token=oslo-guard-token"))
+            .await
+            .unwrap();
+    next_doc(&mut ws).await;
+    next_doc(&mut ws).await;
+    let refused = connect_async(
+        app.ws_url("/api/v1/live?stations=small,bergen&access_token=oslo-guard-token"),
+    )
+    .await;
+    assert!(
+        matches!(refused, Err(tokio_tungstenite::tungstenite::Error::Http(r)) if r.status() == 403)
+    );
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_does_not_hold_up_the_others() {
+    let app = TestApp::spawn().await;
+    // A stalled client: connects and never reads again.
+    let (_stalled, _) = connect_async(app.ws_url("/api/v1/stations/big/public/live"))
+        .await
+        .unwrap();
+    let (mut healthy, _) = connect_async(app.ws_url("/api/v1/stations/big/public/live"))
+        .await
+        .unwrap();
+    next_doc(&mut healthy).await;
+    for i in 0..200 {
+        let r = app
+            .post_event(
+                "big-desk",
+                "big",
+                &format!("s-{i}"),
+                &json!({"kind": "cleaned", "surface": format!("surface {}", i % 7)}),
+            )
+            .await;
+        assert_eq!(r.status(), 201);
+    }
+    // The healthy client catches up to the newest document; it may skip intermediate ones.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let doc = next_doc(&mut healthy).await;
+        if doc["seq"] == 200 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the healthy client never saw seq 200"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_server_closes_live_sockets_with_1001_on_shutdown() {
+    let app = TestApp::spawn().await;
+    let (mut ws, _) = connect_async(app.ws_url("/api/v1/stations/small/public/live"))
+        .await
+        .unwrap();
+    next_doc(&mut ws).await;
+    let _ = ws
+        .send(tokio_tungstenite::tungstenite::Message::Pong(
+            Default::default(),
+        ))
+        .await;
+    app.stop().await;
+    use futures_util::StreamExt;
+    let msg = tokio::time::timeout(Duration::from_secs(5), ws.next())
+        .await
+        .unwrap();
+    match msg {
+        Some(Ok(tokio_tungstenite::tungstenite::Message::Close(Some(frame)))) => {
+            assert_eq!(u16::from(frame.code), 1001);
+        }
+        other => panic!("expected a close frame with 1001, got {other:?}"),
+    }
+}

@@ -1,0 +1,225 @@
+//! Durability: a restart — graceful or `kill -9` — shows exactly the state that was acknowledged.
+
+use std::sync::Arc;
+
+use lobbywatch::store::StoreOptions;
+use serde_json::{Value, json};
+
+use crate::helpers::{ServerProcess, TestApp, test_config, write_config};
+
+/// The parts of a status document that must survive a restart (not `as_of`).
+fn durable_view(doc: &Value) -> Value {
+    json!({
+        "seq": doc["seq"], "headcount": doc["headcount"], "corrections": doc["corrections"],
+        "outside": doc["outside"], "inside": doc["inside"], "please_enter": doc["please_enter"],
+        "calls": doc["calls"], "cleaning": doc["cleaning"],
+    })
+}
+
+#[tokio::test]
+async fn a_graceful_restart_preserves_state_exactly() {
+    let app = TestApp::spawn().await;
+    for i in 0..6 {
+        let size = 1 + i % 2;
+        app.post_event("small-desk", "small", &format!("r{i}"), &json!({"kind": "check_in", "service": "passport", "party_size": size, "appointment": format!("BK-{i}")})).await;
+    }
+    app.post_event(
+        "small-desk",
+        "small",
+        "call",
+        &json!({"kind": "call", "desk": "2"}),
+    )
+    .await;
+    app.post_event(
+        "small-desk",
+        "small",
+        "out",
+        &json!({"kind": "check_out", "ticket": "P002"}),
+    )
+    .await;
+    app.post_event(
+        "oslo-guard",
+        "small",
+        "corr",
+        &json!({"kind": "correction", "delta": 1, "reason": "child without ticket"}),
+    )
+    .await;
+    app.post_event(
+        "small-desk",
+        "small",
+        "clean",
+        &json!({"kind": "cleaned", "surface": "door handles"}),
+    )
+    .await;
+    let before = app.status("small").await;
+    let replay_before = app.post_event("small-desk", "small", "r3", &json!({"kind": "check_in", "service": "passport", "party_size": 2, "appointment": "BK-3"})).await.bytes().await.unwrap();
+
+    let data = app.stop().await;
+    let app = TestApp::spawn_with(test_config(), data, StoreOptions::default()).await;
+    let after = app.status("small").await;
+    assert_eq!(durable_view(&after), durable_view(&before));
+
+    // Idempotent answers survive too.
+    let r = app.post_event("small-desk", "small", "r3", &json!({"kind": "check_in", "service": "passport", "party_size": 2, "appointment": "BK-3"})).await;
+    assert_eq!(r.headers()["idempotent-replayed"], "true");
+    assert_eq!(r.bytes().await.unwrap(), replay_before);
+    // And numbering continues.
+    let next: Value = app
+        .post_event(
+            "small-desk",
+            "small",
+            "r-next",
+            &json!({"kind": "check_in", "service": "passport"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(next["ticket"], "P007");
+}
+
+#[tokio::test]
+async fn kill_9_under_load_loses_no_acknowledged_event() {
+    let dir = Arc::new(tempfile::tempdir().unwrap());
+    let config = write_config(dir.path());
+    let data = dir.path().join("data");
+    let server = ServerProcess::start(&config, &data);
+    let client = reqwest::Client::new();
+
+    // Several terminals post concurrently; the server is killed while they are at it.
+    let mut tasks = Vec::new();
+    for t in 0..4 {
+        let client = client.clone();
+        let url = format!("{}/api/v1/stations/big/events", server.base);
+        tasks.push(tokio::spawn(async move {
+            let mut acked: Vec<(String, Value)> = Vec::new();
+            for i in 0..1000 {
+                let key = format!("t{t}-{i}");
+                let sent = client
+                    .post(&url)
+                    .bearer_auth("big-desk-token")
+                    .header("Idempotency-Key", &key)
+                    .json(&json!({"kind": "cleaned", "surface": format!("desk {t}")}))
+                    .send()
+                    .await;
+                match sent {
+                    Ok(r) if r.status() == 201 => acked.push((key, r.json().await.unwrap())),
+                    _ => break,
+                }
+            }
+            acked
+        }));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    server.kill9();
+    let mut acked = Vec::new();
+    for t in tasks {
+        acked.extend(t.await.unwrap());
+    }
+    assert!(
+        acked.len() > 10,
+        "the load ran before the kill ({} acked)",
+        acked.len()
+    );
+
+    let server = ServerProcess::start(&config, &data);
+    let status: Value = client
+        .get(format!("{}/api/v1/stations/big", server.base))
+        .bearer_auth("all-guard-token")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let seq = status["seq"].as_u64().unwrap();
+    let max_acked = acked
+        .iter()
+        .map(|(_, b)| b["seq"].as_u64().unwrap())
+        .max()
+        .unwrap();
+    assert!(
+        seq >= max_acked,
+        "acknowledged seq {max_acked} lost: log has {seq}"
+    );
+    // Every acknowledged event is there exactly once: its retry replays, not re-applies.
+    for (key, body) in acked.iter().take(50) {
+        let t = &key[1..key.find('-').unwrap()];
+        let r = client
+            .post(format!("{}/api/v1/stations/big/events", server.base))
+            .bearer_auth("big-desk-token")
+            .header("Idempotency-Key", key)
+            .json(&json!({"kind": "cleaned", "surface": format!("desk {t}")}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        assert_eq!(
+            r.headers()["idempotent-replayed"],
+            "true",
+            "{key} was not durable"
+        );
+        assert_eq!(&r.json::<Value>().await.unwrap(), body);
+    }
+    let after: Value = client
+        .get(format!("{}/api/v1/stations/big", server.base))
+        .bearer_auth("all-guard-token")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        after["seq"].as_u64().unwrap(),
+        seq,
+        "replays must not add events"
+    );
+}
+
+#[tokio::test]
+async fn a_full_log_stops_accepting_events_with_503_and_reads_keep_working() {
+    let data = Arc::new(tempfile::tempdir().unwrap());
+    // A log capped at a few pages fills up quickly, like a full disk.
+    let app = TestApp::spawn_with(
+        test_config(),
+        data,
+        StoreOptions {
+            max_pages: Some(12),
+        },
+    )
+    .await;
+    let mut failed_at = None;
+    for i in 0..2000 {
+        let r = app.post_event("big-desk", "big", &format!("f{i}"), &json!({"kind": "cleaned", "surface": format!("surface number {i} with a longer name")})).await;
+        if r.status() == 503 {
+            assert_eq!(r.headers()["content-type"], "application/problem+json");
+            failed_at = Some(i);
+            break;
+        }
+        assert_eq!(r.status(), 201);
+    }
+    let failed_at = failed_at.expect("the log filled up");
+    // From now on every event is refused, even a retry and another station.
+    let r = app
+        .post_event(
+            "small-desk",
+            "small",
+            "after",
+            &json!({"kind": "check_in", "service": "passport"}),
+        )
+        .await;
+    assert_eq!(r.status(), 503);
+    let health = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 503);
+    // Reads still answer, with the last committed state.
+    let status = app.status("big").await;
+    assert_eq!(status["seq"].as_u64().unwrap(), failed_at as u64);
+    let data = app.stop().await;
+    // After a restart (storage fixed: no cap) everything acknowledged is there, nothing more.
+    let app = TestApp::spawn_with(test_config(), data, StoreOptions::default()).await;
+    assert_eq!(
+        app.status("big").await["seq"].as_u64().unwrap(),
+        failed_at as u64
+    );
+}

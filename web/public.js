@@ -1,0 +1,144 @@
+// The public page: district → station → service, opening hours, and how busy it is, live.
+import { getJson, live, esc } from "/assets/common.js";
+
+const TEXT = {
+  nb: {
+    title: "Åpningstider og kø", intro: "Velg politidistrikt, sted og tjeneste for å se åpningstider og hvor travelt det er nå.",
+    district: "Politidistrikt", station: "Sted", service: "Tjeneste", inside: "Inne nå", queued: "I kø ute",
+    waitingService: "Venter på tjenesten", hours: "Åpningstider", closed: "Stengt", openNow: "Åpent nå", closedNow: "Stengt nå",
+    enter: "Kom inn", wait: "Vent ute", closedSign: "Stengt", days: ["Mandag", "Tirsdag", "Onsdag", "Torsdag", "Fredag", "Lørdag", "Søndag"],
+    rule: (d) => `Avstandskrav: ${d} m. Antall inne er begrenset etter romstørrelse og stoler.`, lang: "English", langLabel: "Switch to English",
+    live: "Direkte", lost: "Forbindelsen brutt — kobler til igjen …", today: "i dag",
+  },
+  en: {
+    title: "Opening hours and queue", intro: "Choose police district, station and service to see opening hours and how busy it is now.",
+    district: "Police district", station: "Station", service: "Service", inside: "Inside now", queued: "Queued outside",
+    waitingService: "Waiting for this service", hours: "Opening hours", closed: "Closed", openNow: "Open now", closedNow: "Closed now",
+    enter: "Enter", wait: "Wait outside", closedSign: "Closed", days: ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
+    rule: (d) => `Distancing: ${d} m. The number inside is limited by the room's size and chairs.`, lang: "Norsk", langLabel: "Bytt til norsk",
+    live: "Live", lost: "Connection lost — reconnecting …", today: "today",
+  },
+};
+const DAY_KEYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+let lang = localStorage.getItem("lang") || "nb";
+let directory = null;
+let latest = null;
+let closeLive = null;
+const $ = (id) => document.getElementById(id);
+const t = () => TEXT[lang];
+
+function applyLanguage() {
+  document.documentElement.lang = lang;
+  document.querySelectorAll("[data-i18n]").forEach((el) => {
+    const value = t()[el.dataset.i18n];
+    if (typeof value === "string") el.textContent = value;
+  });
+  $("lang").textContent = t().lang;
+  $("lang").setAttribute("aria-label", t().langLabel);
+  fillServices(false);
+  render();
+}
+
+function selected() {
+  const district = directory?.districts.find((d) => d.id === $("district").value);
+  const station = district?.stations.find((s) => s.id === $("station").value);
+  const service = station?.services.find((s) => s.id === $("service").value);
+  return { district, station, service };
+}
+
+function options(select, items, label, keep) {
+  const previous = select.value;
+  select.innerHTML = items.map((i) => `<option value="${esc(i.id)}">${esc(label(i))}</option>`).join("");
+  if (keep && items.some((i) => i.id === previous)) select.value = previous;
+}
+
+function fillDistricts() {
+  options($("district"), directory.districts, (d) => d.name, true);
+  const wanted = new URLSearchParams(location.hash.slice(1));
+  if (wanted.get("district")) $("district").value = wanted.get("district");
+  fillStations(false);
+  if (wanted.get("station")) $("station").value = wanted.get("station");
+  fillServices(false);
+  if (wanted.get("service")) $("service").value = wanted.get("service");
+  choose();
+}
+
+function fillStations(andChoose = true) {
+  const { district } = selected();
+  options($("station"), district ? district.stations : [], (s) => s.name, false);
+  if (andChoose) { fillServices(false); choose(); }
+}
+
+function fillServices(andChoose = true) {
+  const { station } = selected();
+  options($("service"), station ? station.services : [], (s) => (lang === "en" ? s.name_en : s.name), true);
+  if (andChoose) choose();
+}
+
+function choose() {
+  const { district, station, service } = selected();
+  if (!station || !service) return;
+  history.replaceState(null, "", `#district=${district.id}&station=${station.id}&service=${service.id}`);
+  if (closeLive) closeLive();
+  latest = null;
+  closeLive = live(`/api/v1/stations/${station.id}/public/live`, (doc) => {
+    latest = doc;
+    render();
+  }, (state) => {
+    $("conn").textContent = state === "open" ? `● ${t().live}` : t().lost;
+    $("conn").className = `conn ${state}`;
+  });
+  render();
+}
+
+function render() {
+  const { service } = selected();
+  if (!service) return;
+  $("result").hidden = false;
+  const todayIndex = latest ? todayIn(latest.timezone) : -1;
+  $("hours").innerHTML = service.week.map((day, i) => {
+    const hours = day.ranges.length ? day.ranges.join(", ").replaceAll("-", "–") : t().closed;
+    const today = i === todayIndex;
+    return `<tr class="${today ? "today" : ""}"><th scope="row">${t().days[i]}${today ? ` <small>(${t().today})</small>` : ""}</th><td>${esc(hours)}</td></tr>`;
+  }).join("");
+  if (!latest) return;
+  const live = latest.services.find((s) => s.id === service.id);
+  const open = live ? live.open : false;
+  const sign = !open ? "closed" : latest.sign;
+  const signText = { enter: `✓ ${t().enter}`, wait_outside: `✋ ${t().wait}`, closed: `✕ ${t().closedSign}` }[sign];
+  $("sign").textContent = signText;
+  $("sign").className = `sign ${sign}`;
+  $("occupancy").textContent = `${latest.headcount} / ${latest.cap}`;
+  $("queued").textContent = String(latest.outside.length);
+  $("waiting").textContent = live ? String(live.waiting_inside + live.waiting_outside) : "–";
+  $("open-now").textContent = open ? `${t().openNow} (${live.hours_today.replaceAll("-", "–")})` : t().closedNow;
+  $("open-now").className = `open-now ${open ? "yes" : "no"}`;
+  $("rule").textContent = t().rule(latest.distancing_m);
+}
+
+/** Monday-based index of today in the station's timezone, from the document's clock. */
+function todayIn(timezone) {
+  const weekday = new Intl.DateTimeFormat("en-GB", { weekday: "short", timeZone: timezone }).format(new Date(latest.as_of));
+  return ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"].indexOf(weekday);
+}
+
+$("district").addEventListener("change", () => fillStations());
+$("station").addEventListener("change", () => fillServices());
+$("service").addEventListener("change", () => choose());
+$("lang").addEventListener("click", () => {
+  lang = lang === "nb" ? "en" : "nb";
+  localStorage.setItem("lang", lang);
+  applyLanguage();
+});
+
+getJson("/api/v1/stations")
+  .then((d) => {
+    directory = d;
+    fillDistricts();
+    applyLanguage();
+  })
+  .catch((e) => {
+    $("error").hidden = false;
+    $("error").textContent = e.message;
+  });
