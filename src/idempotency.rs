@@ -7,6 +7,9 @@
 //! copies of the same request racing each other cannot both proceed.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use chrono::{DateTime, TimeDelta, Utc};
 
 use bytes::Bytes;
 use dashmap::DashMap;
@@ -15,6 +18,11 @@ use sha2::{Digest, Sha256};
 
 use crate::domain::{DeviceId, StationId};
 use crate::store::IdempotencyRecord;
+
+/// How long answers stay in memory. Older ones stay in the log and are looked up there on demand,
+/// so a terminal retrying after days off-line is still answered from its stored answer, while
+/// start-up and memory do not grow with the age of the log.
+pub const KEPT_IN_MEMORY: TimeDelta = TimeDelta::days(1);
 
 /// A request's identity: SHA-256 over the station and the canonical JSON of its body, so the same
 /// event sent with other whitespace or key order counts as the same request.
@@ -56,6 +64,8 @@ enum Slot {
     Done {
         fingerprint: [u8; 32],
         answer: Arc<Answer>,
+        /// When it was answered, for evicting old answers from memory.
+        at: DateTime<Utc>,
     },
 }
 
@@ -77,11 +87,14 @@ type SlotKey = (DeviceId, String);
 #[derive(Debug, Default)]
 pub struct IdempotencyTable {
     slots: DashMap<SlotKey, Slot>,
+    /// Whether the log holds answers that memory does not (loaded window, evictions); only then
+    /// does a key unknown in memory need a look-up in the log.
+    older_in_log: AtomicBool,
 }
 
 impl IdempotencyTable {
-    /// Loads the answers stored in the log.
-    pub fn from_records(records: Vec<IdempotencyRecord>) -> Self {
+    /// Loads answers stored in the log; `older_in_log` says whether the log has more than these.
+    pub fn from_records(records: Vec<IdempotencyRecord>, older_in_log: bool) -> Self {
         let slots = DashMap::with_capacity(records.len());
         for r in records {
             slots.insert(
@@ -92,10 +105,44 @@ impl IdempotencyTable {
                         status: r.status,
                         body: r.body,
                     }),
+                    at: r.at,
                 },
             );
         }
-        Self { slots }
+        Self {
+            slots,
+            older_in_log: AtomicBool::new(older_in_log),
+        }
+    }
+
+    /// Whether a key unknown in memory must be looked up in the log before it may proceed.
+    pub fn needs_log_lookup(&self, device: &DeviceId, key: &IdempotencyKey) -> bool {
+        self.older_in_log.load(Ordering::Acquire)
+            && !self.slots.contains_key(&(device.clone(), key.0.clone()))
+    }
+
+    /// Brings an answer found in the log back into memory (unless the key is already known).
+    pub fn remember(&self, record: IdempotencyRecord) {
+        self.slots
+            .entry((record.device, record.key))
+            .or_insert(Slot::Done {
+                fingerprint: record.fingerprint,
+                answer: Arc::new(Answer {
+                    status: record.status,
+                    body: record.body,
+                }),
+                at: record.at,
+            });
+    }
+
+    /// Forgets answers given before `cutoff`; they remain in the log.
+    pub fn evict_before(&self, cutoff: DateTime<Utc>) {
+        let before = self.slots.len();
+        self.slots
+            .retain(|_, slot| !matches!(slot, Slot::Done { at, .. } if *at < cutoff));
+        if self.slots.len() < before {
+            self.older_in_log.store(true, Ordering::Release);
+        }
     }
 
     pub fn begin(&self, device: &DeviceId, key: &IdempotencyKey, fp: [u8; 32]) -> Begin {
@@ -109,6 +156,7 @@ impl IdempotencyTable {
                 Slot::Done {
                     fingerprint,
                     answer,
+                    ..
                 } if *fingerprint == fp => Begin::Replay(answer.clone()),
                 _ => Begin::Mismatch,
             },
@@ -122,12 +170,14 @@ impl IdempotencyTable {
         key: &IdempotencyKey,
         fp: [u8; 32],
         answer: Arc<Answer>,
+        at: DateTime<Utc>,
     ) {
         self.slots.insert(
             (device.clone(), key.0.clone()),
             Slot::Done {
                 fingerprint: fp,
                 answer,
+                at,
             },
         );
     }
@@ -171,7 +221,7 @@ mod tests {
             status: 201,
             body: Bytes::from_static(b"{}"),
         });
-        t.complete(&d, &k, [1; 32], answer.clone());
+        t.complete(&d, &k, [1; 32], answer.clone(), Utc::now());
         match t.begin(&d, &k, [1; 32]) {
             Begin::Replay(a) => assert_eq!(a, answer),
             other => panic!("expected a replay, got {other:?}"),
@@ -194,9 +244,30 @@ mod tests {
                 status: 201,
                 body: Bytes::new(),
             }),
+            Utc::now(),
         );
         t.abandon(&d, &k);
         assert!(matches!(t.begin(&d, &k, [1; 32]), Begin::Replay(_)));
+    }
+
+    #[test]
+    fn evicted_answers_are_marked_as_only_in_the_log() {
+        let t = IdempotencyTable::default();
+        let (d, k) = ids();
+        assert!(
+            !t.needs_log_lookup(&d, &k),
+            "an empty log has nothing to look up"
+        );
+        assert!(matches!(t.begin(&d, &k, [1; 32]), Begin::Proceed));
+        let long_ago = Utc::now() - TimeDelta::days(3);
+        let answer = Arc::new(Answer {
+            status: 201,
+            body: Bytes::new(),
+        });
+        t.complete(&d, &k, [1; 32], answer, long_ago);
+        t.evict_before(Utc::now() - KEPT_IN_MEMORY);
+        assert!(t.is_empty());
+        assert!(t.needs_log_lookup(&d, &k));
     }
 
     #[test]

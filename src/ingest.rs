@@ -51,6 +51,17 @@ pub async fn submit(
         return Err(unavailable());
     }
     let fp = fingerprint(station, body);
+    if state.idempotency.needs_log_lookup(&device.id, &key) {
+        // An old key, answered before what memory holds: its answer is in the log.
+        match state.store.find_answer(&device.id, key.as_str()) {
+            Ok(Some(record)) => state.idempotency.remember(record),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::error!(cause = %e, "idempotency look-up in the log failed");
+                return Err(ApiError::Internal);
+            }
+        }
+    }
     match state.idempotency.begin(&device.id, &key, fp) {
         Begin::Proceed => {}
         Begin::Replay(answer) => {
@@ -133,7 +144,7 @@ pub async fn submit(
                 Ok(()) => {
                     state
                         .idempotency
-                        .complete(&device.id, &key, fp, answer.clone());
+                        .complete(&device.id, &key, fp, answer.clone(), at);
                     if let Some(docs) = docs {
                         slot.live.publish(docs);
                     }

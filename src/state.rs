@@ -96,7 +96,11 @@ impl AppState {
             })?;
             Ok(())
         })?;
-        let idempotency = IdempotencyTable::from_records(log.idempotency_records()?);
+        let recent = clock.now() - crate::idempotency::KEPT_IN_MEMORY;
+        let idempotency = IdempotencyTable::from_records(
+            log.idempotency_records(recent)?,
+            log.has_idempotency_before(recent)?,
+        );
         tracing::info!(
             events = replayed,
             idempotency_keys = idempotency.len(),
@@ -122,7 +126,7 @@ impl AppState {
             config,
             stations: Arc::new(stations),
             idempotency: Arc::new(idempotency),
-            store: log.start_writer(),
+            store: log.start_writer()?,
             clock,
             shutdown: CancellationToken::new(),
         })

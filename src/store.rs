@@ -90,6 +90,8 @@ pub struct Store {
     jobs: mpsc::UnboundedSender<Job>,
     health: Health,
     path: Arc<PathBuf>,
+    /// Read-only connection for idempotency look-ups of keys older than what memory holds.
+    reader: Arc<Mutex<Connection>>,
 }
 
 /// An opened log before its writer starts: replay reads it first.
@@ -135,7 +137,8 @@ impl OpenLog {
                  response BLOB NOT NULL,
                  at_us INTEGER NOT NULL,
                  PRIMARY KEY (device, key)
-             ) WITHOUT ROWID;",
+             ) WITHOUT ROWID;
+             CREATE INDEX IF NOT EXISTS idempotency_at ON idempotency(at_us);",
         )?;
         if let Some(pages) = options.max_pages {
             conn.query_row(&format!("PRAGMA max_page_count={pages}"), [], |_| Ok(()))?;
@@ -174,12 +177,16 @@ impl OpenLog {
         Ok(n)
     }
 
-    /// Every stored idempotent answer.
-    pub fn idempotency_records(&self) -> anyhow::Result<Vec<IdempotencyRecord>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT device, key, fingerprint, status, response, at_us FROM idempotency")?;
-        let rows = stmt.query_map([], |row| {
+    /// The stored idempotent answers given at or after `since` (older ones are looked up on
+    /// demand with [`Store::find_answer`], so start-up does not grow with the log's age).
+    pub fn idempotency_records(
+        &self,
+        since: DateTime<Utc>,
+    ) -> anyhow::Result<Vec<IdempotencyRecord>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT device, key, fingerprint, status, response, at_us FROM idempotency WHERE at_us >= ?1",
+        )?;
+        let rows = stmt.query_map([since.timestamp_micros()], |row| {
             Ok((
                 row.get::<_, String>(0)?,
                 row.get::<_, String>(1)?,
@@ -192,22 +199,28 @@ impl OpenLog {
         let mut out = Vec::new();
         for row in rows {
             let (device, key, fp, status, body, at_us) = row?;
-            out.push(IdempotencyRecord {
-                device: DeviceId::parse(&device).map_err(|e| anyhow::anyhow!("{e}"))?,
-                key,
-                fingerprint: fp
-                    .try_into()
-                    .map_err(|_| anyhow::anyhow!("idempotency fingerprint of wrong length"))?,
-                status,
-                body: body.into(),
-                at: DateTime::from_timestamp_micros(at_us).unwrap_or_default(),
-            });
+            out.push(idempotency_record(device, key, fp, status, body, at_us)?);
         }
         Ok(out)
     }
 
+    /// Whether answers older than `since` exist (they are then looked up on demand).
+    pub fn has_idempotency_before(&self, since: DateTime<Utc>) -> anyhow::Result<bool> {
+        Ok(self.conn.query_row(
+            "SELECT EXISTS(SELECT 1 FROM idempotency WHERE at_us < ?1)",
+            [since.timestamp_micros()],
+            |r| r.get(0),
+        )?)
+    }
+
     /// Starts the writer thread; from here on only the writer writes.
-    pub fn start_writer(self) -> Store {
+    pub fn start_writer(self) -> anyhow::Result<Store> {
+        // A second, read-only connection for looking up old idempotency keys: readers never
+        // wait for the writer (WAL).
+        let reader = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
         let (jobs, rx) = mpsc::unbounded_channel();
         let health = Health::default();
         let path = Arc::new(self.path.clone());
@@ -216,7 +229,12 @@ impl OpenLog {
             .name("lobbywatch-log-writer".into())
             .spawn(move || writer_loop(self.conn, rx, writer_health))
             .expect("spawning the log writer thread");
-        Store { jobs, health, path }
+        Ok(Store {
+            jobs,
+            health,
+            path,
+            reader: Arc::new(Mutex::new(reader)),
+        })
     }
 }
 
@@ -243,6 +261,34 @@ impl Store {
         self.health.failure()
     }
 
+    /// The stored answer for `(device, key)`, if the log has one. A primary-key look-up, used
+    /// only when memory has no entry for the key.
+    pub fn find_answer(
+        &self,
+        device: &DeviceId,
+        key: &str,
+    ) -> anyhow::Result<Option<IdempotencyRecord>> {
+        let conn = self
+            .reader
+            .lock()
+            .map_err(|_| anyhow::anyhow!("idempotency reader poisoned"))?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT device, key, fingerprint, status, response, at_us FROM idempotency WHERE device = ?1 AND key = ?2",
+        )?;
+        let mut rows = stmt.query(params![device.as_str(), key])?;
+        match rows.next()? {
+            None => Ok(None),
+            Some(row) => Ok(Some(idempotency_record(
+                row.get(0)?,
+                row.get(1)?,
+                row.get(2)?,
+                row.get(3)?,
+                row.get(4)?,
+                row.get(5)?,
+            )?)),
+        }
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -254,6 +300,26 @@ impl Store {
             let _ = rx.await;
         }
     }
+}
+
+fn idempotency_record(
+    device: String,
+    key: String,
+    fingerprint: Vec<u8>,
+    status: u16,
+    body: Vec<u8>,
+    at_us: i64,
+) -> anyhow::Result<IdempotencyRecord> {
+    Ok(IdempotencyRecord {
+        device: DeviceId::parse(&device).map_err(|e| anyhow::anyhow!("{e}"))?,
+        key,
+        fingerprint: fingerprint
+            .try_into()
+            .map_err(|_| anyhow::anyhow!("idempotency fingerprint of wrong length"))?,
+        status,
+        body: body.into(),
+        at: DateTime::from_timestamp_micros(at_us).unwrap_or_default(),
+    })
 }
 
 fn writer_loop(mut conn: Connection, mut rx: mpsc::UnboundedReceiver<Job>, health: Health) {

@@ -2,6 +2,7 @@
 //! posting anything. This task re-renders a station's documents when its time-dependent facts
 //! (the local date and which services are open) change, and publishes them — but only when the
 //! station has nothing in flight, so it never publishes a state the log has not yet committed.
+//! It also drops day-old idempotent answers from memory; the log keeps them.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -16,6 +17,9 @@ use crate::state::AppState;
 
 /// How often the clock is checked; opening hours are given to the minute.
 pub const TICK: Duration = Duration::from_secs(10);
+
+/// How often idempotent answers older than a day are dropped from memory (they stay in the log).
+pub const EVICT_EVERY: Duration = Duration::from_secs(600);
 
 /// What about a station depends on the time alone.
 fn time_facts(station: &Station, now: DateTime<Utc>) -> (chrono::NaiveDate, Vec<bool>) {
@@ -33,12 +37,19 @@ fn time_facts(station: &Station, now: DateTime<Utc>) -> (chrono::NaiveDate, Vec<
 pub async fn keep_time(state: AppState) {
     let mut seen: BTreeMap<StationId, (chrono::NaiveDate, Vec<bool>)> = BTreeMap::new();
     let mut tick = tokio::time::interval(TICK);
+    let mut evicted = tokio::time::Instant::now();
     loop {
         tokio::select! {
             () = state.shutdown.cancelled() => return,
             _ = tick.tick() => {}
         }
         let now = state.clock.now();
+        if evicted.elapsed() >= EVICT_EVERY {
+            evicted = tokio::time::Instant::now();
+            state
+                .idempotency
+                .evict_before(now - crate::idempotency::KEPT_IN_MEMORY);
+        }
         for (id, slot) in state.stations.iter() {
             let docs = {
                 let Ok(engine) = slot.engine.lock() else {

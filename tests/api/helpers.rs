@@ -153,8 +153,17 @@ impl TestApp {
         data: Arc<tempfile::TempDir>,
         options: StoreOptions,
     ) -> TestApp {
-        let state =
-            AppState::open(config, data.path(), options, Clock::system()).expect("state opens");
+        Self::spawn_with_clock(config, data, options, Clock::system()).await
+    }
+
+    /// A server whose clock reads what `clock` says (e.g. days in the past).
+    pub async fn spawn_with_clock(
+        config: Config,
+        data: Arc<tempfile::TempDir>,
+        options: StoreOptions,
+        clock: Clock,
+    ) -> TestApp {
+        let state = AppState::open(config, data.path(), options, clock).expect("state opens");
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();

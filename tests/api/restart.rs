@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use lobbywatch::clock::Clock;
 use lobbywatch::store::StoreOptions;
 use serde_json::{Value, json};
 
@@ -76,6 +77,50 @@ async fn a_graceful_restart_preserves_state_exactly() {
         .await
         .unwrap();
     assert_eq!(next["ticket"], "P007");
+}
+
+#[tokio::test]
+async fn a_key_answered_days_ago_is_replayed_from_the_log_not_applied_again() {
+    // Answered three days ago: after a restart it is no longer held in memory, only in the log.
+    let three_days_ago = chrono::Utc::now() - chrono::TimeDelta::days(3);
+    let data = Arc::new(tempfile::tempdir().unwrap());
+    let app = TestApp::spawn_with_clock(
+        test_config(),
+        data,
+        StoreOptions::default(),
+        Clock::starting_at(three_days_ago),
+    )
+    .await;
+    let event = json!({"kind": "check_in", "service": "passport"});
+    let first = app
+        .post_event("big-desk", "big", "offline-retry", &event)
+        .await;
+    assert_eq!(first.status(), 201);
+    let first_body = first.bytes().await.unwrap();
+    let data = app.stop().await;
+
+    let app = TestApp::spawn_with(test_config(), data, StoreOptions::default()).await;
+    assert_eq!(
+        app.state.idempotency.len(),
+        0,
+        "day-old answers are not loaded at start"
+    );
+    let again = app
+        .post_event("big-desk", "big", "offline-retry", &event)
+        .await;
+    assert_eq!(again.status(), 201);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(again.bytes().await.unwrap(), first_body);
+    assert_eq!(app.status("big").await["seq"], 1);
+    let other = app
+        .post_event(
+            "big-desk",
+            "big",
+            "offline-retry",
+            &json!({"kind": "cleaned", "surface": "door"}),
+        )
+        .await;
+    assert_eq!(other.status(), 422);
 }
 
 #[tokio::test]
