@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::capacity::Capacity;
 use crate::config::{self, Rules};
@@ -40,7 +40,7 @@ pub enum Mode {
 }
 
 /// One ticket and the people on it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Party {
     ticket: Ticket,
     service: ServiceId,
@@ -105,6 +105,34 @@ pub enum Refusal {
     CorrectionBelowZero(String),
 }
 
+/// A station's state at one `seq`, as stored in the log's snapshots so that start-up replays only
+/// the events after it. The configuration and the cap are not in it: they are re-derived from the
+/// config, as at any start.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// Bumped whenever the layout changes; a snapshot of another version is ignored and the log
+    /// replayed from the start instead.
+    version: u32,
+    seq: u64,
+    last_at: Option<DateTime<Utc>>,
+    day: Option<NaiveDate>,
+    numbers: BTreeMap<ServiceId, u32>,
+    inside: Vec<Party>,
+    outside: VecDeque<Party>,
+    corrections: u32,
+    calls: VecDeque<CallRecord>,
+    cleaning: BTreeMap<String, DateTime<Utc>>,
+}
+
+/// The current snapshot layout.
+pub const SNAPSHOT_VERSION: u32 = 1;
+
+impl Snapshot {
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+}
+
 /// A station's live state plus the configuration it is judged by.
 #[derive(Debug, Clone)]
 pub struct Station {
@@ -144,6 +172,56 @@ impl Station {
             calls: VecDeque::new(),
             cleaning: BTreeMap::new(),
         }
+    }
+
+    /// The state to store as a snapshot.
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            version: SNAPSHOT_VERSION,
+            seq: self.seq,
+            last_at: self.last_at,
+            day: self.day,
+            numbers: self.numbers.clone(),
+            inside: self.inside.clone(),
+            outside: self.outside.clone(),
+            corrections: self.corrections,
+            calls: self.calls.clone(),
+            cleaning: self.cleaning.clone(),
+        }
+    }
+
+    /// A station restored from a snapshot, or `None` when the snapshot cannot be used with this
+    /// configuration (other layout version, or services the config no longer has) — the caller
+    /// then replays the whole log.
+    pub fn restore(
+        config: Arc<config::Station>,
+        rules: &Rules,
+        snapshot: Snapshot,
+    ) -> Option<Self> {
+        if snapshot.version != SNAPSHOT_VERSION {
+            return None;
+        }
+        let known = |s: &ServiceId| config.services.iter().any(|x| &x.id == s);
+        let all_known = snapshot.numbers.keys().all(known)
+            && snapshot
+                .inside
+                .iter()
+                .chain(&snapshot.outside)
+                .all(|p| known(&p.service));
+        if !all_known {
+            return None;
+        }
+        let mut station = Station::new(config, rules);
+        station.seq = snapshot.seq;
+        station.last_at = snapshot.last_at;
+        station.day = snapshot.day;
+        station.numbers = snapshot.numbers;
+        station.inside = snapshot.inside;
+        station.outside = snapshot.outside;
+        station.corrections = snapshot.corrections;
+        station.calls = snapshot.calls;
+        station.cleaning = snapshot.cleaning;
+        Some(station)
     }
 
     pub fn config(&self) -> &config::Station {
@@ -212,10 +290,10 @@ impl Station {
             *self = next;
             return Ok(outcome);
         }
-        if self.day.is_none() {
-            self.day = Some(today);
-        }
-        self.apply_same_day(event, at, mode)
+        let outcome = self.apply_same_day(event, at, mode)?;
+        // The first accepted event starts the station's first day.
+        self.day.get_or_insert(today);
+        Ok(outcome)
     }
 
     /// A new local day: ticket numbers restart, and yesterday's remaining tickets and counts are

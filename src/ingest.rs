@@ -81,7 +81,7 @@ pub async fn submit(
             state.idempotency.abandon(&device.id, &key);
             return Err(ApiError::Internal);
         };
-        let (answer, event_record, docs) = match engine.apply(&event, at, Mode::Live) {
+        let (answer, event_record, docs, snapshot) = match engine.apply(&event, at, Mode::Live) {
             Ok(outcome) => {
                 let body = serde_json::to_vec(&outcome).expect("outcomes serialize");
                 let recorded = Recorded {
@@ -92,6 +92,10 @@ pub async fn submit(
                     event,
                 };
                 let docs = Arc::new(Docs::render(&engine, at));
+                let snapshot = state
+                    .store
+                    .snapshot_due(outcome.seq)
+                    .then(|| (station.clone(), engine.snapshot()));
                 (
                     Answer {
                         status: StatusCode::CREATED.as_u16(),
@@ -99,6 +103,7 @@ pub async fn submit(
                     },
                     Some(recorded),
                     Some(docs),
+                    snapshot,
                 )
             }
             Err(refusal) => {
@@ -108,6 +113,7 @@ pub async fn submit(
                         status: err.status().as_u16(),
                         body: err.body(),
                     },
+                    None,
                     None,
                     None,
                 )
@@ -124,6 +130,7 @@ pub async fn submit(
                 body: answer.body.clone(),
                 at,
             },
+            snapshot,
         });
         (ack, answer, docs)
     };

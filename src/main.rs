@@ -42,6 +42,10 @@ enum Command {
         /// Cap the event log at this many 4 KiB pages; writing past it fails like a full disk.
         #[arg(long)]
         max_db_pages: Option<u64>,
+        /// Snapshot each station's state every this many of its events (start-up replays only
+        /// the events after the latest snapshot).
+        #[arg(long, default_value_t = lobbywatch::store::DEFAULT_SNAPSHOT_EVERY)]
+        snapshot_every: u64,
     },
     /// Run the service on the built-in sample with simulated terminals, on a clock shifted to a
     /// weekday morning so the stations are open at any hour.
@@ -90,6 +94,7 @@ fn main() -> anyhow::Result<()> {
             data,
             listen,
             max_db_pages,
+            snapshot_every,
         } => {
             let config = match config {
                 Some(path) => Config::load(&path)?,
@@ -102,6 +107,7 @@ fn main() -> anyhow::Result<()> {
             };
             let options = StoreOptions {
                 max_pages: max_db_pages,
+                snapshot_every: Some(snapshot_every),
             };
             runtime()?.block_on(serve(config, data, listen, options, Clock::system(), false))
         }

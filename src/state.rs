@@ -60,42 +60,62 @@ impl AppState {
     ) -> anyhow::Result<AppState> {
         let config = Arc::new(config);
         let log = OpenLog::open(data_dir, options)?;
-        let mut engines: BTreeMap<StationId, engine::Station> = config
-            .stations
-            .iter()
-            .map(|s| {
-                (
-                    s.id.clone(),
-                    engine::Station::new(Arc::new(s.clone()), &config.rules),
-                )
-            })
-            .collect();
         let started = std::time::Instant::now();
-        let replayed = log.replay(|r| {
-            let station = engines.get_mut(&r.station).ok_or_else(|| {
-                anyhow::anyhow!(
-                    "the log has events for station '{}', which is not in the config; add it back or use another data directory",
-                    r.station
-                )
-            })?;
+        let mut snapshots: BTreeMap<StationId, engine::Snapshot> =
+            log.snapshots()?.into_iter().collect();
+        for station in log.stations()? {
+            let known = StationId::parse(&station)
+                .ok()
+                .is_some_and(|id| config.station(&id).is_some());
             anyhow::ensure!(
-                r.seq == station.seq() + 1,
-                "the log skips from {}/{} to {}/{}",
-                r.station,
-                station.seq(),
-                r.station,
-                r.seq
+                known,
+                "the log has events for station '{station}', which is not in the config; add it back or use another data directory"
             );
-            station.apply(&r.event, r.at, Mode::Replay).map_err(|refusal| {
-                anyhow::anyhow!(
-                    "event {}/{} ({}) no longer applies under this config: {refusal}",
+        }
+        let mut engines = BTreeMap::new();
+        let mut replayed = 0;
+        for station_config in &config.stations {
+            let station_config = Arc::new(station_config.clone());
+            let id = station_config.id.clone();
+            // Start from the snapshot when it fits this config, else from nothing.
+            let mut station = snapshots
+                .remove(&id)
+                .and_then(|snap| {
+                    let restored =
+                        engine::Station::restore(station_config.clone(), &config.rules, snap);
+                    if restored.is_none() {
+                        tracing::warn!(station = %id, "snapshot does not fit this config; replaying the station in full");
+                    }
+                    restored
+                })
+                .unwrap_or_else(|| engine::Station::new(station_config, &config.rules));
+            let tail = log.replay(id.as_str(), station.seq(), |r| {
+                anyhow::ensure!(
+                    r.seq == station.seq() + 1,
+                    "the log skips from {}/{} to {}/{}",
                     r.station,
-                    r.seq,
-                    r.event.kind()
-                )
+                    station.seq(),
+                    r.station,
+                    r.seq
+                );
+                station
+                    .apply(&r.event, r.at, Mode::Replay)
+                    .map_err(|refusal| {
+                        anyhow::anyhow!(
+                            "event {}/{} ({}) no longer applies under this config: {refusal}",
+                            r.station,
+                            r.seq,
+                            r.event.kind()
+                        )
+                    })?;
+                Ok(())
             })?;
-            Ok(())
-        })?;
+            if tail >= log.snapshot_every() {
+                log.save_snapshot(&id, &station.snapshot())?;
+            }
+            replayed += tail;
+            engines.insert(id, station);
+        }
         let recent = clock.now() - crate::idempotency::KEPT_IN_MEMORY;
         let idempotency = IdempotencyTable::from_records(
             log.idempotency_records(recent)?,

@@ -20,11 +20,15 @@ use rusqlite::{Connection, OpenFlags, params};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::domain::{DeviceId, Event, Recorded, StationId};
+use crate::engine::Snapshot;
 
 /// The database file inside the data directory.
 pub const DB_FILE: &str = "lobbywatch.sqlite3";
 /// Most records one transaction takes; a larger backlog commits in several groups.
 pub const MAX_GROUP: usize = 1024;
+/// A station's state is snapshotted every this many of its events unless configured otherwise:
+/// start-up then replays at most this many events per station after its snapshot.
+pub const DEFAULT_SNAPSHOT_EVERY: u64 = 10_000;
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
@@ -50,6 +54,9 @@ pub struct Record {
     /// The accepted event; `None` for a refusal, whose answer is still kept for retries.
     pub event: Option<Recorded>,
     pub idempotency: IdempotencyRecord,
+    /// The station's state after `event`, when a snapshot is due; written in the same
+    /// transaction, so a snapshot never runs ahead of the events it summarises.
+    pub snapshot: Option<(StationId, Snapshot)>,
 }
 
 /// What the writer is asked to do. A flush carries no record: its acknowledgement says that
@@ -82,6 +89,14 @@ pub struct StoreOptions {
     /// Upper bound on the database size in pages (SQLite `max_page_count`): writes past it fail
     /// exactly as on a full disk. A quota for operators, and the way tests exercise fail-stop.
     pub max_pages: Option<u64>,
+    /// Snapshot each station every this many events ([`DEFAULT_SNAPSHOT_EVERY`] when `None`).
+    pub snapshot_every: Option<u64>,
+}
+
+impl StoreOptions {
+    fn snapshot_every(&self) -> u64 {
+        self.snapshot_every.unwrap_or(DEFAULT_SNAPSHOT_EVERY).max(1)
+    }
 }
 
 /// The handle handlers use: cheap to clone.
@@ -90,6 +105,7 @@ pub struct Store {
     jobs: mpsc::UnboundedSender<Job>,
     health: Health,
     path: Arc<PathBuf>,
+    snapshot_every: u64,
     /// Read-only connection for idempotency look-ups of keys older than what memory holds.
     reader: Arc<Mutex<Connection>>,
 }
@@ -98,6 +114,7 @@ pub struct Store {
 pub struct OpenLog {
     conn: Connection,
     path: PathBuf,
+    options: StoreOptions,
 }
 
 impl OpenLog {
@@ -138,20 +155,101 @@ impl OpenLog {
                  at_us INTEGER NOT NULL,
                  PRIMARY KEY (device, key)
              ) WITHOUT ROWID;
-             CREATE INDEX IF NOT EXISTS idempotency_at ON idempotency(at_us);",
+             CREATE INDEX IF NOT EXISTS idempotency_at ON idempotency(at_us);
+             CREATE TABLE IF NOT EXISTS snapshots(
+                 station TEXT PRIMARY KEY,
+                 seq INTEGER NOT NULL,
+                 state TEXT NOT NULL
+             ) WITHOUT ROWID;",
         )?;
         if let Some(pages) = options.max_pages {
             conn.query_row(&format!("PRAGMA max_page_count={pages}"), [], |_| Ok(()))?;
         }
-        Ok(OpenLog { conn, path })
+        Ok(OpenLog {
+            conn,
+            path,
+            options,
+        })
     }
 
-    /// Calls `f` with every logged event, per station in sequence order.
-    pub fn replay(&self, mut f: impl FnMut(Recorded) -> anyhow::Result<()>) -> anyhow::Result<u64> {
+    /// The stations that have events in the log. A skip-scan over the primary key: one index
+    /// probe per station, however long the log.
+    pub fn stations(&self) -> anyhow::Result<Vec<String>> {
         let mut stmt = self.conn.prepare(
-            "SELECT station, seq, at_us, device, body FROM events ORDER BY station, seq",
+            "WITH RECURSIVE s(station) AS (
+                 SELECT MIN(station) FROM events
+                 UNION ALL
+                 SELECT (SELECT MIN(station) FROM events WHERE events.station > s.station)
+                 FROM s WHERE s.station IS NOT NULL)
+             SELECT station FROM s WHERE station IS NOT NULL",
         )?;
-        let mut rows = stmt.query([])?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The latest snapshot of each station. One that cannot be read is skipped with a warning:
+    /// the log still holds every event, so the station is then rebuilt by a full replay.
+    pub fn snapshots(&self) -> anyhow::Result<Vec<(StationId, Snapshot)>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT station, seq, state FROM snapshots")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (station, seq, state) = row?;
+            let parsed = StationId::parse(&station)
+                .map_err(|e| e.to_string())
+                .and_then(|id| {
+                    serde_json::from_str::<Snapshot>(&state)
+                        .map(|snap| (id, snap))
+                        .map_err(|e| e.to_string())
+                });
+            match parsed {
+                Ok(pair) => out.push(pair),
+                Err(cause) => {
+                    tracing::warn!(%station, seq, %cause, "ignoring an unreadable snapshot; the station is replayed in full");
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Stores `snapshot` as `station`'s latest, when start-up had to replay a long tail (an old
+    /// log, or one written with snapshots further apart), so the next start is quick.
+    pub fn save_snapshot(&self, station: &StationId, snapshot: &Snapshot) -> anyhow::Result<()> {
+        self.conn.execute(
+            "INSERT OR REPLACE INTO snapshots(station, seq, state) VALUES (?1, ?2, ?3)",
+            params![
+                station.as_str(),
+                i64::try_from(snapshot.seq())?,
+                serde_json::to_string(snapshot)?
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Events per station between snapshots.
+    pub fn snapshot_every(&self) -> u64 {
+        self.options.snapshot_every()
+    }
+
+    /// Calls `f` with `station`'s logged events after `after_seq`, in sequence order.
+    pub fn replay(
+        &self,
+        station: &str,
+        after_seq: u64,
+        mut f: impl FnMut(Recorded) -> anyhow::Result<()>,
+    ) -> anyhow::Result<u64> {
+        let mut stmt = self.conn.prepare(
+            "SELECT station, seq, at_us, device, body FROM events WHERE station = ?1 AND seq > ?2 ORDER BY seq",
+        )?;
+        let mut rows = stmt.query(params![station, i64::try_from(after_seq)?])?;
         let mut n = 0;
         while let Some(row) = rows.next()? {
             let station: String = row.get(0)?;
@@ -233,6 +331,7 @@ impl OpenLog {
             jobs,
             health,
             path,
+            snapshot_every: self.options.snapshot_every(),
             reader: Arc::new(Mutex::new(reader)),
         })
     }
@@ -254,6 +353,11 @@ impl Store {
                 .send(Err(StoreError::Failed("the log writer has stopped".into())));
         }
         rx
+    }
+
+    /// Whether the state after event `seq` of a station should be snapshotted.
+    pub fn snapshot_due(&self, seq: u64) -> bool {
+        seq % self.snapshot_every == 0
     }
 
     /// `Some(reason)` once the log has failed; the service then refuses new events.
@@ -358,6 +462,9 @@ fn write_group(conn: &mut Connection, group: &[Job]) -> rusqlite::Result<()> {
         let mut insert_event = tx.prepare_cached(
             "INSERT INTO events(station, seq, at_us, device, kind, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?;
+        let mut upsert_snapshot = tx.prepare_cached(
+            "INSERT OR REPLACE INTO snapshots(station, seq, state) VALUES (?1, ?2, ?3)",
+        )?;
         let mut insert_idem = tx.prepare_cached(
             "INSERT INTO idempotency(device, key, fingerprint, status, response, at_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?;
@@ -376,6 +483,12 @@ fn write_group(conn: &mut Connection, group: &[Job]) -> rusqlite::Result<()> {
                     e.event.kind(),
                     body
                 ])?;
+            }
+            if let Some((station, snapshot)) = &r.snapshot {
+                // Serialized here, on the writer thread, to keep the station's lock short.
+                let state = serde_json::to_string(snapshot)
+                    .map_err(|err| rusqlite::Error::ToSqlConversionFailure(Box::new(err)))?;
+                upsert_snapshot.execute(params![station.as_str(), snapshot.seq() as i64, state])?;
             }
             let i = &r.idempotency;
             insert_idem.execute(params![

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::ids::{DeskId, DistrictId, PartySize, ServiceId, StationId, Ticket};
 use crate::capacity::{AreaModel, Limit};
@@ -84,7 +84,7 @@ pub struct InsideParty {
 }
 
 /// A call of a ticket to a desk.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CallRecord {
     pub ticket: Ticket,
     pub desk: DeskId,

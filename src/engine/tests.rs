@@ -41,13 +41,16 @@ fn station_with_hours(cap: u32, hours: WeeklyHours) -> Station {
         queue_line_m: Some(10.0),
         services: vec![service("passport", 'P'), service("residence", 'U')],
     };
-    let rules = Rules {
-        distancing_m: 2.0,
-        area_model: AreaModel::Grid,
-    };
-    let s = Station::new(Arc::new(cfg), &rules);
+    let s = Station::new(Arc::new(cfg), &rules_2m());
     assert_eq!(s.cap(), cap);
     s
+}
+
+fn rules_2m() -> Rules {
+    Rules {
+        distancing_m: 2.0,
+        area_model: AreaModel::Grid,
+    }
 }
 
 /// Wednesday 25 November 2026, 10:00 in Oslo.
@@ -362,6 +365,7 @@ proptest! {
     fn the_engine_follows_the_model_and_keeps_its_invariants(
         cap in 1u32..6,
         ops in proptest::collection::vec(op(), 1..80),
+        cut in 0usize..80,
     ) {
         let mut s = station(cap);
         let mut m = Model { cap, ..Model::default() };
@@ -472,5 +476,44 @@ proptest! {
         }
         let now = t0() + Duration::hours(1);
         prop_assert_eq!(replayed.status(now), s.status(now));
+
+        // So does restoring a snapshot taken anywhere (through its stored JSON form) and
+        // replaying only the events after it.
+        let cut = cut.min(log.len());
+        let mut prefix = station(cap);
+        for (event, at) in &log[..cut] {
+            prefix.apply(event, *at, Mode::Replay).unwrap();
+        }
+        let stored = serde_json::to_string(&prefix.snapshot()).unwrap();
+        let snapshot: Snapshot = serde_json::from_str(&stored).unwrap();
+        prop_assert_eq!(snapshot.seq(), cut as u64);
+        let mut restored = Station::restore(Arc::new(s.config().clone()), &rules_2m(), snapshot).unwrap();
+        for (event, at) in &log[cut..] {
+            restored.apply(event, *at, Mode::Replay).unwrap();
+        }
+        prop_assert_eq!(restored.status(now), s.status(now));
+        prop_assert_eq!(restored.snapshot(), s.snapshot());
     }
+}
+
+#[test]
+fn a_snapshot_of_another_layout_or_for_missing_services_is_not_restored() {
+    let mut s = station(3);
+    s.apply(&check_in("residence", 1), t0(), Mode::Live)
+        .unwrap();
+    let snapshot = s.snapshot();
+
+    let mut other_version = serde_json::to_value(&snapshot).unwrap();
+    other_version["version"] = serde_json::json!(SNAPSHOT_VERSION + 1);
+    let other_version: Snapshot = serde_json::from_value(other_version).unwrap();
+    assert!(Station::restore(Arc::new(s.config().clone()), &rules_2m(), other_version).is_none());
+
+    // The config no longer has the residence service the snapshot's ticket belongs to.
+    let mut cfg = s.config().clone();
+    cfg.services.retain(|svc| svc.id.as_str() != "residence");
+    assert!(Station::restore(Arc::new(cfg), &rules_2m(), snapshot.clone()).is_none());
+
+    let restored = Station::restore(Arc::new(s.config().clone()), &rules_2m(), snapshot).unwrap();
+    assert_eq!(restored.inside_tickets(), vec![t("U001")]);
+    assert_eq!(restored.seq(), 1);
 }

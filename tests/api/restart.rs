@@ -231,6 +231,7 @@ async fn a_full_log_stops_accepting_events_with_503_and_reads_keep_working() {
         data,
         StoreOptions {
             max_pages: Some(12),
+            ..StoreOptions::default()
         },
     )
     .await;
@@ -266,5 +267,125 @@ async fn a_full_log_stops_accepting_events_with_503_and_reads_keep_working() {
     assert_eq!(
         app.status("big").await["seq"].as_u64().unwrap(),
         failed_at as u64
+    );
+}
+
+#[tokio::test]
+async fn start_up_resumes_from_snapshots_and_replays_only_the_events_after_them() {
+    let every = StoreOptions {
+        snapshot_every: Some(4),
+        ..StoreOptions::default()
+    };
+    let app =
+        TestApp::spawn_with(test_config(), Arc::new(tempfile::tempdir().unwrap()), every).await;
+    for i in 0..7 {
+        let r = app
+            .post_event(
+                "small-desk",
+                "small",
+                &format!("s{i}"),
+                &json!({"kind": "check_in", "service": "passport", "party_size": 1 + i % 2}),
+            )
+            .await;
+        assert_eq!(r.status(), 201);
+    }
+    for (key, event) in [
+        ("c1", json!({"kind": "call", "desk": "1"})),
+        ("o1", json!({"kind": "check_out", "ticket": "P001"})),
+        ("c2", json!({"kind": "call", "desk": "2"})),
+        ("k1", json!({"kind": "cleaned", "surface": "bench"})),
+    ] {
+        assert_eq!(
+            app.post_event("small-desk", "small", key, &event)
+                .await
+                .status(),
+            201
+        );
+    }
+    let before = app.status("small").await;
+    assert_eq!(before["seq"], 11);
+    let data = app.stop().await;
+
+    // The snapshot after event 8 is stored; events 9..11 follow it.
+    let db = data.path().join(lobbywatch::store::DB_FILE);
+    let snap_seq: i64 = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row(
+            "SELECT seq FROM snapshots WHERE station = 'small'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(snap_seq, 8);
+
+    // Restarting from the snapshot gives exactly the state before.
+    let app = TestApp::spawn_with(test_config(), data, every).await;
+    assert_eq!(
+        durable_view(&app.status("small").await),
+        durable_view(&before)
+    );
+    let data = app.stop().await;
+
+    // Proof that start-up read the snapshot and not the events it covers: without them the
+    // state is still the same.
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute(
+            "DELETE FROM events WHERE station = 'small' AND seq <= 8",
+            [],
+        )
+        .unwrap();
+    let app = TestApp::spawn_with(test_config(), data, every).await;
+    assert_eq!(
+        durable_view(&app.status("small").await),
+        durable_view(&before)
+    );
+    let data = app.stop().await;
+
+    // An unreadable snapshot is ignored and the station replayed in full — which, with its
+    // first events gone, is refused loudly rather than started with a wrong state.
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute(
+            "UPDATE snapshots SET state = 'not json' WHERE station = 'small'",
+            [],
+        )
+        .unwrap();
+    let err = lobbywatch::state::AppState::open(test_config(), data.path(), every, Clock::system())
+        .err()
+        .expect("a log with a gap does not open");
+    assert!(
+        err.to_string().contains("skips from small/0 to small/9"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn an_unreadable_snapshot_falls_back_to_a_full_replay() {
+    let every = StoreOptions {
+        snapshot_every: Some(2),
+        ..StoreOptions::default()
+    };
+    let app =
+        TestApp::spawn_with(test_config(), Arc::new(tempfile::tempdir().unwrap()), every).await;
+    for i in 0..5 {
+        app.post_event(
+            "small-desk",
+            "small",
+            &format!("f{i}"),
+            &json!({"kind": "check_in", "service": "passport"}),
+        )
+        .await;
+    }
+    let before = app.status("small").await;
+    let data = app.stop().await;
+    rusqlite::Connection::open(data.path().join(lobbywatch::store::DB_FILE))
+        .unwrap()
+        .execute("UPDATE snapshots SET state = '{\"version\": 1}'", [])
+        .unwrap();
+    let app = TestApp::spawn_with(test_config(), data, every).await;
+    assert_eq!(
+        durable_view(&app.status("small").await),
+        durable_view(&before)
     );
 }
