@@ -26,16 +26,18 @@ impl Clock {
         }
     }
 
-    /// For the demo: the coming (or current) weekday at `time` in `tz`, as a clock — today if
-    /// today is Monday–Thursday, otherwise the next Tuesday (Friday hours are short and Saturday
-    /// and Sunday are closed, which would make a dull demo).
+    /// For the demo: the coming (or current) working day at `time` in `tz`, as a clock — today
+    /// if today is a Monday–Thursday that is not a public holiday, otherwise the next such day
+    /// (Friday hours are short, and weekends and holidays are closed, which would make a dull
+    /// demo).
     pub fn demo(tz: Tz, time: NaiveTime) -> Self {
         let today = Utc::now().with_timezone(&tz).date_naive();
         let mut day = today;
         while !matches!(
             day.weekday(),
             Weekday::Mon | Weekday::Tue | Weekday::Wed | Weekday::Thu
-        ) {
+        ) || crate::holidays::on(day).is_some()
+        {
             day += Duration::days(1);
         }
         let start = tz

@@ -6,16 +6,17 @@
 //! silently), then [`Config::from_raw`] turns it into checked values — slugs, timezones, hours,
 //! geometry, token hashes and device scopes — so nothing downstream re-checks them.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::path::Path;
 
+use chrono::NaiveDate;
 use chrono_tz::Tz;
 use serde::Deserialize;
 
 use crate::capacity::{self, AreaModel, Capacity, RoomGeometry};
 use crate::domain::{DeviceId, DistrictId, ServiceId, StationId};
-use crate::hours::{self, DAY_KEYS, WeeklyHours};
+use crate::hours::{self, DAY_KEYS, Exception, Schedule, WeeklyHours};
 
 /// The sample configuration compiled into the binary: 12 police districts, their stations and
 /// public demo devices (token = `demo-<device id>`).
@@ -64,7 +65,8 @@ pub struct Service {
     /// English display name (falls back to `name`).
     pub name_en: String,
     pub prefix: char,
-    pub hours: WeeklyHours,
+    /// The week, dated exceptions (the station's and the service's own) and public holidays.
+    pub hours: Schedule,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -137,6 +139,8 @@ struct RawConfig {
     #[serde(default)]
     rules: RawRules,
     #[serde(default)]
+    calendar: RawCalendar,
+    #[serde(default)]
     districts: Vec<RawDistrict>,
     #[serde(default)]
     stations: Vec<RawStation>,
@@ -166,6 +170,35 @@ fn default_distancing() -> f64 {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RawCalendar {
+    /// Close every service on Norway's public holidays (dated exceptions still win).
+    #[serde(default = "yes")]
+    norwegian_holidays: bool,
+}
+impl Default for RawCalendar {
+    fn default() -> Self {
+        Self {
+            norwegian_holidays: true,
+        }
+    }
+}
+fn yes() -> bool {
+    true
+}
+
+/// `{ date = "2026-12-24", hours = "08:00-12:00", reason = "Julaften" }`; no `hours` (or `""`)
+/// means closed that day.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawException {
+    date: String,
+    #[serde(default)]
+    hours: Option<String>,
+    reason: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawDistrict {
     id: String,
     name: String,
@@ -191,6 +224,9 @@ struct RawStation {
     queue_line_m: Option<f64>,
     #[serde(default)]
     max_visitors: Option<u32>,
+    /// Dated exceptions for every service of the station.
+    #[serde(default)]
+    exceptions: Vec<RawException>,
     #[serde(default)]
     services: Vec<RawService>,
 }
@@ -205,6 +241,9 @@ struct RawService {
     prefix: String,
     #[serde(default)]
     hours: RawHours,
+    /// Dated exceptions for this service; they win over the station's on the same date.
+    #[serde(default)]
+    exceptions: Vec<RawException>,
 }
 
 #[derive(Deserialize, Default)]
@@ -357,6 +396,8 @@ impl Config {
                     "a station needs at least one [[stations.services]]",
                 ));
             }
+            let station_exceptions =
+                parse_exceptions(&c, &format!("{key}.exceptions"), s.exceptions)?;
             let mut services: Vec<Service> = Vec::new();
             for (j, v) in s.services.into_iter().enumerate() {
                 let skey = format!("{key}.services[{j}]");
@@ -386,7 +427,14 @@ impl Config {
                         ),
                     ));
                 }
-                let hours = parse_hours(&c, &format!("{skey}.hours"), v.hours)?;
+                let weekly = parse_hours(&c, &format!("{skey}.hours"), v.hours)?;
+                let mut exceptions = station_exceptions.clone();
+                exceptions.extend(parse_exceptions(
+                    &c,
+                    &format!("{skey}.exceptions"),
+                    v.exceptions,
+                )?);
+                let hours = Schedule::new(weekly, exceptions, raw.calendar.norwegian_holidays);
                 let name = non_empty(&c, format!("{skey}.name"), v.name)?;
                 services.push(Service {
                     id: sid,
@@ -579,6 +627,35 @@ fn parse_sha256(s: &str) -> Option<[u8; 32]> {
     let mut out = [0u8; 32];
     hex::decode_to_slice(s, &mut out).ok()?;
     Some(out)
+}
+
+fn parse_exceptions(
+    c: &Checker<'_>,
+    key: &str,
+    raw: Vec<RawException>,
+) -> Result<BTreeMap<NaiveDate, Exception>, ConfigError> {
+    let mut out = BTreeMap::new();
+    for (k, e) in raw.into_iter().enumerate() {
+        let ekey = format!("{key}[{k}]");
+        let date = NaiveDate::parse_from_str(&e.date, "%Y-%m-%d").map_err(|_| {
+            c.err(
+                format!("{ekey}.date"),
+                format!("'{}' is not a date like \"2026-12-24\"", e.date),
+            )
+        })?;
+        let ranges = match e.hours.as_deref().map(str::trim) {
+            None | Some("") => Vec::new(),
+            Some(spec) => hours::parse_day(spec).map_err(|r| c.err(format!("{ekey}.hours"), r))?,
+        };
+        let reason = non_empty(c, format!("{ekey}.reason"), e.reason)?;
+        if out.insert(date, Exception { ranges, reason }).is_some() {
+            return Err(c.err(
+                format!("{ekey}.date"),
+                format!("{date} has two exceptions here; keep one"),
+            ));
+        }
+    }
+    Ok(out)
 }
 
 fn parse_hours(c: &Checker<'_>, key: &str, raw: RawHours) -> Result<WeeklyHours, ConfigError> {

@@ -18,6 +18,9 @@ use std::sync::Arc;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+pub mod history;
+pub mod waits;
+
 use crate::capacity::Capacity;
 use crate::config::{self, Rules};
 use crate::domain::event::Appointment;
@@ -26,6 +29,9 @@ use crate::domain::status::{
     Sign, StationStatus,
 };
 use crate::domain::{DeskId, Event, PartySize, ServiceId, Ticket};
+use crate::hours::Basis;
+use history::{History, Sample};
+use waits::{Throughput, wait_minutes};
 
 /// How many recent calls a station remembers (the displays show the last few).
 pub const CALLS_KEPT: usize = 10;
@@ -122,6 +128,10 @@ pub struct Snapshot {
     corrections: u32,
     calls: VecDeque<CallRecord>,
     cleaning: BTreeMap<String, DateTime<Utc>>,
+    #[serde(default)]
+    history: History,
+    #[serde(default)]
+    throughput: Throughput,
 }
 
 /// The current snapshot layout.
@@ -149,6 +159,8 @@ pub struct Station {
     corrections: u32,
     calls: VecDeque<CallRecord>,
     cleaning: BTreeMap<String, DateTime<Utc>>,
+    history: History,
+    throughput: Throughput,
 }
 
 impl Station {
@@ -171,6 +183,8 @@ impl Station {
             corrections: 0,
             calls: VecDeque::new(),
             cleaning: BTreeMap::new(),
+            history: History::default(),
+            throughput: Throughput::default(),
         }
     }
 
@@ -187,6 +201,8 @@ impl Station {
             corrections: self.corrections,
             calls: self.calls.clone(),
             cleaning: self.cleaning.clone(),
+            history: self.history.clone(),
+            throughput: self.throughput.clone(),
         }
     }
 
@@ -221,6 +237,8 @@ impl Station {
         station.corrections = snapshot.corrections;
         station.calls = snapshot.calls;
         station.cleaning = snapshot.cleaning;
+        station.history = snapshot.history;
+        station.throughput = snapshot.throughput;
         Some(station)
     }
 
@@ -288,12 +306,33 @@ impl Station {
             let mut outcome = next.apply_same_day(event, at, mode)?;
             outcome.closed_out = closed_out;
             *self = next;
+            self.record_history(at);
             return Ok(outcome);
         }
         let outcome = self.apply_same_day(event, at, mode)?;
         // The first accepted event starts the station's first day.
         self.day.get_or_insert(today);
+        self.record_history(at);
         Ok(outcome)
+    }
+
+    fn record_history(&mut self, at: DateTime<Utc>) {
+        self.history.record(Sample {
+            at,
+            headcount: self.headcount(),
+            cap: self.capacity.cap,
+            outside: self.outside.len() as u32,
+        });
+    }
+
+    /// Desks that called a ticket of `service` recently enough to count as serving it at `now`.
+    pub fn active_desks(&self, service: &ServiceId, now: DateTime<Utc>) -> u32 {
+        self.throughput.active_desks(service, now)
+    }
+
+    /// Headcount, cap and outside queue over the two hours before `now`.
+    pub fn history(&self, now: DateTime<Utc>) -> Vec<Sample> {
+        self.history.window(now)
     }
 
     /// A new local day: ticket numbers restart, and yesterday's remaining tickets and counts are
@@ -342,7 +381,7 @@ impl Station {
                     let local = at.with_timezone(&self.config.timezone).naive_local();
                     if !spec.hours.is_open(local) {
                         let next = spec.hours.next_opening(local).map_or_else(
-                            || "it has no opening hours this week".to_owned(),
+                            || "it has no opening hours in the coming month".to_owned(),
                             |t| {
                                 if t.date() == local.date() {
                                     format!("it opens again at {}", t.format("%H:%M"))
@@ -355,8 +394,15 @@ impl Station {
                                 }
                             },
                         );
+                        let why = match spec.hours.on(local.date()).1 {
+                            Basis::Weekly => String::new(),
+                            Basis::Holiday { name, name_en } => {
+                                format!(", {name_en} ({name})")
+                            }
+                            Basis::Exception { reason } => format!(", {reason}"),
+                        };
                         return Err(Refusal::ServiceClosed(format!(
-                            "{} at {} is closed now ({} {}); {next}",
+                            "{} at {} is closed now ({} {}{why}); {next}",
                             spec.name_en,
                             self.config.name,
                             local.format("%a %H:%M"),
@@ -401,7 +447,10 @@ impl Station {
             }
             Event::CheckOut { ticket } => {
                 let i = self.find_inside(*ticket)?;
-                self.inside.remove(i);
+                let party = self.inside.remove(i);
+                if let Some(called_at) = party.called_at {
+                    self.throughput.served(&party.service, called_at, at);
+                }
                 outcome.ticket = Some(*ticket);
             }
             Event::NoShow { ticket } => {
@@ -440,6 +489,8 @@ impl Station {
                 };
                 outcome.ticket = Some(next.ticket);
                 outcome.desk = Some(desk.clone());
+                let called_service = next.service.clone();
+                self.throughput.called(&called_service, desk, at);
                 self.calls.push_front(record);
                 self.calls.truncate(CALLS_KEPT);
             }
@@ -516,22 +567,40 @@ impl Station {
         let services: Vec<ServiceStatus> = cfg
             .services
             .iter()
-            .map(|s| ServiceStatus {
-                id: s.id.clone(),
-                name: s.name.clone(),
-                name_en: s.name_en.clone(),
-                prefix: s.prefix,
-                open: s.hours.is_open(local),
-                hours_today: s.hours.describe(local.weekday()),
-                waiting_inside: self
+            .map(|s| {
+                let waiting_inside = self
                     .inside
                     .iter()
                     .filter(|p| p.service == s.id && p.desk.is_none())
-                    .count() as u32,
-                waiting_outside: self.outside.iter().filter(|p| p.service == s.id).count() as u32,
-                week: s.hours.week(),
+                    .count() as u32;
+                let waiting_outside =
+                    self.outside.iter().filter(|p| p.service == s.id).count() as u32;
+                ServiceStatus {
+                    id: s.id.clone(),
+                    name: s.name.clone(),
+                    name_en: s.name_en.clone(),
+                    prefix: s.prefix,
+                    open: s.hours.is_open(local),
+                    hours_today: s.hours.describe(local.date()),
+                    waiting_inside,
+                    waiting_outside,
+                    estimated_wait_min: self
+                        .throughput
+                        .pace(&s.id, now)
+                        .map(|pace| wait_minutes(waiting_inside + waiting_outside, pace)),
+                    desks_active: self.throughput.active_desks(&s.id, now),
+                    week: s.hours.week(),
+                }
             })
             .collect();
+        // Room frees up as fast as all desks together serve; the outside queue moves at that pace.
+        let paces: Vec<_> = cfg
+            .services
+            .iter()
+            .filter_map(|s| self.throughput.pace(&s.id, now))
+            .collect();
+        let departures_per_s: Option<f64> =
+            (!paces.is_empty()).then(|| paces.iter().map(waits::Pace::rate).sum());
         let open = services.iter().any(|s| s.open);
         let mut inside: BTreeMap<ServiceId, Vec<InsideParty>> = cfg
             .services
@@ -587,6 +656,8 @@ impl Station {
                     party_size: p.size,
                     position: i as u32 + 1,
                     since: p.checked_in_at,
+                    expected_enter_min: departures_per_s
+                        .map(|rate| waits::minutes_for(i as u32 + 1, rate)),
                     appointment: p.appointment.as_ref().map(|a| a.as_str().to_owned()),
                 })
                 .collect(),

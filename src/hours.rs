@@ -1,13 +1,18 @@
-//! Weekly opening hours of a service: parsing the config's `"08:00-11:00,12:00-15:30"` notation
-//! and answering "is it open at this local time" and "when does it open next".
+//! Opening hours of a service: the weekly schedule in the config's `"08:00-11:00,12:00-15:30"`
+//! notation, dated exceptions (closed days, changed hours) and Norway's public holidays, answering
+//! "what are the hours on this date, and why", "is it open at this local time" and "when does it
+//! open next".
 //!
 //! Pure and clock-free: callers pass the local wall-clock time in the station's timezone, so
 //! daylight-saving changes are handled where the UTC instant is converted, not here.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
-use chrono::{Datelike, Duration, NaiveDateTime, NaiveTime, Timelike, Weekday};
+use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Timelike, Weekday};
 use serde::Serialize;
+
+use crate::holidays;
 
 /// One opening interval in minutes after local midnight, `start < end <= 1440`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -162,10 +167,152 @@ impl WeeklyHours {
     }
 }
 
+/// A dated change to the weekly hours: other hours that day, or closed (no ranges).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exception {
+    pub ranges: Vec<Range>,
+    pub reason: String,
+}
+
+/// Why a date has the hours it has.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Basis {
+    /// The regular weekly hours.
+    Weekly,
+    /// A Norwegian public holiday: closed.
+    Holiday {
+        name: &'static str,
+        name_en: &'static str,
+    },
+    /// A dated exception from the config.
+    Exception { reason: String },
+}
+
+/// A service's whole calendar: the week, the exceptions, and whether public holidays close it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Schedule {
+    weekly: WeeklyHours,
+    exceptions: BTreeMap<NaiveDate, Exception>,
+    holidays: bool,
+}
+
+/// How far ahead [`Schedule::next_opening`] looks.
+const LOOK_AHEAD_DAYS: i64 = 31;
+
+impl Schedule {
+    /// The weekly hours alone: no exceptions, open on public holidays like any other day.
+    pub fn weekly(weekly: WeeklyHours) -> Self {
+        Self {
+            weekly,
+            exceptions: BTreeMap::new(),
+            holidays: false,
+        }
+    }
+
+    /// The weekly hours with dated exceptions (which win over holidays), closed on Norway's
+    /// public holidays when `holidays` is set.
+    pub fn new(
+        weekly: WeeklyHours,
+        exceptions: BTreeMap<NaiveDate, Exception>,
+        holidays: bool,
+    ) -> Self {
+        Self {
+            weekly,
+            exceptions,
+            holidays,
+        }
+    }
+
+    pub fn weekly_hours(&self) -> &WeeklyHours {
+        &self.weekly
+    }
+
+    /// The hours on `date` and why: an exception, else a holiday (closed), else the week.
+    pub fn on(&self, date: NaiveDate) -> (&[Range], Basis) {
+        if let Some(e) = self.exceptions.get(&date) {
+            return (
+                &e.ranges,
+                Basis::Exception {
+                    reason: e.reason.clone(),
+                },
+            );
+        }
+        if self.holidays {
+            if let Some(h) = holidays::on(date) {
+                return (
+                    &[],
+                    Basis::Holiday {
+                        name: h.name,
+                        name_en: h.name_en,
+                    },
+                );
+            }
+        }
+        (self.weekly.day(date.weekday()), Basis::Weekly)
+    }
+
+    pub fn is_open(&self, local: NaiveDateTime) -> bool {
+        let m = minute_of_day(local.time());
+        self.on(local.date())
+            .0
+            .iter()
+            .any(|r| r.start <= m && m < r.end)
+    }
+
+    /// The range open at `local`, if any (to know when it closes).
+    pub fn open_range(&self, local: NaiveDateTime) -> Option<Range> {
+        let m = minute_of_day(local.time());
+        self.on(local.date())
+            .0
+            .iter()
+            .copied()
+            .find(|r| r.start <= m && m < r.end)
+    }
+
+    /// The next local time at or after `local` when the service is open, within a month.
+    pub fn next_opening(&self, local: NaiveDateTime) -> Option<NaiveDateTime> {
+        let now = minute_of_day(local.time());
+        for offset in 0..=LOOK_AHEAD_DAYS {
+            let date = local.date() + Duration::days(offset);
+            for r in self.on(date).0 {
+                let start = if offset == 0 {
+                    if r.end <= now {
+                        continue;
+                    }
+                    r.start.max(now)
+                } else {
+                    r.start
+                };
+                let time =
+                    NaiveTime::from_hms_opt(u32::from(start / 60), u32::from(start % 60), 0)?;
+                return Some(date.and_time(time));
+            }
+        }
+        None
+    }
+
+    /// The hours of `date` as text, e.g. `"08:00-11:00,12:00-15:30"`, or `None` when closed.
+    pub fn describe(&self, date: NaiveDate) -> Option<String> {
+        let ranges = self.on(date).0;
+        (!ranges.is_empty()).then(|| {
+            ranges
+                .iter()
+                .map(Range::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+    }
+
+    /// The regular week, for documents and the public page.
+    pub fn week(&self) -> Vec<DayHours> {
+        self.weekly.week()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::NaiveDate;
 
     fn at(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> NaiveDateTime {
         NaiveDate::from_ymd_opt(y, mo, d)
@@ -231,5 +378,38 @@ mod tests {
             Some("09:00-11:30,12:00-15:00")
         );
         assert_eq!(h.describe(Weekday::Tue), None);
+    }
+
+    #[test]
+    fn exceptions_win_over_holidays_which_win_over_the_week() {
+        let week = week_with(Weekday::Thu, "08:00-18:00");
+        let mut exceptions = BTreeMap::new();
+        // Christmas Eve 2026 is a Thursday: short hours.
+        exceptions.insert(
+            NaiveDate::from_ymd_opt(2026, 12, 24).unwrap(),
+            Exception {
+                ranges: parse_day("08:00-12:00").unwrap(),
+                reason: "Julaften".into(),
+            },
+        );
+        let s = Schedule::new(week.clone(), exceptions, true);
+        assert!(s.is_open(at(2026, 12, 24, 11, 0)));
+        assert!(!s.is_open(at(2026, 12, 24, 13, 0)));
+        // Ascension Day 2026 is Thursday 14 May: closed, and it says why.
+        let (ranges, basis) = s.on(NaiveDate::from_ymd_opt(2026, 5, 14).unwrap());
+        assert!(ranges.is_empty());
+        assert_eq!(
+            basis,
+            Basis::Holiday {
+                name: "Kristi himmelfartsdag",
+                name_en: "Ascension Day"
+            }
+        );
+        assert_eq!(
+            s.next_opening(at(2026, 5, 14, 9, 0)),
+            Some(at(2026, 5, 21, 8, 0))
+        );
+        // Without holidays the same Thursday is a normal day.
+        assert!(Schedule::weekly(week).is_open(at(2026, 5, 14, 9, 0)));
     }
 }

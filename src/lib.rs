@@ -30,6 +30,7 @@ pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod engine;
+pub mod holidays;
 pub mod hours;
 pub mod http;
 pub mod hub;

@@ -46,6 +46,10 @@ enum Command {
         /// the events after the latest snapshot).
         #[arg(long, default_value_t = lobbywatch::store::DEFAULT_SNAPSHOT_EVERY)]
         snapshot_every: u64,
+        /// Serve the web pages from this directory instead of the embedded copies (page
+        /// development: edit, reload, no rebuild).
+        #[arg(long)]
+        web_dir: Option<PathBuf>,
     },
     /// Run the service on the built-in sample with simulated terminals, on a clock shifted to a
     /// weekday morning so the stations are open at any hour.
@@ -62,6 +66,9 @@ enum Command {
         /// Serve the sample without the simulated terminals.
         #[arg(long)]
         no_sim: bool,
+        /// Serve the web pages from this directory instead of the embedded copies.
+        #[arg(long)]
+        web_dir: Option<PathBuf>,
     },
     /// Validate a config file and print each station's derived cap and its basis.
     CheckConfig {
@@ -95,6 +102,7 @@ fn main() -> anyhow::Result<()> {
             listen,
             max_db_pages,
             snapshot_every,
+            web_dir,
         } => {
             let config = match config {
                 Some(path) => Config::load(&path)?,
@@ -109,13 +117,22 @@ fn main() -> anyhow::Result<()> {
                 max_pages: max_db_pages,
                 snapshot_every: Some(snapshot_every),
             };
-            runtime()?.block_on(serve(config, data, listen, options, Clock::system(), false))
+            runtime()?.block_on(serve(
+                config,
+                data,
+                listen,
+                options,
+                Clock::system(),
+                false,
+                web_dir,
+            ))
         }
         Command::Demo {
             data,
             listen,
             real_clock,
             no_sim,
+            web_dir,
         } => {
             let (data, _temp) = match data {
                 Some(d) => (d, None),
@@ -141,6 +158,7 @@ fn main() -> anyhow::Result<()> {
                 StoreOptions::default(),
                 clock,
                 !no_sim,
+                web_dir,
             ))
         }
     }
@@ -173,9 +191,11 @@ async fn serve(
     options: StoreOptions,
     clock: Clock,
     simulate: bool,
+    web_dir: Option<PathBuf>,
 ) -> anyhow::Result<()> {
-    let state = AppState::open(config, &data, options, clock)
+    let mut state = AppState::open(config, &data, options, clock)
         .with_context(|| format!("opening the event log in {}", data.display()))?;
+    state.web_dir = web_dir.map(std::sync::Arc::new);
     let listener = TcpListener::bind(listen)
         .await
         .with_context(|| format!("binding {listen}"))?;
@@ -215,6 +235,11 @@ fn print_demo_banner(state: &AppState, addr: SocketAddr) {
         );
     }
     println!("\n  public page      {base}/");
+    println!(
+        "  guard dashboard  {base}/dashboard   (sign in with demo-national-guard or demo-oslo-guard)"
+    );
+    println!("  lobby display    {base}/display/{first}");
+    println!("  front desk       {base}/terminal/{first}   (sign in with demo-{first}-desk-1)");
     println!("  stations (JSON)  {base}/api/v1/stations");
     println!("  public status    {base}/api/v1/stations/{first}/public");
     println!("  health           {base}/healthz");

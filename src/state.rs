@@ -46,6 +46,8 @@ pub struct AppState {
     pub store: Store,
     /// The time source for stamping events and judging opening hours.
     pub clock: Clock,
+    /// When set, web pages are read from this directory on every request (page development).
+    pub web_dir: Option<Arc<std::path::PathBuf>>,
     /// Cancelled at shutdown: every socket loop watches it (axum does not track upgraded sockets).
     pub shutdown: CancellationToken,
 }
@@ -149,6 +151,7 @@ impl AppState {
             store: log.start_writer()?,
             clock,
             shutdown: CancellationToken::new(),
+            web_dir: None,
         })
     }
 

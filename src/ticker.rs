@@ -1,6 +1,6 @@
 //! Documents change with the clock, not only with events: a service opens at 08:00 with nobody
 //! posting anything. This task re-renders a station's documents when its time-dependent facts
-//! (the local date and which services are open) change, and publishes them — but only when the
+//! (the local date, which services are open, which desks count as serving) change, and publishes them — but only when the
 //! station has nothing in flight, so it never publishes a state the log has not yet committed.
 //! It also drops day-old idempotent answers from memory; the log keeps them.
 
@@ -21,21 +21,25 @@ pub const TICK: Duration = Duration::from_secs(10);
 /// How often idempotent answers older than a day are dropped from memory (they stay in the log).
 pub const EVICT_EVERY: Duration = Duration::from_secs(600);
 
-/// What about a station depends on the time alone.
-fn time_facts(station: &Station, now: DateTime<Utc>) -> (chrono::NaiveDate, Vec<bool>) {
+/// What about a station depends on the time alone: the local date, which services are open, and
+/// how many desks count as serving each (a desk that stopped calling drops out of the wait
+/// estimates after half an hour).
+type TimeFacts = (chrono::NaiveDate, Vec<(bool, u32)>);
+
+fn time_facts(station: &Station, now: DateTime<Utc>) -> TimeFacts {
     let local = now.with_timezone(&station.config().timezone).naive_local();
-    let open = station
+    let services = station
         .config()
         .services
         .iter()
-        .map(|s| s.hours.is_open(local))
+        .map(|s| (s.hours.is_open(local), station.active_desks(&s.id, now)))
         .collect();
-    (local.date(), open)
+    (local.date(), services)
 }
 
 /// Runs until the service shuts down.
 pub async fn keep_time(state: AppState) {
-    let mut seen: BTreeMap<StationId, (chrono::NaiveDate, Vec<bool>)> = BTreeMap::new();
+    let mut seen: BTreeMap<StationId, TimeFacts> = BTreeMap::new();
     let mut tick = tokio::time::interval(TICK);
     let mut evicted = tokio::time::Instant::now();
     loop {

@@ -54,3 +54,45 @@ export function live(path, onDocument, onState = () => {}) {
 export function esc(text) {
   return String(text ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 }
+
+/** A fresh Idempotency-Key. `crypto.randomUUID` needs a secure context, which a front-desk PC on
+ * plain http inside the office network is not; `getRandomValues` works everywhere. */
+export function newKey() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * POSTs one event with its Idempotency-Key. Resolves to `{ status, body, replayed }` for any HTTP
+ * answer (the caller decides what a 4xx means); rejects only when the service could not be
+ * reached at all (network down, service stopped).
+ */
+export async function postEvent(station, token, key, event) {
+  const response = await fetch(`/api/v1/stations/${encodeURIComponent(station)}/events`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${token}`, "Idempotency-Key": key, "Content-Type": "application/json" },
+    body: JSON.stringify(event),
+    cache: "no-store",
+  });
+  const body = await response.json().catch(() => ({}));
+  return { status: response.status, body, replayed: response.headers.get("Idempotent-Replayed") === "true" };
+}
+
+/**
+ * The signed-in device token of one page, kept in sessionStorage: it survives a reload of the
+ * tab but not closing it, and it is never put in the page's URL.
+ */
+export function session(name) {
+  const slot = `lobbywatch.token.${name}`;
+  return {
+    get: () => sessionStorage.getItem(slot),
+    set: (token) => sessionStorage.setItem(slot, token),
+    clear: () => sessionStorage.removeItem(slot),
+  };
+}
+
+/** The live URL of a token-protected socket (browsers cannot set headers on a WebSocket, so the
+ * token travels as `access_token`, which the service never logs). */
+export function withToken(path, token) {
+  return `${path}${path.includes("?") ? "&" : "?"}access_token=${encodeURIComponent(token)}`;
+}

@@ -9,6 +9,8 @@ const TEXT = {
     enter: "Kom inn", wait: "Vent ute", closedSign: "Stengt", days: ["Mandag", "Tirsdag", "Onsdag", "Torsdag", "Fredag", "Lørdag", "Søndag"],
     rule: (d) => `Avstandskrav: ${d} m. Antall inne er begrenset etter romstørrelse og stoler.`, lang: "English", langLabel: "Switch to English",
     live: "Direkte", lost: "Forbindelsen brutt — kobler til igjen …", today: "i dag",
+    estimate: "Beregnet ventetid", minutes: (n) => `ca. ${n} min`, noEstimate: "Ikke beregnet ennå",
+    estimateNote: "Beregnet ut fra hvor lenge de siste besøkende var ved skranken og hvor mange skranker som betjener tjenesten nå.",
   },
   en: {
     title: "Opening hours and queue", intro: "Choose police district, station and service to see opening hours and how busy it is now.",
@@ -17,6 +19,8 @@ const TEXT = {
     enter: "Enter", wait: "Wait outside", closedSign: "Closed", days: ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
     rule: (d) => `Distancing: ${d} m. The number inside is limited by the room's size and chairs.`, lang: "Norsk", langLabel: "Bytt til norsk",
     live: "Live", lost: "Connection lost — reconnecting …", today: "today",
+    estimate: "Estimated wait", minutes: (n) => `about ${n} min`, noEstimate: "No estimate yet",
+    estimateNote: "Estimated from how long recent visitors spent at the desk and how many desks serve this service now.",
   },
 };
 const DAY_KEYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
@@ -100,7 +104,7 @@ function render() {
   $("hours").innerHTML = service.week.map((day, i) => {
     const hours = day.ranges.length ? day.ranges.join(", ").replaceAll("-", "–") : t().closed;
     const today = i === todayIndex;
-    return `<tr class="${today ? "today" : ""}"><th scope="row">${t().days[i]}${today ? ` <small>(${t().today})</small>` : ""}</th><td>${esc(hours)}</td></tr>`;
+    return `<tr class="${today ? "today" : ""}" data-day="${DAY_KEYS[i]}"><th scope="row">${t().days[i]}${today ? ` <small>(${t().today})</small>` : ""}</th><td>${esc(hours)}</td></tr>`;
   }).join("");
   if (!latest) return;
   const live = latest.services.find((s) => s.id === service.id);
@@ -112,6 +116,11 @@ function render() {
   $("occupancy").textContent = `${latest.headcount} / ${latest.cap}`;
   $("queued").textContent = String(latest.outside.length);
   $("waiting").textContent = live ? String(live.waiting_inside + live.waiting_outside) : "–";
+  // No number is better than a made-up one: the service sends null until it has measured.
+  const minutes = live ? live.estimated_wait_min : null;
+  $("estimate").textContent = minutes == null ? t().noEstimate : t().minutes(minutes);
+  $("estimate").title = t().estimateNote;
+  $("estimate").classList.toggle("none", minutes == null);
   $("open-now").textContent = open ? `${t().openNow} (${live.hours_today.replaceAll("-", "–")})` : t().closedNow;
   $("open-now").className = `open-now ${open ? "yes" : "no"}`;
   $("rule").textContent = t().rule(latest.distancing_m);

@@ -54,6 +54,11 @@ pub struct ServiceStatus {
     pub waiting_inside: u32,
     /// Parties outside for this service.
     pub waiting_outside: u32,
+    /// Minutes a party checking in now would wait for a desk, from the measured pace; `null`
+    /// when nothing has been measured yet (no desk time recorded, or no desk serving).
+    pub estimated_wait_min: Option<u32>,
+    /// Desks that called a ticket of this service in the last 30 minutes.
+    pub desks_active: u32,
     pub week: Vec<DayHours>,
 }
 
@@ -65,6 +70,9 @@ pub struct OutsideParty {
     pub party_size: PartySize,
     pub position: u32,
     pub since: DateTime<Utc>,
+    /// Minutes until this party is expected to be let in, from how fast the desks serve; `null`
+    /// when nothing has been measured yet.
+    pub expected_enter_min: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub appointment: Option<String>,
 }
@@ -145,6 +153,8 @@ pub struct PublicService {
     pub hours_today: Option<String>,
     pub waiting_inside: u32,
     pub waiting_outside: u32,
+    /// See [`ServiceStatus::estimated_wait_min`].
+    pub estimated_wait_min: Option<u32>,
     pub week: Vec<DayHours>,
 }
 
@@ -207,6 +217,7 @@ impl PublicStatus {
                     hours_today: v.hours_today.clone(),
                     waiting_inside: v.waiting_inside,
                     waiting_outside: v.waiting_outside,
+                    estimated_wait_min: v.estimated_wait_min,
                     week: v.week.clone(),
                 })
                 .collect(),

@@ -11,7 +11,7 @@ use crate::capacity::{AreaModel, RoomGeometry};
 use crate::config::{Rules, Service};
 use crate::domain::event::{Delta, Text};
 use crate::domain::{DistrictId, StationId};
-use crate::hours::{WeeklyHours, parse_day};
+use crate::hours::{Schedule, WeeklyHours, parse_day};
 
 /// A station with a room of `cap` visitors at 2 m (area cap = area / 4) and two services open
 /// around the clock.
@@ -25,7 +25,7 @@ fn station_with_hours(cap: u32, hours: WeeklyHours) -> Station {
         name: id.to_owned(),
         name_en: id.to_owned(),
         prefix,
-        hours: hours.clone(),
+        hours: Schedule::weekly(hours.clone()),
     };
     let cfg = config::Station {
         id: StationId::parse("test").unwrap(),
@@ -516,4 +516,37 @@ fn a_snapshot_of_another_layout_or_for_missing_services_is_not_restored() {
     let restored = Station::restore(Arc::new(s.config().clone()), &rules_2m(), snapshot).unwrap();
     assert_eq!(restored.inside_tickets(), vec![t("U001")]);
     assert_eq!(restored.seq(), 1);
+}
+
+#[test]
+fn wait_estimates_come_from_measured_desk_times_and_are_absent_without_them() {
+    let mut s = station(2);
+    let at = |min: i64| t0() + Duration::minutes(min);
+    for _ in 0..4 {
+        s.apply(&check_in("passport", 1), at(0), Mode::Live)
+            .unwrap();
+    }
+    let doc = s.status(at(0));
+    let passport = &doc.services[0];
+    assert_eq!(passport.estimated_wait_min, None, "nothing measured yet");
+    assert_eq!(doc.outside[0].expected_enter_min, None);
+
+    // Desk 1 serves P001 in 6 minutes: one desk, 6 minutes a visitor.
+    s.apply(&call("1", None), at(1), Mode::Live).unwrap();
+    s.apply(&check_out("P001"), at(7), Mode::Live).unwrap();
+    let doc = s.status(at(7));
+    let passport = &doc.services[0];
+    assert_eq!(passport.desks_active, 1);
+    // P002 and P003 (asked in) wait inside, P004 outside: 3 ahead × 6 min.
+    assert_eq!(passport.waiting_inside + passport.waiting_outside, 3);
+    assert_eq!(passport.estimated_wait_min, Some(18));
+    assert_eq!(doc.outside[0].ticket, t("P004"));
+    assert_eq!(doc.outside[0].expected_enter_min, Some(6));
+    // The other service has measured nothing: no number is made up for it.
+    assert_eq!(doc.services[1].estimated_wait_min, None);
+
+    // Half an hour without a call: no desk is known to serve, so no estimate.
+    let later = s.status(at(40));
+    assert_eq!(later.services[0].estimated_wait_min, None);
+    assert_eq!(later.services[0].desks_active, 0);
 }

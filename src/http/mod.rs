@@ -7,6 +7,8 @@
 //! | live WebSockets | `live.rs` |
 //! | the capacity calculator | `capacity.rs` |
 //! | health | `health.rs` |
+//! | who a token is | `me.rs` |
+//! | opening hours for the coming two weeks | `opening_hours.rs` |
 //! | the web pages | `web.rs` |
 //! | errors as problem+json | `problem.rs` |
 //! | tokens, roles and scopes | `auth.rs` |
@@ -16,6 +18,8 @@ pub mod capacity;
 pub mod events;
 pub mod health;
 pub mod live;
+pub mod me;
+pub mod opening_hours;
 pub mod problem;
 pub mod stations;
 pub mod web;
@@ -40,6 +44,8 @@ pub fn app(state: AppState) -> Router {
         .merge(live::router())
         .merge(capacity::router())
         .merge(health::router())
+        .merge(me::router())
+        .merge(opening_hours::router())
         .merge(web::router())
         .route("/problems", get(|| async { Json(CATALOGUE) }))
         .route("/problems/{slug}", get(problem_type))

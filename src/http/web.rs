@@ -1,49 +1,121 @@
 //! The web pages, embedded in the binary at compile time (no CDN, nothing fetched at run time).
+//!
+//! | page | for | files |
+//! |---|---|---|
+//! | `/` | the public: district → station → service, hours, how busy | `index.html`, `public.js` |
+//! | `/dashboard` | guards: every station in the token's scope | `dashboard.html`, `dashboard.js` |
+//! | `/display/{station}` | the lobby screen | `display.html`, `display.js` |
+//! | `/terminal/{station}` | the front desk | `terminal.html`, `terminal.js` |
+//!
+//! For page development, `serve --web-dir web` reads the files from disk on every request instead,
+//! so a page can be edited and reloaded without rebuilding.
+
+use std::path::Path;
 
 use axum::Router;
+use axum::extract::{Path as UrlPath, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
+use super::problem::ApiError;
+use super::station_config;
 use crate::state::AppState;
 
-/// One embedded file.
-struct Asset {
-    path: &'static str,
+/// One embedded file: its name under `web/` and its compiled-in content.
+pub struct Asset {
+    pub file: &'static str,
     content_type: &'static str,
     body: &'static str,
 }
 
-const ASSETS: &[Asset] = &[
-    Asset {
-        path: "/",
-        content_type: "text/html; charset=utf-8",
-        body: include_str!("../../web/index.html"),
-    },
-    Asset {
-        path: "/assets/app.css",
-        content_type: "text/css; charset=utf-8",
-        body: include_str!("../../web/app.css"),
-    },
-    Asset {
-        path: "/assets/public.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_str!("../../web/public.js"),
-    },
-    Asset {
-        path: "/assets/common.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_str!("../../web/common.js"),
-    },
+macro_rules! asset {
+    ($file:literal, $type:literal) => {
+        Asset {
+            file: $file,
+            content_type: $type,
+            body: include_str!(concat!("../../web/", $file)),
+        }
+    };
+}
+
+const HTML: &str = "text/html; charset=utf-8";
+
+/// Every embedded file; those not named by a page route are served under `/assets/`.
+pub const ASSETS: &[Asset] = &[
+    asset!("index.html", "text/html; charset=utf-8"),
+    asset!("dashboard.html", "text/html; charset=utf-8"),
+    asset!("display.html", "text/html; charset=utf-8"),
+    asset!("terminal.html", "text/html; charset=utf-8"),
+    asset!("app.css", "text/css; charset=utf-8"),
+    asset!("dashboard.css", "text/css; charset=utf-8"),
+    asset!("display.css", "text/css; charset=utf-8"),
+    asset!("terminal.css", "text/css; charset=utf-8"),
+    asset!("common.js", "text/javascript; charset=utf-8"),
+    asset!("public.js", "text/javascript; charset=utf-8"),
+    asset!("dashboard.js", "text/javascript; charset=utf-8"),
+    asset!("display.js", "text/javascript; charset=utf-8"),
+    asset!("terminal.js", "text/javascript; charset=utf-8"),
 ];
 
 pub fn router() -> Router<AppState> {
-    ASSETS.iter().fold(Router::new(), |router, asset| {
-        router.route(asset.path, get(move || async move { serve(asset) }))
-    })
+    let pages = Router::new()
+        .route("/", get(|s: State<AppState>| page(s, "index.html")))
+        .route(
+            "/dashboard",
+            get(|s: State<AppState>| page(s, "dashboard.html")),
+        )
+        .route("/display/{station}", get(station_page::<'d'>))
+        .route("/terminal/{station}", get(station_page::<'t'>));
+    ASSETS
+        .iter()
+        .filter(|a| a.content_type != HTML)
+        .fold(pages, |router, asset| {
+            router.route(
+                &format!("/assets/{}", asset.file),
+                get(move |s: State<AppState>| serve(s, asset)),
+            )
+        })
 }
 
-fn serve(asset: &'static Asset) -> Response {
+fn find(file: &str) -> &'static Asset {
+    ASSETS
+        .iter()
+        .find(|a| a.file == file)
+        .expect("page routes name embedded files")
+}
+
+async fn page(state: State<AppState>, file: &'static str) -> Response {
+    serve(state, find(file)).await
+}
+
+/// A per-station page (`'d'`isplay or `'t'`erminal); an unknown station is a 404, not a page
+/// that fails later.
+async fn station_page<const KIND: char>(
+    state: State<AppState>,
+    UrlPath(station): UrlPath<String>,
+) -> Result<Response, ApiError> {
+    station_config(&state, &station)?;
+    let file = if KIND == 'd' {
+        "display.html"
+    } else {
+        "terminal.html"
+    };
+    Ok(serve(state, find(file)).await)
+}
+
+async fn serve(State(state): State<AppState>, asset: &'static Asset) -> Response {
+    let body = match state.web_dir.as_deref() {
+        Some(dir) => match read(dir, asset.file).await {
+            Ok(body) => body,
+            Err(e) => {
+                tracing::warn!(file = asset.file, cause = %e, "web file from --web-dir unreadable");
+                return ApiError::NotFound(format!("{} is not readable", asset.file))
+                    .into_response();
+            }
+        },
+        None => asset.body.to_owned(),
+    };
     (
         [
             (
@@ -55,8 +127,16 @@ fn serve(asset: &'static Asset) -> Response {
                 header::X_CONTENT_TYPE_OPTIONS,
                 HeaderValue::from_static("nosniff"),
             ),
+            (
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("no-referrer"),
+            ),
         ],
-        asset.body,
+        body,
     )
         .into_response()
+}
+
+async fn read(dir: &Path, file: &str) -> std::io::Result<String> {
+    tokio::fs::read_to_string(dir.join(file)).await
 }

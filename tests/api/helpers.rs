@@ -36,6 +36,10 @@ pub fn test_config_toml() -> String {
 distancing_m = 2.0
 area_model = "grid"
 
+# Always open means always: the tests must not depend on the day they run.
+[calendar]
+norwegian_holidays = false
+
 [[districts]]
 id = "oslo"
 name = "Oslo politidistrikt"
@@ -272,12 +276,26 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Starts `lobbywatch serve` on port 0 and waits for its "listening on" line.
     pub fn start(config: &Path, data: &Path) -> ServerProcess {
-        use std::io::{BufRead, BufReader};
-        let mut child = Command::new(env!("CARGO_BIN_EXE_lobbywatch"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        Self::start_on(config, data, "127.0.0.1:0")
+    }
+
+    /// Starts `lobbywatch serve` on `listen` (e.g. the port a previous run had, so that a page
+    /// loaded from it can reach it again).
+    pub fn start_on(config: &Path, data: &Path, listen: &str) -> ServerProcess {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_lobbywatch"));
+        command
+            .args(["serve", "--listen", listen, "--config"])
             .arg(config)
             .arg("--data")
-            .arg(data)
+            .arg(data);
+        Self::spawn(command)
+    }
+
+    /// Runs `command` (a `lobbywatch` invocation that prints "listening on <url>") and waits
+    /// until it listens.
+    pub fn spawn(mut command: Command) -> ServerProcess {
+        use std::io::{BufRead, BufReader};
+        let mut child = command
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

@@ -1,9 +1,11 @@
 //! lobbywatch's integration tests: the real server on port 0, real clients.
 
+mod browser;
 mod capacity;
 mod errors;
 mod events;
 mod helpers;
 mod live;
+mod opening_hours;
 mod restart;
 mod stations;

@@ -166,3 +166,204 @@ async fn the_pages_are_served_from_the_binary() {
         .unwrap();
     assert!(r.text().await.unwrap().contains("/public/live"));
 }
+
+async fn get_as(app: &TestApp, path: &str, token: Option<&str>) -> (u16, Value) {
+    let mut req = app.client.get(app.url(path));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let r = req.send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn me_tells_a_page_who_the_token_is_and_what_it_covers() {
+    let app = TestApp::spawn().await;
+    let (status, me) = get_as(&app, "/api/v1/me", Some("oslo-guard-token")).await;
+    assert_eq!(status, 200);
+    assert_eq!(me["device"], "oslo-guard");
+    assert_eq!(me["role"], "guard");
+    let ids: Vec<&str> = me["stations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["small", "big", "closed"]);
+    let (_, desk) = get_as(&app, "/api/v1/me", Some("bergen-desk-token")).await;
+    assert_eq!(desk["role"], "terminal");
+    assert_eq!(desk["stations"][0]["id"], "bergen");
+    assert_eq!(desk["stations"].as_array().unwrap().len(), 1);
+    let (_, display) = get_as(&app, "/api/v1/me", Some("small-display-token")).await;
+    assert_eq!(display["stations"], json!([]));
+    assert_eq!(get_as(&app, "/api/v1/me", None).await.0, 401);
+    assert_eq!(get_as(&app, "/api/v1/me", Some("nope")).await.0, 401);
+}
+
+#[tokio::test]
+async fn history_shows_the_last_two_hours_to_guards_only() {
+    let app = TestApp::spawn().await;
+    for i in 0..4 {
+        app.post_event(
+            "small-desk",
+            "small",
+            &format!("h{i}"),
+            &json!({"kind": "check_in", "service": "passport"}),
+        )
+        .await;
+    }
+    let (status, h) = get_as(
+        &app,
+        "/api/v1/stations/small/history",
+        Some("oslo-guard-token"),
+    )
+    .await;
+    assert_eq!(status, 200, "{h}");
+    assert_eq!(h["bucket_s"], 10);
+    let last = h["points"].as_array().unwrap().last().unwrap().clone();
+    // Four check-ins within seconds: one bucket, holding the latest state (3 inside, 1 outside).
+    assert_eq!(last["headcount"], 3);
+    assert_eq!(last["cap"], 3);
+    assert_eq!(last["outside"], 1);
+    assert_eq!(
+        get_as(
+            &app,
+            "/api/v1/stations/small/history",
+            Some("vest-guard-token")
+        )
+        .await
+        .0,
+        403
+    );
+    assert_eq!(
+        get_as(&app, "/api/v1/stations/small/history", None).await.0,
+        401
+    );
+    assert_eq!(
+        get_as(
+            &app,
+            "/api/v1/stations/nowhere/history",
+            Some("all-guard-token")
+        )
+        .await
+        .0,
+        404
+    );
+}
+
+#[tokio::test]
+async fn the_room_plan_names_the_seats_the_solver_chose() {
+    let app = TestApp::spawn().await;
+    let (status, room) = get_as(&app, "/api/v1/stations/bergen/room", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(room["seats"].as_array().unwrap().len(), 8);
+    // Eight chairs 0.55 m apart in a row, 2 m rule: every fourth chair, 0, 4 (3.85 m span).
+    assert_eq!(room["usable_seats"], json!([0, 4]));
+    assert_eq!(room["seat_cap"], 2);
+    assert_eq!(room["cap"], 2);
+    assert_eq!(room["limited_by"], "seats");
+    let (_, small) = get_as(&app, "/api/v1/stations/small/room", None).await;
+    assert_eq!(small["seats"], Value::Null);
+    assert_eq!(small["area_cap"], 3);
+}
+
+#[tokio::test]
+async fn every_page_is_served_and_unknown_stations_are_404() {
+    let app = TestApp::spawn().await;
+    for (path, marker) in [
+        ("/", "/assets/public.js"),
+        ("/dashboard", "/assets/dashboard.js"),
+        ("/display/small", "/assets/display.js"),
+        ("/terminal/small", "/assets/terminal.js"),
+    ] {
+        let r = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        assert!(
+            r.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html")
+        );
+        assert!(
+            r.text().await.unwrap().contains(marker),
+            "{path} loads {marker}"
+        );
+    }
+    for asset in [
+        "app.css",
+        "common.js",
+        "dashboard.css",
+        "display.js",
+        "terminal.css",
+    ] {
+        let r = app
+            .client
+            .get(app.url(&format!("/assets/{asset}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{asset}");
+    }
+    for path in ["/display/nowhere", "/terminal/nowhere"] {
+        let r = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(r.status(), 404, "{path}");
+        assert_eq!(r.headers()["content-type"], "application/problem+json");
+    }
+}
+
+#[tokio::test]
+async fn wait_estimates_appear_once_a_desk_has_served_someone() {
+    let app = TestApp::spawn().await;
+    let public = |app: &TestApp| {
+        let url = app.url("/api/v1/stations/big/public");
+        let client = app.client.clone();
+        async move {
+            client
+                .get(url)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    app.post_event(
+        "big-desk",
+        "big",
+        "w1",
+        &json!({"kind": "check_in", "service": "passport"}),
+    )
+    .await;
+    let doc = public(&app).await;
+    assert_eq!(
+        doc["services"][0]["estimated_wait_min"],
+        Value::Null,
+        "honest: nothing measured"
+    );
+    app.post_event(
+        "big-desk",
+        "big",
+        "w2",
+        &json!({"kind": "call", "desk": "1"}),
+    )
+    .await;
+    app.post_event(
+        "big-desk",
+        "big",
+        "w3",
+        &json!({"kind": "check_out", "ticket": "P001"}),
+    )
+    .await;
+    app.post_event(
+        "big-desk",
+        "big",
+        "w4",
+        &json!({"kind": "check_in", "service": "passport"}),
+    )
+    .await;
+    let doc = public(&app).await;
+    // One desk, about a second per visitor, one party ahead: rounds up to a minute.
+    assert_eq!(doc["services"][0]["estimated_wait_min"], 1, "{doc}");
+}

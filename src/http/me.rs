@@ -1,0 +1,56 @@
+//! `GET /api/v1/me`: who a token belongs to and which stations it covers — what a page needs
+//! right after sign-in to know the token is good and what to show.
+
+use axum::Router;
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, response::IntoResponse, response::Response};
+use serde::Serialize;
+
+use super::auth::{Caller, covers};
+use crate::config::Role;
+use crate::domain::{DeviceId, DistrictId, StationId};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/v1/me", get(me))
+}
+
+#[derive(Serialize)]
+struct Me {
+    device: DeviceId,
+    role: Role,
+    /// The stations this token reads or acts on (none for displays and admins, whose pages do
+    /// not read stations with a token).
+    stations: Vec<StationRef>,
+}
+
+#[derive(Serialize)]
+struct StationRef {
+    id: StationId,
+    name: String,
+    district: DistrictId,
+}
+
+async fn me(State(state): State<AppState>, Caller(device): Caller) -> Response {
+    let stations = match device.role {
+        Role::Terminal | Role::Guard => state
+            .config
+            .stations
+            .iter()
+            .filter(|s| covers(&device.scope, s))
+            .map(|s| StationRef {
+                id: s.id.clone(),
+                name: s.name.clone(),
+                district: s.district.clone(),
+            })
+            .collect(),
+        Role::Display | Role::Admin => Vec::new(),
+    };
+    Json(Me {
+        device: device.id.clone(),
+        role: device.role,
+        stations,
+    })
+    .into_response()
+}

@@ -1,0 +1,153 @@
+//! `GET /api/v1/opening-hours?district=..&station=..&service=..`: the public's question "when is
+//! it open", answered for the coming 14 days, one entry per date with its hours — or closed, and
+//! why (the weekly schedule, a public holiday by name, or a dated exception with its reason).
+//! Dates are the station's local dates, so daylight-saving changes never shift a day.
+
+use std::collections::HashMap;
+
+use axum::extract::{Query, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{Datelike, Duration, NaiveDate};
+use serde::Serialize;
+
+use super::problem::ApiError;
+use super::station_config;
+use crate::config;
+use crate::domain::{DistrictId, ServiceId, StationId};
+use crate::hours::{Basis, DAY_KEYS, Range};
+use crate::state::AppState;
+
+/// How many dates, today included.
+pub const DAYS: i64 = 14;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/v1/opening-hours", get(opening_hours))
+}
+
+#[derive(Serialize)]
+struct Answer {
+    stations: Vec<StationHours>,
+}
+
+#[derive(Serialize)]
+struct StationHours {
+    station: StationId,
+    name: String,
+    district: DistrictId,
+    timezone: String,
+    /// Today in the station's timezone: the first date listed.
+    from: NaiveDate,
+    services: Vec<ServiceHours>,
+}
+
+#[derive(Serialize)]
+struct ServiceHours {
+    service: ServiceId,
+    name: String,
+    name_en: String,
+    dates: Vec<DateHours>,
+}
+
+#[derive(Serialize)]
+struct DateHours {
+    date: NaiveDate,
+    weekday: &'static str,
+    open: bool,
+    /// e.g. `["08:00-15:30"]`; empty when closed.
+    hours: Vec<String>,
+    /// Why these hours: `{"kind": "weekly"}`, `{"kind": "holiday", "name": .., "name_en": ..}` or
+    /// `{"kind": "exception", "reason": ..}`.
+    basis: Basis,
+}
+
+async fn opening_hours(
+    State(state): State<AppState>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Json<Answer>, ApiError> {
+    let district = params
+        .get("district")
+        .map(|d| {
+            DistrictId::parse(d)
+                .ok()
+                .and_then(|id| state.config.district(&id).map(|d| d.id.clone()))
+                .ok_or_else(|| {
+                    ApiError::NotFound(format!(
+                        "no district '{d}'; GET /api/v1/stations lists them"
+                    ))
+                })
+        })
+        .transpose()?;
+    let stations: Vec<&config::Station> = match (params.get("station"), &district) {
+        (Some(s), _) => {
+            let station = station_config(&state, s)?;
+            if let Some(d) = &district {
+                if station.district != *d {
+                    return Err(ApiError::NotFound(format!(
+                        "station '{}' is not in district '{d}'",
+                        station.id
+                    )));
+                }
+            }
+            vec![station]
+        }
+        (None, Some(d)) => state
+            .config
+            .stations
+            .iter()
+            .filter(|s| s.district == *d)
+            .collect(),
+        (None, None) => {
+            return Err(ApiError::BadRequest(
+                "name a `station` (and optionally a `service`), or a `district` for all its stations"
+                    .into(),
+            ));
+        }
+    };
+    let service = params.get("service");
+    let now = state.clock.now();
+    let mut out = Vec::new();
+    for station in stations {
+        let today = now.with_timezone(&station.timezone).date_naive();
+        let services: Vec<ServiceHours> = station
+            .services
+            .iter()
+            .filter(|s| service.is_none_or(|wanted| s.id.as_str() == wanted))
+            .map(|s| ServiceHours {
+                service: s.id.clone(),
+                name: s.name.clone(),
+                name_en: s.name_en.clone(),
+                dates: (0..DAYS)
+                    .map(|offset| {
+                        let date = today + Duration::days(offset);
+                        let (ranges, basis) = s.hours.on(date);
+                        DateHours {
+                            date,
+                            weekday: DAY_KEYS[date.weekday().num_days_from_monday() as usize],
+                            open: !ranges.is_empty(),
+                            hours: ranges.iter().map(Range::to_string).collect(),
+                            basis,
+                        }
+                    })
+                    .collect(),
+            })
+            .collect();
+        if let Some(wanted) = service {
+            if services.is_empty() {
+                return Err(ApiError::NotFound(format!(
+                    "station '{}' has no service '{wanted}'",
+                    station.id
+                )));
+            }
+        }
+        out.push(StationHours {
+            station: station.id.clone(),
+            name: station.name.clone(),
+            district: station.district.clone(),
+            timezone: station.timezone.to_string(),
+            from: today,
+            services,
+        });
+    }
+    Ok(Json(Answer { stations: out }))
+}
