@@ -79,6 +79,48 @@ pub struct Station {
     pub geometry: RoomGeometry,
     pub queue_line_m: Option<f64>,
     pub services: Vec<Service>,
+    /// How the station runs its day (from the file's `[operations]`).
+    pub operations: Operations,
+}
+
+/// How a station runs its day: when admissions stop, when the day's tickets are closed out, and
+/// when guards are alerted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Operations {
+    /// Check-ins are refused this many minutes before a service closes.
+    pub last_admission_min: u32,
+    /// At closing plus this many minutes the day's remaining tickets are closed out.
+    pub close_out_grace_min: u32,
+    /// People queued outside at or above this raise a "gathering risk" alert; by default the
+    /// places on the marked queue line, or 10 without one.
+    pub gathering_people: Option<u32>,
+    /// Surfaces whose cleaning is tracked.
+    pub surfaces: Vec<String>,
+    /// A surface is due for cleaning this many minutes after it was first used since cleaning…
+    pub cleaning_every_min: u32,
+    /// …or after this many visitors, whichever comes first.
+    pub cleaning_every_visitors: u32,
+    /// A ticket inside this long has probably left without checking out.
+    pub long_inside_min: u32,
+    /// An estimated wait above this many minutes alerts the guards.
+    pub long_wait_min: u32,
+}
+
+impl Default for Operations {
+    fn default() -> Self {
+        Self {
+            last_admission_min: 15,
+            close_out_grace_min: 30,
+            gathering_people: None,
+            surfaces: ["door handles", "counter", "ticket machine", "chairs"]
+                .map(String::from)
+                .to_vec(),
+            cleaning_every_min: 60,
+            cleaning_every_visitors: 50,
+            long_inside_min: 120,
+            long_wait_min: 60,
+        }
+    }
 }
 
 impl Station {
@@ -141,6 +183,8 @@ struct RawConfig {
     #[serde(default)]
     calendar: RawCalendar,
     #[serde(default)]
+    operations: RawOperations,
+    #[serde(default)]
     districts: Vec<RawDistrict>,
     #[serde(default)]
     stations: Vec<RawStation>,
@@ -184,6 +228,19 @@ impl Default for RawCalendar {
 }
 fn yes() -> bool {
     true
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawOperations {
+    last_admission_min: Option<u32>,
+    close_out_grace_min: Option<u32>,
+    gathering_people: Option<u32>,
+    surfaces: Option<Vec<String>>,
+    cleaning_every_min: Option<u32>,
+    cleaning_every_visitors: Option<u32>,
+    long_inside_min: Option<u32>,
+    long_wait_min: Option<u32>,
 }
 
 /// `{ date = "2026-12-24", hours = "08:00-12:00", reason = "Julaften" }`; no `hours` (or `""`)
@@ -353,6 +410,7 @@ impl Config {
             });
         }
 
+        let operations = parse_operations(&c, raw.operations)?;
         let mut stations: Vec<Station> = Vec::new();
         for (i, s) in raw.stations.into_iter().enumerate() {
             let key = format!("stations[{i}]");
@@ -453,6 +511,7 @@ impl Config {
                 geometry,
                 queue_line_m: s.queue_line_m,
                 services,
+                operations: operations.clone(),
             });
         }
 
@@ -461,6 +520,12 @@ impl Config {
         for (i, d) in raw.devices.into_iter().enumerate() {
             let key = format!("devices[{i}]");
             let id = DeviceId::parse(&d.id).map_err(|e| c.err(format!("{key}.id"), e.0))?;
+            if id.as_str() == crate::ingest::SERVICE_DEVICE {
+                return Err(c.err(
+                    format!("{key}.id"),
+                    format!("'{id}' is reserved for the service's own events; choose another id"),
+                ));
+            }
             if devices.iter().any(|x| x.id == id) {
                 return Err(c.err(
                     format!("{key}.id"),
@@ -627,6 +692,48 @@ fn parse_sha256(s: &str) -> Option<[u8; 32]> {
     let mut out = [0u8; 32];
     hex::decode_to_slice(s, &mut out).ok()?;
     Some(out)
+}
+
+fn parse_operations(c: &Checker<'_>, raw: RawOperations) -> Result<Operations, ConfigError> {
+    let d = Operations::default();
+    let positive = |key: &str, v: Option<u32>, default: u32| -> Result<u32, ConfigError> {
+        match v {
+            Some(0) => Err(c.err(format!("operations.{key}"), "must be at least 1")),
+            Some(n) => Ok(n),
+            None => Ok(default),
+        }
+    };
+    let surfaces = match raw.surfaces {
+        None => d.surfaces,
+        Some(list) => list
+            .into_iter()
+            .enumerate()
+            .map(|(i, s)| non_empty(c, format!("operations.surfaces[{i}]"), s))
+            .collect::<Result<_, _>>()?,
+    };
+    Ok(Operations {
+        last_admission_min: raw.last_admission_min.unwrap_or(d.last_admission_min),
+        close_out_grace_min: raw.close_out_grace_min.unwrap_or(d.close_out_grace_min),
+        gathering_people: match raw.gathering_people {
+            Some(0) => {
+                return Err(c.err("operations.gathering_people", "must be at least 1"));
+            }
+            other => other,
+        },
+        surfaces,
+        cleaning_every_min: positive(
+            "cleaning_every_min",
+            raw.cleaning_every_min,
+            d.cleaning_every_min,
+        )?,
+        cleaning_every_visitors: positive(
+            "cleaning_every_visitors",
+            raw.cleaning_every_visitors,
+            d.cleaning_every_visitors,
+        )?,
+        long_inside_min: positive("long_inside_min", raw.long_inside_min, d.long_inside_min)?,
+        long_wait_min: positive("long_wait_min", raw.long_wait_min, d.long_wait_min)?,
+    })
 }
 
 fn parse_exceptions(

@@ -15,9 +15,10 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 
+pub mod alerts;
 pub mod history;
 pub mod waits;
 
@@ -30,6 +31,7 @@ use crate::domain::status::{
 };
 use crate::domain::{DeskId, Event, PartySize, ServiceId, Ticket};
 use crate::hours::Basis;
+use alerts::{AckRefusal, Alerts, Condition};
 use history::{History, Sample};
 use waits::{Throughput, wait_minutes};
 
@@ -58,6 +60,9 @@ struct Party {
     asked_in: bool,
     desk: Option<DeskId>,
     called_at: Option<DateTime<Utc>>,
+    /// Let in past the cap by a guard's override.
+    #[serde(default)]
+    overridden: bool,
 }
 
 /// Where a checked-in party ended up.
@@ -109,6 +114,10 @@ pub enum Refusal {
     PartyTooLarge(String),
     #[error("{0}")]
     CorrectionBelowZero(String),
+    #[error("{0}")]
+    NothingToOverride(String),
+    #[error("{0}")]
+    Alert(String),
 }
 
 /// A station's state at one `seq`, as stored in the log's snapshots so that start-up replays only
@@ -132,10 +141,23 @@ pub struct Snapshot {
     history: History,
     #[serde(default)]
     throughput: Throughput,
+    distancing_m: f64,
+    alerts: Alerts,
+    surfaces: BTreeMap<String, SurfaceUse>,
+    over_cap_cause: Option<String>,
 }
 
 /// The current snapshot layout.
-pub const SNAPSHOT_VERSION: u32 = 1;
+pub const SNAPSHOT_VERSION: u32 = 2;
+
+/// How much a tracked surface has been used since it was last cleaned.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct SurfaceUse {
+    /// The first check-in after the last cleaning; `None` while clean.
+    dirty_since: Option<DateTime<Utc>>,
+    /// People checked in since the last cleaning.
+    visitors: u32,
+}
 
 impl Snapshot {
     pub fn seq(&self) -> u64 {
@@ -161,6 +183,12 @@ pub struct Station {
     cleaning: BTreeMap<String, DateTime<Utc>>,
     history: History,
     throughput: Throughput,
+    /// The rule in force here: the config's, until a `rule_changed` event changes it.
+    rules: Rules,
+    alerts: Alerts,
+    surfaces: BTreeMap<String, SurfaceUse>,
+    /// What pushed the headcount over the cap, while it is over.
+    over_cap_cause: Option<String>,
 }
 
 impl Station {
@@ -171,7 +199,6 @@ impl Station {
             .queue_line_m
             .map(|l| crate::capacity::queue_line_places(l, rules.distancing_m));
         Station {
-            config,
             capacity,
             queue_line_places,
             seq: 0,
@@ -185,6 +212,16 @@ impl Station {
             cleaning: BTreeMap::new(),
             history: History::default(),
             throughput: Throughput::default(),
+            rules: *rules,
+            alerts: Alerts::default(),
+            surfaces: config
+                .operations
+                .surfaces
+                .iter()
+                .map(|s| (s.clone(), SurfaceUse::default()))
+                .collect(),
+            over_cap_cause: None,
+            config,
         }
     }
 
@@ -203,6 +240,10 @@ impl Station {
             cleaning: self.cleaning.clone(),
             history: self.history.clone(),
             throughput: self.throughput.clone(),
+            distancing_m: self.rules.distancing_m,
+            alerts: self.alerts.clone(),
+            surfaces: self.surfaces.clone(),
+            over_cap_cause: self.over_cap_cause.clone(),
         }
     }
 
@@ -227,7 +268,14 @@ impl Station {
         if !all_known {
             return None;
         }
-        let mut station = Station::new(config, rules);
+        let in_force = Rules {
+            distancing_m: snapshot.distancing_m,
+            ..*rules
+        };
+        if crate::capacity::validate_distancing(in_force.distancing_m).is_err() {
+            return None;
+        }
+        let mut station = Station::new(config, &in_force);
         station.seq = snapshot.seq;
         station.last_at = snapshot.last_at;
         station.day = snapshot.day;
@@ -239,6 +287,14 @@ impl Station {
         station.cleaning = snapshot.cleaning;
         station.history = snapshot.history;
         station.throughput = snapshot.throughput;
+        station.alerts = snapshot.alerts;
+        // Surfaces named in the config now are tracked; their use so far is kept.
+        for (surface, used) in snapshot.surfaces {
+            if let Some(slot) = station.surfaces.get_mut(&surface) {
+                *slot = used;
+            }
+        }
+        station.over_cap_cause = snapshot.over_cap_cause;
         Some(station)
     }
 
@@ -304,16 +360,193 @@ impl Station {
             let mut next = self.clone();
             let closed_out = next.roll_over(today);
             let mut outcome = next.apply_same_day(event, at, mode)?;
-            outcome.closed_out = closed_out;
+            outcome.closed_out.splice(0..0, closed_out);
             *self = next;
-            self.record_history(at);
+            self.after(event, at);
             return Ok(outcome);
         }
         let outcome = self.apply_same_day(event, at, mode)?;
         // The first accepted event starts the station's first day.
         self.day.get_or_insert(today);
-        self.record_history(at);
+        self.after(event, at);
         Ok(outcome)
+    }
+
+    /// What follows every accepted event: the alerts are reviewed and the history recorded.
+    fn after(&mut self, event: &Event, at: DateTime<Utc>) {
+        if self.headcount() > self.capacity.cap {
+            if self.over_cap_cause.is_none() {
+                self.over_cap_cause = Some(match event {
+                    Event::Correction { reason, .. } => format!("a guard's correction ({reason})"),
+                    Event::Override { reason, .. } => format!("a guard's override ({reason})"),
+                    Event::RuleChanged {
+                        distancing_m,
+                        scope,
+                    } => format!(
+                        "the rule change to {} m ({scope}), which lowered the cap to {}",
+                        distancing_m.metres(),
+                        self.capacity.cap
+                    ),
+                    _ => "an unrecorded cause".to_owned(),
+                });
+            }
+        } else {
+            self.over_cap_cause = None;
+        }
+        let holding = self.conditions(at);
+        self.alerts.reconcile(holding, self.seq, at);
+        self.record_history(at);
+    }
+
+    /// The alert conditions that hold at `at`, each with what a guard should read.
+    fn conditions(&self, at: DateTime<Utc>) -> Vec<(Condition, String)> {
+        let ops = &self.config.operations;
+        let tz = self.config.timezone;
+        let clock = |t: DateTime<Utc>| t.with_timezone(&tz).format("%H:%M").to_string();
+        let mut holding = Vec::new();
+        let (headcount, cap) = (self.headcount(), self.capacity.cap);
+        if headcount > cap {
+            let cause = self.over_cap_cause.as_deref().unwrap_or("an unrecorded cause");
+            holding.push((
+                Condition::OverCap,
+                format!("{headcount} inside, cap {cap}, after {cause}; admissions stop until the headcount is under the cap"),
+            ));
+        } else if headcount == cap && cap > 0 {
+            holding.push((
+                Condition::AtCap,
+                format!("{headcount} / {cap}: new arrivals wait outside"),
+            ));
+        }
+        let outside_people: u32 = self.outside.iter().map(|p| p.size.get()).sum();
+        let gathering = ops
+            .gathering_people
+            .or(self.queue_line_places)
+            .unwrap_or(10)
+            .max(1);
+        if outside_people >= gathering {
+            holding.push((
+                Condition::Gathering,
+                format!("{outside_people} people queued outside (alert at {gathering}); keep 2 m along the queue"),
+            ));
+        }
+        for (surface, used) in &self.surfaces {
+            let Some(since) = used.dirty_since else {
+                continue;
+            };
+            let minutes = (at - since).num_minutes();
+            if used.visitors >= ops.cleaning_every_visitors
+                || minutes >= i64::from(ops.cleaning_every_min)
+            {
+                holding.push((
+                    Condition::CleaningDue {
+                        surface: surface.clone(),
+                    },
+                    format!(
+                        "{surface}: in use since {} by {} visitors (clean every {} min or {} visitors)",
+                        clock(since),
+                        used.visitors,
+                        ops.cleaning_every_min,
+                        ops.cleaning_every_visitors
+                    ),
+                ));
+            }
+        }
+        for p in &self.inside {
+            let entered = p.entered_at.unwrap_or(p.checked_in_at);
+            if (at - entered).num_minutes() >= i64::from(ops.long_inside_min) {
+                holding.push((
+                    Condition::LongInside { ticket: p.ticket },
+                    format!(
+                        "{} inside since {}: check it out if the party has left",
+                        p.ticket,
+                        clock(entered)
+                    ),
+                ));
+            }
+        }
+        for s in &self.config.services {
+            let Some(pace) = self.throughput.pace(&s.id, at) else {
+                continue;
+            };
+            let waiting = self
+                .inside
+                .iter()
+                .filter(|p| p.service == s.id && p.desk.is_none())
+                .count()
+                + self.outside.iter().filter(|p| p.service == s.id).count();
+            let minutes = wait_minutes(waiting as u32, pace);
+            if minutes > ops.long_wait_min {
+                holding.push((
+                    Condition::LongWait {
+                        service: s.id.clone(),
+                    },
+                    format!(
+                        "{}: about {minutes} min for {waiting} waiting at {} desk(s) (alert above {} min)",
+                        s.name_en, pace.desks, ops.long_wait_min
+                    ),
+                ));
+            }
+        }
+        holding
+    }
+
+    /// The event the service should log now, by the clock alone: the day's close-out once the
+    /// station has closed, or a `clock` event when an alert became due or went away. `None` when
+    /// time changed nothing.
+    pub fn due(&self, now: DateTime<Utc>) -> Option<Event> {
+        if let Some(reason) = self.close_out_due(now) {
+            return Some(Event::CloseOut {
+                reason: crate::domain::event::Reason::parse(&reason).ok()?,
+            });
+        }
+        self.alerts
+            .would_change(&self.conditions(now))
+            .then_some(Event::Clock)
+    }
+
+    /// Why the day's remaining tickets should be closed out at `now`, if they should: every
+    /// service has closed for the day and the grace period has passed.
+    fn close_out_due(&self, now: DateTime<Utc>) -> Option<String> {
+        if self.inside.is_empty() && self.outside.is_empty() && self.corrections == 0 {
+            return None;
+        }
+        let local = now.with_timezone(&self.config.timezone).naive_local();
+        let minute = (local.hour() * 60 + local.minute()) as u16;
+        let mut closing: Option<u16> = None;
+        for s in &self.config.services {
+            if s.hours.is_open(local) {
+                return None;
+            }
+            if s
+                .hours
+                .next_opening(local)
+                .is_some_and(|t| t.date() == local.date())
+            {
+                return None; // a break, not the end of the day
+            }
+            let ended = s
+                .hours
+                .on(local.date())
+                .0
+                .iter()
+                .map(|r| r.end)
+                .filter(|end| *end <= minute)
+                .max();
+            closing = closing.max(ended);
+        }
+        let grace = self.config.operations.close_out_grace_min;
+        let closed_at = closing.unwrap_or(0);
+        (u32::from(minute) >= u32::from(closed_at) + grace).then(|| {
+            if closing.is_some() {
+                format!(
+                    "closed at {:02}:{:02}; the day's remaining tickets are closed out {grace} min after closing",
+                    closed_at / 60,
+                    closed_at % 60
+                )
+            } else {
+                "closed all day today; the remaining tickets are closed out".to_owned()
+            }
+        })
     }
 
     fn record_history(&mut self, at: DateTime<Utc>) {
@@ -409,6 +642,24 @@ impl Station {
                             self.config.timezone
                         )));
                     }
+                    let last = self.config.operations.last_admission_min;
+                    if let Some(range) = spec.hours.open_range(local) {
+                        let minute = (local.hour() * 60 + local.minute()) as u16;
+                        // A range ending at 24:00 runs on into the next day: not a closing.
+                        if range.end < 24 * 60 && u32::from(minute) + last >= u32::from(range.end)
+                        {
+                            let last_in = range.end.saturating_sub(last as u16);
+                            return Err(Refusal::ServiceClosed(format!(
+                                "{} at {} takes its last check-in {last} minutes before closing ({:02}:{:02}, closing {:02}:{:02})",
+                                spec.name_en,
+                                self.config.name,
+                                last_in / 60,
+                                last_in % 60,
+                                range.end / 60,
+                                range.end % 60
+                            )));
+                        }
+                    }
                 }
                 if party_size.get() > self.capacity.cap {
                     return Err(Refusal::PartyTooLarge(format!(
@@ -431,7 +682,12 @@ impl Station {
                     asked_in: false,
                     desk: None,
                     called_at: None,
+                    overridden: false,
                 };
+                for used in self.surfaces.values_mut() {
+                    used.dirty_since.get_or_insert(at);
+                    used.visitors += party_size.get();
+                }
                 outcome.ticket = Some(ticket);
                 if self.outside.is_empty()
                     && self.headcount() + party_size.get() <= self.capacity.cap
@@ -507,7 +763,63 @@ impl Station {
             }
             Event::Cleaned { surface } => {
                 self.cleaning.insert(surface.as_str().to_owned(), at);
+                if let Some(used) = self.surfaces.get_mut(surface.as_str()) {
+                    *used = SurfaceUse::default();
+                }
             }
+            Event::Override { ticket, reason: _ } => {
+                let i = match ticket {
+                    Some(t) => self.outside.iter().position(|p| p.ticket == *t).ok_or_else(|| {
+                        Refusal::NothingToOverride(if self.inside.iter().any(|p| p.ticket == *t) {
+                            format!("{t} is already inside")
+                        } else {
+                            format!("{t} is not waiting outside")
+                        })
+                    })?,
+                    None if self.outside.is_empty() => {
+                        return Err(Refusal::NothingToOverride(
+                            "nobody is waiting outside".to_owned(),
+                        ));
+                    }
+                    None => 0,
+                };
+                let mut party = self.outside.remove(i).expect("index found above");
+                party.entered_at = Some(at);
+                party.asked_in = true;
+                party.overridden = true;
+                outcome.ticket = Some(party.ticket);
+                outcome.state = Some(Place::Inside);
+                self.inside.push(party);
+            }
+            Event::Acknowledge { alert, by } => {
+                self.alerts
+                    .check_acknowledge(*alert)
+                    .map_err(|r| Refusal::Alert(match r {
+                        AckRefusal::Unknown(id) => format!("there is no alert {id} at this station"),
+                        AckRefusal::Cleared(id) => format!("alert {id} has already cleared"),
+                        AckRefusal::AlreadyAcknowledged { id, by } => {
+                            format!("alert {id} was already acknowledged by {by}")
+                        }
+                    }))?;
+                self.alerts.acknowledge(*alert, by, at);
+            }
+            Event::RuleChanged { distancing_m, .. } => {
+                self.rules.distancing_m = distancing_m.metres();
+                self.capacity = self.config.capacity(&self.rules);
+                self.queue_line_places = self.config.queue_line_m.map(|l| {
+                    crate::capacity::queue_line_places(l, self.rules.distancing_m)
+                });
+            }
+            Event::CloseOut { .. } => {
+                outcome.closed_out = self
+                    .inside
+                    .drain(..)
+                    .chain(self.outside.drain(..))
+                    .map(|p| p.ticket)
+                    .collect();
+                self.corrections = 0;
+            }
+            Event::Clock => {}
         }
         outcome.admitted = self.admit_from_queue(at);
         self.seq += 1;
@@ -618,6 +930,7 @@ impl Station {
                     entered_at: p.entered_at.unwrap_or(p.checked_in_at),
                     desk: p.desk.clone(),
                     called_at: p.called_at,
+                    overridden: p.overridden,
                     appointment: p.appointment.as_ref().map(|a| a.as_str().to_owned()),
                 });
         }
@@ -677,6 +990,7 @@ impl Station {
                     at: *at,
                 })
                 .collect(),
+            alerts: self.alerts.listing(),
             services,
         }
     }

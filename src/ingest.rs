@@ -15,11 +15,12 @@
 use std::sync::Arc;
 
 use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
 use bytes::Bytes;
 
 use crate::config::Device;
-use crate::domain::{Event, Recorded, StationId};
-use crate::engine::Mode;
+use crate::domain::{DeviceId, Event, Recorded, StationId};
+use crate::engine::{Mode, Outcome};
 use crate::http::problem::ApiError;
 use crate::hub::Docs;
 use crate::idempotency::{Answer, Begin, IdempotencyKey, fingerprint};
@@ -122,14 +123,14 @@ pub async fn submit(
         let answer = Arc::new(answer);
         let ack = state.store.submit(Record {
             event: event_record,
-            idempotency: IdempotencyRecord {
+            idempotency: Some(IdempotencyRecord {
                 device: device.id.clone(),
                 key: key.as_str().to_owned(),
                 fingerprint: fp,
                 status: answer.status,
                 body: answer.body.clone(),
                 at,
-            },
+            }),
             snapshot,
         });
         (ack, answer, docs)
@@ -169,6 +170,68 @@ pub async fn submit(
         })
     };
     completion.await.map_err(|_| ApiError::Internal)?
+}
+
+/// The device the service's own events are logged under (no config device may take this id).
+pub const SERVICE_DEVICE: &str = "lobbywatch";
+
+pub fn service_device() -> DeviceId {
+    DeviceId::parse(SERVICE_DEVICE).expect("a valid device id")
+}
+
+/// Applies an event the service itself decides on — a close-out, a clock review, a rule change —
+/// through the same lock, log and publication as a request's. `decide` looks at the station under
+/// its lock and returns the event to apply, or `None` for nothing to do (so the decision and the
+/// apply cannot be split by another event). Returns the outcome once it is durable.
+pub async fn apply_system(
+    state: &AppState,
+    station: &StationId,
+    device: &DeviceId,
+    decide: impl FnOnce(&crate::engine::Station, DateTime<Utc>) -> Option<Event>,
+) -> Result<Option<Outcome>, ApiError> {
+    let slot = state
+        .station(station)
+        .ok_or_else(|| ApiError::NotFound(format!("no station '{station}'")))?
+        .clone();
+    if state.store.failure().is_some() {
+        return Err(unavailable());
+    }
+    let at = state.clock.now();
+    let (ack, outcome, docs) = {
+        let mut engine = slot.engine.lock().map_err(|_| ApiError::Internal)?;
+        let Some(event) = decide(&engine, at) else {
+            return Ok(None);
+        };
+        let outcome = engine.apply(&event, at, Mode::Live).map_err(ApiError::Refused)?;
+        let docs = Arc::new(Docs::render(&engine, at));
+        let snapshot = state
+            .store
+            .snapshot_due(outcome.seq)
+            .then(|| (station.clone(), engine.snapshot()));
+        let ack = state.store.submit(Record {
+            event: Some(Recorded {
+                station: station.clone(),
+                seq: outcome.seq,
+                at,
+                device: device.clone(),
+                event,
+            }),
+            idempotency: None,
+            snapshot,
+        });
+        (ack, outcome, docs)
+    };
+    match ack.await {
+        Ok(Ok(())) => {
+            slot.live.publish(docs);
+            Ok(Some(outcome))
+        }
+        Ok(Err(e)) => {
+            tracing::error!(cause = %e, station = %station, "service event not logged: the log failed");
+            Err(unavailable())
+        }
+        Err(_) => Err(unavailable()),
+    }
 }
 
 /// The log has failed. The cause goes to the operator's log, not to the client.

@@ -53,7 +53,8 @@ pub struct IdempotencyRecord {
 pub struct Record {
     /// The accepted event; `None` for a refusal, whose answer is still kept for retries.
     pub event: Option<Recorded>,
-    pub idempotency: IdempotencyRecord,
+    /// The answer kept for retries; `None` for the service's own events, which no client retries.
+    pub idempotency: Option<IdempotencyRecord>,
     /// The station's state after `event`, when a snapshot is due; written in the same
     /// transaction, so a snapshot never runs ahead of the events it summarises.
     pub snapshot: Option<(StationId, Snapshot)>,
@@ -490,15 +491,16 @@ fn write_group(conn: &mut Connection, group: &[Job]) -> rusqlite::Result<()> {
                     .map_err(|err| rusqlite::Error::ToSqlConversionFailure(Box::new(err)))?;
                 upsert_snapshot.execute(params![station.as_str(), snapshot.seq() as i64, state])?;
             }
-            let i = &r.idempotency;
-            insert_idem.execute(params![
-                i.device.as_str(),
-                i.key,
-                &i.fingerprint[..],
-                i.status,
-                &i.body[..],
-                i.at.timestamp_micros()
-            ])?;
+            if let Some(i) = &r.idempotency {
+                insert_idem.execute(params![
+                    i.device.as_str(),
+                    i.key,
+                    &i.fingerprint[..],
+                    i.status,
+                    &i.body[..],
+                    i.at.timestamp_micros()
+                ])?;
+            }
         }
     }
     tx.commit()

@@ -2,6 +2,8 @@
 //! posting anything. This task re-renders a station's documents when its time-dependent facts
 //! (the local date, which services are open, which desks count as serving) change, and publishes them — but only when the
 //! station has nothing in flight, so it never publishes a state the log has not yet committed.
+//! It logs the events the clock alone brings about — the day's close-out after closing, and a
+//! `clock` review when an alert falls due or goes away — through the same path as requests.
 //! It also drops day-old idempotent answers from memory; the log keeps them.
 
 use std::collections::BTreeMap;
@@ -53,6 +55,19 @@ pub async fn keep_time(state: AppState) {
             state
                 .idempotency
                 .evict_before(now - crate::idempotency::KEPT_IN_MEMORY);
+        }
+        for id in state.stations.keys() {
+            // Closing time and alerts that fall due by the clock become logged events.
+            let service = crate::ingest::service_device();
+            match crate::ingest::apply_system(&state, id, &service, |engine, at| engine.due(at))
+                .await
+            {
+                Ok(Some(outcome)) => {
+                    tracing::info!(station = %id, kind = outcome.kind, seq = outcome.seq, closed_out = outcome.closed_out.len(), "time-driven event logged");
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!(station = %id, error = %e, "time-driven event not applied"),
+            }
         }
         for (id, slot) in state.stations.iter() {
             let docs = {

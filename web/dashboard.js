@@ -9,6 +9,9 @@ const NEAR = 0.8;
 const PLEASE_ENTER_LONG_MS = 2 * 60 * 1000;
 /** Cards are re-sorted at most this often, so a busy scope does not make the grid jitter. */
 const SORT_EVERY_MS = 3000;
+/** Focus or the pointer on a card holds it in place only while the guard is actually using the
+ * page: a mouse left resting on a wall screen must not freeze a card's position for good. */
+const INTERACTING_MS = 20 * 1000;
 /** The first documents arrive as a burst on connect; wait this long to sort them once. */
 const FIRST_SORT_DELAY_MS = 200;
 /** Time-based conditions (how long a ticket has waited) change without any document. */
@@ -105,7 +108,7 @@ const TEXT = {
     replayed: " (var allerede registrert)",
     // Details: chart and room.
     chartTitle: "Siste 2 timer",
-    chartHeadcount: "Inne", chartCap: "Grense", chartOutside: "Partier ute",
+    chartHeadcount: "Inne", chartCap: "Grense", chartOutside: "Partier ute", nowWord: "nå",
     chartSummary: (h, hm, c, o, om) => `Siste 2 timer: inne nå ${h} (høyest ${hm}), grense ${c}, partier ute nå ${o} (høyest ${om}).`,
     chartLoading: "Henter historikk …", chartEmpty: "Ingen hendelser de siste 2 timene ennå.",
     chartError: (d) => `Kunne ikke hente historikk: ${d}`,
@@ -201,7 +204,7 @@ const TEXT = {
     cleanDone: (s, at) => `✓ Cleaning of ${s} recorded at ${at}.`,
     replayed: " (was already recorded)",
     chartTitle: "Last 2 hours",
-    chartHeadcount: "Inside", chartCap: "Cap", chartOutside: "Parties outside",
+    chartHeadcount: "Inside", chartCap: "Cap", chartOutside: "Parties outside", nowWord: "now",
     chartSummary: (h, hm, c, o, om) => `Last 2 hours: inside now ${h} (highest ${hm}), cap ${c}, parties outside now ${o} (highest ${om}).`,
     chartLoading: "Loading history …", chartEmpty: "No events in the last 2 hours yet.",
     chartError: (d) => `Could not load the history: ${d}`,
@@ -317,9 +320,12 @@ function urgencyCompare(a, b) {
     if (doc.outside.length > 0) return 3;
     return 4;
   };
+  // Within "over" and "full", a crowd outside as well makes it worse.
+  const crowd = (st) => (st.doc && gathering(st.doc) ? 0 : 1);
   const ratio = (st) => (st.doc ? st.doc.headcount / Math.max(st.doc.cap, 1) : -1);
   const outside = (st) => (st.doc ? st.doc.outside.length : 0);
-  return rank(a) - rank(b) || ratio(b) - ratio(a) || outside(b) - outside(a) || a.name.localeCompare(b.name, "nb");
+  return rank(a) - rank(b) || crowd(a) - crowd(b) || ratio(b) - ratio(a) || outside(b) - outside(a)
+    || a.name.localeCompare(b.name, "nb");
 }
 
 // ---------------------------------------------------------------- language
@@ -425,7 +431,7 @@ function start(token, me) {
   $("cards").classList.toggle("few", me.stations.length <= 4);
   $("cards").innerHTML = "";
   for (const s of me.stations) {
-    const st = { id: s.id, name: s.name, district: s.district, doc: null, stale: false, lastUpdate: 0,
+    const st = { id: s.id, name: s.name, district: s.district, doc: null, stale: false, staleSince: 0,
       history: null, historyLoading: false, historyError: null, room: null, roomLoading: false, roomError: null,
       result: null, flagged: null };
     st.el = buildCard(st, me.stations.length <= 4);
@@ -443,6 +449,8 @@ function start(token, me) {
   session.closeLive = live(withToken("/api/v1/live", token), onDocument, setConn);
   session.timers.push(setInterval(() => {
     for (const st of session.stations.values()) if (st.doc) renderCard(st);
+    // A card held in place while the guard used it falls into order once they stop.
+    scheduleSort();
   }, TICK_MS));
   session.timers.push(setInterval(() => {
     for (const st of session.stations.values()) if (st.el.querySelector("details").open) loadHistory(st);
@@ -456,12 +464,17 @@ function setConn(state) {
   conn.dataset.state = state;
   conn.className = `conn ${state}`;
   if (state === "open") {
+    if (current.everOpen) {
+      // Back after a drop: what happened meanwhile is only in the history.
+      for (const st of current.stations.values()) if (st.el.querySelector("details").open) loadHistory(st);
+    }
     current.everOpen = true;
     current.probing = false;
     conn.textContent = `● ${t().live}`;
   } else {
     conn.textContent = current.everOpen ? `⚠ ${t().lost}` : `… ${t().connecting}`;
-    const lostAt = Date.now();
+    // The figures were right until the socket dropped, so that is the time to show.
+    const lostAt = serverNow();
     for (const st of current.stations.values()) {
       if (st.doc && !st.stale) {
         st.stale = true;
@@ -496,8 +509,9 @@ function onDocument(doc) {
   if (!session || !doc || typeof doc.station !== "string") return;
   let st = session.stations.get(doc.station);
   if (!st) return; // the socket only sends stations in scope; ignore anything else
-  // A document older than the one shown (seq, then as_of) would undo a newer state.
-  if (st.doc && (doc.seq < st.doc.seq || (doc.seq === st.doc.seq && Date.parse(doc.as_of) < Date.parse(st.doc.as_of)))) {
+  // A document older than the one shown (seq, then as_of) would undo a newer state. After a
+  // reconnect (card stale) the first document is taken as it is: the service may have restarted.
+  if (st.doc && !st.stale && (doc.seq < st.doc.seq || (doc.seq === st.doc.seq && Date.parse(doc.as_of) < Date.parse(st.doc.as_of)))) {
     st.stale = false;
     renderCard(st);
     return;
@@ -506,7 +520,6 @@ function onDocument(doc) {
   announceChanges(st, doc);
   st.doc = doc;
   st.stale = false;
-  st.lastUpdate = Date.parse(doc.as_of);
   appendLivePoint(st, doc);
   if (st.room && st.room.cap !== doc.cap) loadRoom(st, true);
   renderCard(st);
@@ -633,7 +646,7 @@ function renderCard(st) {
   el.classList.toggle("stale", st.stale);
   stale.hidden = !st.stale;
   if (st.stale) {
-    stale.textContent = `⚠ ${t().stale(st.lastUpdate ? fmtTime(st.lastUpdate, doc?.timezone) : "")}`;
+    stale.textContent = `⚠ ${t().stale(st.staleSince ? fmtTime(st.staleSince, doc?.timezone) : "")}`;
   }
   if (st.result) renderResult(st);
   if (!doc) return;
@@ -770,13 +783,18 @@ function scheduleSort() {
   }, wait);
 }
 
-/** A card the guard is using stays where it is: focus inside it, the pointer on it, or its
- * dialog open. The other cards are sorted around it. */
+let lastInput = 0;
+for (const type of ["pointermove", "pointerdown", "keydown", "focusin", "wheel"]) {
+  window.addEventListener(type, () => { lastInput = Date.now(); }, { passive: true, capture: true });
+}
+
+/** A card the guard is using stays where it is: its dialog open, or — while the guard is active —
+ * focus inside it or the pointer on it. The other cards are sorted around it. */
 function isPinned(el) {
+  if (current && current.dialogStation === el.dataset.station) return true;
+  if (Date.now() - lastInput > INTERACTING_MS) return false;
   const active = document.activeElement;
-  return (active && active !== document.body && el.contains(active))
-    || el.matches(":hover")
-    || (current && current.dialogStation === el.dataset.station);
+  return (active && active !== document.body && el.contains(active)) || el.matches(":hover");
 }
 
 function resort() {
@@ -856,13 +874,17 @@ function chartHtml(st) {
   if (!st.history) return `<p class="note">${esc(tx.chartLoading)}</p>`;
   const points = st.history;
   const tz = st.doc?.timezone;
-  const W = 360, H = 150, L = 30, R = 10, T = 10, B = 22;
+  // Drawn at the box's real width (redrawn on resize) so labels keep their size on any screen.
+  const boxWidth = st.el.querySelector(".chart-box").clientWidth;
+  const W = Math.max(260, Math.min(900, Math.round(boxWidth) || 340)), H = 150, L = 30, R = 22, T = 10, B = 22;
   const to = serverNow(), from = to - WINDOW_MS;
   const x = (ms) => L + ((Math.min(Math.max(ms, from), to) - from) / (to - from)) * (W - L - R);
   let top = 1;
   for (const p of points) top = Math.max(top, p.cap, p.headcount, p.outside);
-  const step = top <= 5 ? 1 : top <= 12 ? 2 : top <= 30 ? 5 : 10;
-  const yMax = Math.ceil((top + 0.5) / step) * step;
+  // A round step giving at most 5 intervals; the top of the axis is a multiple of it, so every
+  // labelled line is a round number and labels never collide.
+  const step = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000].find((s) => top / s <= 5) || Math.ceil(top / 5);
+  const yMax = Math.ceil((top + 0.01) / step) * step;
   const y = (v) => T + (1 - v / yMax) * (H - T - B);
 
   const path = (key) => {
@@ -879,7 +901,6 @@ function chartHtml(st) {
 
   const grid = [];
   for (let v = 0; v <= yMax; v += step) {
-    if (yMax / step > 6 && v % (step * 2) !== 0 && v !== yMax) continue;
     grid.push(`<line class="grid" x1="${L}" x2="${W - R}" y1="${y(v)}" y2="${y(v)}"/><text class="tick" x="${L - 4}" y="${y(v) + 3.5}" text-anchor="end">${v}</text>`);
   }
   // Half-hour marks; aligned in UTC, which is also the local half hour for whole- and
@@ -894,18 +915,26 @@ function chartHtml(st) {
     ? tx.chartSummary(now.headcount, maxOf("headcount"), now.cap, now.outside, maxOf("outside"))
     : tx.chartEmpty;
   const swatch = (cls) => `<svg class="swatch" width="26" height="10" aria-hidden="true"><line class="${cls}" x1="1" x2="25" y1="5" y2="5"/></svg>`;
+  // Markers at the right edge: the current values stay visible even when the history is only
+  // minutes old and its lines are a few pixels long.
+  const ends = now
+    ? [["s-outside", now.outside], ["s-headcount", now.headcount], ["s-cap", now.cap]]
+      .map(([cls, v]) => `<circle class="end ${cls}" cx="${x(to)}" cy="${y(v)}" r="3.5"/>`).join("")
+    : "";
+  const nowText = (v) => (now ? ` (${tx.nowWord} ${v})` : "");
   return `
     <h3>${esc(tx.chartTitle)}</h3>
     ${points.length ? "" : `<p class="note">${esc(tx.chartEmpty)}</p>`}
-    <svg class="chart" viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(summary)}">
+    <svg class="chart" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${esc(summary)}">
       ${grid.join("")}
       <line class="axis" x1="${L}" x2="${W - R}" y1="${H - B}" y2="${H - B}"/>
-      ${points.length ? `<path class="s-cap" d="${path("cap")}"/><path class="s-outside" d="${path("outside")}"/><path class="s-headcount" d="${path("headcount")}"/>` : ""}
+      ${/* cap last: dashed on top, so it stays visible where the headcount runs along it */ ""}
+      ${points.length ? `<path class="s-outside" d="${path("outside")}"/><path class="s-headcount" d="${path("headcount")}"/><path class="s-cap" d="${path("cap")}"/>${ends}` : ""}
     </svg>
     <ul class="legend">
-      <li>${swatch("s-headcount")} ${esc(tx.chartHeadcount)}</li>
-      <li>${swatch("s-cap")} ${esc(tx.chartCap)}</li>
-      <li>${swatch("s-outside")} ${esc(tx.chartOutside)}</li>
+      <li>${swatch("s-headcount")} ${esc(tx.chartHeadcount + nowText(now?.headcount))}</li>
+      <li>${swatch("s-cap")} ${esc(tx.chartCap + nowText(now?.cap))}</li>
+      <li>${swatch("s-outside")} ${esc(tx.chartOutside + nowText(now?.outside))}</li>
     </ul>
     ${st.historyError ? `<p class="error">${esc(tx.chartError(st.historyError))}</p>` : ""}`;
 }
@@ -1201,6 +1230,14 @@ $("lang").addEventListener("click", () => {
   lang = lang === "nb" ? "en" : "nb";
   localStorage.setItem("lang", lang);
   applyLanguage();
+});
+
+let resizeTimer = null;
+window.addEventListener("resize", () => {
+  clearTimeout(resizeTimer);
+  resizeTimer = setTimeout(() => {
+    if (current) for (const st of current.stations.values()) renderDetails(st, true);
+  }, 200);
 });
 
 applyLanguage();

@@ -38,7 +38,7 @@ const TEXT = {
     noIssued: "Ingen billett utstedt ennå.", lastTicket: "Siste billett",
     goInside: "GÅ INN", waitOutside: "VENT UTE", position: (p) => `nr. ${p} i køen`,
     queued: "I kø — billettnummer gis når det er sendt",
-    sending: "Sender …", refused: "Avvist",
+    sending: "Sender …", refused: "Avvist", nowEnter: "Nå: kan gå inn",
     insideHeading: "Inne i venterommet", outsideHeading: "Venter ute (kø)", none: "Ingen.",
     checkOut: "Sjekk ut", noShow: "Ikke møtt", pending: "sendes …",
     calledTo: (d) => `ropt opp til skranke ${d}`, enteredAt: (t) => `inne fra ${t}`, since: (t) => `i kø fra ${t}`,
@@ -90,7 +90,7 @@ const TEXT = {
     noIssued: "No ticket issued yet.", lastTicket: "Last ticket",
     goInside: "GO INSIDE", waitOutside: "WAIT OUTSIDE", position: (p) => `number ${p} in the queue`,
     queued: "queued — ticket number will be given when sent",
-    sending: "Sending …", refused: "Refused",
+    sending: "Sending …", refused: "Refused", nowEnter: "Now: may go inside",
     insideHeading: "Inside the waiting room", outsideHeading: "Waiting outside (queue)", none: "None.",
     checkOut: "Check out", noShow: "No-show", pending: "sending …",
     calledTo: (d) => `called to desk ${d}`, enteredAt: (t) => `inside since ${t}`, since: (t) => `queued since ${t}`,
@@ -152,6 +152,8 @@ let me = null; // the /me answer once verified
 let doc = null; // the latest full status document
 let cache = readJson(localStorage, CACHE_SLOT, null);
 let closeLive = null;
+let focusServicesOnce = false;
+let revealUntil = 0; // until when an arriving check-in answer may scroll itself into view
 let conn = null; // null | "open" | "lost"
 let recent = readJson(sessionStorage, RECENT_SLOT, null) || { issued: null, called: null, results: [] };
 
@@ -190,7 +192,7 @@ function enqueue(event) {
   try {
     writeOutbox([...readOutbox(), entry]);
   } catch (e) {
-    addResult({ key: entry.key, event, ok: false, status: 0, detail: `localStorage: ${e.message}`, at: entry.queuedAt });
+    addResult({ key: entry.key, event: publicEvent(event), ok: false, status: 0, detail: `localStorage: ${e.message}`, at: entry.queuedAt });
     return null;
   }
   renderOutbox();
@@ -301,6 +303,9 @@ function settle(entry, answer) {
   renderIssued();
   renderCalled();
   renderResults();
+  // The answer makes the box taller; keep it in view if the clerk is still waiting for it (not
+  // when it arrives minutes later from the outbox and the clerk is busy elsewhere on the page).
+  if (recent.issued?.key === entry.key && Date.now() < revealUntil) revealIssued();
 }
 
 /** The event without the appointment reference: results are display memory, kept in
@@ -345,6 +350,8 @@ function checkIn(serviceId) {
   $("appointment").value = "";
   renderIssued();
   flash(document.querySelector(`#service-buttons button[data-service="${CSS.escape(service.id)}"]`));
+  revealUntil = Date.now() + 4000;
+  revealIssued();
 }
 
 function ticketAction(kind, ticket) {
@@ -377,6 +384,15 @@ function callNext() {
 function setParty(n) {
   const clamped = Math.max(1, Math.min(10, n));
   $("party-size").value = String(clamped);
+}
+
+/** On a short screen (tablet in landscape) the answer box can sit below the fold: bring it into
+ * view, without moving the page when it is already fully visible. */
+function revealIssued() {
+  const box = $("issued").getBoundingClientRect();
+  if (box.top < 0 || box.bottom > window.innerHeight) {
+    $("issued").scrollIntoView({ block: "nearest", behavior: matchMedia("(prefers-reduced-motion: reduce)").matches ? "auto" : "smooth" });
+  }
 }
 
 function showError(id, message) {
@@ -419,19 +435,34 @@ function patch(container, html) {
   if (container.dataset.rendered === html) return;
   const active = document.activeElement;
   let restore = null;
-  if (active && container.contains(active)) {
+  if (active && active !== document.body && container.contains(active)) {
     const row = active.closest("[data-ticket]");
-    const action = active.dataset.action;
-    const service = active.dataset.service;
-    if (service) restore = `button[data-service="${CSS.escape(service)}"]`;
-    else if (row && action) restore = `[data-ticket="${CSS.escape(row.dataset.ticket)}"] [data-action="${CSS.escape(action)}"]`;
+    if (active.dataset.service) restore = { service: active.dataset.service };
+    else if (row && active.dataset.action) {
+      const rows = [...container.querySelectorAll("[data-ticket]")];
+      restore = { ticket: row.dataset.ticket, action: active.dataset.action, index: rows.indexOf(row) };
+    }
   }
   container.innerHTML = html;
   container.dataset.rendered = html;
-  if (restore) {
-    const target = container.querySelector(restore);
-    if (target && !target.disabled) target.focus();
+  if (!restore) return;
+  if (restore.service) {
+    container.querySelector(`button[data-service="${CSS.escape(restore.service)}"]`)?.focus();
+    return;
   }
+  // Same ticket and action if it is still there; otherwise (it was just checked out, or is being
+  // sent) the same action on the ticket that took its place, so a clerk working down the list
+  // with the keyboard keeps their place.
+  const same = container.querySelector(`[data-ticket="${CSS.escape(restore.ticket)}"] [data-action="${CSS.escape(restore.action)}"]`);
+  if (same) { same.focus(); return; }
+  const rows = [...container.querySelectorAll("[data-ticket]")];
+  const order = [...rows.slice(restore.index), ...rows.slice(0, restore.index).reverse()];
+  for (const row of order) {
+    if (row.dataset.ticket === restore.ticket) continue;
+    const button = row.querySelector(`[data-action="${CSS.escape(restore.action)}"]`) || row.querySelector("[data-action]");
+    if (button) { button.focus(); return; }
+  }
+  container.closest("section")?.querySelector("h2")?.focus();
 }
 
 function applyLanguage() {
@@ -523,6 +554,11 @@ function renderServices() {
         + `</button>`;
     }).join("");
   patch($("service-buttons"), html);
+  if (focusServicesOnce && list.length) {
+    // Right after signing in, the keyboard starts on the first check-in button.
+    const first = document.querySelector("#service-buttons button:not([disabled])");
+    if (first) { first.focus(); focusServicesOnce = false; }
+  }
 
   // The call-next service filter follows the same list.
   const select = $("call-service");
@@ -591,13 +627,21 @@ function renderLists() {
   $("outside-total").textContent = `(${doc.outside.length})`;
 }
 
+/** Replaces the content of a live region only when it really changed: a screen reader would
+ * otherwise read the last ticket out again on every live document. */
+function setLive(el, html) {
+  if (el.dataset.html === html) return;
+  el.innerHTML = html;
+  el.dataset.html = html;
+}
+
 function renderIssued() {
   const box = $("issued");
   const it = recent.issued;
   if (!it) {
     box.dataset.state = "none";
     box.removeAttribute("data-ticket");
-    box.innerHTML = `<p class="note">${esc(t().noIssued)}</p>`;
+    setLive(box, `<p class="note">${esc(t().noIssued)}</p>`);
     return;
   }
   const what = `${esc(serviceName(it.service))} · ${esc(t().persons(it.party || 1))}`;
@@ -615,11 +659,13 @@ function renderIssued() {
   } else if (it.state === "outside") {
     html = `<div class="issued-ticket">${esc(it.ticket)}</div>`
       + `<div class="issued-verdict">${icon("stop")} ${esc(t().waitOutside)}${it.position ? ` — ${esc(t().position(it.position))}` : ""}</div>`;
+    // The answer was "wait outside", but the live state may since have let the party in.
+    if (doc?.please_enter.includes(it.ticket)) html += `<p class="issued-now">${icon("enter")} ${esc(t().nowEnter)}</p>`;
   } else {
     html = `<div class="issued-verdict">${icon("cross")} ${esc(t().refused)}</div>`
       + `<p class="issued-detail">${esc(it.detail)}</p>`;
   }
-  box.innerHTML = `<p class="issued-label">${esc(t().lastTicket)} · ${what}</p>${html}`;
+  setLive(box, `<p class="issued-label">${esc(t().lastTicket)} · ${what}</p>${html}`);
 }
 
 function renderCalled() {
@@ -628,18 +674,18 @@ function renderCalled() {
   if (!c) {
     box.dataset.state = "none";
     box.removeAttribute("data-ticket");
-    box.innerHTML = `<p class="note">${esc(t().noCalled)}</p>`;
+    setLive(box, `<p class="note">${esc(t().noCalled)}</p>`);
     return;
   }
   box.dataset.state = c.state;
   if (c.ticket) box.dataset.ticket = c.ticket;
   else box.removeAttribute("data-ticket");
   if (c.state === "called") {
-    box.innerHTML = `<span class="called-ticket">${esc(c.ticket)}</span> <span class="called-desk">${icon("call")} ${esc(t().calledNow(c.desk))}</span>`;
+    setLive(box, `<span class="called-ticket">${esc(c.ticket)}</span> <span class="called-desk">${icon("call")} ${esc(t().calledNow(c.desk))}</span>`);
   } else if (c.state === "queued") {
-    box.innerHTML = `<span class="called-desk">${icon("clock")} ${esc(sender.trouble ? t().callQueued : t().sending)}</span>`;
+    setLive(box, `<span class="called-desk">${icon("clock")} ${esc(sender.trouble ? t().callQueued : t().sending)}</span>`);
   } else {
-    box.innerHTML = `<span class="called-desk">${icon("cross")} ${esc(t().refused)}:</span> ${esc(c.detail)}`;
+    setLive(box, `<span class="called-desk">${icon("cross")} ${esc(t().refused)}:</span> ${esc(c.detail)}`);
   }
 }
 
@@ -681,7 +727,7 @@ function renderCalls() {
 
 function renderOutbox() {
   const count = readOutbox().length;
-  $("outbox-count").textContent = String(count);
+  if ($("outbox-count").textContent !== String(count)) $("outbox-count").textContent = String(count);
   const mode = count === 0 ? "ok" : sender.trouble ? sender.trouble : "sending";
   const banner = $("outbox-banner");
   banner.className = `outbox ${mode}`;
@@ -690,12 +736,14 @@ function renderOutbox() {
     banner.querySelector(".outbox-icon").innerHTML = icon(symbol);
     banner.dataset.icon = symbol;
   }
-  let text = t().outboxText[mode];
-  if (mode === "down" || mode === "busy") {
-    const seconds = Math.max(0, Math.ceil((sender.retryAt - Date.now()) / 1000));
-    if (sender.retryAt && !sender.running) text += t().nextTry(seconds);
+  const text = t().outboxText[mode];
+  // Written only when it changes, so screen readers announce a change once.
+  if ($("outbox-text").textContent !== text) $("outbox-text").textContent = text;
+  let retry = "";
+  if ((mode === "down" || mode === "busy") && sender.retryAt && !sender.running) {
+    retry = t().nextTry(Math.max(0, Math.ceil((sender.retryAt - Date.now()) / 1000)));
   }
-  $("outbox-text").textContent = text;
+  $("outbox-retry").textContent = retry;
   $("retry-now").hidden = !(count > 0 && sender.trouble && token);
   renderResults();
 }
@@ -722,6 +770,7 @@ function onDocument(next) {
   renderServices();
   renderLists();
   renderCalls();
+  renderIssued();
 }
 
 function onConnection(state) {
@@ -831,8 +880,8 @@ $("sign-in-form").addEventListener("submit", async (e) => {
       return;
     }
     me = answer;
+    focusServicesOnce = true;
     enterApp(candidate);
-    document.querySelector("#service-buttons button:not([disabled])")?.focus();
   } catch (err) {
     showError("sign-in-error", err.status === 401 ? t().errInvalid : err.status ? err.message : t().errUnreachable);
     $("token").select();

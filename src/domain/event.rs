@@ -121,6 +121,52 @@ pub enum Event {
     Correction { delta: Delta, reason: Reason },
     /// A contact surface was cleaned.
     Cleaned { surface: Surface },
+    /// A guard lets the head of the outside queue — or a named ticket — in past the cap, for a
+    /// case no rule foresees (a wheelchair user in the rain, an urgent travel document).
+    Override {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ticket: Option<Ticket>,
+        reason: Reason,
+    },
+    /// A guard acknowledges an alert. `by` is the guard's device, taken from its token.
+    Acknowledge { alert: u64, by: DeviceId },
+    /// The distancing rule changed for this station (an admin's `PUT /api/v1/rules`; each
+    /// affected station logs its own). `scope` says what the admin named.
+    RuleChanged { distancing_m: Distance, scope: Reason },
+    /// The service closed out the day's remaining tickets after closing time.
+    CloseOut { reason: Reason },
+    /// Time passed and changed what the engine reviews by the clock (an alert became due or
+    /// went away); logged so that a replay raises the same alerts at the same moments.
+    Clock,
+}
+
+/// A distancing rule in metres, 0.5–5 (finite, so it can be compared exactly).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "f64", into = "f64")]
+pub struct Distance(f64);
+
+impl Eq for Distance {}
+
+impl Distance {
+    pub fn parse(m: f64) -> Result<Self, ParseError> {
+        crate::capacity::validate_distancing(m)
+            .map(|()| Self(m))
+            .map_err(|e| ParseError(e.reason))
+    }
+    pub fn metres(self) -> f64 {
+        self.0
+    }
+}
+impl TryFrom<f64> for Distance {
+    type Error = ParseError;
+    fn try_from(m: f64) -> Result<Self, ParseError> {
+        Self::parse(m)
+    }
+}
+impl From<Distance> for f64 {
+    fn from(d: Distance) -> f64 {
+        d.0
+    }
 }
 
 impl Event {
@@ -133,7 +179,20 @@ impl Event {
             Event::NoShow { .. } => "no_show",
             Event::Correction { .. } => "correction",
             Event::Cleaned { .. } => "cleaned",
+            Event::Override { .. } => "override",
+            Event::Acknowledge { .. } => "acknowledge",
+            Event::RuleChanged { .. } => "rule_changed",
+            Event::CloseOut { .. } => "close_out",
+            Event::Clock => "clock",
         }
+    }
+
+    /// Events only the service itself writes; no request may carry them.
+    pub fn is_system(&self) -> bool {
+        matches!(
+            self,
+            Event::RuleChanged { .. } | Event::CloseOut { .. } | Event::Clock
+        )
     }
 }
 
@@ -152,6 +211,7 @@ pub struct EventWire {
     delta: Option<Delta>,
     reason: Option<Reason>,
     surface: Option<Surface>,
+    alert: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -163,6 +223,8 @@ enum Kind {
     NoShow,
     Correction,
     Cleaned,
+    Override,
+    Acknowledge,
 }
 
 /// A field that is missing, or present where the kind has no use for it.
@@ -173,7 +235,8 @@ pub struct FieldError {
 }
 
 impl EventWire {
-    pub fn into_event(self) -> Result<Event, FieldError> {
+    /// The event `sender` posts (an acknowledgement records who acknowledged).
+    pub fn into_event(self, sender: &DeviceId) -> Result<Event, FieldError> {
         fn need<T>(v: Option<T>, field: &'static str, kind: &str) -> Result<T, FieldError> {
             v.ok_or_else(|| FieldError {
                 field,
@@ -189,6 +252,7 @@ impl EventWire {
             ("delta", self.delta.is_some()),
             ("reason", self.reason.is_some()),
             ("surface", self.surface.is_some()),
+            ("alert", self.alert.is_some()),
         ];
         let (event, allowed): (Result<Event, FieldError>, &[&str]) = match self.kind {
             Kind::CheckIn => (
@@ -226,6 +290,20 @@ impl EventWire {
             Kind::Cleaned => (
                 need(self.surface, "surface", "cleaned").map(|surface| Event::Cleaned { surface }),
                 &["surface"],
+            ),
+            Kind::Override => (
+                need(self.reason, "reason", "override").map(|reason| Event::Override {
+                    ticket: self.ticket,
+                    reason,
+                }),
+                &["ticket", "reason"],
+            ),
+            Kind::Acknowledge => (
+                need(self.alert, "alert", "acknowledge").map(|alert| Event::Acknowledge {
+                    alert,
+                    by: sender.clone(),
+                }),
+                &["alert"],
             ),
         };
         let event = event?;
@@ -281,7 +359,8 @@ mod tests {
 
     fn wire(json: &str) -> Result<Event, String> {
         let w: EventWire = serde_json::from_str(json).map_err(|e| e.to_string())?;
-        w.into_event().map_err(|e| e.field.to_owned())
+        w.into_event(&DeviceId::parse("desk-1").unwrap())
+            .map_err(|e| e.field.to_owned())
     }
 
     #[test]

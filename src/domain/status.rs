@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ids::{DeskId, DistrictId, PartySize, ServiceId, StationId, Ticket};
 use crate::capacity::{AreaModel, Limit};
+use crate::engine::alerts::Alert;
 use crate::hours::DayHours;
 
 /// Why the cap is what it is.
@@ -87,6 +88,8 @@ pub struct InsideParty {
     /// The desk serving it, once called.
     pub desk: Option<DeskId>,
     pub called_at: Option<DateTime<Utc>>,
+    /// Let in past the cap by a guard's override.
+    pub overridden: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub appointment: Option<String>,
 }
@@ -133,6 +136,8 @@ pub struct StationStatus {
     /// The last 10 calls, newest first.
     pub calls: Vec<CallRecord>,
     pub cleaning: Vec<CleaningRecord>,
+    /// Open alerts (oldest first), then the recently cleared (newest first).
+    pub alerts: Vec<Alert>,
     pub services: Vec<ServiceStatus>,
 }
 

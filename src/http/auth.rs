@@ -120,13 +120,26 @@ pub fn may_act(device: &Device, station: &config::Station) -> Result<(), ApiErro
     }
 }
 
-/// May `device` post this particular `event` at `station`? Corrections are for guards only.
+/// May `device` post this particular `event` at `station`? Corrections, overrides and
+/// acknowledgements are for guards only; the service's own events for nobody.
 pub fn may_post(device: &Device, station: &config::Station, event: &Event) -> Result<(), ApiError> {
     may_act(device, station)?;
-    if device.role != Role::Guard && matches!(event, Event::Correction { .. }) {
-        return Err(ApiError::Forbidden(
-            "only a guard may correct the headcount".into(),
-        ));
+    if event.is_system() {
+        return Err(ApiError::Forbidden(format!(
+            "`{}` events are written by the service itself",
+            event.kind()
+        )));
+    }
+    if device.role != Role::Guard {
+        let only_guards = match event {
+            Event::Correction { .. } => Some("correct the headcount"),
+            Event::Override { .. } => Some("let a party in past the cap"),
+            Event::Acknowledge { .. } => Some("acknowledge alerts"),
+            _ => None,
+        };
+        if let Some(what) = only_guards {
+            return Err(ApiError::Forbidden(format!("only a guard may {what}")));
+        }
     }
     Ok(())
 }

@@ -73,7 +73,7 @@ async fn post_event(
     let value = json_value(&body)?;
     let wire: EventWire = parse_json(value.clone())?;
     let event = wire
-        .into_event()
+        .into_event(&device.id)
         .map_err(|e| ApiError::invalid(e.field, e.reason))?;
     may_post(&device, station, &event)?;
     let reply = ingest::submit(&state, &device, &station.id, key, &value, event).await?;

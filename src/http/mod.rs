@@ -9,6 +9,7 @@
 //! | health | `health.rs` |
 //! | who a token is | `me.rs` |
 //! | opening hours for the coming two weeks | `opening_hours.rs` |
+//! | the distancing rule at run time | `rules.rs` |
 //! | the web pages | `web.rs` |
 //! | errors as problem+json | `problem.rs` |
 //! | tokens, roles and scopes | `auth.rs` |
@@ -21,6 +22,7 @@ pub mod live;
 pub mod me;
 pub mod opening_hours;
 pub mod problem;
+pub mod rules;
 pub mod stations;
 pub mod web;
 
@@ -46,6 +48,7 @@ pub fn app(state: AppState) -> Router {
         .merge(health::router())
         .merge(me::router())
         .merge(opening_hours::router())
+        .merge(rules::router())
         .merge(web::router())
         .route("/problems", get(|| async { Json(CATALOGUE) }))
         .route("/problems/{slug}", get(problem_type))

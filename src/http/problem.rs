@@ -153,6 +153,18 @@ pub const CATALOGUE: &[ProblemType] = &[
         explanation: "Guards can only remove people they added by correction.",
     },
     ProblemType {
+        slug: "nothing-to-override",
+        title: "Nobody to let in",
+        status: 409,
+        explanation: "An override lets in a party waiting outside: the head of the queue, or the ticket named.",
+    },
+    ProblemType {
+        slug: "alert-not-open",
+        title: "The alert cannot be acknowledged",
+        status: 409,
+        explanation: "Only an open alert of this station can be acknowledged, once; see the status document's `alerts`.",
+    },
+    ProblemType {
         slug: "payload-too-large",
         title: "Body too large",
         status: 413,
@@ -234,6 +246,8 @@ impl ApiError {
                 Refusal::NothingToCall(_) => "nothing-to-call",
                 Refusal::PartyTooLarge(_) => "party-too-large",
                 Refusal::CorrectionBelowZero(_) => "correction-below-zero",
+                Refusal::NothingToOverride(_) => "nothing-to-override",
+                Refusal::Alert(_) => "alert-not-open",
             },
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::Forbidden(_) => "forbidden",

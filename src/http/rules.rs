@@ -1,0 +1,190 @@
+//! `PUT /api/v1/rules`: an admin changes the distancing rule at run time — nationally, for a
+//! district, or for one station — and `GET /api/v1/rules` shows the rule in force at each station.
+//!
+//! A change is logged as a `rule_changed` event at every affected station (so a restart, the live
+//! documents and the reports agree), each station's cap is recomputed from its stored geometry and
+//! pushed live. When a cap falls below the headcount nobody is evicted: admissions stop until the
+//! headcount is under the new cap, and the over-cap alert says why. Setting the rule already in
+//! force changes nothing, so repeating a request is safe without an Idempotency-Key.
+
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+
+use super::auth::Caller;
+use super::problem::{ApiError, json_value, parse_json};
+use super::station_config;
+use crate::config::{self, Role};
+use crate::domain::event::{Distance, Reason};
+use crate::domain::{DistrictId, Event, StationId};
+use crate::ingest;
+use crate::state::AppState;
+
+/// A rule change is a few dozen bytes.
+pub const MAX_RULES_BODY: usize = 1024;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/rules", get(rules_in_force).put(change_rules))
+        .layer(DefaultBodyLimit::max(MAX_RULES_BODY))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleChange {
+    distancing_m: Distance,
+    #[serde(default)]
+    district: Option<String>,
+    #[serde(default)]
+    station: Option<String>,
+}
+
+#[derive(Serialize)]
+struct StationRule {
+    station: StationId,
+    district: DistrictId,
+    distancing_m: f64,
+    cap: u32,
+    headcount: u32,
+}
+
+#[derive(Serialize)]
+struct RulesInForce {
+    /// The rule the config file sets; stations follow it until a change names them.
+    configured_distancing_m: f64,
+    stations: Vec<StationRule>,
+}
+
+#[derive(Serialize)]
+struct ChangeAnswer {
+    distancing_m: f64,
+    scope: String,
+    stations: Vec<ChangedStation>,
+}
+
+#[derive(Serialize)]
+struct ChangedStation {
+    station: StationId,
+    /// False when the station already had this rule (nothing was logged).
+    changed: bool,
+    previous_cap: u32,
+    cap: u32,
+    headcount: u32,
+    /// The logged `rule_changed` event's sequence number, when one was logged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seq: Option<u64>,
+}
+
+fn rule_of(state: &AppState, station: &config::Station) -> Result<StationRule, ApiError> {
+    let slot = state.station(&station.id).ok_or(ApiError::Internal)?;
+    let engine = slot.engine.lock().map_err(|_| ApiError::Internal)?;
+    Ok(StationRule {
+        station: station.id.clone(),
+        district: station.district.clone(),
+        distancing_m: engine.capacity().distancing_m,
+        cap: engine.cap(),
+        headcount: engine.headcount(),
+    })
+}
+
+async fn rules_in_force(
+    State(state): State<AppState>,
+    Caller(device): Caller,
+) -> Result<Json<RulesInForce>, ApiError> {
+    if !matches!(device.role, Role::Admin | Role::Guard) {
+        return Err(ApiError::Forbidden(
+            "the rules in force are for admins and guards".into(),
+        ));
+    }
+    let stations = state
+        .config
+        .stations
+        .iter()
+        .map(|s| rule_of(&state, s))
+        .collect::<Result<_, _>>()?;
+    Ok(Json(RulesInForce {
+        configured_distancing_m: state.config.rules.distancing_m,
+        stations,
+    }))
+}
+
+async fn change_rules(
+    State(state): State<AppState>,
+    Caller(device): Caller,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<ChangeAnswer>, ApiError> {
+    if device.role != Role::Admin {
+        return Err(ApiError::Forbidden(
+            "only an admin token may change the distancing rule".into(),
+        ));
+    }
+    let body = body.map_err(|r| {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge(format!("the body may be at most {MAX_RULES_BODY} bytes"))
+        } else {
+            ApiError::BadRequest(format!("the body could not be read: {r}"))
+        }
+    })?;
+    let change: RuleChange = parse_json(json_value(&body)?)?;
+    let (scope, stations): (String, Vec<&config::Station>) = match (&change.district, &change.station)
+    {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::invalid(
+                "station",
+                "give a `district` or a `station`, not both",
+            ));
+        }
+        (None, Some(s)) => {
+            let station = station_config(&state, s)?;
+            (format!("station {}", station.id), vec![station])
+        }
+        (Some(d), None) => {
+            let id = DistrictId::parse(d)
+                .ok()
+                .filter(|id| state.config.district(id).is_some())
+                .ok_or_else(|| ApiError::NotFound(format!("no district '{d}'")))?;
+            let stations = state
+                .config
+                .stations
+                .iter()
+                .filter(|s| s.district == id)
+                .collect();
+            (format!("district {id}"), stations)
+        }
+        (None, None) => ("national".to_owned(), state.config.stations.iter().collect()),
+    };
+    let reason = Reason::parse(&scope).map_err(|e| ApiError::invalid("scope", e.0))?;
+    let mut answer = ChangeAnswer {
+        distancing_m: change.distancing_m.metres(),
+        scope: scope.clone(),
+        stations: Vec::new(),
+    };
+    let by = device.id.clone();
+    for station in stations {
+        let before = rule_of(&state, station)?;
+        let outcome = ingest::apply_system(&state, &station.id, &by, |engine, _| {
+            (engine.capacity().distancing_m != change.distancing_m.metres()).then(|| {
+                Event::RuleChanged {
+                    distancing_m: change.distancing_m,
+                    scope: reason.clone(),
+                }
+            })
+        })
+        .await?;
+        let after = rule_of(&state, station)?;
+        tracing::info!(station = %station.id, by = %by, distancing_m = change.distancing_m.metres(), cap = after.cap, "distancing rule changed");
+        answer.stations.push(ChangedStation {
+            station: station.id.clone(),
+            changed: outcome.is_some(),
+            previous_cap: before.cap,
+            cap: after.cap,
+            headcount: after.headcount,
+            seq: outcome.map(|o| o.seq),
+        });
+    }
+    Ok(Json(answer))
+}
