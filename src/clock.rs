@@ -4,13 +4,17 @@
 //! accepts it. The demo runs on a shifted clock so that its stations are open at whatever hour a
 //! newcomer starts it — time still passes at the real rate, it just starts on a weekday morning.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
 use chrono::{DateTime, Datelike, Duration, NaiveTime, TimeZone, Utc, Weekday};
 use chrono_tz::Tz;
 
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Clock {
-    /// Added to the system time.
-    offset: Duration,
+    /// Microseconds added to the system time. Shared by every clone, so a test that moves the
+    /// clock forward moves it for the whole service.
+    offset_us: Arc<AtomicI64>,
 }
 
 impl Clock {
@@ -21,9 +25,20 @@ impl Clock {
 
     /// A clock that reads `start` now and then runs at the real rate.
     pub fn starting_at(start: DateTime<Utc>) -> Self {
+        let offset = (start - Utc::now()).num_microseconds().unwrap_or(0);
         Self {
-            offset: start - Utc::now(),
+            offset_us: Arc::new(AtomicI64::new(offset)),
         }
+    }
+
+    /// Moves the clock forward by `by` (tests of what happens by the clock: closing, alerts).
+    pub fn advance(&self, by: Duration) {
+        self.offset_us
+            .fetch_add(by.num_microseconds().unwrap_or(0), Ordering::SeqCst);
+    }
+
+    fn offset(&self) -> Duration {
+        Duration::microseconds(self.offset_us.load(Ordering::SeqCst))
     }
 
     /// For the demo: the coming (or current) working day at `time` in `tz`, as a clock — today
@@ -48,13 +63,13 @@ impl Clock {
     }
 
     pub fn is_shifted(&self) -> bool {
-        self.offset != Duration::zero()
+        self.offset() != Duration::zero()
     }
 
     /// The time, to the microsecond: the log stores microseconds, so memory and a replay of
     /// the log agree exactly.
     pub fn now(&self) -> DateTime<Utc> {
-        let t = Utc::now() + self.offset;
+        let t = Utc::now() + self.offset();
         DateTime::from_timestamp_micros(t.timestamp_micros()).unwrap_or(t)
     }
 }

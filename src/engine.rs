@@ -406,7 +406,10 @@ impl Station {
         let mut holding = Vec::new();
         let (headcount, cap) = (self.headcount(), self.capacity.cap);
         if headcount > cap {
-            let cause = self.over_cap_cause.as_deref().unwrap_or("an unrecorded cause");
+            let cause = self
+                .over_cap_cause
+                .as_deref()
+                .unwrap_or("an unrecorded cause");
             holding.push((
                 Condition::OverCap,
                 format!("{headcount} inside, cap {cap}, after {cause}; admissions stop until the headcount is under the cap"),
@@ -517,8 +520,7 @@ impl Station {
             if s.hours.is_open(local) {
                 return None;
             }
-            if s
-                .hours
+            if s.hours
                 .next_opening(local)
                 .is_some_and(|t| t.date() == local.date())
             {
@@ -646,8 +648,7 @@ impl Station {
                     if let Some(range) = spec.hours.open_range(local) {
                         let minute = (local.hour() * 60 + local.minute()) as u16;
                         // A range ending at 24:00 runs on into the next day: not a closing.
-                        if range.end < 24 * 60 && u32::from(minute) + last >= u32::from(range.end)
-                        {
+                        if range.end < 24 * 60 && u32::from(minute) + last >= u32::from(range.end) {
                             let last_in = range.end.saturating_sub(last as u16);
                             return Err(Refusal::ServiceClosed(format!(
                                 "{} at {} takes its last check-in {last} minutes before closing ({:02}:{:02}, closing {:02}:{:02})",
@@ -769,13 +770,19 @@ impl Station {
             }
             Event::Override { ticket, reason: _ } => {
                 let i = match ticket {
-                    Some(t) => self.outside.iter().position(|p| p.ticket == *t).ok_or_else(|| {
-                        Refusal::NothingToOverride(if self.inside.iter().any(|p| p.ticket == *t) {
-                            format!("{t} is already inside")
-                        } else {
-                            format!("{t} is not waiting outside")
-                        })
-                    })?,
+                    Some(t) => self
+                        .outside
+                        .iter()
+                        .position(|p| p.ticket == *t)
+                        .ok_or_else(|| {
+                            Refusal::NothingToOverride(
+                                if self.inside.iter().any(|p| p.ticket == *t) {
+                                    format!("{t} is already inside")
+                                } else {
+                                    format!("{t} is not waiting outside")
+                                },
+                            )
+                        })?,
                     None if self.outside.is_empty() => {
                         return Err(Refusal::NothingToOverride(
                             "nobody is waiting outside".to_owned(),
@@ -792,23 +799,26 @@ impl Station {
                 self.inside.push(party);
             }
             Event::Acknowledge { alert, by } => {
-                self.alerts
-                    .check_acknowledge(*alert)
-                    .map_err(|r| Refusal::Alert(match r {
-                        AckRefusal::Unknown(id) => format!("there is no alert {id} at this station"),
+                self.alerts.check_acknowledge(*alert).map_err(|r| {
+                    Refusal::Alert(match r {
+                        AckRefusal::Unknown(id) => {
+                            format!("there is no alert {id} at this station")
+                        }
                         AckRefusal::Cleared(id) => format!("alert {id} has already cleared"),
                         AckRefusal::AlreadyAcknowledged { id, by } => {
                             format!("alert {id} was already acknowledged by {by}")
                         }
-                    }))?;
+                    })
+                })?;
                 self.alerts.acknowledge(*alert, by, at);
             }
             Event::RuleChanged { distancing_m, .. } => {
                 self.rules.distancing_m = distancing_m.metres();
                 self.capacity = self.config.capacity(&self.rules);
-                self.queue_line_places = self.config.queue_line_m.map(|l| {
-                    crate::capacity::queue_line_places(l, self.rules.distancing_m)
-                });
+                self.queue_line_places = self
+                    .config
+                    .queue_line_m
+                    .map(|l| crate::capacity::queue_line_places(l, self.rules.distancing_m));
             }
             Event::CloseOut { .. } => {
                 outcome.closed_out = self
@@ -1014,5 +1024,7 @@ fn weekday_en(w: chrono::Weekday) -> &'static str {
     }
 }
 
+#[cfg(test)]
+mod day_tests;
 #[cfg(test)]
 mod tests;

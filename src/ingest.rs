@@ -15,8 +15,8 @@
 use std::sync::Arc;
 
 use axum::http::StatusCode;
-use chrono::{DateTime, Utc};
 use bytes::Bytes;
+use chrono::{DateTime, Utc};
 
 use crate::config::Device;
 use crate::domain::{DeviceId, Event, Recorded, StationId};
@@ -202,7 +202,9 @@ pub async fn apply_system(
         let Some(event) = decide(&engine, at) else {
             return Ok(None);
         };
-        let outcome = engine.apply(&event, at, Mode::Live).map_err(ApiError::Refused)?;
+        let outcome = engine
+            .apply(&event, at, Mode::Live)
+            .map_err(ApiError::Refused)?;
         let docs = Arc::new(Docs::render(&engine, at));
         let snapshot = state
             .store

@@ -56,19 +56,7 @@ pub async fn keep_time(state: AppState) {
                 .idempotency
                 .evict_before(now - crate::idempotency::KEPT_IN_MEMORY);
         }
-        for id in state.stations.keys() {
-            // Closing time and alerts that fall due by the clock become logged events.
-            let service = crate::ingest::service_device();
-            match crate::ingest::apply_system(&state, id, &service, |engine, at| engine.due(at))
-                .await
-            {
-                Ok(Some(outcome)) => {
-                    tracing::info!(station = %id, kind = outcome.kind, seq = outcome.seq, closed_out = outcome.closed_out.len(), "time-driven event logged");
-                }
-                Ok(None) => {}
-                Err(e) => tracing::warn!(station = %id, error = %e, "time-driven event not applied"),
-            }
-        }
+        log_due_events(&state).await;
         for (id, slot) in state.stations.iter() {
             let docs = {
                 let Ok(engine) = slot.engine.lock() else {
@@ -86,6 +74,21 @@ pub async fn keep_time(state: AppState) {
             if let Some(docs) = docs {
                 slot.live.publish(docs);
             }
+        }
+    }
+}
+
+/// Logs, for every station, the event the clock alone now brings about (the day's close-out, or
+/// a review of alerts that fell due or went away), if any.
+pub async fn log_due_events(state: &AppState) {
+    let service = crate::ingest::service_device();
+    for id in state.stations.keys() {
+        match crate::ingest::apply_system(state, id, &service, |engine, at| engine.due(at)).await {
+            Ok(Some(outcome)) => {
+                tracing::info!(station = %id, kind = outcome.kind, seq = outcome.seq, closed_out = outcome.closed_out.len(), "time-driven event logged");
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(station = %id, error = %e, "time-driven event not applied"),
         }
     }
 }

@@ -21,10 +21,13 @@ const WINDOW_MS = 2 * 60 * 60 * 1000;
 /** Preset surfaces are sent in English, the service's own vocabulary (the simulator uses
  * "door handles" too), and shown translated. */
 const SURFACES = ["door handles", "counter", "ticket machine", "chairs"];
+/** Override reasons offered as presets; sent in English like the surfaces, since the reason
+ * ends up in the service's (English) over-cap alert detail and in the log. */
+const OVERRIDE_REASONS = ["wheelchair user", "urgent travel document", "elderly or unwell"];
 /** Outside tickets shown before "show all": the head of the queue is what a guard acts on, and
  * a queue of 70 would otherwise push every other card off the screen. */
 const QUEUE_SHOWN = 10;
-/** Tickets named in the "asked in but not come in" alert before "+N more". */
+/** Tickets named in the "asked in but not come in" hint before "+N more". */
 const SLOW_NAMED = 4;
 
 const TEXT = {
@@ -63,29 +66,49 @@ const TEXT = {
     lineHolds: (n) => `kølinja har plass til ${n}`,
     noLine: "ingen merket kølinje",
     longestOutside: (m) => `lengst ute: ${m} min`,
-    alert: {
-      over: (h, c) => `Over grensen: ${h} inne, grensen er ${c}. Ingen slippes inn før antallet er under grensen.`,
-      full: "Fullt — nye besøkende må vente ute.",
-      gathering: (n, p) => `Samlingsfare: ${n} partier ute, kølinja har plass til ${p}.`,
-      pleaseEnter: (list) => `Bedt inn, men ikke hentet: ${list}. Sjekk at de har sett skiltet.`,
+    // Hints this screen works out itself; the service's own alerts are in `alertKind`.
+    hint: {
+      label: "Merknad",
+      pleaseEnter: (list) => `Bedt inn, men ikke kommet inn: ${list}. Sjekk at de har sett skiltet.`,
       corrections: (n) => `Korrigert: ${n} ${n === 1 ? "person" : "personer"} inne uten billett.`,
       closedBusy: (h, o) => `Stengt, men ${h} inne og ${o} partier ute.`,
     },
+    alertsLabel: "Varsler",
+    alertKind: {
+      over_cap: "Over grensen", at_cap: "Fullt", gathering: "Samlingsfare",
+      cleaning_due: "Rengjøring trengs", long_inside: "Lenge inne", long_wait: "Lang ventetid",
+    },
+    alertSince: (time, m) => `siden ${time} (${m} min)`,
+    alertAcked: (by, time) => `kvittert av ${by} kl. ${time}`,
+    alertCleared: (time) => `avsluttet kl. ${time}`,
+    ack: "Kvitter", ackLabel: (what, s) => `Kvitter varselet «${what}», ${s}`,
+    ackDone: (what, at) => `✓ Varselet «${what}» kvittert kl. ${at}.`,
+    recentAlerts: (n) => `Nylig avsluttede varsler (${n})`,
+    activeAlertsN: (n) => `${n} ${n === 1 ? "aktivt varsel" : "aktive varsler"}`,
+    announceAlert: (s, what, detail) => `${s}: ${what}. ${detail}`,
     minutes: (m) => `${m} min`,
     service: "Tjeneste", waitIn: "Venter inne", waitOut: "Venter ute", ticketsIn: "Billetter inne",
+    estWait: "Antatt ventetid", desks: "Aktive skranker", noEstimate: "ingen anslag ennå",
+    approxMin: (m) => `≈ ${m} min`,
+    nextIn: (m) => `første inn om ≈ ${m} min`, nextUnknown: "ingen anslag for når første kommer inn",
+    expectedIn: (m) => `ventet inn om ≈ ${m} min`,
+    overridden: "sluppet inn forbi grensen",
+    ruleLine: (by, d) => `Grensen følger av ${by} · avstand ${d} m`,
     serviceClosed: "stengt",
     queueOutside: "Kø ute", pleaseEnter: "Bedt inn", none: "ingen", insideTickets: "Inne",
     showAll: (n) => `Vis hele køen (${n})`, showFewer: "Vis bare de første",
     more: (n) => `+${n} til`,
     correctGroup: "Korriger", correctGroupLabel: "Korriger antall inne",
-    plus: "+1", minus: "−1", cleaned: "Rengjort …",
+    plus: "+1", minus: "−1", cleaned: "Rengjort …", override: "Slipp inn …",
+    overrideLabel: (s) => `Slipp inn forbi grensen …, ${s}`,
+    overrideNobody: (s) => `Slipp inn forbi grensen, ${s} — ingen venter ute`,
     plusLabel: (s) => `+1 person inne uten billett, ${s}`,
     minusLabel: (s) => `−1 person uten billett, ${s}`,
     cleanedLabel: (s) => `Rengjort … — registrer rengjøring, ${s}`,
     moreSummary: "Trend og rom",
     waiting: "Venter på data …",
     stale: (time) => `Ikke oppdatert${time ? ` siden ${time}` : ""} — viser siste kjente tall.`,
-    legend: "✓ OK (under 80 %) · ▲ Nesten fullt (80 % eller mer) · ■ Fullt · ✖ Over grensen · P001→2 = hos skranke 2 · ➜ = bedt om å komme inn · ×2 = to personer på billetten · ◆ = har timeavtale",
+    legend: "✓ OK (under 80 %) · ▲ Nesten fullt (80 % eller mer) · ■ Fullt · ✖ Over grensen · P001→2 = hos skranke 2 · ➜ = bedt om å komme inn · ⚑ = sluppet inn forbi grensen · ×2 = to personer på billetten · ◆ = har timeavtale · ≈6′ = ventet inn om ca. 6 min",
     // Correction and cleaning dialogs.
     correctTitle: "Korriger antall inne", correctChange: "Endring",
     plusOne: "+1 person uten billett (f.eks. følgeperson)", minusOne: "−1 (en uten billett har gått)",
@@ -104,6 +127,18 @@ const TEXT = {
     netFail: "Fikk ikke kontakt med tjenesten. Prøv igjen — forespørselen sendes med samme nøkkel, så den telles ikke to ganger.",
     inFlight: "Den forrige innsendingen er fortsatt under behandling. Prøv igjen om et øyeblikk.",
     correctDone: (d, h, at) => `✓ Korreksjon ${d > 0 ? "+1" : "−1"} registrert kl. ${at}. Nå ${h} inne.`,
+    overrideTitle: "Slipp inn forbi grensen",
+    overrideContext: (name, h, c, n) => `${name}: ${h} inne, grense ${c}, ${n} ${n === 1 ? "parti" : "partier"} ute.`,
+    overrideWarn: "Rommet går over grensen. Begrunnelsen lagres i loggen og vises i varselet «Over grensen».",
+    overrideWho: "Hvem slippes inn?",
+    overrideHead: (tk) => `Første i køen (nå ${tk})`,
+    overrideOption: (p, svc, m) => `${p.ticket} — nr. ${p.position}, ${svc}, ute ${m} min${p.party_size > 1 ? `, ${p.party_size} personer` : ""}`,
+    overrideReason: "Begrunnelse (påkrevd)", overrideOther: "Annet:", overrideOtherLabel: "Annen begrunnelse",
+    overrideReasons: { "wheelchair user": "rullestolbruker", "urgent travel document": "haster med reisedokument", "elderly or unwell": "eldre eller syk" },
+    overrideMissing: "Velg en begrunnelse, eller skriv den selv — den lagres i loggen.",
+    overrideNone: "Ingen venter ute nå, så ingen kan slippes inn.",
+    overrideSubmit: "Slipp inn",
+    overrideDone: (tk, h, c, at) => `✓ ${tk} sluppet inn forbi grensen kl. ${at}. Nå ${h} inne, grense ${c}.`,
     cleanDone: (s, at) => `✓ Rengjøring av ${s} registrert kl. ${at}.`,
     replayed: " (var allerede registrert)",
     // Details: chart and room.
@@ -161,29 +196,48 @@ const TEXT = {
     lineHolds: (n) => `queue line holds ${n}`,
     noLine: "no marked queue line",
     longestOutside: (m) => `longest outside: ${m} min`,
-    alert: {
-      over: (h, c) => `Over cap: ${h} inside, the cap is ${c}. Nobody is admitted until it is below the cap.`,
-      full: "Full — new visitors must wait outside.",
-      gathering: (n, p) => `Gathering risk: ${n} parties outside, the queue line holds ${p}.`,
+    hint: {
+      label: "Note",
       pleaseEnter: (list) => `Asked in but not come in: ${list}. Check they have seen the sign.`,
       corrections: (n) => `Corrected: ${n} ${n === 1 ? "person" : "people"} inside without a ticket.`,
       closedBusy: (h, o) => `Closed, but ${h} inside and ${o} parties outside.`,
     },
+    alertsLabel: "Alerts",
+    alertKind: {
+      over_cap: "Over cap", at_cap: "At cap", gathering: "Gathering risk",
+      cleaning_due: "Cleaning due", long_inside: "Long inside", long_wait: "Long wait",
+    },
+    alertSince: (time, m) => `since ${time} (${m} min)`,
+    alertAcked: (by, time) => `acknowledged by ${by} at ${time}`,
+    alertCleared: (time) => `cleared at ${time}`,
+    ack: "Acknowledge", ackLabel: (what, s) => `Acknowledge the alert “${what}”, ${s}`,
+    ackDone: (what, at) => `✓ Alert “${what}” acknowledged at ${at}.`,
+    recentAlerts: (n) => `Recently cleared alerts (${n})`,
+    activeAlertsN: (n) => `${n} active ${n === 1 ? "alert" : "alerts"}`,
+    announceAlert: (s, what, detail) => `${s}: ${what}. ${detail}`,
     minutes: (m) => `${m} min`,
     service: "Service", waitIn: "Waiting inside", waitOut: "Waiting outside", ticketsIn: "Tickets inside",
+    estWait: "Estimated wait", desks: "Active desks", noEstimate: "no estimate yet",
+    approxMin: (m) => `≈ ${m} min`,
+    nextIn: (m) => `first in ≈ ${m} min`, nextUnknown: "no estimate of when the first gets in",
+    expectedIn: (m) => `expected in ≈ ${m} min`,
+    overridden: "let in past the cap",
+    ruleLine: (by, d) => `Cap limited by ${by} · distancing ${d} m`,
     serviceClosed: "closed",
     queueOutside: "Queue outside", pleaseEnter: "Asked in", none: "none", insideTickets: "Inside",
     showAll: (n) => `Show the whole queue (${n})`, showFewer: "Show only the first",
     more: (n) => `+${n} more`,
     correctGroup: "Correct", correctGroupLabel: "Correct the headcount",
-    plus: "+1", minus: "−1", cleaned: "Cleaned …",
+    plus: "+1", minus: "−1", cleaned: "Cleaned …", override: "Let in …",
+    overrideLabel: (s) => `Let in past the cap …, ${s}`,
+    overrideNobody: (s) => `Let in past the cap, ${s} — nobody is waiting outside`,
     plusLabel: (s) => `+1 person inside without a ticket, ${s}`,
     minusLabel: (s) => `−1 person without a ticket, ${s}`,
     cleanedLabel: (s) => `Cleaned … — record cleaning, ${s}`,
     moreSummary: "Trend and room",
     waiting: "Waiting for data …",
     stale: (time) => `Not updated${time ? ` since ${time}` : ""} — showing the last known figures.`,
-    legend: "✓ OK (below 80 %) · ▲ Near full (80 % or more) · ■ Full · ✖ Over cap · P001→2 = at desk 2 · ➜ = asked to come in · ×2 = two people on the ticket · ◆ = has an appointment",
+    legend: "✓ OK (below 80 %) · ▲ Near full (80 % or more) · ■ Full · ✖ Over cap · P001→2 = at desk 2 · ➜ = asked to come in · ⚑ = let in past the cap · ×2 = two people on the ticket · ◆ = has an appointment · ≈6′ = expected in about 6 min",
     correctTitle: "Correct the headcount", correctChange: "Change",
     plusOne: "+1 person without a ticket (e.g. a companion)", minusOne: "−1 (someone without a ticket left)",
     reasonLabel: "Reason (required)", reasonHint: "E.g. “counted at the door”, “companion without a ticket”.",
@@ -201,6 +255,18 @@ const TEXT = {
     netFail: "Could not reach the service. Try again — the request is resent with the same key, so it is never counted twice.",
     inFlight: "The previous attempt is still being processed. Try again in a moment.",
     correctDone: (d, h, at) => `✓ Correction ${d > 0 ? "+1" : "−1"} recorded at ${at}. Now ${h} inside.`,
+    overrideTitle: "Let in past the cap",
+    overrideContext: (name, h, c, n) => `${name}: ${h} inside, cap ${c}, ${n} ${n === 1 ? "party" : "parties"} outside.`,
+    overrideWarn: "The room goes over the cap. The reason is logged and shown in the “Over cap” alert.",
+    overrideWho: "Who is let in?",
+    overrideHead: (tk) => `First in the queue (now ${tk})`,
+    overrideOption: (p, svc, m) => `${p.ticket} — no. ${p.position}, ${svc}, outside ${m} min${p.party_size > 1 ? `, ${p.party_size} people` : ""}`,
+    overrideReason: "Reason (required)", overrideOther: "Other:", overrideOtherLabel: "Other reason",
+    overrideReasons: { "wheelchair user": "wheelchair user", "urgent travel document": "urgent travel document", "elderly or unwell": "elderly or unwell" },
+    overrideMissing: "Choose a reason, or type one — it is logged.",
+    overrideNone: "Nobody is waiting outside now, so nobody can be let in.",
+    overrideSubmit: "Let in",
+    overrideDone: (tk, h, c, at) => `✓ ${tk} let in past the cap at ${at}. Now ${h} inside, cap ${c}.`,
     cleanDone: (s, at) => `✓ Cleaning of ${s} recorded at ${at}.`,
     replayed: " (was already recorded)",
     chartTitle: "Last 2 hours",
@@ -303,29 +369,44 @@ function levelOf(doc) {
 
 const LEVEL_ICON = { ok: "✓", near: "▲", full: "■", over: "✖" };
 
-function gathering(doc) {
-  return doc.queue_line_places != null && doc.outside.length >= doc.queue_line_places;
+/** The service's open alerts (active or acknowledged) of one kind. */
+function openAlerts(doc, kind) {
+  return (doc.alerts || []).filter((a) => a.state !== "cleared" && (!kind || a.kind === kind));
 }
 
-/** Urgency, most urgent first: over cap > at cap > outside queue filling the marked line >
- * anyone outside > fullest room; then the longer queue, then the name for a stable order. */
+function hasAlert(doc, kind, state) {
+  return (doc.alerts || []).some((a) => a.kind === kind && (state ? a.state === state : a.state !== "cleared"));
+}
+
+/** The service decides when a crowd outside is a gathering risk (it counts people, and a
+ * station may set its own threshold), so the card follows its alert rather than guessing. */
+function gathering(doc) {
+  return hasAlert(doc, "gathering");
+}
+
+/** Urgency, most urgent first: an over-cap or gathering alert nobody has acknowledged yet >
+ * over cap > at cap > a crowd outside > anyone outside > fullest room; then more active
+ * alerts, the fuller room, the longer queue, and the name for a stable order. */
 function urgencyCompare(a, b) {
   const rank = (st) => {
     const doc = st.doc;
     if (!doc) return 9;
+    if (hasAlert(doc, "over_cap", "active")) return 0;
+    if (hasAlert(doc, "gathering", "active")) return 1;
     const level = levelOf(doc);
-    if (level === "over") return 0;
-    if (level === "full") return 1;
-    if (gathering(doc)) return 2;
-    if (doc.outside.length > 0) return 3;
-    return 4;
+    if (level === "over") return 2;
+    if (level === "full") return 3;
+    if (gathering(doc)) return 4;
+    if (doc.outside.length > 0) return 5;
+    return 6;
   };
-  // Within "over" and "full", a crowd outside as well makes it worse.
+  // Within a rank, a crowd outside as well makes it worse, then anything else unacknowledged.
   const crowd = (st) => (st.doc && gathering(st.doc) ? 0 : 1);
+  const active = (st) => (st.doc ? (st.doc.alerts || []).filter((x) => x.state === "active").length : 0);
   const ratio = (st) => (st.doc ? st.doc.headcount / Math.max(st.doc.cap, 1) : -1);
   const outside = (st) => (st.doc ? st.doc.outside.length : 0);
-  return rank(a) - rank(b) || crowd(a) - crowd(b) || ratio(b) - ratio(a) || outside(b) - outside(a)
-    || a.name.localeCompare(b.name, "nb");
+  return rank(a) - rank(b) || crowd(a) - crowd(b) || active(b) - active(a) || ratio(b) - ratio(a)
+    || outside(b) - outside(a) || a.name.localeCompare(b.name, "nb");
 }
 
 // ---------------------------------------------------------------- language

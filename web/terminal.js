@@ -23,11 +23,22 @@ const TEXT = {
       ? `Denne nøkkelen tilhører ${names}, ikke ${here}.`
       : `Denne nøkkelen gjelder ingen stasjon, og kan ikke brukes på ${here}.`,
     outboxSignedOut: (n) => `${n} ${n === 1 ? "handling venter" : "handlinger venter"} på sending fra denne skranken. De sendes automatisk når noen logger inn her igjen.`,
+    outboxSignedOutBy: (n, d) => `${n} ${n === 1 ? "handling" : "handlinger"} fra ${d} venter på sending. De sendes automatisk når ${d} logger inn her igjen.`,
+    errTokenRefused: (detail, n) => `Tjenesten avviste nøkkelen${detail ? ` («${detail}»)` : ""}. Logg inn på nytt`
+      + (n ? `; ${n} ${n === 1 ? "handling venter" : "handlinger venter"} og sendes etter innlogging.` : "."),
     live: "Direkte", lost: "Frakoblet — kobler til igjen …", connecting: "Kobler til …",
     unverified: "ikke bekreftet ennå",
     outboxText: { ok: "venter på sending — alt er sendt.", sending: "venter på sending — sender …",
       down: "venter på sending — tjenesten kan ikke nås; de sendes automatisk.",
-      busy: "venter på sending — tjenesten svarer ikke nå; de sendes automatisk." },
+      busy: "venter på sending — tjenesten svarer ikke nå; de sendes automatisk.",
+      held: "venter på sending — ingen av dem kan sendes av denne enheten (se under)." },
+    heldBy: (n, d) => `${n} venter på at ${d} logger inn her igjen. De kan bare sendes med nøkkelen til ${d}.`,
+    discard: "Forkast …", discardFor: (d) => `Forkast handlingene fra ${d}`,
+    discardTitle: (n, d) => `Forkaste ${n} ${n === 1 ? "handling" : "handlinger"} fra ${d}?`,
+    discardText: (d) => `Handlingene under ble lagt i kø av ${d} og er ikke bekreftet av tjenesten. Kanskje nådde de aldri fram — eller de kom fram, men svaret gikk tapt. Forkaster du dem, blir de aldri sendt. Sjekk listene før du gjør noe av dette på nytt.`,
+    discardConfirm: (n) => `Forkast ${n === 1 ? "handlingen" : `${n} handlinger`}`, discardKeep: "Behold dem",
+    rDiscarded: (what, d) => `${what} forkastet (lagt i kø av ${d}, aldri bekreftet)`,
+    heldFor: (d) => `venter på ${d}`,
     nextTry: (s) => ` Neste forsøk om ${s} s.`, retryNow: "Send nå",
     insideNow: "Inne nå / maks", queuedOutside: "Venter ute", pleaseEnter: "Be inn nå",
     enter: "Kom inn", wait: "Vent ute", closedSign: "Stengt",
@@ -35,6 +46,9 @@ const TEXT = {
     checkIn: "Innsjekk", partySize: "Antall personer", fewer: "Færre personer", more: "Flere personer",
     appointment: "Timebestilling (valgfri)", waitingServices: "Venter på tjenestene …",
     closed: "Stengt", waitingIn: (i, o) => `${i} inne · ${o} ute`, persons: (n) => (n === 1 ? "1 person" : `${n} personer`),
+    estimate: (m) => `Ventetid ca. ${m} min`, noEstimate: "Ventetid: ingen anslag ennå",
+    enterIn: (m) => (m < 1 ? "inn straks" : `inn om ca. ${m} min`),
+    queuedFor: (d) => `I kø — venter på at ${d} logger inn igjen`,
     noIssued: "Ingen billett utstedt ennå.", lastTicket: "Siste billett",
     goInside: "GÅ INN", waitOutside: "VENT UTE", position: (p) => `nr. ${p} i køen`,
     queued: "I kø — billettnummer gis når det er sendt",
@@ -75,11 +89,22 @@ const TEXT = {
       ? `This token belongs to station ${names}, not ${here}.`
       : `This token has no station and cannot be used at ${here}.`,
     outboxSignedOut: (n) => `${n} ${n === 1 ? "action is" : "actions are"} waiting to be sent from this desk. They will be sent automatically when someone signs in here again.`,
+    outboxSignedOutBy: (n, d) => `${n} ${n === 1 ? "action" : "actions"} from ${d} ${n === 1 ? "is" : "are"} waiting to be sent. They will be sent automatically when ${d} signs in here again.`,
+    errTokenRefused: (detail, n) => `The service refused the token${detail ? ` ("${detail}")` : ""}. Sign in again`
+      + (n ? `; ${n} ${n === 1 ? "action is" : "actions are"} waiting and will be sent after sign-in.` : "."),
     live: "Live", lost: "Offline — reconnecting …", connecting: "Connecting …",
     unverified: "not verified yet",
     outboxText: { ok: "waiting to be sent — everything is sent.", sending: "waiting to be sent — sending …",
       down: "waiting to be sent — the service is unreachable; they will be sent automatically.",
-      busy: "waiting to be sent — the service is not answering now; they will be sent automatically." },
+      busy: "waiting to be sent — the service is not answering now; they will be sent automatically.",
+      held: "waiting to be sent — none of them can be sent by this device (see below)." },
+    heldBy: (n, d) => `${n} ${n === 1 ? "is" : "are"} waiting for ${d} to sign in here again. Only ${d}'s token may send ${n === 1 ? "it" : "them"}.`,
+    discard: "Discard …", discardFor: (d) => `Discard the actions from ${d}`,
+    discardTitle: (n, d) => `Discard ${n} ${n === 1 ? "action" : "actions"} from ${d}?`,
+    discardText: (d) => `The actions below were queued by ${d} and the service has not confirmed them. They may never have reached it — or they did and the answer was lost. If you discard them they will never be sent. Check the lists before you redo any of them.`,
+    discardConfirm: (n) => `Discard ${n === 1 ? "the action" : `${n} actions`}`, discardKeep: "Keep them",
+    rDiscarded: (what, d) => `${what} discarded (queued by ${d}, never confirmed)`,
+    heldFor: (d) => `waiting for ${d}`,
     nextTry: (s) => ` Next attempt in ${s} s.`, retryNow: "Send now",
     insideNow: "Inside now / cap", queuedOutside: "Waiting outside", pleaseEnter: "Please enter now",
     enter: "Enter", wait: "Wait outside", closedSign: "Closed",
@@ -87,6 +112,9 @@ const TEXT = {
     checkIn: "Check in", partySize: "Party size", fewer: "Fewer people", more: "More people",
     appointment: "Appointment reference (optional)", waitingServices: "Waiting for the services …",
     closed: "Closed", waitingIn: (i, o) => `${i} inside · ${o} outside`, persons: (n) => (n === 1 ? "1 person" : `${n} people`),
+    estimate: (m) => `Wait about ${m} min`, noEstimate: "Wait: no estimate yet",
+    enterIn: (m) => (m < 1 ? "enters any moment" : `enters in about ${m} min`),
+    queuedFor: (d) => `Queued — waiting for ${d} to sign in again`,
     noIssued: "No ticket issued yet.", lastTicket: "Last ticket",
     goInside: "GO INSIDE", waitOutside: "WAIT OUTSIDE", position: (p) => `number ${p} in the queue`,
     queued: "queued — ticket number will be given when sent",
@@ -138,6 +166,9 @@ const DESK_SLOT = `lobbywatch.desk.${station}`;
 const CACHE_SLOT = `lobbywatch.terminal.cache.${station}`;
 // What this tab last issued/called and its recent results; survives a reload of the tab only.
 const RECENT_SLOT = `lobbywatch.terminal.recent.${station}`;
+// The device id of the signed-in token (from /me), next to the token in this tab's session: an
+// outbox entry is stamped with it even when the page is reloaded while the service is down.
+const DEVICE_SLOT = `lobbywatch.terminal.device.${station}`;
 const TICKET_RE = /^[A-Z][0-9]{1,6}$/;
 const DESK_RE = /^[A-Za-z0-9-]{1,16}$/;
 const SEND_TIMEOUT_MS = 15000;
@@ -182,13 +213,44 @@ function writeOutbox(list) {
   localStorage.setItem(OUTBOX_SLOT, JSON.stringify(list));
 }
 
+/** The device this tab is signed in as, or null (signed out, or a stored token whose /me answer
+ * is not known yet). */
+function myDevice() {
+  if (!token) return null;
+  return me?.device || sessionStorage.getItem(DEVICE_SLOT) || null;
+}
+
+/**
+ * May this tab send `entry`? The service remembers Idempotency-Keys per device, so an entry must
+ * only ever travel with the token of the device that queued it: sent with another device's token,
+ * a retry would be a new event and could apply the action twice. An entry without a device comes
+ * from before entries were stamped (or was queued while the device was not known yet) and is
+ * adopted — stamped — by the sender the first time it sends it.
+ */
+function isMine(entry) {
+  const device = myDevice();
+  return Boolean(device) && (!entry.device || entry.device === device);
+}
+
+/** Entries that wait for another device to sign in again, grouped by that device (in order). */
+function heldGroups(list = readOutbox()) {
+  const groups = new Map();
+  for (const entry of list) {
+    if (isMine(entry)) continue;
+    const device = entry.device || "";
+    if (!groups.has(device)) groups.set(device, []);
+    groups.get(device).push(entry);
+  }
+  return groups;
+}
+
 /**
  * Appends an action to the outbox (persisted first) and wakes the sender. Returns the entry, or
  * null when it could not be stored — then nothing is sent either, so the clerk sees it failed and
  * can try again instead of believing it is safe.
  */
 function enqueue(event) {
-  const entry = { key: newKey(), event, queuedAt: new Date().toISOString() };
+  const entry = { key: newKey(), event, queuedAt: new Date().toISOString(), device: myDevice() };
   try {
     writeOutbox([...readOutbox(), entry]);
   } catch (e) {
@@ -238,16 +300,33 @@ async function runSender() {
   renderOutbox();
   try {
     for (;;) {
-      const entry = readOutbox()[0];
-      if (!entry || !token) {
-        if (!entry) { sender.trouble = null; sender.delay = 1000; }
-        return;
+      // Token and device of this attempt: the answer belongs to them even if the clerk signs out
+      // (or another device signs in) while the request is on its way.
+      const sendToken = token;
+      const device = myDevice();
+      if (!sendToken || !device) return; // device not known yet: verify() wakes the sender
+      // Strictly in order among this device's entries; other devices' entries are skipped, not
+      // waited for (they may never be sent) — see isMine().
+      let entry = readOutbox().find(isMine);
+      if (!entry) { sender.trouble = null; sender.delay = 1000; return; }
+      if (!entry.device) {
+        // Bind the key to this device before it is ever sent with this device's token.
+        entry = { ...entry, device };
+        writeOutbox(readOutbox().map((e) => (e.key === entry.key ? entry : e)));
       }
       let answer = null;
       try {
-        answer = await withTimeout(postEvent(station, token, entry.key, entry.event), SEND_TIMEOUT_MS);
+        answer = await withTimeout(postEvent(station, sendToken, entry.key, entry.event), SEND_TIMEOUT_MS);
       } catch {
         answer = null; // unreachable, or no answer in time: the same key is safe to send again
+      }
+      if (answer && (answer.status === 401 || answer.status === 403)) {
+        // The token was refused (revoked, rotated, moved to another station), not the action: it
+        // may well succeed once the device signs in again, so it stays in the outbox and nothing
+        // more is sent with this token.
+        sender.trouble = null;
+        if (token === sendToken) tokenRefused(answer.body?.detail || answer.body?.title || `HTTP ${answer.status}`);
+        return;
       }
       if (answer && !retryable(answer)) {
         // Decided: remove it even if the clerk signed out meanwhile, the service has applied it.
@@ -821,18 +900,34 @@ async function verify(candidate, fromStorage) {
       return false;
     }
     me = answer;
+    rememberDevice(answer.device);
     renderHeader();
+    renderAll(); // entries may have changed from "held" to "mine"
+    sendSoon(); // the sender waits for the device when the token came from storage
     return true;
   } catch (e) {
     if (!fromStorage) throw e;
-    if (e.status === 401 || e.status === 403) signOut(t().errStoredInvalid);
+    if (e.status === 401 || e.status === 403) tokenRefused(e.message);
     return false;
   }
+}
+
+function rememberDevice(device) {
+  try { sessionStorage.setItem(DEVICE_SLOT, device); } catch { /* me.device still holds it */ }
+}
+
+/** The service refused this tab's token (on /me or on an event): back to the sign-in form, with
+ * this device's waiting actions kept and counted. */
+function tokenRefused(detail) {
+  const device = myDevice();
+  const waiting = device ? readOutbox().filter((e) => e.device === device || !e.device).length : readOutbox().length;
+  signOut(t().errTokenRefused(detail, waiting));
 }
 
 function enterApp(newToken) {
   token = newToken;
   tokenStore.set(token);
+  if (me) rememberDevice(me.device);
   $("sign-in-section").hidden = true;
   $("app").hidden = false;
   $("token").value = "";
@@ -853,7 +948,10 @@ function signOut(reason) {
   conn = null;
   clearTimeout(sender.timer);
   sender.timer = null;
-  // The outbox stays in localStorage: it is sent when this desk is signed in again.
+  sender.trouble = null;
+  try { sessionStorage.removeItem(DEVICE_SLOT); } catch { /* nothing to forget */ }
+  closeDiscardDialog();
+  // The outbox stays in localStorage: it is sent when the same device signs in again.
   $("app").hidden = true;
   $("sign-in-section").hidden = false;
   showError("sign-in-error", reason || null);

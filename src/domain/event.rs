@@ -132,7 +132,10 @@ pub enum Event {
     Acknowledge { alert: u64, by: DeviceId },
     /// The distancing rule changed for this station (an admin's `PUT /api/v1/rules`; each
     /// affected station logs its own). `scope` says what the admin named.
-    RuleChanged { distancing_m: Distance, scope: Reason },
+    RuleChanged {
+        distancing_m: Distance,
+        scope: Reason,
+    },
     /// The service closed out the day's remaining tickets after closing time.
     CloseOut { reason: Reason },
     /// Time passed and changed what the engine reviews by the clock (an alert became due or

@@ -144,7 +144,10 @@ impl Alerts {
             Some(a) if a.state == AlertState::Acknowledged => {
                 Err(AckRefusal::AlreadyAcknowledged {
                     id,
-                    by: a.acknowledged_by.clone().expect("acknowledged alerts name who"),
+                    by: a
+                        .acknowledged_by
+                        .clone()
+                        .expect("acknowledged alerts name who"),
                 })
             }
             Some(_) => Ok(()),

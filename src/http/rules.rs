@@ -130,33 +130,36 @@ async fn change_rules(
         }
     })?;
     let change: RuleChange = parse_json(json_value(&body)?)?;
-    let (scope, stations): (String, Vec<&config::Station>) = match (&change.district, &change.station)
-    {
-        (Some(_), Some(_)) => {
-            return Err(ApiError::invalid(
-                "station",
-                "give a `district` or a `station`, not both",
-            ));
-        }
-        (None, Some(s)) => {
-            let station = station_config(&state, s)?;
-            (format!("station {}", station.id), vec![station])
-        }
-        (Some(d), None) => {
-            let id = DistrictId::parse(d)
-                .ok()
-                .filter(|id| state.config.district(id).is_some())
-                .ok_or_else(|| ApiError::NotFound(format!("no district '{d}'")))?;
-            let stations = state
-                .config
-                .stations
-                .iter()
-                .filter(|s| s.district == id)
-                .collect();
-            (format!("district {id}"), stations)
-        }
-        (None, None) => ("national".to_owned(), state.config.stations.iter().collect()),
-    };
+    let (scope, stations): (String, Vec<&config::Station>) =
+        match (&change.district, &change.station) {
+            (Some(_), Some(_)) => {
+                return Err(ApiError::invalid(
+                    "station",
+                    "give a `district` or a `station`, not both",
+                ));
+            }
+            (None, Some(s)) => {
+                let station = station_config(&state, s)?;
+                (format!("station {}", station.id), vec![station])
+            }
+            (Some(d), None) => {
+                let id = DistrictId::parse(d)
+                    .ok()
+                    .filter(|id| state.config.district(id).is_some())
+                    .ok_or_else(|| ApiError::NotFound(format!("no district '{d}'")))?;
+                let stations = state
+                    .config
+                    .stations
+                    .iter()
+                    .filter(|s| s.district == id)
+                    .collect();
+                (format!("district {id}"), stations)
+            }
+            (None, None) => (
+                "national".to_owned(),
+                state.config.stations.iter().collect(),
+            ),
+        };
     let reason = Reason::parse(&scope).map_err(|e| ApiError::invalid("scope", e.0))?;
     let mut answer = ChangeAnswer {
         distancing_m: change.distancing_m.metres(),

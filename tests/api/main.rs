@@ -7,5 +7,6 @@ mod events;
 mod helpers;
 mod live;
 mod opening_hours;
+mod operations;
 mod restart;
 mod stations;

@@ -1,0 +1,423 @@
+//! Running a station's day through the API: run-time rule changes, guard overrides and
+//! acknowledgements, and what the clock brings (closing, alerts) — on a clock the test moves.
+
+use std::sync::Arc;
+
+use chrono::{TimeDelta, TimeZone, Utc};
+use lobbywatch::clock::Clock;
+use lobbywatch::config::Config;
+use lobbywatch::store::StoreOptions;
+use serde_json::{Value, json};
+use tokio_tungstenite::connect_async;
+
+use crate::helpers::{TestApp, next_doc, sha256_hex};
+
+async fn put_rules(app: &TestApp, token: Option<&str>, body: &Value) -> (u16, Value) {
+    let mut req = app.client.put(app.url("/api/v1/rules")).json(body);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let r = req.send().await.unwrap();
+    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn an_admin_changes_the_rule_and_every_cap_follows_live_and_after_a_restart() {
+    let app = TestApp::spawn().await;
+    for i in 0..3 {
+        app.post_event(
+            "small-desk",
+            "small",
+            &format!("r{i}"),
+            &json!({"kind": "check_in", "service": "passport"}),
+        )
+        .await;
+    }
+    let (mut ws, _) =
+        connect_async(app.ws_url("/api/v1/stations/small/live?access_token=oslo-guard-token"))
+            .await
+            .unwrap();
+    assert_eq!(next_doc(&mut ws).await["cap"], 3);
+
+    for (token, expected) in [
+        (None, 401),
+        (Some("oslo-guard-token"), 403),
+        (Some("small-desk-token"), 403),
+    ] {
+        assert_eq!(
+            put_rules(&app, token, &json!({"distancing_m": 3.0}))
+                .await
+                .0,
+            expected
+        );
+    }
+    let (status, problem) =
+        put_rules(&app, Some("admin-token"), &json!({"distancing_m": 9.0})).await;
+    assert_eq!(status, 422);
+    assert_eq!(problem["field"], "distancing_m");
+    assert_eq!(
+        put_rules(
+            &app,
+            Some("admin-token"),
+            &json!({"distancing_m": 3.0, "district": "nowhere"})
+        )
+        .await
+        .0,
+        404
+    );
+
+    // 3 m in Oslo: the small room (12 m²) holds one person; three are inside — nobody is evicted.
+    let (status, answer) = put_rules(
+        &app,
+        Some("admin-token"),
+        &json!({"distancing_m": 3.0, "district": "oslo"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    let small = answer["stations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["station"] == "small")
+        .unwrap()
+        .clone();
+    assert_eq!(small["changed"], true);
+    assert_eq!(small["previous_cap"], 3);
+    assert_eq!(small["cap"], 1);
+    assert_eq!(small["headcount"], 3);
+    let live = next_doc(&mut ws).await;
+    assert_eq!(live["cap"], 1);
+    assert_eq!(live["cap_basis"]["distancing_m"], 3.0);
+    let over = live["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["kind"] == "over_cap")
+        .unwrap()
+        .clone();
+    assert!(
+        over["detail"]
+            .as_str()
+            .unwrap()
+            .contains("rule change to 3 m (district oslo)"),
+        "{over}"
+    );
+    let bergen = app.status("bergen").await;
+    assert_eq!(
+        bergen["cap_basis"]["distancing_m"], 2.0,
+        "another district keeps its rule"
+    );
+
+    // The same request again changes nothing.
+    let (_, again) = put_rules(
+        &app,
+        Some("admin-token"),
+        &json!({"distancing_m": 3.0, "district": "oslo"}),
+    )
+    .await;
+    assert!(
+        again["stations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["changed"] == false)
+    );
+
+    // A new arrival waits outside while the room is over its new cap.
+    let r: Value = app
+        .post_event(
+            "small-desk",
+            "small",
+            "after",
+            &json!({"kind": "check_in", "service": "passport"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["state"], "outside");
+
+    // The rule is in the log: a restart comes back at 3 m.
+    let before = app.status("small").await;
+    ws.close(None).await.ok();
+    let data = app.stop().await;
+    let app =
+        TestApp::spawn_with(crate::helpers::test_config(), data, StoreOptions::default()).await;
+    let after = app.status("small").await;
+    assert_eq!(after["cap"], 1);
+    assert_eq!(after["alerts"], before["alerts"]);
+    let rules: Value = app
+        .client
+        .get(app.url("/api/v1/rules"))
+        .bearer_auth("admin-token")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rules["configured_distancing_m"], 2.0);
+    let small = rules["stations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["station"] == "small")
+        .unwrap()
+        .clone();
+    assert_eq!(small["distancing_m"], 3.0);
+}
+
+#[tokio::test]
+async fn a_guard_lets_a_party_in_past_the_cap_and_acknowledges_the_alert() {
+    let app = TestApp::spawn().await;
+    for i in 0..4 {
+        app.post_event(
+            "small-desk",
+            "small",
+            &format!("o{i}"),
+            &json!({"kind": "check_in", "service": "passport"}),
+        )
+        .await;
+    }
+    let ask = json!({"kind": "override", "reason": "wheelchair user in the rain"});
+    let r = app.post_event("small-desk", "small", "ov-desk", &ask).await;
+    assert_eq!(r.status(), 403, "a terminal cannot override the cap");
+    let r = app.post_event("oslo-guard", "small", "ov", &ask).await;
+    assert_eq!(r.status(), 201);
+    let o: Value = r.json().await.unwrap();
+    assert_eq!(o["ticket"], "P004");
+    assert_eq!(o["headcount"], 4);
+    let doc = app.status("small").await;
+    let over = doc["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["kind"] == "over_cap")
+        .unwrap()
+        .clone();
+    assert_eq!(over["state"], "active");
+    assert!(over["detail"].as_str().unwrap().contains("wheelchair user"));
+
+    // `by` comes from the token, never from the body.
+    let forged = app
+        .post_event(
+            "oslo-guard",
+            "small",
+            "ack-forged",
+            &json!({"kind": "acknowledge", "alert": over["id"], "by": "someone-else"}),
+        )
+        .await;
+    assert_eq!(forged.status(), 422);
+    let r = app
+        .post_event(
+            "oslo-guard",
+            "small",
+            "ack",
+            &json!({"kind": "acknowledge", "alert": over["id"]}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let doc = app.status("small").await;
+    let acked = doc["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == over["id"])
+        .unwrap()
+        .clone();
+    assert_eq!(acked["state"], "acknowledged");
+    assert_eq!(acked["acknowledged_by"], "oslo-guard");
+    let again = app
+        .post_event(
+            "oslo-guard",
+            "small",
+            "ack-2",
+            &json!({"kind": "acknowledge", "alert": over["id"]}),
+        )
+        .await;
+    assert_eq!(again.status(), 409);
+
+    // The service's own events cannot be posted.
+    let r = app
+        .post_event(
+            "oslo-guard",
+            "small",
+            "fake-close",
+            &json!({"kind": "close_out", "reason": "go home"}),
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+}
+
+/// One station open on Wednesdays 08:00–15:00, its desk and a guard.
+fn wednesday_config() -> Config {
+    let toml = format!(
+        r#"
+[calendar]
+norwegian_holidays = false
+
+[[districts]]
+id = "oslo"
+name = "Oslo politidistrikt"
+
+[[stations]]
+id = "wed"
+district = "oslo"
+name = "Onsdag politistasjon"
+area_m2 = 40.0
+
+[[stations.services]]
+id = "passport"
+name = "Pass"
+prefix = "P"
+hours = {{ wed = "08:00-15:00" }}
+
+[[devices]]
+id = "wed-desk"
+role = "terminal"
+station = "wed"
+token_sha256 = "{}"
+
+[[devices]]
+id = "all-guard"
+role = "guard"
+all = true
+token_sha256 = "{}"
+"#,
+        sha256_hex("wed-desk-token"),
+        sha256_hex("all-guard-token")
+    );
+    Config::parse(&toml, "wednesday.toml").unwrap()
+}
+
+#[tokio::test]
+async fn after_closing_the_clock_closes_out_the_day_by_a_logged_event() {
+    // Wednesday 25 November 2026, 14:00 in Oslo.
+    let start = chrono_tz::Europe::Oslo
+        .with_ymd_and_hms(2026, 11, 25, 14, 0, 0)
+        .unwrap()
+        .with_timezone(&Utc);
+    let clock = Clock::starting_at(start);
+    let data = Arc::new(tempfile::tempdir().unwrap());
+    let app = TestApp::spawn_with_clock(
+        wednesday_config(),
+        data,
+        StoreOptions::default(),
+        clock.clone(),
+    )
+    .await;
+    for i in 0..2 {
+        let r = app
+            .post_event(
+                "wed-desk",
+                "wed",
+                &format!("c{i}"),
+                &json!({"kind": "check_in", "service": "passport"}),
+            )
+            .await;
+        assert_eq!(r.status(), 201);
+    }
+    // 14:50: the last check-in was at 14:45.
+    clock.advance(TimeDelta::minutes(50));
+    let late = app
+        .post_event(
+            "wed-desk",
+            "wed",
+            "late",
+            &json!({"kind": "check_in", "service": "passport"}),
+        )
+        .await;
+    assert_eq!(late.status(), 409);
+    let problem: Value = late.json().await.unwrap();
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("last check-in 15 minutes before closing"),
+        "{problem}"
+    );
+
+    // 15:20: closed, but within the 30-minute grace: the tickets stand.
+    clock.advance(TimeDelta::minutes(30));
+    lobbywatch::ticker::log_due_events(&app.state).await;
+    assert_eq!(app.status("wed").await["headcount"], 2);
+    // 15:31: closed out, by an event that names the reason.
+    clock.advance(TimeDelta::minutes(11));
+    lobbywatch::ticker::log_due_events(&app.state).await;
+    let doc = app.status("wed").await;
+    assert_eq!(doc["headcount"], 0);
+    assert_eq!(doc["inside"]["passport"], json!([]));
+    let data = app.stop().await;
+    let events: Vec<(String, String)> = {
+        let conn =
+            rusqlite::Connection::open(data.path().join(lobbywatch::store::DB_FILE)).unwrap();
+        let mut stmt = conn
+            .prepare("SELECT kind, body FROM events WHERE station = 'wed' ORDER BY seq")
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let close = events
+        .iter()
+        .find(|(k, _)| k == "close_out")
+        .expect("a close_out event is logged");
+    assert!(close.1.contains("closed at 15:00"), "{}", close.1);
+    assert_eq!(events.last().unwrap().0, "close_out");
+}
+
+#[tokio::test]
+async fn a_surface_due_for_cleaning_is_raised_by_the_clock_and_cleared_by_cleaning() {
+    let clock = Clock::system();
+    let app = TestApp::spawn_with_clock(
+        crate::helpers::test_config(),
+        Arc::new(tempfile::tempdir().unwrap()),
+        StoreOptions::default(),
+        clock.clone(),
+    )
+    .await;
+    app.post_event(
+        "big-desk",
+        "big",
+        "k1",
+        &json!({"kind": "check_in", "service": "passport"}),
+    )
+    .await;
+    lobbywatch::ticker::log_due_events(&app.state).await;
+    let cleaning = |doc: &Value| -> Vec<Value> {
+        doc["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["kind"] == "cleaning_due" && a["state"] == "active")
+            .cloned()
+            .collect()
+    };
+    assert!(cleaning(&app.status("big").await).is_empty());
+    clock.advance(TimeDelta::minutes(61));
+    lobbywatch::ticker::log_due_events(&app.state).await;
+    let doc = app.status("big").await;
+    assert_eq!(cleaning(&doc).len(), 4, "{}", doc["alerts"]);
+    app.post_event(
+        "big-desk",
+        "big",
+        "k2",
+        &json!({"kind": "cleaned", "surface": "counter"}),
+    )
+    .await;
+    let doc = app.status("big").await;
+    assert_eq!(cleaning(&doc).len(), 3);
+    assert!(cleaning(&doc).iter().all(|a| a["surface"] != "counter"));
+    // And two hours inside: the ticket has probably left without checking out.
+    clock.advance(TimeDelta::minutes(60));
+    lobbywatch::ticker::log_due_events(&app.state).await;
+    let doc = app.status("big").await;
+    assert!(
+        doc["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["kind"] == "long_inside" && a["ticket"] == "P001")
+    );
+}
