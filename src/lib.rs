@@ -37,6 +37,7 @@ pub mod hub;
 pub mod idempotency;
 pub mod ingest;
 pub mod live;
+pub mod reports;
 pub mod sim;
 pub mod state;
 pub mod store;

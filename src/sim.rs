@@ -1,10 +1,12 @@
 //! The demo's simulated front desks: real HTTP clients with real tokens driving the real API.
 //!
 //! Each station gets one task playing its terminals and desks: parties arrive at a rate that
-//! swells and ebbs over a ten-minute cycle (so rooms fill, queues form outside and drain again),
-//! each open desk calls the next ticket, serves it for a while and checks it out, a few called
-//! tickets never come (no-show), and the door handles are cleaned every few minutes. Nothing here
-//! touches the engine directly: if the demo looks right, the API works.
+//! swells above what the desks can serve and ebbs below it over a ten-minute cycle (so rooms
+//! fill, queues form outside — sometimes long enough to raise a gathering alert — and drain
+//! again), each open desk calls the next ticket, serves it for a while and checks it out, a few
+//! called tickets never come (no-show), and a cleaner answers the cleaning-due alerts a little
+//! while after they are raised. Nothing here touches the engine directly: if the demo looks
+//! right, the API works.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -85,24 +87,58 @@ impl FrontDesk {
     async fn run(mut self, shutdown: CancellationToken) {
         let started = Instant::now();
         let mut tick = tokio::time::interval(Duration::from_secs(1));
-        let mut last_cleaning = Instant::now();
+        let mut last_look = Instant::now();
         loop {
             tokio::select! {
                 () = shutdown.cancelled() => return,
                 _ = tick.tick() => {}
             }
             let minutes = started.elapsed().as_secs_f64() / 60.0;
-            // Arrivals per second: between 0.04 and 0.32, on a ten-minute cycle.
-            let rate = 0.18 + 0.14 * (std::f64::consts::TAU * minutes / 10.0 + self.phase).sin();
-            if self.rng.random_bool(rate.clamp(0.0, 1.0)) {
+            // A desk serves about one party every 25 s (a call, 10–35 s at the desk). Arrivals
+            // swing between 60 % and 140 % of that over ten minutes: queues build, then drain.
+            let capacity_per_s = self.desks.len() as f64 / 25.0;
+            let load = 1.0 + 0.4 * (std::f64::consts::TAU * minutes / 10.0 + self.phase).sin();
+            if self
+                .rng
+                .random_bool((capacity_per_s * load).clamp(0.0, 1.0))
+            {
                 self.arrive().await;
             }
             self.work_desks().await;
-            if last_cleaning.elapsed() > Duration::from_secs(180) {
-                last_cleaning = Instant::now();
-                self.post(json!({"kind": "cleaned", "surface": "door handles"}))
-                    .await;
+            if last_look.elapsed() > Duration::from_secs(20) {
+                last_look = Instant::now();
+                self.answer_cleaning_alerts().await;
             }
+        }
+    }
+
+    /// The cleaner: a surface whose cleaning-due alert has been up for a couple of minutes gets
+    /// cleaned (so the demo shows alerts being raised and cleared).
+    async fn answer_cleaning_alerts(&mut self) {
+        let Some(status) = self.status().await else {
+            return;
+        };
+        let due: Vec<String> = status["alerts"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|a| a["kind"] == "cleaning_due" && a["state"] != "cleared")
+            .filter(|a| {
+                a["since"]
+                    .as_str()
+                    .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                    .zip(
+                        status["as_of"]
+                            .as_str()
+                            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()),
+                    )
+                    .is_some_and(|(since, now)| (now - since).num_seconds() >= 120)
+            })
+            .filter_map(|a| a["surface"].as_str().map(str::to_owned))
+            .collect();
+        for surface in due {
+            self.post(json!({"kind": "cleaned", "surface": surface}))
+                .await;
         }
     }
 

@@ -157,6 +157,9 @@ impl OpenLog {
                  PRIMARY KEY (device, key)
              ) WITHOUT ROWID;
              CREATE INDEX IF NOT EXISTS idempotency_at ON idempotency(at_us);
+             CREATE INDEX IF NOT EXISTS events_at ON events(station, at_us);
+             CREATE INDEX IF NOT EXISTS rule_changes ON events(station, at_us)
+                 WHERE kind = 'rule_changed';
              CREATE TABLE IF NOT EXISTS snapshots(
                  station TEXT PRIMARY KEY,
                  seq INTEGER NOT NULL,
@@ -253,24 +256,7 @@ impl OpenLog {
         let mut rows = stmt.query(params![station, i64::try_from(after_seq)?])?;
         let mut n = 0;
         while let Some(row) = rows.next()? {
-            let station: String = row.get(0)?;
-            let seq: i64 = row.get(1)?;
-            let at_us: i64 = row.get(2)?;
-            let device: String = row.get(3)?;
-            let body: String = row.get(4)?;
-            let where_ = || format!("event {station}/{seq}");
-            let recorded = Recorded {
-                station: StationId::parse(&station)
-                    .map_err(|e| anyhow::anyhow!("{}: {e}", where_()))?,
-                seq: u64::try_from(seq)?,
-                at: DateTime::from_timestamp_micros(at_us)
-                    .ok_or_else(|| anyhow::anyhow!("{}: bad timestamp", where_()))?,
-                device: DeviceId::parse(&device)
-                    .map_err(|e| anyhow::anyhow!("{}: {e}", where_()))?,
-                event: serde_json::from_str::<Event>(&body)
-                    .map_err(|e| anyhow::anyhow!("{}: unreadable body: {e}", where_()))?,
-            };
-            f(recorded)?;
+            f(recorded(row)?)?;
             n += 1;
         }
         Ok(n)
@@ -394,6 +380,53 @@ impl Store {
         }
     }
 
+    /// `station`'s events accepted in `[from, to)`, in sequence order (reports and history;
+    /// read on the read-only connection, never waiting for the writer).
+    pub fn events_between(
+        &self,
+        station: &StationId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> anyhow::Result<Vec<Recorded>> {
+        let conn = self
+            .reader
+            .lock()
+            .map_err(|_| anyhow::anyhow!("log reader poisoned"))?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT station, seq, at_us, device, body FROM events
+             WHERE station = ?1 AND at_us >= ?2 AND at_us < ?3 ORDER BY seq",
+        )?;
+        let mut rows = stmt.query(params![
+            station.as_str(),
+            from.timestamp_micros(),
+            to.timestamp_micros()
+        ])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            out.push(recorded(row)?);
+        }
+        Ok(out)
+    }
+
+    /// The last `rule_changed` event of `station` before `at`, if any: the rule in force then.
+    pub fn rule_change_before(
+        &self,
+        station: &StationId,
+        at: DateTime<Utc>,
+    ) -> anyhow::Result<Option<Recorded>> {
+        let conn = self
+            .reader
+            .lock()
+            .map_err(|_| anyhow::anyhow!("log reader poisoned"))?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT station, seq, at_us, device, body FROM events INDEXED BY rule_changes
+             WHERE station = ?1 AND kind = 'rule_changed' AND at_us < ?2
+             ORDER BY at_us DESC LIMIT 1",
+        )?;
+        let mut rows = stmt.query(params![station.as_str(), at.timestamp_micros()])?;
+        rows.next()?.map(recorded).transpose()
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -405,6 +438,25 @@ impl Store {
             let _ = rx.await;
         }
     }
+}
+
+/// An `events` row (`station, seq, at_us, device, body`) as a [`Recorded`] event.
+fn recorded(row: &rusqlite::Row<'_>) -> anyhow::Result<Recorded> {
+    let station: String = row.get(0)?;
+    let seq: i64 = row.get(1)?;
+    let at_us: i64 = row.get(2)?;
+    let device: String = row.get(3)?;
+    let body: String = row.get(4)?;
+    let where_ = || format!("event {station}/{seq}");
+    Ok(Recorded {
+        station: StationId::parse(&station).map_err(|e| anyhow::anyhow!("{}: {e}", where_()))?,
+        seq: u64::try_from(seq)?,
+        at: DateTime::from_timestamp_micros(at_us)
+            .ok_or_else(|| anyhow::anyhow!("{}: bad timestamp", where_()))?,
+        device: DeviceId::parse(&device).map_err(|e| anyhow::anyhow!("{}: {e}", where_()))?,
+        event: serde_json::from_str::<Event>(&body)
+            .map_err(|e| anyhow::anyhow!("{}: unreadable body: {e}", where_()))?,
+    })
 }
 
 fn idempotency_record(

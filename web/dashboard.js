@@ -89,6 +89,8 @@ const TEXT = {
     minutes: (m) => `${m} min`,
     service: "Tjeneste", waitIn: "Venter inne", waitOut: "Venter ute", ticketsIn: "Billetter inne",
     estWait: "Antatt ventetid", desks: "Aktive skranker", noEstimate: "ingen anslag ennå",
+    // Column heads as shown on a narrow card; the full names above are what a screen reader says.
+    short: { waitIn: "Inne", waitOut: "Ute", estWait: "Ventetid", desks: "Skranker" },
     approxMin: (m) => `≈ ${m} min`,
     nextIn: (m) => `første inn om ≈ ${m} min`, nextUnknown: "ingen anslag for når første kommer inn",
     expectedIn: (m) => `ventet inn om ≈ ${m} min`,
@@ -218,6 +220,7 @@ const TEXT = {
     minutes: (m) => `${m} min`,
     service: "Service", waitIn: "Waiting inside", waitOut: "Waiting outside", ticketsIn: "Tickets inside",
     estWait: "Estimated wait", desks: "Active desks", noEstimate: "no estimate yet",
+    short: { waitIn: "Inside", waitOut: "Outside", estWait: "Wait", desks: "Desks" },
     approxMin: (m) => `≈ ${m} min`,
     nextIn: (m) => `first in ≈ ${m} min`, nextUnknown: "no estimate of when the first gets in",
     expectedIn: (m) => `expected in ≈ ${m} min`,
@@ -424,6 +427,10 @@ function applyLanguage() {
   $("reason-hints").innerHTML = t().reasonHints.map((h) => `<option value="${esc(h)}"></option>`).join("");
   $("surface-choices").innerHTML = SURFACES.map((s, i) =>
     `<label><input type="radio" name="surface" value="${esc(s)}"${i === 0 ? " checked" : ""}> ${esc(surfaceName(s))}</label>`).join("");
+  // No preset is pre-selected: the reason is what the log and the over-cap alert will say, so
+  // the guard must choose it.
+  $("override-choices").innerHTML = OVERRIDE_REASONS.map((r) =>
+    `<label><input type="radio" name="override-reason" value="${esc(r)}"> ${esc(t().overrideReasons[r] || r)}</label>`).join("");
   if (current) {
     renderHeader();
     for (const st of current.stations.values()) {
@@ -514,7 +521,7 @@ function start(token, me) {
   for (const s of me.stations) {
     const st = { id: s.id, name: s.name, district: s.district, doc: null, stale: false, staleSince: 0,
       history: null, historyLoading: false, historyError: null, room: null, roomLoading: false, roomError: null,
-      result: null, flagged: null };
+      result: null, alertsSeen: null, acking: new Set(), roomFor: null, roomAgain: false };
     st.el = buildCard(st, me.stations.length <= 4);
     session.stations.set(s.id, st);
     $("cards").append(st.el);
@@ -534,7 +541,7 @@ function start(token, me) {
     scheduleSort();
   }, TICK_MS));
   session.timers.push(setInterval(() => {
-    for (const st of session.stations.values()) if (st.el.querySelector("details").open) loadHistory(st);
+    for (const st of session.stations.values()) if (st.el.querySelector(".card-more").open) loadHistory(st);
   }, HISTORY_EVERY_MS));
 }
 
@@ -547,7 +554,7 @@ function setConn(state) {
   if (state === "open") {
     if (current.everOpen) {
       // Back after a drop: what happened meanwhile is only in the history.
-      for (const st of current.stations.values()) if (st.el.querySelector("details").open) loadHistory(st);
+      for (const st of current.stations.values()) if (st.el.querySelector(".card-more").open) loadHistory(st);
     }
     current.everOpen = true;
     current.probing = false;
@@ -602,28 +609,25 @@ function onDocument(doc) {
   st.doc = doc;
   st.stale = false;
   appendLivePoint(st, doc);
-  if (st.room && st.room.cap !== doc.cap) loadRoom(st, true);
+  // An admin may change the distancing rule at run time: the seats usable under it (and the
+  // cap) change, so a room plan fetched under the old rule is fetched again.
+  if ((st.room || st.roomLoading) && st.roomFor !== roomBasisKey(doc)) loadRoom(st, true);
   renderCard(st);
   renderHeader();
   scheduleSort();
 }
 
-/** Announce (politely) only transitions into a worse state, never the initial burst. */
+/** Announce (politely) each alert the service raises, never the ones already open when the
+ * dashboard connected: those are on screen, and 17 stations' worth at once would be noise. */
 function announceChanges(st, doc) {
-  const level = levelOf(doc);
-  const flags = { level, gathering: gathering(doc) };
-  const before = st.flagged;
-  st.flagged = flags;
+  const seen = new Set((doc.alerts || []).map(alertKey));
+  const before = st.alertsSeen;
+  st.alertsSeen = seen;
   if (!before) return;
-  const messages = [];
-  const worse = { ok: 0, near: 1, full: 2, over: 3 };
-  if (worse[level] >= 2 && worse[level] > worse[before.level]) {
-    messages.push(`${st.name}: ${t().level[level]} (${doc.headcount}/${doc.cap})`);
-  }
-  if (flags.gathering && !before.gathering) {
-    messages.push(`${st.name}: ${t().alert.gathering(doc.outside.length, doc.queue_line_places)}`);
-  }
-  if (messages.length) $("announce").textContent = messages.join(". ");
+  const messages = (doc.alerts || [])
+    .filter((a) => a.state === "active" && !before.has(alertKey(a)))
+    .map((a) => t().announceAlert(st.name, alertTitle(st, a), a.detail));
+  if (messages.length) $("announce").textContent = messages.join(" ");
 }
 
 // ---------------------------------------------------------------- header
@@ -631,13 +635,14 @@ function announceChanges(st, doc) {
 function renderHeader() {
   if (!current) return;
   $("device").textContent = t().device(current.me.device);
-  let inside = 0, outside = 0, full = 0;
+  let inside = 0, outside = 0, full = 0, active = 0;
   for (const st of current.stations.values()) {
     if (!st.doc) continue;
     inside += st.doc.headcount;
     outside += st.doc.outside.length;
     const level = levelOf(st.doc);
     if (level === "full" || level === "over") full += 1;
+    active += (st.doc.alerts || []).filter((a) => a.state === "active").length;
   }
   const totals = $("totals");
   totals.setAttribute("aria-label", t().totalsLabel);
@@ -646,6 +651,7 @@ function renderHeader() {
     `<li>${esc(t().insideN(inside))}</li>`,
     `<li>${esc(t().outsideN(outside))}</li>`,
     `<li class="${full ? "has-full" : ""}">${full ? "■ " : ""}${esc(t().fullN(full))}</li>`,
+    `<li class="${active ? "has-full" : ""}">${active ? "⚠ " : ""}${esc(t().activeAlertsN(active))}</li>`,
   ].join("");
   if (current.conn === "open") $("conn").textContent = `● ${t().live}`;
   else $("conn").textContent = current.everOpen ? `⚠ ${t().lost}` : `… ${t().connecting}`;
@@ -659,8 +665,10 @@ function buildCard(st, detailsOpen) {
   el.dataset.station = st.id;
   const base = `card-${st.id}`;
   el.setAttribute("aria-labelledby", `${base}-name`);
-  // The live parts (.card-live, .queue-box, .asked-box) are re-rendered on every document and hold
-  // nothing focusable; the buttons and <details> are built once, so focus and open state survive.
+  // The live parts (.card-live, .card-table, .hints, .queue-box, .asked-box) are re-rendered on
+  // every document and hold nothing focusable. The alert list is updated in place, keyed by alert,
+  // so an Acknowledge button keeps focus across documents; the action buttons and <details> are
+  // built once, so focus and open state survive.
   el.innerHTML = `
     <header class="card-head">
       <h2 class="card-name" id="${esc(base)}-name">${esc(st.name)}</h2>
@@ -668,6 +676,16 @@ function buildCard(st, detailsOpen) {
     </header>
     <p class="card-stale" hidden></p>
     <div class="card-live"><p class="note">${esc(t().waiting)}</p></div>
+    <section class="alerts-box" aria-labelledby="${esc(base)}-alerts">
+      <h3 class="visually-hidden" id="${esc(base)}-alerts"></h3>
+      <ul class="alerts open-alerts"></ul>
+      <ul class="hints"></ul>
+      <details class="alerts-recent" hidden>
+        <summary></summary>
+        <ul class="alerts recent-alerts"></ul>
+      </details>
+    </section>
+    <div class="card-table"></div>
     <div class="queue-box" id="${esc(base)}-queue"></div>
     <button type="button" class="queue-toggle" aria-expanded="false" aria-controls="${esc(base)}-queue" hidden></button>
     <div class="asked-box"></div>
@@ -675,6 +693,7 @@ function buildCard(st, detailsOpen) {
       <span class="act-label" id="${esc(base)}-act"></span>
       <button type="button" data-action="correct-plus">+1</button>
       <button type="button" data-action="correct-minus">−1</button>
+      <button type="button" data-action="override" disabled></button>
       <button type="button" data-action="cleaned"></button>
     </div>
     <p class="card-result" role="status" aria-live="polite"></p>
@@ -686,7 +705,7 @@ function buildCard(st, detailsOpen) {
         <section class="cleaning-box"></section>
       </div>
     </details>`;
-  const details = el.querySelector("details");
+  const details = el.querySelector(".card-more");
   details.addEventListener("toggle", () => {
     if (details.open) {
       loadHistory(st);
@@ -714,10 +733,13 @@ function translateCard(st, el = st.el) {
   // Visible text stays in the accessible name ("+1"); the station name tells 17 cards apart.
   group.querySelector('[data-action="correct-plus"]').setAttribute("aria-label", t().plusLabel(st.name));
   group.querySelector('[data-action="correct-minus"]').setAttribute("aria-label", t().minusLabel(st.name));
+  const override = group.querySelector('[data-action="override"]');
+  override.innerHTML = `<span aria-hidden="true">⚑</span> ${esc(t().override)}`;
   const cleaned = group.querySelector('[data-action="cleaned"]');
   cleaned.textContent = t().cleaned;
   cleaned.setAttribute("aria-label", t().cleanedLabel(st.name));
-  el.querySelector("summary").textContent = t().moreSummary;
+  el.querySelector(".card-more > summary").textContent = t().moreSummary;
+  el.querySelector(".alerts-box > h3").textContent = t().alertsLabel;
 }
 
 function renderCard(st) {
@@ -738,33 +760,198 @@ function renderCard(st) {
   open.className = `card-open ${doc.open ? "is-open" : "is-closed"}`;
   open.textContent = `${doc.open ? "●" : "○"} ${doc.open ? t().open : t().closed} · ${t().sign[doc.sign] || doc.sign}`;
   el.querySelector(".card-live").innerHTML = liveHtml(st, doc, level);
+  renderAlerts(st);
+  el.querySelector(".hints").innerHTML = hintsHtml(doc);
+  el.querySelector(".card-table").innerHTML = tableHtml(doc);
   el.querySelector(".queue-box").innerHTML = queueHtml(st, doc);
   el.querySelector(".asked-box").innerHTML = askedHtml(doc);
   const toggle = el.querySelector(".queue-toggle");
   toggle.hidden = doc.outside.length <= QUEUE_SHOWN;
   toggle.setAttribute("aria-expanded", String(Boolean(st.queueExpanded)));
   toggle.textContent = st.queueExpanded ? t().showFewer : t().showAll(doc.outside.length);
-  if (el.querySelector("details").open) renderDetails(st);
+  // Letting someone in past the cap needs someone outside. If the button had focus when the
+  // queue emptied, focus moves to the next action rather than being lost with the disabled one.
+  const override = el.querySelector('[data-action="override"]');
+  const nobody = doc.outside.length === 0;
+  if (nobody && document.activeElement === override) el.querySelector('[data-action="cleaned"]').focus();
+  override.disabled = nobody;
+  override.setAttribute("aria-label", nobody ? t().overrideNobody(st.name) : t().overrideLabel(st.name));
+  if (el.querySelector(".card-more").open) renderDetails(st);
 }
 
-/** One ticket as a chip: ticket number, then party size, desk and appointment as small marks. */
+// ---------------------------------------------------------------- alerts
+
+/** Alerts raised by one event share its seq as their id, so the kind and subject are needed
+ * too to tell two apart. */
+function alertKey(a) {
+  return `${a.id}|${a.kind}|${a.surface ?? a.ticket ?? a.service ?? ""}`;
+}
+
+const ALERT_ICON = { over_cap: "✖", at_cap: "■", gathering: "⚠", cleaning_due: "✧", long_inside: "◷", long_wait: "⌛" };
+const ALERT_SEVERITY = { over_cap: "stop", gathering: "stop", at_cap: "warn", long_wait: "warn", cleaning_due: "info", long_inside: "info" };
+
+/** "Cleaning due: door handles", "Long wait: Passport" — the kind in the page's language and its
+ * subject, which the detail (English, from the service) also names. */
+function alertTitle(st, a) {
+  const kind = t().alertKind[a.kind] || a.kind;
+  let subject = "";
+  if (a.surface) subject = surfaceName(a.surface);
+  else if (a.ticket) subject = a.ticket;
+  else if (a.service) {
+    const svc = (st.doc?.services || []).find((s) => s.id === a.service);
+    subject = svc ? serviceName(svc) : a.service;
+  }
+  return subject ? `${kind}: ${subject}` : kind;
+}
+
+/** How many lines of the service's detail a card shows (hover or a screen reader gets it all):
+ * the over-cap detail says why the room is over, so it is never cut; the others mostly repeat
+ * what the card already shows, and a station can have several at once. */
+const DETAIL_LINES = { over_cap: 0, gathering: 2, long_wait: 2, at_cap: 1, cleaning_due: 1, long_inside: 1 };
+/** Within a card, the alerts a guard must act on first come first. */
+const ALERT_ORDER = { over_cap: 0, gathering: 1, at_cap: 2, long_wait: 3, long_inside: 4, cleaning_due: 5 };
+
+function alertBodyHtml(st, a) {
+  const tx = t();
+  const tz = st.doc?.timezone;
+  const when = a.state === "cleared"
+    ? `${fmtTime(Date.parse(a.since), tz)}–${fmtTime(Date.parse(a.cleared_at), tz)}`
+    : tx.alertSince(fmtTime(Date.parse(a.since), tz), minutesSince(a.since));
+  const acked = a.acknowledged_by
+    ? `<span class="alert-acked"><span aria-hidden="true">✓</span> ${esc(tx.alertAcked(a.acknowledged_by, a.acknowledged_at ? fmtTime(Date.parse(a.acknowledged_at), tz) : "?"))}</span>`
+    : "";
+  const lines = a.state === "cleared" ? 1 : DETAIL_LINES[a.kind] ?? 2;
+  // The detail is the service's own text, in English: marked so a screen reader reads it so.
+  return `<span class="icon" aria-hidden="true">${ALERT_ICON[a.kind] || "!"}</span>
+    <span class="alert-text"><span class="alert-head"><strong class="alert-title">${esc(alertTitle(st, a))}</strong> <span class="alert-meta">· ${esc(when)}</span></span>
+      <span class="alert-detail${lines ? ` clamp-${lines}` : ""}" lang="en" title="${esc(a.detail)}">${esc(a.detail)}</span>${acked}</span>`;
+}
+
+/** Updates the open alerts in place (one <li> per alert, keyed), so a focused Acknowledge
+ * button survives the document that follows; the cleared ones go in a collapsed list. */
+function renderAlerts(st) {
+  const doc = st.doc;
+  const list = st.el.querySelector(".open-alerts");
+  const alerts = doc.alerts || [];
+  const open = alerts.filter((a) => a.state !== "cleared")
+    .sort((x, y) => (ALERT_ORDER[x.kind] ?? 9) - (ALERT_ORDER[y.kind] ?? 9) || Date.parse(x.since) - Date.parse(y.since));
+  const cleared = alerts.filter((a) => a.state === "cleared");
+  const existing = new Map([...list.children].map((li) => [li.dataset.key, li]));
+  const focused = list.contains(document.activeElement) ? document.activeElement : null;
+  const wanted = [];
+  for (const a of open) {
+    const key = alertKey(a);
+    let li = existing.get(key);
+    if (!li) {
+      li = document.createElement("li");
+      li.dataset.key = key;
+      // Focus lands here when its Acknowledge button goes away under the guard's hand.
+      li.tabIndex = -1;
+      li.innerHTML = `<div class="alert-body"></div>`;
+    }
+    existing.delete(key);
+    li.className = `alert ${ALERT_SEVERITY[a.kind] || "warn"} is-${a.state}`;
+    li.dataset.alert = String(a.id);
+    li.dataset.kind = a.kind;
+    li.dataset.state = a.state;
+    const body = alertBodyHtml(st, a);
+    const bodyEl = li.querySelector(".alert-body");
+    if (bodyEl.innerHTML !== body) bodyEl.innerHTML = body;
+    let button = li.querySelector('button[data-action="acknowledge"]');
+    if (a.state === "active") {
+      if (!button) {
+        button = document.createElement("button");
+        button.type = "button";
+        button.dataset.action = "acknowledge";
+        li.append(button);
+      }
+      button.textContent = t().ack;
+      button.setAttribute("aria-label", t().ackLabel(alertTitle(st, a), st.name));
+      button.setAttribute("aria-disabled", String(Boolean(st.acking?.has(key))));
+    } else if (button) {
+      if (document.activeElement === button) li.focus();
+      button.remove();
+    }
+    wanted.push(li);
+  }
+  for (const li of existing.values()) {
+    // A focused alert that cleared: keep focus in the card's alert area rather than on <body>.
+    if (li.contains(document.activeElement)) {
+      const box = st.el.querySelector(".alerts-box");
+      box.tabIndex = -1;
+      box.focus();
+    }
+    li.remove();
+  }
+  // Reorder only when the order really changed: moving a node takes focus out of it.
+  if (wanted.some((li, i) => list.children[i] !== li)) {
+    list.append(...wanted);
+    if (focused && document.contains(focused) && document.activeElement !== focused) focused.focus();
+  }
+  list.hidden = open.length === 0;
+
+  const recent = st.el.querySelector(".alerts-recent");
+  recent.hidden = cleared.length === 0;
+  recent.querySelector("summary").textContent = t().recentAlerts(cleared.length);
+  const recentHtml = cleared.map((a) =>
+    `<li class="alert is-cleared" data-alert="${esc(a.id)}" data-kind="${esc(a.kind)}" data-state="cleared"><div class="alert-body">${alertBodyHtml(st, a)}</div></li>`).join("");
+  const recentList = recent.querySelector(".recent-alerts");
+  if (recentList.innerHTML !== recentHtml) recentList.innerHTML = recentHtml;
+}
+
+/** What this screen notices that the service does not raise as an alert; drawn apart (dotted,
+ * "Note") so nobody looks for an Acknowledge button on them. */
+function hintsHtml(doc) {
+  const tx = t();
+  const hints = [];
+  const enteredAt = new Map();
+  for (const list of Object.values(doc.inside || {})) for (const p of list) enteredAt.set(p.ticket, p.entered_at);
+  const slow = doc.please_enter
+    .map((ticket) => ({ ticket, since: enteredAt.get(ticket) }))
+    .filter((p) => p.since && serverNow() - Date.parse(p.since) >= PLEASE_ENTER_LONG_MS);
+  if (slow.length) {
+    const named = slow.slice(0, SLOW_NAMED).map((p) => `${p.ticket} (${tx.minutes(minutesSince(p.since))})`);
+    if (slow.length > SLOW_NAMED) named.push(tx.more(slow.length - SLOW_NAMED));
+    hints.push(["➜", tx.hint.pleaseEnter(named.join(", "))]);
+  }
+  if (doc.corrections > 0) hints.push(["✎", tx.hint.corrections(doc.corrections)]);
+  if (!doc.open && (doc.headcount > 0 || doc.outside.length > 0)) {
+    hints.push(["○", tx.hint.closedBusy(doc.headcount, doc.outside.length)]);
+  }
+  return hints.map(([icon, text]) =>
+    `<li class="hint"><span class="icon" aria-hidden="true">${icon}</span> <span class="hint-label">${esc(tx.hint.label)}:</span> ${esc(text)}</li>`).join("");
+}
+
+// ---------------------------------------------------------------- card parts
+
+/** One ticket as a chip: ticket number, then party size, desk, appointment and expected entry as
+ * small marks. */
 function chip(p, where, asked) {
   const tx = t();
   const isAsked = where === "in" && asked.has(p.ticket);
+  const over = where === "in" && p.overridden;
+  const eta = where === "out" ? p.expected_enter_min : undefined;
   let after = "";
   if (p.party_size > 1) after += `<span class="mark-size">×${p.party_size}</span>`;
   if (where === "in" && p.desk) after += `<span class="mark-desk">→${esc(p.desk)}</span>`;
   if (p.appointment) after += `<span class="mark-appt" aria-hidden="true">◆</span>`;
+  if (eta != null) after += `<span class="mark-eta" aria-hidden="true">≈${eta}′</span>`;
   const title = [
     p.ticket,
     p.party_size > 1 ? tx.people(p.party_size) : "",
     where === "in" && p.desk ? `→ ${p.desk}` : "",
     isAsked ? tx.pleaseEnter : "",
+    over ? tx.overridden : "",
     where === "out" ? `#${p.position}, ${tx.minutes(minutesSince(p.since))}` : "",
+    where === "out" ? (eta != null ? tx.expectedIn(eta) : tx.noEstimate) : "",
     p.appointment || "",
   ].filter(Boolean).join(" · ");
-  const cls = ["chip", where === "out" ? "out" : "", where === "in" && p.desk ? "called" : "", isAsked ? "asked" : ""].filter(Boolean).join(" ");
-  return `<li class="${cls}" data-ticket="${esc(p.ticket)}" title="${esc(title)}">${isAsked ? `<span class="mark-asked" aria-hidden="true">➜</span>` : ""}<span class="tk">${esc(p.ticket)}</span>${after}</li>`;
+  const cls = ["chip", where === "out" ? "out" : "", where === "in" && p.desk ? "called" : "", isAsked ? "asked" : "", over ? "overridden" : ""].filter(Boolean).join(" ");
+  // The override is the one mark a guard must not miss, so it is spoken, not only drawn.
+  const lead = (isAsked ? `<span class="mark-asked" aria-hidden="true">➜</span>` : "")
+    + (over ? `<span class="mark-override" aria-hidden="true">⚑</span>` : "");
+  const spoken = over ? `<span class="visually-hidden"> (${esc(tx.overridden)})</span>` : "";
+  return `<li class="${cls}" data-ticket="${esc(p.ticket)}" title="${esc(title)}">${lead}<span class="tk">${esc(p.ticket)}</span>${after}${spoken}</li>`;
 }
 
 function liveHtml(st, doc, level) {
@@ -776,36 +963,15 @@ function liveHtml(st, doc, level) {
   const outsideBits = [];
   if (people !== doc.outside.length) outsideBits.push(tx.people(people));
   outsideBits.push(doc.queue_line_places != null ? tx.lineHolds(doc.queue_line_places) : tx.noLine);
-  if (doc.outside.length) outsideBits.push(tx.longestOutside(minutesSince(doc.outside[0].since)));
-
-  // Conditions worth a guard's attention, most serious first.
-  const alerts = [];
-  if (level === "over") alerts.push(["stop", "✖", tx.alert.over(doc.headcount, doc.cap)]);
-  else if (level === "full") alerts.push(["stop", "■", tx.alert.full]);
-  if (gathering(doc)) alerts.push(["stop", "⚠", tx.alert.gathering(doc.outside.length, doc.queue_line_places)]);
-  const enteredAt = new Map();
-  for (const list of Object.values(doc.inside || {})) for (const p of list) enteredAt.set(p.ticket, p.entered_at);
-  const slow = doc.please_enter
-    .map((ticket) => ({ ticket, since: enteredAt.get(ticket) }))
-    .filter((p) => p.since && serverNow() - Date.parse(p.since) >= PLEASE_ENTER_LONG_MS);
-  if (slow.length) {
-    const named = slow.slice(0, SLOW_NAMED).map((p) => `${p.ticket} (${tx.minutes(minutesSince(p.since))})`);
-    if (slow.length > SLOW_NAMED) named.push(tx.more(slow.length - SLOW_NAMED));
-    alerts.push(["warn", "◷", tx.alert.pleaseEnter(named.join(", "))]);
+  if (doc.outside.length) {
+    outsideBits.push(tx.longestOutside(minutesSince(doc.outside[0].since)));
+    const eta = doc.outside[0].expected_enter_min;
+    outsideBits.push(eta != null ? tx.nextIn(eta) : tx.nextUnknown);
   }
-  if (doc.corrections > 0) alerts.push(["info", "✎", tx.alert.corrections(doc.corrections)]);
-  if (!doc.open && (doc.headcount > 0 || doc.outside.length > 0)) {
-    alerts.push(["info", "○", tx.alert.closedBusy(doc.headcount, doc.outside.length)]);
-  }
-
-  const services = doc.services || [];
-  const order = services.map((s) => s.id);
-  for (const id of Object.keys(doc.inside || {})) if (!order.includes(id)) order.push(id);
-  const asked = new Set(doc.please_enter);
-  const inside = order.flatMap((id) => (doc.inside && doc.inside[id]) || []);
-  const rows = services.map((s) => `<tr class="${s.open ? "" : "svc-closed"}">
-      <th scope="row">${esc(serviceName(s))}${s.open ? "" : ` <small>(${esc(tx.serviceClosed)})</small>`}</th>
-      <td class="num">${s.waiting_inside}</td><td class="num">${s.waiting_outside}</td></tr>`).join("");
+  const basis = doc.cap_basis;
+  const rule = basis
+    ? `<p class="rule-line">${esc(tx.ruleLine(tx.limitedBy[basis.limited_by] || basis.limited_by, fmtNumber(basis.distancing_m)))}</p>`
+    : "";
 
   return `
     <div class="gauge-row">
@@ -813,13 +979,31 @@ function liveHtml(st, doc, level) {
       <p class="count"><span class="visually-hidden">${esc(tx.insideWord)}: </span><span data-field="headcount">${doc.headcount}</span><span class="of" aria-hidden="true"> / </span><span class="visually-hidden"> ${esc(tx.ofCap)} </span><span data-field="cap">${doc.cap}</span> <span class="pct">${pct} %</span></p>
     </div>
     <div class="gauge" aria-hidden="true"><div class="gauge-fill" style="width:${fill}%"></div><div class="gauge-near"></div></div>
+    ${rule}
     <p class="outside-line${doc.outside.length ? " has-queue" : ""}${gathering(doc) ? " gathering" : ""}">
       <span class="lbl">${esc(tx.outsideLabel)}:</span> <strong data-field="outside">${doc.outside.length}</strong> ${esc(tx.parties(doc.outside.length))}
       <span class="sub">· ${outsideBits.map(esc).join(" · ")}</span>
-    </p>
-    ${alerts.length ? `<ul class="alerts">${alerts.map(([sev, icon, text]) => `<li class="alert ${sev}"><span class="icon" aria-hidden="true">${icon}</span> ${esc(text)}</li>`).join("")}</ul>` : ""}
+    </p>`;
+}
+
+function tableHtml(doc) {
+  const tx = t();
+  const services = doc.services || [];
+  const order = services.map((s) => s.id);
+  for (const id of Object.keys(doc.inside || {})) if (!order.includes(id)) order.push(id);
+  const asked = new Set(doc.please_enter);
+  const inside = order.flatMap((id) => (doc.inside && doc.inside[id]) || []);
+  const wait = (s) => (s.estimated_wait_min != null
+    ? esc(tx.approxMin(s.estimated_wait_min))
+    : `<span aria-hidden="true" title="${esc(tx.noEstimate)}">–</span><span class="visually-hidden">${esc(tx.noEstimate)}</span>`);
+  const rows = services.map((s) => `<tr class="${s.open ? "" : "svc-closed"}">
+      <th scope="row">${esc(serviceName(s))}${s.open ? "" : ` <small>(${esc(tx.serviceClosed)})</small>`}</th>
+      <td class="num">${s.waiting_inside}</td><td class="num">${s.waiting_outside}</td>
+      <td class="num wait">${wait(s)}</td><td class="num">${s.desks_active ?? "–"}</td></tr>`).join("");
+  return `
     <table class="services">
-      <thead><tr><th scope="col">${esc(tx.service)}</th><th scope="col" class="num">${esc(tx.waitIn)}</th><th scope="col" class="num">${esc(tx.waitOut)}</th></tr></thead>
+      <thead><tr><th scope="col">${esc(tx.service)}</th>${[["num", "waitIn"], ["num", "waitOut"], ["num wait", "estWait"], ["num", "desks"]]
+        .map(([cls, k]) => `<th scope="col" class="${cls}" title="${esc(tx[k])}"><span aria-hidden="true">${esc(tx.short[k])}</span><span class="visually-hidden">${esc(tx[k])}</span></th>`).join("")}</tr></thead>
       <tbody>${rows}</tbody>
     </table>
     <div class="ticket-line"><span class="lbl">${esc(tx.insideTickets)}:</span>
@@ -1022,10 +1206,22 @@ function chartHtml(st) {
 
 // ---------------------------------------------------------------- details: room plan
 
+/** What the room plan depends on that a live document shows: the rule and the cap. */
+function roomBasisKey(doc) {
+  return doc ? `${doc.cap_basis?.distancing_m}|${doc.cap}` : null;
+}
+
 async function loadRoom(st, again = false) {
   const session = current;
-  if (!session || st.roomLoading || (st.room && !again)) return;
+  if (!session || (st.room && !again)) return;
+  if (st.roomLoading) {
+    // A rule change while the plan is on its way: ask once more when this answer is in.
+    st.roomAgain = true;
+    return;
+  }
   st.roomLoading = true;
+  st.roomAgain = false;
+  st.roomFor = roomBasisKey(st.doc);
   try {
     st.room = await getJson(`/api/v1/stations/${encodeURIComponent(st.id)}/room`);
     st.roomError = null;
@@ -1034,7 +1230,12 @@ async function loadRoom(st, again = false) {
   } finally {
     st.roomLoading = false;
   }
-  if (current === session) renderDetails(st, true);
+  if (current !== session) return;
+  if (st.roomAgain) {
+    loadRoom(st, true);
+    return;
+  }
+  renderDetails(st, true);
 }
 
 function capCaption(room) {
@@ -1116,11 +1317,11 @@ function cleaningHtml(st) {
 }
 
 function renderDetails(st, roomChanged = false) {
-  if (!st.el.querySelector("details").open) return;
+  if (!st.el.querySelector(".card-more").open) return;
   st.el.querySelector(".chart-box").innerHTML = chartHtml(st);
   // The room plan only changes with the room document or the language; redrawing it on every
   // live document would be wasted work.
-  const roomKey = `${lang}|${st.room ? st.room.cap : ""}|${st.roomError || ""}|${st.room ? "y" : "n"}`;
+  const roomKey = `${lang}|${st.room ? `${st.room.cap}|${st.room.distancing_m}` : ""}|${st.roomError || ""}|${st.room ? "y" : "n"}`;
   if (roomChanged || st.roomKey !== roomKey) {
     st.roomKey = roomKey;
     st.el.querySelector(".room-box").innerHTML = roomHtml(st);
@@ -1132,7 +1333,7 @@ function renderDetails(st, roomChanged = false) {
 
 /** The last attempt per dialog: a retry of the same event at the same station reuses its
  * Idempotency-Key, so an answer lost on the way back is never recorded twice. */
-const pending = { correct: null, clean: null };
+const pending = { correct: null, clean: null, override: null, ack: null };
 
 function keyFor(slot, station, event) {
   const body = JSON.stringify(event);
@@ -1154,7 +1355,7 @@ function closeDialog(dialog) {
   if (dialog.open) dialog.close();
 }
 
-for (const dialog of [$("correct-dialog"), $("clean-dialog")]) {
+for (const dialog of [$("correct-dialog"), $("clean-dialog"), $("override-dialog")]) {
   dialog.addEventListener("close", () => {
     if (current) current.dialogStation = null;
     if (opener && document.contains(opener)) opener.focus();
@@ -1198,14 +1399,89 @@ function openCleaning(st, button) {
   first?.focus();
 }
 
+function openOverride(st, button) {
+  const form = $("override-form");
+  const doc = st.doc;
+  form.dataset.station = st.id;
+  $("override-error").hidden = true;
+  $("override-other").value = "";
+  for (const radio of form.querySelectorAll('input[name="override-reason"]')) radio.checked = false;
+  const outside = doc?.outside || [];
+  $("override-context").textContent = doc
+    ? t().overrideContext(st.name, doc.headcount, doc.cap, outside.length)
+    : st.name;
+  // The head of the queue is the default and is sent without a ticket, so the service lets in
+  // whoever is first when the request arrives; a named ticket is for a particular party (the
+  // wheelchair user at the back of the line).
+  const svcName = (id) => {
+    const svc = (doc?.services || []).find((s) => s.id === id);
+    return svc ? serviceName(svc) : id;
+  };
+  const select = $("override-ticket");
+  select.innerHTML = outside.length
+    ? `<option value="">${esc(t().overrideHead(outside[0].ticket))}</option>`
+      + outside.map((p) => `<option value="${esc(p.ticket)}">${esc(t().overrideOption(p, svcName(p.service), minutesSince(p.since)))}</option>`).join("")
+    : "";
+  const submit = form.querySelector('button[type="submit"]');
+  submit.textContent = t().overrideSubmit;
+  submit.disabled = outside.length === 0;
+  if (!outside.length) {
+    $("override-error").textContent = t().overrideNone;
+    $("override-error").hidden = false;
+  }
+  openDialog($("override-dialog"), st.id, button);
+  select.focus();
+}
+
+/** Acknowledging needs no dialog: the alert says what it is about, and a second guard
+ * acknowledging the same alert is refused by the service with who did it first. */
+async function acknowledge(st, li, button) {
+  const session = current;
+  const key = li.dataset.key;
+  if (st.acking.has(key)) return;
+  const id = Number(li.dataset.alert);
+  const what = li.querySelector(".alert-title")?.textContent || "";
+  const event = { kind: "acknowledge", alert: id };
+  st.acking.add(key);
+  button.setAttribute("aria-disabled", "true");
+  const ikey = keyFor("ack", st.id, event);
+  let answer;
+  try {
+    answer = await postEvent(st.id, session.token, ikey, event);
+  } catch {
+    answer = null;
+  }
+  st.acking.delete(key);
+  if (current !== session) return;
+  if (document.contains(button)) button.setAttribute("aria-disabled", "false");
+  if (!answer) {
+    st.result = { ok: false, text: t().netFail, at: Date.now() };
+    renderResult(st);
+    return;
+  }
+  const { status, body, replayed } = answer;
+  const inFlight = status === 409 && body.type === "/problems/request-in-flight";
+  if (!inFlight && status < 500) pending.ack = null;
+  if (status === 401) { signOut(t().expired); return; }
+  if (status >= 200 && status < 300) {
+    st.result = { ok: true, text: t().ackDone(what, fmtTime(serverNow(), st.doc?.timezone)) + (replayed ? t().replayed : ""), at: Date.now() };
+  } else {
+    st.result = { ok: false, text: inFlight ? t().inFlight : `⚠ ${body.detail || body.title || `HTTP ${status}`}`, at: Date.now() };
+  }
+  renderResult(st);
+}
+
 $("cards").addEventListener("click", (event) => {
   const button = event.target.closest("button[data-action]");
   if (!button || !current) return;
   const st = current.stations.get(button.closest(".station-card").dataset.station);
   if (!st) return;
-  if (button.dataset.action === "correct-plus") openCorrection(st, 1, button);
-  else if (button.dataset.action === "correct-minus") openCorrection(st, -1, button);
-  else if (button.dataset.action === "cleaned") openCleaning(st, button);
+  const action = button.dataset.action;
+  if (action === "correct-plus") openCorrection(st, 1, button);
+  else if (action === "correct-minus") openCorrection(st, -1, button);
+  else if (action === "cleaned") openCleaning(st, button);
+  else if (action === "override") openOverride(st, button);
+  else if (action === "acknowledge") acknowledge(st, button.closest("[data-alert]"), button);
 });
 
 /** Sends one event from a dialog and reports the answer: success closes the dialog and shows the
@@ -1215,6 +1491,7 @@ async function submitEvent(slot, form, errorBox, event, describe) {
   const st = session?.stations.get(form.dataset.station);
   if (!st) return;
   const submit = form.querySelector('button[type="submit"]');
+  const label = submit.textContent;
   submit.disabled = true;
   submit.textContent = t().sending;
   errorBox.hidden = true;
@@ -1227,7 +1504,7 @@ async function submitEvent(slot, form, errorBox, event, describe) {
   }
   if (current !== session) return;
   submit.disabled = false;
-  submit.textContent = t().record;
+  submit.textContent = label;
   if (!answer) {
     errorBox.textContent = t().netFail;
     errorBox.hidden = false;
@@ -1268,6 +1545,29 @@ $("correct-form").addEventListener("submit", (event) => {
   submitEvent("correct", form, $("correct-error"), { kind: "correction", delta, reason }, (body, replayed) => {
     const tz = current.stations.get(form.dataset.station)?.doc?.timezone;
     return t().correctDone(delta, body.headcount, fmtTime(serverNow(), tz)) + (replayed ? t().replayed : "");
+  });
+});
+
+$("override-other").addEventListener("input", () => {
+  if ($("override-other").value.trim()) $("override-other-choice").checked = true;
+});
+
+$("override-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const form = event.currentTarget;
+  const chosen = form.querySelector('input[name="override-reason"]:checked');
+  const reason = chosen && chosen.value ? chosen.value : $("override-other").value.trim();
+  if (!reason) {
+    $("override-error").textContent = t().overrideMissing;
+    $("override-error").hidden = false;
+    (form.querySelector('input[name="override-reason"]') || $("override-other")).focus();
+    return;
+  }
+  const ticket = $("override-ticket").value;
+  const overrideEvent = ticket ? { kind: "override", ticket, reason } : { kind: "override", reason };
+  submitEvent("override", form, $("override-error"), overrideEvent, (body, replayed) => {
+    const tz = current.stations.get(form.dataset.station)?.doc?.timezone;
+    return t().overrideDone(body.ticket || ticket, body.headcount, body.cap, fmtTime(serverNow(), tz)) + (replayed ? t().replayed : "");
   });
 });
 

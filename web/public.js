@@ -110,7 +110,7 @@ function render() {
   const live = latest.services.find((s) => s.id === service.id);
   const open = live ? live.open : false;
   const sign = !open ? "closed" : latest.sign;
-  const signText = { enter: `✓ ${t().enter}`, wait_outside: `✋ ${t().wait}`, closed: `✕ ${t().closedSign}` }[sign];
+  const signText = { enter: `✓ ${t().enter}`, wait_outside: `■ ${t().wait}`, closed: `× ${t().closedSign}` }[sign];
   $("sign").textContent = signText;
   $("sign").className = `sign ${sign}`;
   $("occupancy").textContent = `${latest.headcount} / ${latest.cap}`;

@@ -16,7 +16,6 @@ const TEXT = {
     lang: "English", langLabel: "Switch to English",
     errEmpty: "Skriv inn nøkkelen.",
     errInvalid: "Nøkkelen er ikke gyldig. Sjekk at den er skrevet riktig.",
-    errStoredInvalid: "Den lagrede nøkkelen er ikke lenger gyldig. Logg inn på nytt.",
     errUnreachable: "Tjenesten kan ikke nås akkurat nå. Prøv igjen om litt.",
     errRole: (role) => `Denne nøkkelen tilhører ${({ display: "en skjerm", admin: "en administrator" })[role] || `rollen «${role}»`} og kan ikke brukes på en skranke.`,
     errStation: (names, here) => names
@@ -37,6 +36,7 @@ const TEXT = {
     discardTitle: (n, d) => `Forkaste ${n} ${n === 1 ? "handling" : "handlinger"} fra ${d}?`,
     discardText: (d) => `Handlingene under ble lagt i kø av ${d} og er ikke bekreftet av tjenesten. Kanskje nådde de aldri fram — eller de kom fram, men svaret gikk tapt. Forkaster du dem, blir de aldri sendt. Sjekk listene før du gjør noe av dette på nytt.`,
     discardConfirm: (n) => `Forkast ${n === 1 ? "handlingen" : `${n} handlinger`}`, discardKeep: "Behold dem",
+    discarded: "Forkastet — aldri sendt herfra",
     rDiscarded: (what, d) => `${what} forkastet (lagt i kø av ${d}, aldri bekreftet)`,
     heldFor: (d) => `venter på ${d}`,
     nextTry: (s) => ` Neste forsøk om ${s} s.`, retryNow: "Send nå",
@@ -82,7 +82,6 @@ const TEXT = {
     lang: "Norsk", langLabel: "Bytt til norsk",
     errEmpty: "Enter the token.",
     errInvalid: "This token is not valid. Check that it is typed correctly.",
-    errStoredInvalid: "The stored token is no longer valid. Sign in again.",
     errUnreachable: "The service cannot be reached right now. Try again in a moment.",
     errRole: (role) => `This token belongs to ${({ display: "a lobby display", admin: "an administrator" })[role] || `the role "${role}"`} and cannot be used at a front desk.`,
     errStation: (names, here) => names
@@ -103,6 +102,7 @@ const TEXT = {
     discardTitle: (n, d) => `Discard ${n} ${n === 1 ? "action" : "actions"} from ${d}?`,
     discardText: (d) => `The actions below were queued by ${d} and the service has not confirmed them. They may never have reached it — or they did and the answer was lost. If you discard them they will never be sent. Check the lists before you redo any of them.`,
     discardConfirm: (n) => `Discard ${n === 1 ? "the action" : `${n} actions`}`, discardKeep: "Keep them",
+    discarded: "Discarded — never sent from here",
     rDiscarded: (what, d) => `${what} discarded (queued by ${d}, never confirmed)`,
     heldFor: (d) => `waiting for ${d}`,
     nextTry: (s) => ` Next attempt in ${s} s.`, retryNow: "Send now",
@@ -232,9 +232,11 @@ function isMine(entry) {
   return Boolean(device) && (!entry.device || entry.device === device);
 }
 
-/** Entries that wait for another device to sign in again, grouped by that device (in order). */
+/** Entries that wait for another device to sign in again, grouped by that device (in order).
+ * Empty while this tab's own device is not known yet: nothing can be told apart then. */
 function heldGroups(list = readOutbox()) {
   const groups = new Map();
+  if (!myDevice()) return groups;
   for (const entry of list) {
     if (isMine(entry)) continue;
     const device = entry.device || "";
@@ -557,7 +559,7 @@ function applyLanguage() {
   $("lang").setAttribute("aria-label", t().langLabel);
   document.title = `${t().title}${stationName() ? ` — ${stationName()}` : ""} — lobbywatch`;
   $("shortcuts").innerHTML = t().shortcuts.map(([k, v]) => `<div><dt><kbd>${esc(k)}</kbd></dt><dd>${esc(v)}</dd></div>`).join("");
-  for (const c of ["service-buttons", "inside-list", "outside-list", "results", "calls", "call-service"]) delete $(c).dataset.rendered;
+  for (const c of ["service-buttons", "inside-list", "outside-list", "results", "calls", "call-service", "outbox-held"]) delete $(c).dataset.rendered;
   renderAll();
 }
 
@@ -588,7 +590,8 @@ function renderHeader() {
   if (signedIn) {
     const state = conn || "connecting";
     $("conn").className = `conn-pill ${state}`;
-    $("conn").textContent = { open: `● ${t().live}`, lost: `✕ ${t().lost}`, connecting: `… ${t().connecting}` }[state];
+    // "●" and "…" are in every font; the cross is an SVG (a "✕" glyph is missing from many fonts).
+    setLive($("conn"), { open: `● ${esc(t().live)}`, lost: `${icon("cross")} ${esc(t().lost)}`, connecting: `… ${esc(t().connecting)}` }[state]);
     $("device").textContent = me ? me.device : `${t().unverified}`;
   }
 }
@@ -613,7 +616,7 @@ function renderStatus() {
   }
   const stale = doc && conn === "lost";
   $("stale").hidden = !stale;
-  if (stale) $("stale").textContent = t().stale(fmtTime(doc.as_of));
+  if (stale) $("stale").innerHTML = `${icon("warn")} ${esc(t().stale(fmtTime(doc.as_of)))}`;
 }
 
 function renderServices() {
@@ -623,8 +626,14 @@ function renderServices() {
     : list.map((s, i) => {
       const name = lang === "en" ? s.name_en : s.name;
       const shortcut = i < 9 ? String(i + 1) : "";
+      // The estimate only from the live document (a cached one would be stale); null means the
+      // service has not measured enough yet, and no number is better than a made-up one.
+      const live = doc?.services.find((x) => x.id === s.id);
+      const estimate = live && live.estimated_wait_min !== undefined
+        ? `<span class="svc-est${live.estimated_wait_min == null ? " none" : ""}">${icon("clock")} ${esc(live.estimated_wait_min == null ? t().noEstimate : t().estimate(live.estimated_wait_min))}</span>`
+        : "";
       const extra = s.open
-        ? `<span class="svc-sub">${esc(s.hours_today ? s.hours_today.replace("-", "–") : "")}${doc ? ` · ${esc(t().waitingIn(s.waiting_inside, s.waiting_outside))}` : ""}</span>`
+        ? `<span class="svc-sub">${esc(s.hours_today ? s.hours_today.replace("-", "–") : "")}${doc ? ` · ${esc(t().waitingIn(s.waiting_inside, s.waiting_outside))}` : ""}</span>${estimate}`
         : `<span class="svc-sub svc-closed">${icon("cross")} ${esc(t().closed)}</span>`;
       return `<button type="button" class="svc${s.open ? "" : " closed"}" data-service="${esc(s.id)}"${s.open ? "" : " disabled"}${shortcut ? ` aria-keyshortcuts="${shortcut}"` : ""}>`
         + `<span class="svc-prefix" aria-hidden="true">${esc(s.prefix || "")}</span>`
@@ -651,11 +660,16 @@ function renderServices() {
   }
 }
 
-/** Tickets with a check-out or no-show still in the outbox: their buttons are disabled so a
- * second click cannot queue the same action twice. */
+/** Tickets with a check-out or no-show still in the outbox. This device's: their buttons are
+ * disabled so a second click cannot queue the same action twice. Another device's: the buttons
+ * stay (that action may never be sent), with a note that one is waiting. */
 function pendingTickets() {
-  const pending = new Set();
-  for (const e of readOutbox()) if (e.event.ticket) pending.add(e.event.ticket);
+  const pending = new Map();
+  for (const e of readOutbox()) {
+    if (!e.event.ticket) continue;
+    const mine = isMine(e);
+    if (mine || !pending.has(e.event.ticket)) pending.set(e.event.ticket, { mine, device: e.device, kind: e.event.kind });
+  }
   return pending;
 }
 
@@ -670,11 +684,17 @@ function renderLists() {
   const pending = pendingTickets();
   const pleaseEnter = new Set(doc.please_enter);
   const buttons = (ticket, actions) => {
-    if (pending.has(ticket)) return `<span class="pending">${icon("clock")} ${esc(t().pending)}</span>`;
+    if (pending.get(ticket)?.mine) return `<span class="pending">${icon("clock")} ${esc(t().pending)}</span>`;
     return actions.map((a) => `<button type="button" class="act ${a === "check_out" ? "act-out" : "act-noshow"}" data-action="${a}" aria-label="${esc(`${a === "check_out" ? t().checkOut : t().noShow} ${ticket}`)}">${esc(a === "check_out" ? t().checkOut : t().noShow)}</button>`).join("");
   };
   const party = (n) => (n > 1 ? `<span class="party-badge">${esc(t().persons(n))}</span>` : "");
   const appt = (a) => (a ? `<span class="appt">${esc(t().appt)} ${esc(a)}</span>` : "");
+  const held = (ticket) => {
+    const p = pending.get(ticket);
+    return p && !p.mine ? `<span class="held-badge">${icon("clock")} ${esc(t().kinds[p.kind] || p.kind)} ${esc(t().heldFor(p.device || "?"))}</span>` : "";
+  };
+  // Minutes until an outside party is expected in; null (nothing measured yet) shows nothing.
+  const eta = (m) => (m == null ? "" : `<span class="eta">${icon("enter")} ${esc(t().enterIn(m))}</span>`);
 
   // Inside, grouped per service in the order of doc.services (then any other key).
   const ids = [...services().map((s) => s.id), ...Object.keys(doc.inside).filter((id) => !services().some((s) => s.id === id))];
@@ -688,7 +708,7 @@ function renderLists() {
         : pleaseEnter.has(p.ticket) ? `<span class="enter-badge">${icon("enter")} ${esc(t().pleaseEnter)}</span>` : "";
       return `<li data-ticket="${esc(p.ticket)}" class="row${p.desk ? " is-called" : ""}">`
         + `<span class="tkt">${esc(p.ticket)}</span>`
-        + `<span class="meta">${party(p.party_size)}${state}<span class="when">${esc(t().enteredAt(fmtTime(p.entered_at)))}</span>${appt(p.appointment)}</span>`
+        + `<span class="meta">${party(p.party_size)}${state}<span class="when">${esc(t().enteredAt(fmtTime(p.entered_at)))}</span>${appt(p.appointment)}${held(p.ticket)}</span>`
         + `<span class="acts">${buttons(p.ticket, ["check_out", "no_show"])}</span></li>`;
     }).join("");
     return `<section class="svc-group" aria-label="${esc(serviceName(id))}"><h3>${esc(serviceName(id))} <span class="count">${parties.length}</span></h3>`
@@ -700,7 +720,7 @@ function renderLists() {
   const outside = doc.outside.map((p) => `<li data-ticket="${esc(p.ticket)}" class="row">`
     + `<span class="pos" aria-hidden="true">${esc(p.position)}</span>`
     + `<span class="tkt">${esc(p.ticket)}</span>`
-    + `<span class="meta"><span class="svc-tag">${esc(serviceName(p.service))}</span>${party(p.party_size)}<span class="when">${esc(t().since(fmtTime(p.since)))}</span>${appt(p.appointment)}</span>`
+    + `<span class="meta"><span class="svc-tag">${esc(serviceName(p.service))}</span>${party(p.party_size)}${eta(p.expected_enter_min)}<span class="when">${esc(t().since(fmtTime(p.since)))}</span>${appt(p.appointment)}${held(p.ticket)}</span>`
     + `<span class="acts">${buttons(p.ticket, ["no_show"])}</span></li>`).join("");
   patch($("outside-list"), outside || `<li class="empty note">${esc(t().none)}</li>`);
   $("outside-total").textContent = `(${doc.outside.length})`;
@@ -729,7 +749,8 @@ function renderIssued() {
   else box.removeAttribute("data-ticket");
   let html;
   if (it.state === "queued") {
-    const text = sender.trouble ? t().queued : t().sending;
+    const entry = readOutbox().find((e) => e.key === it.key);
+    const text = entry && !isMine(entry) && entry.device ? t().queuedFor(entry.device) : sender.trouble || !token ? t().queued : t().sending;
     html = `<div class="issued-ticket pending-ticket">${icon("clock")}</div>`
       + `<div class="issued-verdict">${esc(text)}</div>`;
   } else if (it.state === "inside") {
@@ -740,6 +761,8 @@ function renderIssued() {
       + `<div class="issued-verdict">${icon("stop")} ${esc(t().waitOutside)}${it.position ? ` — ${esc(t().position(it.position))}` : ""}</div>`;
     // The answer was "wait outside", but the live state may since have let the party in.
     if (doc?.please_enter.includes(it.ticket)) html += `<p class="issued-now">${icon("enter")} ${esc(t().nowEnter)}</p>`;
+  } else if (it.state === "discarded") {
+    html = `<div class="issued-verdict">${icon("cross")} ${esc(t().discarded)}</div>`;
   } else {
     html = `<div class="issued-verdict">${icon("cross")} ${esc(t().refused)}</div>`
       + `<p class="issued-detail">${esc(it.detail)}</p>`;
@@ -762,7 +785,11 @@ function renderCalled() {
   if (c.state === "called") {
     setLive(box, `<span class="called-ticket">${esc(c.ticket)}</span> <span class="called-desk">${icon("call")} ${esc(t().calledNow(c.desk))}</span>`);
   } else if (c.state === "queued") {
-    setLive(box, `<span class="called-desk">${icon("clock")} ${esc(sender.trouble ? t().callQueued : t().sending)}</span>`);
+    const entry = readOutbox().find((e) => e.key === c.key);
+    const text = entry && !isMine(entry) && entry.device ? t().queuedFor(entry.device) : sender.trouble || !token ? t().callQueued : t().sending;
+    setLive(box, `<span class="called-desk">${icon("clock")} ${esc(text)}</span>`);
+  } else if (c.state === "discarded") {
+    setLive(box, `<span class="called-desk">${icon("cross")} ${esc(t().discarded)}</span>`);
   } else {
     setLive(box, `<span class="called-desk">${icon("cross")} ${esc(t().refused)}:</span> ${esc(c.detail)}`);
   }
@@ -777,12 +804,13 @@ function describeEvent(e) {
 
 function renderResults() {
   const pending = readOutbox().slice().reverse().map((e) => `<li class="res pending">`
-    + `<span class="res-icon">${icon("clock")}</span><span class="res-text">${esc(describeEvent(e.event))} — ${esc(t().waitingToSend)}`
+    + `<span class="res-icon">${icon("clock")}</span><span class="res-text">${esc(describeEvent(e.event))} — ${esc(isMine(e) || !e.device ? t().waitingToSend : t().heldFor(e.device))}`
     + ` <small>(${esc(t().queuedAt(fmtLocal(e.queuedAt)))})</small></span></li>`);
   const done = recent.results.map((r) => {
     const e = r.event;
     let text;
-    if (!r.ok) text = `${t().rRefused(describeEvent(e))}: ${r.detail}`;
+    if (r.discardedFrom) text = t().rDiscarded(describeEvent(e), r.discardedFrom);
+    else if (!r.ok) text = `${t().rRefused(describeEvent(e))}: ${r.detail}`;
     else if (e.kind === "check_in") text = r.body.state === "inside" ? t().rIn(r.body.ticket, serviceName(e.service)) : t().rOut(r.body.ticket, serviceName(e.service), r.body.position);
     else if (e.kind === "check_out") text = t().rCheckedOut(e.ticket);
     else if (e.kind === "no_show") text = t().rNoShow(e.ticket);
@@ -805,12 +833,15 @@ function renderCalls() {
 }
 
 function renderOutbox() {
-  const count = readOutbox().length;
+  const list = readOutbox();
+  // Every entry counts, also those waiting for another device: none of them has been sent.
+  const count = list.length;
+  const own = myDevice() ? list.filter(isMine).length : count;
   if ($("outbox-count").textContent !== String(count)) $("outbox-count").textContent = String(count);
-  const mode = count === 0 ? "ok" : sender.trouble ? sender.trouble : "sending";
+  const mode = count === 0 ? "ok" : own === 0 ? "held" : sender.trouble ? sender.trouble : "sending";
   const banner = $("outbox-banner");
   banner.className = `outbox ${mode}`;
-  const symbol = { ok: "check", sending: "sync", down: "warn", busy: "warn" }[mode];
+  const symbol = { ok: "check", sending: "sync", down: "warn", busy: "warn", held: "clock" }[mode];
   if (banner.dataset.icon !== symbol) {
     banner.querySelector(".outbox-icon").innerHTML = icon(symbol);
     banner.dataset.icon = symbol;
@@ -823,14 +854,35 @@ function renderOutbox() {
     retry = t().nextTry(Math.max(0, Math.ceil((sender.retryAt - Date.now()) / 1000)));
   }
   $("outbox-retry").textContent = retry;
-  $("retry-now").hidden = !(count > 0 && sender.trouble && token);
+  $("retry-now").hidden = !(own > 0 && sender.trouble && token);
+  renderHeld(list);
   renderResults();
 }
 
+/** One line per other device whose actions wait here, each with its explicit "Discard …". */
+function renderHeld(list) {
+  const box = $("outbox-held");
+  const groups = token ? heldGroups(list) : new Map();
+  const html = [...groups].map(([device, entries]) => `<div class="held-row">`
+    + `${icon("clock")}<span class="held-text"><strong>${entries.length}</strong> ${esc(t().heldBy(entries.length, device))}</span>`
+    + `<button type="button" class="held-discard" data-discard="${esc(device)}" aria-label="${esc(t().discardFor(device))}">${esc(t().discard)}</button></div>`).join("");
+  box.hidden = groups.size === 0;
+  if (box.dataset.rendered === html) return;
+  const focused = box.contains(document.activeElement) ? document.activeElement.dataset.discard : null;
+  box.innerHTML = html;
+  box.dataset.rendered = html;
+  if (focused != null) box.querySelector(`[data-discard="${CSS.escape(focused)}"]`)?.focus();
+}
+
 function renderSignInOutbox() {
-  const count = readOutbox().length;
-  $("sign-in-outbox").hidden = count === 0 || Boolean(token);
-  $("sign-in-outbox").innerHTML = count ? `${icon("warn")} ${esc(t().outboxSignedOut(count))}` : "";
+  const groups = new Map();
+  for (const entry of readOutbox()) {
+    const device = entry.device || "";
+    groups.set(device, (groups.get(device) || 0) + 1);
+  }
+  $("sign-in-outbox").hidden = groups.size === 0 || Boolean(token);
+  $("sign-in-outbox").innerHTML = [...groups].map(([device, n]) => `<p>${icon("warn")} `
+    + `${esc(device ? t().outboxSignedOutBy(n, device) : t().outboxSignedOut(n))}</p>`).join("");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1056,6 +1108,56 @@ $("desk").addEventListener("change", () => {
 });
 
 $("retry-now").addEventListener("click", retryNow);
+
+// Discarding another device's waiting actions: explicit, confirmed, and recorded in the results.
+let discarding = null; // { device, keys } while the dialog is open
+$("outbox-held").addEventListener("click", (e) => {
+  const button = e.target.closest("button[data-discard]");
+  if (button) openDiscardDialog(button.dataset.discard);
+});
+function openDiscardDialog(device) {
+  const entries = heldGroups().get(device) || [];
+  if (!entries.length) return;
+  // Only the entries shown now: anything queued or sent after this moment is not part of it.
+  discarding = { device, keys: entries.map((e) => e.key) };
+  const n = entries.length;
+  $("discard-title").textContent = t().discardTitle(n, device);
+  $("discard-text").textContent = t().discardText(device);
+  $("discard-list").innerHTML = entries.map((e) => `<li>${esc(describeEvent(e.event))}`
+    + ` <small>(${esc(t().queuedAt(fmtLocal(e.queuedAt)))})</small></li>`).join("");
+  $("discard-confirm").textContent = t().discardConfirm(n);
+  $("discard-dialog").returnValue = "";
+  $("discard-dialog").showModal();
+}
+function closeDiscardDialog() {
+  discarding = null;
+  if ($("discard-dialog").open) $("discard-dialog").close("cancel");
+}
+$("discard-dialog").addEventListener("close", () => {
+  const chosen = discarding;
+  discarding = null;
+  if (chosen && $("discard-dialog").returnValue === "discard") discardHeld(chosen);
+  // The dialog gives focus back to the button that opened it; after a discard that button is
+  // gone, so the keyboard lands on the outbox banner instead of the top of the page.
+  if (!$("app").hidden && (!document.activeElement || document.activeElement === document.body)) $("outbox-banner").focus();
+});
+function discardHeld({ device, keys }) {
+  const wanted = new Set(keys);
+  const list = readOutbox();
+  // Re-checked against the stored outbox: that device may have sent some from another tab meanwhile.
+  const gone = list.filter((e) => wanted.has(e.key) && !isMine(e));
+  const goneKeys = new Set(gone.map((e) => e.key));
+  writeOutbox(list.filter((e) => !goneKeys.has(e.key)));
+  const at = new Date().toISOString();
+  for (const entry of gone) {
+    addResult({ key: entry.key, event: publicEvent(entry.event), ok: false, status: 0, discardedFrom: device,
+      detail: null, queuedAt: entry.queuedAt, at });
+    if (recent.issued?.key === entry.key) recent.issued = { ...recent.issued, state: "discarded" };
+    if (recent.called?.key === entry.key) recent.called = { ...recent.called, state: "discarded" };
+  }
+  saveRecent();
+  renderAll();
+}
 $("sign-out").addEventListener("click", () => signOut(null));
 $("lang").addEventListener("click", () => {
   lang = lang === "nb" ? "en" : "nb";

@@ -10,6 +10,7 @@
 //! | who a token is | `me.rs` |
 //! | opening hours for the coming two weeks | `opening_hours.rs` |
 //! | the distancing rule at run time | `rules.rs` |
+//! | daily reports and history from the log | `reports.rs` |
 //! | the web pages | `web.rs` |
 //! | errors as problem+json | `problem.rs` |
 //! | tokens, roles and scopes | `auth.rs` |
@@ -22,6 +23,7 @@ pub mod live;
 pub mod me;
 pub mod opening_hours;
 pub mod problem;
+pub mod reports;
 pub mod rules;
 pub mod stations;
 pub mod web;
@@ -49,6 +51,7 @@ pub fn app(state: AppState) -> Router {
         .merge(me::router())
         .merge(opening_hours::router())
         .merge(rules::router())
+        .merge(reports::router())
         .merge(web::router())
         .route("/problems", get(|| async { Json(CATALOGUE) }))
         .route("/problems/{slug}", get(problem_type))

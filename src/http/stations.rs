@@ -5,7 +5,9 @@
 //! hundred numbers under the lock (they are fetched once per dashboard, not per change).
 
 use axum::Router;
-use axum::extract::{Path, State};
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -156,9 +158,17 @@ async fn history(
     State(state): State<AppState>,
     Caller(device): Caller,
     Path(station): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let station = station_config(&state, &station)?;
     may_read(&device, station)?;
+    if ["from", "to", "step"]
+        .iter()
+        .any(|k| params.contains_key(*k))
+    {
+        let logged = super::reports::history_from_log(&state, station, &params).await?;
+        return Ok(axum::Json(logged).into_response());
+    }
     let slot = state.station(&station.id).ok_or(ApiError::Internal)?;
     let now = state.clock.now();
     let points = slot

@@ -8,5 +8,6 @@ mod helpers;
 mod live;
 mod opening_hours;
 mod operations;
+mod reports;
 mod restart;
 mod stations;

@@ -1,0 +1,249 @@
+//! Reports from the log: `GET /api/v1/reports/daily?date=..&district=..` (JSON, or CSV with
+//! `Accept: text/csv` or `&format=csv`) and the long-range history behind
+//! `GET /api/v1/stations/{station}/history?from=..&to=..&step=5m`. Both replay the log on the
+//! read-only connection in a blocking task, so they never hold up events.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use chrono::{DateTime, NaiveDate, TimeDelta, TimeZone, Utc};
+use chrono_tz::Tz;
+use serde::Serialize;
+
+use super::auth::{Caller, covers};
+use super::problem::ApiError;
+use crate::config::{self, Role};
+use crate::domain::{DistrictId, StationId};
+use crate::engine::history::Sample;
+use crate::reports;
+use crate::state::AppState;
+
+/// The longest range the history endpoint replays.
+pub const MAX_RANGE: TimeDelta = TimeDelta::days(7);
+/// The most points one history answer holds.
+pub const MAX_POINTS: i64 = 5_000;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/v1/reports/daily", get(daily))
+}
+
+/// Local midnight of `date` to the next, in UTC.
+fn day_bounds(tz: Tz, date: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
+    let midnight = |d: NaiveDate| {
+        tz.from_local_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight"))
+            .earliest()
+            .map_or_else(
+                || d.and_hms_opt(0, 0, 0).expect("midnight").and_utc(),
+                |t| t.with_timezone(&Utc),
+            )
+    };
+    (midnight(date), midnight(date.succ_opt().unwrap_or(date)))
+}
+
+fn log_error(e: anyhow::Error) -> ApiError {
+    tracing::error!(cause = %e, "reading the log for a report failed");
+    ApiError::Internal
+}
+
+#[derive(Serialize)]
+struct DailyReport {
+    date: NaiveDate,
+    stations: Vec<reports::StationDay>,
+}
+
+async fn daily(
+    State(state): State<AppState>,
+    Caller(device): Caller,
+    Query(params): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let in_scope = |s: &config::Station| match device.role {
+        Role::Admin => true,
+        Role::Guard => covers(&device.scope, s),
+        _ => false,
+    };
+    if !matches!(device.role, Role::Admin | Role::Guard) {
+        return Err(ApiError::Forbidden(
+            "reports are for guards and admins".into(),
+        ));
+    }
+    let district = match params.get("district") {
+        None => None,
+        Some(d) => Some(
+            DistrictId::parse(d)
+                .ok()
+                .filter(|id| state.config.district(id).is_some())
+                .ok_or_else(|| ApiError::NotFound(format!("no district '{d}'")))?,
+        ),
+    };
+    let stations: Vec<Arc<config::Station>> = state
+        .config
+        .stations
+        .iter()
+        .filter(|s| district.as_ref().is_none_or(|d| s.district == *d))
+        .filter(|s| params.get("station").is_none_or(|id| s.id.as_str() == id))
+        .filter(|s| in_scope(s))
+        .map(|s| Arc::new(s.clone()))
+        .collect();
+    if stations.is_empty() {
+        return Err(ApiError::NotFound(
+            "no station in your scope matches the request".into(),
+        ));
+    }
+    let now = state.clock.now();
+    let date = match params.get("date") {
+        Some(d) => NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
+            ApiError::invalid("date", format!("'{d}' is not a date like 2026-11-25"))
+        })?,
+        None => now.with_timezone(&stations[0].timezone).date_naive(),
+    };
+    let csv = params.get("format").is_some_and(|f| f == "csv")
+        || headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.contains("text/csv"));
+    let store = state.store.clone();
+    let configured = state.config.rules;
+    let days = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<reports::StationDay>> {
+        stations
+            .iter()
+            .map(|s| {
+                let bounds = day_bounds(s.timezone, date);
+                let events = store.events_between(&s.id, bounds.0, bounds.1)?;
+                let rules = reports::rules_at(
+                    configured,
+                    store.rule_change_before(&s.id, bounds.0)?.as_ref(),
+                );
+                Ok(reports::day(s, &rules, date, bounds, now, &events))
+            })
+            .collect()
+    })
+    .await
+    .map_err(|_| ApiError::Internal)?
+    .map_err(log_error)?;
+    if csv {
+        return Ok((
+            [
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/csv; charset=utf-8"),
+                ),
+                (
+                    header::CONTENT_DISPOSITION,
+                    HeaderValue::from_str(&format!(
+                        "attachment; filename=\"lobbywatch-{date}.csv\""
+                    ))
+                    .map_err(|_| ApiError::Internal)?,
+                ),
+            ],
+            reports::to_csv(&days),
+        )
+            .into_response());
+    }
+    Ok(axum::Json(DailyReport {
+        date,
+        stations: days,
+    })
+    .into_response())
+}
+
+/// `?step=` as a duration: `30s`, `5m`, `1h`.
+fn parse_step(s: &str) -> Option<TimeDelta> {
+    let (n, unit) = s.split_at(s.len().checked_sub(1)?);
+    let n: i64 = n.parse().ok().filter(|n| *n > 0)?;
+    match unit {
+        "s" => Some(TimeDelta::seconds(n)),
+        "m" => Some(TimeDelta::minutes(n)),
+        "h" => Some(TimeDelta::hours(n)),
+        _ => None,
+    }
+}
+
+fn parse_time(field: &str, s: &str) -> Result<DateTime<Utc>, ApiError> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| {
+            ApiError::invalid(
+                field.to_owned(),
+                format!("'{s}' is not an RFC 3339 time like 2026-11-25T08:00:00Z"),
+            )
+        })
+}
+
+/// The history of `station` from `from` to `to` every `step`, replayed from the log.
+#[derive(Serialize)]
+pub struct LoggedHistory {
+    station: StationId,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    step_s: i64,
+    points: Vec<Sample>,
+}
+
+pub async fn history_from_log(
+    state: &AppState,
+    station: &config::Station,
+    params: &HashMap<String, String>,
+) -> Result<LoggedHistory, ApiError> {
+    let now = state.clock.now();
+    let to = params
+        .get("to")
+        .map(|t| parse_time("to", t))
+        .transpose()?
+        .unwrap_or(now);
+    let from = params
+        .get("from")
+        .map(|t| parse_time("from", t))
+        .transpose()?
+        .unwrap_or(to - TimeDelta::hours(2));
+    let step = match params.get("step") {
+        None => TimeDelta::minutes(5),
+        Some(s) => parse_step(s).ok_or_else(|| {
+            ApiError::invalid("step", format!("'{s}' is not a step like 30s, 5m or 1h"))
+        })?,
+    };
+    if from >= to {
+        return Err(ApiError::invalid("from", "must be before `to`"));
+    }
+    if to - from > MAX_RANGE {
+        return Err(ApiError::invalid("to", "the range may be at most 7 days"));
+    }
+    if (to - from).num_seconds() / step.num_seconds() > MAX_POINTS {
+        return Err(ApiError::invalid(
+            "step",
+            format!("that is more than {MAX_POINTS} points; use a larger step"),
+        ));
+    }
+    let config = Arc::new(station.clone());
+    let store = state.store.clone();
+    let configured = state.config.rules;
+    let points = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<Sample>> {
+        // Days start empty: replay from the start of `from`'s local day.
+        let day_start = day_bounds(
+            config.timezone,
+            from.with_timezone(&config.timezone).date_naive(),
+        )
+        .0;
+        let events = store.events_between(&config.id, day_start, to)?;
+        let rules = reports::rules_at(
+            configured,
+            store.rule_change_before(&config.id, day_start)?.as_ref(),
+        );
+        Ok(reports::series(&config, &rules, &events, from, to, step))
+    })
+    .await
+    .map_err(|_| ApiError::Internal)?
+    .map_err(log_error)?;
+    Ok(LoggedHistory {
+        station: station.id.clone(),
+        from,
+        to,
+        step_s: step.num_seconds(),
+        points,
+    })
+}

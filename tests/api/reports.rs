@@ -1,0 +1,235 @@
+//! Daily reports and long-range history, computed from the log.
+
+use std::sync::Arc;
+
+use chrono::{TimeDelta, TimeZone, Utc};
+use lobbywatch::clock::Clock;
+use lobbywatch::store::StoreOptions;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, test_config};
+
+/// A morning at `small` (cap 3) on Wednesday 25 November 2026, on a clock the test moves:
+/// at cap 10:00–10:35, over cap 10:35–10:40 (a guard's +1), one call after 10 minutes, a no-show.
+async fn a_morning() -> TestApp {
+    let start = chrono_tz::Europe::Oslo
+        .with_ymd_and_hms(2026, 11, 25, 10, 0, 0)
+        .unwrap()
+        .with_timezone(&Utc);
+    let clock = Clock::starting_at(start);
+    let app = TestApp::spawn_with_clock(
+        test_config(),
+        Arc::new(tempfile::tempdir().unwrap()),
+        StoreOptions::default(),
+        clock.clone(),
+    )
+    .await;
+    let post = |key: &'static str, device: &'static str, body: Value| {
+        let app = &app;
+        async move {
+            let r = app.post_event(device, "small", key, &body).await;
+            assert_eq!(r.status(), 201, "{key}: {}", r.text().await.unwrap());
+        }
+    };
+    post(
+        "a",
+        "small-desk",
+        json!({"kind": "check_in", "service": "passport"}),
+    )
+    .await;
+    post(
+        "b",
+        "small-desk",
+        json!({"kind": "check_in", "service": "passport", "party_size": 2}),
+    )
+    .await;
+    clock.advance(TimeDelta::minutes(10));
+    post("c", "small-desk", json!({"kind": "call", "desk": "1"})).await;
+    clock.advance(TimeDelta::minutes(5));
+    post(
+        "d",
+        "small-desk",
+        json!({"kind": "check_out", "ticket": "P001"}),
+    )
+    .await;
+    post(
+        "e",
+        "small-desk",
+        json!({"kind": "check_in", "service": "passport"}),
+    )
+    .await;
+    clock.advance(TimeDelta::minutes(20));
+    post(
+        "f",
+        "oslo-guard",
+        json!({"kind": "correction", "delta": 1, "reason": "child"}),
+    )
+    .await;
+    clock.advance(TimeDelta::minutes(5));
+    post(
+        "g",
+        "oslo-guard",
+        json!({"kind": "correction", "delta": -1, "reason": "child left"}),
+    )
+    .await;
+    post(
+        "h",
+        "small-desk",
+        json!({"kind": "no_show", "ticket": "P003"}),
+    )
+    .await;
+    post(
+        "i",
+        "small-desk",
+        json!({"kind": "cleaned", "surface": "counter"}),
+    )
+    .await;
+    app
+}
+
+#[tokio::test]
+async fn the_daily_report_counts_the_day_from_the_log() {
+    let app = a_morning().await;
+    let r = app
+        .client
+        .get(app.url("/api/v1/reports/daily?date=2026-11-25&district=oslo"))
+        .bearer_auth("oslo-guard-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let report: Value = r.json().await.unwrap();
+    let small = report["stations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["station"] == "small")
+        .unwrap()
+        .clone();
+    assert_eq!(small["max_occupancy"], 4);
+    assert_eq!(small["minutes_at_cap"], 35.0, "{small}");
+    assert_eq!(small["minutes_over_cap"], 5.0, "{small}");
+    assert_eq!(small["cleanings"], 1);
+    let passport = &small["services"][0];
+    assert_eq!(passport["service"], "passport");
+    assert_eq!(passport["visitors"], 4);
+    assert_eq!(passport["parties"], 3);
+    assert_eq!(passport["called"], 1);
+    assert_eq!(passport["no_shows"], 1);
+    assert_eq!(passport["wait_p50_min"], 10.0);
+    assert_eq!(
+        small["services"][1]["wait_p50_min"],
+        Value::Null,
+        "nobody waited for residence"
+    );
+
+    // The same as CSV, by Accept header or by format=csv.
+    for (path, accept) in [
+        (
+            "/api/v1/reports/daily?date=2026-11-25&district=oslo",
+            "text/csv",
+        ),
+        (
+            "/api/v1/reports/daily?date=2026-11-25&district=oslo&format=csv",
+            "*/*",
+        ),
+    ] {
+        let r = app
+            .client
+            .get(app.url(path))
+            .bearer_auth("oslo-guard-token")
+            .header("Accept", accept)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            r.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/csv")
+        );
+        let csv = r.text().await.unwrap();
+        let mut lines = csv.lines();
+        assert!(
+            lines
+                .next()
+                .unwrap()
+                .starts_with("date,district,station,service,visitors")
+        );
+        assert!(
+            csv.contains("2026-11-25,oslo,small,passport,4,3,1,1,10,10,4,35,5,1,0,0"),
+            "{csv}"
+        );
+    }
+
+    // Scope: a terminal may not, another district's guard finds nothing of its own here.
+    let r = app
+        .client
+        .get(app.url("/api/v1/reports/daily?district=oslo"))
+        .bearer_auth("small-desk-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = app
+        .client
+        .get(app.url("/api/v1/reports/daily?district=oslo"))
+        .bearer_auth("vest-guard-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let r = app
+        .client
+        .get(app.url("/api/v1/reports/daily?date=25.11.2026"))
+        .bearer_auth("oslo-guard-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+}
+
+#[tokio::test]
+async fn history_over_any_range_is_replayed_from_the_log_at_the_asked_step() {
+    let app = a_morning().await;
+    let r = app
+        .client
+        .get(app.url("/api/v1/stations/small/history?from=2026-11-25T09:00:00Z&to=2026-11-25T09:45:00Z&step=5m"))
+        .bearer_auth("oslo-guard-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let h: Value = r.json().await.unwrap();
+    assert_eq!(h["step_s"], 300);
+    let headcounts: Vec<u64> = h["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["headcount"].as_u64().unwrap())
+        .collect();
+    // 10:00 (before the first check-in), 10:05 … 10:35 at 3, 10:40 at 4 (the +1 at 10:35),
+    // 10:45 after the −1 and the no-show: 2.
+    assert_eq!(headcounts, [0, 3, 3, 3, 3, 3, 3, 3, 4]);
+    for (query, field) in [
+        ("from=2026-11-25T10:00:00Z&to=2026-11-25T09:00:00Z", "from"),
+        ("from=yesterday", "from"),
+        ("step=5parsecs", "step"),
+        ("from=2026-11-01T00:00:00Z&to=2026-11-25T00:00:00Z", "to"),
+        (
+            "from=2026-11-24T00:00:00Z&to=2026-11-25T00:00:00Z&step=1s",
+            "step",
+        ),
+    ] {
+        let r = app
+            .client
+            .get(app.url(&format!("/api/v1/stations/small/history?{query}")))
+            .bearer_auth("oslo-guard-token")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 422, "{query}");
+        let p: Value = r.json().await.unwrap();
+        assert_eq!(p["field"], field, "{query}");
+    }
+}
