@@ -31,7 +31,7 @@ const TEXT = {
       down: "venter på sending — tjenesten kan ikke nås; de sendes automatisk.",
       busy: "venter på sending — tjenesten svarer ikke nå; de sendes automatisk.",
       held: "venter på sending — ingen av dem kan sendes av denne enheten (se under)." },
-    heldBy: (n, d) => `${n} venter på at ${d} logger inn her igjen. De kan bare sendes med nøkkelen til ${d}.`,
+    heldBy: (n, d) => `venter på at ${d} logger inn her igjen. De kan bare sendes med nøkkelen til ${d}.`,
     discard: "Forkast …", discardFor: (d) => `Forkast handlingene fra ${d}`,
     discardTitle: (n, d) => `Forkaste ${n} ${n === 1 ? "handling" : "handlinger"} fra ${d}?`,
     discardText: (d) => `Handlingene under ble lagt i kø av ${d} og er ikke bekreftet av tjenesten. Kanskje nådde de aldri fram — eller de kom fram, men svaret gikk tapt. Forkaster du dem, blir de aldri sendt. Sjekk listene før du gjør noe av dette på nytt.`,
@@ -97,7 +97,7 @@ const TEXT = {
       down: "waiting to be sent — the service is unreachable; they will be sent automatically.",
       busy: "waiting to be sent — the service is not answering now; they will be sent automatically.",
       held: "waiting to be sent — none of them can be sent by this device (see below)." },
-    heldBy: (n, d) => `${n} ${n === 1 ? "is" : "are"} waiting for ${d} to sign in here again. Only ${d}'s token may send ${n === 1 ? "it" : "them"}.`,
+    heldBy: (n, d) => `waiting for ${d} to sign in here again. Only ${d}'s token may send ${n === 1 ? "it" : "them"}.`,
     discard: "Discard …", discardFor: (d) => `Discard the actions from ${d}`,
     discardTitle: (n, d) => `Discard ${n} ${n === 1 ? "action" : "actions"} from ${d}?`,
     discardText: (d) => `The actions below were queued by ${d} and the service has not confirmed them. They may never have reached it — or they did and the answer was lost. If you discard them they will never be sent. Check the lists before you redo any of them.`,
@@ -1167,6 +1167,8 @@ $("lang").addEventListener("click", () => {
 
 document.addEventListener("keydown", (e) => {
   if ($("app").hidden || e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey) return;
+  // A key pressed in the discard confirmation is meant for it, not for the page behind it.
+  if ($("discard-dialog").open) return;
   const target = e.target;
   if (target instanceof Element && target.closest("input, select, textarea, [contenteditable]")) {
     // Esc leaves the field so the single-key shortcuts work again.
