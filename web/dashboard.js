@@ -101,7 +101,7 @@ const TEXT = {
     showAll: (n) => `Vis hele køen (${n})`, showFewer: "Vis bare de første",
     more: (n) => `+${n} til`,
     correctGroup: "Korriger", correctGroupLabel: "Korriger antall inne",
-    plus: "+1", minus: "−1", cleaned: "Rengjort …", override: "Slipp inn …",
+    plus: "+1", minus: "−1", cleaned: "Rengjort…", override: "Slipp inn…",
     overrideLabel: (s) => `Slipp inn forbi grensen …, ${s}`,
     overrideNobody: (s) => `Slipp inn forbi grensen, ${s} — ingen venter ute`,
     plusLabel: (s) => `+1 person inne uten billett, ${s}`,
@@ -231,7 +231,7 @@ const TEXT = {
     showAll: (n) => `Show the whole queue (${n})`, showFewer: "Show only the first",
     more: (n) => `+${n} more`,
     correctGroup: "Correct", correctGroupLabel: "Correct the headcount",
-    plus: "+1", minus: "−1", cleaned: "Cleaned …", override: "Let in …",
+    plus: "+1", minus: "−1", cleaned: "Cleaned…", override: "Let in…",
     overrideLabel: (s) => `Let in past the cap …, ${s}`,
     overrideNobody: (s) => `Let in past the cap, ${s} — nobody is waiting outside`,
     plusLabel: (s) => `+1 person inside without a ticket, ${s}`,
@@ -371,11 +371,6 @@ function levelOf(doc) {
 }
 
 const LEVEL_ICON = { ok: "✓", near: "▲", full: "■", over: "✖" };
-
-/** The service's open alerts (active or acknowledged) of one kind. */
-function openAlerts(doc, kind) {
-  return (doc.alerts || []).filter((a) => a.state !== "cleared" && (!kind || a.kind === kind));
-}
 
 function hasAlert(doc, kind, state) {
   return (doc.alerts || []).some((a) => a.kind === kind && (state ? a.state === state : a.state !== "cleared"));
@@ -535,6 +530,7 @@ function start(token, me) {
     for (const st of session.stations.values()) translateCard(st);
   }).catch(() => { /* the id is shown instead; nothing a guard needs to act on */ });
   session.closeLive = live(withToken("/api/v1/live", token), onDocument, setConn);
+  syncClock(session);
   session.timers.push(setInterval(() => {
     for (const st of session.stations.values()) if (st.doc) renderCard(st);
     // A card held in place while the guard used it falls into order once they stop.
@@ -542,7 +538,23 @@ function start(token, me) {
   }, TICK_MS));
   session.timers.push(setInterval(() => {
     for (const st of session.stations.values()) if (st.el.querySelector(".card-more").open) loadHistory(st);
+    syncClock(session);
   }, HISTORY_EVERY_MS));
+}
+
+/** A document's `as_of` is when its station last changed, which in a quiet station can be
+ * long ago, so it only bounds the server's clock from below. A history answer's `to` is the
+ * server's "now": one small request keeps ages ("asked in 3 min ago", alert ages) right even
+ * when every station is quiet. */
+async function syncClock(session) {
+  const first = session.stations.keys().next().value;
+  if (!first) return;
+  try {
+    const h = await getJson(`/api/v1/stations/${encodeURIComponent(first)}/history`, session.token);
+    if (current === session) noteServerTime(Date.parse(h.to));
+  } catch {
+    /* the documents' own times are the fallback */
+  }
 }
 
 function setConn(state) {
@@ -617,7 +629,11 @@ function onDocument(doc) {
   scheduleSort();
 }
 
-/** Announce (politely) each alert the service raises, never the ones already open when the
+/** Alerts worth interrupting a screen-reader user for. Cleaning and long-inside alerts come by
+ * the handful (one per surface) and are on screen and in the header count anyway. */
+const ANNOUNCED = new Set(["over_cap", "gathering", "at_cap", "long_wait"]);
+
+/** Announce (politely) each such alert the service raises, never the ones already open when the
  * dashboard connected: those are on screen, and 17 stations' worth at once would be noise. */
 function announceChanges(st, doc) {
   const seen = new Set((doc.alerts || []).map(alertKey));
@@ -625,7 +641,7 @@ function announceChanges(st, doc) {
   st.alertsSeen = seen;
   if (!before) return;
   const messages = (doc.alerts || [])
-    .filter((a) => a.state === "active" && !before.has(alertKey(a)))
+    .filter((a) => a.state === "active" && ANNOUNCED.has(a.kind) && !before.has(alertKey(a)))
     .map((a) => t().announceAlert(st.name, alertTitle(st, a), a.detail));
   if (messages.length) $("announce").textContent = messages.join(" ");
 }
@@ -734,7 +750,7 @@ function translateCard(st, el = st.el) {
   group.querySelector('[data-action="correct-plus"]').setAttribute("aria-label", t().plusLabel(st.name));
   group.querySelector('[data-action="correct-minus"]').setAttribute("aria-label", t().minusLabel(st.name));
   const override = group.querySelector('[data-action="override"]');
-  override.innerHTML = `<span aria-hidden="true">⚑</span> ${esc(t().override)}`;
+  override.textContent = t().override;
   const cleaned = group.querySelector('[data-action="cleaned"]');
   cleaned.textContent = t().cleaned;
   cleaned.setAttribute("aria-label", t().cleanedLabel(st.name));
@@ -805,9 +821,10 @@ function alertTitle(st, a) {
 }
 
 /** How many lines of the service's detail a card shows (hover or a screen reader gets it all):
- * the over-cap detail says why the room is over, so it is never cut; the others mostly repeat
- * what the card already shows, and a station can have several at once. */
-const DETAIL_LINES = { over_cap: 0, gathering: 2, long_wait: 2, at_cap: 1, cleaning_due: 1, long_inside: 1 };
+ * the over-cap detail says why the room is over, so it is never cut. "sr": not drawn at all —
+ * at cap repeats the card's badge and numbers, and a busy station has a cleaning alert per
+ * surface whose title already says what to clean; drawn, they would push the queue off screen. */
+const DETAIL_LINES = { over_cap: 0, gathering: 2, long_wait: 2, long_inside: 1, at_cap: "sr", cleaning_due: "sr" };
 /** Within a card, the alerts a guard must act on first come first. */
 const ALERT_ORDER = { over_cap: 0, gathering: 1, at_cap: 2, long_wait: 3, long_inside: 4, cleaning_due: 5 };
 
@@ -821,10 +838,11 @@ function alertBodyHtml(st, a) {
     ? `<span class="alert-acked"><span aria-hidden="true">✓</span> ${esc(tx.alertAcked(a.acknowledged_by, a.acknowledged_at ? fmtTime(Date.parse(a.acknowledged_at), tz) : "?"))}</span>`
     : "";
   const lines = a.state === "cleared" ? 1 : DETAIL_LINES[a.kind] ?? 2;
+  const detailClass = lines === "sr" ? " visually-hidden" : lines ? ` clamp-${lines}` : "";
   // The detail is the service's own text, in English: marked so a screen reader reads it so.
   return `<span class="icon" aria-hidden="true">${ALERT_ICON[a.kind] || "!"}</span>
     <span class="alert-text"><span class="alert-head"><strong class="alert-title">${esc(alertTitle(st, a))}</strong> <span class="alert-meta">· ${esc(when)}</span></span>
-      <span class="alert-detail${lines ? ` clamp-${lines}` : ""}" lang="en" title="${esc(a.detail)}">${esc(a.detail)}</span>${acked}</span>`;
+      <span class="alert-detail${detailClass}" lang="en">${esc(a.detail)}</span>${acked}</span>`;
 }
 
 /** Updates the open alerts in place (one <li> per alert, keyed), so a focused Acknowledge
@@ -855,6 +873,7 @@ function renderAlerts(st) {
     li.dataset.kind = a.kind;
     li.dataset.state = a.state;
     const body = alertBodyHtml(st, a);
+    li.title = a.detail;
     const bodyEl = li.querySelector(".alert-body");
     if (bodyEl.innerHTML !== body) bodyEl.innerHTML = body;
     let button = li.querySelector('button[data-action="acknowledge"]');
@@ -894,7 +913,7 @@ function renderAlerts(st) {
   recent.hidden = cleared.length === 0;
   recent.querySelector("summary").textContent = t().recentAlerts(cleared.length);
   const recentHtml = cleared.map((a) =>
-    `<li class="alert is-cleared" data-alert="${esc(a.id)}" data-kind="${esc(a.kind)}" data-state="cleared"><div class="alert-body">${alertBodyHtml(st, a)}</div></li>`).join("");
+    `<li class="alert is-cleared" title="${esc(a.detail)}" data-alert="${esc(a.id)}" data-kind="${esc(a.kind)}" data-state="cleared"><div class="alert-body">${alertBodyHtml(st, a)}</div></li>`).join("");
   const recentList = recent.querySelector(".recent-alerts");
   if (recentList.innerHTML !== recentHtml) recentList.innerHTML = recentHtml;
 }

@@ -30,12 +30,12 @@ const TEXT = {
     outboxText: { ok: "venter på sending — alt er sendt.", sending: "venter på sending — sender …",
       down: "venter på sending — tjenesten kan ikke nås; de sendes automatisk.",
       busy: "venter på sending — tjenesten svarer ikke nå; de sendes automatisk.",
-      held: "venter på sending — ingen av dem kan sendes av denne enheten (se under)." },
+      held: (n) => `venter på sending — ${n === 1 ? "den" : "ingen av dem"} kan ${n === 1 ? "ikke " : ""}sendes av denne enheten (se under).` },
     heldBy: (n, d) => `venter på at ${d} logger inn her igjen. De kan bare sendes med nøkkelen til ${d}.`,
     discard: "Forkast …", discardFor: (d) => `Forkast handlingene fra ${d}`,
     discardTitle: (n, d) => `Forkaste ${n} ${n === 1 ? "handling" : "handlinger"} fra ${d}?`,
     discardText: (d) => `Handlingene under ble lagt i kø av ${d} og er ikke bekreftet av tjenesten. Kanskje nådde de aldri fram — eller de kom fram, men svaret gikk tapt. Forkaster du dem, blir de aldri sendt. Sjekk listene før du gjør noe av dette på nytt.`,
-    discardConfirm: (n) => `Forkast ${n === 1 ? "handlingen" : `${n} handlinger`}`, discardKeep: "Behold dem",
+    discardConfirm: (n) => `Forkast ${n === 1 ? "handlingen" : `${n} handlinger`}`, discardKeep: "Behold dem", discardDefault: "Forkast",
     discarded: "Forkastet — aldri sendt herfra",
     rDiscarded: (what, d) => `${what} forkastet (lagt i kø av ${d}, aldri bekreftet)`,
     heldFor: (d) => `venter på ${d}`,
@@ -96,12 +96,12 @@ const TEXT = {
     outboxText: { ok: "waiting to be sent — everything is sent.", sending: "waiting to be sent — sending …",
       down: "waiting to be sent — the service is unreachable; they will be sent automatically.",
       busy: "waiting to be sent — the service is not answering now; they will be sent automatically.",
-      held: "waiting to be sent — none of them can be sent by this device (see below)." },
+      held: (n) => `waiting to be sent — ${n === 1 ? "it cannot" : "none of them can"} be sent by this device (see below).` },
     heldBy: (n, d) => `waiting for ${d} to sign in here again. Only ${d}'s token may send ${n === 1 ? "it" : "them"}.`,
     discard: "Discard …", discardFor: (d) => `Discard the actions from ${d}`,
     discardTitle: (n, d) => `Discard ${n} ${n === 1 ? "action" : "actions"} from ${d}?`,
     discardText: (d) => `The actions below were queued by ${d} and the service has not confirmed them. They may never have reached it — or they did and the answer was lost. If you discard them they will never be sent. Check the lists before you redo any of them.`,
-    discardConfirm: (n) => `Discard ${n === 1 ? "the action" : `${n} actions`}`, discardKeep: "Keep them",
+    discardConfirm: (n) => `Discard ${n === 1 ? "the action" : `${n} actions`}`, discardKeep: "Keep them", discardDefault: "Discard",
     discarded: "Discarded — never sent from here",
     rDiscarded: (what, d) => `${what} discarded (queued by ${d}, never confirmed)`,
     heldFor: (d) => `waiting for ${d}`,
@@ -846,7 +846,7 @@ function renderOutbox() {
     banner.querySelector(".outbox-icon").innerHTML = icon(symbol);
     banner.dataset.icon = symbol;
   }
-  const text = t().outboxText[mode];
+  const text = mode === "held" ? t().outboxText.held(count) : t().outboxText[mode];
   // Written only when it changes, so screen readers announce a change once.
   if ($("outbox-text").textContent !== text) $("outbox-text").textContent = text;
   let retry = "";

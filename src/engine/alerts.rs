@@ -4,7 +4,7 @@
 //! After every event the engine works out which [`Condition`]s hold (at cap, over cap, a crowd
 //! outside, a surface due for cleaning, a ticket inside for hours, a long wait) and
 //! [`Alerts::reconcile`] raises those that are new and clears those that no longer hold. An alert
-//! keeps its id (the station's `seq` when it was raised) from raised to cleared, and a guard may
+//! keeps its id (numbered per station, 1, 2, 3, …) from raised to cleared, and a guard may
 //! acknowledge it in between (who, when). Everything here is state fed by logged events, so a
 //! replay raises, acknowledges and clears the same alerts at the same moments.
 
@@ -46,8 +46,10 @@ pub enum AlertState {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Alert {
-    /// The station's `seq` of the event that raised it; what a guard acknowledges.
+    /// Numbered per station in the order raised; what a guard acknowledges.
     pub id: u64,
+    /// The station's `seq` of the event that raised it.
+    pub raised_by_seq: u64,
     #[serde(flatten)]
     pub condition: Condition,
     pub state: AlertState,
@@ -75,11 +77,14 @@ pub enum AckRefusal {
 pub struct Alerts {
     open: Vec<Alert>,
     cleared: VecDeque<Alert>,
+    /// How many alerts this station has raised: the last id given.
+    raised: u64,
 }
 
 impl Alerts {
     /// Makes the open alerts match `holding` (each condition with its detail): raises new ones
-    /// with id `seq`, clears those whose condition no longer holds. An open alert whose detail
+    /// (each with the next id; `seq` is the event that raised them), clears those whose
+    /// condition no longer holds. An open alert whose detail
     /// changed keeps its id and state and takes the new detail. Returns whether anything changed.
     pub fn reconcile(
         &mut self,
@@ -109,8 +114,10 @@ impl Alerts {
         }
         for (condition, detail) in holding {
             if !still_open.iter().any(|a| a.condition == condition) {
+                self.raised += 1;
                 still_open.push(Alert {
-                    id: seq,
+                    id: self.raised,
+                    raised_by_seq: seq,
                     condition,
                     state: AlertState::Active,
                     since: at,
@@ -188,14 +195,15 @@ mod tests {
         let mut a = Alerts::default();
         assert!(a.reconcile(vec![(Condition::AtCap, "3 / 3".into())], 7, t(0)));
         assert!(!a.reconcile(vec![(Condition::AtCap, "3 / 3".into())], 8, t(1)));
-        assert_eq!(a.open()[0].id, 7);
+        assert_eq!(a.open()[0].id, 1);
+        assert_eq!(a.open()[0].raised_by_seq, 7);
         let guard = DeviceId::parse("oslo-guard").unwrap();
-        assert_eq!(a.check_acknowledge(7), Ok(()));
-        a.acknowledge(7, &guard, t(2));
+        assert_eq!(a.check_acknowledge(1), Ok(()));
+        a.acknowledge(1, &guard, t(2));
         assert_eq!(
-            a.check_acknowledge(7),
+            a.check_acknowledge(1),
             Err(AckRefusal::AlreadyAcknowledged {
-                id: 7,
+                id: 1,
                 by: guard.clone()
             })
         );
@@ -207,7 +215,7 @@ mod tests {
         assert_eq!(list[1].condition, Condition::AtCap);
         assert_eq!(list[1].state, AlertState::Cleared);
         assert_eq!(list[1].acknowledged_by, Some(guard));
-        assert_eq!(a.check_acknowledge(7), Err(AckRefusal::Cleared(7)));
+        assert_eq!(a.check_acknowledge(1), Err(AckRefusal::Cleared(1)));
         assert_eq!(a.check_acknowledge(99), Err(AckRefusal::Unknown(99)));
     }
 
@@ -219,6 +227,22 @@ mod tests {
         assert!(a.reconcile(vec![(Condition::Gathering, "12 outside".into())], 2, t(1)));
         assert_eq!(a.open()[0].id, 1);
         assert_eq!(a.open()[0].detail, "12 outside");
+    }
+
+    #[test]
+    fn alerts_raised_together_have_their_own_ids() {
+        let mut a = Alerts::default();
+        a.reconcile(
+            vec![
+                (Condition::AtCap, String::new()),
+                (Condition::Gathering, String::new()),
+            ],
+            5,
+            t(0),
+        );
+        let ids: Vec<u64> = a.open().iter().map(|x| x.id).collect();
+        assert_eq!(ids, [1, 2]);
+        assert!(a.open().iter().all(|x| x.raised_by_seq == 5));
     }
 
     #[test]
