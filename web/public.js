@@ -7,6 +7,8 @@ const TEXT = {
     district: "Politidistrikt", station: "Sted", service: "Tjeneste", inside: "Inne nå", queued: "I kø ute",
     waitingService: "Venter på tjenesten", hours: "Åpningstider", closed: "Stengt", openNow: "Åpent nå", closedNow: "Stengt nå",
     enter: "Kom inn", wait: "Vent ute", closedSign: "Stengt", days: ["Mandag", "Tirsdag", "Onsdag", "Torsdag", "Fredag", "Lørdag", "Søndag"],
+    changes: "De neste 14 dagene", noChanges: "Vanlige åpningstider alle dager de neste 14 dagene.",
+    closedBecause: (why) => `stengt (${why})`, dateLocale: "nb-NO",
     rule: (d) => `Avstandskrav: ${d} m. Antall inne er begrenset etter romstørrelse og stoler.`, lang: "English", langLabel: "Switch to English",
     live: "Direkte", lost: "Forbindelsen brutt — kobler til igjen …", today: "i dag",
     estimate: "Beregnet ventetid", minutes: (n) => `ca. ${n} min`, noEstimate: "Ikke beregnet ennå",
@@ -17,6 +19,8 @@ const TEXT = {
     district: "Police district", station: "Station", service: "Service", inside: "Inside now", queued: "Queued outside",
     waitingService: "Waiting for this service", hours: "Opening hours", closed: "Closed", openNow: "Open now", closedNow: "Closed now",
     enter: "Enter", wait: "Wait outside", closedSign: "Closed", days: ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
+    changes: "The next 14 days", noChanges: "Regular hours every day for the next 14 days.",
+    closedBecause: (why) => `closed (${why})`, dateLocale: "en-GB",
     rule: (d) => `Distancing: ${d} m. The number inside is limited by the room's size and chairs.`, lang: "Norsk", langLabel: "Bytt til norsk",
     live: "Live", lost: "Connection lost — reconnecting …", today: "today",
     estimate: "Estimated wait", minutes: (n) => `about ${n} min`, noEstimate: "No estimate yet",
@@ -29,6 +33,8 @@ let lang = localStorage.getItem("lang") || "nb";
 let directory = null;
 let latest = null;
 let closeLive = null;
+/** The coming 14 dates of the chosen service, from /api/v1/opening-hours. */
+let upcoming = null;
 const $ = (id) => document.getElementById(id);
 const t = () => TEXT[lang];
 
@@ -93,12 +99,41 @@ function choose() {
     $("conn").textContent = state === "open" ? `● ${t().live}` : t().lost;
     $("conn").className = `conn ${state}`;
   });
+  upcoming = null;
+  const wanted = `${station.id}/${service.id}`;
+  getJson(`/api/v1/opening-hours?station=${encodeURIComponent(station.id)}&service=${encodeURIComponent(service.id)}`)
+    .then((answer) => {
+      // Ignore an answer that arrives after the visitor chose something else.
+      const now = selected();
+      if (`${now.station?.id}/${now.service?.id}` !== wanted) return;
+      upcoming = answer.stations[0]?.services[0]?.dates ?? [];
+      render();
+    })
+    .catch(() => { upcoming = []; render(); });
   render();
+}
+
+/** Only the dates that differ from the weekly hours: holidays and announced changes. */
+function renderChanges() {
+  const list = $("changes");
+  if (!upcoming) { list.innerHTML = ""; return; }
+  const changes = upcoming.filter((d) => d.basis.kind !== "weekly");
+  if (!changes.length) {
+    list.innerHTML = `<li class="note">${esc(t().noChanges)}</li>`;
+    return;
+  }
+  list.innerHTML = changes.map((d) => {
+    const date = new Date(`${d.date}T12:00:00Z`).toLocaleDateString(t().dateLocale, { weekday: "long", day: "numeric", month: "long" });
+    const why = d.basis.kind === "holiday" ? (lang === "en" ? d.basis.name_en : d.basis.name) : d.basis.reason;
+    const hours = d.open ? `${d.hours.join(", ").replaceAll("-", "–")} (${why})` : t().closedBecause(why);
+    return `<li data-date="${esc(d.date)}"><strong>${esc(date)}</strong>: ${esc(hours)}</li>`;
+  }).join("");
 }
 
 function render() {
   const { service } = selected();
   if (!service) return;
+  renderChanges();
   $("result").hidden = false;
   const todayIndex = latest ? todayIn(latest.timezone) : -1;
   $("hours").innerHTML = service.week.map((day, i) => {

@@ -367,10 +367,16 @@ async fn the_public_page_shows_the_hours_of_the_chosen_station_and_service() {
             },
         )
         .await;
-        // And it is live: the sign is showing for the chosen station.
-        eventually("the sign is shown", Duration::from_secs(5), || async {
-            text(&c, "#sign").await.filter(|t| !t.is_empty())
-        })
+        // And it is live: the sign is showing for the chosen station; the coming 14 days are
+        // listed (their changes from the week, or that there are none).
+        eventually(
+            "the sign and the coming days are shown",
+            Duration::from_secs(5),
+            || async {
+                text(&c, "#sign").await.filter(|t| !t.is_empty())?;
+                text(&c, "#changes li").await.filter(|t| !t.is_empty())
+            },
+        )
         .await;
     }
     c.close().await.unwrap();
