@@ -120,28 +120,6 @@ impl WeeklyHours {
             .any(|r| r.start <= m && m < r.end)
     }
 
-    /// The next local time at or after `local` when the service is open, within a week.
-    pub fn next_opening(&self, local: NaiveDateTime) -> Option<NaiveDateTime> {
-        let now = minute_of_day(local.time());
-        for offset in 0..=7 {
-            let date = local.date() + Duration::days(offset);
-            for r in self.day(date.weekday()) {
-                let start = if offset == 0 {
-                    if r.end <= now {
-                        continue;
-                    }
-                    r.start.max(now)
-                } else {
-                    r.start
-                };
-                let time =
-                    NaiveTime::from_hms_opt(u32::from(start / 60), u32::from(start % 60), 0)?;
-                return Some(date.and_time(time));
-            }
-        }
-        None
-    }
-
     /// All seven days, for documents and the public page.
     pub fn week(&self) -> Vec<DayHours> {
         DAY_KEYS
@@ -341,6 +319,7 @@ mod tests {
     #[test]
     fn next_opening_finds_the_afternoon_and_next_week() {
         let h = week_with(Weekday::Wed, "08:00-11:00,12:00-15:30");
+        let h = Schedule::weekly(h);
         assert_eq!(
             h.next_opening(at(2026, 11, 25, 11, 15)),
             Some(at(2026, 11, 25, 12, 0))
@@ -350,7 +329,7 @@ mod tests {
             Some(at(2026, 12, 2, 8, 0))
         );
         assert_eq!(
-            WeeklyHours::default().next_opening(at(2026, 11, 25, 9, 0)),
+            Schedule::weekly(WeeklyHours::default()).next_opening(at(2026, 11, 25, 9, 0)),
             None
         );
     }

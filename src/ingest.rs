@@ -44,13 +44,7 @@ pub async fn submit(
     body: &serde_json::Value,
     event: Event,
 ) -> Result<Reply, ApiError> {
-    let slot = state
-        .station(station)
-        .ok_or_else(|| ApiError::NotFound(format!("no station '{station}'")))?
-        .clone();
-    if state.store.failure().is_some() {
-        return Err(unavailable());
-    }
+    let slot = writable_slot(state, station)?;
     let fp = fingerprint(station, body);
     if state.idempotency.needs_log_lookup(&device.id, &key) {
         // An old key, answered before what memory holds: its answer is in the log.
@@ -189,13 +183,7 @@ pub async fn apply_system(
     device: &DeviceId,
     decide: impl FnOnce(&crate::engine::Station, DateTime<Utc>) -> Option<Event>,
 ) -> Result<Option<Outcome>, ApiError> {
-    let slot = state
-        .station(station)
-        .ok_or_else(|| ApiError::NotFound(format!("no station '{station}'")))?
-        .clone();
-    if state.store.failure().is_some() {
-        return Err(unavailable());
-    }
+    let slot = writable_slot(state, station)?;
     let at = state.clock.now();
     let (ack, outcome, docs) = {
         let mut engine = slot.engine.lock().map_err(|_| ApiError::Internal)?;
@@ -234,6 +222,21 @@ pub async fn apply_system(
         }
         Err(_) => Err(unavailable()),
     }
+}
+
+/// The station's slot, if the station exists and the log still accepts events.
+fn writable_slot(
+    state: &AppState,
+    station: &StationId,
+) -> Result<Arc<crate::state::StationSlot>, ApiError> {
+    let slot = state
+        .station(station)
+        .ok_or_else(|| ApiError::NotFound(format!("no station '{station}'")))?
+        .clone();
+    if state.store.failure().is_some() {
+        return Err(unavailable());
+    }
+    Ok(slot)
 }
 
 /// The log has failed. The cause goes to the operator's log, not to the client.

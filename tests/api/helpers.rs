@@ -235,6 +235,18 @@ impl TestApp {
             .unwrap()
     }
 
+    /// GETs `path` (with `token` as a bearer token, if given): the status and the JSON body
+    /// (`null` when the body is not JSON).
+    pub async fn get_as(&self, path: &str, token: Option<&str>) -> (u16, Value) {
+        let mut req = self.client.get(self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
     pub fn ws_url(&self, path: &str) -> String {
         format!("ws://{}{path}", self.addr)
     }

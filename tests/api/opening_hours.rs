@@ -27,13 +27,8 @@ fn config_with_calendar() -> Config {
 }
 
 async fn get(app: &TestApp, query: &str) -> (u16, Value) {
-    let r = app
-        .client
-        .get(app.url(&format!("/api/v1/opening-hours?{query}")))
-        .send()
+    app.get_as(&format!("/api/v1/opening-hours?{query}"), None)
         .await
-        .unwrap();
-    (r.status().as_u16(), r.json().await.unwrap())
 }
 
 #[tokio::test]

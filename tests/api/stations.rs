@@ -167,20 +167,10 @@ async fn the_pages_are_served_from_the_binary() {
     assert!(r.text().await.unwrap().contains("/public/live"));
 }
 
-async fn get_as(app: &TestApp, path: &str, token: Option<&str>) -> (u16, Value) {
-    let mut req = app.client.get(app.url(path));
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    let r = req.send().await.unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
-}
-
 #[tokio::test]
 async fn me_tells_a_page_who_the_token_is_and_what_it_covers() {
     let app = TestApp::spawn().await;
-    let (status, me) = get_as(&app, "/api/v1/me", Some("oslo-guard-token")).await;
+    let (status, me) = app.get_as("/api/v1/me", Some("oslo-guard-token")).await;
     assert_eq!(status, 200);
     assert_eq!(me["device"], "oslo-guard");
     assert_eq!(me["role"], "guard");
@@ -191,14 +181,14 @@ async fn me_tells_a_page_who_the_token_is_and_what_it_covers() {
         .map(|s| s["id"].as_str().unwrap())
         .collect();
     assert_eq!(ids, ["small", "big", "closed"]);
-    let (_, desk) = get_as(&app, "/api/v1/me", Some("bergen-desk-token")).await;
+    let (_, desk) = app.get_as("/api/v1/me", Some("bergen-desk-token")).await;
     assert_eq!(desk["role"], "terminal");
     assert_eq!(desk["stations"][0]["id"], "bergen");
     assert_eq!(desk["stations"].as_array().unwrap().len(), 1);
-    let (_, display) = get_as(&app, "/api/v1/me", Some("small-display-token")).await;
+    let (_, display) = app.get_as("/api/v1/me", Some("small-display-token")).await;
     assert_eq!(display["stations"], json!([]));
-    assert_eq!(get_as(&app, "/api/v1/me", None).await.0, 401);
-    assert_eq!(get_as(&app, "/api/v1/me", Some("nope")).await.0, 401);
+    assert_eq!(app.get_as("/api/v1/me", None).await.0, 401);
+    assert_eq!(app.get_as("/api/v1/me", Some("nope")).await.0, 401);
 }
 
 #[tokio::test]
@@ -213,12 +203,9 @@ async fn history_shows_the_last_two_hours_to_guards_only() {
         )
         .await;
     }
-    let (status, h) = get_as(
-        &app,
-        "/api/v1/stations/small/history",
-        Some("oslo-guard-token"),
-    )
-    .await;
+    let (status, h) = app
+        .get_as("/api/v1/stations/small/history", Some("oslo-guard-token"))
+        .await;
     assert_eq!(status, 200, "{h}");
     assert_eq!(h["bucket_s"], 10);
     let last = h["points"].as_array().unwrap().last().unwrap().clone();
@@ -227,27 +214,19 @@ async fn history_shows_the_last_two_hours_to_guards_only() {
     assert_eq!(last["cap"], 3);
     assert_eq!(last["outside"], 1);
     assert_eq!(
-        get_as(
-            &app,
-            "/api/v1/stations/small/history",
-            Some("vest-guard-token")
-        )
-        .await
-        .0,
+        app.get_as("/api/v1/stations/small/history", Some("vest-guard-token"))
+            .await
+            .0,
         403
     );
     assert_eq!(
-        get_as(&app, "/api/v1/stations/small/history", None).await.0,
+        app.get_as("/api/v1/stations/small/history", None).await.0,
         401
     );
     assert_eq!(
-        get_as(
-            &app,
-            "/api/v1/stations/nowhere/history",
-            Some("all-guard-token")
-        )
-        .await
-        .0,
+        app.get_as("/api/v1/stations/nowhere/history", Some("all-guard-token"))
+            .await
+            .0,
         404
     );
 }
@@ -255,7 +234,7 @@ async fn history_shows_the_last_two_hours_to_guards_only() {
 #[tokio::test]
 async fn the_room_plan_names_the_seats_the_solver_chose() {
     let app = TestApp::spawn().await;
-    let (status, room) = get_as(&app, "/api/v1/stations/bergen/room", None).await;
+    let (status, room) = app.get_as("/api/v1/stations/bergen/room", None).await;
     assert_eq!(status, 200);
     assert_eq!(room["seats"].as_array().unwrap().len(), 8);
     // Eight chairs 0.55 m apart in a row, 2 m rule: every fourth chair, 0, 4 (3.85 m span).
@@ -263,7 +242,7 @@ async fn the_room_plan_names_the_seats_the_solver_chose() {
     assert_eq!(room["seat_cap"], 2);
     assert_eq!(room["cap"], 2);
     assert_eq!(room["limited_by"], "seats");
-    let (_, small) = get_as(&app, "/api/v1/stations/small/room", None).await;
+    let (_, small) = app.get_as("/api/v1/stations/small/room", None).await;
     assert_eq!(small["seats"], Value::Null);
     assert_eq!(small["area_cap"], 3);
 }
