@@ -163,11 +163,45 @@ pub struct Device {
     pub token_sha256: [u8; 32],
 }
 
+/// What the service protects itself with against stuck, slow or hostile clients.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Requests handled at once; more are shed with 503 and `Retry-After`, never queued.
+    pub max_concurrent_requests: usize,
+    /// A request that takes longer is answered 503 (its event, if accepted, still completes).
+    pub request_timeout_s: u64,
+    /// A client that has not sent a request's headers within this time is disconnected.
+    pub header_read_timeout_s: u64,
+    /// Events one device may post per minute (a token bucket of this size, refilled evenly).
+    pub events_per_minute_per_device: u32,
+    /// Live sockets open at once, overall and per device (public sockets count overall only).
+    pub max_sockets: usize,
+    pub max_sockets_per_device: usize,
+    /// Origins (e.g. `https://lobby.politiet.no`) whose pages may open live sockets, besides the
+    /// service's own origin. A WebSocket upgrade with another `Origin` is refused.
+    pub allowed_origins: Vec<String>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_concurrent_requests: 1024,
+            request_timeout_s: 15,
+            header_read_timeout_s: 10,
+            events_per_minute_per_device: 600,
+            max_sockets: 20_000,
+            max_sockets_per_device: 8,
+            allowed_origins: Vec::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     /// The file it came from, or [`SAMPLE_NAME`].
     pub source: String,
     pub rules: Rules,
+    pub limits: Limits,
     pub districts: Vec<District>,
     pub stations: Vec<Station>,
     pub devices: Vec<Device>,
@@ -184,6 +218,8 @@ struct RawConfig {
     calendar: RawCalendar,
     #[serde(default)]
     operations: RawOperations,
+    #[serde(default)]
+    limits: RawLimits,
     #[serde(default)]
     districts: Vec<RawDistrict>,
     #[serde(default)]
@@ -228,6 +264,18 @@ impl Default for RawCalendar {
 }
 fn yes() -> bool {
     true
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    max_concurrent_requests: Option<usize>,
+    request_timeout_s: Option<u64>,
+    header_read_timeout_s: Option<u64>,
+    events_per_minute_per_device: Option<u32>,
+    max_sockets: Option<usize>,
+    max_sockets_per_device: Option<usize>,
+    allowed_origins: Option<Vec<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -411,6 +459,7 @@ impl Config {
         }
 
         let operations = parse_operations(&c, raw.operations)?;
+        let limits = parse_limits(&c, raw.limits)?;
         let mut stations: Vec<Station> = Vec::new();
         for (i, s) in raw.stations.into_iter().enumerate() {
             let key = format!("stations[{i}]");
@@ -628,6 +677,7 @@ impl Config {
         Ok(Config {
             source: file.to_owned(),
             rules,
+            limits,
             districts,
             stations,
             devices,
@@ -692,6 +742,70 @@ fn parse_sha256(s: &str) -> Option<[u8; 32]> {
     let mut out = [0u8; 32];
     hex::decode_to_slice(s, &mut out).ok()?;
     Some(out)
+}
+
+fn parse_limits(c: &Checker<'_>, raw: RawLimits) -> Result<Limits, ConfigError> {
+    let d = Limits::default();
+    fn at_least_one<T: Copy + PartialEq + From<u8>>(
+        c: &Checker<'_>,
+        key: &str,
+        v: Option<T>,
+        default: T,
+    ) -> Result<T, ConfigError> {
+        match v {
+            Some(n) if n == T::from(0) => Err(c.err(format!("limits.{key}"), "must be at least 1")),
+            Some(n) => Ok(n),
+            None => Ok(default),
+        }
+    }
+    let allowed_origins = raw.allowed_origins.unwrap_or_default();
+    for (i, o) in allowed_origins.iter().enumerate() {
+        let ok = (o.starts_with("https://") || o.starts_with("http://"))
+            && !o.ends_with('/')
+            && o.split("://")
+                .nth(1)
+                .is_some_and(|host| !host.is_empty() && !host.contains('/'));
+        if !ok {
+            return Err(c.err(
+                format!("limits.allowed_origins[{i}]"),
+                format!("'{o}' is not an origin like \"https://lobby.example.no\" (scheme and host, no path)"),
+            ));
+        }
+    }
+    Ok(Limits {
+        max_concurrent_requests: at_least_one(
+            c,
+            "max_concurrent_requests",
+            raw.max_concurrent_requests,
+            d.max_concurrent_requests,
+        )?,
+        request_timeout_s: at_least_one(
+            c,
+            "request_timeout_s",
+            raw.request_timeout_s,
+            d.request_timeout_s,
+        )?,
+        header_read_timeout_s: at_least_one(
+            c,
+            "header_read_timeout_s",
+            raw.header_read_timeout_s,
+            d.header_read_timeout_s,
+        )?,
+        events_per_minute_per_device: at_least_one(
+            c,
+            "events_per_minute_per_device",
+            raw.events_per_minute_per_device,
+            d.events_per_minute_per_device,
+        )?,
+        max_sockets: at_least_one(c, "max_sockets", raw.max_sockets, d.max_sockets)?,
+        max_sockets_per_device: at_least_one(
+            c,
+            "max_sockets_per_device",
+            raw.max_sockets_per_device,
+            d.max_sockets_per_device,
+        )?,
+        allowed_origins,
+    })
 }
 
 fn parse_operations(c: &Checker<'_>, raw: RawOperations) -> Result<Operations, ConfigError> {

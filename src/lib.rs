@@ -37,6 +37,7 @@ pub mod hub;
 pub mod idempotency;
 pub mod ingest;
 pub mod live;
+pub mod rate_limit;
 pub mod reports;
 pub mod sim;
 pub mod state;
@@ -44,15 +45,27 @@ pub mod store;
 pub mod ticker;
 
 use std::future::Future;
+use std::time::Duration;
 
-use axum::serve::ListenerExt;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 
 pub use http::app;
 pub use state::AppState;
 
-/// Serves `state` on `listener` until `shutdown` completes, then closes every live socket with
-/// 1001, lets in-flight requests finish and waits for the log to commit what it was given.
+/// How long shutdown waits for in-flight requests before closing their connections anyway.
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Serves `state` on `listener` until `shutdown` completes, then stops accepting, closes every
+/// live socket with 1001, lets in-flight requests finish and waits for the log to commit what it
+/// was given.
+///
+/// Connections are served by hyper directly (not `axum::serve`) for the one setting axum does not
+/// expose: a header-read timeout, so a client that trickles its headers cannot hold a connection
+/// open forever.
 pub async fn run(
     listener: TcpListener,
     state: AppState,
@@ -61,19 +74,52 @@ pub async fn run(
     let cancel = state.shutdown.clone();
     let store = state.store.clone();
     let ticker = tokio::spawn(ticker::keep_time(state.clone()));
-    // Status documents are small and latency matters more than packet count.
-    let listener = listener.tap_io(|tcp| {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(
+            state.config.limits.header_read_timeout_s,
+        ));
+    let service = TowerToHyperService::new(app(state));
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (tcp, _peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(conn) => conn,
+                Err(e) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tracing::warn!(cause = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        // Status documents are small and latency matters more than packet count.
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::warn!(cause = %e, "could not set TCP_NODELAY");
         }
-    });
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            tracing::info!("shutting down: closing live sockets, finishing requests");
-            cancel.cancel();
-        })
-        .await?;
+        let conn = builder
+            .serve_connection_with_upgrades(TokioIo::new(tcp), service.clone())
+            .into_owned();
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(cause = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    tracing::info!("shutting down: closing live sockets, finishing requests");
+    cancel.cancel();
+    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("some connections did not finish within the drain timeout");
+    }
     let _ = ticker.await;
     store.flush().await;
     tracing::info!("event log flushed; bye");

@@ -46,6 +46,10 @@ pub struct AppState {
     pub store: Store,
     /// The time source for stamping events and judging opening hours.
     pub clock: Clock,
+    /// Requests being handled now (load shedding).
+    pub in_flight: crate::http::limits::InFlight,
+    /// Events per device per minute.
+    pub rate: Arc<crate::rate_limit::RateLimiter>,
     /// When set, web pages are read from this directory on every request (page development).
     pub web_dir: Option<Arc<std::path::PathBuf>>,
     /// Cancelled at shutdown: every socket loop watches it (axum does not track upgraded sockets).
@@ -145,6 +149,10 @@ impl AppState {
             .collect();
         Ok(AppState {
             tokens: Arc::new(Tokens::from_config(&config)),
+            in_flight: crate::http::limits::InFlight::new(config.limits.max_concurrent_requests),
+            rate: Arc::new(crate::rate_limit::RateLimiter::new(
+                config.limits.events_per_minute_per_device,
+            )),
             config,
             stations: Arc::new(stations),
             idempotency: Arc::new(idempotency),

@@ -41,6 +41,13 @@ async fn post_event(
 ) -> Result<Response, ApiError> {
     let station = station_config(&state, &station)?;
     may_act(&device, station)?;
+    state
+        .rate
+        .take(&device.id, tokio::time::Instant::now())
+        .map_err(|wait| ApiError::RateLimited {
+            per_minute: state.rate.per_minute(),
+            retry_after_s: wait.as_secs_f64().ceil().max(1.0) as u64,
+        })?;
     let key = match headers.get(IDEMPOTENCY_KEY) {
         None => return Err(ApiError::MissingIdempotencyKey),
         Some(v) => v

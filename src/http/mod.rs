@@ -13,12 +13,14 @@
 //! | daily reports and history from the log | `reports.rs` |
 //! | the web pages | `web.rs` |
 //! | errors as problem+json | `problem.rs` |
+//! | load shedding and request timeouts | `limits.rs` |
 //! | tokens, roles and scopes | `auth.rs` |
 
 pub mod auth;
 pub mod capacity;
 pub mod events;
 pub mod health;
+pub mod limits;
 pub mod live;
 pub mod me;
 pub mod opening_hours;
@@ -59,6 +61,10 @@ pub fn app(state: AppState) -> Router {
         .method_not_allowed_fallback(|| async {
             ApiError::MethodNotAllowed("this route does not accept that HTTP method".into())
         })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limits::shed_and_time_out,
+        ))
         .with_state(state)
         .layer(
             // Spans name the matched route, never the raw URI: query strings may carry a token.

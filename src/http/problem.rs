@@ -53,6 +53,18 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("{0}")]
     Unavailable(String),
+    #[error(
+        "this device has sent more than {per_minute} events in a minute; wait {retry_after_s} s (the answer's Retry-After) and send again with the same Idempotency-Key"
+    )]
+    RateLimited { per_minute: u32, retry_after_s: u64 },
+    #[error(
+        "the service is handling as many requests as it can; nothing was done — retry after a second"
+    )]
+    Overloaded,
+    #[error(
+        "the request took longer than {0} s; if it was an event, retry with the same Idempotency-Key to learn its outcome"
+    )]
+    TimedOut(u64),
     #[error("an internal error occurred; it has been logged")]
     Internal,
 }
@@ -201,6 +213,24 @@ pub const CATALOGUE: &[ProblemType] = &[
         explanation: "The service cannot accept this now (e.g. its event log cannot be written); reads keep working.",
     },
     ProblemType {
+        slug: "rate-limited",
+        title: "Too many events from this device",
+        status: 429,
+        explanation: "Each device may post a limited number of events per minute; wait for Retry-After and retry with the same key.",
+    },
+    ProblemType {
+        slug: "overloaded",
+        title: "The service is busy",
+        status: 503,
+        explanation: "Too many requests at once; the request was not processed. Retry after Retry-After.",
+    },
+    ProblemType {
+        slug: "request-timeout",
+        title: "The request took too long",
+        status: 503,
+        explanation: "The answer was not ready in time. An event may still complete: retry with the same Idempotency-Key to get its outcome.",
+    },
+    ProblemType {
         slug: "internal",
         title: "Internal error",
         status: 500,
@@ -255,6 +285,9 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => "payload-too-large",
             ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
             ApiError::Unavailable(_) => "unavailable",
+            ApiError::RateLimited { .. } => "rate-limited",
+            ApiError::Overloaded => "overloaded",
+            ApiError::TimedOut(_) => "request-timeout",
             ApiError::Internal => "internal",
         }
     }
@@ -318,6 +351,18 @@ impl IntoResponse for ApiError {
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(c));
+        }
+        let retry_after = match &self {
+            ApiError::RateLimited { retry_after_s, .. } => Some(*retry_after_s),
+            ApiError::Overloaded | ApiError::TimedOut(_) => Some(1),
+            // The log has failed: nothing changes until an operator restarts the service.
+            ApiError::Unavailable(_) => Some(30),
+            _ => None,
+        };
+        if let Some(secs) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
     }

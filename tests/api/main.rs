@@ -5,6 +5,7 @@ mod capacity;
 mod errors;
 mod events;
 mod helpers;
+mod limits;
 mod live;
 mod opening_hours;
 mod operations;

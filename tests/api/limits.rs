@@ -1,0 +1,152 @@
+//! The service protects itself: per-device rate limits, load shedding, request and header-read
+//! timeouts — each refusal a problem+json answer that says when to retry.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use lobbywatch::config::Config;
+use lobbywatch::store::StoreOptions;
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::helpers::{TestApp, test_config_toml};
+
+async fn app_with_limits(limits: &str) -> TestApp {
+    let toml = format!("{}\n[limits]\n{limits}\n", test_config_toml());
+    let config = Config::parse(&toml, "limits.toml").expect("valid");
+    TestApp::spawn_with(
+        config,
+        Arc::new(tempfile::tempdir().unwrap()),
+        StoreOptions::default(),
+    )
+    .await
+}
+
+/// A request whose headers promise a body that never fully arrives: it holds its place.
+async fn stalled_post(app: &TestApp) -> TcpStream {
+    let mut tcp = TcpStream::connect(app.addr).await.unwrap();
+    tcp.write_all(
+        b"POST /api/v1/capacity HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"area_m2\":",
+    )
+    .await
+    .unwrap();
+    tcp
+}
+
+#[tokio::test]
+async fn a_device_over_its_event_rate_gets_429_with_retry_after_and_others_are_unaffected() {
+    let app = app_with_limits("events_per_minute_per_device = 5").await;
+    for i in 0..5 {
+        let r = app
+            .post_event(
+                "big-desk",
+                "big",
+                &format!("k{i}"),
+                &json!({"kind": "check_in", "service": "passport"}),
+            )
+            .await;
+        assert_eq!(r.status(), 201);
+    }
+    let r = app
+        .post_event(
+            "big-desk",
+            "big",
+            "k5",
+            &json!({"kind": "check_in", "service": "passport"}),
+        )
+        .await;
+    assert_eq!(r.status(), 429);
+    let wait: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=12).contains(&wait), "{wait}");
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    let p: Value = r.json().await.unwrap();
+    assert_eq!(p["type"], "/problems/rate-limited");
+    // Nothing was recorded for the refused one, and another device posts freely.
+    assert_eq!(app.status("big").await["seq"], 5);
+    let r = app
+        .post_event(
+            "oslo-guard",
+            "big",
+            "g1",
+            &json!({"kind": "cleaned", "surface": "counter"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+}
+
+#[tokio::test]
+async fn beyond_the_concurrency_limit_requests_are_shed_with_503_not_queued() {
+    let app = app_with_limits("max_concurrent_requests = 1").await;
+    let held = stalled_post(&app).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = Instant::now();
+    let r = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(r.status(), 503);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "shed at once, not queued"
+    );
+    assert_eq!(r.headers()["retry-after"], "1");
+    let p: Value = r.json().await.unwrap();
+    assert_eq!(p["type"], "/problems/overloaded");
+    drop(held);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        app.client
+            .get(app.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn a_request_that_takes_too_long_is_answered_503() {
+    let app = app_with_limits("request_timeout_s = 1").await;
+    let mut tcp = stalled_post(&app).await;
+    let mut answer = vec![0u8; 2048];
+    let n = tokio::time::timeout(Duration::from_secs(5), tcp.read(&mut answer))
+        .await
+        .expect("an answer within the timeout")
+        .unwrap();
+    let text = String::from_utf8_lossy(&answer[..n]);
+    assert!(text.starts_with("HTTP/1.1 503"), "{text}");
+    assert!(text.contains("request-timeout"), "{text}");
+}
+
+#[tokio::test]
+async fn a_client_that_trickles_its_headers_is_disconnected() {
+    let app = app_with_limits("header_read_timeout_s = 1").await;
+    let mut tcp = TcpStream::connect(app.addr).await.unwrap();
+    tcp.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let mut buf = [0u8; 512];
+    let ended = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match tcp.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => continue,
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the connection is closed, not held open");
+    // Well-behaved clients are served as before.
+    assert_eq!(
+        app.client
+            .get(app.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}
