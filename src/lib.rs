@@ -11,7 +11,7 @@
 //! |---|---|
 //! | identifiers, events, status documents | [`domain`] |
 //! | distancing rule → cap (area, exact seat set, queue line) | [`capacity`] |
-//! | weekly opening hours | [`hours`] |
+//! | opening hours: week, exceptions, holidays | [`hours`] |
 //! | the per-station state machine (pure) | [`engine`] |
 //! | configuration file and built-in sample | [`config`] |
 //! | the durable event log (SQLite, one writer, group commit) | [`store`] |
@@ -19,7 +19,11 @@
 //! | the flow of one event: claim, apply, log, publish | [`ingest`] |
 //! | latest documents per station, serialized once | [`hub`] |
 //! | the WebSocket protocol loop | [`live`] |
-//! | clock-driven document refresh | [`ticker`] |
+//! | caps on open sockets | [`sockets`] |
+//! | per-device event rate limits | [`rate_limit`] |
+//! | reports and history from the log | [`reports`] |
+//! | Norway's public holidays | [`holidays`] |
+//! | what the clock brings: close-out, alert reviews, document refresh | [`ticker`] |
 //! | the time source (shifted for the demo) | [`clock`] |
 //! | shared state and start-up replay | [`state`] |
 //! | HTTP routes, auth, problem+json | [`http`] |
@@ -40,6 +44,7 @@ pub mod live;
 pub mod rate_limit;
 pub mod reports;
 pub mod sim;
+pub mod sockets;
 pub mod state;
 pub mod store;
 pub mod ticker;

@@ -50,6 +50,8 @@ pub struct AppState {
     pub in_flight: crate::http::limits::InFlight,
     /// Events per device per minute.
     pub rate: Arc<crate::rate_limit::RateLimiter>,
+    /// Open live sockets and their caps.
+    pub sockets: Arc<crate::sockets::SocketCounts>,
     /// When set, web pages are read from this directory on every request (page development).
     pub web_dir: Option<Arc<std::path::PathBuf>>,
     /// Cancelled at shutdown: every socket loop watches it (axum does not track upgraded sockets).
@@ -153,6 +155,10 @@ impl AppState {
             rate: Arc::new(crate::rate_limit::RateLimiter::new(
                 config.limits.events_per_minute_per_device,
             )),
+            sockets: crate::sockets::SocketCounts::new(
+                config.limits.max_sockets,
+                config.limits.max_sockets_per_device,
+            ),
             config,
             stations: Arc::new(stations),
             idempotency: Arc::new(idempotency),

@@ -1,16 +1,24 @@
 //! The WebSocket routes: a station's full live status (token), its public live status (no
-//! token), and a guard's stream of several stations. Authentication and scope are checked before
-//! the upgrade, so a refused client gets an ordinary problem+json answer. Browsers cannot set
-//! headers on a WebSocket, so the token may also come as the `access_token` query parameter
-//! (which the request log never records: it logs paths, not queries).
+//! token), and a guard's stream of several stations. Authentication, scope and the page's
+//! `Origin` are checked before the upgrade, so a refused client gets an ordinary problem+json
+//! answer. Browsers cannot set headers on a WebSocket, so the token may also come as the
+//! `access_token` query parameter (which the request log never records: it logs paths, not
+//! queries).
+//!
+//! Limits: inbound messages and frames of at most [`MAX_INBOUND_MESSAGE`] (clients only send
+//! pongs and tiny control messages), no compression (none is negotiated), at most
+//! [`MAX_BUFFERED_OUTPUT`] of unsent output per connection, and a cap on open sockets overall
+//! and per device — a socket over the cap is accepted and closed at once with 1013 ("try again
+//! later"), which a browser can see, unlike a refused handshake.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::ws::{Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, State};
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
 use axum::response::Response;
 use axum::routing::get;
 use futures_util::stream::{self, BoxStream, StreamExt};
@@ -20,13 +28,18 @@ use super::auth::{bearer_token, may_read};
 use super::problem::ApiError;
 use super::station_config;
 use crate::config::{self, Device, Scope};
-use crate::domain::{DistrictId, StationId};
+use crate::domain::{DeviceId, DistrictId, StationId};
 use crate::hub::Docs;
 use crate::live::{self, Heartbeat};
 use crate::state::AppState;
 
 /// Clients send only pongs and tiny control messages.
 pub const MAX_INBOUND_MESSAGE: usize = 4 * 1024;
+/// Unsent output a connection may hold; a client that does not read is dropped (the send
+/// timeout) long before this fills with anything but the newest document.
+pub const MAX_BUFFERED_OUTPUT: usize = 256 * 1024;
+/// Close code for "too many connections, try again later" (RFC 6455 registry).
+pub const CLOSE_TRY_AGAIN_LATER: u16 = 1013;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -49,15 +62,59 @@ impl axum::extract::FromRequestParts<AppState> for LiveCaller {
     }
 }
 
+/// Refuses an upgrade from a page of another origin (a browser always sends `Origin`; other
+/// clients may omit it). The service's own origin is always allowed.
+fn check_origin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return Ok(());
+    };
+    let origin = origin.to_str().unwrap_or_default();
+    let own = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .is_some_and(|host| {
+            origin
+                .strip_prefix("http://")
+                .or_else(|| origin.strip_prefix("https://"))
+                == Some(host)
+        });
+    if own
+        || state
+            .config
+            .limits
+            .allowed_origins
+            .iter()
+            .any(|o| o == origin)
+    {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(format!(
+            "live sockets from pages at '{origin}' are not allowed; an operator may add it to [limits] allowed_origins"
+        )))
+    }
+}
+
 fn upgrade(
     ws: WebSocketUpgrade,
     state: &AppState,
+    device: Option<DeviceId>,
     updates: BoxStream<'static, Utf8Bytes>,
 ) -> Response {
     let shutdown = state.shutdown.clone();
+    let permit = state.sockets.try_open(device.as_ref());
     ws.max_message_size(MAX_INBOUND_MESSAGE)
         .max_frame_size(MAX_INBOUND_MESSAGE)
-        .on_upgrade(move |socket: WebSocket| async move {
+        .max_write_buffer_size(MAX_BUFFERED_OUTPUT)
+        .on_upgrade(move |mut socket: WebSocket| async move {
+            let Some(_permit) = permit else {
+                tracing::warn!(device = ?device.as_ref().map(DeviceId::as_str), "live socket refused: too many open");
+                let close = Message::Close(Some(CloseFrame {
+                    code: CLOSE_TRY_AGAIN_LATER,
+                    reason: Utf8Bytes::from_static("too many live connections; try again later"),
+                }));
+                let _ = socket.send(close).await;
+                return;
+            };
             let ended = live::serve(socket, updates, shutdown, Heartbeat::default()).await;
             tracing::debug!(?ended, "live socket closed");
         })
@@ -83,22 +140,26 @@ async fn station_live(
     State(state): State<AppState>,
     LiveCaller(device): LiveCaller,
     Path(station): Path<String>,
+    headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
+    check_origin(&state, &headers)?;
     let station = station_config(&state, &station)?;
     may_read(&device, station)?;
     let updates = watch(&state, &station.id, full).ok_or(ApiError::Internal)?;
-    Ok(upgrade(ws, &state, updates))
+    Ok(upgrade(ws, &state, Some(device.id.clone()), updates))
 }
 
 async fn public_live(
     State(state): State<AppState>,
     Path(station): Path<String>,
+    headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
+    check_origin(&state, &headers)?;
     let station = station_config(&state, &station)?;
     let updates = watch(&state, &station.id, public).ok_or(ApiError::Internal)?;
-    Ok(upgrade(ws, &state, updates))
+    Ok(upgrade(ws, &state, None, updates))
 }
 
 /// `GET /api/v1/live?district=<id>` or `?stations=a,b`, or neither for every station the token
@@ -107,8 +168,10 @@ async fn multi_live(
     State(state): State<AppState>,
     LiveCaller(device): LiveCaller,
     Query(params): Query<HashMap<String, String>>,
+    headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
+    check_origin(&state, &headers)?;
     let chosen: Vec<&config::Station> = match (params.get("district"), params.get("stations")) {
         (Some(_), Some(_)) => {
             return Err(ApiError::BadRequest(
@@ -156,5 +219,10 @@ async fn multi_live(
         .iter()
         .filter_map(|s| watch(&state, &s.id, full))
         .collect();
-    Ok(upgrade(ws, &state, stream::select_all(streams).boxed()))
+    Ok(upgrade(
+        ws,
+        &state,
+        Some(device.id.clone()),
+        stream::select_all(streams).boxed(),
+    ))
 }

@@ -150,3 +150,89 @@ async fn a_client_that_trickles_its_headers_is_disconnected() {
         200
     );
 }
+
+async fn connect_with_origin(
+    app: &TestApp,
+    path: &str,
+    origin: Option<&str>,
+) -> Result<crate::helpers::Ws, tokio_tungstenite::tungstenite::Error> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = app.ws_url(path).into_client_request().unwrap();
+    if let Some(o) = origin {
+        request.headers_mut().insert("Origin", o.parse().unwrap());
+    }
+    tokio_tungstenite::connect_async(request)
+        .await
+        .map(|(ws, _)| ws)
+}
+
+#[tokio::test]
+async fn live_sockets_only_open_from_the_services_own_origin_or_an_allowed_one() {
+    let app = app_with_limits(r#"allowed_origins = ["https://lobby.politiet.example"]"#).await;
+    let path = "/api/v1/stations/small/public/live";
+    let own = format!("http://{}", app.addr);
+    for allowed in [
+        None,
+        Some(own.as_str()),
+        Some("https://lobby.politiet.example"),
+    ] {
+        let mut ws = connect_with_origin(&app, path, allowed)
+            .await
+            .unwrap_or_else(|e| panic!("{allowed:?}: {e}"));
+        assert_eq!(crate::helpers::next_doc(&mut ws).await["station"], "small");
+    }
+    match connect_with_origin(&app, path, Some("https://evil.example")).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 403);
+        }
+        other => panic!("expected a refused handshake, got {:?}", other.map(|_| ())),
+    }
+}
+
+/// The close code of the next close frame on `ws`, skipping documents and pings.
+async fn close_code(ws: &mut crate::helpers::Ws) -> Option<u16> {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), ws.next())
+            .await
+            .ok()??
+        {
+            Ok(Message::Close(frame)) => return frame.map(|f| u16::from(f.code)),
+            Ok(_) => continue,
+            Err(_) => return None,
+        }
+    }
+}
+
+#[tokio::test]
+async fn sockets_over_the_caps_are_closed_with_1013() {
+    let app = app_with_limits("max_sockets = 3\nmax_sockets_per_device = 2").await;
+    let guard = "/api/v1/stations/small/live?access_token=oslo-guard-token";
+    let mut first = connect_with_origin(&app, guard, None).await.unwrap();
+    let _second = connect_with_origin(&app, guard, None).await.unwrap();
+    crate::helpers::next_doc(&mut first).await;
+    let mut third = connect_with_origin(&app, guard, None).await.unwrap();
+    assert_eq!(close_code(&mut third).await, Some(1013), "per-device cap");
+    // Another device still gets in, up to the overall cap.
+    let mut other = connect_with_origin(
+        &app,
+        "/api/v1/stations/big/live?access_token=all-guard-token",
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(crate::helpers::next_doc(&mut other).await["station"], "big");
+    let mut public = connect_with_origin(&app, "/api/v1/stations/big/public/live", None)
+        .await
+        .unwrap();
+    assert_eq!(close_code(&mut public).await, Some(1013), "overall cap");
+    // A closed socket gives its place back.
+    drop(first);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut again = connect_with_origin(&app, guard, None).await.unwrap();
+    assert_eq!(
+        crate::helpers::next_doc(&mut again).await["station"],
+        "small"
+    );
+}

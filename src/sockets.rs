@@ -1,0 +1,101 @@
+//! How many live sockets are open, overall and per device, and the caps on both.
+//!
+//! Opening a socket takes a [`SocketPermit`]; dropping it (the socket ended) gives it back. A
+//! device that opens socket after socket — a broken page reloading in a loop, a hostile client —
+//! reaches its own cap and cannot starve the others; the overall cap bounds the service's memory.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use dashmap::DashMap;
+
+use crate::domain::DeviceId;
+
+#[derive(Debug)]
+pub struct SocketCounts {
+    max_total: usize,
+    max_per_device: usize,
+    total: AtomicUsize,
+    per_device: DashMap<DeviceId, usize>,
+}
+
+/// One open socket's place; given back on drop.
+#[derive(Debug)]
+pub struct SocketPermit {
+    counts: Arc<SocketCounts>,
+    device: Option<DeviceId>,
+}
+
+impl SocketCounts {
+    pub fn new(max_total: usize, max_per_device: usize) -> Arc<Self> {
+        Arc::new(Self {
+            max_total,
+            max_per_device,
+            total: AtomicUsize::new(0),
+            per_device: DashMap::new(),
+        })
+    }
+
+    /// A place for one more socket of `device` (`None`: a public socket), if both caps allow.
+    pub fn try_open(self: &Arc<Self>, device: Option<&DeviceId>) -> Option<SocketPermit> {
+        let taken = self
+            .total
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < self.max_total).then_some(n + 1)
+            });
+        if taken.is_err() {
+            return None;
+        }
+        if let Some(device) = device {
+            let mut open = self.per_device.entry(device.clone()).or_insert(0);
+            if *open >= self.max_per_device {
+                drop(open);
+                self.total.fetch_sub(1, Ordering::AcqRel);
+                return None;
+            }
+            *open += 1;
+        }
+        Some(SocketPermit {
+            counts: self.clone(),
+            device: device.cloned(),
+        })
+    }
+
+    pub fn open(&self) -> usize {
+        self.total.load(Ordering::Acquire)
+    }
+}
+
+impl Drop for SocketPermit {
+    fn drop(&mut self) {
+        if let Some(device) = &self.device {
+            // Remove the entry when it reaches zero, so the map does not grow with every device
+            // that ever connected.
+            self.counts.per_device.remove_if_mut(device, |_, open| {
+                *open -= 1;
+                *open == 0
+            });
+        }
+        self.counts.total.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn caps_hold_overall_and_per_device_and_places_come_back() {
+        let counts = SocketCounts::new(3, 2);
+        let guard = DeviceId::parse("oslo-guard").unwrap();
+        let a = counts.try_open(Some(&guard)).unwrap();
+        let _b = counts.try_open(Some(&guard)).unwrap();
+        assert!(counts.try_open(Some(&guard)).is_none(), "per-device cap");
+        let _public = counts.try_open(None).unwrap();
+        assert!(counts.try_open(None).is_none(), "overall cap");
+        assert_eq!(counts.open(), 3);
+        drop(a);
+        assert_eq!(counts.open(), 2);
+        assert!(counts.try_open(Some(&guard)).is_some());
+    }
+}
