@@ -160,7 +160,9 @@ pub struct Device {
     pub id: DeviceId,
     pub role: Role,
     pub scope: Scope,
-    pub token_sha256: [u8; 32],
+    /// The SHA-256 of each token the device may use: one, or two while a new token is rolled
+    /// out (rotation) — both work until the old one is removed from the file.
+    pub tokens_sha256: Vec<[u8; 32]>,
 }
 
 /// What the service protects itself with against stuck, slow or hostile clients.
@@ -376,7 +378,15 @@ struct RawDevice {
     districts: Option<Vec<String>>,
     #[serde(default)]
     all: Option<bool>,
-    token_sha256: String,
+    token_sha256: OneOrMore,
+}
+
+/// `token_sha256 = "<hex>"` or, during a rotation, `token_sha256 = ["<old>", "<new>"]`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMore {
+    One(String),
+    More(Vec<String>),
 }
 
 // ---- validation --------------------------------------------------------------------------
@@ -581,17 +591,31 @@ impl Config {
                     format!("device '{id}' is defined twice"),
                 ));
             }
-            let token_sha256 = parse_sha256(&d.token_sha256).ok_or_else(|| {
-                c.err(
-                    format!("{key}.token_sha256"),
-                    "must be 64 hex characters: the SHA-256 of the token, never the token itself",
-                )
-            })?;
-            if !hashes.insert(token_sha256) {
+            let given = match d.token_sha256 {
+                OneOrMore::One(h) => vec![h],
+                OneOrMore::More(list) => list,
+            };
+            if !(1..=2).contains(&given.len()) {
                 return Err(c.err(
                     format!("{key}.token_sha256"),
-                    "another device has the same token; every device needs its own",
+                    "give one hash, or two while rotating to a new token",
                 ));
+            }
+            let mut tokens_sha256 = Vec::with_capacity(given.len());
+            for h in &given {
+                let hash = parse_sha256(h).ok_or_else(|| {
+                    c.err(
+                        format!("{key}.token_sha256"),
+                        "must be 64 hex characters: the SHA-256 of the token, never the token itself",
+                    )
+                })?;
+                if !hashes.insert(hash) {
+                    return Err(c.err(
+                        format!("{key}.token_sha256"),
+                        "another device (or this one) already has this token; every token must be unique",
+                    ));
+                }
+                tokens_sha256.push(hash);
             }
             let known_station = |s: &str, k: String| -> Result<StationId, ConfigError> {
                 stations
@@ -670,7 +694,7 @@ impl Config {
                 id,
                 role: d.role,
                 scope,
-                token_sha256,
+                tokens_sha256,
             });
         }
 

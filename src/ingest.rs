@@ -90,7 +90,7 @@ pub async fn submit(
                 let snapshot = state
                     .store
                     .snapshot_due(outcome.seq)
-                    .then(|| (station.clone(), engine.snapshot()));
+                    .then(|| (station.clone(), Box::new(engine.snapshot())));
                 (
                     Answer {
                         status: StatusCode::CREATED.as_u16(),
@@ -197,7 +197,7 @@ pub async fn apply_system(
         let snapshot = state
             .store
             .snapshot_due(outcome.seq)
-            .then(|| (station.clone(), engine.snapshot()));
+            .then(|| (station.clone(), Box::new(engine.snapshot())));
         let ack = state.store.submit(Record {
             event: Some(Recorded {
                 station: station.clone(),

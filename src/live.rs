@@ -22,6 +22,8 @@ use tokio_util::sync::CancellationToken;
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// Close code for "server going away" (RFC 6455).
 pub const CLOSE_GOING_AWAY: u16 = 1001;
+/// Close code for "your token was revoked" (application range, mirrors HTTP 401).
+pub const CLOSE_REVOKED: u16 = 4401;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Heartbeat {
@@ -51,13 +53,37 @@ pub enum Ended {
     Stuck,
     /// The watched stations' channels closed.
     UpdatesEnded,
+    /// The device's token was revoked; the client was sent close code 4401.
+    Revoked,
 }
 
 /// Runs one client connection until it ends.
 pub async fn serve<S, E, U>(
+    socket: S,
+    updates: U,
+    shutdown: CancellationToken,
+    heartbeat: Heartbeat,
+) -> Ended
+where
+    S: Sink<Message> + Stream<Item = Result<Message, E>> + Unpin,
+    U: Stream<Item = Utf8Bytes> + Unpin,
+{
+    serve_until_revoked(
+        socket,
+        updates,
+        shutdown,
+        CancellationToken::new(),
+        heartbeat,
+    )
+    .await
+}
+
+/// [`serve`], for a device's socket that must close (with 4401) the moment `revoked` fires.
+pub async fn serve_until_revoked<S, E, U>(
     mut socket: S,
     mut updates: U,
     shutdown: CancellationToken,
+    revoked: CancellationToken,
     heartbeat: Heartbeat,
 ) -> Ended
 where
@@ -78,6 +104,14 @@ where
                 }));
                 let _ = timeout(Duration::from_secs(1), socket.send(close)).await;
                 return Ended::Shutdown;
+            }
+            () = revoked.cancelled() => {
+                let close = Message::Close(Some(CloseFrame {
+                    code: CLOSE_REVOKED,
+                    reason: Utf8Bytes::from_static("the device token was revoked"),
+                }));
+                let _ = timeout(Duration::from_secs(1), socket.send(close)).await;
+                return Ended::Revoked;
             }
             inbound = socket.next() => match inbound {
                 // Clients only send pongs and tiny control messages; any of them shows life.
@@ -176,6 +210,27 @@ mod tests {
             other => panic!("expected a close frame, got {other:?}"),
         }
         assert_eq!(task.await.unwrap(), Ended::Shutdown);
+    }
+
+    #[tokio::test]
+    async fn a_revoked_device_is_closed_with_4401() {
+        let (socket, mut sent, _client) = fake();
+        let revoked = CancellationToken::new();
+        let docs = stream::iter(vec![Utf8Bytes::from("{\"seq\":1}")]).chain(stream::pending());
+        let task = tokio::spawn(serve_until_revoked(
+            socket,
+            docs,
+            CancellationToken::new(),
+            revoked.clone(),
+            Heartbeat::default(),
+        ));
+        assert_eq!(sent.recv().await, Some(Message::Text("{\"seq\":1}".into())));
+        revoked.cancel();
+        match sent.recv().await {
+            Some(Message::Close(Some(frame))) => assert_eq!(frame.code, CLOSE_REVOKED),
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+        assert_eq!(task.await.unwrap(), Ended::Revoked);
     }
 
     #[tokio::test(start_paused = true)]

@@ -84,6 +84,9 @@ fn main() -> anyhow::Result<()> {
             EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn")),
         )
+        // The log goes to stderr; stdout carries only what a person or script reads (the
+        // address, the demo's banner, check-config's report).
+        .with_writer(std::io::stderr)
         .init();
     match cli.command {
         Command::CheckConfig { file } => match Config::load(&file) {

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use dashmap::DashMap;
+use tokio_util::sync::CancellationToken;
 
 use crate::domain::DeviceId;
 
@@ -17,6 +18,8 @@ pub struct SocketCounts {
     max_per_device: usize,
     total: AtomicUsize,
     per_device: DashMap<DeviceId, usize>,
+    /// Fired when a device's tokens are revoked: every socket of that device closes.
+    revoked: DashMap<DeviceId, CancellationToken>,
 }
 
 /// One open socket's place; given back on drop.
@@ -24,6 +27,8 @@ pub struct SocketCounts {
 pub struct SocketPermit {
     counts: Arc<SocketCounts>,
     device: Option<DeviceId>,
+    /// Cancelled when the device's tokens are revoked (never, for a public socket).
+    pub revoked: CancellationToken,
 }
 
 impl SocketCounts {
@@ -33,6 +38,7 @@ impl SocketCounts {
             max_per_device,
             total: AtomicUsize::new(0),
             per_device: DashMap::new(),
+            revoked: DashMap::new(),
         })
     }
 
@@ -55,10 +61,24 @@ impl SocketCounts {
             }
             *open += 1;
         }
+        let revoked = match device {
+            Some(d) => self.revoked.entry(d.clone()).or_default().child_token(),
+            None => CancellationToken::new(),
+        };
         Some(SocketPermit {
             counts: self.clone(),
             device: device.cloned(),
+            revoked,
         })
+    }
+
+    /// Closes every open socket of `device`; returns how many there were.
+    pub fn revoke(&self, device: &DeviceId) -> usize {
+        let open = self.per_device.get(device).map_or(0, |n| *n);
+        if let Some((_, signal)) = self.revoked.remove(device) {
+            signal.cancel();
+        }
+        open
     }
 
     pub fn open(&self) -> usize {

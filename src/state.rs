@@ -150,7 +150,7 @@ impl AppState {
             })
             .collect();
         Ok(AppState {
-            tokens: Arc::new(Tokens::from_config(&config)),
+            tokens: Arc::new(Tokens::new(&config, log.revoked_tokens()?)),
             in_flight: crate::http::limits::InFlight::new(config.limits.max_concurrent_requests),
             rate: Arc::new(crate::rate_limit::RateLimiter::new(
                 config.limits.events_per_minute_per_device,

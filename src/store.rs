@@ -57,13 +57,28 @@ pub struct Record {
     pub idempotency: Option<IdempotencyRecord>,
     /// The station's state after `event`, when a snapshot is due; written in the same
     /// transaction, so a snapshot never runs ahead of the events it summarises.
-    pub snapshot: Option<(StationId, Snapshot)>,
+    pub snapshot: Option<(StationId, Box<Snapshot>)>,
 }
 
-/// What the writer is asked to do. A flush carries no record: its acknowledgement says that
-/// everything queued before it is committed.
+/// An admin's revocation of a device's tokens.
+#[derive(Debug, Clone)]
+pub struct Revocation {
+    pub device: DeviceId,
+    pub hashes: Vec<[u8; 32]>,
+    pub by: DeviceId,
+    pub at: DateTime<Utc>,
+}
+
+/// What the writer is asked to do.
+enum Work {
+    Record(Record),
+    Revoke(Revocation),
+    /// Nothing to write: the acknowledgement says everything queued before is committed.
+    Flush,
+}
+
 struct Job {
-    record: Option<Record>,
+    work: Work,
     ack: oneshot::Sender<Result<(), StoreError>>,
 }
 
@@ -160,6 +175,12 @@ impl OpenLog {
              CREATE INDEX IF NOT EXISTS events_at ON events(station, at_us);
              CREATE INDEX IF NOT EXISTS rule_changes ON events(station, at_us)
                  WHERE kind = 'rule_changed';
+             CREATE TABLE IF NOT EXISTS revoked_tokens(
+                 token_sha256 BLOB PRIMARY KEY,
+                 device TEXT NOT NULL,
+                 at_us INTEGER NOT NULL,
+                 by TEXT NOT NULL
+             ) WITHOUT ROWID;
              CREATE TABLE IF NOT EXISTS snapshots(
                  station TEXT PRIMARY KEY,
                  seq INTEGER NOT NULL,
@@ -236,6 +257,24 @@ impl OpenLog {
             ],
         )?;
         Ok(())
+    }
+
+    /// The token hashes revoked so far.
+    pub fn revoked_tokens(&self) -> anyhow::Result<std::collections::HashSet<[u8; 32]>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT token_sha256 FROM revoked_tokens")?;
+        let rows = stmt.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
+        let mut out = std::collections::HashSet::new();
+        for row in rows {
+            let bytes = row?;
+            out.insert(
+                bytes
+                    .try_into()
+                    .map_err(|_| anyhow::anyhow!("a revoked token hash of the wrong length"))?,
+            );
+        }
+        Ok(out)
     }
 
     /// Events per station between snapshots.
@@ -328,13 +367,19 @@ impl Store {
     /// Queues a record for the next group commit. Call it inside the station's lock so the log
     /// order is the apply order; await the returned receiver outside the lock.
     pub fn submit(&self, record: Record) -> oneshot::Receiver<Result<(), StoreError>> {
+        self.send(Work::Record(record))
+    }
+
+    /// Makes a revocation durable; await the receiver before acting on it.
+    pub fn revoke(&self, revocation: Revocation) -> oneshot::Receiver<Result<(), StoreError>> {
+        self.send(Work::Revoke(revocation))
+    }
+
+    fn send(&self, work: Work) -> oneshot::Receiver<Result<(), StoreError>> {
         let (ack, rx) = oneshot::channel();
         if let Some(reason) = self.health.failure() {
             let _ = ack.send(Err(StoreError::Failed(reason)));
-        } else if let Err(mpsc::error::SendError(job)) = self.jobs.send(Job {
-            record: Some(record),
-            ack,
-        }) {
+        } else if let Err(mpsc::error::SendError(job)) = self.jobs.send(Job { work, ack }) {
             let _ = job
                 .ack
                 .send(Err(StoreError::Failed("the log writer has stopped".into())));
@@ -434,7 +479,14 @@ impl Store {
     /// Waits until everything queued so far is committed (used at shutdown).
     pub async fn flush(&self) {
         let (ack, rx) = oneshot::channel();
-        if self.jobs.send(Job { record: None, ack }).is_ok() {
+        if self
+            .jobs
+            .send(Job {
+                work: Work::Flush,
+                ack,
+            })
+            .is_ok()
+        {
             let _ = rx.await;
         }
     }
@@ -521,9 +573,24 @@ fn write_group(conn: &mut Connection, group: &[Job]) -> rusqlite::Result<()> {
         let mut insert_idem = tx.prepare_cached(
             "INSERT INTO idempotency(device, key, fingerprint, status, response, at_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?;
+        let mut insert_revoked = tx.prepare_cached(
+            "INSERT OR IGNORE INTO revoked_tokens(token_sha256, device, at_us, by) VALUES (?1, ?2, ?3, ?4)",
+        )?;
         for job in group {
-            let Some(r) = &job.record else {
-                continue;
+            let r = match &job.work {
+                Work::Record(r) => r,
+                Work::Revoke(rev) => {
+                    for hash in &rev.hashes {
+                        insert_revoked.execute(params![
+                            &hash[..],
+                            rev.device.as_str(),
+                            rev.at.timestamp_micros(),
+                            rev.by.as_str()
+                        ])?;
+                    }
+                    continue;
+                }
+                Work::Flush => continue,
             };
             if let Some(e) = &r.event {
                 let body = serde_json::to_string(&e.event)

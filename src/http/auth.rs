@@ -1,47 +1,78 @@
 //! Who is calling: bearer tokens → devices, and what each role may do at which station.
 //!
 //! Tokens are never stored: the config holds their SHA-256, and a presented token is hashed and
-//! looked up. The station a device may act on comes from its token's scope, never from the
+//! compared — in constant time, against every known hash, so the time taken says nothing about
+//! which hash came close. A device may hold two tokens while one replaces the other (rotation),
+//! and an admin may revoke a device's tokens at run time (kept in the log, so a restart does not
+//! bring them back). The station a device may act on comes from its token's scope, never from the
 //! request. Roles: a `terminal` posts events for its one station and reads it; a `guard` reads
 //! and acts on the stations of its districts or list (and alone may correct the headcount); a
 //! `display` reads only public documents, which need no token; an `admin` manages rules and
 //! tokens, not stations.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, RwLock};
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
 use super::problem::ApiError;
 use crate::config::{self, Config, Device, Role, Scope};
 use crate::domain::Event;
 use crate::state::AppState;
 
-/// Token hash → device.
+/// Token hashes → devices, and the hashes revoked at run time.
 #[derive(Debug, Default)]
 pub struct Tokens {
-    by_hash: HashMap<[u8; 32], Arc<Device>>,
+    known: Vec<([u8; 32], Arc<Device>)>,
+    revoked: RwLock<HashSet<[u8; 32]>>,
+}
+
+/// Why a presented token was not accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejected {
+    Unknown,
+    Revoked,
 }
 
 impl Tokens {
-    pub fn from_config(config: &Config) -> Self {
+    /// The config's devices; `revoked` are the hashes the log says were revoked.
+    pub fn new(config: &Config, revoked: HashSet<[u8; 32]>) -> Self {
         Self {
-            by_hash: config
+            known: config
                 .devices
                 .iter()
-                .map(|d| (d.token_sha256, Arc::new(d.clone())))
+                .flat_map(|d| {
+                    let device = Arc::new(d.clone());
+                    d.tokens_sha256.iter().map(move |h| (*h, device.clone()))
+                })
                 .collect(),
+            revoked: RwLock::new(revoked),
         }
     }
 
-    /// The device holding `token`. Only the token's hash is compared, so lookup time does not
-    /// depend on how much of a guessed token is right.
-    pub fn authenticate(&self, token: &str) -> Option<Arc<Device>> {
+    pub fn from_config(config: &Config) -> Self {
+        Self::new(config, HashSet::new())
+    }
+
+    /// The device holding `token`. Every known hash is compared, in constant time, whatever
+    /// matches.
+    pub fn authenticate(&self, token: &str) -> Result<Arc<Device>, Rejected> {
         let hash: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-        self.by_hash.get(&hash).cloned()
+        let mut found = None;
+        for (known, device) in &self.known {
+            if bool::from(known.ct_eq(&hash)) {
+                found = Some(device);
+            }
+        }
+        let device = found.ok_or(Rejected::Unknown)?;
+        if self.revoked.read().is_ok_and(|r| r.contains(&hash)) {
+            return Err(Rejected::Revoked);
+        }
+        Ok(device.clone())
     }
 
     /// Resolves a presented token, or says why not.
@@ -51,8 +82,40 @@ impl Tokens {
                 "this request needs a device token: send `Authorization: Bearer <token>`".into(),
             )
         })?;
-        self.authenticate(token)
-            .ok_or_else(|| ApiError::Unauthorized("the device token is not valid".into()))
+        self.authenticate(token).map_err(|why| {
+            ApiError::Unauthorized(match why {
+                Rejected::Unknown => "the device token is not valid".into(),
+                Rejected::Revoked => {
+                    "this device token was revoked by an administrator; ask for a new one".into()
+                }
+            })
+        })
+    }
+
+    /// The hashes of `device`'s tokens that are not yet revoked.
+    pub fn unrevoked_of(&self, device: &crate::domain::DeviceId) -> Vec<[u8; 32]> {
+        let revoked = self.revoked.read().map(|r| r.clone()).unwrap_or_default();
+        self.known
+            .iter()
+            .filter(|(h, d)| d.id == *device && !revoked.contains(h))
+            .map(|(h, _)| *h)
+            .collect()
+    }
+
+    /// Marks `hashes` revoked (after the log has recorded it).
+    pub fn revoke(&self, hashes: &[[u8; 32]]) {
+        if let Ok(mut r) = self.revoked.write() {
+            r.extend(hashes.iter().copied());
+        }
+    }
+
+    /// How many of `device`'s tokens are revoked.
+    pub fn revoked_count(&self, device: &crate::domain::DeviceId) -> usize {
+        let revoked = self.revoked.read().map(|r| r.clone()).unwrap_or_default();
+        self.known
+            .iter()
+            .filter(|(h, d)| d.id == *device && revoked.contains(h))
+            .count()
     }
 }
 

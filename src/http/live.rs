@@ -106,7 +106,7 @@ fn upgrade(
         .max_frame_size(MAX_INBOUND_MESSAGE)
         .max_write_buffer_size(MAX_BUFFERED_OUTPUT)
         .on_upgrade(move |mut socket: WebSocket| async move {
-            let Some(_permit) = permit else {
+            let Some(permit) = permit else {
                 tracing::warn!(device = ?device.as_ref().map(DeviceId::as_str), "live socket refused: too many open");
                 let close = Message::Close(Some(CloseFrame {
                     code: CLOSE_TRY_AGAIN_LATER,
@@ -115,7 +115,9 @@ fn upgrade(
                 let _ = socket.send(close).await;
                 return;
             };
-            let ended = live::serve(socket, updates, shutdown, Heartbeat::default()).await;
+            let revoked = permit.revoked.clone();
+            let ended = live::serve_until_revoked(socket, updates, shutdown, revoked, Heartbeat::default()).await;
+            drop(permit);
             tracing::debug!(?ended, "live socket closed");
         })
 }

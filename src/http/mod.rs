@@ -8,6 +8,7 @@
 //! | the capacity calculator | `capacity.rs` |
 //! | health | `health.rs` |
 //! | who a token is | `me.rs` |
+//! | devices: list, revoke tokens | `devices.rs` |
 //! | opening hours for the coming two weeks | `opening_hours.rs` |
 //! | the distancing rule at run time | `rules.rs` |
 //! | daily reports and history from the log | `reports.rs` |
@@ -18,6 +19,7 @@
 
 pub mod auth;
 pub mod capacity;
+pub mod devices;
 pub mod events;
 pub mod health;
 pub mod limits;
@@ -51,6 +53,7 @@ pub fn app(state: AppState) -> Router {
         .merge(capacity::router())
         .merge(health::router())
         .merge(me::router())
+        .merge(devices::router())
         .merge(opening_hours::router())
         .merge(rules::router())
         .merge(reports::router())

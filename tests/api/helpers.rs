@@ -305,12 +305,17 @@ impl ServerProcess {
 
     /// Runs `command` (a `lobbywatch` invocation that prints "listening on <url>") and waits
     /// until it listens.
-    pub fn spawn(mut command: Command) -> ServerProcess {
+    pub fn spawn(command: Command) -> ServerProcess {
+        Self::spawn_logging(command, "warn", Stdio::inherit())
+    }
+
+    /// [`ServerProcess::spawn`] with the log level `rust_log` and the log written to `stderr`.
+    pub fn spawn_logging(mut command: Command, rust_log: &str, stderr: Stdio) -> ServerProcess {
         use std::io::{BufRead, BufReader};
         let mut child = command
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", rust_log)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("the lobbywatch binary starts");
         let stdout = child.stdout.take().unwrap();

@@ -12,3 +12,4 @@ mod operations;
 mod reports;
 mod restart;
 mod stations;
+mod tokens;

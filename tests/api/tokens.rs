@@ -1,0 +1,213 @@
+//! Tokens: rotation (two valid at once), revocation at run time that closes the device's sockets
+//! and survives a restart, and tokens never written to the log.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use lobbywatch::config::Config;
+use lobbywatch::store::StoreOptions;
+use serde_json::{Value, json};
+use tokio_tungstenite::connect_async;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::helpers::{
+    ServerProcess, TestApp, next_doc, sha256_hex, test_config, test_config_toml, write_config,
+};
+
+#[tokio::test]
+async fn a_device_may_hold_two_tokens_while_rotating() {
+    let toml = test_config_toml().replace(
+        &format!("token_sha256 = \"{}\"", sha256_hex("big-desk-token")),
+        &format!(
+            "token_sha256 = [\"{}\", \"{}\"]",
+            sha256_hex("big-desk-token"),
+            sha256_hex("big-desk-new-token")
+        ),
+    );
+    let config = Config::parse(&toml, "rotation.toml").unwrap();
+    let app = TestApp::spawn_with(
+        config,
+        std::sync::Arc::new(tempfile::tempdir().unwrap()),
+        StoreOptions::default(),
+    )
+    .await;
+    for token in ["big-desk-token", "big-desk-new-token"] {
+        let (status, me) = app.get_as("/api/v1/me", Some(token)).await;
+        assert_eq!(status, 200);
+        assert_eq!(me["device"], "big-desk");
+    }
+    // Three hashes, or a hash shared with another device, are config errors.
+    let three = toml.replace(
+        &format!("\"{}\"]", sha256_hex("big-desk-new-token")),
+        &format!(
+            "\"{}\", \"{}\"]",
+            sha256_hex("big-desk-new-token"),
+            sha256_hex("x")
+        ),
+    );
+    let e = Config::parse(&three, "t.toml").unwrap_err();
+    assert!(e.to_string().contains("two while rotating"), "{e}");
+}
+
+#[tokio::test]
+async fn an_admin_revokes_a_device_its_sockets_close_with_4401_and_it_stays_revoked() {
+    let app = TestApp::spawn().await;
+    let (mut ws, _) =
+        connect_async(app.ws_url("/api/v1/stations/small/live?access_token=oslo-guard-token"))
+            .await
+            .unwrap();
+    next_doc(&mut ws).await;
+
+    let revoke = |token: &'static str, device: &'static str| {
+        let app = &app;
+        async move {
+            let r = app
+                .client
+                .post(app.url(&format!("/api/v1/devices/{device}/revoke")))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap();
+            (
+                r.status().as_u16(),
+                r.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+    assert_eq!(revoke("oslo-guard-token", "oslo-guard").await.0, 403);
+    assert_eq!(revoke("admin-token", "nobody").await.0, 404);
+    let (status, body) = revoke("admin-token", "oslo-guard").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["revoked_tokens"], 1);
+    assert_eq!(body["closed_sockets"], 1);
+
+    let code = loop {
+        match tokio::time::timeout(Duration::from_secs(5), ws.next())
+            .await
+            .expect("closed in time")
+        {
+            Some(Ok(Message::Close(frame))) => break frame.map(|f| u16::from(f.code)),
+            Some(Ok(_)) => continue,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    };
+    assert_eq!(code, Some(4401));
+    let r = app
+        .client
+        .get(app.url("/api/v1/stations/small"))
+        .bearer_auth("oslo-guard-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(
+        r.headers()["www-authenticate"],
+        r#"Bearer error="invalid_token""#
+    );
+    let p: Value = r.json().await.unwrap();
+    assert!(p["detail"].as_str().unwrap().contains("revoked"));
+    let again = app
+        .post_event(
+            "oslo-guard",
+            "small",
+            "after-revoke",
+            &json!({"kind": "cleaned", "surface": "counter"}),
+        )
+        .await;
+    assert_eq!(again.status(), 401);
+    // Other devices are untouched; a second revocation finds nothing left to revoke.
+    assert_eq!(
+        app.get_as("/api/v1/stations/small", Some("all-guard-token"))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        revoke("admin-token", "oslo-guard").await.1["revoked_tokens"],
+        0
+    );
+
+    // The revocation is in the log: a restart does not bring the token back.
+    let data = app.stop().await;
+    let app = TestApp::spawn_with(test_config(), data, StoreOptions::default()).await;
+    assert_eq!(
+        app.get_as("/api/v1/me", Some("oslo-guard-token")).await.0,
+        401
+    );
+    let (_, devices) = app.get_as("/api/v1/devices", Some("admin-token")).await;
+    let guard = devices
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["id"] == "oslo-guard")
+        .unwrap()
+        .clone();
+    assert_eq!(guard["revoked_tokens"], 1);
+    assert_eq!(guard["scope"], "districts oslo");
+}
+
+#[tokio::test]
+async fn tokens_never_reach_the_log_even_at_debug_level() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path());
+    let log_path = dir.path().join("server.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_lobbywatch"));
+    command
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&config)
+        .arg("--data")
+        .arg(dir.path().join("data"));
+    let server = ServerProcess::spawn_logging(command, "debug,tower_http=trace", Stdio::from(log));
+    let base = server.base.clone();
+    let client = reqwest::Client::new();
+    // Good and bad tokens, in headers and in the socket query string.
+    for token in ["small-desk-token", "not-a-real-token-4f9a"] {
+        let _ = client
+            .post(format!("{base}/api/v1/stations/small/events"))
+            .bearer_auth(token)
+            .header("Idempotency-Key", "log-check")
+            .json(&json!({"kind": "check_in", "service": "passport"}))
+            .send()
+            .await
+            .unwrap();
+    }
+    let ws_url = base.replace("http://", "ws://");
+    let (mut ws, _) = connect_async(format!(
+        "{ws_url}/api/v1/stations/small/live?access_token=oslo-guard-token"
+    ))
+    .await
+    .unwrap();
+    next_doc(&mut ws).await;
+    let _ = connect_async(format!(
+        "{ws_url}/api/v1/stations/small/live?access_token=secret-guess-77"
+    ))
+    .await;
+    let _ = client
+        .post(format!("{base}/api/v1/devices/oslo-guard/revoke"))
+        .bearer_auth("admin-token")
+        .send()
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    server.kill9();
+    let text = std::fs::read_to_string(&log_path).unwrap();
+    assert!(
+        text.contains("device tokens revoked"),
+        "the log was written: {text}"
+    );
+    for secret in [
+        "small-desk-token",
+        "not-a-real-token-4f9a",
+        "oslo-guard-token",
+        "secret-guess-77",
+        "admin-token",
+        "access_token",
+    ] {
+        assert!(!text.contains(secret), "the log holds '{secret}'");
+    }
+    for hash in ["small-desk-token", "oslo-guard-token"].map(sha256_hex) {
+        assert!(!text.contains(&hash), "the log holds a token hash");
+    }
+}
