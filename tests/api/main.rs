@@ -2,6 +2,7 @@
 
 mod browser;
 mod capacity;
+mod crash;
 mod errors;
 mod events;
 mod helpers;

@@ -1,0 +1,293 @@
+//! The crash test: concurrent terminals against the real binary, which is killed with SIGKILL at
+//! random moments and restarted, again and again, while the terminals retry every unanswered
+//! event with the same Idempotency-Key — as real terminals do. At the end it proves, from the
+//! log itself:
+//!
+//! * every acknowledged event is in the log exactly once (at the seq it was acknowledged with);
+//! * the log holds no event that no client sent (its events are exactly the acknowledged ones);
+//! * each station's sequence numbers have no gaps;
+//! * the live headcounts, inside and outside queues equal those of a pure replay of the log.
+//!
+//! `LOBBYWATCH_CRASH_ROUNDS` sets how many kills (default 4, for CI); the long run is
+//! `LOBBYWATCH_CRASH_ROUNDS=200 cargo test --release --test api crash -- --nocapture`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use lobbywatch::config::Config;
+use lobbywatch::engine::{Mode, Station};
+use lobbywatch::store::{OpenLog, StoreOptions};
+use rand::{Rng, SeedableRng};
+use serde_json::{Value, json};
+
+use crate::helpers::{ServerProcess, test_config_toml};
+
+/// The three stations and their terminals' tokens.
+const TERMINALS: [(&str, &str); 3] = [
+    ("small", "small-desk-token"),
+    ("big", "big-desk-token"),
+    ("bergen", "bergen-desk-token"),
+];
+
+/// One acknowledged event: the station, its key, and the seq the service answered with.
+#[derive(Debug, Clone)]
+struct Acked {
+    station: &'static str,
+    key: String,
+    kind: String,
+    seq: u64,
+}
+
+/// Sends `body` with `key` until the service answers (any HTTP status), retrying through every
+/// crash. Returns the status and body.
+async fn send_until_answered(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    key: &str,
+    body: &Value,
+) -> (u16, Value) {
+    loop {
+        let sent = client
+            .post(url)
+            .bearer_auth(token)
+            .header("Idempotency-Key", key)
+            .json(body)
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await;
+        if let Ok(r) = sent {
+            let status = r.status().as_u16();
+            let answer: Value = r.json().await.unwrap_or(Value::Null);
+            // A 5xx, or the same key still in flight, is not an answer yet: retry with the key.
+            let undecided =
+                status >= 500 || (status == 409 && answer["type"] == "/problems/request-in-flight");
+            if !undecided {
+                return (status, answer);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A front desk: check-ins, calls, check-outs of called tickets, some no-shows.
+async fn terminal(
+    base: String,
+    station: &'static str,
+    token: &'static str,
+    seed: u64,
+    stop: Arc<AtomicBool>,
+) -> Vec<Acked> {
+    let client = reqwest::Client::new();
+    let url = format!("{base}/api/v1/stations/{station}/events");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let mut called: Vec<String> = Vec::new();
+    let mut acked = Vec::new();
+    let mut n = 0u64;
+    while !stop.load(Ordering::Relaxed) {
+        n += 1;
+        let body = match rng.random_range(0..10) {
+            0..4 => {
+                json!({"kind": "check_in", "service": "passport", "party_size": rng.random_range(1..=2)})
+            }
+            4..6 => json!({"kind": "call", "desk": format!("{}", rng.random_range(1..=3))}),
+            6..9 if !called.is_empty() => {
+                let ticket = called.remove(rng.random_range(0..called.len()));
+                json!({"kind": "check_out", "ticket": ticket})
+            }
+            _ if !called.is_empty() => {
+                let ticket = called.remove(0);
+                json!({"kind": "no_show", "ticket": ticket})
+            }
+            _ => json!({"kind": "cleaned", "surface": "counter"}),
+        };
+        let key = format!("{station}-{seed}-{n}");
+        let (status, answer) = send_until_answered(&client, &url, token, &key, &body).await;
+        if status == 201 {
+            if body["kind"] == "call" {
+                called.push(answer["ticket"].as_str().unwrap().to_owned());
+            }
+            acked.push(Acked {
+                station,
+                key,
+                kind: body["kind"].as_str().unwrap().to_owned(),
+                seq: answer["seq"].as_u64().unwrap(),
+            });
+        }
+    }
+    acked
+}
+
+fn crash_config(dir: &Path) -> std::path::PathBuf {
+    let path = dir.join("crash.toml");
+    let toml = format!(
+        "{}\n[limits]\nevents_per_minute_per_device = 1000000\n",
+        test_config_toml()
+    );
+    std::fs::write(&path, toml).unwrap();
+    path
+}
+
+#[tokio::test]
+async fn killed_at_random_moments_the_service_loses_nothing_and_invents_nothing() {
+    let rounds: usize = std::env::var("LOBBYWATCH_CRASH_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(4);
+    let dir = tempfile::tempdir().unwrap();
+    let config_path = crash_config(dir.path());
+    let data = dir.path().join("data");
+    let mut server = ServerProcess::start(&config_path, &data);
+    let base = server.base.clone();
+    let listen = base.trim_start_matches("http://").to_owned();
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let desks: Vec<_> = TERMINALS
+        .iter()
+        .enumerate()
+        .map(|(i, (station, token))| {
+            tokio::spawn(terminal(
+                base.clone(),
+                station,
+                token,
+                i as u64,
+                stop.clone(),
+            ))
+        })
+        .collect();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0x5eed);
+    for _ in 0..rounds {
+        tokio::time::sleep(Duration::from_millis(rng.random_range(50..400))).await;
+        server.kill9();
+        server = ServerProcess::start_on(&config_path, &data, &listen);
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut acked: Vec<Acked> = Vec::new();
+    for d in desks {
+        acked.extend(d.await.unwrap());
+    }
+    assert!(
+        acked.len() > rounds,
+        "the terminals worked ({} acknowledged)",
+        acked.len()
+    );
+
+    // What the service shows now.
+    let client = reqwest::Client::new();
+    let mut shown: HashMap<&str, Value> = HashMap::new();
+    for (station, _) in TERMINALS {
+        let doc: Value = client
+            .get(format!("{base}/api/v1/stations/{station}"))
+            .bearer_auth("all-guard-token")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        shown.insert(station, doc);
+    }
+    server.kill9();
+
+    // The log itself, read the way start-up reads it, and replayed from empty.
+    let config = Config::load(&config_path).unwrap();
+    let log = OpenLog::open(&data, StoreOptions::default()).unwrap();
+    for (station, _) in TERMINALS {
+        let station_config = config
+            .stations
+            .iter()
+            .find(|s| s.id.as_str() == station)
+            .unwrap();
+        let mut engine = Station::new(Arc::new(station_config.clone()), &config.rules);
+        let mut logged: BTreeMap<u64, String> = BTreeMap::new();
+        log.replay(station, 0, |r| {
+            assert_eq!(
+                r.seq,
+                engine.seq() + 1,
+                "{station}: the log skips at {}",
+                r.seq
+            );
+            engine
+                .apply(&r.event, r.at, Mode::Replay)
+                .expect("the log replays");
+            logged.insert(r.seq, r.event.kind().to_owned());
+            Ok(())
+        })
+        .unwrap();
+        let client_events: BTreeMap<u64, &Acked> = acked
+            .iter()
+            .filter(|a| a.station == station)
+            .map(|a| (a.seq, a))
+            .collect();
+        let acked_here = acked.iter().filter(|a| a.station == station).count();
+        assert_eq!(
+            client_events.len(),
+            acked_here,
+            "{station}: two acknowledgements share a seq"
+        );
+        for (seq, a) in &client_events {
+            assert_eq!(
+                logged.get(seq),
+                Some(&a.kind),
+                "{station}: acknowledged {} ({}) is not at seq {seq}",
+                a.key,
+                a.kind
+            );
+        }
+        // Nothing else: every logged client event was acknowledged to someone.
+        for (seq, kind) in &logged {
+            if !["clock", "close_out", "rule_changed"].contains(&kind.as_str()) {
+                assert!(
+                    client_events.contains_key(seq),
+                    "{station}: the log has {kind} at seq {seq}, which no client was told of"
+                );
+            }
+        }
+        let doc = &shown[station];
+        assert_eq!(doc["seq"].as_u64().unwrap(), engine.seq(), "{station}");
+        assert_eq!(
+            doc["headcount"].as_u64().unwrap(),
+            u64::from(engine.headcount()),
+            "{station}"
+        );
+        let outside: Vec<String> = doc["outside"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["ticket"].as_str().unwrap().to_owned())
+            .collect();
+        let replay_outside: Vec<String> = engine
+            .outside_tickets()
+            .iter()
+            .map(|t| t.to_string())
+            .collect();
+        assert_eq!(outside, replay_outside, "{station}");
+        let mut inside: Vec<String> = doc["inside"]
+            .as_object()
+            .unwrap()
+            .values()
+            .flat_map(|v| {
+                v.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|p| p["ticket"].as_str().unwrap().to_owned())
+            })
+            .collect();
+        inside.sort();
+        let mut replay_inside: Vec<String> = engine
+            .inside_tickets()
+            .iter()
+            .map(|t| t.to_string())
+            .collect();
+        replay_inside.sort();
+        assert_eq!(inside, replay_inside, "{station}");
+    }
+    eprintln!(
+        "crash test: {rounds} kills, {} acknowledged events, all present exactly once",
+        acked.len()
+    );
+}
