@@ -141,6 +141,15 @@ pub struct StationStatus {
     pub services: Vec<ServiceStatus>,
 }
 
+/// A party waiting outside, as shown in public.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PublicOutside {
+    pub ticket: Ticket,
+    pub position: u32,
+    /// See [`OutsideParty::expected_enter_min`].
+    pub expected_enter_min: Option<u32>,
+}
+
 /// A call as shown in public: ticket and desk only.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PublicCall {
@@ -177,8 +186,8 @@ pub struct PublicStatus {
     pub headcount: u32,
     pub cap: u32,
     pub distancing_m: f64,
-    /// Outside queue ticket ids, in order.
-    pub outside: Vec<Ticket>,
+    /// The outside queue in order: ticket ids and when each is expected in — nothing personal.
+    pub outside: Vec<PublicOutside>,
     pub please_enter: Vec<Ticket>,
     /// The last 10 calls, newest first.
     pub calls: Vec<PublicCall>,
@@ -200,7 +209,15 @@ impl PublicStatus {
             headcount: s.headcount,
             cap: s.cap,
             distancing_m: s.cap_basis.distancing_m,
-            outside: s.outside.iter().map(|p| p.ticket).collect(),
+            outside: s
+                .outside
+                .iter()
+                .map(|p| PublicOutside {
+                    ticket: p.ticket,
+                    position: p.position,
+                    expected_enter_min: p.expected_enter_min,
+                })
+                .collect(),
             please_enter: s.please_enter.clone(),
             calls: s
                 .calls
