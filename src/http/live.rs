@@ -15,6 +15,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, State};
 use axum::http::request::Parts;
@@ -94,6 +95,14 @@ fn check_origin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
     }
 }
 
+/// A plain HTTP request to a WebSocket route.
+fn not_a_websocket(rejection: WebSocketUpgradeRejection) -> ApiError {
+    ApiError::BadRequest(format!(
+        "this route is a live WebSocket: connect with a WebSocket client ({})",
+        rejection.body_text()
+    ))
+}
+
 fn upgrade(
     ws: WebSocketUpgrade,
     state: &AppState,
@@ -143,8 +152,9 @@ async fn station_live(
     LiveCaller(device): LiveCaller,
     Path(station): Path<String>,
     headers: HeaderMap,
-    ws: WebSocketUpgrade,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
+    let ws = ws.map_err(not_a_websocket)?;
     check_origin(&state, &headers)?;
     let station = station_config(&state, &station)?;
     may_read(&device, station)?;
@@ -156,8 +166,9 @@ async fn public_live(
     State(state): State<AppState>,
     Path(station): Path<String>,
     headers: HeaderMap,
-    ws: WebSocketUpgrade,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
+    let ws = ws.map_err(not_a_websocket)?;
     check_origin(&state, &headers)?;
     let station = station_config(&state, &station)?;
     let updates = watch(&state, &station.id, public).ok_or(ApiError::Internal)?;
@@ -171,8 +182,9 @@ async fn multi_live(
     LiveCaller(device): LiveCaller,
     Query(params): Query<HashMap<String, String>>,
     headers: HeaderMap,
-    ws: WebSocketUpgrade,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
+    let ws = ws.map_err(not_a_websocket)?;
     check_origin(&state, &headers)?;
     let chosen: Vec<&config::Station> = match (params.get("district"), params.get("stations")) {
         (Some(_), Some(_)) => {

@@ -211,3 +211,125 @@ async fn tokens_never_reach_the_log_even_at_debug_level() {
         assert!(!text.contains(&hash), "the log holds a token hash");
     }
 }
+
+/// Every token-protected route, with the status each kind of caller gets: the roles a route
+/// accepts are stated here in one table, and refusals carry the right challenge.
+#[tokio::test]
+async fn every_protected_route_accepts_exactly_its_roles() {
+    let app = TestApp::spawn().await;
+    // (method, path, body); callers: none, small's terminal, big's terminal, small's display,
+    // oslo guard, vest guard, admin.
+    let callers = [
+        None,
+        Some("small-desk-token"),
+        Some("big-desk-token"),
+        Some("small-display-token"),
+        Some("oslo-guard-token"),
+        Some("vest-guard-token"),
+        Some("admin-token"),
+    ];
+    let cleaned = json!({"kind": "cleaned", "surface": "counter"});
+    let table: Vec<(&str, &str, Option<Value>, [u16; 7])> = vec![
+        (
+            "GET",
+            "/api/v1/stations/small",
+            None,
+            [401, 200, 403, 403, 200, 403, 403],
+        ),
+        (
+            "GET",
+            "/api/v1/stations/small/history",
+            None,
+            [401, 200, 403, 403, 200, 403, 403],
+        ),
+        (
+            "POST",
+            "/api/v1/stations/small/events",
+            Some(cleaned),
+            [401, 201, 403, 403, 201, 403, 403],
+        ),
+        (
+            "GET",
+            "/api/v1/me",
+            None,
+            [401, 200, 200, 200, 200, 200, 200],
+        ),
+        (
+            "GET",
+            "/api/v1/rules",
+            None,
+            [401, 403, 403, 403, 200, 200, 200],
+        ),
+        (
+            "PUT",
+            "/api/v1/rules",
+            Some(json!({"distancing_m": 2.0})),
+            [401, 403, 403, 403, 403, 403, 200],
+        ),
+        (
+            "GET",
+            "/api/v1/reports/daily?district=oslo",
+            None,
+            [401, 403, 403, 403, 200, 404, 200],
+        ),
+        (
+            "GET",
+            "/api/v1/devices",
+            None,
+            [401, 403, 403, 403, 403, 403, 200],
+        ),
+        (
+            "POST",
+            "/api/v1/devices/nobody/revoke",
+            None,
+            [401, 403, 403, 403, 403, 403, 404],
+        ),
+    ];
+    for (method, path, body, expected) in table {
+        for (i, (caller, want)) in callers.iter().zip(expected).enumerate() {
+            let mut req = app.client.request(method.parse().unwrap(), app.url(path));
+            if let Some(token) = caller {
+                req = req.bearer_auth(token);
+            }
+            if let Some(b) = &body {
+                req = req.json(b).header("Idempotency-Key", format!("roles-{i}"));
+            }
+            let r = req.send().await.unwrap();
+            let got = r.status().as_u16();
+            assert_eq!(got, want, "{method} {path} as {caller:?}");
+            let challenge = r
+                .headers()
+                .get("www-authenticate")
+                .map(|v| v.to_str().unwrap().to_owned());
+            match got {
+                401 => assert_eq!(
+                    challenge.as_deref(),
+                    Some(r#"Bearer error="invalid_token""#),
+                    "{method} {path}"
+                ),
+                403 => assert_eq!(
+                    challenge.as_deref(),
+                    Some(r#"Bearer error="insufficient_scope""#),
+                    "{method} {path}"
+                ),
+                _ => {}
+            }
+            if got >= 400 {
+                assert_eq!(
+                    r.headers()["content-type"],
+                    "application/problem+json",
+                    "{method} {path}"
+                );
+            }
+        }
+    }
+    // A plain request to a WebSocket route is a clear problem, not a text/plain rejection.
+    let r = app
+        .client
+        .get(app.url("/api/v1/stations/small/public/live"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+}
