@@ -33,7 +33,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 /// How much floor area one person needs under a distancing rule of `d` metres.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum AreaModel {
     /// `d²` per person: a square of side `d` around everyone. This is the
@@ -87,7 +87,7 @@ pub struct RoomGeometry {
 }
 
 /// The derived cap and everything needed to explain it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Capacity {
     /// `min(area_cap, seat_cap if seats given, max_visitors if given)`.
     pub cap: u32,
@@ -112,7 +112,7 @@ pub struct Capacity {
 
 /// The term that binds the cap. On ties the most deliberate term is named:
 /// an explicit ceiling first, then the seat plan, then the raw area.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Limit {
     Area,

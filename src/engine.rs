@@ -66,7 +66,7 @@ struct Party {
 }
 
 /// Where a checked-in party ended up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Place {
     Inside,
@@ -74,7 +74,7 @@ pub enum Place {
 }
 
 /// What an accepted event did; the body of the 201 answer.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Outcome {
     pub seq: u64,
     pub kind: &'static str,

@@ -44,7 +44,7 @@ pub struct WeeklyHours {
 pub const DAY_KEYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
 /// A day's hours as the documents show them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct DayHours {
     pub day: &'static str,
     /// e.g. `["08:00-11:00", "12:00-15:30"]`; empty when closed.
@@ -153,7 +153,7 @@ pub struct Exception {
 }
 
 /// Why a date has the hours it has.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Basis {
     /// The regular weekly hours.

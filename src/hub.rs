@@ -18,7 +18,7 @@ use crate::domain::status::{PublicStatus, Sign};
 use crate::engine::Station;
 
 /// A station's headline numbers, for lists that need no whole document.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Summary {
     pub open: bool,
     pub sign: Sign,

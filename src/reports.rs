@@ -85,7 +85,7 @@ pub fn series(
 }
 
 /// One service's day at one station.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ServiceDay {
     pub service: ServiceId,
     pub name_en: String,
@@ -102,7 +102,7 @@ pub struct ServiceDay {
 }
 
 /// One station's day.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct StationDay {
     pub station: StationId,
     pub name: String,

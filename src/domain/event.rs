@@ -8,6 +8,7 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::ids::{DeskId, DeviceId, ParseError, PartySize, ServiceId, StationId, Ticket};
 
@@ -65,8 +66,9 @@ pub type Surface = Text<64>;
 pub const MAX_CORRECTION: i32 = 50;
 
 /// A correction's delta: non-zero, at most ±50 people.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(try_from = "i32", into = "i32")]
+#[schema(value_type = i32, example = 1)]
 pub struct Delta(i32);
 
 impl Delta {
@@ -96,7 +98,7 @@ impl From<Delta> for i32 {
 }
 
 /// One thing that happened at a station, as posted to `POST /api/v1/stations/{station}/events`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Event {
     /// A party arrives at the front desk and takes a ticket for a service.
@@ -129,7 +131,11 @@ pub enum Event {
         reason: Reason,
     },
     /// A guard acknowledges an alert. `by` is the guard's device, taken from its token.
-    Acknowledge { alert: u64, by: DeviceId },
+    Acknowledge {
+        alert: u64,
+        #[schema(read_only)]
+        by: DeviceId,
+    },
     /// The distancing rule changed for this station (an admin's `PUT /api/v1/rules`; each
     /// affected station logs its own). `scope` says what the admin named.
     RuleChanged {
@@ -144,8 +150,9 @@ pub enum Event {
 }
 
 /// A distancing rule in metres, 0.5–5 (finite, so it can be compared exactly).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(try_from = "f64", into = "f64")]
+#[schema(value_type = f64, example = 1.0)]
 pub struct Distance(f64);
 
 impl Eq for Distance {}

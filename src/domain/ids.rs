@@ -7,6 +7,7 @@
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// Why a value could not be parsed; the message is shown to the person who sent it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -33,8 +34,9 @@ fn parse_slug(what: &str, s: &str) -> Result<String, ParseError> {
 macro_rules! slug_id {
     ($(#[$doc:meta])* $name:ident, $what:literal) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
         #[serde(try_from = "String", into = "String")]
+        #[schema(value_type = String, pattern = "^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$")]
         pub struct $name(String);
 
         impl $name {
@@ -82,8 +84,9 @@ slug_id!(
 
 /// A device (terminal, guard screen, display, admin tool) as named in the config. Device ids are
 /// operator-chosen labels; they may contain any visible characters except whitespace.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
 #[serde(try_from = "String", into = "String")]
+#[schema(value_type = String)]
 pub struct DeviceId(String);
 
 impl DeviceId {
@@ -118,8 +121,9 @@ impl fmt::Display for DeviceId {
 }
 
 /// A desk (counter) where a clerk serves visitors: 1–16 letters, digits or '-', e.g. `3` or `A2`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
 #[serde(try_from = "String", into = "String")]
+#[schema(value_type = String, pattern = "^[A-Za-z0-9-]{1,16}$", example = "3")]
 pub struct DeskId(String);
 
 impl DeskId {
@@ -215,8 +219,11 @@ impl fmt::Display for Ticket {
 }
 
 /// How many people arrive together on one ticket: 1–10.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
+)]
 #[serde(try_from = "u32", into = "u32")]
+#[schema(value_type = u32, example = 2)]
 pub struct PartySize(u8);
 
 impl PartySize {

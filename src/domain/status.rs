@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::ids::{DeskId, DistrictId, PartySize, ServiceId, StationId, Ticket};
 use crate::capacity::{AreaModel, Limit};
@@ -16,7 +17,7 @@ use crate::engine::alerts::Alert;
 use crate::hours::DayHours;
 
 /// Why the cap is what it is.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct CapBasis {
     pub area_m2: f64,
     pub area_cap: u32,
@@ -31,7 +32,7 @@ pub struct CapBasis {
 }
 
 /// The sign at the door.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Sign {
     /// There is room and nobody is queued: a new arrival may walk in.
@@ -42,7 +43,7 @@ pub enum Sign {
     Closed,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct ServiceStatus {
     pub id: ServiceId,
     pub name: String,
@@ -64,7 +65,7 @@ pub struct ServiceStatus {
 }
 
 /// A party queued outside, in queue order.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct OutsideParty {
     pub ticket: Ticket,
     pub service: ServiceId,
@@ -79,7 +80,7 @@ pub struct OutsideParty {
 }
 
 /// A party inside, in order of arrival.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct InsideParty {
     pub ticket: Ticket,
     pub party_size: PartySize,
@@ -95,21 +96,21 @@ pub struct InsideParty {
 }
 
 /// A call of a ticket to a desk.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct CallRecord {
     pub ticket: Ticket,
     pub desk: DeskId,
     pub at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct CleaningRecord {
     pub surface: String,
     pub at: DateTime<Utc>,
 }
 
 /// The full status document (guards, terminals).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct StationStatus {
     pub station: StationId,
     pub name: String,
@@ -142,7 +143,7 @@ pub struct StationStatus {
 }
 
 /// A party waiting outside, as shown in public.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct PublicOutside {
     pub ticket: Ticket,
     pub position: u32,
@@ -151,14 +152,14 @@ pub struct PublicOutside {
 }
 
 /// A call as shown in public: ticket and desk only.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct PublicCall {
     pub ticket: Ticket,
     pub desk: DeskId,
     pub at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct PublicService {
     pub id: ServiceId,
     pub name: String,
@@ -173,7 +174,7 @@ pub struct PublicService {
 }
 
 /// The public status document (lobby displays, the public page): counts, ticket ids and calls.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct PublicStatus {
     pub station: StationId,
     pub name: String,

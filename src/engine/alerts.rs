@@ -19,7 +19,7 @@ use crate::domain::{DeviceId, ServiceId, Ticket};
 pub const CLEARED_KEPT: usize = 20;
 
 /// What an alert is about. Two alerts are the same alert when their conditions are equal.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Condition {
     /// The room is full: new arrivals wait outside.
@@ -36,7 +36,7 @@ pub enum Condition {
     LongWait { service: ServiceId },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AlertState {
     Active,
@@ -44,7 +44,7 @@ pub enum AlertState {
     Cleared,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Alert {
     /// Numbered per station in the order raised; what a guard acknowledges.
     pub id: u64,

@@ -18,7 +18,7 @@ pub const WINDOW: TimeDelta = TimeDelta::hours(2);
 pub const BUCKET: TimeDelta = TimeDelta::seconds(10);
 
 /// The station's numbers just after an accepted event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Sample {
     pub at: DateTime<Utc>,
     pub headcount: u32,

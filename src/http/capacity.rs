@@ -9,12 +9,16 @@ use axum::{Json, Router};
 use bytes::Bytes;
 use serde::Deserialize;
 
-use super::problem::{ApiError, json_value, parse_json};
+use super::problem::{ApiError, Problem, json_value, parse_json};
 use crate::capacity::{self, AreaModel, Capacity, RoomGeometry};
 use crate::state::AppState;
 
 /// Room for 500 seats with generous number formatting.
 pub const MAX_CAPACITY_BODY: usize = 64 * 1024;
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(compute))]
+pub(super) struct Api;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -22,7 +26,7 @@ pub fn router() -> Router<AppState> {
         .layer(DefaultBodyLimit::max(MAX_CAPACITY_BODY))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CapacityRequest {
     /// Defaults to the rule in force.
@@ -36,6 +40,20 @@ struct CapacityRequest {
     max_visitors: Option<u32>,
 }
 
+/// How many may wait in a room at a distancing rule, and which chairs.
+#[utoipa::path(
+    post,
+    path = "/api/v1/capacity",
+    tag = "capacity",
+    request_body(content = CapacityRequest, content_type = "application/json", description = "The room; at most 64 KiB"),
+    responses(
+        (status = 200, description = "The cap and its terms", body = Capacity),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over 64 KiB", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "An invalid field (named in `field`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Overloaded or timed out", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn compute(
     State(state): State<AppState>,
     body: Result<Bytes, BytesRejection>,

@@ -10,11 +10,15 @@ use axum::{Json, Router};
 use serde::Serialize;
 
 use super::auth::Caller;
-use super::problem::ApiError;
+use super::problem::{ApiError, Problem};
 use crate::config::{Device, Role, Scope};
 use crate::domain::DeviceId;
 use crate::state::AppState;
 use crate::store::Revocation;
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(list, revoke))]
+pub(super) struct Api;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -32,7 +36,7 @@ fn admin_only(device: &Device) -> Result<(), ApiError> {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct DeviceEntry {
     id: DeviceId,
     role: Role,
@@ -55,6 +59,19 @@ fn describe(scope: &Scope) -> String {
     }
 }
 
+/// Every device: role, scope, tokens and revoked tokens.
+#[utoipa::path(
+    get,
+    path = "/api/v1/devices",
+    tag = "devices",
+    responses(
+        (status = 200, description = "Every device", body = [DeviceEntry]),
+        (status = 401, description = "No token, or an unknown or revoked one", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin token", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Overloaded or timed out", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 async fn list(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -76,7 +93,7 @@ async fn list(
     ))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Revoked {
     device: DeviceId,
     /// Tokens revoked by this request (0 when they already were).
@@ -85,6 +102,21 @@ struct Revoked {
     closed_sockets: usize,
 }
 
+/// Revokes every token of a device now (logged) and closes its live sockets with 4401.
+#[utoipa::path(
+    post,
+    path = "/api/v1/devices/{device}/revoke",
+    tag = "devices",
+    params(("device" = String, Path, description = "The device's id")),
+    responses(
+        (status = 200, description = "What was revoked and closed", body = Revoked),
+        (status = 401, description = "No token, or an unknown or revoked one", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown device", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Overloaded, timed out, or the log cannot be written (nothing was revoked)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 async fn revoke(
     State(state): State<AppState>,
     Caller(caller): Caller,

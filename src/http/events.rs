@@ -12,9 +12,11 @@ use axum::routing::post;
 use bytes::Bytes;
 
 use super::auth::{Caller, may_act, may_post};
-use super::problem::{ApiError, json_value, parse_json, problem_response};
+use super::problem::{ApiError, Problem, json_value, parse_json, problem_response};
 use super::station_config;
+use crate::domain::Event;
 use crate::domain::event::EventWire;
+use crate::engine::Outcome;
 use crate::idempotency::IdempotencyKey;
 use crate::ingest;
 use crate::state::AppState;
@@ -26,12 +28,47 @@ pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 /// Set on an answer that is a stored one sent again.
 pub const IDEMPOTENT_REPLAYED: &str = "idempotent-replayed";
 
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(post_event))]
+pub(super) struct Api;
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/stations/{station}/events", post(post_event))
         .layer(DefaultBodyLimit::max(MAX_EVENT_BODY))
 }
 
+/// Posts one event. The same `Idempotency-Key` with the same event again gets the same status
+/// and body, with `Idempotent-Replayed: true`, and no second effect.
+#[utoipa::path(
+    post,
+    path = "/api/v1/stations/{station}/events",
+    tag = "events",
+    params(
+        ("station" = String, Path, description = "The station's id, e.g. `oslo-gronland`"),
+        ("Idempotency-Key" = String, Header, description = "1–255 visible ASCII characters, unique per event for this device; reused only to retry that event"),
+    ),
+    request_body(
+        content = Event,
+        content_type = "application/json",
+        description = "One event, tagged by `kind`. `rule_changed`, `close_out` and `clock` are written by the service itself and refused here; `correction`, `override` and `acknowledge` are for guards; an acknowledgement's `by` is taken from the token. At most 16 KiB.",
+    ),
+    responses(
+        (status = 201, description = "The event was recorded; what it did", body = Outcome,
+            headers(("Idempotent-Replayed" = String, description = "`true` when this is a stored answer sent again"))),
+        (status = 400, description = "Malformed JSON, or a missing or invalid Idempotency-Key", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No token, or an unknown or revoked one", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token's role or station does not cover this event", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown station or ticket", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Refused by a rule (service closed, ticket outside, nobody to call, …), or the same key still in flight", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over 16 KiB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "A Content-Type other than JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "An invalid field (named in `field`), an unknown service, or the key reused for another event", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many events from this device; see Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Overloaded, timed out, or the event log cannot be written (nothing was recorded)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 async fn post_event(
     State(state): State<AppState>,
     Caller(device): Caller,

@@ -9,10 +9,27 @@ use serde_json::json;
 
 use crate::state::AppState;
 
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(healthz))]
+pub(super) struct Api;
+
 pub fn router() -> Router<AppState> {
     Router::new().route("/healthz", get(healthz))
 }
 
+/// Ready once the log is replayed; 503 once the log cannot be written.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "meta",
+    responses(
+        (status = 200, description = "`{\"status\": \"ok\", \"stations\": n, \"events\": n}`", body = Object),
+        (status = 503, description = "`{\"status\": \"failing\", \"reason\": …}` when the log cannot be written; a problem+json when overloaded or timed out", content(
+            (Object = "application/json"),
+            (super::problem::Problem = "application/problem+json"),
+        )),
+    ),
+)]
 async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<serde_json::Value>) {
     let events: u64 = state.stations.values().map(|s| s.live.latest().seq).sum();
     match state.store.failure() {

@@ -26,7 +26,7 @@ use futures_util::stream::{self, BoxStream, StreamExt};
 use tokio_stream::wrappers::WatchStream;
 
 use super::auth::{bearer_token, may_read};
-use super::problem::ApiError;
+use super::problem::{ApiError, Problem};
 use super::station_config;
 use crate::config::{self, Device, Scope};
 use crate::domain::{DeviceId, DistrictId, StationId};
@@ -41,6 +41,10 @@ pub const MAX_INBOUND_MESSAGE: usize = 4 * 1024;
 pub const MAX_BUFFERED_OUTPUT: usize = 256 * 1024;
 /// Close code for "too many connections, try again later" (RFC 6455 registry).
 pub const CLOSE_TRY_AGAIN_LATER: u16 = 1013;
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(station_live, public_live, multi_live))]
+pub(super) struct Api;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -147,6 +151,22 @@ fn public(d: &Docs) -> Utf8Bytes {
     d.public.clone()
 }
 
+/// WebSocket: the station's full status document now, then after every change.
+#[utoipa::path(
+    get,
+    path = "/api/v1/stations/{station}/live",
+    tag = "live",
+    params(("station" = String, Path, description = "The station's id, e.g. `oslo-gronland`"), ("access_token" = Option<String>, Query, description = "The token, for clients that cannot set headers (browsers); instead of `Authorization: Bearer`")),
+    responses(
+        (status = 101, description = "Switching to WebSocket; every text message is a full status document (`StationStatus`)"),
+        (status = 400, description = "Not a WebSocket upgrade request", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No token, or an unknown or revoked one", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token does not cover this station, or the page's Origin is not allowed", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown station", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Overloaded or timed out", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 async fn station_live(
     State(state): State<AppState>,
     LiveCaller(device): LiveCaller,
@@ -162,6 +182,20 @@ async fn station_live(
     Ok(upgrade(ws, &state, Some(device.id.clone()), updates))
 }
 
+/// WebSocket: the station's public status document now, then after every change.
+#[utoipa::path(
+    get,
+    path = "/api/v1/stations/{station}/public/live",
+    tag = "live",
+    params(("station" = String, Path, description = "The station's id, e.g. `oslo-gronland`")),
+    responses(
+        (status = 101, description = "Switching to WebSocket; every text message is a public status document (`PublicStatus`)"),
+        (status = 400, description = "Not a WebSocket upgrade request", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The page's Origin is not allowed", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown station", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Overloaded or timed out", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn public_live(
     State(state): State<AppState>,
     Path(station): Path<String>,
@@ -177,6 +211,25 @@ async fn public_live(
 
 /// `GET /api/v1/live?district=<id>` or `?stations=a,b`, or neither for every station the token
 /// covers. Each document names its station.
+#[utoipa::path(
+    get,
+    path = "/api/v1/live",
+    tag = "live",
+    params(
+        ("district" = Option<String>, Query, description = "Every station of this district"),
+        ("stations" = Option<String>, Query, description = "A comma-separated list of station ids"),
+        ("access_token" = Option<String>, Query, description = "The token, for clients that cannot set headers (browsers); instead of `Authorization: Bearer`"),
+    ),
+    responses(
+        (status = 101, description = "Switching to WebSocket; every text message is a full status document (`StationStatus`) of one of the stations"),
+        (status = 400, description = "Not a WebSocket upgrade request, or both `district` and `stations`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No token, or an unknown or revoked one", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token does not cover a station asked for, or the page's Origin is not allowed", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown district or station, or no station matches", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Overloaded or timed out", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 async fn multi_live(
     State(state): State<AppState>,
     LiveCaller(device): LiveCaller,

@@ -8,15 +8,20 @@ use axum::{Json, response::IntoResponse, response::Response};
 use serde::Serialize;
 
 use super::auth::{Caller, covers};
+use super::problem::Problem;
 use crate::config::Role;
 use crate::domain::{DeviceId, DistrictId, StationId};
 use crate::state::AppState;
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(me))]
+pub(super) struct Api;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/api/v1/me", get(me))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Me {
     device: DeviceId,
     role: Role,
@@ -25,13 +30,25 @@ struct Me {
     stations: Vec<StationRef>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct StationRef {
     id: StationId,
     name: String,
     district: DistrictId,
 }
 
+/// The token's device, role and the stations it covers.
+#[utoipa::path(
+    get,
+    path = "/api/v1/me",
+    tag = "devices",
+    responses(
+        (status = 200, description = "Who the token is", body = Me),
+        (status = 401, description = "No token, or an unknown or revoked one", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Overloaded or timed out", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 async fn me(State(state): State<AppState>, Caller(device): Caller) -> Response {
     let stations = match device.role {
         Role::Terminal | Role::Guard => state

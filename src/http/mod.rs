@@ -14,6 +14,7 @@
 //! | daily reports and history from the log | `reports.rs` |
 //! | the web pages | `web.rs` |
 //! | errors as problem+json | `problem.rs` |
+//! | the OpenAPI document (`GET /api/v1/openapi.json`) | `openapi.rs` |
 //! | load shedding and request timeouts | `limits.rs` |
 //! | tokens, roles and scopes | `auth.rs` |
 
@@ -25,6 +26,7 @@ pub mod health;
 pub mod limits;
 pub mod live;
 pub mod me;
+pub mod openapi;
 pub mod opening_hours;
 pub mod problem;
 pub mod reports;
@@ -42,7 +44,7 @@ use tower_http::trace::TraceLayer;
 use crate::config;
 use crate::domain::StationId;
 use crate::state::AppState;
-use problem::{ApiError, CATALOGUE, ProblemType};
+use problem::{ApiError, CATALOGUE, Problem, ProblemType};
 
 /// The whole application.
 pub fn app(state: AppState) -> Router {
@@ -57,8 +59,9 @@ pub fn app(state: AppState) -> Router {
         .merge(opening_hours::router())
         .merge(rules::router())
         .merge(reports::router())
+        .merge(openapi::router())
         .merge(web::router())
-        .route("/problems", get(|| async { Json(CATALOGUE) }))
+        .route("/problems", get(catalogue))
         .route("/problems/{slug}", get(problem_type))
         .fallback(|| async { ApiError::NotFound("no such page or API route".into()) })
         .method_not_allowed_fallback(|| async {
@@ -81,6 +84,32 @@ pub fn app(state: AppState) -> Router {
         )
 }
 
+/// Every problem type the API can return.
+#[utoipa::path(
+    get,
+    path = "/problems",
+    tag = "meta",
+    responses(
+        (status = 200, description = "The catalogue of problem types", body = [ProblemType]),
+        (status = 503, description = "Overloaded or timed out", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+async fn catalogue() -> Json<&'static [ProblemType]> {
+    Json(CATALOGUE)
+}
+
+/// One problem type, by its slug.
+#[utoipa::path(
+    get,
+    path = "/problems/{slug}",
+    tag = "meta",
+    params(("slug" = String, Path, description = "e.g. `invalid-field`")),
+    responses(
+        (status = 200, description = "The problem type", body = ProblemType),
+        (status = 404, description = "No such problem type", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Overloaded or timed out", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn problem_type(Path(slug): Path<String>) -> Result<Json<ProblemType>, ApiError> {
     CATALOGUE
         .iter()

@@ -11,7 +11,7 @@ use axum::{Json, Router};
 use chrono::{Datelike, Duration, NaiveDate};
 use serde::Serialize;
 
-use super::problem::ApiError;
+use super::problem::{ApiError, Problem};
 use super::station_config;
 use crate::config;
 use crate::domain::{DistrictId, ServiceId, StationId};
@@ -21,16 +21,20 @@ use crate::state::AppState;
 /// How many dates, today included.
 pub const DAYS: i64 = 14;
 
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(opening_hours))]
+pub(super) struct Api;
+
 pub fn router() -> Router<AppState> {
     Router::new().route("/api/v1/opening-hours", get(opening_hours))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Answer {
     stations: Vec<StationHours>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct StationHours {
     station: StationId,
     name: String,
@@ -41,7 +45,7 @@ struct StationHours {
     services: Vec<ServiceHours>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct ServiceHours {
     service: ServiceId,
     name: String,
@@ -49,7 +53,7 @@ struct ServiceHours {
     dates: Vec<DateHours>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct DateHours {
     date: NaiveDate,
     weekday: &'static str,
@@ -61,6 +65,23 @@ struct DateHours {
     basis: Basis,
 }
 
+/// The coming 14 dates: hours, or closed and why.
+#[utoipa::path(
+    get,
+    path = "/api/v1/opening-hours",
+    tag = "stations",
+    params(
+        ("district" = Option<String>, Query, description = "Every station of this district (or, with `station`, a check that it is in it)"),
+        ("station" = Option<String>, Query, description = "One station"),
+        ("service" = Option<String>, Query, description = "Only this service"),
+    ),
+    responses(
+        (status = 200, description = "Hours per station, service and date", body = Answer),
+        (status = 400, description = "Neither `station` nor `district`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown district, station or service", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Overloaded or timed out", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn opening_hours(
     State(state): State<AppState>,
     Query(params): Query<HashMap<String, String>>,

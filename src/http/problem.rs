@@ -70,7 +70,7 @@ pub enum ApiError {
 }
 
 /// One entry of the problem-type catalogue.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
 pub struct ProblemType {
     pub slug: &'static str,
     pub title: &'static str,
@@ -245,16 +245,21 @@ fn lookup(slug: &str) -> &'static ProblemType {
         .expect("every ApiError slug is in the catalogue")
 }
 
-/// The RFC 9457 body.
-#[derive(Debug, Serialize)]
-struct ProblemBody<'a> {
+/// The RFC 9457 body of every error (`application/problem+json`).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    /// The problem type, e.g. `/problems/invalid-field`; `GET /problems` lists them.
     #[serde(rename = "type")]
+    #[schema(example = "/problems/invalid-field")]
     type_: String,
     title: &'static str,
+    /// The HTTP status, repeated.
     status: u16,
+    /// What went wrong and what to fix, for a person.
     detail: String,
+    /// The field at fault, for `invalid-field` and `unknown-service`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    field: Option<&'a str>,
+    field: Option<String>,
 }
 
 impl ApiError {
@@ -308,12 +313,12 @@ impl ApiError {
     /// The serialized problem body (stored for idempotent replays of refusals).
     pub fn body(&self) -> Bytes {
         let p = lookup(self.slug());
-        let body = ProblemBody {
+        let body = Problem {
             type_: format!("/problems/{}", p.slug),
             title: p.title,
             status: p.status,
             detail: self.to_string(),
-            field: self.field(),
+            field: self.field().map(str::to_owned),
         };
         serde_json::to_vec(&body)
             .expect("problem bodies serialize")

@@ -16,7 +16,7 @@ use chrono_tz::Tz;
 use serde::Serialize;
 
 use super::auth::{Caller, covers};
-use super::problem::ApiError;
+use super::problem::{ApiError, Problem};
 use crate::config::{self, Role};
 use crate::domain::{DistrictId, StationId};
 use crate::engine::history::Sample;
@@ -27,6 +27,10 @@ use crate::state::AppState;
 pub const MAX_RANGE: TimeDelta = TimeDelta::days(7);
 /// The most points one history answer holds.
 pub const MAX_POINTS: i64 = 5_000;
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(daily))]
+pub(super) struct Api;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/api/v1/reports/daily", get(daily))
@@ -50,12 +54,36 @@ fn log_error(e: anyhow::Error) -> ApiError {
     ApiError::Internal
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct DailyReport {
     date: NaiveDate,
     stations: Vec<reports::StationDay>,
 }
 
+/// Per station and service: visitors, parties, waits, occupancy, no-shows, cleanings.
+#[utoipa::path(
+    get,
+    path = "/api/v1/reports/daily",
+    tag = "reports",
+    params(
+        ("date" = Option<String>, Query, description = "`YYYY-MM-DD`; default today at the first station"),
+        ("district" = Option<String>, Query, description = "Only this district"),
+        ("station" = Option<String>, Query, description = "Only this station"),
+        ("format" = Option<String>, Query, description = "`csv` for CSV (as `Accept: text/csv`)"),
+    ),
+    responses(
+        (status = 200, description = "The day's report", content(
+            (DailyReport = "application/json"),
+            (String = "text/csv"),
+        )),
+        (status = 401, description = "No token, or an unknown or revoked one", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Neither a guard nor an admin token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown district, or no station in scope matches", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "An invalid `date`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Overloaded or timed out", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 async fn daily(
     State(state): State<AppState>,
     Caller(device): Caller,
@@ -176,7 +204,7 @@ fn parse_time(field: &str, s: &str) -> Result<DateTime<Utc>, ApiError> {
 }
 
 /// The history of `station` from `from` to `to` every `step`, replayed from the log.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct LoggedHistory {
     station: StationId,
     from: DateTime<Utc>,

@@ -16,7 +16,7 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use super::auth::Caller;
-use super::problem::{ApiError, json_value, parse_json};
+use super::problem::{ApiError, Problem, json_value, parse_json};
 use super::station_config;
 use crate::config::{self, Role};
 use crate::domain::event::{Distance, Reason};
@@ -27,13 +27,17 @@ use crate::state::AppState;
 /// A rule change is a few dozen bytes.
 pub const MAX_RULES_BODY: usize = 1024;
 
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(rules_in_force, change_rules))]
+pub(super) struct Api;
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/rules", get(rules_in_force).put(change_rules))
         .layer(DefaultBodyLimit::max(MAX_RULES_BODY))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RuleChange {
     distancing_m: Distance,
@@ -43,7 +47,7 @@ struct RuleChange {
     station: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct StationRule {
     station: StationId,
     district: DistrictId,
@@ -52,21 +56,21 @@ struct StationRule {
     headcount: u32,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct RulesInForce {
     /// The rule the config file sets; stations follow it until a change names them.
     configured_distancing_m: f64,
     stations: Vec<StationRule>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct ChangeAnswer {
     distancing_m: f64,
     scope: String,
     stations: Vec<ChangedStation>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct ChangedStation {
     station: StationId,
     /// False when the station already had this rule (nothing was logged).
@@ -91,6 +95,19 @@ fn rule_of(state: &AppState, station: &config::Station) -> Result<StationRule, A
     })
 }
 
+/// The rule and cap in force at every station.
+#[utoipa::path(
+    get,
+    path = "/api/v1/rules",
+    tag = "rules",
+    responses(
+        (status = 200, description = "The rules in force", body = RulesInForce),
+        (status = 401, description = "No token, or an unknown or revoked one", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Neither an admin nor a guard token", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Overloaded or timed out", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 async fn rules_in_force(
     State(state): State<AppState>,
     Caller(device): Caller,
@@ -112,6 +129,24 @@ async fn rules_in_force(
     }))
 }
 
+/// Changes the distancing rule nationally, for a district, or for one station.
+#[utoipa::path(
+    put,
+    path = "/api/v1/rules",
+    tag = "rules",
+    request_body(content = RuleChange, content_type = "application/json", description = "`distancing_m`, and at most one of `district` or `station`; at most 1 KiB"),
+    responses(
+        (status = 200, description = "The change per station", body = ChangeAnswer),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No token, or an unknown or revoked one", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown district or station", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over 1 KiB", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "An invalid field (named in `field`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Overloaded, timed out, or the event log cannot be written (nothing was recorded)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 async fn change_rules(
     State(state): State<AppState>,
     Caller(device): Caller,

@@ -15,16 +15,21 @@ use bytes::Bytes;
 use serde::Serialize;
 
 use super::auth::{Caller, may_read};
-use super::problem::ApiError;
+use super::problem::{ApiError, Problem};
 use super::station_config;
 use chrono::{DateTime, Utc};
 
 use crate::capacity::Capacity;
+use crate::domain::status::{PublicStatus, StationStatus};
 use crate::domain::{DistrictId, ServiceId, StationId};
 use crate::engine::history::{BUCKET, Sample, WINDOW};
 use crate::hours::DayHours;
 use crate::hub::Summary;
 use crate::state::AppState;
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(directory, full_status, public_status, history, room))]
+pub(super) struct Api;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -35,12 +40,12 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/stations/{station}/room", get(room))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Directory {
     districts: Vec<DistrictEntry>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct DistrictEntry {
     id: DistrictId,
     name: String,
@@ -48,7 +53,7 @@ struct DistrictEntry {
     stations: Vec<StationEntry>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct StationEntry {
     id: StationId,
     name: String,
@@ -59,7 +64,7 @@ struct StationEntry {
     summary: Summary,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct ServiceEntry {
     id: ServiceId,
     name: String,
@@ -67,6 +72,16 @@ struct ServiceEntry {
     week: Vec<DayHours>,
 }
 
+/// Districts → stations → services, with weekly hours and a live summary.
+#[utoipa::path(
+    get,
+    path = "/api/v1/stations",
+    tag = "stations",
+    responses(
+        (status = 200, description = "The directory", body = Directory),
+        (status = 503, description = "Overloaded or timed out", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn directory(State(state): State<AppState>) -> Response {
     let districts = state
         .config
@@ -121,6 +136,21 @@ fn json_bytes(body: Bytes) -> Response {
         .into_response()
 }
 
+/// A station's full status document (guards and terminals).
+#[utoipa::path(
+    get,
+    path = "/api/v1/stations/{station}",
+    tag = "stations",
+    params(("station" = String, Path, description = "The station's id, e.g. `oslo-gronland`")),
+    responses(
+        (status = 200, description = "The full status document", body = StationStatus),
+        (status = 401, description = "No token, or an unknown or revoked one", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token does not cover this station", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown station", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Overloaded or timed out", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 async fn full_status(
     State(state): State<AppState>,
     Caller(device): Caller,
@@ -132,6 +162,18 @@ async fn full_status(
     Ok(json_bytes(slot.live.latest().full.clone().into()))
 }
 
+/// A station's public status document: counts, ticket numbers, calls, hours and waits only.
+#[utoipa::path(
+    get,
+    path = "/api/v1/stations/{station}/public",
+    tag = "stations",
+    params(("station" = String, Path, description = "The station's id, e.g. `oslo-gronland`")),
+    responses(
+        (status = 200, description = "The public status document", body = PublicStatus),
+        (status = 404, description = "Unknown station", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Overloaded or timed out", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn public_status(
     State(state): State<AppState>,
     Path(station): Path<String>,
@@ -141,8 +183,17 @@ async fn public_status(
     Ok(json_bytes(slot.live.latest().public.clone().into()))
 }
 
+/// What the history route answers: the recent window, or a range replayed from the log.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)] // documents the answer's shape only
+enum HistoryAnswer {
+    Recent(HistoryDoc),
+    Logged(super::reports::LoggedHistory),
+}
+
 /// The last two hours of headcount, cap and outside queue.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct HistoryDoc {
     station: StationId,
     from: DateTime<Utc>,
@@ -154,6 +205,28 @@ struct HistoryDoc {
     points: Vec<Sample>,
 }
 
+/// Headcount, cap and outside queue over the last two hours (10 s resolution); with any of
+/// `from`, `to`, `step`, any range up to 7 days replayed from the log.
+#[utoipa::path(
+    get,
+    path = "/api/v1/stations/{station}/history",
+    tag = "stations",
+    params(
+        ("station" = String, Path, description = "The station's id, e.g. `oslo-gronland`"),
+        ("from" = Option<String>, Query, description = "RFC 3339 start; default `to` minus 2 hours"),
+        ("to" = Option<String>, Query, description = "RFC 3339 end; default now"),
+        ("step" = Option<String>, Query, description = "Resolution like `30s`, `5m` (default) or `1h`; at most 5000 points"),
+    ),
+    responses(
+        (status = 200, description = "The recent window (`bucket_s`) or, with `from`/`to`/`step`, the range from the log (`step_s`)", body = HistoryAnswer),
+        (status = 401, description = "No token, or an unknown or revoked one", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token does not cover this station", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown station", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "An invalid `from`, `to` or `step` (named in `field`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Overloaded or timed out", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 async fn history(
     State(state): State<AppState>,
     Caller(device): Caller,
@@ -188,7 +261,7 @@ async fn history(
 
 /// The waiting room's plan and the seats the capacity solver chose: why the cap is what it is.
 /// Public, like the capacity calculator: it is the office's furniture, not anyone's data.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct RoomDoc {
     station: StationId,
     area_m2: f64,
@@ -199,6 +272,18 @@ struct RoomDoc {
     capacity: Capacity,
 }
 
+/// The room plan: area, seat coordinates, the seats the solver chose and the cap's terms.
+#[utoipa::path(
+    get,
+    path = "/api/v1/stations/{station}/room",
+    tag = "stations",
+    params(("station" = String, Path, description = "The station's id, e.g. `oslo-gronland`")),
+    responses(
+        (status = 200, description = "The room plan and its cap", body = RoomDoc),
+        (status = 404, description = "Unknown station", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Overloaded or timed out", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn room(
     State(state): State<AppState>,
     Path(station): Path<String>,
