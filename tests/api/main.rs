@@ -8,6 +8,7 @@ mod events;
 mod helpers;
 mod limits;
 mod live;
+mod openapi;
 mod opening_hours;
 mod operations;
 mod reports;
