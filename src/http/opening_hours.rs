@@ -30,7 +30,7 @@ pub fn router() -> Router<AppState> {
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
-struct Answer {
+struct OpeningHours {
     stations: Vec<StationHours>,
 }
 
@@ -76,7 +76,7 @@ struct DateHours {
         ("service" = Option<String>, Query, description = "Only this service"),
     ),
     responses(
-        (status = 200, description = "Hours per station, service and date", body = Answer),
+        (status = 200, description = "Hours per station, service and date", body = OpeningHours),
         (status = 400, description = "Neither `station` nor `district`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown district, station or service", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Overloaded or timed out", body = Problem, content_type = "application/problem+json"),
@@ -85,7 +85,7 @@ struct DateHours {
 async fn opening_hours(
     State(state): State<AppState>,
     Query(params): Query<HashMap<String, String>>,
-) -> Result<Json<Answer>, ApiError> {
+) -> Result<Json<OpeningHours>, ApiError> {
     let district = params
         .get("district")
         .map(|d| {
@@ -170,5 +170,5 @@ async fn opening_hours(
             services,
         });
     }
-    Ok(Json(Answer { stations: out }))
+    Ok(Json(OpeningHours { stations: out }))
 }
