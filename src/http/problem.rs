@@ -117,6 +117,12 @@ pub const CATALOGUE: &[ProblemType] = &[
         explanation: "The token is valid but its role or station scope does not cover this request.",
     },
     ProblemType {
+        slug: "method-not-allowed",
+        title: "Method not allowed",
+        status: 405,
+        explanation: "The route exists but does not take this HTTP method; see the API list in the README or /api/v1/openapi.json.",
+    },
+    ProblemType {
         slug: "not-found",
         title: "Not found",
         status: 404,
@@ -393,4 +399,47 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> R
 pub fn json_value(body: &[u8]) -> Result<serde_json::Value, ApiError> {
     serde_json::from_slice(body)
         .map_err(|e| ApiError::MalformedJson(format!("the body is not valid JSON: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_has_a_catalogue_entry() {
+        let all = [
+            ApiError::MalformedJson(String::new()),
+            ApiError::BadRequest(String::new()),
+            ApiError::MissingIdempotencyKey,
+            ApiError::InvalidIdempotencyKey,
+            ApiError::invalid("f", "r"),
+            ApiError::IdempotencyKeyReused,
+            ApiError::RequestInFlight,
+            ApiError::NotFound(String::new()),
+            ApiError::Refused(Refusal::NothingToCall(String::new())),
+            ApiError::Refused(Refusal::Alert(String::new())),
+            ApiError::Refused(Refusal::NothingToOverride(String::new())),
+            ApiError::Unauthorized(String::new()),
+            ApiError::Forbidden(String::new()),
+            ApiError::MethodNotAllowed(String::new()),
+            ApiError::PayloadTooLarge(String::new()),
+            ApiError::UnsupportedMediaType(String::new()),
+            ApiError::Unavailable(String::new()),
+            ApiError::RateLimited {
+                per_minute: 1,
+                retry_after_s: 1,
+            },
+            ApiError::Overloaded,
+            ApiError::TimedOut(1),
+            ApiError::Internal,
+        ];
+        for e in all {
+            // `status` looks the slug up in the catalogue (and would panic without an entry).
+            assert!(
+                e.status().is_client_error() || e.status().is_server_error(),
+                "{e:?}"
+            );
+            assert!(CATALOGUE.iter().any(|p| p.slug == e.slug()), "{e:?}");
+        }
+    }
 }

@@ -294,3 +294,24 @@ async fn unknown_routes_are_problem_json_404() {
         .unwrap();
     problem(r, 404, "not-found").await;
 }
+
+#[tokio::test]
+async fn a_wrong_method_on_a_real_route_is_405_problem_json() {
+    let app = crate::helpers::TestApp::spawn().await;
+    for (method, path) in [
+        ("DELETE", "/api/v1/me"),
+        ("PUT", "/api/v1/stations"),
+        ("GET", "/api/v1/capacity"),
+    ] {
+        let r = app
+            .client
+            .request(method.parse().unwrap(), app.url(path))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 405, "{method} {path}");
+        assert_eq!(r.headers()["content-type"], "application/problem+json");
+        let p: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(p["type"], "/problems/method-not-allowed");
+    }
+}
