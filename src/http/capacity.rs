@@ -3,13 +3,12 @@
 
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
 use bytes::Bytes;
 use serde::Deserialize;
 
-use super::problem::{ApiError, Problem, json_value, parse_json};
+use super::problem::{ApiError, Problem, body_within, json_value, parse_json};
 use crate::capacity::{self, AreaModel, Capacity, RoomGeometry};
 use crate::state::AppState;
 
@@ -58,13 +57,7 @@ async fn compute(
     State(state): State<AppState>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Capacity>, ApiError> {
-    let body = body.map_err(|r| {
-        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::PayloadTooLarge(format!("the body may be at most {MAX_CAPACITY_BODY} bytes"))
-        } else {
-            ApiError::BadRequest(format!("the body could not be read: {r}"))
-        }
-    })?;
+    let body = body_within(body, MAX_CAPACITY_BODY)?;
     let req: CapacityRequest = parse_json(json_value(&body)?)?;
     let distancing_m = req.distancing_m.unwrap_or(state.config.rules.distancing_m);
     let model = req.area_model.unwrap_or(state.config.rules.area_model);

@@ -12,7 +12,7 @@ use axum::routing::post;
 use bytes::Bytes;
 
 use super::auth::{Caller, may_act, may_post};
-use super::problem::{ApiError, Problem, json_value, parse_json, problem_response};
+use super::problem::{ApiError, Problem, body_within, json_value, parse_json, problem_response};
 use super::station_config;
 use crate::domain::Event;
 use crate::domain::event::EventWire;
@@ -93,15 +93,7 @@ async fn post_event(
             .and_then(IdempotencyKey::parse)
             .ok_or(ApiError::InvalidIdempotencyKey)?,
     };
-    let body = body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::PayloadTooLarge(format!(
-                "an event body may be at most {MAX_EVENT_BODY} bytes"
-            ))
-        } else {
-            ApiError::BadRequest(format!("the body could not be read: {rejection}"))
-        }
-    })?;
+    let body = body_within(body, MAX_EVENT_BODY)?;
     if let Some(ct) = headers.get(header::CONTENT_TYPE) {
         let ct = ct.to_str().unwrap_or_default();
         if !ct

@@ -395,6 +395,21 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> R
     })
 }
 
+/// The body of a request whose route allows at most `max` bytes: 413 when it was larger, 400 when
+/// it could not be read.
+pub fn body_within(
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+    max: usize,
+) -> Result<Bytes, ApiError> {
+    body.map_err(|r| {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge(format!("the body may be at most {max} bytes"))
+        } else {
+            ApiError::BadRequest(format!("the body could not be read: {r}"))
+        }
+    })
+}
+
 /// Reads body bytes as JSON text (400 when it is not).
 pub fn json_value(body: &[u8]) -> Result<serde_json::Value, ApiError> {
     serde_json::from_slice(body)

@@ -9,14 +9,13 @@
 
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use super::auth::Caller;
-use super::problem::{ApiError, Problem, json_value, parse_json};
+use super::problem::{ApiError, Problem, body_within, json_value, parse_json};
 use super::station_config;
 use crate::config::{self, Role};
 use crate::domain::event::{Distance, Reason};
@@ -157,13 +156,7 @@ async fn change_rules(
             "only an admin token may change the distancing rule".into(),
         ));
     }
-    let body = body.map_err(|r| {
-        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::PayloadTooLarge(format!("the body may be at most {MAX_RULES_BODY} bytes"))
-        } else {
-            ApiError::BadRequest(format!("the body could not be read: {r}"))
-        }
-    })?;
+    let body = body_within(body, MAX_RULES_BODY)?;
     let change: RuleChange = parse_json(json_value(&body)?)?;
     let (scope, stations): (String, Vec<&config::Station>) =
         match (&change.district, &change.station) {
