@@ -182,12 +182,16 @@ async fn daily(
 
 /// `?step=` as a duration: `30s`, `5m`, `1h`.
 fn parse_step(s: &str) -> Option<TimeDelta> {
-    let (n, unit) = s.split_at(s.len().checked_sub(1)?);
-    let n: i64 = n.parse().ok().filter(|n| *n > 0)?;
+    // Split off the unit by character, not byte: the text is the client's.
+    let unit = s.chars().last()?;
+    let n: i64 = s[..s.len() - unit.len_utf8()]
+        .parse()
+        .ok()
+        .filter(|n| *n > 0)?;
     match unit {
-        "s" => Some(TimeDelta::seconds(n)),
-        "m" => Some(TimeDelta::minutes(n)),
-        "h" => Some(TimeDelta::hours(n)),
+        's' => Some(TimeDelta::seconds(n)),
+        'm' => Some(TimeDelta::minutes(n)),
+        'h' => Some(TimeDelta::hours(n)),
         _ => None,
     }
 }
@@ -274,4 +278,19 @@ pub async fn history_from_log(
         step_s: step.num_seconds(),
         points,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steps_parse_and_odd_text_is_refused_not_a_panic() {
+        assert_eq!(parse_step("5m"), Some(TimeDelta::minutes(5)));
+        assert_eq!(parse_step("30s"), Some(TimeDelta::seconds(30)));
+        assert_eq!(parse_step("1h"), Some(TimeDelta::hours(1)));
+        for bad in ["", "m", "0m", "-5m", "5", "5d", "\u{80}", "5\u{80}", "ø"] {
+            assert_eq!(parse_step(bad), None, "{bad:?}");
+        }
+    }
 }
