@@ -20,6 +20,7 @@
 //! | latest documents per station, serialized once | [`hub`] |
 //! | the WebSocket protocol loop | [`live`] |
 //! | caps on open sockets | [`sockets`] |
+//! | entry points for fuzzing decoding and the engine | [`fuzzing`] |
 //! | per-device event rate limits | [`rate_limit`] |
 //! | reports and history from the log | [`reports`] |
 //! | Norway's public holidays | [`holidays`] |
@@ -34,6 +35,7 @@ pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod engine;
+pub mod fuzzing;
 pub mod holidays;
 pub mod hours;
 pub mod http;
