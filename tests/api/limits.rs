@@ -236,3 +236,37 @@ async fn sockets_over_the_caps_are_closed_with_1013() {
         "small"
     );
 }
+
+#[tokio::test]
+async fn sockets_take_only_tiny_messages_and_never_compress() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let app = app_with_limits("").await;
+    let mut request = app
+        .ws_url("/api/v1/stations/small/public/live")
+        .into_client_request()
+        .unwrap();
+    // A client offering compression is answered without it.
+    request.headers_mut().insert(
+        "Sec-WebSocket-Extensions",
+        "permessage-deflate".parse().unwrap(),
+    );
+    let (mut ws, response) = tokio_tungstenite::connect_async(request).await.unwrap();
+    assert!(response.headers().get("sec-websocket-extensions").is_none());
+    crate::helpers::next_doc(&mut ws).await;
+    // Pongs and tiny control messages are all a client sends; 8 KiB ends the connection.
+    ws.send(Message::Text("x".repeat(8 * 1024).into()))
+        .await
+        .unwrap();
+    let ended = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match ws.next().await {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
+                Some(Ok(_)) => continue,
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "an oversized message closes the socket");
+}
