@@ -770,20 +770,20 @@ fn parse_sha256(s: &str) -> Option<[u8; 32]> {
     Some(out)
 }
 
+/// An optional count or duration that must be at least 1 when given.
+fn at_least_one<T: Copy + PartialEq + From<u8>>(
+    c: &Checker<'_>,
+    key: &str,
+    v: Option<T>,
+) -> Result<Option<T>, ConfigError> {
+    match v {
+        Some(n) if n == T::from(0) => Err(c.err(key, "must be at least 1")),
+        other => Ok(other),
+    }
+}
+
 fn parse_limits(c: &Checker<'_>, raw: RawLimits) -> Result<Limits, ConfigError> {
     let d = Limits::default();
-    fn at_least_one<T: Copy + PartialEq + From<u8>>(
-        c: &Checker<'_>,
-        key: &str,
-        v: Option<T>,
-        default: T,
-    ) -> Result<T, ConfigError> {
-        match v {
-            Some(n) if n == T::from(0) => Err(c.err(format!("limits.{key}"), "must be at least 1")),
-            Some(n) => Ok(n),
-            None => Ok(default),
-        }
-    }
     let allowed_origins = raw.allowed_origins.unwrap_or_default();
     for (i, o) in allowed_origins.iter().enumerate() {
         let ok = (o.starts_with("https://") || o.starts_with("http://"))
@@ -801,48 +801,38 @@ fn parse_limits(c: &Checker<'_>, raw: RawLimits) -> Result<Limits, ConfigError> 
     Ok(Limits {
         max_concurrent_requests: at_least_one(
             c,
-            "max_concurrent_requests",
+            "limits.max_concurrent_requests",
             raw.max_concurrent_requests,
-            d.max_concurrent_requests,
-        )?,
-        request_timeout_s: at_least_one(
-            c,
-            "request_timeout_s",
-            raw.request_timeout_s,
-            d.request_timeout_s,
-        )?,
+        )?
+        .unwrap_or(d.max_concurrent_requests),
+        request_timeout_s: at_least_one(c, "limits.request_timeout_s", raw.request_timeout_s)?
+            .unwrap_or(d.request_timeout_s),
         header_read_timeout_s: at_least_one(
             c,
-            "header_read_timeout_s",
+            "limits.header_read_timeout_s",
             raw.header_read_timeout_s,
-            d.header_read_timeout_s,
-        )?,
+        )?
+        .unwrap_or(d.header_read_timeout_s),
         events_per_minute_per_device: at_least_one(
             c,
-            "events_per_minute_per_device",
+            "limits.events_per_minute_per_device",
             raw.events_per_minute_per_device,
-            d.events_per_minute_per_device,
-        )?,
-        max_sockets: at_least_one(c, "max_sockets", raw.max_sockets, d.max_sockets)?,
+        )?
+        .unwrap_or(d.events_per_minute_per_device),
+        max_sockets: at_least_one(c, "limits.max_sockets", raw.max_sockets)?
+            .unwrap_or(d.max_sockets),
         max_sockets_per_device: at_least_one(
             c,
-            "max_sockets_per_device",
+            "limits.max_sockets_per_device",
             raw.max_sockets_per_device,
-            d.max_sockets_per_device,
-        )?,
+        )?
+        .unwrap_or(d.max_sockets_per_device),
         allowed_origins,
     })
 }
 
 fn parse_operations(c: &Checker<'_>, raw: RawOperations) -> Result<Operations, ConfigError> {
     let d = Operations::default();
-    let positive = |key: &str, v: Option<u32>, default: u32| -> Result<u32, ConfigError> {
-        match v {
-            Some(0) => Err(c.err(format!("operations.{key}"), "must be at least 1")),
-            Some(n) => Ok(n),
-            None => Ok(default),
-        }
-    };
     let surfaces = match raw.surfaces {
         None => d.surfaces,
         Some(list) => list
@@ -854,25 +844,24 @@ fn parse_operations(c: &Checker<'_>, raw: RawOperations) -> Result<Operations, C
     Ok(Operations {
         last_admission_min: raw.last_admission_min.unwrap_or(d.last_admission_min),
         close_out_grace_min: raw.close_out_grace_min.unwrap_or(d.close_out_grace_min),
-        gathering_people: match raw.gathering_people {
-            Some(0) => {
-                return Err(c.err("operations.gathering_people", "must be at least 1"));
-            }
-            other => other,
-        },
+        gathering_people: at_least_one(c, "operations.gathering_people", raw.gathering_people)?,
         surfaces,
-        cleaning_every_min: positive(
-            "cleaning_every_min",
+        cleaning_every_min: at_least_one(
+            c,
+            "operations.cleaning_every_min",
             raw.cleaning_every_min,
-            d.cleaning_every_min,
-        )?,
-        cleaning_every_visitors: positive(
-            "cleaning_every_visitors",
+        )?
+        .unwrap_or(d.cleaning_every_min),
+        cleaning_every_visitors: at_least_one(
+            c,
+            "operations.cleaning_every_visitors",
             raw.cleaning_every_visitors,
-            d.cleaning_every_visitors,
-        )?,
-        long_inside_min: positive("long_inside_min", raw.long_inside_min, d.long_inside_min)?,
-        long_wait_min: positive("long_wait_min", raw.long_wait_min, d.long_wait_min)?,
+        )?
+        .unwrap_or(d.cleaning_every_visitors),
+        long_inside_min: at_least_one(c, "operations.long_inside_min", raw.long_inside_min)?
+            .unwrap_or(d.long_inside_min),
+        long_wait_min: at_least_one(c, "operations.long_wait_min", raw.long_wait_min)?
+            .unwrap_or(d.long_wait_min),
     })
 }
 
@@ -1000,6 +989,31 @@ token_sha256 = "0000000000000000000000000000000000000000000000000000000000000001
             "secret",
         ));
         assert_eq!(e.key, "devices[0].token_sha256");
+    }
+
+    #[test]
+    fn counts_and_durations_must_be_at_least_one() {
+        for (section, key) in [
+            ("limits", "max_sockets"),
+            ("limits", "request_timeout_s"),
+            ("operations", "gathering_people"),
+            ("operations", "cleaning_every_min"),
+        ] {
+            let e = err_of(&format!("{MINIMAL}\n[{section}]\n{key} = 0\n"));
+            assert_eq!(e.key, format!("{section}.{key}"));
+            assert!(e.reason.contains("at least 1"), "{e}");
+        }
+        let ok = Config::parse(
+            &format!("{MINIMAL}\n[limits]\nmax_sockets = 5\n[operations]\ngathering_people = 4\n"),
+            "test.toml",
+        )
+        .unwrap();
+        assert_eq!(ok.limits.max_sockets, 5);
+        assert_eq!(
+            ok.limits.max_sockets_per_device,
+            Limits::default().max_sockets_per_device
+        );
+        assert_eq!(ok.stations[0].operations.gathering_people, Some(4));
     }
 
     #[test]

@@ -471,13 +471,9 @@ impl Station {
             let Some(pace) = self.throughput.pace(&s.id, at) else {
                 continue;
             };
-            let waiting = self
-                .inside
-                .iter()
-                .filter(|p| p.service == s.id && p.desk.is_none())
-                .count()
-                + self.outside.iter().filter(|p| p.service == s.id).count();
-            let minutes = wait_minutes(waiting as u32, pace);
+            let (inside, outside) = self.waiting_for(&s.id);
+            let waiting = inside + outside;
+            let minutes = wait_minutes(waiting, pace);
             if minutes > ops.long_wait_min {
                 holding.push((
                     Condition::LongWait {
@@ -491,6 +487,21 @@ impl Station {
             }
         }
         holding
+    }
+
+    /// Parties waiting for `service`: inside and not yet called, and outside.
+    fn waiting_for(&self, service: &ServiceId) -> (u32, u32) {
+        let inside = self
+            .inside
+            .iter()
+            .filter(|p| p.service == *service && p.desk.is_none())
+            .count() as u32;
+        let outside = self
+            .outside
+            .iter()
+            .filter(|p| p.service == *service)
+            .count() as u32;
+        (inside, outside)
     }
 
     /// The event the service should log now, by the clock alone: the day's close-out once the
@@ -886,17 +897,18 @@ impl Station {
     pub fn status(&self, now: DateTime<Utc>) -> StationStatus {
         let cfg = &self.config;
         let local = now.with_timezone(&cfg.timezone).naive_local();
+        // Each service's measured pace, once: for its own wait and for the queue outside.
+        let paces: Vec<Option<waits::Pace>> = cfg
+            .services
+            .iter()
+            .map(|s| self.throughput.pace(&s.id, now))
+            .collect();
         let services: Vec<ServiceStatus> = cfg
             .services
             .iter()
-            .map(|s| {
-                let waiting_inside = self
-                    .inside
-                    .iter()
-                    .filter(|p| p.service == s.id && p.desk.is_none())
-                    .count() as u32;
-                let waiting_outside =
-                    self.outside.iter().filter(|p| p.service == s.id).count() as u32;
+            .zip(&paces)
+            .map(|(s, pace)| {
+                let (waiting_inside, waiting_outside) = self.waiting_for(&s.id);
                 ServiceStatus {
                     id: s.id.clone(),
                     name: s.name.clone(),
@@ -906,9 +918,7 @@ impl Station {
                     hours_today: s.hours.describe(local.date()),
                     waiting_inside,
                     waiting_outside,
-                    estimated_wait_min: self
-                        .throughput
-                        .pace(&s.id, now)
+                    estimated_wait_min: pace
                         .map(|pace| wait_minutes(waiting_inside + waiting_outside, pace)),
                     desks_active: self.throughput.active_desks(&s.id, now),
                     week: s.hours.week(),
@@ -916,13 +926,9 @@ impl Station {
             })
             .collect();
         // Room frees up as fast as all desks together serve; the outside queue moves at that pace.
-        let paces: Vec<_> = cfg
-            .services
-            .iter()
-            .filter_map(|s| self.throughput.pace(&s.id, now))
-            .collect();
+        let measured: Vec<waits::Pace> = paces.into_iter().flatten().collect();
         let departures_per_s: Option<f64> =
-            (!paces.is_empty()).then(|| paces.iter().map(waits::Pace::rate).sum());
+            (!measured.is_empty()).then(|| measured.iter().map(waits::Pace::rate).sum());
         let open = services.iter().any(|s| s.open);
         let mut inside: BTreeMap<ServiceId, Vec<InsideParty>> = cfg
             .services

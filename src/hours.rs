@@ -113,13 +113,6 @@ impl WeeklyHours {
         &self.days[weekday.num_days_from_monday() as usize]
     }
 
-    pub fn is_open(&self, local: NaiveDateTime) -> bool {
-        let m = minute_of_day(local.time());
-        self.day(local.weekday())
-            .iter()
-            .any(|r| r.start <= m && m < r.end)
-    }
-
     /// All seven days, for documents and the public page.
     pub fn week(&self) -> Vec<DayHours> {
         DAY_KEYS
@@ -130,18 +123,6 @@ impl WeeklyHours {
                 ranges: ranges.iter().map(Range::to_string).collect(),
             })
             .collect()
-    }
-
-    /// One day's ranges as text, e.g. `"08:00-11:00,12:00-15:30"`, or `None` when closed.
-    pub fn describe(&self, weekday: Weekday) -> Option<String> {
-        let ranges = self.day(weekday);
-        (!ranges.is_empty()).then(|| {
-            ranges
-                .iter()
-                .map(Range::to_string)
-                .collect::<Vec<_>>()
-                .join(",")
-        })
     }
 }
 
@@ -299,10 +280,11 @@ mod tests {
             .unwrap()
     }
 
-    fn week_with(day: Weekday, spec: &str) -> WeeklyHours {
+    /// The weekly hours with `spec` on `day` only, as a schedule without exceptions or holidays.
+    fn week_with(day: Weekday, spec: &str) -> Schedule {
         let mut days: [Vec<Range>; 7] = Default::default();
         days[day.num_days_from_monday() as usize] = parse_day(spec).unwrap();
-        WeeklyHours::from_days(days)
+        Schedule::weekly(WeeklyHours::from_days(days))
     }
 
     #[test]
@@ -319,7 +301,6 @@ mod tests {
     #[test]
     fn next_opening_finds_the_afternoon_and_next_week() {
         let h = week_with(Weekday::Wed, "08:00-11:00,12:00-15:30");
-        let h = Schedule::weekly(h);
         assert_eq!(
             h.next_opening(at(2026, 11, 25, 11, 15)),
             Some(at(2026, 11, 25, 12, 0))
@@ -352,16 +333,23 @@ mod tests {
     #[test]
     fn describe_joins_ranges() {
         let h = week_with(Weekday::Mon, "09:00-11:30, 12:00-15:00");
+        // 2026-11-23 is a Monday.
         assert_eq!(
-            h.describe(Weekday::Mon).as_deref(),
+            h.describe(NaiveDate::from_ymd_opt(2026, 11, 23).unwrap())
+                .as_deref(),
             Some("09:00-11:30,12:00-15:00")
         );
-        assert_eq!(h.describe(Weekday::Tue), None);
+        assert_eq!(
+            h.describe(NaiveDate::from_ymd_opt(2026, 11, 24).unwrap()),
+            None
+        );
     }
 
     #[test]
     fn exceptions_win_over_holidays_which_win_over_the_week() {
-        let week = week_with(Weekday::Thu, "08:00-18:00");
+        let week = week_with(Weekday::Thu, "08:00-18:00")
+            .weekly_hours()
+            .clone();
         let mut exceptions = BTreeMap::new();
         // Christmas Eve 2026 is a Thursday: short hours.
         exceptions.insert(

@@ -76,29 +76,16 @@ pub async fn submit(
             state.idempotency.abandon(&device.id, &key);
             return Err(ApiError::Internal);
         };
-        let (answer, event_record, docs, snapshot) = match engine.apply(&event, at, Mode::Live) {
+        let (answer, accepted) = match engine.apply(&event, at, Mode::Live) {
             Ok(outcome) => {
                 let body = serde_json::to_vec(&outcome).expect("outcomes serialize");
-                let recorded = Recorded {
-                    station: station.clone(),
-                    seq: outcome.seq,
-                    at,
-                    device: device.id.clone(),
-                    event,
-                };
-                let docs = Arc::new(Docs::render(&engine, at));
-                let snapshot = state
-                    .store
-                    .snapshot_due(outcome.seq)
-                    .then(|| (station.clone(), Box::new(engine.snapshot())));
+                let accepted = accept(state, &engine, station, &device.id, event, outcome.seq, at);
                 (
                     Answer {
                         status: StatusCode::CREATED.as_u16(),
                         body: Bytes::from(body),
                     },
-                    Some(recorded),
-                    Some(docs),
-                    snapshot,
+                    Some(accepted),
                 )
             }
             Err(refusal) => {
@@ -109,12 +96,14 @@ pub async fn submit(
                         body: err.body(),
                     },
                     None,
-                    None,
-                    None,
                 )
             }
         };
         let answer = Arc::new(answer);
+        let (event_record, docs, snapshot) = match accepted {
+            Some(a) => (Some(a.recorded), Some(a.docs), a.snapshot),
+            None => (None, None, None),
+        };
         let ack = state.store.submit(Record {
             event: event_record,
             idempotency: Some(IdempotencyRecord {
@@ -193,23 +182,13 @@ pub async fn apply_system(
         let outcome = engine
             .apply(&event, at, Mode::Live)
             .map_err(ApiError::Refused)?;
-        let docs = Arc::new(Docs::render(&engine, at));
-        let snapshot = state
-            .store
-            .snapshot_due(outcome.seq)
-            .then(|| (station.clone(), Box::new(engine.snapshot())));
+        let accepted = accept(state, &engine, station, device, event, outcome.seq, at);
         let ack = state.store.submit(Record {
-            event: Some(Recorded {
-                station: station.clone(),
-                seq: outcome.seq,
-                at,
-                device: device.clone(),
-                event,
-            }),
+            event: Some(accepted.recorded),
             idempotency: None,
-            snapshot,
+            snapshot: accepted.snapshot,
         });
-        (ack, outcome, docs)
+        (ack, outcome, accepted.docs)
     };
     match ack.await {
         Ok(Ok(())) => {
@@ -221,6 +200,40 @@ pub async fn apply_system(
             Err(unavailable())
         }
         Err(_) => Err(unavailable()),
+    }
+}
+
+/// What follows an event the engine accepted, still under the station's lock: its log entry,
+/// the documents of the new state (published once it is committed), and the station's snapshot
+/// when one is due.
+struct Accepted {
+    recorded: Recorded,
+    docs: Arc<Docs>,
+    snapshot: Option<(StationId, Box<crate::engine::Snapshot>)>,
+}
+
+fn accept(
+    state: &AppState,
+    engine: &crate::engine::Station,
+    station: &StationId,
+    device: &DeviceId,
+    event: Event,
+    seq: u64,
+    at: DateTime<Utc>,
+) -> Accepted {
+    Accepted {
+        recorded: Recorded {
+            station: station.clone(),
+            seq,
+            at,
+            device: device.clone(),
+            event,
+        },
+        docs: Arc::new(Docs::render(engine, at)),
+        snapshot: state
+            .store
+            .snapshot_due(seq)
+            .then(|| (station.clone(), Box::new(engine.snapshot()))),
     }
 }
 

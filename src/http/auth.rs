@@ -94,12 +94,22 @@ impl Tokens {
 
     /// The hashes of `device`'s tokens that are not yet revoked.
     pub fn unrevoked_of(&self, device: &crate::domain::DeviceId) -> Vec<[u8; 32]> {
-        let revoked = self.revoked.read().map(|r| r.clone()).unwrap_or_default();
+        self.tokens_of(device)
+            .filter(|(_, revoked)| !revoked)
+            .map(|(h, _)| h)
+            .collect()
+    }
+
+    /// `device`'s token hashes, each with whether it is revoked.
+    fn tokens_of<'a>(
+        &'a self,
+        device: &'a crate::domain::DeviceId,
+    ) -> impl Iterator<Item = ([u8; 32], bool)> + 'a {
+        let revoked = self.revoked.read().ok();
         self.known
             .iter()
-            .filter(|(h, d)| d.id == *device && !revoked.contains(h))
-            .map(|(h, _)| *h)
-            .collect()
+            .filter(move |(_, d)| d.id == *device)
+            .map(move |(h, _)| (*h, revoked.as_ref().is_some_and(|r| r.contains(h))))
     }
 
     /// Marks `hashes` revoked (after the log has recorded it).
@@ -111,10 +121,8 @@ impl Tokens {
 
     /// How many of `device`'s tokens are revoked.
     pub fn revoked_count(&self, device: &crate::domain::DeviceId) -> usize {
-        let revoked = self.revoked.read().map(|r| r.clone()).unwrap_or_default();
-        self.known
-            .iter()
-            .filter(|(h, d)| d.id == *device && revoked.contains(h))
+        self.tokens_of(device)
+            .filter(|(_, revoked)| *revoked)
             .count()
     }
 }

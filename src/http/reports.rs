@@ -17,11 +17,13 @@ use serde::Serialize;
 
 use super::auth::{Caller, covers};
 use super::problem::{ApiError, Problem};
+use crate::config::Rules;
 use crate::config::{self, Role};
-use crate::domain::{DistrictId, StationId};
+use crate::domain::{DistrictId, Recorded, StationId};
 use crate::engine::history::Sample;
 use crate::reports;
 use crate::state::AppState;
+use crate::store::Store;
 
 /// The longest range the history endpoint replays.
 pub const MAX_RANGE: TimeDelta = TimeDelta::days(7);
@@ -47,6 +49,21 @@ fn day_bounds(tz: Tz, date: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
             )
     };
     (midnight(date), midnight(date.succ_opt().unwrap_or(date)))
+}
+
+/// What replaying `station` over `[start, end)` needs, `start` being the start of a local day:
+/// the rule in force at `start` and the events in between.
+fn replay_input(
+    store: &Store,
+    configured: Rules,
+    station: &StationId,
+    (start, end): (DateTime<Utc>, DateTime<Utc>),
+) -> anyhow::Result<(Rules, Vec<Recorded>)> {
+    let rules = reports::rules_at(
+        configured,
+        store.rule_change_before(station, start)?.as_ref(),
+    );
+    Ok((rules, store.events_between(station, start, end)?))
 }
 
 fn log_error(e: anyhow::Error) -> ApiError {
@@ -142,11 +159,7 @@ async fn daily(
             .iter()
             .map(|s| {
                 let bounds = day_bounds(s.timezone, date);
-                let events = store.events_between(&s.id, bounds.0, bounds.1)?;
-                let rules = reports::rules_at(
-                    configured,
-                    store.rule_change_before(&s.id, bounds.0)?.as_ref(),
-                );
+                let (rules, events) = replay_input(&store, configured, &s.id, bounds)?;
                 Ok(reports::day(s, &rules, date, bounds, now, &events))
             })
             .collect()
@@ -261,11 +274,7 @@ pub async fn history_from_log(
             from.with_timezone(&config.timezone).date_naive(),
         )
         .0;
-        let events = store.events_between(&config.id, day_start, to)?;
-        let rules = reports::rules_at(
-            configured,
-            store.rule_change_before(&config.id, day_start)?.as_ref(),
-        );
+        let (rules, events) = replay_input(&store, configured, &config.id, (day_start, to))?;
         Ok(reports::series(&config, &rules, &events, from, to, step))
     })
     .await
