@@ -149,15 +149,7 @@ async fn rule_refusals_are_409_with_the_reason() {
     let p = problem(r, 409, "service-closed").await;
     assert!(p["detail"].as_str().unwrap().contains("closed now"), "{p}");
 
-    for i in 0..4 {
-        app.post_event(
-            "small-desk",
-            "small",
-            &format!("i{i}"),
-            &json!({"kind": "check_in", "service": "passport"}),
-        )
-        .await;
-    }
+    app.check_in_passports("small-desk", "small", "i", 4).await;
     let r = app
         .post_event(
             "small-desk",

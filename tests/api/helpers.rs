@@ -222,6 +222,22 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Posts `n` plain passport check-ins as `device` (keys `<prefix>0`, `<prefix>1`, …), each
+    /// of which must be accepted (inside or outside).
+    pub async fn check_in_passports(&self, device: &str, station: &str, prefix: &str, n: usize) {
+        for i in 0..n {
+            let r = self
+                .post_event(
+                    device,
+                    station,
+                    &format!("{prefix}{i}"),
+                    &serde_json::json!({"kind": "check_in", "service": "passport"}),
+                )
+                .await;
+            assert_eq!(r.status(), 201, "check-in {prefix}{i} at {station}");
+        }
+    }
+
     /// The full status of a station, read with the all-stations guard.
     pub async fn status(&self, station: &str) -> Value {
         self.client

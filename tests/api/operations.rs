@@ -24,15 +24,7 @@ async fn put_rules(app: &TestApp, token: Option<&str>, body: &Value) -> (u16, Va
 #[tokio::test]
 async fn an_admin_changes_the_rule_and_every_cap_follows_live_and_after_a_restart() {
     let app = TestApp::spawn().await;
-    for i in 0..3 {
-        app.post_event(
-            "small-desk",
-            "small",
-            &format!("r{i}"),
-            &json!({"kind": "check_in", "service": "passport"}),
-        )
-        .await;
-    }
+    app.check_in_passports("small-desk", "small", "r", 3).await;
     let (mut ws, _) =
         connect_async(app.ws_url("/api/v1/stations/small/live?access_token=oslo-guard-token"))
             .await
@@ -170,15 +162,7 @@ async fn an_admin_changes_the_rule_and_every_cap_follows_live_and_after_a_restar
 #[tokio::test]
 async fn a_guard_lets_a_party_in_past_the_cap_and_acknowledges_the_alert() {
     let app = TestApp::spawn().await;
-    for i in 0..4 {
-        app.post_event(
-            "small-desk",
-            "small",
-            &format!("o{i}"),
-            &json!({"kind": "check_in", "service": "passport"}),
-        )
-        .await;
-    }
+    app.check_in_passports("small-desk", "small", "o", 4).await;
     let ask = json!({"kind": "override", "reason": "wheelchair user in the rain"});
     let r = app.post_event("small-desk", "small", "ov-desk", &ask).await;
     assert_eq!(r.status(), 403, "a terminal cannot override the cap");

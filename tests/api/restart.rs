@@ -380,15 +380,7 @@ async fn an_unreadable_snapshot_falls_back_to_a_full_replay() {
     };
     let app =
         TestApp::spawn_with(test_config(), Arc::new(tempfile::tempdir().unwrap()), every).await;
-    for i in 0..5 {
-        app.post_event(
-            "small-desk",
-            "small",
-            &format!("f{i}"),
-            &json!({"kind": "check_in", "service": "passport"}),
-        )
-        .await;
-    }
+    app.check_in_passports("small-desk", "small", "f", 5).await;
     let before = app.status("small").await;
     let data = app.stop().await;
     rusqlite::Connection::open(data.path().join(lobbywatch::store::DB_FILE))

@@ -197,15 +197,7 @@ async fn me_tells_a_page_who_the_token_is_and_what_it_covers() {
 #[tokio::test]
 async fn history_shows_the_last_two_hours_to_guards_only() {
     let app = TestApp::spawn().await;
-    for i in 0..4 {
-        app.post_event(
-            "small-desk",
-            "small",
-            &format!("h{i}"),
-            &json!({"kind": "check_in", "service": "passport"}),
-        )
-        .await;
-    }
+    app.check_in_passports("small-desk", "small", "h", 4).await;
     let (status, h) = app
         .get_as("/api/v1/stations/small/history", Some("oslo-guard-token"))
         .await;
