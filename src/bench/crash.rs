@@ -1,0 +1,98 @@
+//! S7: the crash test's check under S1's load. The load driver's desks send as fast as they
+//! can while the service is killed with SIGKILL and restarted on the same address; every
+//! unanswered request is retried with its Idempotency-Key. Afterwards the log itself is read
+//! back and compared with what the desks were told.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use super::Workspace;
+use super::load::{self, Desks};
+use super::process::Served;
+use crate::store::{OpenLog, StoreOptions};
+
+/// What S7 found.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    pub kills: u32,
+    pub acked: u64,
+    /// Acknowledged events missing from the log, or logged as another kind at their seq.
+    pub acked_lost: u64,
+    /// Client events in the log that no client was told of (a doubled retry would be one).
+    pub unacknowledged_in_log: u64,
+    /// Requests sent again (through the kills).
+    pub retries: u64,
+    /// Requests never answered (the driver gave up).
+    pub unanswered: u64,
+}
+
+/// Runs the load for `duration`, killing and restarting the service `kills` times at even
+/// intervals, then checks the log in `data` against the acknowledgements.
+pub async fn under_load(
+    workspace: &Workspace,
+    data: &Path,
+    connections: usize,
+    duration: Duration,
+    kills: u32,
+) -> anyhow::Result<Outcome> {
+    let (config_path, log_file) = (&workspace.config_path, &workspace.log_file);
+    let terminals = &workspace.site.terminals;
+    let desks = Desks::new(terminals, "s7");
+    let server = Served::service(config_path, data, "127.0.0.1:0", log_file)?;
+    let addr: SocketAddr = server.addr;
+    let load = tokio::spawn(load::closed_loop(addr, desks, connections, duration));
+    let mut server = Some(server);
+    let pause = duration / (kills + 1);
+    for _ in 0..kills {
+        tokio::time::sleep(pause).await;
+        if let Some(s) = server.take() {
+            s.kill9()?;
+        }
+        let (config_path, data, log_file) =
+            (config_path.to_owned(), data.to_owned(), log_file.to_owned());
+        server = Some(
+            tokio::task::spawn_blocking(move || {
+                Served::service(&config_path, &data, &addr.to_string(), &log_file)
+            })
+            .await??,
+        );
+    }
+    let run = load.await?;
+    if let Some(s) = server.take() {
+        s.kill9()?;
+    }
+
+    // The log, read the way start-up reads it.
+    let log = OpenLog::open(data, StoreOptions::default())?;
+    let mut outcome = Outcome {
+        kills,
+        acked: run.accepted,
+        retries: run.retries,
+        unanswered: run.failed,
+        ..Outcome::default()
+    };
+    for (desk, (station, _)) in terminals.iter().enumerate() {
+        let mut logged: BTreeMap<u64, String> = BTreeMap::new();
+        log.replay(station, 0, |r| {
+            logged.insert(r.seq, r.event.kind().to_owned());
+            Ok(())
+        })?;
+        let mut told: BTreeMap<u64, &str> = BTreeMap::new();
+        for a in run.acked.iter().filter(|a| a.desk == desk) {
+            told.insert(a.seq, a.kind);
+            if logged.get(&a.seq).map(String::as_str) != Some(a.kind) {
+                outcome.acked_lost += 1;
+            }
+        }
+        outcome.unacknowledged_in_log += logged
+            .iter()
+            .filter(|(seq, kind)| {
+                !["clock", "close_out", "rule_changed"].contains(&kind.as_str())
+                    && !told.contains_key(seq)
+            })
+            .count() as u64;
+    }
+    Ok(outcome)
+}

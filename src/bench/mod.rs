@@ -1,0 +1,181 @@
+//! `lobbywatch bench`: the service measured against the physical limits of the machine it runs
+//! on, in the same run.
+//!
+//! Every figure is divided by a baseline measured minutes before or after it on the same
+//! machine ([`baselines`]), because absolute figures drift on shared machines while ratios hold.
+//! The service runs as a child process started from this binary ([`process`]) on a generated
+//! site of many stations ([`fixture`]); real clients drive it over loopback: front desks posting
+//! events ([`load`]), dashboards timing each document's arrival ([`subscribers`]), idle displays
+//! held by helper processes ([`idle`]). S6 writes a large log ([`restart`]); S7 kills the
+//! service under load and reads the log back ([`crash`]). The result is a Markdown table and a
+//! final JSON line ([`report`]); `BENCHMARKS.md` explains the method and keeps the latest run.
+
+pub mod baselines;
+pub mod client;
+pub mod crash;
+pub mod fixture;
+pub mod idle;
+pub mod load;
+pub mod process;
+pub mod report;
+pub mod restart;
+pub mod scenarios;
+pub mod subscribers;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+
+use crate::config::Config;
+use fixture::Site;
+pub use report::Report;
+
+/// How much of everything to do.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub quick: bool,
+    /// Stations in the generated site (load is spread over all of them).
+    pub stations: usize,
+    /// Concurrent connections of the closed-loop load (S1, B1, S7).
+    pub connections: usize,
+    /// Length of each throughput and latency run (S1, B1, S2).
+    pub run_secs: f64,
+    /// Subscriber counts of S3/B3.
+    pub subscriber_counts: Vec<usize>,
+    /// Events per S3/B3 measurement, at each subscriber count.
+    pub delivery_events: Vec<u64>,
+    /// Healthy subscribers in S4, and the rounds of with/without slow consumers.
+    pub s4_healthy: usize,
+    pub s4_rounds: u32,
+    /// Idle connections in S5/B5.
+    pub idle_connections: usize,
+    /// Events in the S6 log.
+    pub restart_events: u64,
+    /// S7: load duration and kills.
+    pub crash_secs: f64,
+    pub crash_kills: u32,
+}
+
+impl Plan {
+    /// The full run, or the `--quick` one (same scenarios, shorter runs; under two minutes).
+    pub fn new(quick: bool) -> Plan {
+        Plan {
+            quick,
+            stations: 64,
+            connections: 128,
+            run_secs: if quick { 3.0 } else { 10.0 },
+            subscriber_counts: vec![100, 1_000, 10_000],
+            delivery_events: if quick {
+                vec![60, 40, 15]
+            } else {
+                vec![300, 200, 60]
+            },
+            s4_healthy: 1_000,
+            s4_rounds: if quick { 1 } else { 3 },
+            idle_connections: 10_000,
+            restart_events: 1_000_000,
+            crash_secs: if quick { 3.0 } else { 8.0 },
+            crash_kills: if quick { 2 } else { 4 },
+        }
+    }
+}
+
+/// The benchmark's scratch space: the site's config file, the child processes' log, and a data
+/// directory per service instance — all removed when the run ends.
+pub struct Workspace {
+    dir: tempfile::TempDir,
+    pub config_path: PathBuf,
+    pub log_file: PathBuf,
+    pub site: Site,
+    pub config: Config,
+}
+
+impl Workspace {
+    /// A new workspace under `parent` (its disk is the one B2 and every log write measure).
+    pub fn new(parent: &Path, stations: usize) -> anyhow::Result<Workspace> {
+        std::fs::create_dir_all(parent)?;
+        let dir = tempfile::Builder::new()
+            .prefix("lobbywatch-bench-")
+            .tempdir_in(parent)
+            .with_context(|| format!("creating a scratch directory in {}", parent.display()))?;
+        let site = fixture::site(stations);
+        let config_path = dir.path().join("bench.toml");
+        std::fs::write(&config_path, &site.toml)?;
+        let config = Config::parse(&site.toml, "bench.toml")?;
+        Ok(Workspace {
+            log_file: dir.path().join("service.log"),
+            config_path,
+            site,
+            config,
+            dir,
+        })
+    }
+
+    /// A fresh data directory named `name`.
+    pub fn data(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+/// Runs every scenario per `plan` with scratch space under `parent`; progress goes to stderr.
+pub async fn run(plan: &Plan, parent: &Path) -> anyhow::Result<Report> {
+    let fd_limit = process::raise_fd_limit();
+    let workspace = Workspace::new(parent, plan.stations)?;
+    let mut report = Report {
+        context: context(plan, parent, fd_limit),
+        ..Report::default()
+    };
+    scenarios::all(plan, &workspace, fd_limit, &mut report).await?;
+    Ok(report)
+}
+
+/// Where and how this run happened.
+fn context(plan: &Plan, parent: &Path, fd_limit: u64) -> Vec<(String, String)> {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("model name"))
+                .map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned())
+        })
+        .unwrap_or_else(|| "unknown".into());
+    let memory = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map_or_else(
+            || "unknown".into(),
+            |kib| format!("{:.1} GiB", kib as f64 / 1048576.0),
+        );
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    vec![
+        (
+            "date".into(),
+            chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
+        ),
+        (
+            "machine".into(),
+            format!("{cores} cores ({cpu}), {memory}, open-file limit {fd_limit}"),
+        ),
+        (
+            "build".into(),
+            if cfg!(debug_assertions) {
+                "debug (figures are not representative: use --release)".into()
+            } else {
+                "release".into()
+            },
+        ),
+        (
+            "mode".into(),
+            if plan.quick { "--quick" } else { "full" }.into(),
+        ),
+        ("data directory".into(), parent.display().to_string()),
+    ]
+}

@@ -1,0 +1,119 @@
+//! The processes a benchmark measures: the real service (`lobbywatch serve`) and the bare
+//! baselines (`lobbywatch bench-baseline`), each started from this same binary as a child
+//! process, so that the service and its baselines run the same way on the same machine and
+//! their memory can be read from `/proc` without the load driver's own.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+
+/// A child process that serves HTTP on the address it printed.
+pub struct Served {
+    child: Child,
+    pub addr: SocketAddr,
+    /// From spawning the process to its "listening on" line.
+    pub listening_after: Duration,
+}
+
+impl Served {
+    /// Starts `lobbywatch serve` with `config` on `data`, listening on `listen` (port 0 for any).
+    pub fn service(config: &Path, data: &Path, listen: &str, log: &Path) -> anyhow::Result<Served> {
+        let mut command = Command::new(std::env::current_exe()?);
+        command
+            .args(["serve", "--listen", listen, "--config"])
+            .arg(config)
+            .arg("--data")
+            .arg(data);
+        Served::spawn(command, log)
+    }
+
+    /// Starts a bare baseline server of `kind` (see `bench-baseline --help`).
+    pub fn baseline(kind: &str, document: Option<&Path>, log: &Path) -> anyhow::Result<Served> {
+        let mut command = Command::new(std::env::current_exe()?);
+        command.args(["bench-baseline", kind, "--listen", "127.0.0.1:0"]);
+        if let Some(doc) = document {
+            command.arg("--document").arg(doc);
+        }
+        Served::spawn(command, log)
+    }
+
+    fn spawn(mut command: Command, log: &Path) -> anyhow::Result<Served> {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .with_context(|| format!("opening {}", log.display()))?;
+        let started = Instant::now();
+        let mut child = command
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .context("starting a child process of lobbywatch")?;
+        let stdout = child.stdout.take().context("child stdout")?;
+        let mut lines = BufReader::new(stdout).lines();
+        let addr = loop {
+            let Some(line) = lines.next() else {
+                let status = child.wait()?;
+                bail!("the child process ended ({status}) before it listened; see its log");
+            };
+            if let Some(url) = line?.strip_prefix("listening on http://") {
+                break url.trim().parse::<SocketAddr>()?;
+            }
+        };
+        let listening_after = started.elapsed();
+        // Keep draining stdout so the child never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Ok(Served {
+            child,
+            addr,
+            listening_after,
+        })
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The process's resident memory now.
+    pub fn rss_bytes(&self) -> anyhow::Result<u64> {
+        rss_bytes(self.pid())
+    }
+
+    /// SIGKILL: no shutdown hook runs; only what was committed survives.
+    pub fn kill9(mut self) -> anyhow::Result<()> {
+        self.child.kill()?;
+        self.child.wait()?;
+        Ok(())
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Resident set size of process `pid` (Linux: `VmRSS` in `/proc/<pid>/status`).
+pub fn rss_bytes(pid: u32) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .context("reading /proc (memory figures need Linux)")?;
+    let kib = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .context("no VmRSS in /proc/<pid>/status")?;
+    Ok(kib * 1024)
+}
+
+/// Raises this process's open-file limit to the hard limit and returns it: every socket is a
+/// file descriptor, and thousands of clients need more than the usual soft limit of 1,024.
+pub fn raise_fd_limit() -> u64 {
+    rlimit::increase_nofile_limit(u64::MAX).unwrap_or(1024)
+}

@@ -1,0 +1,160 @@
+//! S6: how long the service takes from start to a ready `/healthz` with a large log. The log is
+//! written the way the running service writes it — the engine applies each event, the writer
+//! commits it in groups with its idempotency record and, every `snapshot_every` events of a
+//! station, the station's snapshot — only much faster, since no client waits on each event.
+
+use std::collections::VecDeque;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use bytes::Bytes;
+use chrono::{TimeDelta, Utc};
+
+use super::fixture::KEEP_INSIDE;
+use crate::config::Config;
+use crate::domain::{DeviceId, Event, Recorded, Ticket};
+use crate::engine::{Mode, Station};
+use crate::idempotency::fingerprint;
+use crate::store::{IdempotencyRecord, OpenLog, Record, StoreOptions};
+
+/// Records handed to the writer before waiting for their acknowledgements.
+const BATCH: usize = 4096;
+
+/// Writes `events` check-ins and check-outs, spread evenly over the stations of `config` and
+/// over the last hour, into a new log in `data`, with snapshots every `snapshot_every` events
+/// of a station (`None`: no snapshots, as an old log or a long tail would be).
+pub fn write_log(
+    config: &Config,
+    data: &Path,
+    events: u64,
+    snapshot_every: Option<u64>,
+) -> anyhow::Result<()> {
+    let log = OpenLog::open(
+        data,
+        StoreOptions {
+            max_pages: None,
+            snapshot_every: Some(snapshot_every.unwrap_or(u64::MAX)),
+        },
+    )?;
+    let store = log.start_writer()?;
+    struct Desk {
+        engine: Station,
+        device: DeviceId,
+        inside: VecDeque<Ticket>,
+    }
+    let mut desks: Vec<Desk> = config
+        .stations
+        .iter()
+        .map(|s| Desk {
+            engine: Station::new(Arc::new(s.clone()), &config.rules),
+            device: DeviceId::parse(&format!("{}-desk", s.id)).expect("a valid device id"),
+            inside: VecDeque::new(),
+        })
+        .collect();
+    anyhow::ensure!(!desks.is_empty(), "the config has no stations");
+    let start = Utc::now() - TimeDelta::hours(1);
+    let step = TimeDelta::microseconds(3_600_000_000 / i64::try_from(events.max(1))?);
+    let mut acks = Vec::with_capacity(BATCH);
+    for i in 0..events {
+        let n = desks.len();
+        let desk = &mut desks[usize::try_from(i)? % n];
+        let at = start + step * i32::try_from(i).unwrap_or(i32::MAX);
+        let body = match desk.inside.front() {
+            Some(ticket) if desk.inside.len() >= KEEP_INSIDE => {
+                serde_json::json!({"kind": "check_out", "ticket": ticket.to_string()})
+            }
+            _ => serde_json::json!({"kind": "check_in", "service": "passport", "party_size": 1}),
+        };
+        let event: Event = serde_json::from_value(body.clone())?;
+        let station_id = desk.engine.config().id.clone();
+        let Ok(outcome) = desk.engine.apply(&event, at, Mode::Live) else {
+            // A day boundary closed the room out: start the desk's model again.
+            desk.inside.clear();
+            continue;
+        };
+        if matches!(event, Event::CheckOut { .. }) {
+            desk.inside.pop_front();
+        }
+        for gone in &outcome.closed_out {
+            desk.inside.retain(|t| t != gone);
+        }
+        if let (Event::CheckIn { .. }, Some(ticket)) = (&event, outcome.ticket) {
+            desk.inside.push_back(ticket);
+        }
+        let seq = outcome.seq;
+        acks.push(
+            store.submit(Record {
+                idempotency: Some(IdempotencyRecord {
+                    device: desk.device.clone(),
+                    key: format!("gen-{i}"),
+                    fingerprint: fingerprint(&station_id, &body),
+                    status: 201,
+                    body: Bytes::from(serde_json::to_vec(&outcome)?),
+                    at,
+                }),
+                snapshot: store
+                    .snapshot_due(seq)
+                    .then(|| (station_id.clone(), Box::new(desk.engine.snapshot()))),
+                event: Some(Recorded {
+                    station: station_id,
+                    seq,
+                    at,
+                    device: desk.device.clone(),
+                    event,
+                }),
+            }),
+        );
+        if acks.len() == BATCH {
+            wait_all(&mut acks)?;
+        }
+    }
+    wait_all(&mut acks)?;
+    Ok(())
+}
+
+fn wait_all(
+    acks: &mut Vec<tokio::sync::oneshot::Receiver<Result<(), crate::store::StoreError>>>,
+) -> anyhow::Result<()> {
+    for ack in acks.drain(..) {
+        ack.blocking_recv()
+            .context("the log writer stopped")?
+            .context("writing the generated log")?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench::fixture;
+
+    #[test]
+    fn a_generated_log_replays_to_every_event_with_snapshots_where_due() {
+        let site = fixture::site(3);
+        let config = Config::parse(&site.toml, "bench.toml").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        write_log(&config, dir.path(), 300, Some(40)).unwrap();
+        let log = OpenLog::open(dir.path(), StoreOptions::default()).unwrap();
+        let mut total = 0;
+        for s in &config.stations {
+            let mut engine = Station::new(Arc::new(s.clone()), &config.rules);
+            total += log
+                .replay(s.id.as_str(), 0, |r| {
+                    assert_eq!(r.seq, engine.seq() + 1);
+                    engine.apply(&r.event, r.at, Mode::Replay).unwrap();
+                    Ok(())
+                })
+                .unwrap();
+            assert_eq!(engine.headcount() as usize, KEEP_INSIDE);
+        }
+        assert_eq!(total, 300);
+        let snapshots = log.snapshots().unwrap();
+        assert_eq!(
+            snapshots.len(),
+            3,
+            "100 events a station, a snapshot every 40"
+        );
+        assert!(snapshots.iter().all(|(_, s)| s.seq() == 80));
+    }
+}
