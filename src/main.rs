@@ -87,6 +87,9 @@ enum Command {
         /// Also write the Markdown table to this file.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Only these scenarios, e.g. `--only s1,s6` (S2 brings S1 along for its rate).
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
     },
     /// A bare baseline server for the benchmark (B1, B3, B5).
     #[command(hide = true)]
@@ -132,8 +135,16 @@ fn main() -> anyhow::Result<()> {
                 std::process::exit(1);
             }
         },
-        Command::Bench { quick, dir, out } => runtime()?.block_on(async {
-            let plan = lobbywatch::bench::Plan::new(quick);
+        Command::Bench {
+            quick,
+            dir,
+            out,
+            only,
+        } => runtime()?.block_on(async {
+            let plan = lobbywatch::bench::Plan {
+                only,
+                ..lobbywatch::bench::Plan::new(quick)
+            };
             let report = lobbywatch::bench::run(&plan, &dir).await?;
             let table = report.markdown();
             if let Some(out) = out {

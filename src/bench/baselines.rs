@@ -33,6 +33,7 @@ use tokio::sync::broadcast;
 
 use super::load::{latency_histogram, micros};
 use crate::domain::Event;
+use crate::http::live::{READ_BUFFER, WRITE_BUFFER};
 
 /// Which bare server to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -71,7 +72,7 @@ pub async fn serve(kind: Kind, listen: SocketAddr, document: Option<&Path>) -> a
     let listener = TcpListener::bind(listen).await?;
     println!("listening on http://{}", listener.local_addr()?);
     axum::serve(
-        listener.tap_io(|tcp| {
+        axum::serve::ListenerExt::tap_io(listener, |tcp| {
             let _ = tcp.set_nodelay(true);
         }),
         app,
@@ -79,8 +80,6 @@ pub async fn serve(kind: Kind, listen: SocketAddr, document: Option<&Path>) -> a
     .await?;
     Ok(())
 }
-
-use axum::serve::ListenerExt;
 
 /// The outcome B1 answers with: the service's outcome fields, made up.
 #[derive(Serialize)]
@@ -168,8 +167,12 @@ async fn bare_publish(State(b): State<Arc<Broadcast>>, UrlPath(seq): UrlPath<u64
     StatusCode::NO_CONTENT
 }
 
+/// The same buffer sizes as the service's sockets, so B5 is the floor of a connection so
+/// configured and the S5 ratio shows what the live protocol adds to it.
 async fn bare_socket(State(b): State<Arc<Broadcast>>, ws: WebSocketUpgrade) -> Response {
-    ws.on_upgrade(move |socket| forward(socket, b))
+    ws.read_buffer_size(READ_BUFFER)
+        .write_buffer_size(WRITE_BUFFER)
+        .on_upgrade(move |socket| forward(socket, b))
 }
 
 /// Sends the current document, then every broadcast one; a lagging client skips to the newest.

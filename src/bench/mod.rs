@@ -54,6 +54,9 @@ pub struct Plan {
     /// S7: load duration and kills.
     pub crash_secs: f64,
     pub crash_kills: u32,
+    /// Only these scenarios (`s1` … `s7`; S2 runs S1 for its rate); all when empty. B2 is
+    /// always measured.
+    pub only: Vec<String>,
 }
 
 impl Plan {
@@ -76,7 +79,13 @@ impl Plan {
             restart_events: 1_000_000,
             crash_secs: if quick { 3.0 } else { 8.0 },
             crash_kills: if quick { 2 } else { 4 },
+            only: Vec::new(),
         }
+    }
+
+    /// Whether scenario `name` (`s1` … `s7`) is to run.
+    pub fn runs(&self, name: &str) -> bool {
+        self.only.is_empty() || self.only.iter().any(|o| o.eq_ignore_ascii_case(name))
     }
 }
 
@@ -118,6 +127,11 @@ impl Workspace {
 
     pub fn path(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// The service's status document as S3 found it, which the bare WebSocket baselines send.
+    pub fn document_path(&self) -> PathBuf {
+        self.dir.path().join("document.json")
     }
 }
 

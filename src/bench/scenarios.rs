@@ -14,7 +14,7 @@ use hdrhistogram::Histogram;
 
 use super::baselines::{self, SETTLE, ms};
 use super::client::Conn;
-use super::fixture::GUARD_TOKEN;
+use super::fixture::{GUARD_TOKEN, KEEP_INSIDE};
 use super::idle::Holders;
 use super::load::{self, Desks};
 use super::process::Served;
@@ -32,14 +32,50 @@ const WATCHED: usize = 0;
 /// Slow consumers in S4.
 const SLOW_CONSUMERS: usize = 10;
 
-/// Runs every scenario and fills `report`.
+/// Runs the scenarios `plan` selects and fills `report`.
 pub async fn all(
     plan: &Plan,
     ws: &Workspace,
     fd_limit: u64,
     report: &mut Report,
 ) -> anyhow::Result<()> {
-    // B2: the disk the log lives on.
+    let b2_p99 = disk(plan, ws, report)?;
+    let service = Served::service(
+        &ws.config_path,
+        &ws.data("main"),
+        "127.0.0.1:0",
+        &ws.log_file,
+    )?;
+    if plan.runs("s1") || plan.runs("s2") {
+        ingest(plan, ws, &service, b2_p99, report).await?;
+    }
+    let watched = Desks::new(&ws.site.terminals[WATCHED..=WATCHED], "s3");
+    let target = Target {
+        addr: service.addr,
+        path: format!("/api/v1/stations/{}/live", ws.site.terminals[WATCHED].0),
+        token: Some(GUARD_TOKEN.to_owned()),
+    };
+    if plan.runs("s3") {
+        dashboards(plan, ws, &service, &target, &watched, report).await?;
+    }
+    if plan.runs("s4") {
+        slow_consumers(plan, &service, &target, &watched, report).await?;
+    }
+    drop(service);
+    if plan.runs("s5") {
+        idle_memory(plan, ws, fd_limit, report).await?;
+    }
+    if plan.runs("s6") {
+        restart_time(plan, ws, report).await?;
+    }
+    if plan.runs("s7") {
+        crash_under_load(plan, ws, report).await?;
+    }
+    Ok(())
+}
+
+/// B2: the fsync rate of the disk the log lives on; returns its p99 in milliseconds.
+fn disk(plan: &Plan, ws: &Workspace, report: &mut Report) -> anyhow::Result<f64> {
     let (fsync, fsync_rate) =
         baselines::fsync_rate(ws.path(), if plan.quick { 300 } else { 2000 })?;
     let b2_p99 = ms(&fsync, 0.99);
@@ -57,16 +93,20 @@ pub async fn all(
         "—",
         None,
     );
+    Ok(b2_p99)
+}
 
-    let service = Served::service(
-        &ws.config_path,
-        &ws.data("main"),
-        "127.0.0.1:0",
-        &ws.log_file,
-    )?;
+/// B1 and S1 (closed-loop throughput, each after a warm-up of its own), then B1 and S2
+/// (open-loop latency at half S1's rate).
+async fn ingest(
+    plan: &Plan,
+    ws: &Workspace,
+    service: &Served,
+    b2_p99: f64,
+    report: &mut Report,
+) -> anyhow::Result<()> {
     let bare = Served::baseline("http", None, &ws.log_file)?;
     let run = Duration::from_secs_f64(plan.run_secs);
-
     // B1 and S1: closed-loop throughput, each after a warm-up of its own.
     let b1_desks = Desks::new(&ws.site.terminals, "b1");
     load::closed_loop(bare.addr, b1_desks.clone(), plan.connections, run / 3).await;
@@ -125,17 +165,32 @@ pub async fn all(
         Some(s2_p99 <= s2_bound),
     );
 
-    // S3 and B3: check-in → dashboard, the same pace and document size on both sides.
+    Ok(())
+}
+
+/// S3 and B3 at each subscriber count: check-in → dashboard, at the same pace and document
+/// size on both sides.
+async fn dashboards(
+    plan: &Plan,
+    ws: &Workspace,
+    service: &Served,
+    service_target: &Target,
+    watched: &Arc<Desks>,
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    // A room with people in it, so the document has its usual size.
+    let mut poke = Poke::Service(watched.clone());
+    pace_events(
+        &mut poke,
+        service.addr,
+        2 * KEEP_INSIDE as u64,
+        MAX_DELIVERY_RATE,
+    )
+    .await?;
     let document = document_of(service.addr, &ws.site.terminals[WATCHED].0).await?;
-    let document_path = ws.path().join("document.json");
+    let document_path = ws.document_path();
     std::fs::write(&document_path, &document)?;
     report.figure("document_bytes", document.len() as u64);
-    let service_target = Target {
-        addr: service.addr,
-        path: format!("/api/v1/stations/{}/live", ws.site.terminals[WATCHED].0),
-        token: Some(GUARD_TOKEN.to_owned()),
-    };
-    let watched = Desks::new(&ws.site.terminals[WATCHED..=WATCHED], "s3");
     for (&n, &events) in plan.subscriber_counts.iter().zip(&plan.delivery_events) {
         let pace = pace_for(n);
         let mut poke = Poke::Service(watched.clone());
@@ -172,17 +227,11 @@ pub async fn all(
         );
     }
 
-    // S4: slow consumers beside healthy ones.
-    slow_consumers(plan, &service, &service_target, &watched, report).await?;
-    drop(service);
+    Ok(())
+}
 
-    // S5 and B5: idle memory per connection, each on a fresh process.
-    idle_memory(plan, ws, fd_limit, &document_path, report).await?;
-
-    // S6: restart with a large log.
-    restart_time(plan, ws, report).await?;
-
-    // S7: kill -9 under S1's load.
+/// S7: kill -9 under S1's load, then the log read back.
+async fn crash_under_load(plan: &Plan, ws: &Workspace, report: &mut Report) -> anyhow::Result<()> {
     let s7 = crash::under_load(
         ws,
         &ws.data("s7"),
@@ -403,9 +452,10 @@ async fn idle_memory(
     plan: &Plan,
     ws: &Workspace,
     fd_limit: u64,
-    document: &std::path::Path,
     report: &mut Report,
 ) -> anyhow::Result<()> {
+    let document = ws.document_path();
+    let document = document.exists().then_some(document.as_path());
     let n = plan.idle_connections;
     let per_connection = |server: &Served, path: &str| -> anyhow::Result<(f64, usize)> {
         std::thread::sleep(SETTLE);
@@ -422,7 +472,7 @@ async fn idle_memory(
     let path = format!("/api/v1/stations/{station}/public/live");
     let (s5, processes) = tokio::task::block_in_place(|| per_connection(&service, &path))?;
     drop(service);
-    let bare = Served::baseline("ws", Some(document), &ws.log_file)?;
+    let bare = Served::baseline("ws", document, &ws.log_file)?;
     let (b5, _) = tokio::task::block_in_place(|| per_connection(&bare, "/ws"))?;
     drop(bare);
     progress(&format!(

@@ -39,6 +39,14 @@ pub const MAX_INBOUND_MESSAGE: usize = 4 * 1024;
 /// Unsent output a connection may hold; a client that does not read is dropped (the send
 /// timeout) long before this fills with anything but the newest document.
 pub const MAX_BUFFERED_OUTPUT: usize = 256 * 1024;
+/// Read buffer per socket. tungstenite's default (128 KiB) is zero-filled on the first read, so
+/// every idle lobby display would cost 128 KiB of resident memory; clients only send pongs and
+/// tiny control messages, and a larger frame (up to [`MAX_INBOUND_MESSAGE`]) grows the buffer
+/// for itself.
+pub const READ_BUFFER: usize = 1024;
+/// Bytes collected before a write reaches the socket: none — each status document is written
+/// at once (one document is a whole message; batching would only delay it).
+pub const WRITE_BUFFER: usize = 0;
 /// Close code for "too many connections, try again later" (RFC 6455 registry).
 pub const CLOSE_TRY_AGAIN_LATER: u16 = 1013;
 
@@ -117,6 +125,8 @@ fn upgrade(
     let permit = state.sockets.try_open(device.as_ref());
     ws.max_message_size(MAX_INBOUND_MESSAGE)
         .max_frame_size(MAX_INBOUND_MESSAGE)
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(WRITE_BUFFER)
         .max_write_buffer_size(MAX_BUFFERED_OUTPUT)
         .on_upgrade(move |mut socket: WebSocket| async move {
             let Some(permit) = permit else {
