@@ -24,6 +24,12 @@ use crate::store::IdempotencyRecord;
 /// start-up and memory do not grow with the age of the log.
 pub const KEPT_IN_MEMORY: TimeDelta = TimeDelta::days(1);
 
+/// How far back start-up loads answers into memory. A terminal retries an unanswered request
+/// within seconds, so after a crash this window holds every answer a retry will ask for; anything
+/// older is looked up in the log on demand. Loading the whole of [`KEPT_IN_MEMORY`] instead would
+/// make start-up grow with a busy day's traffic (a million answers take over a second).
+pub const LOADED_AT_START: TimeDelta = TimeDelta::minutes(10);
+
 /// A request's identity: SHA-256 over the station and the canonical JSON of its body, so the same
 /// event sent with other whitespace or key order counts as the same request.
 pub fn fingerprint(station: &StationId, body: &serde_json::Value) -> [u8; 32] {

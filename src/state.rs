@@ -124,7 +124,7 @@ impl AppState {
             replayed += tail;
             engines.insert(id, station);
         }
-        let recent = clock.now() - crate::idempotency::KEPT_IN_MEMORY;
+        let recent = clock.now() - crate::idempotency::LOADED_AT_START;
         let idempotency = IdempotencyTable::from_records(
             log.idempotency_records(recent)?,
             log.has_idempotency_before(recent)?,
