@@ -26,6 +26,11 @@ use crate::engine::Snapshot;
 pub const DB_FILE: &str = "lobbywatch.sqlite3";
 /// Most records one transaction takes; a larger backlog commits in several groups.
 pub const MAX_GROUP: usize = 1024;
+/// Records committed between two WAL checkpoints (a few MiB of WAL; SQLite's own default is
+/// 1,000 pages).
+pub const CHECKPOINT_AFTER: usize = 2048;
+/// The writer connection's page cache: the hot end of every station's B-trees stays in memory.
+const WRITER_CACHE_KIB: i64 = 16 * 1024;
 /// A station's state is snapshotted every this many of its events unless configured otherwise:
 /// start-up then replays at most this many events per station after its snapshot. A snapshot
 /// (tens of KiB, mostly the two-hour history) costs the writer well under a microsecond per event
@@ -352,9 +357,15 @@ impl OpenLog {
         let health = Health::default();
         let path = Arc::new(self.path.clone());
         let writer_health = health.clone();
+        // Checkpoints run on a thread and connection of their own: inside a commit they would
+        // stall every request of that group for the milliseconds a checkpoint takes.
+        self.conn.execute_batch(&format!(
+            "PRAGMA wal_autocheckpoint=0; PRAGMA cache_size=-{WRITER_CACHE_KIB};"
+        ))?;
+        let checkpoints = Checkpointer::start(&self.path)?;
         thread::Builder::new()
             .name("lobbywatch-log-writer".into())
-            .spawn(move || writer_loop(self.conn, rx, writer_health))
+            .spawn(move || writer_loop(self.conn, rx, writer_health, checkpoints))
             .expect("spawning the log writer thread");
         Ok(Store {
             jobs,
@@ -534,8 +545,55 @@ fn idempotency_record(
     })
 }
 
-fn writer_loop(mut conn: Connection, mut rx: mpsc::UnboundedReceiver<Job>, health: Health) {
+/// Copies committed WAL frames into the database file, on its own thread, when the writer says
+/// enough has been committed since the last time (PASSIVE: it never blocks the writer).
+struct Checkpointer {
+    due: std::sync::mpsc::SyncSender<()>,
+    thread: thread::JoinHandle<()>,
+}
+
+impl Checkpointer {
+    fn start(path: &Path) -> anyhow::Result<Checkpointer> {
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        let (due, rx) = std::sync::mpsc::sync_channel::<()>(1);
+        let thread = thread::Builder::new()
+            .name("lobbywatch-log-checkpoint".into())
+            .spawn(move || {
+                while rx.recv().is_ok() {
+                    if let Err(e) =
+                        conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+                    {
+                        // Nothing is lost: the frames stay in the WAL until a checkpoint succeeds.
+                        tracing::warn!(cause = %e, "WAL checkpoint failed");
+                    }
+                }
+            })?;
+        Ok(Checkpointer { due, thread })
+    }
+
+    /// Asks for a checkpoint; one already asked for and not yet started covers this one too.
+    fn request(&self) {
+        let _ = self.due.try_send(());
+    }
+
+    /// Waits for a running checkpoint to finish and stops the thread.
+    fn stop(self) {
+        drop(self.due);
+        let _ = self.thread.join();
+    }
+}
+
+fn writer_loop(
+    mut conn: Connection,
+    mut rx: mpsc::UnboundedReceiver<Job>,
+    health: Health,
+    checkpoints: Checkpointer,
+) {
     let mut group: Vec<Job> = Vec::with_capacity(MAX_GROUP);
+    let mut since_checkpoint = 0;
     while let Some(first) = rx.blocking_recv() {
         group.push(first);
         while group.len() < MAX_GROUP {
@@ -553,10 +611,16 @@ fn writer_loop(mut conn: Connection, mut rx: mpsc::UnboundedReceiver<Job>, healt
                 StoreError::Failed(reason)
             }),
         };
+        since_checkpoint += group.len();
         for job in group.drain(..) {
             let _ = job.ack.send(result.clone());
         }
+        if since_checkpoint >= CHECKPOINT_AFTER {
+            checkpoints.request();
+            since_checkpoint = 0;
+        }
     }
+    checkpoints.stop();
     // All senders are gone: the service is shutting down. Checkpoint so the next start reads
     // one file; failure here loses nothing (the WAL is replayed by SQLite on open).
     if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())) {
