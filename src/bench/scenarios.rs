@@ -194,7 +194,7 @@ async fn dashboards(
     for (&n, &events) in plan.subscriber_counts.iter().zip(&plan.delivery_events) {
         let pace = pace_for(n);
         let mut poke = Poke::Service(watched.clone());
-        let s3 = delivery(&service_target, n, &mut poke, service.addr, events, pace).await?;
+        let s3 = delivery(service_target, n, &mut poke, service.addr, events, pace).await?;
         let bare_ws = Served::baseline("ws", Some(&document_path), &ws.log_file)?;
         let bare_target = Target {
             addr: bare_ws.addr,
@@ -543,7 +543,7 @@ async fn restart_time(plan: &Plan, ws: &Workspace, report: &mut Report) -> anyho
         Some(restart <= 1.0),
     );
     report.row(
-        &format!("S6 restart, the same log without snapshots"),
+        "S6 restart, the same log without snapshots",
         format!("ready in {replay:.3} s (median of {RESTARTS})"),
         "—".into(),
         "≤ 1 s",
