@@ -81,7 +81,15 @@ pub struct Watchers {
 
 impl Watchers {
     /// Connects `count` reading subscribers and waits until each has its first document.
+    /// They share this process's clock, so they live in this process: its open-file limit must
+    /// hold them (the idle connections of S5, which need no clock, are spread over processes).
     pub async fn connect(target: &Target, count: usize) -> anyhow::Result<Watchers> {
+        let limit = rlimit::getrlimit(rlimit::Resource::NOFILE).map_or(u64::MAX, |(soft, _)| soft);
+        anyhow::ensure!(
+            count as u64 + 256 <= limit,
+            "{count} subscribers need {} open files, but this process may open {limit}: raise the hard limit (ulimit -Hn)",
+            count + 256
+        );
         let sockets = open_many(target, count, None).await?;
         let last_seen: Arc<Vec<AtomicU64>> =
             Arc::new((0..count).map(|_| AtomicU64::new(0)).collect());
