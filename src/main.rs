@@ -90,6 +90,9 @@ enum Command {
         /// Only these scenarios, e.g. `--only s1,s6` (S2 brings S1 along for its rate).
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
+        /// Concurrent connections of the closed-loop load (S1, B1, S7); default 128.
+        #[arg(long)]
+        connections: Option<usize>,
     },
     /// A bare baseline server for the benchmark (B1, B3, B5).
     #[command(hide = true)]
@@ -140,10 +143,13 @@ fn main() -> anyhow::Result<()> {
             dir,
             out,
             only,
+            connections,
         } => runtime()?.block_on(async {
+            let defaults = lobbywatch::bench::Plan::new(quick);
             let plan = lobbywatch::bench::Plan {
                 only,
-                ..lobbywatch::bench::Plan::new(quick)
+                connections: connections.unwrap_or(defaults.connections),
+                ..defaults
             };
             let report = lobbywatch::bench::run(&plan, &dir).await?;
             let table = report.markdown();

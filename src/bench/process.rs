@@ -85,6 +85,16 @@ impl Served {
         rss_bytes(self.pid())
     }
 
+    /// Bytes the process has caused to be written to storage so far.
+    pub fn storage_written(&self) -> anyhow::Result<u64> {
+        let io = std::fs::read_to_string(format!("/proc/{}/io", self.pid()))
+            .context("reading /proc/<pid>/io")?;
+        io.lines()
+            .find_map(|l| l.strip_prefix("write_bytes:"))
+            .and_then(|v| v.trim().parse().ok())
+            .context("no write_bytes in /proc/<pid>/io")
+    }
+
     /// SIGKILL: no shutdown hook runs; only what was committed survives.
     pub fn kill9(mut self) -> anyhow::Result<()> {
         self.child.kill()?;

@@ -114,7 +114,10 @@ async fn ingest(
     progress(&format!("B1 bare handler: {:.0} req/s", b1.rate()));
     let desks = Desks::new(&ws.site.terminals, "s1");
     load::closed_loop(service.addr, desks.clone(), plan.connections, run / 3).await;
+    let written_before = service.storage_written()?;
     let s1 = load::closed_loop(service.addr, desks.clone(), plan.connections, run).await;
+    let written = service.storage_written()?.saturating_sub(written_before);
+    let per_event = written as f64 / s1.accepted.max(1) as f64;
     anyhow::ensure!(
         s1.failed == 0 && b1.failed == 0,
         "S1/B1: {} and {} requests failed",
@@ -123,12 +126,14 @@ async fn ingest(
     );
     let s1_ratio = s1.rate() / b1.rate();
     progress(&format!(
-        "S1 durable ingest: {:.0} events/s = {s1_ratio:.2} × B1",
-        s1.rate()
+        "S1 durable ingest: {:.0} events/s = {s1_ratio:.2} × B1, {:.1} KiB written to storage per event",
+        s1.rate(),
+        per_event / 1024.0
     ));
     report.figure("b1_requests_per_s", b1.rate());
     report.figure("s1_events_per_s", s1.rate());
     report.figure("s1_ratio_b1", s1_ratio);
+    report.figure("s1_storage_bytes_per_event", per_event.round());
     report.row(
         "S1 durable ingest, no subscribers",
         format!("{:.0} events/s ({:.2} × B1)", s1.rate(), s1_ratio),
