@@ -128,11 +128,6 @@ impl Workspace {
     pub fn path(&self) -> &Path {
         self.dir.path()
     }
-
-    /// The service's status document as S3 found it, which the bare WebSocket baselines send.
-    pub fn document_path(&self) -> PathBuf {
-        self.dir.path().join("document.json")
-    }
 }
 
 /// Runs every scenario per `plan` with scratch space under `parent`; progress goes to stderr.

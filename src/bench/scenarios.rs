@@ -192,8 +192,14 @@ async fn dashboards(
         MAX_DELIVERY_RATE,
     )
     .await?;
-    let document = document_of(service.addr, &ws.site.terminals[WATCHED].0).await?;
-    let document_path = ws.document_path();
+    let station = &ws.site.terminals[WATCHED].0;
+    let document = fetch(
+        service.addr,
+        &format!("/api/v1/stations/{station}"),
+        Some(GUARD_TOKEN),
+    )
+    .await?;
+    let document_path = ws.path().join("document.json");
     std::fs::write(&document_path, &document)?;
     report.figure("document_bytes", document.len() as u64);
     for (&n, &events) in plan.subscriber_counts.iter().zip(&plan.delivery_events) {
@@ -364,17 +370,11 @@ fn pace_for(n: usize) -> f64 {
     (DELIVERIES_PER_SECOND / n as f64).min(MAX_DELIVERY_RATE)
 }
 
-/// The station's full status document as the service renders it now.
-async fn document_of(addr: SocketAddr, station: &str) -> anyhow::Result<Bytes> {
+/// What `GET path` answers (200 expected).
+async fn fetch(addr: SocketAddr, path: &str, token: Option<&str>) -> anyhow::Result<Bytes> {
     let mut conn = Conn::open(addr).await?;
-    let answer = conn
-        .get(&format!("/api/v1/stations/{station}"), Some(GUARD_TOKEN))
-        .await?;
-    anyhow::ensure!(
-        answer.status == 200,
-        "GET status document: {}",
-        answer.status
-    );
+    let answer = conn.get(path, token).await?;
+    anyhow::ensure!(answer.status == 200, "GET {path}: {}", answer.status);
     Ok(answer.body)
 }
 
@@ -459,8 +459,6 @@ async fn idle_memory(
     fd_limit: u64,
     report: &mut Report,
 ) -> anyhow::Result<()> {
-    let document = ws.document_path();
-    let document = document.exists().then_some(document.as_path());
     let n = plan.idle_connections;
     let per_connection = |server: &Served, path: &str| -> anyhow::Result<(f64, usize)> {
         std::thread::sleep(SETTLE);
@@ -476,8 +474,17 @@ async fn idle_memory(
     let station = &ws.site.terminals[1 % ws.site.terminals.len()].0;
     let path = format!("/api/v1/stations/{station}/public/live");
     let (s5, processes) = tokio::task::block_in_place(|| per_connection(&service, &path))?;
+    // The bare server sends what these sockets got: the station's public document.
+    let public = fetch(
+        service.addr,
+        &format!("/api/v1/stations/{station}/public"),
+        None,
+    )
+    .await?;
+    let public_path = ws.path().join("public.json");
+    std::fs::write(&public_path, &public)?;
     drop(service);
-    let bare = Served::baseline("ws", document, &ws.log_file)?;
+    let bare = Served::baseline("ws", Some(&public_path), &ws.log_file)?;
     let (b5, _) = tokio::task::block_in_place(|| per_connection(&bare, "/ws"))?;
     drop(bare);
     progress(&format!(
