@@ -17,6 +17,10 @@ pub struct Site {
     pub terminals: Vec<(String, String)>,
 }
 
+/// A service's `hours` open all day every day: a measurement (or a test) must not depend on the
+/// hour it runs at.
+pub const ALWAYS_OPEN: &str = r#"hours = { mon = "00:00-24:00", tue = "00:00-24:00", wed = "00:00-24:00", thu = "00:00-24:00", fri = "00:00-24:00", sat = "00:00-24:00", sun = "00:00-24:00" }"#;
+
 /// People per station the desks keep in the room: a realistic waiting room, so documents carry
 /// a realistic inside list.
 pub const KEEP_INSIDE: usize = 8;
@@ -24,7 +28,7 @@ pub const KEEP_INSIDE: usize = 8;
 /// A site of `stations` stations in one district, each open all day every day, 4,000 m² (cap
 /// 1,000 at 2 m, so check-ins are never refused or queued outside by the cap).
 pub fn site(stations: usize) -> Site {
-    let always = r#"hours = { mon = "00:00-24:00", tue = "00:00-24:00", wed = "00:00-24:00", thu = "00:00-24:00", fri = "00:00-24:00", sat = "00:00-24:00", sun = "00:00-24:00" }"#;
+    let always = ALWAYS_OPEN;
     let mut toml = String::from(
         r#"[rules]
 distancing_m = 2.0
