@@ -85,6 +85,25 @@ impl Served {
         rss_bytes(self.pid())
     }
 
+    /// CPU time the process has used so far, user and system (`/proc/<pid>/stat`, in the kernel's
+    /// USER_HZ ticks of 10 ms — so measure over seconds, not milliseconds).
+    pub fn cpu_time(&self) -> anyhow::Result<Duration> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid()))
+            .context("reading /proc/<pid>/stat")?;
+        // Fields after the command name (which may hold spaces, hence the last ')').
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .context("a /proc/<pid>/stat line")?
+            .1
+            .split_whitespace()
+            .collect();
+        let ticks = |i: usize| -> anyhow::Result<u64> {
+            Ok(fields.get(i).context("a short /proc/<pid>/stat")?.parse()?)
+        };
+        // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+        Ok(Duration::from_millis(10 * (ticks(11)? + ticks(12)?)))
+    }
+
     /// Bytes the process has caused to be written to storage so far.
     pub fn storage_written(&self) -> anyhow::Result<u64> {
         let io = std::fs::read_to_string(format!("/proc/{}/io", self.pid()))

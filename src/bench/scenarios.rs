@@ -110,12 +110,16 @@ async fn ingest(
     // B1 and S1: closed-loop throughput, each after a warm-up of its own.
     let b1_desks = Desks::new(&ws.site.terminals, "b1");
     load::closed_loop(bare.addr, b1_desks.clone(), plan.connections, run / 3).await;
+    let b1_cpu_before = bare.cpu_time()?;
     let b1 = load::closed_loop(bare.addr, b1_desks.clone(), plan.connections, run).await;
+    let b1_cpu = per_request_us(bare.cpu_time()? - b1_cpu_before, b1.accepted);
     progress(&format!("B1 bare handler: {:.0} req/s", b1.rate()));
     let desks = Desks::new(&ws.site.terminals, "s1");
     load::closed_loop(service.addr, desks.clone(), plan.connections, run / 3).await;
     let written_before = service.storage_written()?;
+    let s1_cpu_before = service.cpu_time()?;
     let s1 = load::closed_loop(service.addr, desks.clone(), plan.connections, run).await;
+    let s1_cpu = per_request_us(service.cpu_time()? - s1_cpu_before, s1.accepted);
     let written = service.storage_written()?.saturating_sub(written_before);
     let per_event = written as f64 / s1.accepted.max(1) as f64;
     anyhow::ensure!(
@@ -126,7 +130,7 @@ async fn ingest(
     );
     let s1_ratio = s1.rate() / b1.rate();
     progress(&format!(
-        "S1 durable ingest: {:.0} events/s = {s1_ratio:.2} × B1, {:.1} KiB written to storage per event",
+        "S1 durable ingest: {:.0} events/s = {s1_ratio:.2} × B1; per event {s1_cpu:.0} µs of server CPU (B1: {b1_cpu:.0} µs) and {:.1} KiB written to storage",
         s1.rate(),
         per_event / 1024.0
     ));
@@ -134,6 +138,8 @@ async fn ingest(
     report.figure("s1_events_per_s", s1.rate());
     report.figure("s1_ratio_b1", s1_ratio);
     report.figure("s1_storage_bytes_per_event", per_event.round());
+    report.figure("s1_cpu_us_per_event", s1_cpu);
+    report.figure("b1_cpu_us_per_request", b1_cpu);
     report.row(
         "S1 durable ingest, no subscribers",
         format!("{:.0} events/s ({:.2} × B1)", s1.rate(), s1_ratio),
@@ -368,6 +374,11 @@ async fn delivery(
 /// The pace of a delivery measurement with `n` subscribers.
 fn pace_for(n: usize) -> f64 {
     (DELIVERIES_PER_SECOND / n as f64).min(MAX_DELIVERY_RATE)
+}
+
+/// Microseconds of CPU per request.
+fn per_request_us(cpu: Duration, requests: u64) -> f64 {
+    cpu.as_secs_f64() * 1e6 / requests.max(1) as f64
 }
 
 /// What `GET path` answers (200 expected).
