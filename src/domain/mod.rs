@@ -7,6 +7,7 @@
 pub mod event;
 pub mod ids;
 pub mod status;
+pub mod timestamp;
 
 pub use event::{Event, Recorded};
 pub use ids::{DeskId, DeviceId, DistrictId, PartySize, ServiceId, StationId, Ticket};

@@ -71,6 +71,7 @@ pub struct OutsideParty {
     pub service: ServiceId,
     pub party_size: PartySize,
     pub position: u32,
+    #[serde(serialize_with = "crate::domain::timestamp::serialize")]
     pub since: DateTime<Utc>,
     /// Minutes until this party is expected to be let in, from how fast the desks serve; `null`
     /// when nothing has been measured yet.
@@ -84,10 +85,13 @@ pub struct OutsideParty {
 pub struct InsideParty {
     pub ticket: Ticket,
     pub party_size: PartySize,
+    #[serde(serialize_with = "crate::domain::timestamp::serialize")]
     pub checked_in_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::domain::timestamp::serialize")]
     pub entered_at: DateTime<Utc>,
     /// The desk serving it, once called.
     pub desk: Option<DeskId>,
+    #[serde(serialize_with = "crate::domain::timestamp::serialize_option")]
     pub called_at: Option<DateTime<Utc>>,
     /// Let in past the cap by a guard's override.
     pub overridden: bool,
@@ -100,12 +104,14 @@ pub struct InsideParty {
 pub struct CallRecord {
     pub ticket: Ticket,
     pub desk: DeskId,
+    #[serde(serialize_with = "crate::domain::timestamp::serialize")]
     pub at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct CleaningRecord {
     pub surface: String,
+    #[serde(serialize_with = "crate::domain::timestamp::serialize")]
     pub at: DateTime<Utc>,
 }
 
@@ -118,6 +124,7 @@ pub struct StationStatus {
     /// The station's event sequence number this document reflects.
     pub seq: u64,
     /// When the document was built (events or the clock: opening hours change without events).
+    #[serde(serialize_with = "crate::domain::timestamp::serialize")]
     pub as_of: DateTime<Utc>,
     pub timezone: String,
     pub open: bool,
@@ -156,6 +163,7 @@ pub struct PublicOutside {
 pub struct PublicCall {
     pub ticket: Ticket,
     pub desk: DeskId,
+    #[serde(serialize_with = "crate::domain::timestamp::serialize")]
     pub at: DateTime<Utc>,
 }
 
@@ -180,6 +188,7 @@ pub struct PublicStatus {
     pub name: String,
     pub district: DistrictId,
     pub seq: u64,
+    #[serde(serialize_with = "crate::domain::timestamp::serialize")]
     pub as_of: DateTime<Utc>,
     pub timezone: String,
     pub open: bool,

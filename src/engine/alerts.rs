@@ -53,14 +53,17 @@ pub struct Alert {
     #[serde(flatten)]
     pub condition: Condition,
     pub state: AlertState,
+    #[serde(serialize_with = "crate::domain::timestamp::serialize")]
     pub since: DateTime<Utc>,
     /// What a guard reads: the numbers and, for over cap, why.
     pub detail: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub acknowledged_by: Option<DeviceId>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::domain::timestamp::serialize_option")]
     pub acknowledged_at: Option<DateTime<Utc>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::domain::timestamp::serialize_option")]
     pub cleared_at: Option<DateTime<Utc>>,
 }
 
