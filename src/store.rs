@@ -12,6 +12,7 @@
 //! added without touching the engine.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 
@@ -26,9 +27,8 @@ use crate::engine::Snapshot;
 pub const DB_FILE: &str = "lobbywatch.sqlite3";
 /// Most records one transaction takes; a larger backlog commits in several groups.
 pub const MAX_GROUP: usize = 1024;
-/// Records committed between two WAL checkpoints. Each record dirties a few pages; a checkpoint
-/// copies each page once however often it changed since the last, so the WAL stays at a few
-/// MiB and is restarted from its start after each checkpoint.
+/// Records committed between two requests to the checkpointer thread. Each record dirties a few
+/// pages; a checkpoint copies each page once, its newest version, however often it changed.
 pub const CHECKPOINT_AFTER: u64 = 1024;
 /// Frames (pages) the WAL may hold before the writer checkpoints it by itself (see
 /// [`Checkpointer`]): 8 MiB.
@@ -560,7 +560,7 @@ fn idempotency_record(
 struct Checkpointer {
     due: std::sync::mpsc::SyncSender<()>,
     /// Frames in the WAL at the end of the last checkpoint.
-    wal_frames: Arc<std::sync::atomic::AtomicU64>,
+    wal_frames: Arc<AtomicU64>,
     thread: thread::JoinHandle<()>,
 }
 
@@ -571,14 +571,14 @@ impl Checkpointer {
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         let (due, rx) = std::sync::mpsc::sync_channel::<()>(1);
-        let wal_frames = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let wal_frames = Arc::new(AtomicU64::new(0));
         let frames = wal_frames.clone();
         let thread = thread::Builder::new()
             .name("lobbywatch-log-checkpoint".into())
             .spawn(move || {
                 while rx.recv().is_ok() {
                     if let Some(log) = checkpoint(&conn, "PASSIVE") {
-                        frames.store(log, std::sync::atomic::Ordering::Release);
+                        frames.store(log, Ordering::Release);
                     }
                 }
             })?;
@@ -595,12 +595,11 @@ impl Checkpointer {
     }
 
     fn wal_frames(&self) -> u64 {
-        self.wal_frames.load(std::sync::atomic::Ordering::Acquire)
+        self.wal_frames.load(Ordering::Acquire)
     }
 
     fn wal_restarted(&self) {
-        self.wal_frames
-            .store(0, std::sync::atomic::Ordering::Release);
+        self.wal_frames.store(0, Ordering::Release);
     }
 
     /// Lets a running checkpoint finish and stops the thread.
