@@ -22,13 +22,15 @@ use crate::store::{IdempotencyRecord, OpenLog, Record, StoreOptions};
 const BATCH: usize = 4096;
 
 /// Writes `events` check-ins and check-outs, spread evenly over the stations of `config` and
-/// over the last hour, into a new log in `data`, with snapshots every `snapshot_every` events
-/// of a station (`None`: no snapshots, as an old log or a long tail would be).
+/// over the hour that ends `ago` before now, into a new log in `data`, with snapshots every
+/// `snapshot_every` events of a station (`None`: no snapshots, as an old log or a long tail
+/// would be).
 pub fn write_log(
     config: &Config,
     data: &Path,
     events: u64,
     snapshot_every: Option<u64>,
+    ago: TimeDelta,
 ) -> anyhow::Result<()> {
     let log = OpenLog::open(
         data,
@@ -53,7 +55,7 @@ pub fn write_log(
         })
         .collect();
     anyhow::ensure!(!desks.is_empty(), "the config has no stations");
-    let start = Utc::now() - TimeDelta::hours(1);
+    let start = Utc::now() - ago - TimeDelta::hours(1);
     let step = TimeDelta::microseconds(3_600_000_000 / i64::try_from(events.max(1))?);
     let mut acks = Vec::with_capacity(BATCH);
     for i in 0..events {
@@ -134,7 +136,7 @@ mod tests {
         let site = fixture::site(3);
         let config = Config::parse(&site.toml, "bench.toml").unwrap();
         let dir = tempfile::tempdir().unwrap();
-        write_log(&config, dir.path(), 300, Some(40)).unwrap();
+        write_log(&config, dir.path(), 300, Some(40), TimeDelta::zero()).unwrap();
         let log = OpenLog::open(dir.path(), StoreOptions::default()).unwrap();
         let mut total = 0;
         for s in &config.stations {
