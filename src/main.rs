@@ -270,6 +270,16 @@ async fn serve(
     simulate: bool,
     web_dir: Option<PathBuf>,
 ) -> anyhow::Result<()> {
+    // Every live socket is a file descriptor: raise the soft limit to the hard one (often 1,024
+    // by default, far below `max_sockets`), and say so when even that is short.
+    let open_files = rlimit::increase_nofile_limit(u64::MAX).unwrap_or(0);
+    if open_files < config.limits.max_sockets as u64 {
+        tracing::warn!(
+            open_files,
+            max_sockets = config.limits.max_sockets,
+            "the open-file limit is below [limits] max_sockets; raise it (ulimit -Hn, LimitNOFILE=) or lower max_sockets"
+        );
+    }
     let mut state = AppState::open(config, &data, options, clock)
         .with_context(|| format!("opening the event log in {}", data.display()))?;
     state.web_dir = web_dir.map(std::sync::Arc::new);
