@@ -44,16 +44,7 @@ pub async fn all(
     let b2_p99 = disk(plan, ws, report)?;
     // The service as it runs after its first day: its log already holds answers older than
     // start-up loads, so every new Idempotency-Key is also looked up in the log.
-    let data = ws.data("main");
-    tokio::task::block_in_place(|| {
-        restart::write_log(
-            &ws.config,
-            &data,
-            HISTORY_EVENTS,
-            Some(crate::store::DEFAULT_SNAPSHOT_EVERY),
-            chrono::TimeDelta::days(2),
-        )
-    })?;
+    let data = generated_log(ws, "main", HISTORY_EVENTS, chrono::TimeDelta::days(2)).await?;
     let service = Served::service(&ws.config_path, &data, "127.0.0.1:0", &ws.log_file)?;
     if plan.runs("s1") || plan.runs("s2") {
         ingest(plan, ws, &service, b2_p99, report).await?;
@@ -536,19 +527,9 @@ const RESTARTS: usize = 3;
 /// snapshots deleted, replayed in full (as after an upgrade that invalidates snapshots).
 async fn restart_time(plan: &Plan, ws: &Workspace, report: &mut Report) -> anyhow::Result<()> {
     let events = plan.restart_events;
-    let data = ws.data("s6");
     let written = Instant::now();
-    tokio::task::block_in_place(|| {
-        restart::write_log(
-            &ws.config,
-            &data,
-            events,
-            Some(crate::store::DEFAULT_SNAPSHOT_EVERY),
-            chrono::TimeDelta::zero(),
-        )
-    })?;
+    let data = generated_log(ws, "s6", events, chrono::TimeDelta::zero()).await?;
     let write_secs = written.elapsed().as_secs_f64();
-    wait_for_checkpoint(&data).await;
     let mut with_snapshots = Vec::new();
     for _ in 0..RESTARTS {
         with_snapshots.push(time_to_ready(ws, &data).await?);
@@ -604,6 +585,28 @@ async fn time_to_ready(ws: &Workspace, data: &std::path::Path) -> anyhow::Result
 fn median(values: &mut [f64]) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
+}
+
+/// A data directory `name` holding a log of `events` written as the service writes it (snapshots
+/// as by default), ending `ago` before now, its WAL checkpointed.
+async fn generated_log(
+    ws: &Workspace,
+    name: &str,
+    events: u64,
+    ago: chrono::TimeDelta,
+) -> anyhow::Result<std::path::PathBuf> {
+    let data = ws.data(name);
+    tokio::task::block_in_place(|| {
+        restart::write_log(
+            &ws.config,
+            &data,
+            events,
+            Some(crate::store::DEFAULT_SNAPSHOT_EVERY),
+            ago,
+        )
+    })?;
+    wait_for_checkpoint(&data).await;
+    Ok(data)
 }
 
 /// Waits until the log writer's closing checkpoint has emptied the WAL, so the timed start
