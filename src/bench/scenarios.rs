@@ -148,6 +148,9 @@ async fn ingest(
         Some(s1_ratio >= 0.6),
     );
 
+    if !plan.runs("s2") {
+        return Ok(());
+    }
     // B1 and S2: open-loop latency at half S1's rate.
     let rate = s1.rate() / 2.0;
     let b1_open = load::open_loop(bare.addr, b1_desks, rate, run, plan.connections).await;
