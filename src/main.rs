@@ -272,7 +272,7 @@ async fn serve(
 ) -> anyhow::Result<()> {
     // Every live socket is a file descriptor: raise the soft limit to the hard one (often 1,024
     // by default, far below `max_sockets`), and say so when even that is short.
-    let open_files = rlimit::increase_nofile_limit(u64::MAX).unwrap_or(0);
+    let open_files = lobbywatch::sockets::raise_open_file_limit();
     if open_files < config.limits.max_sockets as u64 {
         tracing::warn!(
             open_files,

@@ -12,6 +12,15 @@ use tokio_util::sync::CancellationToken;
 
 use crate::domain::DeviceId;
 
+/// Raises this process's open-file limit to the hard limit and returns the limit now in force:
+/// every socket is a file descriptor, and the usual soft limit of 1,024 is far below the
+/// thousands of sockets a service (or the benchmark's clients) hold.
+pub fn raise_open_file_limit() -> u64 {
+    rlimit::increase_nofile_limit(u64::MAX)
+        .or_else(|_| rlimit::getrlimit(rlimit::Resource::NOFILE).map(|(soft, _)| soft))
+        .unwrap_or(1024)
+}
+
 #[derive(Debug)]
 pub struct SocketCounts {
     max_total: usize,

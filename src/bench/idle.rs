@@ -76,7 +76,7 @@ impl Drop for Holders {
 /// The holder process: opens `count` connections, says "ready N", reads from each until stdin
 /// closes.
 pub async fn hold(addr: SocketAddr, path: String, count: usize) -> anyhow::Result<()> {
-    super::process::raise_fd_limit();
+    crate::sockets::raise_open_file_limit();
     let target = Target {
         addr,
         path,

@@ -132,7 +132,7 @@ impl Workspace {
 
 /// Runs every scenario per `plan` with scratch space under `parent`; progress goes to stderr.
 pub async fn run(plan: &Plan, parent: &Path) -> anyhow::Result<Report> {
-    let fd_limit = process::raise_fd_limit();
+    let fd_limit = crate::sockets::raise_open_file_limit();
     let workspace = Workspace::new(parent, plan.stations)?;
     let mut report = Report {
         context: context(plan, parent, fd_limit),

@@ -10,6 +10,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use clap::ValueEnum;
+
+use super::baselines::Kind;
 
 /// A child process that serves HTTP on the address it printed.
 pub struct Served {
@@ -32,9 +35,10 @@ impl Served {
     }
 
     /// Starts a bare baseline server of `kind` (see `bench-baseline --help`).
-    pub fn baseline(kind: &str, document: Option<&Path>, log: &Path) -> anyhow::Result<Served> {
+    pub fn baseline(kind: Kind, document: Option<&Path>, log: &Path) -> anyhow::Result<Served> {
+        let kind = kind.to_possible_value().context("a named baseline")?;
         let mut command = Command::new(std::env::current_exe()?);
-        command.args(["bench-baseline", kind, "--listen", "127.0.0.1:0"]);
+        command.args(["bench-baseline", kind.get_name(), "--listen", "127.0.0.1:0"]);
         if let Some(doc) = document {
             command.arg("--document").arg(doc);
         }
@@ -139,10 +143,4 @@ pub fn rss_bytes(pid: u32) -> anyhow::Result<u64> {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
         .context("no VmRSS in /proc/<pid>/status")?;
     Ok(kib * 1024)
-}
-
-/// Raises this process's open-file limit to the hard limit and returns it: every socket is a
-/// file descriptor, and thousands of clients need more than the usual soft limit of 1,024.
-pub fn raise_fd_limit() -> u64 {
-    rlimit::increase_nofile_limit(u64::MAX).unwrap_or(1024)
 }

@@ -12,7 +12,7 @@ use anyhow::Context;
 use bytes::Bytes;
 use hdrhistogram::Histogram;
 
-use super::baselines::{self, SETTLE, ms};
+use super::baselines::{self, Kind, SETTLE, ms};
 use super::client::Conn;
 use super::fixture::{GUARD_TOKEN, KEEP_INSIDE};
 use super::idle::Holders;
@@ -105,7 +105,7 @@ async fn ingest(
     b2_p99: f64,
     report: &mut Report,
 ) -> anyhow::Result<()> {
-    let bare = Served::baseline("http", None, &ws.log_file)?;
+    let bare = Served::baseline(Kind::Http, None, &ws.log_file)?;
     let run = Duration::from_secs_f64(plan.run_secs);
     // B1 and S1: closed-loop throughput, each after a warm-up of its own.
     let b1_desks = Desks::new(&ws.site.terminals, "b1");
@@ -215,7 +215,7 @@ async fn dashboards(
         let pace = pace_for(n);
         let mut poke = Poke::Service(watched.clone());
         let s3 = delivery(service_target, n, &mut poke, service.addr, events, pace).await?;
-        let bare_ws = Served::baseline("ws", Some(&document_path), &ws.log_file)?;
+        let bare_ws = Served::baseline(Kind::Ws, Some(&document_path), &ws.log_file)?;
         let bare_target = Target {
             addr: bare_ws.addr,
             path: "/ws".into(),
@@ -498,7 +498,7 @@ async fn idle_memory(
     let public_path = ws.path().join("public.json");
     std::fs::write(&public_path, &public)?;
     drop(service);
-    let bare = Served::baseline("ws", Some(&public_path), &ws.log_file)?;
+    let bare = Served::baseline(Kind::Ws, Some(&public_path), &ws.log_file)?;
     let (b5, _) = tokio::task::block_in_place(|| per_connection(&bare, "/ws"))?;
     drop(bare);
     progress(&format!(
