@@ -103,6 +103,9 @@ enum Command {
         /// The status document whose size the WebSocket baseline broadcasts.
         #[arg(long)]
         document: Option<PathBuf>,
+        /// The data directory of the durable baseline's log.
+        #[arg(long)]
+        data: Option<PathBuf>,
     },
     /// Holds idle WebSocket connections for the benchmark's memory figures.
     #[command(hide = true)]
@@ -165,10 +168,12 @@ fn main() -> anyhow::Result<()> {
             kind,
             listen,
             document,
+            data,
         } => runtime()?.block_on(lobbywatch::bench::baselines::serve(
             kind,
             listen,
             document.as_deref(),
+            data.as_deref(),
         )),
         Command::BenchHold { addr, path, count } => {
             runtime()?.block_on(lobbywatch::bench::idle::hold(addr, path, count))

@@ -7,10 +7,16 @@
 //!   loop, on a file in that directory.
 //! * **B3** — a bare axum WebSocket server that broadcasts a document of the same size as the
 //!   service's status document to every subscriber when it is poked over HTTP.
+//! * **B4** — B1 that also writes what the service writes for an event — its log row and its
+//!   idempotent answer — through the service's own log ([`Store`]: one writer, group commit,
+//!   `synchronous=FULL`) and answers once that is durable. Not one of the issue's baselines: it
+//!   is the floor a durable event stands on, so S1's gap to B1 splits into what storage costs
+//!   (B4 / B1) and what the service adds on top (S1 / B4).
 //! * **B5** — the same bare WebSocket server's memory per idle connection.
 //!
-//! B1 and B3 run as child processes (`lobbywatch bench-baseline http|ws`), started exactly like
-//! the service, so process, runtime and client are the same on both sides of every ratio.
+//! B1, B3 and B4 run as child processes (`lobbywatch bench-baseline http|ws|durable`), started
+//! exactly like the service, so process, runtime and client are the same on both sides of every
+//! ratio.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -26,14 +32,18 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use bytes::Bytes;
+use chrono::Utc;
+use dashmap::DashSet;
 use hdrhistogram::Histogram;
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 use tokio::net::TcpListener;
 use tokio::sync::broadcast;
 
 use super::load::{latency_histogram, micros};
-use crate::domain::Event;
+use crate::domain::{DeviceId, Event, Recorded, StationId};
 use crate::http::live::{READ_BUFFER, WRITE_BUFFER};
+use crate::store::{IdempotencyRecord, OpenLog, Record, Store, StoreOptions};
 
 /// Which bare server to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -42,15 +52,48 @@ pub enum Kind {
     Http,
     /// B3 and B5: a WebSocket broadcast of a fixed-size document.
     Ws,
+    /// B4: B1 plus the service's log records for each event, committed before the answer.
+    Durable,
 }
 
 /// Serves the bare baseline `kind` on `listen` until the process is stopped. `document` is the
-/// status document whose size the WebSocket baseline imitates.
-pub async fn serve(kind: Kind, listen: SocketAddr, document: Option<&Path>) -> anyhow::Result<()> {
-    let app = match kind {
+/// status document whose size the WebSocket baseline imitates; `data` the directory of the
+/// durable baseline's log.
+pub async fn serve(
+    kind: Kind,
+    listen: SocketAddr,
+    document: Option<&Path>,
+    data: Option<&Path>,
+) -> anyhow::Result<()> {
+    let app = router(kind, document, data)?;
+    let listener = TcpListener::bind(listen).await?;
+    println!("listening on http://{}", listener.local_addr()?);
+    axum::serve(
+        axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        }),
+        app,
+    )
+    .await?;
+    Ok(())
+}
+
+fn router(kind: Kind, document: Option<&Path>, data: Option<&Path>) -> anyhow::Result<Router> {
+    Ok(match kind {
         Kind::Http => Router::new()
             .route("/api/v1/stations/{station}/events", post(bare_event))
             .with_state(Arc::new(AtomicU64::new(0))),
+        Kind::Durable => {
+            let data = data.ok_or_else(|| anyhow::anyhow!("the durable baseline needs --data"))?;
+            let store = OpenLog::open(data, StoreOptions::default())?.start_writer()?;
+            Router::new()
+                .route("/api/v1/stations/{station}/events", post(durable_event))
+                .with_state(Arc::new(Durable {
+                    store,
+                    seq: AtomicU64::new(0),
+                    answered: DashSet::new(),
+                }))
+        }
         Kind::Ws => {
             let text = match document {
                 Some(path) => std::fs::read_to_string(path)?,
@@ -68,17 +111,7 @@ pub async fn serve(kind: Kind, listen: SocketAddr, document: Option<&Path>) -> a
                     current: std::sync::Mutex::new(current),
                 }))
         }
-    };
-    let listener = TcpListener::bind(listen).await?;
-    println!("listening on http://{}", listener.local_addr()?);
-    axum::serve(
-        axum::serve::ListenerExt::tap_io(listener, |tcp| {
-            let _ = tcp.set_nodelay(true);
-        }),
-        app,
-    )
-    .await?;
-    Ok(())
+    })
 }
 
 /// The outcome B1 answers with: the service's outcome fields, made up.
@@ -110,6 +143,10 @@ async fn bare_event(
         Err(_) => return StatusCode::UNPROCESSABLE_ENTITY.into_response(),
     };
     let n = seq.fetch_add(1, Ordering::Relaxed) + 1;
+    created(bare_outcome(&event, n))
+}
+
+fn bare_outcome(event: &Event, n: u64) -> Vec<u8> {
     let check_in = matches!(event, Event::CheckIn { .. });
     let outcome = BareOutcome {
         seq: n,
@@ -121,12 +158,88 @@ async fn bare_event(
         cap: 1000,
         outside: 0,
     };
+    serde_json::to_vec(&outcome).expect("serializes")
+}
+
+fn created(body: impl Into<Bytes>) -> Response {
     (
         StatusCode::CREATED,
         [("content-type", "application/json")],
-        serde_json::to_vec(&outcome).expect("serializes"),
+        body.into(),
     )
         .into_response()
+}
+
+/// B4's state: the log, a sequence number for its rows, and the keys already answered (so a
+/// retry is answered, not inserted twice — which would fail the whole group).
+struct Durable {
+    store: Store,
+    seq: AtomicU64,
+    answered: DashSet<(String, String)>,
+}
+
+/// B1's work, then the two records the service logs for an accepted event — the event row and
+/// the idempotent answer, of the same sizes — committed before answering.
+async fn durable_event(
+    State(b): State<Arc<Durable>>,
+    UrlPath(station): UrlPath<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (Some(auth), Some(key)) = (
+        headers.get("authorization").and_then(|v| v.to_str().ok()),
+        headers.get("idempotency-key").and_then(|v| v.to_str().ok()),
+    ) else {
+        return StatusCode::UNAUTHORIZED.into_response();
+    };
+    let event: Event = match serde_json::from_slice(&body) {
+        Ok(e) => e,
+        Err(_) => return StatusCode::UNPROCESSABLE_ENTITY.into_response(),
+    };
+    let Ok(station) = StationId::parse(&station) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    // The device a token names is the service's business; here each token is its own device.
+    let device = DeviceId::parse(&format!(
+        "d{}",
+        hex::encode(&fingerprint_of(auth.as_bytes())[..8])
+    ))
+    .expect("a valid device id");
+    let n = b.seq.fetch_add(1, Ordering::Relaxed) + 1;
+    let answer = Bytes::from(bare_outcome(&event, n));
+    if !b
+        .answered
+        .insert((device.as_str().to_owned(), key.to_owned()))
+    {
+        return created(answer);
+    }
+    let at = Utc::now();
+    let ack = b.store.submit(Record {
+        event: Some(Recorded {
+            station,
+            seq: n,
+            at,
+            device: device.clone(),
+            event,
+        }),
+        idempotency: Some(IdempotencyRecord {
+            device,
+            key: key.to_owned(),
+            fingerprint: fingerprint_of(&body),
+            status: StatusCode::CREATED.as_u16(),
+            body: answer.clone(),
+            at,
+        }),
+        snapshot: None,
+    });
+    match ack.await {
+        Ok(Ok(())) => created(answer),
+        _ => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    }
+}
+
+fn fingerprint_of(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
 }
 
 /// A status document with its `seq` number cut out, to be printed with any number.
@@ -243,6 +356,48 @@ mod tests {
             r#"{"station":"s0001","name":"x","seq":1234,"headcount":8}"#
         );
         assert!(Template::new(r#"{"station":"s"}"#).is_err());
+    }
+
+    /// B4 writes what the service writes for an event, once per key: a retry is answered with
+    /// the same body and not inserted again (which would fail the writer's whole group).
+    #[tokio::test]
+    async fn the_durable_baseline_logs_each_event_and_its_answer_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = router(Kind::Durable, None, Some(dir.path())).unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let client = reqwest::Client::new();
+        let post = |key: &'static str| {
+            client
+                .post(format!("http://{addr}/api/v1/stations/s0001/events"))
+                .header("authorization", "Bearer t")
+                .header("idempotency-key", key)
+                .header("content-type", "application/json")
+                .body(r#"{"kind":"check_in","service":"passport","party_size":1}"#)
+                .send()
+        };
+        let first = post("k1").await.unwrap();
+        assert_eq!(first.status(), 201);
+        let first = first.bytes().await.unwrap();
+        let retry = post("k1").await.unwrap();
+        assert_eq!(retry.status(), 201);
+        assert_eq!(post("k2").await.unwrap().status(), 201);
+
+        let log = OpenLog::open(dir.path(), StoreOptions::default()).unwrap();
+        let mut seqs = Vec::new();
+        log.replay("s0001", 0, |r| {
+            seqs.push(r.seq);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(seqs.len(), 2, "two keys, two events: {seqs:?}");
+        let answers = log
+            .idempotency_records(chrono::DateTime::UNIX_EPOCH)
+            .unwrap();
+        assert_eq!(answers.len(), 2);
+        let k1 = answers.iter().find(|a| a.key == "k1").unwrap();
+        assert_eq!(k1.body, first, "the logged answer is the one sent");
     }
 
     #[test]

@@ -34,13 +34,22 @@ impl Served {
         Served::spawn(command, log)
     }
 
-    /// Starts a bare baseline server of `kind` (see `bench-baseline --help`).
-    pub fn baseline(kind: Kind, document: Option<&Path>, log: &Path) -> anyhow::Result<Served> {
+    /// Starts a bare baseline server of `kind` (see `bench-baseline --help`): the WebSocket one
+    /// with a `document` to imitate, the durable one with a `data` directory.
+    pub fn baseline(
+        kind: Kind,
+        document: Option<&Path>,
+        data: Option<&Path>,
+        log: &Path,
+    ) -> anyhow::Result<Served> {
         let kind = kind.to_possible_value().context("a named baseline")?;
         let mut command = Command::new(std::env::current_exe()?);
         command.args(["bench-baseline", kind.get_name(), "--listen", "127.0.0.1:0"]);
         if let Some(doc) = document {
             command.arg("--document").arg(doc);
+        }
+        if let Some(data) = data {
+            command.arg("--data").arg(data);
         }
         Served::spawn(command, log)
     }

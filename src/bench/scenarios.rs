@@ -105,7 +105,7 @@ async fn ingest(
     b2_p99: f64,
     report: &mut Report,
 ) -> anyhow::Result<()> {
-    let bare = Served::baseline(Kind::Http, None, &ws.log_file)?;
+    let bare = Served::baseline(Kind::Http, None, None, &ws.log_file)?;
     let run = Duration::from_secs_f64(plan.run_secs);
     // B1 and S1: closed-loop throughput, each after a warm-up of its own.
     let b1_desks = Desks::new(&ws.site.terminals, "b1");
@@ -114,6 +114,30 @@ async fn ingest(
     let b1 = load::closed_loop(bare.addr, b1_desks.clone(), plan.connections, run).await;
     let b1_cpu = per_request_us(bare.cpu_time()? - b1_cpu_before, b1.accepted);
     progress(&format!("B1 bare handler: {:.0} req/s", b1.rate()));
+    // B4: the same, plus the service's log records for each event, durable before the answer.
+    let b4 = {
+        let durable = Served::baseline(Kind::Durable, None, Some(&ws.data("b4")), &ws.log_file)?;
+        let desks = Desks::new(&ws.site.terminals, "b4");
+        load::closed_loop(durable.addr, desks.clone(), plan.connections, run / 3).await;
+        let cpu_before = durable.cpu_time()?;
+        let written_before = durable.storage_written()?;
+        let b4 = load::closed_loop(durable.addr, desks, plan.connections, run).await;
+        let cpu = per_request_us(durable.cpu_time()? - cpu_before, b4.accepted);
+        let written = durable.storage_written()?.saturating_sub(written_before);
+        anyhow::ensure!(b4.failed == 0, "B4: {} requests failed", b4.failed);
+        let per_request = written as f64 / b4.accepted.max(1) as f64;
+        progress(&format!(
+            "B4 bare handler + the service's log: {:.0} req/s = {:.2} × B1; per request {cpu:.0} µs of CPU and {:.1} KiB written to storage",
+            b4.rate(),
+            b4.rate() / b1.rate(),
+            per_request / 1024.0
+        ));
+        report.figure("b4_requests_per_s", b4.rate());
+        report.figure("b4_ratio_b1", b4.rate() / b1.rate());
+        report.figure("b4_cpu_us_per_request", cpu);
+        report.figure("b4_storage_bytes_per_request", per_request.round());
+        b4
+    };
     let desks = Desks::new(&ws.site.terminals, "s1");
     load::closed_loop(service.addr, desks.clone(), plan.connections, run / 3).await;
     let written_before = service.storage_written()?;
@@ -137,9 +161,22 @@ async fn ingest(
     report.figure("b1_requests_per_s", b1.rate());
     report.figure("s1_events_per_s", s1.rate());
     report.figure("s1_ratio_b1", s1_ratio);
+    report.figure("s1_ratio_b4", s1.rate() / b4.rate());
     report.figure("s1_storage_bytes_per_event", per_event.round());
     report.figure("s1_cpu_us_per_event", s1_cpu);
     report.figure("b1_cpu_us_per_request", b1_cpu);
+    report.row(
+        "B4 bare handler + the service's log (not a target)",
+        format!(
+            "{:.0} req/s ({:.2} × B1; S1 = {:.2} × B4)",
+            b4.rate(),
+            b4.rate() / b1.rate(),
+            s1.rate() / b4.rate()
+        ),
+        format!("B1 bare handler {:.0} req/s", b1.rate()),
+        "—",
+        None,
+    );
     report.row(
         "S1 durable ingest, no subscribers",
         format!("{:.0} events/s ({:.2} × B1)", s1.rate(), s1_ratio),
@@ -215,7 +252,7 @@ async fn dashboards(
         let pace = pace_for(n);
         let mut poke = Poke::Service(watched.clone());
         let s3 = delivery(service_target, n, &mut poke, service.addr, events, pace).await?;
-        let bare_ws = Served::baseline(Kind::Ws, Some(&document_path), &ws.log_file)?;
+        let bare_ws = Served::baseline(Kind::Ws, Some(&document_path), None, &ws.log_file)?;
         let bare_target = Target {
             addr: bare_ws.addr,
             path: "/ws".into(),
@@ -498,7 +535,7 @@ async fn idle_memory(
     let public_path = ws.path().join("public.json");
     std::fs::write(&public_path, &public)?;
     drop(service);
-    let bare = Served::baseline(Kind::Ws, Some(&public_path), &ws.log_file)?;
+    let bare = Served::baseline(Kind::Ws, Some(&public_path), None, &ws.log_file)?;
     let (b5, _) = tokio::task::block_in_place(|| per_connection(&bare, "/ws"))?;
     drop(bare);
     progress(&format!(
