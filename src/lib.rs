@@ -16,6 +16,7 @@
 //! | configuration file and built-in sample | [`config`] |
 //! | the durable event log (SQLite, one writer, group commit) | [`store`] |
 //! | idempotency keys | [`idempotency`] |
+//! | a log compared with its acknowledgements (crash test, S7) | [`audit`] |
 //! | the flow of one event: claim, apply, log, publish | [`ingest`] |
 //! | latest documents per station, serialized once | [`hub`] |
 //! | the WebSocket protocol loop | [`live`] |
@@ -31,6 +32,7 @@
 //! | the demo's simulated terminals | [`sim`] |
 //! | the benchmark harness: scenarios, baselines, load and subscriber clients | [`bench`] |
 
+pub mod audit;
 pub mod bench;
 pub mod capacity;
 pub mod clock;

@@ -3,7 +3,6 @@
 //! unanswered request is retried with its Idempotency-Key. Afterwards the log itself is read
 //! back and compared with what the desks were told.
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
@@ -11,6 +10,7 @@ use std::time::Duration;
 use super::Workspace;
 use super::load::{self, Desks};
 use super::process::Served;
+use crate::audit::{Acknowledged, audit};
 use crate::store::{OpenLog, StoreOptions};
 
 /// What S7 found.
@@ -20,7 +20,8 @@ pub struct Outcome {
     pub acked: u64,
     /// Acknowledged events missing from the log, or logged as another kind at their seq.
     pub acked_lost: u64,
-    /// Client events in the log that no client was told of (a doubled retry would be one).
+    /// Client events in the log that no client was told of (a doubled retry would be one), and
+    /// any other disagreement: a seq acknowledged twice, a hole in a station's log.
     pub unacknowledged_in_log: u64,
     /// Requests sent again (through the kills).
     pub retries: u64,
@@ -66,33 +67,30 @@ pub async fn under_load(
 
     // The log, read the way start-up reads it.
     let log = OpenLog::open(data, StoreOptions::default())?;
-    let mut outcome = Outcome {
+    let acknowledged: Vec<Acknowledged<'_>> = run
+        .acked
+        .iter()
+        .map(|a| Acknowledged {
+            station: terminals[a.desk].0.as_str(),
+            seq: a.seq,
+            kind: a.kind,
+        })
+        .collect();
+    let found = audit(
+        &log,
+        terminals.iter().map(|(s, _)| s.as_str()),
+        &acknowledged,
+    )?;
+    for problem in found.lost.iter().chain(&found.unacknowledged).take(5) {
+        eprintln!("S7: {problem}");
+    }
+    Ok(Outcome {
         kills,
         acked: run.accepted,
+        acked_lost: found.lost.len() as u64,
+        unacknowledged_in_log: (found.unacknowledged.len() + found.doubled.len() + found.gaps.len())
+            as u64,
         retries: run.retries,
         unanswered: run.failed,
-        ..Outcome::default()
-    };
-    for (desk, (station, _)) in terminals.iter().enumerate() {
-        let mut logged: BTreeMap<u64, String> = BTreeMap::new();
-        log.replay(station, 0, |r| {
-            logged.insert(r.seq, r.event.kind().to_owned());
-            Ok(())
-        })?;
-        let mut told: BTreeMap<u64, &str> = BTreeMap::new();
-        for a in run.acked.iter().filter(|a| a.desk == desk) {
-            told.insert(a.seq, a.kind);
-            if logged.get(&a.seq).map(String::as_str) != Some(a.kind) {
-                outcome.acked_lost += 1;
-            }
-        }
-        outcome.unacknowledged_in_log += logged
-            .iter()
-            .filter(|(seq, kind)| {
-                !["clock", "close_out", "rule_changed"].contains(&kind.as_str())
-                    && !told.contains_key(seq)
-            })
-            .count() as u64;
-    }
-    Ok(outcome)
+    })
 }
