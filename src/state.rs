@@ -16,7 +16,7 @@ use crate::engine::{self, Mode};
 use crate::http::auth::Tokens;
 use crate::hub::{Docs, Live};
 use crate::idempotency::IdempotencyTable;
-use crate::store::{OpenLog, Store, StoreOptions};
+use crate::store::{LogReader, OpenLog, Store, StoreOptions};
 
 /// One station's engine and live channel.
 #[derive(Debug)]
@@ -58,6 +58,96 @@ pub struct AppState {
     pub shutdown: CancellationToken,
 }
 
+/// One station to bring back at start-up: its config and its latest snapshot, if any.
+struct Restore {
+    config: Arc<crate::config::Station>,
+    snapshot: Option<engine::Snapshot>,
+}
+
+/// Restores every station — from its snapshot when that fits the config, else from nothing — and
+/// replays its events after that. Stations are independent, so they are replayed in parallel, one
+/// thread per core, each with a read connection of its own, taking the next station when done
+/// (a national log's stations differ in size). Returns each station with the number of events
+/// replayed, in the order given.
+fn restore_stations(
+    log: &OpenLog,
+    rules: &crate::config::Rules,
+    jobs: Vec<Restore>,
+) -> anyhow::Result<Vec<(engine::Station, u64)>> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .clamp(1, jobs.len().max(1));
+    let readers = (0..threads)
+        .map(|_| log.reader())
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let queue = Mutex::new(jobs.into_iter().enumerate());
+    let done = std::thread::scope(|scope| {
+        let workers: Vec<_> = readers
+            .into_iter()
+            .map(|reader| {
+                let queue = &queue;
+                scope.spawn(move || -> anyhow::Result<Vec<_>> {
+                    let mut done = Vec::new();
+                    loop {
+                        let next = queue.lock().expect("the queue is never poisoned").next();
+                        let Some((i, job)) = next else {
+                            return Ok(done);
+                        };
+                        done.push((i, restore_station(&reader, rules, job)?));
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().expect("a replay thread panicked"))
+            .collect::<anyhow::Result<Vec<_>>>()
+    })?;
+    let mut done: Vec<_> = done.into_iter().flatten().collect();
+    done.sort_by_key(|(i, _)| *i);
+    Ok(done.into_iter().map(|(_, restored)| restored).collect())
+}
+
+fn restore_station(
+    reader: &LogReader,
+    rules: &crate::config::Rules,
+    job: Restore,
+) -> anyhow::Result<(engine::Station, u64)> {
+    let id = job.config.id.clone();
+    let mut station = job
+        .snapshot
+        .and_then(|snap| {
+            let restored = engine::Station::restore(job.config.clone(), rules, snap);
+            if restored.is_none() {
+                tracing::warn!(station = %id, "snapshot does not fit this config; replaying the station in full");
+            }
+            restored
+        })
+        .unwrap_or_else(|| engine::Station::new(job.config, rules));
+    let tail = reader.replay(id.as_str(), station.seq(), |r| {
+        anyhow::ensure!(
+            r.seq == station.seq() + 1,
+            "the log skips from {}/{} to {}/{}",
+            r.station,
+            station.seq(),
+            r.station,
+            r.seq
+        );
+        station
+            .apply(&r.event, r.at, Mode::Replay)
+            .map_err(|refusal| {
+                anyhow::anyhow!(
+                    "event {}/{} ({}) no longer applies under this config: {refusal}",
+                    r.station,
+                    r.seq,
+                    r.event.kind()
+                )
+            })?;
+        Ok(())
+    })?;
+    Ok((station, tail))
+}
+
 impl AppState {
     /// Opens the log in `data_dir`, replays it, and builds the state.
     pub fn open(
@@ -80,44 +170,18 @@ impl AppState {
                 "the log has events for station '{station}', which is not in the config; add it back or use another data directory"
             );
         }
+        let jobs: Vec<Restore> = config
+            .stations
+            .iter()
+            .map(|station| Restore {
+                config: Arc::new(station.clone()),
+                snapshot: snapshots.remove(&station.id),
+            })
+            .collect();
         let mut engines = BTreeMap::new();
         let mut replayed = 0;
-        for station_config in &config.stations {
-            let station_config = Arc::new(station_config.clone());
-            let id = station_config.id.clone();
-            // Start from the snapshot when it fits this config, else from nothing.
-            let mut station = snapshots
-                .remove(&id)
-                .and_then(|snap| {
-                    let restored =
-                        engine::Station::restore(station_config.clone(), &config.rules, snap);
-                    if restored.is_none() {
-                        tracing::warn!(station = %id, "snapshot does not fit this config; replaying the station in full");
-                    }
-                    restored
-                })
-                .unwrap_or_else(|| engine::Station::new(station_config, &config.rules));
-            let tail = log.replay(id.as_str(), station.seq(), |r| {
-                anyhow::ensure!(
-                    r.seq == station.seq() + 1,
-                    "the log skips from {}/{} to {}/{}",
-                    r.station,
-                    station.seq(),
-                    r.station,
-                    r.seq
-                );
-                station
-                    .apply(&r.event, r.at, Mode::Replay)
-                    .map_err(|refusal| {
-                        anyhow::anyhow!(
-                            "event {}/{} ({}) no longer applies under this config: {refusal}",
-                            r.station,
-                            r.seq,
-                            r.event.kind()
-                        )
-                    })?;
-                Ok(())
-            })?;
+        for (station, tail) in restore_stations(&log, &config.rules, jobs)? {
+            let id = station.config().id.clone();
             if tail >= log.snapshot_every() {
                 log.save_snapshot(&id, &station.snapshot())?;
             }

@@ -303,18 +303,19 @@ impl OpenLog {
         &self,
         station: &str,
         after_seq: u64,
-        mut f: impl FnMut(Recorded) -> anyhow::Result<()>,
+        f: impl FnMut(Recorded) -> anyhow::Result<()>,
     ) -> anyhow::Result<u64> {
-        let mut stmt = self.conn.prepare(
-            "SELECT station, seq, at_us, device, body FROM events WHERE station = ?1 AND seq > ?2 ORDER BY seq",
+        replay_on(&self.conn, station, after_seq, f)
+    }
+
+    /// Another read-only connection to this log, for replaying stations on another thread
+    /// (a connection belongs to one thread at a time).
+    pub fn reader(&self) -> anyhow::Result<LogReader> {
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
-        let mut rows = stmt.query(params![station, i64::try_from(after_seq)?])?;
-        let mut n = 0;
-        while let Some(row) = rows.next()? {
-            f(recorded(row)?)?;
-            n += 1;
-        }
-        Ok(n)
+        Ok(LogReader { conn })
     }
 
     /// The stored idempotent answers given at or after `since` (older ones are looked up on
@@ -515,6 +516,41 @@ impl Store {
 }
 
 /// An `events` row (`station, seq, at_us, device, body`) as a [`Recorded`] event.
+/// A read-only connection to an opened log (see [`OpenLog::reader`]).
+pub struct LogReader {
+    conn: Connection,
+}
+
+impl LogReader {
+    /// Calls `f` with `station`'s logged events after `after_seq`, in sequence order.
+    pub fn replay(
+        &self,
+        station: &str,
+        after_seq: u64,
+        f: impl FnMut(Recorded) -> anyhow::Result<()>,
+    ) -> anyhow::Result<u64> {
+        replay_on(&self.conn, station, after_seq, f)
+    }
+}
+
+fn replay_on(
+    conn: &Connection,
+    station: &str,
+    after_seq: u64,
+    mut f: impl FnMut(Recorded) -> anyhow::Result<()>,
+) -> anyhow::Result<u64> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT station, seq, at_us, device, body FROM events WHERE station = ?1 AND seq > ?2 ORDER BY seq",
+    )?;
+    let mut rows = stmt.query(params![station, i64::try_from(after_seq)?])?;
+    let mut n = 0;
+    while let Some(row) = rows.next()? {
+        f(recorded(row)?)?;
+        n += 1;
+    }
+    Ok(n)
+}
+
 fn recorded(row: &rusqlite::Row<'_>) -> anyhow::Result<Recorded> {
     let station: String = row.get(0)?;
     let seq: i64 = row.get(1)?;
