@@ -1,7 +1,8 @@
 //! The shared application state every handler gets through axum's `State`.
 //!
 //! Built once at start-up by [`AppState::open`]: the config is validated, the log replayed through
-//! the engine, and the stored idempotent answers loaded — only then does the service listen.
+//! the engine (each station from its latest snapshot, stations in parallel), and the recent
+//! idempotent answers loaded — only then does the service listen.
 
 use std::collections::BTreeMap;
 use std::path::Path;
