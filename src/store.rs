@@ -515,7 +515,6 @@ impl Store {
     }
 }
 
-/// An `events` row (`station, seq, at_us, device, body`) as a [`Recorded`] event.
 /// A read-only connection to an opened log (see [`OpenLog::reader`]).
 pub struct LogReader {
     conn: Connection,
@@ -551,6 +550,7 @@ fn replay_on(
     Ok(n)
 }
 
+/// An `events` row (`station, seq, at_us, device, body`) as a [`Recorded`] event.
 fn recorded(row: &rusqlite::Row<'_>) -> anyhow::Result<Recorded> {
     let station: String = row.get(0)?;
     let seq: i64 = row.get(1)?;

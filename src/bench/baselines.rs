@@ -135,15 +135,29 @@ async fn bare_event(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if !headers.contains_key("authorization") || !headers.contains_key("idempotency-key") {
-        return StatusCode::UNAUTHORIZED.into_response();
-    }
-    let event: Event = match serde_json::from_slice(&body) {
-        Ok(e) => e,
-        Err(_) => return StatusCode::UNPROCESSABLE_ENTITY.into_response(),
+    let event = match bare_request(&headers, &body) {
+        Ok((_, _, event)) => event,
+        Err(refused) => return refused.into_response(),
     };
     let n = seq.fetch_add(1, Ordering::Relaxed) + 1;
     created(bare_outcome(&event, n))
+}
+
+/// What B1 and B4 check of a request, as the event route does first: the token and
+/// `Idempotency-Key` headers are there, and the body is an [`Event`]. Returns the token (the
+/// whole `Authorization` value), the key and the event, or the status to refuse with.
+fn bare_request<'h>(
+    headers: &'h HeaderMap,
+    body: &[u8],
+) -> Result<(&'h str, &'h str, Event), StatusCode> {
+    let (Some(auth), Some(key)) = (
+        headers.get("authorization").and_then(|v| v.to_str().ok()),
+        headers.get("idempotency-key").and_then(|v| v.to_str().ok()),
+    ) else {
+        return Err(StatusCode::UNAUTHORIZED);
+    };
+    let event = serde_json::from_slice(body).map_err(|_| StatusCode::UNPROCESSABLE_ENTITY)?;
+    Ok((auth, key, event))
 }
 
 fn bare_outcome(event: &Event, n: u64) -> Vec<u8> {
@@ -186,15 +200,9 @@ async fn durable_event(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (Some(auth), Some(key)) = (
-        headers.get("authorization").and_then(|v| v.to_str().ok()),
-        headers.get("idempotency-key").and_then(|v| v.to_str().ok()),
-    ) else {
-        return StatusCode::UNAUTHORIZED.into_response();
-    };
-    let event: Event = match serde_json::from_slice(&body) {
-        Ok(e) => e,
-        Err(_) => return StatusCode::UNPROCESSABLE_ENTITY.into_response(),
+    let (auth, key, event) = match bare_request(&headers, &body) {
+        Ok(request) => request,
+        Err(refused) => return refused.into_response(),
     };
     let Ok(station) = StationId::parse(&station) else {
         return StatusCode::NOT_FOUND.into_response();

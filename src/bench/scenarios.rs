@@ -107,25 +107,24 @@ async fn ingest(
 ) -> anyhow::Result<()> {
     let bare = Served::baseline(Kind::Http, None, None, &ws.log_file)?;
     let run = Duration::from_secs_f64(plan.run_secs);
-    // B1 and S1: closed-loop throughput, each after a warm-up of its own.
+    // B1, B4 and S1: closed-loop throughput, each after a warm-up of its own.
     let b1_desks = Desks::new(&ws.site.terminals, "b1");
-    load::closed_loop(bare.addr, b1_desks.clone(), plan.connections, run / 3).await;
-    let b1_cpu_before = bare.cpu_time()?;
-    let b1 = load::closed_loop(bare.addr, b1_desks.clone(), plan.connections, run).await;
-    let b1_cpu = per_request_us(bare.cpu_time()? - b1_cpu_before, b1.accepted);
+    let Throughput {
+        run: b1,
+        cpu_us: b1_cpu,
+        ..
+    } = throughput(&bare, &b1_desks, plan.connections, run).await?;
     progress(&format!("B1 bare handler: {:.0} req/s", b1.rate()));
     // B4: the same, plus the service's log records for each event, durable before the answer.
     let durable = Served::baseline(Kind::Durable, None, Some(&ws.data("b4")), &ws.log_file)?;
     let b4_desks = Desks::new(&ws.site.terminals, "b4");
     let b4 = {
-        load::closed_loop(durable.addr, b4_desks.clone(), plan.connections, run / 3).await;
-        let cpu_before = durable.cpu_time()?;
-        let written_before = durable.storage_written()?;
-        let b4 = load::closed_loop(durable.addr, b4_desks.clone(), plan.connections, run).await;
-        let cpu = per_request_us(durable.cpu_time()? - cpu_before, b4.accepted);
-        let written = durable.storage_written()?.saturating_sub(written_before);
+        let Throughput {
+            run: b4,
+            cpu_us: cpu,
+            written_per_request: per_request,
+        } = throughput(&durable, &b4_desks, plan.connections, run).await?;
         anyhow::ensure!(b4.failed == 0, "B4: {} requests failed", b4.failed);
-        let per_request = written as f64 / b4.accepted.max(1) as f64;
         progress(&format!(
             "B4 bare handler + the service's log: {:.0} req/s = {:.2} × B1; per request {cpu:.0} µs of CPU and {:.1} KiB written to storage",
             b4.rate(),
@@ -139,13 +138,11 @@ async fn ingest(
         b4
     };
     let desks = Desks::new(&ws.site.terminals, "s1");
-    load::closed_loop(service.addr, desks.clone(), plan.connections, run / 3).await;
-    let written_before = service.storage_written()?;
-    let s1_cpu_before = service.cpu_time()?;
-    let s1 = load::closed_loop(service.addr, desks.clone(), plan.connections, run).await;
-    let s1_cpu = per_request_us(service.cpu_time()? - s1_cpu_before, s1.accepted);
-    let written = service.storage_written()?.saturating_sub(written_before);
-    let per_event = written as f64 / s1.accepted.max(1) as f64;
+    let Throughput {
+        run: s1,
+        cpu_us: s1_cpu,
+        written_per_request: per_event,
+    } = throughput(service, &desks, plan.connections, run).await?;
     anyhow::ensure!(
         s1.failed == 0 && b1.failed == 0,
         "S1/B1: {} and {} requests failed",
@@ -421,6 +418,36 @@ fn pace_for(n: usize) -> f64 {
 }
 
 /// Microseconds of CPU per request.
+/// What one closed-loop measurement found.
+struct Throughput {
+    run: load::Run,
+    /// The server's CPU time per answered request, µs.
+    cpu_us: f64,
+    /// Bytes the server wrote to storage per answered request.
+    written_per_request: f64,
+}
+
+/// Closed-loop load on `server` for `run` after a warm-up of a third of it, with the server's CPU
+/// time and storage writes over the measured part.
+async fn throughput(
+    server: &Served,
+    desks: &Arc<Desks>,
+    connections: usize,
+    run: Duration,
+) -> anyhow::Result<Throughput> {
+    load::closed_loop(server.addr, desks.clone(), connections, run / 3).await;
+    let cpu_before = server.cpu_time()?;
+    let written_before = server.storage_written()?;
+    let measured = load::closed_loop(server.addr, desks.clone(), connections, run).await;
+    let cpu_us = per_request_us(server.cpu_time()? - cpu_before, measured.accepted);
+    let written = server.storage_written()?.saturating_sub(written_before);
+    Ok(Throughput {
+        written_per_request: written as f64 / measured.accepted.max(1) as f64,
+        cpu_us,
+        run: measured,
+    })
+}
+
 fn per_request_us(cpu: Duration, requests: u64) -> f64 {
     cpu.as_secs_f64() * 1e6 / requests.max(1) as f64
 }
