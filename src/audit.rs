@@ -4,13 +4,13 @@
 //! ask this of the log after killing the service again and again under load.
 //!
 //! Events the service logs on its own account (close-outs, clock reviews) are logged under
-//! [`crate::ingest::SERVICE_DEVICE`]; no client is told of them, so they are not counted as
+//! [`crate::domain::SERVICE_DEVICE`]; no client is told of them, so they are not counted as
 //! unacknowledged. Everything else — a rule change too — was sent by a device and answered to
 //! it, so it must be among the acknowledgements given.
 
 use std::collections::BTreeMap;
 
-use crate::ingest::SERVICE_DEVICE;
+use crate::domain::SERVICE_DEVICE;
 use crate::store::OpenLog;
 
 /// An event a client was told was accepted.
@@ -119,7 +119,7 @@ mod tests {
             .start_writer()
             .unwrap();
         let desk = DeviceId::parse("desk").unwrap();
-        let service = crate::ingest::service_device();
+        let service = DeviceId::service();
         for (station, seq, device) in [
             ("s1", 1, &desk),
             ("s1", 2, &desk),

@@ -581,7 +581,7 @@ impl Config {
         for (i, d) in raw.devices.into_iter().enumerate() {
             let key = format!("devices[{i}]");
             let id = DeviceId::parse(&d.id).map_err(|e| c.err(format!("{key}.id"), e.0))?;
-            if id.as_str() == crate::ingest::SERVICE_DEVICE {
+            if id.as_str() == crate::domain::SERVICE_DEVICE {
                 return Err(c.err(
                     format!("{key}.id"),
                     format!("'{id}' is reserved for the service's own events; choose another id"),

@@ -14,18 +14,40 @@
 
 use std::sync::Arc;
 
-use axum::http::StatusCode;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 
 use crate::config::Device;
 use crate::domain::{DeviceId, Event, Recorded, StationId};
-use crate::engine::{Mode, Outcome};
-use crate::http::problem::ApiError;
+use crate::engine::{Mode, Outcome, Refusal};
 use crate::hub::Docs;
 use crate::idempotency::{Answer, Begin, IdempotencyKey, fingerprint};
-use crate::state::AppState;
+use crate::state::{AppState, StationSlot};
 use crate::store::{IdempotencyRecord, Record};
+
+/// HTTP's `201 Created`, the status of an accepted event's stored answer.
+const CREATED: u16 = 201;
+
+/// Why an event was not taken. The HTTP layer turns each into problem+json; none of them wrote
+/// anything to the log.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum IngestError {
+    #[error("no station '{0}'")]
+    UnknownStation(StationId),
+    /// The log has failed: memory may be ahead of it, so nothing more is accepted until restart.
+    #[error("the event log cannot be written")]
+    LogFailed,
+    #[error("the Idempotency-Key was used before for another request")]
+    KeyReused,
+    #[error("the first request with this Idempotency-Key is still in flight")]
+    KeyInFlight,
+    /// The engine refused a service event (a request's refusal is an answer, see [`submit`]).
+    #[error("{0}")]
+    Refused(Refusal),
+    /// A poisoned lock, a look-up in the log that failed, a completion task that died.
+    #[error("internal error")]
+    Internal,
+}
 
 /// The answer to an event request.
 #[derive(Debug, Clone)]
@@ -35,7 +57,9 @@ pub struct Reply {
     pub replayed: bool,
 }
 
-/// Applies a parsed event from `device` at `station` under `key`.
+/// Applies a parsed event from `device` at `station` under `key`. A refusal by the engine is an
+/// answer like an outcome — stored for replays under the key — and `render_refusal` gives its
+/// status and body (the HTTP layer's problem+json); it runs after the station's lock is released.
 pub async fn submit(
     state: &AppState,
     device: &Arc<Device>,
@@ -43,7 +67,8 @@ pub async fn submit(
     key: IdempotencyKey,
     body: &serde_json::Value,
     event: Event,
-) -> Result<Reply, ApiError> {
+    render_refusal: impl FnOnce(Refusal) -> Answer,
+) -> Result<Reply, IngestError> {
     let slot = writable_slot(state, station)?;
     let fp = fingerprint(station, body);
     if state.idempotency.needs_log_lookup(&device.id, &key) {
@@ -53,7 +78,7 @@ pub async fn submit(
             Ok(None) => {}
             Err(e) => {
                 tracing::error!(cause = %e, "idempotency look-up in the log failed");
-                return Err(ApiError::Internal);
+                return Err(IngestError::Internal);
             }
         }
     }
@@ -65,59 +90,50 @@ pub async fn submit(
                 replayed: true,
             });
         }
-        Begin::Mismatch => return Err(ApiError::IdempotencyKeyReused),
-        Begin::InFlight => return Err(ApiError::RequestInFlight),
+        Begin::Mismatch => return Err(IngestError::KeyReused),
+        Begin::InFlight => return Err(IngestError::KeyInFlight),
     }
 
     let at = state.clock.now();
-    // The synchronous section: apply, render, enqueue. No `.await` while the guard lives.
-    let (ack, answer, docs) = {
+    let stored = |answer: &Answer| IdempotencyRecord {
+        device: device.id.clone(),
+        key: key.as_str().to_owned(),
+        fingerprint: fp,
+        status: answer.status,
+        body: answer.body.clone(),
+        at,
+    };
+    // The synchronous section: apply, render the documents, enqueue. No `.await` while the guard
+    // lives; a refusal leaves it with nothing logged, and is rendered and stored after it.
+    let applied = {
         let Ok(mut engine) = slot.engine.lock() else {
             state.idempotency.abandon(&device.id, &key);
-            return Err(ApiError::Internal);
+            return Err(IngestError::Internal);
         };
-        let (answer, accepted) = match engine.apply(&event, at, Mode::Live) {
-            Ok(outcome) => {
-                let body = serde_json::to_vec(&outcome).expect("outcomes serialize");
-                let accepted = accept(state, &engine, station, &device.id, event, outcome.seq, at);
-                (
-                    Answer {
-                        status: StatusCode::CREATED.as_u16(),
-                        body: Bytes::from(body),
-                    },
-                    Some(accepted),
-                )
-            }
-            Err(refusal) => {
-                let err = ApiError::Refused(refusal);
-                (
-                    Answer {
-                        status: err.status().as_u16(),
-                        body: err.body(),
-                    },
-                    None,
-                )
-            }
-        };
-        let answer = Arc::new(answer);
-        let (event_record, docs, snapshot) = match accepted {
-            Some(a) => (Some(a.recorded), Some(a.docs), a.snapshot),
-            None => (None, None, None),
-        };
-        let ack = state.store.submit(Record {
-            event: event_record,
-            idempotency: Some(IdempotencyRecord {
-                device: device.id.clone(),
-                key: key.as_str().to_owned(),
-                fingerprint: fp,
-                status: answer.status,
-                body: answer.body.clone(),
-                at,
-            }),
-            snapshot,
-        });
-        (ack, answer, docs)
+        engine.apply(&event, at, Mode::Live).map(|outcome| {
+            let answer = Answer {
+                status: CREATED,
+                body: Bytes::from(serde_json::to_vec(&outcome).expect("outcomes serialize")),
+            };
+            let accepted = accept(state, &engine, station, &device.id, event, outcome.seq, at);
+            let ack = state.store.submit(Record {
+                event: Some(accepted.recorded),
+                idempotency: Some(stored(&answer)),
+                snapshot: accepted.snapshot,
+            });
+            (ack, answer, Some(accepted.docs))
+        })
     };
+    let (ack, answer, docs) = applied.unwrap_or_else(|refusal| {
+        let answer = render_refusal(refusal);
+        let ack = state.store.submit(Record {
+            event: None,
+            idempotency: Some(stored(&answer)),
+            snapshot: None,
+        });
+        (ack, answer, None)
+    });
+    let answer = Arc::new(answer);
 
     // Completion runs in its own task: it finishes even if the client disconnects meanwhile.
     let completion = {
@@ -147,19 +163,12 @@ pub async fn submit(
                 Err(reason) => {
                     tracing::error!(cause = %reason, station = %station_id, "event not acknowledged: the log failed");
                     state.idempotency.abandon(&device.id, &key);
-                    Err(unavailable())
+                    Err(IngestError::LogFailed)
                 }
             }
         })
     };
-    completion.await.map_err(|_| ApiError::Internal)?
-}
-
-/// The device the service's own events are logged under (no config device may take this id).
-pub const SERVICE_DEVICE: &str = "lobbywatch";
-
-pub fn service_device() -> DeviceId {
-    DeviceId::parse(SERVICE_DEVICE).expect("a valid device id")
+    completion.await.map_err(|_| IngestError::Internal)?
 }
 
 /// Applies an event the service itself decides on — a close-out, a clock review, a rule change —
@@ -171,17 +180,17 @@ pub async fn apply_system(
     station: &StationId,
     device: &DeviceId,
     decide: impl FnOnce(&crate::engine::Station, DateTime<Utc>) -> Option<Event>,
-) -> Result<Option<Outcome>, ApiError> {
+) -> Result<Option<Outcome>, IngestError> {
     let slot = writable_slot(state, station)?;
     let at = state.clock.now();
     let (ack, outcome, docs) = {
-        let mut engine = slot.engine.lock().map_err(|_| ApiError::Internal)?;
+        let mut engine = slot.engine.lock().map_err(|_| IngestError::Internal)?;
         let Some(event) = decide(&engine, at) else {
             return Ok(None);
         };
         let outcome = engine
             .apply(&event, at, Mode::Live)
-            .map_err(ApiError::Refused)?;
+            .map_err(IngestError::Refused)?;
         let accepted = accept(state, &engine, station, device, event, outcome.seq, at);
         let ack = state.store.submit(Record {
             event: Some(accepted.recorded),
@@ -197,9 +206,9 @@ pub async fn apply_system(
         }
         Ok(Err(e)) => {
             tracing::error!(cause = %e, station = %station, "service event not logged: the log failed");
-            Err(unavailable())
+            Err(IngestError::LogFailed)
         }
-        Err(_) => Err(unavailable()),
+        Err(_) => Err(IngestError::LogFailed),
     }
 }
 
@@ -238,23 +247,13 @@ fn accept(
 }
 
 /// The station's slot, if the station exists and the log still accepts events.
-fn writable_slot(
-    state: &AppState,
-    station: &StationId,
-) -> Result<Arc<crate::state::StationSlot>, ApiError> {
+fn writable_slot(state: &AppState, station: &StationId) -> Result<Arc<StationSlot>, IngestError> {
     let slot = state
         .station(station)
-        .ok_or_else(|| ApiError::NotFound(format!("no station '{station}'")))?
+        .ok_or_else(|| IngestError::UnknownStation(station.clone()))?
         .clone();
     if state.store.failure().is_some() {
-        return Err(unavailable());
+        return Err(IngestError::LogFailed);
     }
     Ok(slot)
-}
-
-/// The log has failed. The cause goes to the operator's log, not to the client.
-fn unavailable() -> ApiError {
-    ApiError::Unavailable(
-        "events cannot be accepted: the event log cannot be written, so nothing was recorded; reads still work — an operator must fix the storage and restart the service".into(),
-    )
 }

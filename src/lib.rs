@@ -16,6 +16,7 @@
 //! | configuration file and built-in sample | [`config`] |
 //! | the durable event log (SQLite, one writer, group commit) | [`store`] |
 //! | idempotency keys | [`idempotency`] |
+//! | the token table: token hashes → devices, rotation, revocation | [`tokens`] |
 //! | a log compared with its acknowledgements (crash test, S7) | [`audit`] |
 //! | the flow of one event: claim, apply, log, publish | [`ingest`] |
 //! | latest documents per station, serialized once | [`hub`] |
@@ -54,6 +55,7 @@ pub mod sockets;
 pub mod state;
 pub mod store;
 pub mod ticker;
+pub mod tokens;
 
 use std::future::Future;
 use std::time::Duration;

@@ -12,6 +12,7 @@ use tracing_subscriber::EnvFilter;
 
 use lobbywatch::clock::Clock;
 use lobbywatch::config::{Config, SAMPLE_NAME};
+use lobbywatch::state::StartOptions;
 use lobbywatch::store::StoreOptions;
 use lobbywatch::{AppState, sim};
 
@@ -285,9 +286,13 @@ async fn serve(
             "the open-file limit is below [limits] max_sockets; raise it (ulimit -Hn, LimitNOFILE=) or lower max_sockets"
         );
     }
-    let mut state = AppState::open(config, &data, options, clock)
+    let start = StartOptions {
+        store: options,
+        clock,
+        web_dir,
+    };
+    let state = AppState::open(config, &data, start)
         .with_context(|| format!("opening the event log in {}", data.display()))?;
-    state.web_dir = web_dir.map(std::sync::Arc::new);
     let listener = TcpListener::bind(listen)
         .await
         .with_context(|| format!("binding {listen}"))?;

@@ -14,10 +14,10 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::domain::StationId;
 use crate::engine::{self, Mode};
-use crate::http::auth::Tokens;
 use crate::hub::{Docs, Live};
 use crate::idempotency::IdempotencyTable;
 use crate::store::{LogReader, OpenLog, Store, StoreOptions};
+use crate::tokens::Tokens;
 
 /// One station's engine and live channel.
 #[derive(Debug)]
@@ -47,8 +47,6 @@ pub struct AppState {
     pub store: Store,
     /// The time source for stamping events and judging opening hours.
     pub clock: Clock,
-    /// Requests being handled now (load shedding).
-    pub in_flight: crate::http::limits::InFlight,
     /// Events per device per minute.
     pub rate: Arc<crate::rate_limit::RateLimiter>,
     /// Open live sockets and their caps.
@@ -57,6 +55,17 @@ pub struct AppState {
     pub web_dir: Option<Arc<std::path::PathBuf>>,
     /// Cancelled at shutdown: every socket loop watches it (axum does not track upgraded sockets).
     pub shutdown: CancellationToken,
+}
+
+/// How to open the state, beyond the config and the data directory.
+#[derive(Debug, Clone, Default)]
+pub struct StartOptions {
+    /// The log's quota and snapshot interval.
+    pub store: StoreOptions,
+    /// The time source (shifted for the demo, moved by hand in tests).
+    pub clock: Clock,
+    /// Serve the web pages from this directory instead of the embedded copies (page development).
+    pub web_dir: Option<std::path::PathBuf>,
 }
 
 /// One station to bring back at start-up: its config and its latest snapshot, if any.
@@ -154,11 +163,15 @@ impl AppState {
     pub fn open(
         config: Config,
         data_dir: &Path,
-        options: StoreOptions,
-        clock: Clock,
+        options: StartOptions,
     ) -> anyhow::Result<AppState> {
+        let StartOptions {
+            store,
+            clock,
+            web_dir,
+        } = options;
         let config = Arc::new(config);
-        let log = OpenLog::open(data_dir, options)?;
+        let log = OpenLog::open(data_dir, store)?;
         let started = std::time::Instant::now();
         let mut snapshots: BTreeMap<StationId, engine::Snapshot> =
             log.snapshots()?.into_iter().collect();
@@ -216,7 +229,6 @@ impl AppState {
             .collect();
         Ok(AppState {
             tokens: Arc::new(Tokens::new(&config, log.revoked_tokens()?)),
-            in_flight: crate::http::limits::InFlight::new(config.limits.max_concurrent_requests),
             rate: Arc::new(crate::rate_limit::RateLimiter::new(
                 config.limits.events_per_minute_per_device,
             )),
@@ -230,7 +242,7 @@ impl AppState {
             store: log.start_writer()?,
             clock,
             shutdown: CancellationToken::new(),
-            web_dir: None,
+            web_dir: web_dir.map(Arc::new),
         })
     }
 

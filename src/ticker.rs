@@ -81,7 +81,7 @@ pub async fn keep_time(state: AppState) {
 /// Logs, for every station, the event the clock alone now brings about (the day's close-out, or
 /// a review of alerts that fell due or went away), if any.
 pub async fn log_due_events(state: &AppState) {
-    let service = crate::ingest::service_device();
+    let service = crate::domain::DeviceId::service();
     for id in state.stations.keys() {
         match crate::ingest::apply_system(state, id, &service, |engine, at| engine.due(at)).await {
             Ok(Some(outcome)) => {

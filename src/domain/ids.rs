@@ -89,7 +89,16 @@ slug_id!(
 #[schema(value_type = String)]
 pub struct DeviceId(String);
 
+/// The device the service's own events are logged under (a close-out, a clock review, a rule
+/// change); no config device may take this id.
+pub const SERVICE_DEVICE: &str = "lobbywatch";
+
 impl DeviceId {
+    /// The service itself, as the device of the events it decides on.
+    pub fn service() -> Self {
+        Self(SERVICE_DEVICE.to_owned())
+    }
+
     pub fn parse(s: &str) -> Result<Self, ParseError> {
         if !s.is_empty() && s.chars().count() <= 64 && !s.chars().any(char::is_whitespace) {
             Ok(Self(s.to_owned()))

@@ -112,7 +112,16 @@ async fn post_event(
         .into_event(&device.id)
         .map_err(|e| ApiError::invalid(e.field, e.reason))?;
     may_post(&device, station, &event)?;
-    let reply = ingest::submit(&state, &device, &station.id, key, &value, event).await?;
+    let reply = ingest::submit(
+        &state,
+        &device,
+        &station.id,
+        key,
+        &value,
+        event,
+        |refusal| ApiError::Refused(refusal).answer(),
+    )
+    .await?;
 
     let status =
         StatusCode::from_u16(reply.answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

@@ -16,28 +16,34 @@ use axum::response::{IntoResponse, Response};
 use tokio::sync::Semaphore;
 
 use super::problem::ApiError;
-use crate::state::AppState;
 
-/// How many requests may run at once; shared by all connections.
+/// The limits every request passes: how many may run at once (shared by all connections), and
+/// how long one may take. Built by `app()` from the config and held by its middleware alone.
 #[derive(Debug, Clone)]
-pub struct InFlight(Arc<Semaphore>);
+pub struct RequestLimits {
+    in_flight: Arc<Semaphore>,
+    timeout_s: u64,
+}
 
-impl InFlight {
-    pub fn new(max: usize) -> Self {
-        Self(Arc::new(Semaphore::new(max)))
+impl RequestLimits {
+    pub fn new(config: &crate::config::Limits) -> Self {
+        Self {
+            in_flight: Arc::new(Semaphore::new(config.max_concurrent_requests)),
+            timeout_s: config.request_timeout_s,
+        }
     }
 }
 
 pub async fn shed_and_time_out(
-    State(state): State<AppState>,
+    State(limits): State<RequestLimits>,
     req: Request,
     next: Next,
 ) -> Response {
-    let Ok(_permit) = state.in_flight.0.clone().try_acquire_owned() else {
+    let Ok(_permit) = limits.in_flight.clone().try_acquire_owned() else {
         tracing::warn!("shedding load: too many requests in flight");
         return ApiError::Overloaded.into_response();
     };
-    let limit = state.config.limits.request_timeout_s;
+    let limit = limits.timeout_s;
     match tokio::time::timeout(Duration::from_secs(limit), next.run(req)).await {
         Ok(response) => response,
         Err(_) => ApiError::TimedOut(limit).into_response(),

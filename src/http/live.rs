@@ -25,7 +25,7 @@ use axum::routing::get;
 use futures_util::stream::{self, BoxStream, StreamExt};
 use tokio_stream::wrappers::WatchStream;
 
-use super::auth::{bearer_token, may_read};
+use super::auth::{authenticate, bearer_token, may_read};
 use super::problem::{ApiError, Problem};
 use super::station_config;
 use crate::config::{self, Device, Scope};
@@ -71,7 +71,7 @@ impl axum::extract::FromRequestParts<AppState> for LiveCaller {
             .ok()
             .and_then(|Query(mut q)| q.remove("access_token"));
         let token = bearer_token(parts).map(str::to_owned).or(from_query);
-        state.tokens.require(token.as_deref()).map(LiveCaller)
+        authenticate(&state.tokens, token.as_deref()).map(LiveCaller)
     }
 }
 

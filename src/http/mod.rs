@@ -16,7 +16,7 @@
 //! | errors as problem+json | `problem.rs` |
 //! | the OpenAPI document (`GET /api/v1/openapi.json`) | `openapi.rs` |
 //! | load shedding and request timeouts | `limits.rs` |
-//! | tokens, roles and scopes | `auth.rs` |
+//! | the token extractor, roles and scopes | `auth.rs` |
 
 pub mod auth;
 pub mod capacity;
@@ -68,7 +68,7 @@ pub fn app(state: AppState) -> Router {
             ApiError::MethodNotAllowed("this route does not accept that HTTP method".into())
         })
         .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
+            limits::RequestLimits::new(&state.config.limits),
             limits::shed_and_time_out,
         ))
         .with_state(state)

@@ -11,6 +11,8 @@ use bytes::Bytes;
 use serde::Serialize;
 
 use crate::engine::Refusal;
+use crate::idempotency::Answer;
+use crate::ingest::IngestError;
 
 /// The content type of every error body.
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -331,6 +333,14 @@ impl ApiError {
             .into()
     }
 
+    /// This error as an answer stored under an Idempotency-Key, replayed byte for byte.
+    pub fn answer(&self) -> Answer {
+        Answer {
+            status: self.status().as_u16(),
+            body: self.body(),
+        }
+    }
+
     pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
         ApiError::InvalidField {
             field: field.into(),
@@ -376,6 +386,23 @@ impl IntoResponse for ApiError {
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
+    }
+}
+
+impl From<IngestError> for ApiError {
+    fn from(e: IngestError) -> Self {
+        match e {
+            IngestError::UnknownStation(station) => {
+                ApiError::NotFound(format!("no station '{station}'"))
+            }
+            IngestError::LogFailed => ApiError::Unavailable(
+                "events cannot be accepted: the event log cannot be written, so nothing was recorded; reads still work — an operator must fix the storage and restart the service".into(),
+            ),
+            IngestError::KeyReused => ApiError::IdempotencyKeyReused,
+            IngestError::KeyInFlight => ApiError::RequestInFlight,
+            IngestError::Refused(refusal) => ApiError::Refused(refusal),
+            IngestError::Internal => ApiError::Internal,
+        }
     }
 }
 

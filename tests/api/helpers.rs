@@ -11,6 +11,7 @@ use futures_util::StreamExt;
 use lobbywatch::AppState;
 use lobbywatch::clock::Clock;
 use lobbywatch::config::Config;
+use lobbywatch::state::StartOptions;
 use lobbywatch::store::StoreOptions;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -167,7 +168,12 @@ impl TestApp {
         options: StoreOptions,
         clock: Clock,
     ) -> TestApp {
-        let state = AppState::open(config, data.path(), options, clock).expect("state opens");
+        let start = StartOptions {
+            store: options,
+            clock,
+            web_dir: None,
+        };
+        let state = AppState::open(config, data.path(), start).expect("state opens");
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();

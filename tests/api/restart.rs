@@ -363,7 +363,12 @@ async fn start_up_resumes_from_snapshots_and_replays_only_the_events_after_them(
             [],
         )
         .unwrap();
-    let err = lobbywatch::state::AppState::open(test_config(), data.path(), every, Clock::system())
+    let start = lobbywatch::state::StartOptions {
+        store: every,
+        clock: Clock::system(),
+        web_dir: None,
+    };
+    let err = lobbywatch::state::AppState::open(test_config(), data.path(), start)
         .err()
         .expect("a log with a gap does not open");
     assert!(
