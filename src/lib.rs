@@ -31,10 +31,8 @@
 //! | shared state and start-up replay | [`state`] |
 //! | HTTP routes, auth, problem+json | [`http`] |
 //! | the demo's simulated terminals | [`sim`] |
-//! | the benchmark harness: scenarios, baselines, load and subscriber clients | [`bench`] |
 
 pub mod audit;
-pub mod bench;
 pub mod capacity;
 pub mod clock;
 pub mod config;

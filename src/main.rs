@@ -76,48 +76,6 @@ enum Command {
         /// The file to check.
         file: PathBuf,
     },
-    /// Measure the service against baselines taken in the same run (see BENCHMARKS.md): prints
-    /// a Markdown table and, as its last line, every figure as JSON.
-    Bench {
-        /// Shorter runs of every scenario (under two minutes); for CI and a first look.
-        #[arg(long)]
-        quick: bool,
-        /// Where the scratch data directories go: the disk being measured.
-        #[arg(long, default_value_os_t = std::env::temp_dir())]
-        dir: PathBuf,
-        /// Also write the Markdown table to this file.
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Only these scenarios, e.g. `--only s1,s6` (S2 brings S1 along for its rate).
-        #[arg(long, value_delimiter = ',')]
-        only: Vec<String>,
-        /// Concurrent connections of the closed-loop load (S1, B1, S7); default 128.
-        #[arg(long)]
-        connections: Option<usize>,
-    },
-    /// A bare baseline server for the benchmark (B1, B3, B5).
-    #[command(hide = true)]
-    BenchBaseline {
-        kind: lobbywatch::bench::baselines::Kind,
-        #[arg(long)]
-        listen: SocketAddr,
-        /// The status document whose size the WebSocket baseline broadcasts.
-        #[arg(long)]
-        document: Option<PathBuf>,
-        /// The data directory of the durable baseline's log.
-        #[arg(long)]
-        data: Option<PathBuf>,
-    },
-    /// Holds idle WebSocket connections for the benchmark's memory figures.
-    #[command(hide = true)]
-    BenchHold {
-        #[arg(long)]
-        addr: SocketAddr,
-        #[arg(long)]
-        path: String,
-        #[arg(long)]
-        count: usize,
-    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -142,43 +100,6 @@ fn main() -> anyhow::Result<()> {
                 std::process::exit(1);
             }
         },
-        Command::Bench {
-            quick,
-            dir,
-            out,
-            only,
-            connections,
-        } => runtime()?.block_on(async {
-            let defaults = lobbywatch::bench::Plan::new(quick);
-            let plan = lobbywatch::bench::Plan {
-                only,
-                connections: connections.unwrap_or(defaults.connections),
-                ..defaults
-            };
-            let report = lobbywatch::bench::run(&plan, &dir).await?;
-            let table = report.markdown();
-            if let Some(out) = out {
-                std::fs::write(&out, &table)
-                    .with_context(|| format!("writing {}", out.display()))?;
-            }
-            println!("{table}");
-            println!("{}", report.json_line());
-            Ok(())
-        }),
-        Command::BenchBaseline {
-            kind,
-            listen,
-            document,
-            data,
-        } => runtime()?.block_on(lobbywatch::bench::baselines::serve(
-            kind,
-            listen,
-            document.as_deref(),
-            data.as_deref(),
-        )),
-        Command::BenchHold { addr, path, count } => {
-            runtime()?.block_on(lobbywatch::bench::idle::hold(addr, path, count))
-        }
         Command::Serve {
             config,
             data,

@@ -43,7 +43,7 @@ const WRITER_CACHE_KIB: i64 = 16 * 1024;
 /// start-up then replays at most this many events per station after its snapshot. A snapshot
 /// (tens of KiB, mostly the two-hour history) costs the writer well under a microsecond per event
 /// at this spacing, while a national log of hundreds of stations restarts in well under a second
-/// (S6 in `lobbywatch bench`).
+/// (S6 in `lobbywatch-bench`).
 pub const DEFAULT_SNAPSHOT_EVERY: u64 = 1_000;
 
 #[derive(Debug, Clone, thiserror::Error)]

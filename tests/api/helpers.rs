@@ -27,10 +27,13 @@ pub fn sha256_hex(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// Weekly hours that are open around the clock (the tests must not depend on the hour they run).
+const ALWAYS_OPEN: &str = r#"hours = { mon = "00:00-24:00", tue = "00:00-24:00", wed = "00:00-24:00", thu = "00:00-24:00", fri = "00:00-24:00", sat = "00:00-24:00", sun = "00:00-24:00" }"#;
+
 /// Two districts; `small` has a cap of 3 (12 m² at 2 m), `big` a cap of 25, `closed` has a
 /// service that is never open, `bergen` is in another district. Tokens are `<device id>-token`.
 pub fn test_config_toml() -> String {
-    let always = lobbywatch::bench::fixture::ALWAYS_OPEN;
+    let always = ALWAYS_OPEN;
     let mut toml = format!(
         r#"
 [rules]

@@ -12,11 +12,11 @@ use bytes::Bytes;
 use chrono::{TimeDelta, Utc};
 
 use super::fixture::KEEP_INSIDE;
-use crate::config::Config;
-use crate::domain::{DeviceId, Event, Recorded, Ticket};
-use crate::engine::{Mode, Station};
-use crate::idempotency::fingerprint;
-use crate::store::{IdempotencyRecord, OpenLog, Record, StoreOptions};
+use lobbywatch::config::Config;
+use lobbywatch::domain::{DeviceId, Event, Recorded, Ticket};
+use lobbywatch::engine::{Mode, Station};
+use lobbywatch::idempotency::fingerprint;
+use lobbywatch::store::{IdempotencyRecord, OpenLog, Record, StoreOptions};
 
 /// Records handed to the writer before waiting for their acknowledgements.
 const BATCH: usize = 4096;
@@ -116,7 +116,7 @@ pub fn write_log(
 }
 
 fn wait_all(
-    acks: &mut Vec<tokio::sync::oneshot::Receiver<Result<(), crate::store::StoreError>>>,
+    acks: &mut Vec<tokio::sync::oneshot::Receiver<Result<(), lobbywatch::store::StoreError>>>,
 ) -> anyhow::Result<()> {
     for ack in acks.drain(..) {
         ack.blocking_recv()
@@ -129,7 +129,7 @@ fn wait_all(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::fixture;
+    use crate::fixture;
 
     #[test]
     fn a_generated_log_replays_to_every_event_with_snapshots_where_due() {

@@ -1,9 +1,9 @@
-//! `lobbywatch bench`: the service measured against the physical limits of the machine it runs
-//! on, in the same run.
+//! `lobbywatch-bench`: the service measured against the physical limits of the machine it runs
+//! on, in the same run. A crate of its own, so the service binary carries none of it.
 //!
 //! Every figure is divided by a baseline measured minutes before or after it on the same
 //! machine ([`baselines`]), because absolute figures drift on shared machines while ratios hold.
-//! The service runs as a child process started from this binary ([`process`]) on a generated
+//! The service runs as a child process — the real `lobbywatch` binary ([`process`]) — on a generated
 //! site of many stations ([`fixture`]); real clients drive it over loopback: front desks posting
 //! events ([`load`]), dashboards timing each document's arrival ([`subscribers`]), idle displays
 //! held by helper processes ([`idle`]). S6 writes a large log ([`restart`]); S7 kills the
@@ -26,14 +26,17 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use crate::config::Config;
 use fixture::Site;
+use lobbywatch::config::Config;
+use process::ServiceCommand;
 pub use report::Report;
 
-/// How much of everything to do.
+/// How much of everything to do, and to what.
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub quick: bool,
+    /// The `lobbywatch` binary to measure ([`process::service_binary`]).
+    pub service: PathBuf,
     /// Stations in the generated site (load is spread over all of them).
     pub stations: usize,
     /// Concurrent connections of the closed-loop load (S1, B1, S7).
@@ -61,9 +64,10 @@ pub struct Plan {
 
 impl Plan {
     /// The full run, or the `--quick` one (same scenarios, shorter runs; under two minutes).
-    pub fn new(quick: bool) -> Plan {
+    pub fn new(quick: bool, service: PathBuf) -> Plan {
         Plan {
             quick,
+            service,
             stations: 64,
             connections: 128,
             run_secs: if quick { 3.0 } else { 10.0 },
@@ -93,7 +97,8 @@ impl Plan {
 /// directory per service instance — all removed when the run ends.
 pub struct Workspace {
     dir: tempfile::TempDir,
-    pub config_path: PathBuf,
+    /// How to start the service on the site.
+    pub service: ServiceCommand,
     pub log_file: PathBuf,
     pub site: Site,
     pub config: Config,
@@ -101,7 +106,7 @@ pub struct Workspace {
 
 impl Workspace {
     /// A new workspace under `parent` (its disk is the one B2 and every log write measure).
-    pub fn new(parent: &Path, stations: usize) -> anyhow::Result<Workspace> {
+    pub fn new(parent: &Path, stations: usize, binary: &Path) -> anyhow::Result<Workspace> {
         std::fs::create_dir_all(parent)?;
         let dir = tempfile::Builder::new()
             .prefix("lobbywatch-bench-")
@@ -111,9 +116,14 @@ impl Workspace {
         let config_path = dir.path().join("bench.toml");
         std::fs::write(&config_path, &site.toml)?;
         let config = Config::parse(&site.toml, "bench.toml")?;
+        let log_file = dir.path().join("service.log");
         Ok(Workspace {
-            log_file: dir.path().join("service.log"),
-            config_path,
+            service: ServiceCommand {
+                binary: binary.to_owned(),
+                config: config_path,
+                log: log_file.clone(),
+            },
+            log_file,
             site,
             config,
             dir,
@@ -132,8 +142,8 @@ impl Workspace {
 
 /// Runs every scenario per `plan` with scratch space under `parent`; progress goes to stderr.
 pub async fn run(plan: &Plan, parent: &Path) -> anyhow::Result<Report> {
-    let fd_limit = crate::sockets::raise_open_file_limit();
-    let workspace = Workspace::new(parent, plan.stations)?;
+    let fd_limit = lobbywatch::sockets::raise_open_file_limit();
+    let workspace = Workspace::new(parent, plan.stations, &plan.service)?;
     let mut report = Report {
         context: context(plan, parent, fd_limit),
         ..Report::default()

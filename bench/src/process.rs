@@ -1,11 +1,11 @@
-//! The processes a benchmark measures: the real service (`lobbywatch serve`) and the bare
-//! baselines (`lobbywatch bench-baseline`), each started from this same binary as a child
-//! process, so that the service and its baselines run the same way on the same machine and
-//! their memory can be read from `/proc` without the load driver's own.
+//! The processes a benchmark measures: the real service (the `lobbywatch` binary users run,
+//! `lobbywatch serve`) and the bare baselines (`lobbywatch-bench baseline`, this binary), each as
+//! a child process, so that the service and its baselines run the same way on the same machine
+//! and their memory can be read from `/proc` without the load driver's own.
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -22,19 +22,72 @@ pub struct Served {
     pub listening_after: Duration,
 }
 
-impl Served {
-    /// Starts `lobbywatch serve` with `config` on `data`, listening on `listen` (port 0 for any).
-    pub fn service(config: &Path, data: &Path, listen: &str, log: &Path) -> anyhow::Result<Served> {
-        let mut command = Command::new(std::env::current_exe()?);
+/// How to start the service under measurement: its binary, the site's config, and the file its
+/// log goes to. Cloned into the tasks that restart it (S7).
+#[derive(Debug, Clone)]
+pub struct ServiceCommand {
+    pub binary: PathBuf,
+    pub config: PathBuf,
+    pub log: PathBuf,
+}
+
+impl ServiceCommand {
+    /// Starts `lobbywatch serve` on `data`, listening on `listen` (port 0 for any).
+    pub fn start(&self, data: &Path, listen: &str) -> anyhow::Result<Served> {
+        let mut command = Command::new(&self.binary);
         command
             .args(["serve", "--listen", listen, "--config"])
-            .arg(config)
+            .arg(&self.config)
             .arg("--data")
             .arg(data);
-        Served::spawn(command, log)
+        Served::spawn(command, &self.log)
     }
+}
 
-    /// Starts a bare baseline server of `kind` (see `bench-baseline --help`): the WebSocket one
+/// The service binary to measure: `explicit` if given, else `lobbywatch` beside this binary (the
+/// same target directory and profile). Under `cargo run` (which sets `CARGO`) that one is first
+/// built, so the bench never measures a stale service.
+pub fn service_binary(explicit: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    if let Some(path) = explicit {
+        return Ok(path);
+    }
+    let beside = std::env::current_exe()?
+        .with_file_name(format!("lobbywatch{}", std::env::consts::EXE_SUFFIX));
+    if let Some(cargo) = std::env::var_os("CARGO") {
+        let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
+        let mut build = Command::new(cargo);
+        build
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "lobbywatch",
+                "--bin",
+                "lobbywatch",
+                "--manifest-path",
+            ])
+            .arg(&manifest);
+        if !cfg!(debug_assertions) {
+            build.arg("--release");
+        }
+        let status = build
+            .status()
+            .context("running cargo to build the service")?;
+        if !status.success() {
+            bail!("building the service binary failed ({status})");
+        }
+    }
+    if !beside.is_file() {
+        bail!(
+            "no service binary at {}: build it first (`cargo build --release`), or name one with --service",
+            beside.display()
+        );
+    }
+    Ok(beside)
+}
+
+impl Served {
+    /// Starts a bare baseline server of `kind` (see `lobbywatch-bench baseline --help`): the WebSocket one
     /// with a `document` to imitate, the durable one with a `data` directory.
     pub fn baseline(
         kind: Kind,
@@ -44,7 +97,7 @@ impl Served {
     ) -> anyhow::Result<Served> {
         let kind = kind.to_possible_value().context("a named baseline")?;
         let mut command = Command::new(std::env::current_exe()?);
-        command.args(["bench-baseline", kind.get_name(), "--listen", "127.0.0.1:0"]);
+        command.args(["baseline", kind.get_name(), "--listen", "127.0.0.1:0"]);
         if let Some(doc) = document {
             command.arg("--document").arg(doc);
         }
@@ -67,7 +120,7 @@ impl Served {
             .stdout(Stdio::piped())
             .stderr(log)
             .spawn()
-            .context("starting a child process of lobbywatch")?;
+            .context("starting a child process")?;
         let stdout = child.stdout.take().context("child stdout")?;
         let mut lines = BufReader::new(stdout).lines();
         let addr = loop {

@@ -20,7 +20,7 @@ use super::load::{self, Desks};
 use super::process::Served;
 use super::subscribers::{Stalled, Target, Watchers, delivery_latency};
 use super::{Plan, Report, Workspace, crash, restart};
-use crate::http::live::MAX_BUFFERED_OUTPUT;
+use lobbywatch::http::live::MAX_BUFFERED_OUTPUT;
 
 /// Documents per second a delivery measurement may ask for across all its subscribers, so the
 /// load driver's own reading never becomes the bottleneck it measures.
@@ -45,7 +45,7 @@ pub async fn all(
     // The service as it runs after its first day: its log already holds answers older than
     // start-up loads, so every new Idempotency-Key is also looked up in the log.
     let data = generated_log(ws, "main", HISTORY_EVENTS, chrono::TimeDelta::days(2)).await?;
-    let service = Served::service(&ws.config_path, &data, "127.0.0.1:0", &ws.log_file)?;
+    let service = ws.service.start(&data, "127.0.0.1:0")?;
     if plan.runs("s1") || plan.runs("s2") {
         ingest(plan, ws, &service, b2_p99, report).await?;
     }
@@ -560,7 +560,7 @@ async fn idle_memory(
         drop(holders);
         Ok((after.saturating_sub(before) as f64 / n as f64, processes))
     };
-    let service = Served::service(&ws.config_path, &ws.data("s5"), "127.0.0.1:0", &ws.log_file)?;
+    let service = ws.service.start(&ws.data("s5"), "127.0.0.1:0")?;
     let station = &ws.site.terminals[1 % ws.site.terminals.len()].0;
     let path = format!("/api/v1/stations/{station}/public/live");
     let (s5, processes) = tokio::task::block_in_place(|| per_connection(&service, &path))?;
@@ -602,7 +602,7 @@ const RESTARTS: usize = 3;
 
 /// S6: from spawning the service to a 200 from `/healthz`, with a log of
 /// [`Plan::restart_events`] events written as the service writes it (a snapshot every
-/// [`crate::store::DEFAULT_SNAPSHOT_EVERY`] events of a station); then the same log with its
+/// [`lobbywatch::store::DEFAULT_SNAPSHOT_EVERY`] events of a station); then the same log with its
 /// snapshots deleted, replayed in full (as after an upgrade that invalidates snapshots).
 async fn restart_time(plan: &Plan, ws: &Workspace, report: &mut Report) -> anyhow::Result<()> {
     let events = plan.restart_events;
@@ -615,7 +615,7 @@ async fn restart_time(plan: &Plan, ws: &Workspace, report: &mut Report) -> anyho
     }
     let mut full_replay = Vec::new();
     for _ in 0..RESTARTS {
-        let db = rusqlite::Connection::open(data.join(crate::store::DB_FILE))?;
+        let db = rusqlite::Connection::open(data.join(lobbywatch::store::DB_FILE))?;
         db.execute("DELETE FROM snapshots", [])?;
         drop(db);
         full_replay.push(time_to_ready(ws, &data).await?);
@@ -648,9 +648,7 @@ async fn restart_time(plan: &Plan, ws: &Workspace, report: &mut Report) -> anyho
 /// Seconds from spawning the service on `data` to its first 200 from `/healthz`.
 async fn time_to_ready(ws: &Workspace, data: &std::path::Path) -> anyhow::Result<f64> {
     let started = Instant::now();
-    let service = tokio::task::block_in_place(|| {
-        Served::service(&ws.config_path, data, "127.0.0.1:0", &ws.log_file)
-    })?;
+    let service = tokio::task::block_in_place(|| ws.service.start(data, "127.0.0.1:0"))?;
     let mut conn = Conn::open(service.addr).await?;
     let status = conn.get("/healthz", None).await?.status;
     let ready = started.elapsed().as_secs_f64();
@@ -680,7 +678,7 @@ async fn generated_log(
             &ws.config,
             &data,
             events,
-            Some(crate::store::DEFAULT_SNAPSHOT_EVERY),
+            Some(lobbywatch::store::DEFAULT_SNAPSHOT_EVERY),
             ago,
         )
     })?;
@@ -691,7 +689,7 @@ async fn generated_log(
 /// Waits until the log writer's closing checkpoint has emptied the WAL, so the timed start
 /// does not include a checkpoint the generator left behind.
 async fn wait_for_checkpoint(data: &std::path::Path) {
-    let wal = data.join(format!("{}-wal", crate::store::DB_FILE));
+    let wal = data.join(format!("{}-wal", lobbywatch::store::DB_FILE));
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
         match std::fs::metadata(&wal) {

@@ -9,9 +9,8 @@ use std::time::Duration;
 
 use super::Workspace;
 use super::load::{self, Desks};
-use super::process::Served;
-use crate::audit::{Acknowledged, audit};
-use crate::store::{OpenLog, StoreOptions};
+use lobbywatch::audit::{Acknowledged, audit};
+use lobbywatch::store::{OpenLog, StoreOptions};
 
 /// What S7 found.
 #[derive(Debug, Clone, Default)]
@@ -38,10 +37,9 @@ pub async fn under_load(
     duration: Duration,
     kills: u32,
 ) -> anyhow::Result<Outcome> {
-    let (config_path, log_file) = (&workspace.config_path, &workspace.log_file);
     let terminals = &workspace.site.terminals;
     let desks = Desks::new(terminals, "s7");
-    let server = Served::service(config_path, data, "127.0.0.1:0", log_file)?;
+    let server = workspace.service.start(data, "127.0.0.1:0")?;
     let addr: SocketAddr = server.addr;
     let load = tokio::spawn(load::closed_loop(addr, desks, connections, duration));
     let mut server = Some(server);
@@ -51,13 +49,9 @@ pub async fn under_load(
         if let Some(s) = server.take() {
             s.kill9()?;
         }
-        let (config_path, data, log_file) =
-            (config_path.to_owned(), data.to_owned(), log_file.to_owned());
+        let (service, data) = (workspace.service.clone(), data.to_owned());
         server = Some(
-            tokio::task::spawn_blocking(move || {
-                Served::service(&config_path, &data, &addr.to_string(), &log_file)
-            })
-            .await??,
+            tokio::task::spawn_blocking(move || service.start(&data, &addr.to_string())).await??,
         );
     }
     let run = load.await?;

@@ -1,4 +1,4 @@
-//! Idle connections, held by child processes (`lobbywatch bench-hold`), for the memory figures
+//! Idle connections, held by child processes (`lobbywatch-bench hold`), for the memory figures
 //! (S5, B5): a lobby display that has its document and waits. Each holder process opens at most
 //! what its file-descriptor limit allows, so any number of connections is spread over as many
 //! processes as needed; the holders keep reading (answering the server's pings) until the
@@ -37,7 +37,7 @@ impl Holders {
         while left > 0 {
             let n = left.min(per_process);
             let mut child = Command::new(std::env::current_exe()?)
-                .args(["bench-hold", "--addr", &addr.to_string(), "--path", path])
+                .args(["hold", "--addr", &addr.to_string(), "--path", path])
                 .args(["--count", &n.to_string()])
                 .env("RUST_LOG", "warn")
                 .stdin(Stdio::piped())
@@ -76,7 +76,7 @@ impl Drop for Holders {
 /// The holder process: opens `count` connections, says "ready N", reads from each until stdin
 /// closes.
 pub async fn hold(addr: SocketAddr, path: String, count: usize) -> anyhow::Result<()> {
-    crate::sockets::raise_open_file_limit();
+    lobbywatch::sockets::raise_open_file_limit();
     let target = Target {
         addr,
         path,

@@ -14,7 +14,7 @@
 //!   (B4 / B1) and what the service adds on top (S1 / B4).
 //! * **B5** — the same bare WebSocket server's memory per idle connection.
 //!
-//! B1, B3 and B4 run as child processes (`lobbywatch bench-baseline http|ws|durable`), started
+//! B1, B3 and B4 run as child processes (`lobbywatch-bench baseline http|ws|durable`), started
 //! exactly like the service, so process, runtime and client are the same on both sides of every
 //! ratio.
 
@@ -41,9 +41,9 @@ use tokio::net::TcpListener;
 use tokio::sync::broadcast;
 
 use super::load::{latency_histogram, micros};
-use crate::domain::{DeviceId, Event, Recorded, StationId};
-use crate::http::live::{READ_BUFFER, WRITE_BUFFER};
-use crate::store::{IdempotencyRecord, OpenLog, Record, Store, StoreOptions};
+use lobbywatch::domain::{DeviceId, Event, Recorded, StationId};
+use lobbywatch::http::live::{READ_BUFFER, WRITE_BUFFER};
+use lobbywatch::store::{IdempotencyRecord, OpenLog, Record, Store, StoreOptions};
 
 /// Which bare server to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

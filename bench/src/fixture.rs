@@ -108,7 +108,7 @@ fn sha256_hex(token: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
+    use lobbywatch::config::Config;
 
     #[test]
     fn the_bench_site_is_a_valid_config_with_a_terminal_per_station() {
