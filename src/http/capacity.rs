@@ -8,7 +8,7 @@ use axum::{Json, Router};
 use bytes::Bytes;
 use serde::Deserialize;
 
-use super::problem::{ApiError, Problem, body_within, json_value, parse_json};
+use super::problem::{ApiError, body_within, json_value, parse_json};
 use crate::capacity::{self, AreaModel, Capacity, RoomGeometry};
 use crate::state::AppState;
 
@@ -47,10 +47,9 @@ struct CapacityRequest {
     request_body(content = CapacityRequest, content_type = "application/json", description = "The room; at most 64 KiB"),
     responses(
         (status = 200, description = "The cap and its terms", body = Capacity),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is over 64 KiB", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "An invalid field (named in `field`)", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Overloaded or timed out", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed JSON"),
+        (status = 413, description = "The body is over 64 KiB"),
+        (status = 422, description = "An invalid field (named in `field`)"),
     ),
 )]
 async fn compute(

@@ -12,7 +12,7 @@ use axum::routing::post;
 use bytes::Bytes;
 
 use super::auth::{Caller, may_act, may_post};
-use super::problem::{ApiError, Problem, body_within, json_value, parse_json, problem_response};
+use super::problem::{ApiError, body_within, json_value, parse_json, problem_response};
 use super::station_config;
 use crate::domain::Event;
 use crate::domain::event::EventWire;
@@ -56,16 +56,16 @@ pub fn router() -> Router<AppState> {
     responses(
         (status = 201, description = "The event was recorded; what it did", body = Outcome,
             headers(("Idempotent-Replayed" = String, description = "`true` when this is a stored answer sent again"))),
-        (status = 400, description = "Malformed JSON, or a missing or invalid Idempotency-Key", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No token, or an unknown or revoked one", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The token's role or station does not cover this event", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Unknown station or ticket", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Refused by a rule (service closed, ticket outside, nobody to call, …), or the same key still in flight", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is over 16 KiB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "A Content-Type other than JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "An invalid field (named in `field`), an unknown service, or the key reused for another event", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many events from this device; see Retry-After", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Overloaded, timed out, or the event log cannot be written (nothing was recorded)", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed JSON, or a missing or invalid Idempotency-Key"),
+        (status = 401, description = "No token, or an unknown or revoked one"),
+        (status = 403, description = "The token's role or station does not cover this event"),
+        (status = 404, description = "Unknown station or ticket"),
+        (status = 409, description = "Refused by a rule (service closed, ticket outside, nobody to call, …), or the same key still in flight"),
+        (status = 413, description = "The body is over 16 KiB"),
+        (status = 415, description = "A Content-Type other than JSON"),
+        (status = 422, description = "An invalid field (named in `field`), an unknown service, or the key reused for another event"),
+        (status = 429, description = "Too many events from this device; see Retry-After"),
+        (status = 503, description = "Overloaded, timed out, or the event log cannot be written (nothing was recorded)"),
     ),
     security(("bearer" = [])),
 )]

@@ -26,7 +26,7 @@ use futures_util::stream::{self, BoxStream, StreamExt};
 use tokio_stream::wrappers::WatchStream;
 
 use super::auth::{authenticate, bearer_token, may_read};
-use super::problem::{ApiError, Problem};
+use super::problem::ApiError;
 use super::station_config;
 use crate::config::{self, Device, Scope};
 use crate::domain::{DeviceId, DistrictId, StationId};
@@ -169,11 +169,10 @@ fn public(d: &Docs) -> Utf8Bytes {
     params(("station" = String, Path, description = "The station's id, e.g. `oslo-gronland`"), ("access_token" = Option<String>, Query, description = "The token, for clients that cannot set headers (browsers); instead of `Authorization: Bearer`")),
     responses(
         (status = 101, description = "Switching to WebSocket; every text message is a full status document (`StationStatus`)"),
-        (status = 400, description = "Not a WebSocket upgrade request", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No token, or an unknown or revoked one", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The token does not cover this station, or the page's Origin is not allowed", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Unknown station", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Overloaded or timed out", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Not a WebSocket upgrade request"),
+        (status = 401, description = "No token, or an unknown or revoked one"),
+        (status = 403, description = "The token does not cover this station, or the page's Origin is not allowed"),
+        (status = 404, description = "Unknown station"),
     ),
     security(("bearer" = [])),
 )]
@@ -200,10 +199,9 @@ async fn station_live(
     params(("station" = String, Path, description = "The station's id, e.g. `oslo-gronland`")),
     responses(
         (status = 101, description = "Switching to WebSocket; every text message is a public status document (`PublicStatus`)"),
-        (status = 400, description = "Not a WebSocket upgrade request", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The page's Origin is not allowed", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Unknown station", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Overloaded or timed out", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Not a WebSocket upgrade request"),
+        (status = 403, description = "The page's Origin is not allowed"),
+        (status = 404, description = "Unknown station"),
     ),
 )]
 async fn public_live(
@@ -232,11 +230,10 @@ async fn public_live(
     ),
     responses(
         (status = 101, description = "Switching to WebSocket; every text message is a full status document (`StationStatus`) of one of the stations"),
-        (status = 400, description = "Not a WebSocket upgrade request, or both `district` and `stations`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No token, or an unknown or revoked one", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The token does not cover a station asked for, or the page's Origin is not allowed", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Unknown district or station, or no station matches", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Overloaded or timed out", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Not a WebSocket upgrade request, or both `district` and `stations`"),
+        (status = 401, description = "No token, or an unknown or revoked one"),
+        (status = 403, description = "The token does not cover a station asked for, or the page's Origin is not allowed"),
+        (status = 404, description = "Unknown district or station, or no station matches"),
     ),
     security(("bearer" = [])),
 )]

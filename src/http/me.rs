@@ -8,7 +8,6 @@ use axum::{Json, response::IntoResponse, response::Response};
 use serde::Serialize;
 
 use super::auth::{Caller, covers};
-use super::problem::Problem;
 use crate::config::Role;
 use crate::domain::{DeviceId, DistrictId, StationId};
 use crate::state::AppState;
@@ -44,8 +43,7 @@ struct StationRef {
     tag = "devices",
     responses(
         (status = 200, description = "Who the token is", body = Me),
-        (status = 401, description = "No token, or an unknown or revoked one", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Overloaded or timed out", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No token, or an unknown or revoked one"),
     ),
     security(("bearer" = [])),
 )]

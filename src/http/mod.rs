@@ -44,7 +44,7 @@ use tower_http::trace::TraceLayer;
 use crate::config;
 use crate::domain::StationId;
 use crate::state::AppState;
-use problem::{ApiError, CATALOGUE, Problem, ProblemType};
+use problem::{ApiError, CATALOGUE, ProblemType};
 
 /// The whole application.
 pub fn app(state: AppState) -> Router {
@@ -91,11 +91,10 @@ pub fn app(state: AppState) -> Router {
     tag = "meta",
     responses(
         (status = 200, description = "The catalogue of problem types", body = [ProblemType]),
-        (status = 503, description = "Overloaded or timed out", body = Problem, content_type = "application/problem+json"),
     ),
 )]
 async fn catalogue() -> Json<&'static [ProblemType]> {
-    Json(CATALOGUE)
+    Json(&CATALOGUE)
 }
 
 /// One problem type, by its slug.
@@ -106,8 +105,7 @@ async fn catalogue() -> Json<&'static [ProblemType]> {
     params(("slug" = String, Path, description = "e.g. `invalid-field`")),
     responses(
         (status = 200, description = "The problem type", body = ProblemType),
-        (status = 404, description = "No such problem type", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Overloaded or timed out", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such problem type"),
     ),
 )]
 async fn problem_type(Path(slug): Path<String>) -> Result<Json<ProblemType>, ApiError> {

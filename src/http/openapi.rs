@@ -8,6 +8,11 @@
 //! are defined; this file adds the schemas of the two whose JSON is not their Rust shape (a
 //! [`Ticket`] is the string `P007`, a [`Text`] a bounded string) and the security schemes. It is
 //! built once and served as bytes. The API test checks that every route of the router is in it.
+//!
+//! Every refusal is the same RFC 9457 body, so a handler documents a refusal by its status and
+//! what it means there only; [`problem_bodies`] gives each the one problem+json response body,
+//! and documents on every route the 503 that the load-shedding layer in front of all of them can
+//! give.
 
 use std::borrow::Cow;
 use std::sync::LazyLock;
@@ -18,7 +23,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use bytes::Bytes;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{ObjectBuilder, RefOr, Schema, Type};
+use utoipa::openapi::{Content, ObjectBuilder, Ref, RefOr, Response, Schema, Type};
 use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 
 use crate::domain::Ticket;
@@ -66,6 +71,40 @@ impl Modify for Security {
     }
 }
 
+/// The description of the 503 every route can answer (load shedding and request timeouts).
+const BUSY: &str = "Overloaded or timed out";
+
+/// Gives every documented refusal (4xx, 5xx) that has no body of its own the problem+json body,
+/// and every operation the 503 of the shedding layer if it does not document its own.
+fn problem_bodies(doc: &mut utoipa::openapi::OpenApi) {
+    let problem = Content::new(Some(Ref::from_schema_name("Problem")));
+    for item in doc.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for op in operations.into_iter().flatten() {
+            let responses = &mut op.responses.responses;
+            responses
+                .entry("503".to_owned())
+                .or_insert_with(|| Response::new(BUSY).into());
+            for (status, response) in responses.iter_mut() {
+                let refusal = status.starts_with('4') || status.starts_with('5');
+                if let (true, RefOr::T(response)) = (refusal, response) {
+                    if response.content.is_empty() {
+                        response
+                            .content
+                            .insert(super::problem::PROBLEM_JSON.to_owned(), problem.clone());
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// The whole document: the base merged with every area's paths and schemas.
 pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = Base::openapi();
@@ -83,6 +122,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     ] {
         doc.merge(area);
     }
+    problem_bodies(&mut doc);
     doc
 }
 
@@ -101,7 +141,6 @@ static DOCUMENT: LazyLock<Bytes> = LazyLock::new(|| {
     tag = "meta",
     responses(
         (status = 200, description = "This document", content_type = "application/json", body = Object),
-        (status = 503, description = "Overloaded or timed out", body = super::problem::Problem, content_type = "application/problem+json"),
     ),
 )]
 async fn openapi_json() -> impl IntoResponse {

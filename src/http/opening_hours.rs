@@ -11,7 +11,7 @@ use axum::{Json, Router};
 use chrono::{Datelike, Duration, NaiveDate};
 use serde::Serialize;
 
-use super::problem::{ApiError, Problem};
+use super::problem::ApiError;
 use super::station_config;
 use crate::config;
 use crate::domain::{DistrictId, ServiceId, StationId};
@@ -77,9 +77,8 @@ struct DateHours {
     ),
     responses(
         (status = 200, description = "Hours per station, service and date", body = OpeningHours),
-        (status = 400, description = "Neither `station` nor `district`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Unknown district, station or service", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Overloaded or timed out", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Neither `station` nor `district`"),
+        (status = 404, description = "Unknown district, station or service"),
     ),
 )]
 async fn opening_hours(

@@ -80,178 +80,110 @@ pub struct ProblemType {
     pub explanation: &'static str,
 }
 
-/// Every problem type the API can return, served at `GET /problems`.
-pub const CATALOGUE: &[ProblemType] = &[
-    ProblemType {
-        slug: "malformed-json",
-        title: "Malformed JSON",
-        status: 400,
-        explanation: "The body is not valid JSON.",
-    },
-    ProblemType {
-        slug: "bad-request",
-        title: "Bad request",
-        status: 400,
-        explanation: "A query parameter or header is malformed.",
-    },
-    ProblemType {
-        slug: "missing-idempotency-key",
-        title: "Idempotency-Key required",
-        status: 400,
-        explanation: "Events must carry an Idempotency-Key header so a retry is never counted twice.",
-    },
-    ProblemType {
-        slug: "invalid-idempotency-key",
-        title: "Invalid Idempotency-Key",
-        status: 400,
-        explanation: "The key must be 1–255 visible ASCII characters.",
-    },
-    ProblemType {
-        slug: "unauthorized",
-        title: "Authentication required",
-        status: 401,
-        explanation: "Send a valid device token as `Authorization: Bearer <token>`.",
-    },
-    ProblemType {
-        slug: "forbidden",
-        title: "Not allowed for this device",
-        status: 403,
-        explanation: "The token is valid but its role or station scope does not cover this request.",
-    },
-    ProblemType {
-        slug: "method-not-allowed",
-        title: "Method not allowed",
-        status: 405,
-        explanation: "The route exists but does not take this HTTP method; see the API list in the README or /api/v1/openapi.json.",
-    },
-    ProblemType {
-        slug: "not-found",
-        title: "Not found",
-        status: 404,
-        explanation: "No such station, ticket or page.",
-    },
-    ProblemType {
-        slug: "unknown-ticket",
-        title: "Unknown ticket",
-        status: 404,
-        explanation: "The ticket was not issued today at this station, or has already left.",
-    },
-    ProblemType {
-        slug: "request-in-flight",
-        title: "Request in flight",
-        status: 409,
-        explanation: "The first request with this Idempotency-Key has not finished; retry shortly.",
-    },
-    ProblemType {
-        slug: "service-closed",
-        title: "Service closed",
-        status: 409,
-        explanation: "The service is outside its opening hours.",
-    },
-    ProblemType {
-        slug: "ticket-outside",
-        title: "Ticket is outside",
-        status: 409,
-        explanation: "The ticket is queued outside; it cannot check out from the room.",
-    },
-    ProblemType {
-        slug: "nothing-to-call",
-        title: "Nobody waiting",
-        status: 409,
-        explanation: "No ticket is waiting inside for that service.",
-    },
-    ProblemType {
-        slug: "party-too-large",
-        title: "Party larger than the room's cap",
-        status: 409,
-        explanation: "A party can never fit under the cap; serve it elsewhere or split it.",
-    },
-    ProblemType {
-        slug: "correction-below-zero",
-        title: "Correction would go below zero",
-        status: 409,
-        explanation: "Guards can only remove people they added by correction.",
-    },
-    ProblemType {
-        slug: "nothing-to-override",
-        title: "Nobody to let in",
-        status: 409,
-        explanation: "An override lets in a party waiting outside: the head of the queue, or the ticket named.",
-    },
-    ProblemType {
-        slug: "alert-not-open",
-        title: "The alert cannot be acknowledged",
-        status: 409,
-        explanation: "Only an open alert of this station can be acknowledged, once; see the status document's `alerts`.",
-    },
-    ProblemType {
-        slug: "payload-too-large",
-        title: "Body too large",
-        status: 413,
-        explanation: "The request body exceeds the route's limit.",
-    },
-    ProblemType {
-        slug: "unsupported-media-type",
-        title: "Unsupported media type",
-        status: 415,
-        explanation: "Send `Content-Type: application/json`.",
-    },
-    ProblemType {
-        slug: "invalid-field",
-        title: "Invalid field",
-        status: 422,
-        explanation: "A field is missing, of the wrong type or out of range; `field` names it.",
-    },
-    ProblemType {
-        slug: "unknown-service",
-        title: "Unknown service",
-        status: 422,
-        explanation: "The station does not offer that service.",
-    },
-    ProblemType {
-        slug: "idempotency-key-reused",
-        title: "Idempotency-Key reused",
-        status: 422,
-        explanation: "The key was used before for a different request from the same device.",
-    },
-    ProblemType {
-        slug: "unavailable",
-        title: "Service unavailable",
-        status: 503,
-        explanation: "The service cannot accept this now (e.g. its event log cannot be written); reads keep working.",
-    },
-    ProblemType {
-        slug: "rate-limited",
-        title: "Too many events from this device",
-        status: 429,
-        explanation: "Each device may post a limited number of events per minute; wait for Retry-After and retry with the same key.",
-    },
-    ProblemType {
-        slug: "overloaded",
-        title: "The service is busy",
-        status: 503,
-        explanation: "Too many requests at once; the request was not processed. Retry after Retry-After.",
-    },
-    ProblemType {
-        slug: "request-timeout",
-        title: "The request took too long",
-        status: 503,
-        explanation: "The answer was not ready in time. An event may still complete: retry with the same Idempotency-Key to get its outcome.",
-    },
-    ProblemType {
-        slug: "internal",
-        title: "Internal error",
-        status: 500,
-        explanation: "Something failed inside the service; it has been logged.",
-    },
-];
+/// Declares [`Kind`], one variant per problem type, with its status, slug, title and explanation
+/// in one row: the catalogue and every answer's status are read from that row, so a kind cannot
+/// lack an entry, and a new kind is one new row.
+macro_rules! problem_kinds {
+    ($($kind:ident => $status:ident, $slug:literal, $title:literal, $explanation:literal;)+) => {
+        /// Every kind of problem the API reports.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Kind {
+            $($kind,)+
+        }
 
-fn lookup(slug: &str) -> &'static ProblemType {
-    CATALOGUE
-        .iter()
-        .find(|p| p.slug == slug)
-        .expect("every ApiError slug is in the catalogue")
+        impl Kind {
+            /// Every kind, in the catalogue's order.
+            pub const ALL: &[Kind] = &[$(Kind::$kind,)+];
+
+            /// This kind's catalogue entry.
+            pub const fn entry(self) -> ProblemType {
+                match self {
+                    $(Kind::$kind => ProblemType {
+                        slug: $slug,
+                        title: $title,
+                        status: StatusCode::$status.as_u16(),
+                        explanation: $explanation,
+                    },)+
+                }
+            }
+
+            pub const fn status(self) -> StatusCode {
+                match self {
+                    $(Kind::$kind => StatusCode::$status,)+
+                }
+            }
+        }
+    };
 }
+
+problem_kinds! {
+    MalformedJson => BAD_REQUEST, "malformed-json", "Malformed JSON",
+        "The body is not valid JSON.";
+    BadRequest => BAD_REQUEST, "bad-request", "Bad request",
+        "A query parameter or header is malformed.";
+    MissingIdempotencyKey => BAD_REQUEST, "missing-idempotency-key", "Idempotency-Key required",
+        "Events must carry an Idempotency-Key header so a retry is never counted twice.";
+    InvalidIdempotencyKey => BAD_REQUEST, "invalid-idempotency-key", "Invalid Idempotency-Key",
+        "The key must be 1–255 visible ASCII characters.";
+    Unauthorized => UNAUTHORIZED, "unauthorized", "Authentication required",
+        "Send a valid device token as `Authorization: Bearer <token>`.";
+    Forbidden => FORBIDDEN, "forbidden", "Not allowed for this device",
+        "The token is valid but its role or station scope does not cover this request.";
+    MethodNotAllowed => METHOD_NOT_ALLOWED, "method-not-allowed", "Method not allowed",
+        "The route exists but does not take this HTTP method; see the API list in the README or /api/v1/openapi.json.";
+    NotFound => NOT_FOUND, "not-found", "Not found",
+        "No such station, ticket or page.";
+    UnknownTicket => NOT_FOUND, "unknown-ticket", "Unknown ticket",
+        "The ticket was not issued today at this station, or has already left.";
+    RequestInFlight => CONFLICT, "request-in-flight", "Request in flight",
+        "The first request with this Idempotency-Key has not finished; retry shortly.";
+    ServiceClosed => CONFLICT, "service-closed", "Service closed",
+        "The service is outside its opening hours.";
+    TicketOutside => CONFLICT, "ticket-outside", "Ticket is outside",
+        "The ticket is queued outside; it cannot check out from the room.";
+    NothingToCall => CONFLICT, "nothing-to-call", "Nobody waiting",
+        "No ticket is waiting inside for that service.";
+    PartyTooLarge => CONFLICT, "party-too-large", "Party larger than the room's cap",
+        "A party can never fit under the cap; serve it elsewhere or split it.";
+    CorrectionBelowZero => CONFLICT, "correction-below-zero", "Correction would go below zero",
+        "Guards can only remove people they added by correction.";
+    NothingToOverride => CONFLICT, "nothing-to-override", "Nobody to let in",
+        "An override lets in a party waiting outside: the head of the queue, or the ticket named.";
+    AlertNotOpen => CONFLICT, "alert-not-open", "The alert cannot be acknowledged",
+        "Only an open alert of this station can be acknowledged, once; see the status document's `alerts`.";
+    PayloadTooLarge => PAYLOAD_TOO_LARGE, "payload-too-large", "Body too large",
+        "The request body exceeds the route's limit.";
+    UnsupportedMediaType => UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", "Unsupported media type",
+        "Send `Content-Type: application/json`.";
+    InvalidField => UNPROCESSABLE_ENTITY, "invalid-field", "Invalid field",
+        "A field is missing, of the wrong type or out of range; `field` names it.";
+    UnknownService => UNPROCESSABLE_ENTITY, "unknown-service", "Unknown service",
+        "The station does not offer that service.";
+    IdempotencyKeyReused => UNPROCESSABLE_ENTITY, "idempotency-key-reused", "Idempotency-Key reused",
+        "The key was used before for a different request from the same device.";
+    Unavailable => SERVICE_UNAVAILABLE, "unavailable", "Service unavailable",
+        "The service cannot accept this now (e.g. its event log cannot be written); reads keep working.";
+    RateLimited => TOO_MANY_REQUESTS, "rate-limited", "Too many events from this device",
+        "Each device may post a limited number of events per minute; wait for Retry-After and retry with the same key.";
+    Overloaded => SERVICE_UNAVAILABLE, "overloaded", "The service is busy",
+        "Too many requests at once; the request was not processed. Retry after Retry-After.";
+    RequestTimeout => SERVICE_UNAVAILABLE, "request-timeout", "The request took too long",
+        "The answer was not ready in time. An event may still complete: retry with the same Idempotency-Key to get its outcome.";
+    Internal => INTERNAL_SERVER_ERROR, "internal", "Internal error",
+        "Something failed inside the service; it has been logged.";
+}
+
+/// Every problem type the API can return, served at `GET /problems`: the rows above, built at
+/// compile time.
+pub const CATALOGUE: [ProblemType; Kind::ALL.len()] = {
+    let mut entries = [Kind::Internal.entry(); Kind::ALL.len()];
+    let mut i = 0;
+    while i < Kind::ALL.len() {
+        entries[i] = Kind::ALL[i].entry();
+        i += 1;
+    }
+    entries
+};
 
 /// The RFC 9457 body of every error (`application/problem+json`).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -271,43 +203,43 @@ pub struct Problem {
 }
 
 impl ApiError {
-    pub fn slug(&self) -> &'static str {
+    /// The kind of problem this is: its row in the catalogue.
+    pub fn kind(&self) -> Kind {
         match self {
-            ApiError::MalformedJson(_) => "malformed-json",
-            ApiError::BadRequest(_) => "bad-request",
-            ApiError::MissingIdempotencyKey => "missing-idempotency-key",
-            ApiError::InvalidIdempotencyKey => "invalid-idempotency-key",
-            ApiError::InvalidField { .. } => "invalid-field",
-            ApiError::IdempotencyKeyReused => "idempotency-key-reused",
-            ApiError::RequestInFlight => "request-in-flight",
-            ApiError::NotFound(_) => "not-found",
+            ApiError::MalformedJson(_) => Kind::MalformedJson,
+            ApiError::BadRequest(_) => Kind::BadRequest,
+            ApiError::MissingIdempotencyKey => Kind::MissingIdempotencyKey,
+            ApiError::InvalidIdempotencyKey => Kind::InvalidIdempotencyKey,
+            ApiError::InvalidField { .. } => Kind::InvalidField,
+            ApiError::IdempotencyKeyReused => Kind::IdempotencyKeyReused,
+            ApiError::RequestInFlight => Kind::RequestInFlight,
+            ApiError::NotFound(_) => Kind::NotFound,
             ApiError::Refused(r) => match r {
-                Refusal::UnknownService(_) => "unknown-service",
-                Refusal::ServiceClosed(_) => "service-closed",
-                Refusal::UnknownTicket(_) => "unknown-ticket",
-                Refusal::TicketOutside(_) => "ticket-outside",
-                Refusal::NothingToCall(_) => "nothing-to-call",
-                Refusal::PartyTooLarge(_) => "party-too-large",
-                Refusal::CorrectionBelowZero(_) => "correction-below-zero",
-                Refusal::NothingToOverride(_) => "nothing-to-override",
-                Refusal::Alert(_) => "alert-not-open",
+                Refusal::UnknownService(_) => Kind::UnknownService,
+                Refusal::ServiceClosed(_) => Kind::ServiceClosed,
+                Refusal::UnknownTicket(_) => Kind::UnknownTicket,
+                Refusal::TicketOutside(_) => Kind::TicketOutside,
+                Refusal::NothingToCall(_) => Kind::NothingToCall,
+                Refusal::PartyTooLarge(_) => Kind::PartyTooLarge,
+                Refusal::CorrectionBelowZero(_) => Kind::CorrectionBelowZero,
+                Refusal::NothingToOverride(_) => Kind::NothingToOverride,
+                Refusal::Alert(_) => Kind::AlertNotOpen,
             },
-            ApiError::Unauthorized(_) => "unauthorized",
-            ApiError::Forbidden(_) => "forbidden",
-            ApiError::MethodNotAllowed(_) => "method-not-allowed",
-            ApiError::PayloadTooLarge(_) => "payload-too-large",
-            ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
-            ApiError::Unavailable(_) => "unavailable",
-            ApiError::RateLimited { .. } => "rate-limited",
-            ApiError::Overloaded => "overloaded",
-            ApiError::TimedOut(_) => "request-timeout",
-            ApiError::Internal => "internal",
+            ApiError::Unauthorized(_) => Kind::Unauthorized,
+            ApiError::Forbidden(_) => Kind::Forbidden,
+            ApiError::MethodNotAllowed(_) => Kind::MethodNotAllowed,
+            ApiError::PayloadTooLarge(_) => Kind::PayloadTooLarge,
+            ApiError::UnsupportedMediaType(_) => Kind::UnsupportedMediaType,
+            ApiError::Unavailable(_) => Kind::Unavailable,
+            ApiError::RateLimited { .. } => Kind::RateLimited,
+            ApiError::Overloaded => Kind::Overloaded,
+            ApiError::TimedOut(_) => Kind::RequestTimeout,
+            ApiError::Internal => Kind::Internal,
         }
     }
 
     pub fn status(&self) -> StatusCode {
-        StatusCode::from_u16(lookup(self.slug()).status)
-            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+        self.kind().status()
     }
 
     fn field(&self) -> Option<&str> {
@@ -320,7 +252,7 @@ impl ApiError {
 
     /// The serialized problem body (stored for idempotent replays of refusals).
     pub fn body(&self) -> Bytes {
-        let p = lookup(self.slug());
+        let p = self.kind().entry();
         let body = Problem {
             type_: format!("/problems/{}", p.slug),
             title: p.title,
@@ -476,12 +408,25 @@ mod tests {
             ApiError::Internal,
         ];
         for e in all {
-            // `status` looks the slug up in the catalogue (and would panic without an entry).
             assert!(
                 e.status().is_client_error() || e.status().is_server_error(),
                 "{e:?}"
             );
-            assert!(CATALOGUE.iter().any(|p| p.slug == e.slug()), "{e:?}");
+            assert!(
+                CATALOGUE.iter().any(|p| p.slug == e.kind().entry().slug),
+                "{e:?}"
+            );
         }
+    }
+
+    #[test]
+    fn the_catalogue_names_each_slug_once_with_its_kinds_status() {
+        let mut slugs = std::collections::HashSet::new();
+        for (kind, entry) in Kind::ALL.iter().zip(CATALOGUE.iter()) {
+            assert!(slugs.insert(entry.slug), "{} twice", entry.slug);
+            assert_eq!(entry.status, kind.status().as_u16(), "{kind:?}");
+            assert!(!entry.title.is_empty() && !entry.explanation.is_empty());
+        }
+        assert_eq!(slugs.len(), Kind::ALL.len());
     }
 }

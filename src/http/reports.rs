@@ -16,7 +16,7 @@ use chrono_tz::Tz;
 use serde::Serialize;
 
 use super::auth::{Caller, covers};
-use super::problem::{ApiError, Problem};
+use super::problem::ApiError;
 use crate::config::Rules;
 use crate::config::{self, Role};
 use crate::domain::{DistrictId, Recorded, StationId};
@@ -93,11 +93,10 @@ struct DailyReport {
             (DailyReport = "application/json"),
             (String = "text/csv"),
         )),
-        (status = 401, description = "No token, or an unknown or revoked one", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Neither a guard nor an admin token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Unknown district, or no station in scope matches", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "An invalid `date`", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Overloaded or timed out", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No token, or an unknown or revoked one"),
+        (status = 403, description = "Neither a guard nor an admin token"),
+        (status = 404, description = "Unknown district, or no station in scope matches"),
+        (status = 422, description = "An invalid `date`"),
     ),
     security(("bearer" = [])),
 )]

@@ -15,7 +15,7 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use super::auth::Caller;
-use super::problem::{ApiError, Problem, body_within, json_value, parse_json};
+use super::problem::{ApiError, body_within, json_value, parse_json};
 use super::station_config;
 use crate::config::{self, Role};
 use crate::domain::event::{Distance, Reason};
@@ -101,9 +101,8 @@ fn rule_of(state: &AppState, station: &config::Station) -> Result<StationRule, A
     tag = "rules",
     responses(
         (status = 200, description = "The rules in force", body = RulesInForce),
-        (status = 401, description = "No token, or an unknown or revoked one", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Neither an admin nor a guard token", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Overloaded or timed out", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No token, or an unknown or revoked one"),
+        (status = 403, description = "Neither an admin nor a guard token"),
     ),
     security(("bearer" = [])),
 )]
@@ -136,13 +135,13 @@ async fn rules_in_force(
     request_body(content = RuleChange, content_type = "application/json", description = "`distancing_m`, and at most one of `district` or `station`; at most 1 KiB"),
     responses(
         (status = 200, description = "The change per station", body = ChangeAnswer),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No token, or an unknown or revoked one", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Unknown district or station", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is over 1 KiB", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "An invalid field (named in `field`)", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Overloaded, timed out, or the event log cannot be written (nothing was recorded)", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed JSON"),
+        (status = 401, description = "No token, or an unknown or revoked one"),
+        (status = 403, description = "Not an admin token"),
+        (status = 404, description = "Unknown district or station"),
+        (status = 413, description = "The body is over 1 KiB"),
+        (status = 422, description = "An invalid field (named in `field`)"),
+        (status = 503, description = "Overloaded, timed out, or the event log cannot be written (nothing was recorded)"),
     ),
     security(("bearer" = [])),
 )]

@@ -15,7 +15,7 @@ use bytes::Bytes;
 use serde::Serialize;
 
 use super::auth::{Caller, may_read};
-use super::problem::{ApiError, Problem};
+use super::problem::ApiError;
 use super::station_config;
 use chrono::{DateTime, Utc};
 
@@ -79,7 +79,6 @@ struct ServiceEntry {
     tag = "stations",
     responses(
         (status = 200, description = "The directory", body = Directory),
-        (status = 503, description = "Overloaded or timed out", body = Problem, content_type = "application/problem+json"),
     ),
 )]
 async fn directory(State(state): State<AppState>) -> Response {
@@ -144,10 +143,9 @@ fn json_bytes(body: Bytes) -> Response {
     params(("station" = String, Path, description = "The station's id, e.g. `oslo-gronland`")),
     responses(
         (status = 200, description = "The full status document", body = StationStatus),
-        (status = 401, description = "No token, or an unknown or revoked one", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The token does not cover this station", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Unknown station", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Overloaded or timed out", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No token, or an unknown or revoked one"),
+        (status = 403, description = "The token does not cover this station"),
+        (status = 404, description = "Unknown station"),
     ),
     security(("bearer" = [])),
 )]
@@ -170,8 +168,7 @@ async fn full_status(
     params(("station" = String, Path, description = "The station's id, e.g. `oslo-gronland`")),
     responses(
         (status = 200, description = "The public status document", body = PublicStatus),
-        (status = 404, description = "Unknown station", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Overloaded or timed out", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown station"),
     ),
 )]
 async fn public_status(
@@ -219,11 +216,10 @@ struct HistoryDoc {
     ),
     responses(
         (status = 200, description = "The recent window (`bucket_s`) or, with `from`/`to`/`step`, the range from the log (`step_s`)", body = HistoryAnswer),
-        (status = 401, description = "No token, or an unknown or revoked one", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The token does not cover this station", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Unknown station", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "An invalid `from`, `to` or `step` (named in `field`)", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Overloaded or timed out", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No token, or an unknown or revoked one"),
+        (status = 403, description = "The token does not cover this station"),
+        (status = 404, description = "Unknown station"),
+        (status = 422, description = "An invalid `from`, `to` or `step` (named in `field`)"),
     ),
     security(("bearer" = [])),
 )]
@@ -280,8 +276,7 @@ struct RoomDoc {
     params(("station" = String, Path, description = "The station's id, e.g. `oslo-gronland`")),
     responses(
         (status = 200, description = "The room plan and its cap", body = RoomDoc),
-        (status = 404, description = "Unknown station", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Overloaded or timed out", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown station"),
     ),
 )]
 async fn room(
