@@ -23,9 +23,9 @@ use crate::domain::{DeviceId, Event, Recorded, StationId};
 use crate::engine::{Mode, Outcome};
 use crate::http::problem::ApiError;
 use crate::hub::Docs;
-use crate::idempotency::{Answer, Begin, IdempotencyKey, fingerprint};
+use crate::idempotency::{Answer, Begin, IdempotencyKey, IdempotencyRecord, fingerprint};
 use crate::state::AppState;
-use crate::store::{IdempotencyRecord, Record};
+use crate::store::Record;
 
 /// The answer to an event request.
 #[derive(Debug, Clone)]

@@ -23,6 +23,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::domain::{DeviceId, Event, Recorded, StationId};
 use crate::engine::Snapshot;
+use crate::idempotency::IdempotencyRecord;
 
 /// The database file inside the data directory.
 pub const DB_FILE: &str = "lobbywatch.sqlite3";
@@ -51,17 +52,6 @@ pub enum StoreError {
     /// The log could not be written; the service has stopped accepting events.
     #[error("the event log cannot be written: {0}")]
     Failed(String),
-}
-
-/// A stored answer to an idempotent request, replayed byte for byte on a retry.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IdempotencyRecord {
-    pub device: DeviceId,
-    pub key: String,
-    pub fingerprint: [u8; 32],
-    pub status: u16,
-    pub body: bytes::Bytes,
-    pub at: DateTime<Utc>,
 }
 
 /// What one request asks the writer to make durable.

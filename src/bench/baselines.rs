@@ -43,7 +43,8 @@ use tokio::sync::broadcast;
 use super::load::{latency_histogram, micros};
 use crate::domain::{DeviceId, Event, Recorded, StationId};
 use crate::http::live::{READ_BUFFER, WRITE_BUFFER};
-use crate::store::{IdempotencyRecord, OpenLog, Record, Store, StoreOptions};
+use crate::idempotency::IdempotencyRecord;
+use crate::store::{OpenLog, Record, Store, StoreOptions};
 
 /// Which bare server to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -15,8 +15,8 @@ use super::fixture::KEEP_INSIDE;
 use crate::config::Config;
 use crate::domain::{DeviceId, Event, Recorded, Ticket};
 use crate::engine::{Mode, Station};
-use crate::idempotency::fingerprint;
-use crate::store::{IdempotencyRecord, OpenLog, Record, StoreOptions};
+use crate::idempotency::{IdempotencyRecord, fingerprint};
+use crate::store::{OpenLog, Record, StoreOptions};
 
 /// Records handed to the writer before waiting for their acknowledgements.
 const BATCH: usize = 4096;
