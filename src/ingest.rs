@@ -48,7 +48,7 @@ pub async fn submit(
     let fp = fingerprint(station, body);
     if state.idempotency.needs_log_lookup(&device.id, &key) {
         // An old key, answered before what memory holds: its answer is in the log.
-        match state.store.find_answer(&device.id, key.as_str()) {
+        match state.store.find_answer(&device.id, key.as_str()).await {
             Ok(Some(record)) => state.idempotency.remember(record),
             Ok(None) => {}
             Err(e) => {

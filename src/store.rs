@@ -252,13 +252,14 @@ impl Store {
     }
 
     /// The stored answer for `(device, key)`, if the log has one. A primary-key look-up, used
-    /// only when memory has no entry for the key.
-    pub fn find_answer(
+    /// only when memory has no entry for the key; it runs in a blocking task on a read-only
+    /// connection of its own, so it never blocks an async worker thread.
+    pub async fn find_answer(
         &self,
         device: &DeviceId,
         key: &str,
     ) -> anyhow::Result<Option<IdempotencyRecord>> {
-        self.readers.find_answer(device, key)
+        self.readers.find_answer(device, key).await
     }
 
     /// `station`'s events accepted in `[from, to)`, in sequence order (reports and history).

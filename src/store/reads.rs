@@ -10,7 +10,7 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params};
@@ -142,13 +142,26 @@ impl ReaderPool {
         result
     }
 
+    /// Runs `f` on a connection of its own in a blocking task, off the async worker threads.
+    async fn read_in_blocking_task<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&LogReader) -> anyhow::Result<T> + Send + 'static,
+    ) -> anyhow::Result<T> {
+        let pool = self.clone();
+        tokio::task::spawn_blocking(move || pool.with_reader(f))
+            .await
+            .map_err(|e| anyhow::anyhow!("a log read task failed: {e}"))?
+    }
+
     /// See `Store::find_answer`.
-    pub(super) fn find_answer(
-        &self,
+    pub(super) async fn find_answer(
+        self: &Arc<Self>,
         device: &DeviceId,
         key: &str,
     ) -> anyhow::Result<Option<IdempotencyRecord>> {
-        self.with_reader(|reader| reader.find_answer(device, key))
+        let (device, key) = (device.clone(), key.to_owned());
+        self.read_in_blocking_task(move |reader| reader.find_answer(&device, &key))
+            .await
     }
 
     /// See `Store::events_between`.
@@ -316,4 +329,65 @@ fn idempotency_record(row: &rusqlite::Row<'_>) -> anyhow::Result<IdempotencyReco
         body: body.into(),
         at: DateTime::from_timestamp_micros(row.get(5)?).unwrap_or_default(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    use crate::domain::DeviceId;
+    use crate::idempotency::IdempotencyRecord;
+    use crate::store::{OpenLog, Record, StoreOptions};
+
+    /// With one connection shared behind a lock, the look-up would wait for the read that
+    /// holds it (here: forever); with a connection of its own it does not.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_old_key_is_looked_up_while_another_read_is_in_progress() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = OpenLog::open(dir.path(), StoreOptions::default())
+            .unwrap()
+            .start_writer()
+            .unwrap();
+        let device = DeviceId::parse("desk").unwrap();
+        let answer = IdempotencyRecord {
+            device: device.clone(),
+            key: "old-key".into(),
+            fingerprint: [3; 32],
+            status: 201,
+            body: bytes::Bytes::from_static(b"{\"seq\":1}"),
+            at: chrono::DateTime::from_timestamp_micros(1_700_000_000_000_000).unwrap(),
+        };
+        store
+            .submit(Record {
+                event: None,
+                idempotency: Some(answer.clone()),
+                snapshot: None,
+            })
+            .await
+            .unwrap()
+            .unwrap();
+
+        let (reading, read_started) = mpsc::channel();
+        let (finish_read, read_may_finish) = mpsc::channel::<()>();
+        let readers = store.readers.clone();
+        let long_read = std::thread::spawn(move || {
+            readers.with_reader(|_| {
+                reading.send(()).unwrap();
+                read_may_finish.recv().unwrap();
+                Ok(())
+            })
+        });
+        read_started.recv().unwrap();
+        let found = tokio::time::timeout(
+            Duration::from_secs(10),
+            store.find_answer(&device, "old-key"),
+        )
+        .await
+        .expect("the look-up waited for another read");
+        assert_eq!(found.unwrap(), Some(answer));
+        assert_eq!(store.find_answer(&device, "unknown").await.unwrap(), None);
+        finish_read.send(()).unwrap();
+        long_read.join().unwrap().unwrap();
+    }
 }
