@@ -204,13 +204,15 @@ impl OpenLog {
 
     /// Starts the writer thread; from here on only the writer writes.
     pub fn start_writer(self) -> anyhow::Result<Store> {
+        // Readers never wait for the writer (WAL).
+        let readers = Arc::new(ReaderPool::open(self.path.clone())?);
         let health = Health::default();
         let snapshot_every = self.options.snapshot_every();
         let jobs = writer::start(self.conn, &self.path, health.clone())?;
         Ok(Store {
             jobs,
             health,
-            readers: Arc::new(ReaderPool::new(self.path.clone())),
+            readers,
             path: Arc::new(self.path),
             snapshot_every,
         })

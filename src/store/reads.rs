@@ -25,8 +25,8 @@ use crate::idempotency::IdempotencyRecord;
 /// and a burst beyond that opens more, closed again after use.
 const MAX_IDLE_READERS: usize = 4;
 
-/// A read-only connection to the log, used by one thread at a time (see [`ReaderPool`] and
-/// `OpenLog::reader`).
+/// A read-only connection to the log, used by one thread at a time (see `ReaderPool` and
+/// [`OpenLog::reader`](super::OpenLog::reader)).
 pub struct LogReader {
     conn: Connection,
 }
@@ -114,15 +114,19 @@ pub(super) struct ReaderPool {
 }
 
 impl ReaderPool {
-    pub(super) fn new(path: PathBuf) -> ReaderPool {
-        ReaderPool {
+    /// A pool for the log at `path`, with one connection open already, so a log that cannot
+    /// be read fails at start-up rather than at the first request.
+    pub(super) fn open(path: PathBuf) -> anyhow::Result<ReaderPool> {
+        let mut idle = Vec::with_capacity(MAX_IDLE_READERS);
+        idle.push(LogReader::open(&path)?);
+        Ok(ReaderPool {
             path,
-            idle: Mutex::new(Vec::with_capacity(MAX_IDLE_READERS)),
-        }
+            idle: Mutex::new(idle),
+        })
     }
 
     /// Runs `f` on a connection of its own, here on the calling thread: call it only where
-    /// blocking is allowed (start-up, a blocking task).
+    /// blocking is allowed (a blocking task).
     fn with_reader<T>(&self, f: impl FnOnce(&LogReader) -> anyhow::Result<T>) -> anyhow::Result<T> {
         // The Vec is only pushed to and popped from, so a poisoned lock still holds a valid one.
         let pooled = self
