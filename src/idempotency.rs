@@ -17,7 +17,6 @@ use dashmap::mapref::entry::Entry;
 use sha2::{Digest, Sha256};
 
 use crate::domain::{DeviceId, StationId};
-use crate::store::IdempotencyRecord;
 
 /// How long answers stay in memory. Older ones stay in the log and are looked up there on demand,
 /// so a terminal retrying after days off-line is still answered from its stored answer, while
@@ -53,6 +52,18 @@ impl IdempotencyKey {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// A stored answer to an idempotent request as the log keeps it, replayed byte for byte on a
+/// retry. Owned here, with the table that uses it; the log stores and returns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyRecord {
+    pub device: DeviceId,
+    pub key: String,
+    pub fingerprint: [u8; 32],
+    pub status: u16,
+    pub body: Bytes,
+    pub at: DateTime<Utc>,
 }
 
 /// A stored answer.

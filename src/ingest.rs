@@ -21,9 +21,9 @@ use crate::config::Device;
 use crate::domain::{DeviceId, Event, Recorded, StationId};
 use crate::engine::{Mode, Outcome, Refusal};
 use crate::hub::Docs;
-use crate::idempotency::{Answer, Begin, IdempotencyKey, fingerprint};
+use crate::idempotency::{Answer, Begin, IdempotencyKey, IdempotencyRecord, fingerprint};
 use crate::state::{AppState, StationSlot};
-use crate::store::{IdempotencyRecord, Record};
+use crate::store::Record;
 
 /// HTTP's `201 Created`, the status of an accepted event's stored answer.
 const CREATED: u16 = 201;
@@ -73,7 +73,7 @@ pub async fn submit(
     let fp = fingerprint(station, body);
     if state.idempotency.needs_log_lookup(&device.id, &key) {
         // An old key, answered before what memory holds: its answer is in the log.
-        match state.store.find_answer(&device.id, key.as_str()) {
+        match state.store.find_answer(&device.id, key.as_str()).await {
             Ok(Some(record)) => state.idempotency.remember(record),
             Ok(None) => {}
             Err(e) => {

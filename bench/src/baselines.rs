@@ -43,7 +43,8 @@ use tokio::sync::broadcast;
 use super::load::{latency_histogram, micros};
 use lobbywatch::domain::{DeviceId, Event, Recorded, StationId};
 use lobbywatch::http::live::{READ_BUFFER, WRITE_BUFFER};
-use lobbywatch::store::{IdempotencyRecord, OpenLog, Record, Store, StoreOptions};
+use lobbywatch::idempotency::IdempotencyRecord;
+use lobbywatch::store::{OpenLog, Record, Store, StoreOptions};
 
 /// Which bare server to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

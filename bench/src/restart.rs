@@ -15,8 +15,8 @@ use super::fixture::KEEP_INSIDE;
 use lobbywatch::config::Config;
 use lobbywatch::domain::{DeviceId, Event, Recorded, Ticket};
 use lobbywatch::engine::{Mode, Station};
-use lobbywatch::idempotency::fingerprint;
-use lobbywatch::store::{IdempotencyRecord, OpenLog, Record, StoreOptions};
+use lobbywatch::idempotency::{IdempotencyRecord, fingerprint};
+use lobbywatch::store::{OpenLog, Record, StoreOptions};
 
 /// Records handed to the writer before waiting for their acknowledgements.
 const BATCH: usize = 4096;

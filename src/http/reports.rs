@@ -1,6 +1,6 @@
 //! Reports from the log: `GET /api/v1/reports/daily?date=..&district=..` (JSON, or CSV with
 //! `Accept: text/csv` or `&format=csv`) and the long-range history behind
-//! `GET /api/v1/stations/{station}/history?from=..&to=..&step=5m`. Both replay the log on the
+//! `GET /api/v1/stations/{station}/history?from=..&to=..&step=5m`. Both replay the log on a
 //! read-only connection in a blocking task, so they never hold up events.
 
 use std::collections::HashMap;

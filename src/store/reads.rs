@@ -1,0 +1,397 @@
+//! Reading the SQLite log: replay, range reads, snapshots, stored answers and revocations.
+//!
+//! Every query the service runs against the log, other than the writer's, is here. Start-up
+//! reads on the connection it opened (and, to replay stations in parallel, on [`LogReader`]s of
+//! its own, one per thread). Reads that serve a request — an old idempotency key's answer, the
+//! events behind a report — run in a blocking task on a [`LogReader`] taken from a
+//! [`ReaderPool`], never on an async worker thread and never on a connection shared behind a
+//! lock, so a long report cannot hold up an event's idempotency look-up. In WAL mode no read
+//! waits for the writer, nor the writer for a read.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, params};
+
+use super::schema;
+use crate::domain::{DeviceId, Event, Recorded, StationId};
+use crate::engine::Snapshot;
+use crate::idempotency::IdempotencyRecord;
+
+/// Read-only connections kept open between requests. Reads that serve requests are rare and
+/// short (an idempotency key older than memory, a report); a few idle connections cover them,
+/// and a burst beyond that opens more, closed again after use.
+const MAX_IDLE_READERS: usize = 4;
+
+/// A read-only connection to the log, used by one thread at a time (see `ReaderPool` and
+/// [`OpenLog::reader`](super::OpenLog::reader)).
+pub struct LogReader {
+    conn: Connection,
+}
+
+impl LogReader {
+    pub(super) fn open(path: &Path) -> anyhow::Result<LogReader> {
+        Ok(LogReader {
+            conn: schema::open_read_only(path)?,
+        })
+    }
+
+    /// Calls `f` with `station`'s logged events after `after_seq`, in sequence order.
+    pub fn replay(
+        &self,
+        station: &str,
+        after_seq: u64,
+        f: impl FnMut(Recorded) -> anyhow::Result<()>,
+    ) -> anyhow::Result<u64> {
+        replay(&self.conn, station, after_seq, f)
+    }
+
+    /// The stored answer for `(device, key)`, if the log has one: a primary-key look-up.
+    fn find_answer(
+        &self,
+        device: &DeviceId,
+        key: &str,
+    ) -> anyhow::Result<Option<IdempotencyRecord>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT device, key, fingerprint, status, response, at_us FROM idempotency WHERE device = ?1 AND key = ?2",
+        )?;
+        let mut rows = stmt.query(params![device.as_str(), key])?;
+        rows.next()?.map(idempotency_record).transpose()
+    }
+
+    /// `station`'s events accepted in `[from, to)`, in sequence order.
+    fn events_between(
+        &self,
+        station: &StationId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> anyhow::Result<Vec<Recorded>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT station, seq, at_us, device, body FROM events
+             WHERE station = ?1 AND at_us >= ?2 AND at_us < ?3 ORDER BY seq",
+        )?;
+        let mut rows = stmt.query(params![
+            station.as_str(),
+            from.timestamp_micros(),
+            to.timestamp_micros()
+        ])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            out.push(recorded(row)?);
+        }
+        Ok(out)
+    }
+
+    /// The last `rule_changed` event of `station` before `at`, if any.
+    fn rule_change_before(
+        &self,
+        station: &StationId,
+        at: DateTime<Utc>,
+    ) -> anyhow::Result<Option<Recorded>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT station, seq, at_us, device, body FROM events INDEXED BY rule_changes
+             WHERE station = ?1 AND kind = 'rule_changed' AND at_us < ?2
+             ORDER BY at_us DESC LIMIT 1",
+        )?;
+        let mut rows = stmt.query(params![station.as_str(), at.timestamp_micros()])?;
+        rows.next()?.map(recorded).transpose()
+    }
+}
+
+/// Read-only connections for the reads that serve requests, each lent to one task at a time.
+///
+/// A pool rather than a connection opened per read: opening one costs a file open, mapping the
+/// WAL index and parsing the schema on its first statement, and its prepared statements die
+/// with it; a pooled connection keeps them (`prepare_cached`), so an idempotency look-up stays
+/// one B-tree probe. Not one shared connection behind a lock: a week-long history read would
+/// then make every look-up wait. The lock here is held only to take or return a connection,
+/// never during a query.
+pub(super) struct ReaderPool {
+    path: PathBuf,
+    idle: Mutex<Vec<LogReader>>,
+}
+
+impl ReaderPool {
+    /// A pool for the log at `path`, with one connection open already, so a log that cannot
+    /// be read fails at start-up rather than at the first request.
+    pub(super) fn open(path: PathBuf) -> anyhow::Result<ReaderPool> {
+        let mut idle = Vec::with_capacity(MAX_IDLE_READERS);
+        idle.push(LogReader::open(&path)?);
+        Ok(ReaderPool {
+            path,
+            idle: Mutex::new(idle),
+        })
+    }
+
+    /// Runs `f` on a connection of its own, here on the calling thread: call it only where
+    /// blocking is allowed (a blocking task).
+    fn with_reader<T>(&self, f: impl FnOnce(&LogReader) -> anyhow::Result<T>) -> anyhow::Result<T> {
+        // The Vec is only pushed to and popped from, so a poisoned lock still holds a valid one.
+        let pooled = self
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        let reader = match pooled {
+            Some(reader) => reader,
+            None => LogReader::open(&self.path)?,
+        };
+        let result = f(&reader);
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        if idle.len() < MAX_IDLE_READERS {
+            idle.push(reader);
+        }
+        result
+    }
+
+    /// Runs `f` on a connection of its own in a blocking task, off the async worker threads.
+    async fn read_in_blocking_task<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&LogReader) -> anyhow::Result<T> + Send + 'static,
+    ) -> anyhow::Result<T> {
+        let pool = self.clone();
+        tokio::task::spawn_blocking(move || pool.with_reader(f))
+            .await
+            .map_err(|e| anyhow::anyhow!("a log read task failed: {e}"))?
+    }
+
+    /// See `Store::find_answer`.
+    pub(super) async fn find_answer(
+        self: &Arc<Self>,
+        device: &DeviceId,
+        key: &str,
+    ) -> anyhow::Result<Option<IdempotencyRecord>> {
+        let (device, key) = (device.clone(), key.to_owned());
+        self.read_in_blocking_task(move |reader| reader.find_answer(&device, &key))
+            .await
+    }
+
+    /// See `Store::events_between`.
+    pub(super) fn events_between(
+        &self,
+        station: &StationId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> anyhow::Result<Vec<Recorded>> {
+        self.with_reader(|reader| reader.events_between(station, from, to))
+    }
+
+    /// See `Store::rule_change_before`.
+    pub(super) fn rule_change_before(
+        &self,
+        station: &StationId,
+        at: DateTime<Utc>,
+    ) -> anyhow::Result<Option<Recorded>> {
+        self.with_reader(|reader| reader.rule_change_before(station, at))
+    }
+}
+
+/// Calls `f` with `station`'s logged events after `after_seq`, in sequence order; returns how
+/// many there were.
+pub(super) fn replay(
+    conn: &Connection,
+    station: &str,
+    after_seq: u64,
+    mut f: impl FnMut(Recorded) -> anyhow::Result<()>,
+) -> anyhow::Result<u64> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT station, seq, at_us, device, body FROM events WHERE station = ?1 AND seq > ?2 ORDER BY seq",
+    )?;
+    let mut rows = stmt.query(params![station, i64::try_from(after_seq)?])?;
+    let mut n = 0;
+    while let Some(row) = rows.next()? {
+        f(recorded(row)?)?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// The stations that have events in the log. A skip-scan over the primary key: one index
+/// probe per station, however long the log.
+pub(super) fn stations(conn: &Connection) -> anyhow::Result<Vec<String>> {
+    let mut stmt = conn.prepare(
+        "WITH RECURSIVE s(station) AS (
+             SELECT MIN(station) FROM events
+             UNION ALL
+             SELECT (SELECT MIN(station) FROM events WHERE events.station > s.station)
+             FROM s WHERE s.station IS NOT NULL)
+         SELECT station FROM s WHERE station IS NOT NULL",
+    )?;
+    let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The latest snapshot of each station. One that cannot be read is skipped with a warning:
+/// the log still holds every event, so the station is then rebuilt by a full replay.
+pub(super) fn snapshots(conn: &Connection) -> anyhow::Result<Vec<(StationId, Snapshot)>> {
+    let mut stmt = conn.prepare("SELECT station, seq, state FROM snapshots")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, String>(2)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (station, seq, state) = row?;
+        let parsed = StationId::parse(&station)
+            .map_err(|e| e.to_string())
+            .and_then(|id| {
+                serde_json::from_str::<Snapshot>(&state)
+                    .map(|snap| (id, snap))
+                    .map_err(|e| e.to_string())
+            });
+        match parsed {
+            Ok(pair) => out.push(pair),
+            Err(cause) => {
+                tracing::warn!(%station, seq, %cause, "ignoring an unreadable snapshot; the station is replayed in full");
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The token hashes revoked so far.
+pub(super) fn revoked_tokens(conn: &Connection) -> anyhow::Result<HashSet<[u8; 32]>> {
+    let mut stmt = conn.prepare("SELECT token_sha256 FROM revoked_tokens")?;
+    let rows = stmt.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
+    let mut out = HashSet::new();
+    for row in rows {
+        let bytes = row?;
+        out.insert(
+            bytes
+                .try_into()
+                .map_err(|_| anyhow::anyhow!("a revoked token hash of the wrong length"))?,
+        );
+    }
+    Ok(out)
+}
+
+/// The stored idempotent answers given at or after `since`.
+pub(super) fn idempotency_records(
+    conn: &Connection,
+    since: DateTime<Utc>,
+) -> anyhow::Result<Vec<IdempotencyRecord>> {
+    let mut stmt = conn.prepare(
+        "SELECT device, key, fingerprint, status, response, at_us FROM idempotency WHERE at_us >= ?1",
+    )?;
+    let mut rows = stmt.query([since.timestamp_micros()])?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(idempotency_record(row)?);
+    }
+    Ok(out)
+}
+
+/// Whether answers older than `since` exist.
+pub(super) fn has_idempotency_before(
+    conn: &Connection,
+    since: DateTime<Utc>,
+) -> anyhow::Result<bool> {
+    Ok(conn.query_row(
+        "SELECT EXISTS(SELECT 1 FROM idempotency WHERE at_us < ?1)",
+        [since.timestamp_micros()],
+        |r| r.get(0),
+    )?)
+}
+
+/// An `events` row (`station, seq, at_us, device, body`) as a [`Recorded`] event.
+fn recorded(row: &rusqlite::Row<'_>) -> anyhow::Result<Recorded> {
+    let station: String = row.get(0)?;
+    let seq: i64 = row.get(1)?;
+    let at_us: i64 = row.get(2)?;
+    let device: String = row.get(3)?;
+    let body: String = row.get(4)?;
+    let where_ = || format!("event {station}/{seq}");
+    Ok(Recorded {
+        station: StationId::parse(&station).map_err(|e| anyhow::anyhow!("{}: {e}", where_()))?,
+        seq: u64::try_from(seq)?,
+        at: DateTime::from_timestamp_micros(at_us)
+            .ok_or_else(|| anyhow::anyhow!("{}: bad timestamp", where_()))?,
+        device: DeviceId::parse(&device).map_err(|e| anyhow::anyhow!("{}: {e}", where_()))?,
+        event: serde_json::from_str::<Event>(&body)
+            .map_err(|e| anyhow::anyhow!("{}: unreadable body: {e}", where_()))?,
+    })
+}
+
+/// An `idempotency` row (`device, key, fingerprint, status, response, at_us`) as the
+/// [`IdempotencyRecord`] it stores.
+fn idempotency_record(row: &rusqlite::Row<'_>) -> anyhow::Result<IdempotencyRecord> {
+    let device: String = row.get(0)?;
+    let fingerprint: Vec<u8> = row.get(2)?;
+    let body: Vec<u8> = row.get(4)?;
+    Ok(IdempotencyRecord {
+        device: DeviceId::parse(&device).map_err(|e| anyhow::anyhow!("{e}"))?,
+        key: row.get(1)?,
+        fingerprint: fingerprint
+            .try_into()
+            .map_err(|_| anyhow::anyhow!("idempotency fingerprint of wrong length"))?,
+        status: row.get(3)?,
+        body: body.into(),
+        at: DateTime::from_timestamp_micros(row.get(5)?).unwrap_or_default(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    use crate::domain::DeviceId;
+    use crate::idempotency::IdempotencyRecord;
+    use crate::store::{OpenLog, Record, StoreOptions};
+
+    /// With one connection shared behind a lock, the look-up would wait for the read that
+    /// holds it (here: forever); with a connection of its own it does not.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_old_key_is_looked_up_while_another_read_is_in_progress() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = OpenLog::open(dir.path(), StoreOptions::default())
+            .unwrap()
+            .start_writer()
+            .unwrap();
+        let device = DeviceId::parse("desk").unwrap();
+        let answer = IdempotencyRecord {
+            device: device.clone(),
+            key: "old-key".into(),
+            fingerprint: [3; 32],
+            status: 201,
+            body: bytes::Bytes::from_static(b"{\"seq\":1}"),
+            at: chrono::DateTime::from_timestamp_micros(1_700_000_000_000_000).unwrap(),
+        };
+        store
+            .submit(Record {
+                event: None,
+                idempotency: Some(answer.clone()),
+                snapshot: None,
+            })
+            .await
+            .unwrap()
+            .unwrap();
+
+        let (reading, read_started) = mpsc::channel();
+        let (finish_read, read_may_finish) = mpsc::channel::<()>();
+        let readers = store.readers.clone();
+        let long_read = std::thread::spawn(move || {
+            readers.with_reader(|_| {
+                reading.send(()).unwrap();
+                read_may_finish.recv().unwrap();
+                Ok(())
+            })
+        });
+        read_started.recv().unwrap();
+        let found = tokio::time::timeout(
+            Duration::from_secs(10),
+            store.find_answer(&device, "old-key"),
+        )
+        .await
+        .expect("the look-up waited for another read");
+        assert_eq!(found.unwrap(), Some(answer));
+        assert_eq!(store.find_answer(&device, "unknown").await.unwrap(), None);
+        finish_read.send(()).unwrap();
+        long_read.join().unwrap().unwrap();
+    }
+}

@@ -1,0 +1,240 @@
+//! The log's one writer: a thread that owns the write connection and commits records in groups.
+//!
+//! Handlers hand the writer a [`Job`] over a channel, in the order the engine applied the
+//! events, and await its acknowledgement. The writer takes everything that is queued (up to
+//! [`MAX_GROUP`]), writes it in one transaction and commits — one fsync for the whole group,
+//! `synchronous=FULL` — and only then acknowledges each job. A failed write or commit is final:
+//! the writer acknowledges that group and every later one with an error, and the service stops
+//! accepting events, because memory may now be ahead of the log and the log is the truth.
+//! Between groups, after the acknowledgements, it keeps the WAL small (see `checkpointer.rs`).
+
+use std::path::Path;
+use std::thread;
+
+use rusqlite::{CachedStatement, Connection, params};
+use tokio::sync::{mpsc, oneshot};
+
+use super::checkpointer::{self, CHECKPOINT_AFTER, Checkpointer, WAL_FRAMES_LIMIT};
+use super::{Health, Record, Revocation, StoreError};
+use crate::domain::{Recorded, StationId};
+use crate::engine::Snapshot;
+use crate::idempotency::IdempotencyRecord;
+
+/// Most records one transaction takes; a larger backlog commits in several groups.
+pub const MAX_GROUP: usize = 1024;
+/// The writer connection's page cache: the hot end of every station's B-trees stays in memory.
+const WRITER_CACHE_KIB: i64 = 16 * 1024;
+/// Stores a station's latest snapshot, replacing the one before.
+const UPSERT_SNAPSHOT: &str =
+    "INSERT OR REPLACE INTO snapshots(station, seq, state) VALUES (?1, ?2, ?3)";
+
+/// What the writer is asked to do.
+pub(super) enum Work {
+    Record(Record),
+    Revoke(Revocation),
+    /// Nothing to write: the acknowledgement says everything queued before is committed.
+    Flush,
+}
+
+pub(super) struct Job {
+    pub(super) work: Work,
+    pub(super) ack: oneshot::Sender<Result<(), StoreError>>,
+}
+
+/// Starts the writer thread on `conn` (the log at `path`, opened for writing), with its
+/// checkpointer; from here on only the writer writes. Returns the writer's queue.
+pub(super) fn start(
+    conn: Connection,
+    path: &Path,
+    health: Health,
+) -> anyhow::Result<mpsc::UnboundedSender<Job>> {
+    let (jobs, rx) = mpsc::unbounded_channel();
+    checkpointer::take_over_checkpoints(&conn)?;
+    conn.execute_batch(&format!("PRAGMA cache_size=-{WRITER_CACHE_KIB};"))?;
+    let checkpointer = Checkpointer::start(path)?;
+    thread::Builder::new()
+        .name("lobbywatch-log-writer".into())
+        .spawn(move || writer_loop(conn, rx, health, checkpointer))
+        .expect("spawning the log writer thread");
+    Ok(jobs)
+}
+
+/// Stores `snapshot` as `station`'s latest outside the writer thread (start-up, before the
+/// writer starts), with the same statement the writer uses.
+pub(super) fn save_snapshot(
+    conn: &Connection,
+    station: &StationId,
+    snapshot: &Snapshot,
+) -> rusqlite::Result<()> {
+    put_snapshot(
+        &mut conn.prepare_cached(UPSERT_SNAPSHOT)?,
+        station,
+        snapshot,
+    )
+}
+
+fn writer_loop(
+    mut conn: Connection,
+    mut rx: mpsc::UnboundedReceiver<Job>,
+    health: Health,
+    checkpointer: Checkpointer,
+) {
+    let mut group: Vec<Job> = Vec::with_capacity(MAX_GROUP);
+    let mut since_request = 0u64;
+    while let Some(first) = rx.blocking_recv() {
+        group.push(first);
+        while group.len() < MAX_GROUP {
+            match rx.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        let result = commit_unless_failed(&mut conn, &group, &health);
+        since_request += group.len() as u64;
+        for job in group.drain(..) {
+            let _ = job.ack.send(result.clone());
+        }
+        if health.failure().is_some() {
+            continue;
+        }
+        if since_request >= CHECKPOINT_AFTER {
+            checkpointer.request();
+            since_request = 0;
+        }
+        // The WAL is not starting over (sustained load): copy the rest here, after the
+        // acknowledgements — the group just committed does not wait for it, and what arrives
+        // meanwhile commits as one larger group.
+        if checkpointer.wal_frames() > WAL_FRAMES_LIMIT && checkpointer::restart_wal(&conn) {
+            checkpointer.wal_restarted();
+        }
+    }
+    checkpointer.stop();
+    // All senders are gone: the service is shutting down.
+    checkpointer::truncate_at_shutdown(&conn);
+}
+
+/// Commits `group`, unless the log has already failed; a failure here is recorded in `health`,
+/// so every later group is refused too (fail-stop).
+fn commit_unless_failed(
+    conn: &mut Connection,
+    group: &[Job],
+    health: &Health,
+) -> Result<(), StoreError> {
+    if let Some(reason) = health.failure() {
+        return Err(StoreError::Failed(reason));
+    }
+    write_group(conn, group).map_err(|e| {
+        let reason = e.to_string();
+        tracing::error!(cause = %reason, records = group.len(), "event log write failed; no further events will be accepted");
+        health.fail(reason.clone());
+        StoreError::Failed(reason)
+    })
+}
+
+/// Writes every job of `group` in one transaction and commits it (one fsync).
+fn write_group(conn: &mut Connection, group: &[Job]) -> rusqlite::Result<()> {
+    let tx = conn.transaction()?;
+    {
+        let mut statements = Statements::prepare(&tx)?;
+        for job in group {
+            match &job.work {
+                Work::Record(record) => statements.record(record)?,
+                Work::Revoke(revocation) => statements.revocation(revocation)?,
+                Work::Flush => {}
+            }
+        }
+    }
+    tx.commit()
+}
+
+/// The writer's statements, prepared once per group (from the connection's statement cache).
+struct Statements<'conn> {
+    insert_event: CachedStatement<'conn>,
+    upsert_snapshot: CachedStatement<'conn>,
+    insert_idempotency: CachedStatement<'conn>,
+    insert_revoked: CachedStatement<'conn>,
+}
+
+impl<'conn> Statements<'conn> {
+    fn prepare(conn: &'conn Connection) -> rusqlite::Result<Self> {
+        Ok(Statements {
+            insert_event: conn.prepare_cached(
+                "INSERT INTO events(station, seq, at_us, device, kind, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?,
+            upsert_snapshot: conn.prepare_cached(UPSERT_SNAPSHOT)?,
+            insert_idempotency: conn.prepare_cached(
+                "INSERT INTO idempotency(device, key, fingerprint, status, response, at_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?,
+            insert_revoked: conn.prepare_cached(
+                "INSERT OR IGNORE INTO revoked_tokens(token_sha256, device, at_us, by) VALUES (?1, ?2, ?3, ?4)",
+            )?,
+        })
+    }
+
+    fn record(&mut self, record: &Record) -> rusqlite::Result<()> {
+        if let Some(event) = &record.event {
+            self.event(event)?;
+        }
+        if let Some((station, snapshot)) = &record.snapshot {
+            put_snapshot(&mut self.upsert_snapshot, station, snapshot)?;
+        }
+        if let Some(answer) = &record.idempotency {
+            self.idempotency(answer)?;
+        }
+        Ok(())
+    }
+
+    fn event(&mut self, e: &Recorded) -> rusqlite::Result<()> {
+        let body = serde_json::to_string(&e.event).map_err(to_sql_error)?;
+        self.insert_event.execute(params![
+            e.station.as_str(),
+            e.seq as i64,
+            e.at.timestamp_micros(),
+            e.device.as_str(),
+            e.event.kind(),
+            body
+        ])?;
+        Ok(())
+    }
+
+    fn idempotency(&mut self, i: &IdempotencyRecord) -> rusqlite::Result<()> {
+        self.insert_idempotency.execute(params![
+            i.device.as_str(),
+            i.key,
+            &i.fingerprint[..],
+            i.status,
+            &i.body[..],
+            i.at.timestamp_micros()
+        ])?;
+        Ok(())
+    }
+
+    fn revocation(&mut self, rev: &Revocation) -> rusqlite::Result<()> {
+        for hash in &rev.hashes {
+            self.insert_revoked.execute(params![
+                &hash[..],
+                rev.device.as_str(),
+                rev.at.timestamp_micros(),
+                rev.by.as_str()
+            ])?;
+        }
+        Ok(())
+    }
+}
+
+/// Runs [`UPSERT_SNAPSHOT`] for `station`. The snapshot is serialized here — on the writer
+/// thread, when the writer stores it — to keep the station's lock short.
+fn put_snapshot(
+    upsert: &mut CachedStatement<'_>,
+    station: &StationId,
+    snapshot: &Snapshot,
+) -> rusqlite::Result<()> {
+    let state = serde_json::to_string(snapshot).map_err(to_sql_error)?;
+    let seq = i64::try_from(snapshot.seq()).map_err(to_sql_error)?;
+    upsert.execute(params![station.as_str(), seq, state])?;
+    Ok(())
+}
+
+fn to_sql_error(err: impl std::error::Error + Send + Sync + 'static) -> rusqlite::Error {
+    rusqlite::Error::ToSqlConversionFailure(Box::new(err))
+}
