@@ -9,7 +9,7 @@
 //! ## Where each concept lives
 //! | concept | module |
 //! |---|---|
-//! | identifiers, events, status documents | [`domain`] |
+//! | identifiers, events, alerts, status documents | [`domain`] |
 //! | distancing rule → cap (area, exact seat set, queue line) | [`capacity`] |
 //! | opening hours: week, exceptions, holidays | [`hours`] |
 //! | the per-station state machine (pure) | [`engine`] |

@@ -11,9 +11,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::alert::Alert;
 use super::ids::{DeskId, DistrictId, PartySize, ServiceId, StationId, Ticket};
 use crate::capacity::{AreaModel, Limit};
-use crate::engine::alerts::Alert;
 use crate::hours::DayHours;
 
 /// Why the cap is what it is.

@@ -12,7 +12,7 @@ use super::*;
 use crate::capacity::{AreaModel, RoomGeometry};
 use crate::config::{Operations, Rules, Service};
 use crate::domain::event::{Distance, Reason, Text};
-use crate::domain::{DeviceId, DistrictId, StationId};
+use crate::domain::{DeviceId, DistrictId, PartySize, StationId};
 use crate::hours::{Schedule, WeeklyHours, parse_day};
 
 /// A room of `area` m² (cap = area / 4 at 2 m) with one service on `hours`.

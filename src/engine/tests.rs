@@ -10,7 +10,7 @@ use super::*;
 use crate::capacity::{AreaModel, RoomGeometry};
 use crate::config::{Rules, Service};
 use crate::domain::event::{Delta, Text};
-use crate::domain::{DistrictId, StationId};
+use crate::domain::{DistrictId, PartySize, StationId};
 use crate::hours::{Schedule, WeeklyHours, parse_day};
 
 /// A station with a room of `cap` visitors at 2 m (area cap = area / 4) and two services open

@@ -1,0 +1,58 @@
+//! What guards put right by hand: a headcount correction for visitors without a ticket, a
+//! surface cleaned, an alert acknowledged.
+//!
+//! None of these moves a ticket; they adjust what the station counts and what it tells guards.
+
+use chrono::{DateTime, Utc};
+
+use super::alerts::AckRefusal;
+use super::state::SurfaceUse;
+use super::{Refusal, Station};
+use crate::domain::DeviceId;
+use crate::domain::event::Delta;
+
+impl Station {
+    /// `correction`: people counted in (or out) without a ticket. The count never goes below
+    /// zero: a party with a ticket leaves by checking out.
+    pub(super) fn correct(&mut self, delta: Delta) -> Result<(), Refusal> {
+        let corrections = self.state.corrections;
+        let next = i64::from(corrections) + i64::from(delta.get());
+        if next < 0 {
+            return Err(Refusal::CorrectionBelowZero(format!(
+                "only {corrections} uncounted people are recorded inside, so {} cannot be removed; check out the ticket of a party that left instead",
+                -delta.get()
+            )));
+        }
+        self.state.corrections = next as u32;
+        Ok(())
+    }
+
+    /// `cleaned`: `surface` was cleaned at `at`; if it is tracked, its use starts again from zero.
+    pub(super) fn cleaned(&mut self, surface: &str, at: DateTime<Utc>) {
+        self.state.cleaning.insert(surface.to_owned(), at);
+        if let Some(used) = self.state.surfaces.get_mut(surface) {
+            *used = SurfaceUse::default();
+        }
+    }
+
+    /// `acknowledge`: a guard (`by`) has seen open alert `alert`.
+    pub(super) fn acknowledge(
+        &mut self,
+        alert: u64,
+        by: &DeviceId,
+        at: DateTime<Utc>,
+    ) -> Result<(), Refusal> {
+        let alerts = &mut self.state.alerts;
+        alerts.check_acknowledge(alert).map_err(|r| {
+            Refusal::Alert(match r {
+                AckRefusal::Unknown(id) => format!("there is no alert {id} at this station"),
+                AckRefusal::Cleared(id) => format!("alert {id} has already cleared"),
+                AckRefusal::AlreadyAcknowledged { id, by } => {
+                    format!("alert {id} was already acknowledged by {by}")
+                }
+            })
+        })?;
+        alerts.acknowledge(alert, by, at);
+        Ok(())
+    }
+}

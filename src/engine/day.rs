@@ -1,0 +1,103 @@
+//! The station's day and what changes it from outside the room: a new local day, the day's
+//! close-out, a change of the distancing rule, and what the clock alone makes due.
+//!
+//! The engine has no clock. [`Station::due`] answers the ticker's question "should an event be
+//! logged now?" from the instant it is given, and what it proposes (`close_out`, `clock`) is logged
+//! and applied like any other event, so a replay reaches the same state without a clock.
+
+use chrono::{DateTime, NaiveDate, Timelike, Utc};
+
+use super::Station;
+use crate::domain::{Event, Ticket};
+
+impl Station {
+    /// A new local day: ticket numbers restart, and yesterday's remaining tickets and counts are
+    /// closed out (the office has closed in between).
+    pub(super) fn roll_over(&mut self, today: NaiveDate) -> Vec<Ticket> {
+        let closed = self.close_out();
+        self.state.numbers.clear();
+        self.state.day = Some(today);
+        closed
+    }
+
+    /// `close_out`: every ticket still inside or outside is dropped, inside first, and the
+    /// corrections go back to zero. Returns the dropped tickets.
+    pub(super) fn close_out(&mut self) -> Vec<Ticket> {
+        let state = &mut self.state;
+        let closed = state
+            .inside
+            .drain(..)
+            .chain(state.outside.drain(..))
+            .map(|p| p.ticket)
+            .collect();
+        state.corrections = 0;
+        closed
+    }
+
+    /// `rule_changed`: the distancing in force becomes `distancing_m`, and with it the cap and the
+    /// queue line's places.
+    pub(super) fn change_rule(&mut self, distancing_m: f64) {
+        self.state.distancing_m = distancing_m;
+        self.derive_room();
+    }
+
+    /// The event the service should log now, by the clock alone: the day's close-out once the
+    /// station has closed, or a `clock` event when an alert became due or went away. `None` when
+    /// time changed nothing.
+    pub fn due(&self, now: DateTime<Utc>) -> Option<Event> {
+        if let Some(reason) = self.close_out_due(now) {
+            return Some(Event::CloseOut {
+                reason: crate::domain::event::Reason::parse(&reason).ok()?,
+            });
+        }
+        self.state
+            .alerts
+            .would_change(&self.conditions(now))
+            .then_some(Event::Clock)
+    }
+
+    /// Why the day's remaining tickets should be closed out at `now`, if they should: every
+    /// service has closed for the day and the grace period has passed.
+    fn close_out_due(&self, now: DateTime<Utc>) -> Option<String> {
+        let state = &self.state;
+        if state.inside.is_empty() && state.outside.is_empty() && state.corrections == 0 {
+            return None;
+        }
+        let local = now.with_timezone(&self.config.timezone).naive_local();
+        let minute = (local.hour() * 60 + local.minute()) as u16;
+        let mut closing: Option<u16> = None;
+        for s in &self.config.services {
+            if s.hours.is_open(local) {
+                return None;
+            }
+            if s.hours
+                .next_opening(local)
+                .is_some_and(|t| t.date() == local.date())
+            {
+                return None; // a break, not the end of the day
+            }
+            let ended = s
+                .hours
+                .on(local.date())
+                .0
+                .iter()
+                .map(|r| r.end)
+                .filter(|end| *end <= minute)
+                .max();
+            closing = closing.max(ended);
+        }
+        let grace = self.config.operations.close_out_grace_min;
+        let closed_at = closing.unwrap_or(0);
+        (u32::from(minute) >= u32::from(closed_at) + grace).then(|| {
+            if closing.is_some() {
+                format!(
+                    "closed at {:02}:{:02}; the day's remaining tickets are closed out {grace} min after closing",
+                    closed_at / 60,
+                    closed_at % 60
+                )
+            } else {
+                "closed all day today; the remaining tickets are closed out".to_owned()
+            }
+        })
+    }
+}

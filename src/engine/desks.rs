@@ -1,0 +1,99 @@
+//! What the desks do with a ticket inside: call it, check it out when the visitor leaves, or drop
+//! it as a no-show.
+//!
+//! A call takes the longest-waiting uncalled ticket inside (for one service or any); the time from
+//! call to check-out is what the wait estimates in `engine/waits.rs` are measured from.
+
+use chrono::{DateTime, Utc};
+
+use super::{Outcome, Refusal, Station};
+use crate::domain::status::CallRecord;
+use crate::domain::{DeskId, ServiceId, Ticket};
+
+/// How many recent calls a station remembers (the displays show the last few).
+pub const CALLS_KEPT: usize = 10;
+
+impl Station {
+    /// `call`: `desk` takes the longest-waiting uncalled ticket inside, of `service` if named.
+    pub(super) fn call(
+        &mut self,
+        desk: &DeskId,
+        service: Option<&ServiceId>,
+        at: DateTime<Utc>,
+        outcome: &mut Outcome,
+    ) -> Result<(), Refusal> {
+        if let Some(s) = service {
+            if !self.config.services.iter().any(|x| &x.id == s) {
+                return Err(Refusal::UnknownService(s.clone()));
+            }
+        }
+        let next = self
+            .state
+            .inside
+            .iter_mut()
+            .find(|p| p.desk.is_none() && service.is_none_or(|s| &p.service == s))
+            .ok_or_else(|| {
+                Refusal::NothingToCall(match service {
+                    Some(s) => format!("no ticket for '{s}' is waiting inside"),
+                    None => "no ticket is waiting inside".to_owned(),
+                })
+            })?;
+        next.desk = Some(desk.clone());
+        next.called_at = Some(at);
+        next.asked_in = false;
+        let record = CallRecord {
+            ticket: next.ticket,
+            desk: desk.clone(),
+            at,
+        };
+        outcome.ticket = Some(next.ticket);
+        outcome.desk = Some(desk.clone());
+        let called_service = next.service.clone();
+        self.state.throughput.called(&called_service, desk, at);
+        self.state.calls.push_front(record);
+        self.state.calls.truncate(CALLS_KEPT);
+        Ok(())
+    }
+
+    /// `check_out`: a party inside leaves; its time at the desk, if it was called, is measured.
+    pub(super) fn check_out(
+        &mut self,
+        ticket: Ticket,
+        at: DateTime<Utc>,
+        outcome: &mut Outcome,
+    ) -> Result<(), Refusal> {
+        let i = self.find_inside(ticket)?;
+        let party = self.state.inside.remove(i);
+        if let Some(called_at) = party.called_at {
+            self.state.throughput.served(&party.service, called_at, at);
+        }
+        outcome.ticket = Some(ticket);
+        Ok(())
+    }
+
+    /// `no_show`: drops `ticket` wherever it is, inside or in the queue outside.
+    pub(super) fn no_show(&mut self, ticket: Ticket, outcome: &mut Outcome) -> Result<(), Refusal> {
+        let state = &mut self.state;
+        if let Some(i) = state.inside.iter().position(|p| p.ticket == ticket) {
+            state.inside.remove(i);
+        } else if let Some(i) = state.outside.iter().position(|p| p.ticket == ticket) {
+            state.outside.remove(i);
+        } else {
+            return Err(Refusal::UnknownTicket(ticket));
+        }
+        outcome.ticket = Some(ticket);
+        Ok(())
+    }
+
+    /// Where `ticket` is inside, or why it cannot be served there.
+    fn find_inside(&self, ticket: Ticket) -> Result<usize, Refusal> {
+        let state = &self.state;
+        if let Some(i) = state.inside.iter().position(|p| p.ticket == ticket) {
+            Ok(i)
+        } else if state.outside.iter().any(|p| p.ticket == ticket) {
+            Err(Refusal::TicketOutside(ticket))
+        } else {
+            Err(Refusal::UnknownTicket(ticket))
+        }
+    }
+}

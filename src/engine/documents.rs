@@ -1,0 +1,344 @@
+//! What a station tells people: the status documents built from its state, and the alerts'
+//! texts for guards.
+//!
+//! The document types are plain data in `domain/status.rs`; this file fills them from a
+//! [`Station`] at a given instant (opening hours and wait estimates depend on it). The alert
+//! conditions are worked out here too, each with the English detail a guard reads, because they
+//! read the same numbers the documents show.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+
+use super::Station;
+use super::alerts::Condition;
+use super::waits::{self, Pace, wait_minutes};
+use crate::domain::status::{
+    CapBasis, CleaningRecord, InsideParty, OutsideParty, PublicStatus, ServiceStatus, Sign,
+    StationStatus,
+};
+use crate::domain::{Event, ServiceId};
+
+/// The cause an over-cap alert names when no correction, override or rule change put the
+/// headcount over the cap (a config that shrank the room since, say).
+const UNRECORDED_CAUSE: &str = "an unrecorded cause";
+
+impl Station {
+    /// The full status document at `now` (opening hours are judged at `now`).
+    pub fn status(&self, now: DateTime<Utc>) -> StationStatus {
+        let cfg = &self.config;
+        let (services, departures_per_s) = self.services_status(now);
+        let open = services.iter().any(|s| s.open);
+        let state = &self.state;
+        StationStatus {
+            station: cfg.id.clone(),
+            name: cfg.name.clone(),
+            district: cfg.district.clone(),
+            seq: state.seq,
+            as_of: now,
+            timezone: cfg.timezone.to_string(),
+            open,
+            sign: self.sign(open),
+            headcount: self.headcount(),
+            cap: self.capacity.cap,
+            cap_basis: self.cap_basis(),
+            corrections: state.corrections,
+            queue_line_places: self.queue_line_places,
+            outside: self.outside_listing(departures_per_s),
+            inside: self.inside_by_service(),
+            please_enter: state
+                .inside
+                .iter()
+                .filter(|p| p.asked_in)
+                .map(|p| p.ticket)
+                .collect(),
+            calls: state.calls.iter().cloned().collect(),
+            cleaning: state
+                .cleaning
+                .iter()
+                .map(|(surface, at)| CleaningRecord {
+                    surface: surface.clone(),
+                    at: *at,
+                })
+                .collect(),
+            alerts: state.alerts.listing(),
+            services,
+        }
+    }
+
+    /// The public document at `now`: built from the full one through its field-by-field copy.
+    pub fn public_status(&self, now: DateTime<Utc>) -> PublicStatus {
+        PublicStatus::from_full(&self.status(now))
+    }
+
+    /// Each service at `now`, and how fast the room empties (all desks together, per second), if
+    /// any desk's pace is measured: the outside queue moves at that pace.
+    fn services_status(&self, now: DateTime<Utc>) -> (Vec<ServiceStatus>, Option<f64>) {
+        let cfg = &self.config;
+        let local = now.with_timezone(&cfg.timezone).naive_local();
+        // Each service's measured pace, once: for its own wait and for the queue outside.
+        let paces: Vec<Option<Pace>> = cfg
+            .services
+            .iter()
+            .map(|s| self.state.throughput.pace(&s.id, now))
+            .collect();
+        let services = cfg
+            .services
+            .iter()
+            .zip(&paces)
+            .map(|(s, pace)| {
+                let (waiting_inside, waiting_outside) = self.waiting_for(&s.id);
+                ServiceStatus {
+                    id: s.id.clone(),
+                    name: s.name.clone(),
+                    name_en: s.name_en.clone(),
+                    prefix: s.prefix,
+                    open: s.hours.is_open(local),
+                    hours_today: s.hours.describe(local.date()),
+                    waiting_inside,
+                    waiting_outside,
+                    estimated_wait_min: pace
+                        .map(|pace| wait_minutes(waiting_inside + waiting_outside, pace)),
+                    desks_active: self.state.throughput.active_desks(&s.id, now),
+                    week: s.hours.week(),
+                }
+            })
+            .collect();
+        let measured: Vec<Pace> = paces.into_iter().flatten().collect();
+        let departures_per_s =
+            (!measured.is_empty()).then(|| measured.iter().map(Pace::rate).sum());
+        (services, departures_per_s)
+    }
+
+    /// Why the cap is what it is.
+    fn cap_basis(&self) -> CapBasis {
+        let (c, geometry) = (&self.capacity, &self.config.geometry);
+        CapBasis {
+            area_m2: geometry.area_m2,
+            area_cap: c.area_cap,
+            seat_cap: c.seat_cap,
+            seats: geometry.seats.as_ref().map(Vec::len),
+            max_visitors: c.max_visitors,
+            distancing_m: c.distancing_m,
+            area_model: c.area_model,
+            limited_by: c.limited_by,
+            exact: c.exact,
+        }
+    }
+
+    /// The queue outside in order, each with when it may expect to enter at `departures_per_s`.
+    fn outside_listing(&self, departures_per_s: Option<f64>) -> Vec<OutsideParty> {
+        self.state
+            .outside
+            .iter()
+            .enumerate()
+            .map(|(i, p)| OutsideParty {
+                ticket: p.ticket,
+                service: p.service.clone(),
+                party_size: p.size,
+                position: i as u32 + 1,
+                since: p.checked_in_at,
+                expected_enter_min: departures_per_s
+                    .map(|rate| waits::minutes_for(i as u32 + 1, rate)),
+                appointment: p.appointment.as_ref().map(|a| a.as_str().to_owned()),
+            })
+            .collect()
+    }
+
+    /// The parties inside per service (every configured service listed), in order of arrival.
+    fn inside_by_service(&self) -> BTreeMap<ServiceId, Vec<InsideParty>> {
+        let mut inside: BTreeMap<ServiceId, Vec<InsideParty>> = self
+            .config
+            .services
+            .iter()
+            .map(|s| (s.id.clone(), Vec::new()))
+            .collect();
+        for p in &self.state.inside {
+            inside
+                .entry(p.service.clone())
+                .or_default()
+                .push(InsideParty {
+                    ticket: p.ticket,
+                    party_size: p.size,
+                    checked_in_at: p.checked_in_at,
+                    entered_at: p.entered_at.unwrap_or(p.checked_in_at),
+                    desk: p.desk.clone(),
+                    called_at: p.called_at,
+                    overridden: p.overridden,
+                    appointment: p.appointment.as_ref().map(|a| a.as_str().to_owned()),
+                });
+        }
+        inside
+    }
+
+    /// The sign at the door.
+    fn sign(&self, open: bool) -> Sign {
+        if !open {
+            Sign::Closed
+        } else if self.state.outside.is_empty() && self.headcount() < self.capacity.cap {
+            Sign::Enter
+        } else {
+            Sign::WaitOutside
+        }
+    }
+
+    /// Parties waiting for `service`: inside and not yet called, and outside.
+    fn waiting_for(&self, service: &ServiceId) -> (u32, u32) {
+        let inside = self
+            .state
+            .inside
+            .iter()
+            .filter(|p| p.service == *service && p.desk.is_none())
+            .count() as u32;
+        let outside = self
+            .state
+            .outside
+            .iter()
+            .filter(|p| p.service == *service)
+            .count() as u32;
+        (inside, outside)
+    }
+
+    /// The alert conditions that hold at `at`, each with what a guard should read.
+    pub(super) fn conditions(&self, at: DateTime<Utc>) -> Vec<(Condition, String)> {
+        let mut holding = Vec::new();
+        self.cap_conditions(&mut holding);
+        self.gathering_condition(&mut holding);
+        self.cleaning_conditions(at, &mut holding);
+        self.long_inside_conditions(at, &mut holding);
+        self.long_wait_conditions(at, &mut holding);
+        holding
+    }
+
+    /// At cap, or over it and why.
+    fn cap_conditions(&self, holding: &mut Vec<(Condition, String)>) {
+        let (headcount, cap) = (self.headcount(), self.capacity.cap);
+        if headcount > cap {
+            let cause = self
+                .state
+                .over_cap_cause
+                .as_deref()
+                .unwrap_or(UNRECORDED_CAUSE);
+            holding.push((
+                Condition::OverCap,
+                format!("{headcount} inside, cap {cap}, after {cause}; admissions stop until the headcount is under the cap"),
+            ));
+        } else if headcount == cap && cap > 0 {
+            holding.push((
+                Condition::AtCap,
+                format!("{headcount} / {cap}: new arrivals wait outside"),
+            ));
+        }
+    }
+
+    /// A crowd outside: as many people as the queue line holds, or the configured number.
+    fn gathering_condition(&self, holding: &mut Vec<(Condition, String)>) {
+        let outside_people: u32 = self.state.outside.iter().map(|p| p.size.get()).sum();
+        let gathering = self
+            .config
+            .operations
+            .gathering_people
+            .or(self.queue_line_places)
+            .unwrap_or(10)
+            .max(1);
+        if outside_people >= gathering {
+            holding.push((
+                Condition::Gathering,
+                format!("{outside_people} people queued outside (alert at {gathering}); keep 2 m along the queue"),
+            ));
+        }
+    }
+
+    /// Tracked surfaces used by enough visitors, or for long enough, since their last cleaning.
+    fn cleaning_conditions(&self, at: DateTime<Utc>, holding: &mut Vec<(Condition, String)>) {
+        let ops = &self.config.operations;
+        for (surface, used) in &self.state.surfaces {
+            let Some(since) = used.dirty_since else {
+                continue;
+            };
+            let minutes = (at - since).num_minutes();
+            if used.visitors >= ops.cleaning_every_visitors
+                || minutes >= i64::from(ops.cleaning_every_min)
+            {
+                holding.push((
+                    Condition::CleaningDue {
+                        surface: surface.clone(),
+                    },
+                    format!(
+                        "{surface}: in use since {} by {} visitors (clean every {} min or {} visitors)",
+                        self.local_clock(since),
+                        used.visitors,
+                        ops.cleaning_every_min,
+                        ops.cleaning_every_visitors
+                    ),
+                ));
+            }
+        }
+    }
+
+    /// Tickets inside so long that the party has probably left without checking out.
+    fn long_inside_conditions(&self, at: DateTime<Utc>, holding: &mut Vec<(Condition, String)>) {
+        let long_inside_min = self.config.operations.long_inside_min;
+        for p in &self.state.inside {
+            let entered = p.entered_at.unwrap_or(p.checked_in_at);
+            if (at - entered).num_minutes() >= i64::from(long_inside_min) {
+                holding.push((
+                    Condition::LongInside { ticket: p.ticket },
+                    format!(
+                        "{} inside since {}: check it out if the party has left",
+                        p.ticket,
+                        self.local_clock(entered)
+                    ),
+                ));
+            }
+        }
+    }
+
+    /// Services whose estimated wait is above the threshold.
+    fn long_wait_conditions(&self, at: DateTime<Utc>, holding: &mut Vec<(Condition, String)>) {
+        let long_wait_min = self.config.operations.long_wait_min;
+        for s in &self.config.services {
+            let Some(pace) = self.state.throughput.pace(&s.id, at) else {
+                continue;
+            };
+            let (inside, outside) = self.waiting_for(&s.id);
+            let waiting = inside + outside;
+            let minutes = wait_minutes(waiting, pace);
+            if minutes > long_wait_min {
+                holding.push((
+                    Condition::LongWait {
+                        service: s.id.clone(),
+                    },
+                    format!(
+                        "{}: about {minutes} min for {waiting} waiting at {} desk(s) (alert above {long_wait_min} min)",
+                        s.name_en, pace.desks
+                    ),
+                ));
+            }
+        }
+    }
+
+    /// `t` as the station's local wall-clock time, `HH:MM`.
+    fn local_clock(&self, t: DateTime<Utc>) -> String {
+        t.with_timezone(&self.config.timezone)
+            .format("%H:%M")
+            .to_string()
+    }
+}
+
+/// What pushed the headcount over the cap, in the words of the over-cap alert: the event that
+/// did it, with the cap it left (`cap`).
+pub(super) fn over_cap_cause(event: &Event, cap: u32) -> String {
+    match event {
+        Event::Correction { reason, .. } => format!("a guard's correction ({reason})"),
+        Event::Override { reason, .. } => format!("a guard's override ({reason})"),
+        Event::RuleChanged {
+            distancing_m,
+            scope,
+        } => format!(
+            "the rule change to {} m ({scope}), which lowered the cap to {cap}",
+            distancing_m.metres()
+        ),
+        _ => UNRECORDED_CAUSE.to_owned(),
+    }
+}
