@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
+use tokio::sync::oneshot;
 
 use crate::config::Device;
 use crate::domain::{DeviceId, Event, Recorded, StationId};
@@ -23,7 +24,7 @@ use crate::engine::{Mode, Outcome, Refusal};
 use crate::hub::Docs;
 use crate::idempotency::{Answer, Begin, IdempotencyKey, IdempotencyRecord, fingerprint};
 use crate::state::{AppState, StationSlot};
-use crate::store::Record;
+use crate::store::{Record, StoreError};
 
 /// HTTP's `201 Created`, the status of an accepted event's stored answer.
 const CREATED: u16 = 201;
@@ -70,19 +71,16 @@ pub async fn submit(
     render_refusal: impl FnOnce(Refusal) -> Answer,
 ) -> Result<Reply, IngestError> {
     let slot = writable_slot(state, station)?;
-    let fp = fingerprint(station, body);
-    if state.idempotency.needs_log_lookup(&device.id, &key) {
-        // An old key, answered before what memory holds: its answer is in the log.
-        match state.store.find_answer(&device.id, key.as_str()).await {
-            Ok(Some(record)) => state.idempotency.remember(record),
-            Ok(None) => {}
-            Err(e) => {
-                tracing::error!(cause = %e, "idempotency look-up in the log failed");
-                return Err(IngestError::Internal);
-            }
-        }
-    }
-    match state.idempotency.begin(&device.id, &key, fp) {
+    let claim = Claim {
+        device: device.clone(),
+        key,
+        fingerprint: fingerprint(station, body),
+    };
+    load_old_answer(state, &claim).await?;
+    match state
+        .idempotency
+        .begin(&claim.device.id, &claim.key, claim.fingerprint)
+    {
         Begin::Proceed => {}
         Begin::Replay(answer) => {
             return Ok(Reply {
@@ -93,21 +91,86 @@ pub async fn submit(
         Begin::Mismatch => return Err(IngestError::KeyReused),
         Begin::InFlight => return Err(IngestError::KeyInFlight),
     }
-
     let at = state.clock.now();
-    let stored = |answer: &Answer| IdempotencyRecord {
-        device: device.id.clone(),
-        key: key.as_str().to_owned(),
-        fingerprint: fp,
-        status: answer.status,
-        body: answer.body.clone(),
-        at,
-    };
-    // The synchronous section: apply, render the documents, enqueue. No `.await` while the guard
-    // lives; a refusal leaves it with nothing logged, and is rendered and stored after it.
+    let pending = apply_and_log(state, &slot, station, &claim, event, at, render_refusal)?;
+    // Completion runs in its own task: it finishes even if the client disconnects meanwhile.
+    let state = state.clone();
+    let station = station.clone();
+    tokio::spawn(async move { complete(&state, &slot, &station, claim, pending).await })
+        .await
+        .map_err(|_| IngestError::Internal)?
+}
+
+/// One request's hold on its `(device, Idempotency-Key)`.
+struct Claim {
+    device: Arc<Device>,
+    key: IdempotencyKey,
+    fingerprint: [u8; 32],
+}
+
+impl Claim {
+    /// `answer`, given `at`, as the log keeps it under this key.
+    fn record(&self, answer: &Answer, at: DateTime<Utc>) -> IdempotencyRecord {
+        IdempotencyRecord {
+            device: self.device.id.clone(),
+            key: self.key.as_str().to_owned(),
+            fingerprint: self.fingerprint,
+            status: answer.status,
+            body: answer.body.clone(),
+            at,
+        }
+    }
+}
+
+/// An answer handed to the log writer, not yet durable: the writer's acknowledgement to wait
+/// for, the answer given at `at`, and the documents to publish once it is committed (none after
+/// a refusal).
+struct Pending {
+    ack: oneshot::Receiver<Result<(), StoreError>>,
+    at: DateTime<Utc>,
+    answer: Arc<Answer>,
+    docs: Option<Arc<Docs>>,
+}
+
+/// A key older than what memory holds may have been answered before: its answer is in the log,
+/// and is brought into memory so that `begin` replays it.
+async fn load_old_answer(state: &AppState, claim: &Claim) -> Result<(), IngestError> {
+    if !state
+        .idempotency
+        .needs_log_lookup(&claim.device.id, &claim.key)
+    {
+        return Ok(());
+    }
+    match state
+        .store
+        .find_answer(&claim.device.id, claim.key.as_str())
+        .await
+    {
+        Ok(Some(record)) => state.idempotency.remember(record),
+        Ok(None) => {}
+        Err(e) => {
+            tracing::error!(cause = %e, "idempotency look-up in the log failed");
+            return Err(IngestError::Internal);
+        }
+    }
+    Ok(())
+}
+
+/// The synchronous section: apply, render the documents, enqueue — no `.await` while the
+/// station's guard lives. A refusal leaves the lock with nothing logged, and is rendered and
+/// stored after it.
+fn apply_and_log(
+    state: &AppState,
+    slot: &StationSlot,
+    station: &StationId,
+    claim: &Claim,
+    event: Event,
+    at: DateTime<Utc>,
+    render_refusal: impl FnOnce(Refusal) -> Answer,
+) -> Result<Pending, IngestError> {
     let applied = {
         let Ok(mut engine) = slot.engine.lock() else {
-            state.idempotency.abandon(&device.id, &key);
+            state.idempotency.abandon(&claim.device.id, &claim.key);
             return Err(IngestError::Internal);
         };
         engine.apply(&event, at, Mode::Live).map(|outcome| {
@@ -115,10 +178,11 @@ pub async fn submit(
                 status: CREATED,
                 body: Bytes::from(serde_json::to_vec(&outcome).expect("outcomes serialize")),
             };
-            let accepted = accept(state, &engine, station, &device.id, event, outcome.seq, at);
+            let device = &claim.device.id;
+            let accepted = accept(state, &engine, station, device, event, outcome.seq, at);
             let ack = state.store.submit(Record {
                 event: Some(accepted.recorded),
-                idempotency: Some(stored(&answer)),
+                idempotency: Some(claim.record(&answer, at)),
                 snapshot: accepted.snapshot,
             });
             (ack, answer, Some(accepted.docs))
@@ -128,47 +192,54 @@ pub async fn submit(
         let answer = render_refusal(refusal);
         let ack = state.store.submit(Record {
             event: None,
-            idempotency: Some(stored(&answer)),
+            idempotency: Some(claim.record(&answer, at)),
             snapshot: None,
         });
         (ack, answer, None)
     });
-    let answer = Arc::new(answer);
+    Ok(Pending {
+        ack,
+        at,
+        answer: Arc::new(answer),
+        docs,
+    })
+}
 
-    // Completion runs in its own task: it finishes even if the client disconnects meanwhile.
-    let completion = {
-        let state = state.clone();
-        let device = device.clone();
-        let slot = slot.clone();
-        let station_id = station.clone();
-        tokio::spawn(async move {
-            let committed = match ack.await {
-                Ok(Ok(())) => Ok(()),
-                Ok(Err(e)) => Err(e.to_string()),
-                Err(_) => Err("the log writer stopped".to_owned()),
-            };
-            match committed {
-                Ok(()) => {
-                    state
-                        .idempotency
-                        .complete(&device.id, &key, fp, answer.clone(), at);
-                    if let Some(docs) = docs {
-                        slot.live.publish(docs);
-                    }
-                    Ok(Reply {
-                        answer,
-                        replayed: false,
-                    })
-                }
-                Err(reason) => {
-                    tracing::error!(cause = %reason, station = %station_id, "event not acknowledged: the log failed");
-                    state.idempotency.abandon(&device.id, &key);
-                    Err(IngestError::LogFailed)
-                }
-            }
-        })
+/// Waits for the log to commit, then stores the answer for retries and publishes the new
+/// documents; if the log failed, releases the key so a retry can try again.
+async fn complete(
+    state: &AppState,
+    slot: &StationSlot,
+    station: &StationId,
+    claim: Claim,
+    pending: Pending,
+) -> Result<Reply, IngestError> {
+    let committed = match pending.ack.await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("the log writer stopped".to_owned()),
     };
-    completion.await.map_err(|_| IngestError::Internal)?
+    let device = &claim.device.id;
+    if let Err(reason) = committed {
+        tracing::error!(cause = %reason, station = %station, "event not acknowledged: the log failed");
+        state.idempotency.abandon(device, &claim.key);
+        return Err(IngestError::LogFailed);
+    }
+    let answer = pending.answer;
+    state.idempotency.complete(
+        device,
+        &claim.key,
+        claim.fingerprint,
+        answer.clone(),
+        pending.at,
+    );
+    if let Some(docs) = pending.docs {
+        slot.live.publish(docs);
+    }
+    Ok(Reply {
+        answer,
+        replayed: false,
+    })
 }
 
 /// Applies an event the service itself decides on — a close-out, a clock review, a rule change —

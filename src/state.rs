@@ -158,6 +158,44 @@ fn restore_station(
     Ok((station, tail))
 }
 
+/// Every station of the config restored from the log, and how many events were replayed. A
+/// station replayed far past its latest snapshot gets a new one, so the next start is quick.
+fn restore_all(
+    log: &OpenLog,
+    config: &Config,
+) -> anyhow::Result<(BTreeMap<StationId, engine::Station>, u64)> {
+    for station in log.stations()? {
+        let known = StationId::parse(&station)
+            .ok()
+            .is_some_and(|id| config.station(&id).is_some());
+        anyhow::ensure!(
+            known,
+            "the log has events for station '{station}', which is not in the config; add it back or use another data directory"
+        );
+    }
+    let mut snapshots: BTreeMap<StationId, engine::Snapshot> =
+        log.snapshots()?.into_iter().collect();
+    let jobs: Vec<Restore> = config
+        .stations
+        .iter()
+        .map(|station| Restore {
+            config: Arc::new(station.clone()),
+            snapshot: snapshots.remove(&station.id),
+        })
+        .collect();
+    let mut engines = BTreeMap::new();
+    let mut replayed = 0;
+    for (station, tail) in restore_stations(log, &config.rules, jobs)? {
+        let id = station.config().id.clone();
+        if tail >= log.snapshot_every() {
+            log.save_snapshot(&id, &station.snapshot())?;
+        }
+        replayed += tail;
+        engines.insert(id, station);
+    }
+    Ok((engines, replayed))
+}
+
 impl AppState {
     /// Opens the log in `data_dir`, replays it, and builds the state.
     pub fn open(
@@ -173,35 +211,7 @@ impl AppState {
         let config = Arc::new(config);
         let log = OpenLog::open(data_dir, store)?;
         let started = std::time::Instant::now();
-        let mut snapshots: BTreeMap<StationId, engine::Snapshot> =
-            log.snapshots()?.into_iter().collect();
-        for station in log.stations()? {
-            let known = StationId::parse(&station)
-                .ok()
-                .is_some_and(|id| config.station(&id).is_some());
-            anyhow::ensure!(
-                known,
-                "the log has events for station '{station}', which is not in the config; add it back or use another data directory"
-            );
-        }
-        let jobs: Vec<Restore> = config
-            .stations
-            .iter()
-            .map(|station| Restore {
-                config: Arc::new(station.clone()),
-                snapshot: snapshots.remove(&station.id),
-            })
-            .collect();
-        let mut engines = BTreeMap::new();
-        let mut replayed = 0;
-        for (station, tail) in restore_stations(&log, &config.rules, jobs)? {
-            let id = station.config().id.clone();
-            if tail >= log.snapshot_every() {
-                log.save_snapshot(&id, &station.snapshot())?;
-            }
-            replayed += tail;
-            engines.insert(id, station);
-        }
+        let (engines, replayed) = restore_all(&log, &config)?;
         let recent = clock.now() - crate::idempotency::LOADED_AT_START;
         let idempotency = IdempotencyTable::from_records(
             log.idempotency_records(recent)?,
@@ -218,13 +228,8 @@ impl AppState {
             .into_iter()
             .map(|(id, engine)| {
                 let live = Live::new(Docs::render(&engine, now));
-                (
-                    id,
-                    Arc::new(StationSlot {
-                        engine: Mutex::new(engine),
-                        live,
-                    }),
-                )
+                let engine = Mutex::new(engine);
+                (id, Arc::new(StationSlot { engine, live }))
             })
             .collect();
         Ok(AppState {
