@@ -15,7 +15,7 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 
 use crate::capacity::{self, AreaModel, Capacity, RoomGeometry};
-use crate::domain::{DeviceId, DistrictId, ServiceId, StationId};
+use crate::domain::{DeviceId, DistrictId, SERVICE_DEVICE, ServiceId, StationId};
 use crate::hours::{self, DAY_KEYS, Exception, Schedule, WeeklyHours};
 
 /// The sample configuration compiled into the binary: 12 police districts, their stations and
@@ -581,7 +581,7 @@ impl Config {
         for (i, d) in raw.devices.into_iter().enumerate() {
             let key = format!("devices[{i}]");
             let id = DeviceId::parse(&d.id).map_err(|e| c.err(format!("{key}.id"), e.0))?;
-            if id.as_str() == crate::ingest::SERVICE_DEVICE {
+            if id.as_str() == SERVICE_DEVICE {
                 return Err(c.err(
                     format!("{key}.id"),
                     format!("'{id}' is reserved for the service's own events; choose another id"),

@@ -120,6 +120,9 @@ impl fmt::Display for DeviceId {
     }
 }
 
+/// The device the service's own events are logged under; no config device may take this id.
+pub const SERVICE_DEVICE: &str = "lobbywatch";
+
 /// A desk (counter) where a clerk serves visitors: 1–16 letters, digits or '-', e.g. `3` or `A2`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
 #[serde(try_from = "String", into = "String")]

@@ -10,4 +10,6 @@ pub mod status;
 pub mod timestamp;
 
 pub use event::{Event, Recorded};
-pub use ids::{DeskId, DeviceId, DistrictId, PartySize, ServiceId, StationId, Ticket};
+pub use ids::{
+    DeskId, DeviceId, DistrictId, PartySize, SERVICE_DEVICE, ServiceId, StationId, Ticket,
+};
