@@ -1,0 +1,585 @@
+//! From the raw file to checked values: one function per section, each error naming the file,
+//! the key and what to fix.
+//!
+//! [`config`] runs the sections in file order — rules, districts, operations, limits, stations
+//! (their services, hours and dated exceptions), devices — and each later section checks its
+//! references against the earlier ones (a station's district, a device's stations). What leaves
+//! here is parsed once (slugs, timezones, hours, geometry, token hashes, device scopes), so
+//! nothing downstream re-checks it.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+
+use chrono::NaiveDate;
+use chrono_tz::Tz;
+
+use super::raw::{
+    OneOrMore, RawConfig, RawDevice, RawDistrict, RawException, RawHours, RawLimits, RawOperations,
+    RawRules, RawService, RawStation,
+};
+use super::{
+    Config, ConfigError, Device, District, Limits, Operations, Role, Rules, Scope, Service, Station,
+};
+use crate::capacity::{self, RoomGeometry};
+use crate::domain::{DeviceId, DistrictId, SERVICE_DEVICE, ServiceId, StationId};
+use crate::hours::{self, DAY_KEYS, Exception, Schedule, WeeklyHours};
+
+/// Checks every section of `raw`, read from `file`.
+pub(super) fn config(raw: RawConfig, file: &str) -> Result<Config, ConfigError> {
+    let c = Checker { file };
+    let rules = rules(&c, raw.rules)?;
+    let districts = districts(&c, raw.districts)?;
+    let operations = operations(&c, raw.operations)?;
+    let limits = limits(&c, raw.limits)?;
+    let holidays = raw.calendar.norwegian_holidays;
+    let stations = stations(&c, raw.stations, &districts, &operations, holidays)?;
+    let devices = devices(&c, raw.devices, &stations, &districts)?;
+    Ok(Config {
+        source: file.to_owned(),
+        rules,
+        limits,
+        districts,
+        stations,
+        devices,
+    })
+}
+
+/// Carries the file name so each check can build its error in one line.
+struct Checker<'a> {
+    file: &'a str,
+}
+
+impl Checker<'_> {
+    fn err(&self, key: impl Into<String>, reason: impl Into<String>) -> ConfigError {
+        ConfigError::new(self.file, key, reason)
+    }
+
+    /// Refuses an id that an earlier entry of the same list already has.
+    fn defined_once<'a, T: PartialEq + fmt::Display + 'a>(
+        &self,
+        key: &str,
+        what: &str,
+        id: &T,
+        earlier: impl IntoIterator<Item = &'a T>,
+    ) -> Result<(), ConfigError> {
+        if earlier.into_iter().any(|x| x == id) {
+            return Err(self.err(key, format!("{what} '{id}' is defined twice")));
+        }
+        Ok(())
+    }
+}
+
+fn non_empty(c: &Checker<'_>, key: String, s: String) -> Result<String, ConfigError> {
+    if s.trim().is_empty() {
+        Err(c.err(key, "must not be empty"))
+    } else {
+        Ok(s)
+    }
+}
+
+// ---- rules, districts, operations, limits ------------------------------------------------
+
+fn rules(c: &Checker<'_>, raw: RawRules) -> Result<Rules, ConfigError> {
+    capacity::validate_distancing(raw.distancing_m)
+        .map_err(|e| c.err("rules.distancing_m", e.reason))?;
+    Ok(Rules {
+        distancing_m: raw.distancing_m,
+        area_model: raw.area_model,
+    })
+}
+
+fn districts(c: &Checker<'_>, raw: Vec<RawDistrict>) -> Result<Vec<District>, ConfigError> {
+    let mut districts: Vec<District> = Vec::new();
+    for (i, d) in raw.into_iter().enumerate() {
+        let key = format!("districts[{i}]");
+        let id = DistrictId::parse(&d.id).map_err(|e| c.err(format!("{key}.id"), e.0))?;
+        let earlier = districts.iter().map(|x| &x.id);
+        c.defined_once(&format!("{key}.id"), "district", &id, earlier)?;
+        let timezone: Tz = d.timezone.parse().map_err(|_| {
+            c.err(
+                format!("{key}.timezone"),
+                format!(
+                    "'{}' is not an IANA timezone such as \"Europe/Oslo\"",
+                    d.timezone
+                ),
+            )
+        })?;
+        districts.push(District {
+            id,
+            name: non_empty(c, format!("{key}.name"), d.name)?,
+            timezone,
+        });
+    }
+    Ok(districts)
+}
+
+fn operations(c: &Checker<'_>, raw: RawOperations) -> Result<Operations, ConfigError> {
+    let d = Operations::default();
+    let surfaces = match raw.surfaces {
+        None => d.surfaces,
+        Some(list) => list
+            .into_iter()
+            .enumerate()
+            .map(|(i, s)| non_empty(c, format!("operations.surfaces[{i}]"), s))
+            .collect::<Result<_, _>>()?,
+    };
+    Ok(Operations {
+        last_admission_min: raw.last_admission_min.unwrap_or(d.last_admission_min),
+        close_out_grace_min: raw.close_out_grace_min.unwrap_or(d.close_out_grace_min),
+        gathering_people: raw.gathering_people.map(Into::into),
+        surfaces,
+        cleaning_every_min: raw
+            .cleaning_every_min
+            .map_or(d.cleaning_every_min, Into::into),
+        cleaning_every_visitors: raw
+            .cleaning_every_visitors
+            .map_or(d.cleaning_every_visitors, Into::into),
+        long_inside_min: raw.long_inside_min.map_or(d.long_inside_min, Into::into),
+        long_wait_min: raw.long_wait_min.map_or(d.long_wait_min, Into::into),
+    })
+}
+
+fn limits(c: &Checker<'_>, raw: RawLimits) -> Result<Limits, ConfigError> {
+    let d = Limits::default();
+    let allowed_origins = raw.allowed_origins.unwrap_or_default();
+    for (i, o) in allowed_origins.iter().enumerate() {
+        if !is_origin(o) {
+            return Err(c.err(
+                format!("limits.allowed_origins[{i}]"),
+                format!("'{o}' is not an origin like \"https://lobby.example.no\" (scheme and host, no path)"),
+            ));
+        }
+    }
+    Ok(Limits {
+        max_concurrent_requests: raw
+            .max_concurrent_requests
+            .map_or(d.max_concurrent_requests, Into::into),
+        request_timeout_s: raw
+            .request_timeout_s
+            .map_or(d.request_timeout_s, Into::into),
+        header_read_timeout_s: raw
+            .header_read_timeout_s
+            .map_or(d.header_read_timeout_s, Into::into),
+        events_per_minute_per_device: raw
+            .events_per_minute_per_device
+            .map_or(d.events_per_minute_per_device, Into::into),
+        max_sockets: raw.max_sockets.map_or(d.max_sockets, Into::into),
+        max_sockets_per_device: raw
+            .max_sockets_per_device
+            .map_or(d.max_sockets_per_device, Into::into),
+        allowed_origins,
+    })
+}
+
+/// A scheme and a host, nothing after: what a browser sends as `Origin`.
+fn is_origin(o: &str) -> bool {
+    (o.starts_with("https://") || o.starts_with("http://"))
+        && !o.ends_with('/')
+        && o.split("://")
+            .nth(1)
+            .is_some_and(|host| !host.is_empty() && !host.contains('/'))
+}
+
+// ---- stations, their services, hours and exceptions --------------------------------------
+
+fn stations(
+    c: &Checker<'_>,
+    raw: Vec<RawStation>,
+    districts: &[District],
+    operations: &Operations,
+    norwegian_holidays: bool,
+) -> Result<Vec<Station>, ConfigError> {
+    let mut stations: Vec<Station> = Vec::new();
+    for (i, s) in raw.into_iter().enumerate() {
+        let key = format!("stations[{i}]");
+        let station = station(
+            c,
+            &key,
+            s,
+            &stations,
+            districts,
+            operations,
+            norwegian_holidays,
+        )?;
+        stations.push(station);
+    }
+    Ok(stations)
+}
+
+/// One `[[stations]]` entry; `earlier` are the stations before it in the file.
+fn station(
+    c: &Checker<'_>,
+    key: &str,
+    s: RawStation,
+    earlier: &[Station],
+    districts: &[District],
+    operations: &Operations,
+    norwegian_holidays: bool,
+) -> Result<Station, ConfigError> {
+    let id = StationId::parse(&s.id).map_err(|e| c.err(format!("{key}.id"), e.0))?;
+    c.defined_once(
+        &format!("{key}.id"),
+        "station",
+        &id,
+        earlier.iter().map(|x| &x.id),
+    )?;
+    let district = districts
+        .iter()
+        .find(|d| d.id.as_str() == s.district)
+        .ok_or_else(|| {
+            c.err(
+                format!("{key}.district"),
+                format!(
+                    "unknown district '{}'; define it under [[districts]]",
+                    s.district
+                ),
+            )
+        })?;
+    let geometry = RoomGeometry {
+        area_m2: s.area_m2,
+        seats: s.seats,
+        max_visitors: s.max_visitors,
+    };
+    capacity::validate_geometry(&geometry)
+        .map_err(|e| c.err(format!("{key}.{}", e.field), e.reason))?;
+    if let Some(q) = s.queue_line_m {
+        if !q.is_finite() || q < 0.0 {
+            return Err(c.err(
+                format!("{key}.queue_line_m"),
+                "must be a length in metres, 0 or more",
+            ));
+        }
+    }
+    if s.services.is_empty() {
+        return Err(c.err(
+            format!("{key}.services"),
+            "a station needs at least one [[stations.services]]",
+        ));
+    }
+    let station_exceptions = exceptions(c, &format!("{key}.exceptions"), s.exceptions)?;
+    let mut services: Vec<Service> = Vec::new();
+    for (j, v) in s.services.into_iter().enumerate() {
+        let skey = format!("{key}.services[{j}]");
+        let service = service(
+            c,
+            &skey,
+            v,
+            &services,
+            &station_exceptions,
+            norwegian_holidays,
+        )?;
+        services.push(service);
+    }
+    Ok(Station {
+        id,
+        district: district.id.clone(),
+        name: non_empty(c, format!("{key}.name"), s.name)?,
+        address: s.address,
+        timezone: district.timezone,
+        geometry,
+        queue_line_m: s.queue_line_m,
+        services,
+        operations: operations.clone(),
+    })
+}
+
+/// One `[[stations.services]]` entry; `earlier` are the station's services before it.
+fn service(
+    c: &Checker<'_>,
+    key: &str,
+    v: RawService,
+    earlier: &[Service],
+    station_exceptions: &BTreeMap<NaiveDate, Exception>,
+    norwegian_holidays: bool,
+) -> Result<Service, ConfigError> {
+    let id = ServiceId::parse(&v.id).map_err(|e| c.err(format!("{key}.id"), e.0))?;
+    if earlier.iter().any(|x| x.id == id) {
+        return Err(c.err(
+            format!("{key}.id"),
+            format!("service '{id}' is listed twice at this station"),
+        ));
+    }
+    let prefix = ticket_prefix(c, &format!("{key}.prefix"), &v.prefix, earlier)?;
+    let weekly = weekly_hours(c, &format!("{key}.hours"), v.hours)?;
+    let mut exceptions = station_exceptions.clone();
+    exceptions.extend(self::exceptions(
+        c,
+        &format!("{key}.exceptions"),
+        v.exceptions,
+    )?);
+    let hours = Schedule::new(weekly, exceptions, norwegian_holidays);
+    let name = non_empty(c, format!("{key}.name"), v.name)?;
+    Ok(Service {
+        id,
+        name_en: v.name_en.unwrap_or_else(|| name.clone()),
+        name,
+        prefix,
+        hours,
+    })
+}
+
+/// One uppercase letter that no earlier service of the station uses.
+fn ticket_prefix(
+    c: &Checker<'_>,
+    key: &str,
+    given: &str,
+    earlier: &[Service],
+) -> Result<char, ConfigError> {
+    let mut chars = given.chars();
+    let prefix = match (chars.next(), chars.next()) {
+        (Some(p), None) if p.is_ascii_uppercase() => p,
+        _ => {
+            return Err(c.err(key, format!("'{given}' must be one uppercase letter A–Z")));
+        }
+    };
+    if let Some(other) = earlier.iter().find(|x| x.prefix == prefix) {
+        return Err(c.err(
+            key,
+            format!(
+                "'{prefix}' is already the prefix of '{}' at this station",
+                other.id
+            ),
+        ));
+    }
+    Ok(prefix)
+}
+
+fn exceptions(
+    c: &Checker<'_>,
+    key: &str,
+    raw: Vec<RawException>,
+) -> Result<BTreeMap<NaiveDate, Exception>, ConfigError> {
+    let mut out = BTreeMap::new();
+    for (k, e) in raw.into_iter().enumerate() {
+        let ekey = format!("{key}[{k}]");
+        let date = NaiveDate::parse_from_str(&e.date, "%Y-%m-%d").map_err(|_| {
+            c.err(
+                format!("{ekey}.date"),
+                format!("'{}' is not a date like \"2026-12-24\"", e.date),
+            )
+        })?;
+        let ranges = match e.hours.as_deref().map(str::trim) {
+            None | Some("") => Vec::new(),
+            Some(spec) => hours::parse_day(spec).map_err(|r| c.err(format!("{ekey}.hours"), r))?,
+        };
+        let reason = non_empty(c, format!("{ekey}.reason"), e.reason)?;
+        if out.insert(date, Exception { ranges, reason }).is_some() {
+            return Err(c.err(
+                format!("{ekey}.date"),
+                format!("{date} has two exceptions here; keep one"),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+fn weekly_hours(c: &Checker<'_>, key: &str, raw: RawHours) -> Result<WeeklyHours, ConfigError> {
+    let given = [
+        raw.mon, raw.tue, raw.wed, raw.thu, raw.fri, raw.sat, raw.sun,
+    ];
+    let mut days: [Vec<hours::Range>; 7] = Default::default();
+    for (i, spec) in given.iter().enumerate() {
+        if let Some(spec) = spec {
+            days[i] =
+                hours::parse_day(spec).map_err(|r| c.err(format!("{key}.{}", DAY_KEYS[i]), r))?;
+        }
+    }
+    Ok(WeeklyHours::from_days(days))
+}
+
+// ---- devices -----------------------------------------------------------------------------
+
+fn devices(
+    c: &Checker<'_>,
+    raw: Vec<RawDevice>,
+    stations: &[Station],
+    districts: &[District],
+) -> Result<Vec<Device>, ConfigError> {
+    let mut devices: Vec<Device> = Vec::new();
+    let mut hashes = HashSet::new();
+    for (i, d) in raw.into_iter().enumerate() {
+        let key = format!("devices[{i}]");
+        let device = device(c, &key, d, &devices, &mut hashes, stations, districts)?;
+        devices.push(device);
+    }
+    Ok(devices)
+}
+
+/// One `[[devices]]` entry; `earlier` are the devices before it, `hashes` every token hash
+/// taken so far (a token must identify one device).
+fn device(
+    c: &Checker<'_>,
+    key: &str,
+    d: RawDevice,
+    earlier: &[Device],
+    hashes: &mut HashSet<[u8; 32]>,
+    stations: &[Station],
+    districts: &[District],
+) -> Result<Device, ConfigError> {
+    let id = DeviceId::parse(&d.id).map_err(|e| c.err(format!("{key}.id"), e.0))?;
+    if id.as_str() == SERVICE_DEVICE {
+        return Err(c.err(
+            format!("{key}.id"),
+            format!("'{id}' is reserved for the service's own events; choose another id"),
+        ));
+    }
+    c.defined_once(
+        &format!("{key}.id"),
+        "device",
+        &id,
+        earlier.iter().map(|x| &x.id),
+    )?;
+    let tokens_sha256 = token_hashes(c, &format!("{key}.token_sha256"), &d.token_sha256, hashes)?;
+    let scope = scope(c, key, &d, stations, districts)?;
+    Ok(Device {
+        id,
+        role: d.role,
+        scope,
+        tokens_sha256,
+    })
+}
+
+/// One hash, or two while rotating; each 64 hex digits and not used by any other device.
+fn token_hashes(
+    c: &Checker<'_>,
+    key: &str,
+    given: &OneOrMore,
+    hashes: &mut HashSet<[u8; 32]>,
+) -> Result<Vec<[u8; 32]>, ConfigError> {
+    let given = match given {
+        OneOrMore::One(h) => std::slice::from_ref(h),
+        OneOrMore::More(list) => list.as_slice(),
+    };
+    if !(1..=2).contains(&given.len()) {
+        return Err(c.err(key, "give one hash, or two while rotating to a new token"));
+    }
+    let mut tokens_sha256 = Vec::with_capacity(given.len());
+    for h in given {
+        let hash = parse_sha256(h).ok_or_else(|| {
+            c.err(
+                key,
+                "must be 64 hex characters: the SHA-256 of the token, never the token itself",
+            )
+        })?;
+        if !hashes.insert(hash) {
+            return Err(c.err(
+                key,
+                "another device (or this one) already has this token; every token must be unique",
+            ));
+        }
+        tokens_sha256.push(hash);
+    }
+    Ok(tokens_sha256)
+}
+
+fn parse_sha256(s: &str) -> Option<[u8; 32]> {
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(s, &mut out).ok()?;
+    Some(out)
+}
+
+/// Which stations the device may act on: exactly the scope keys its role allows.
+fn scope(
+    c: &Checker<'_>,
+    key: &str,
+    d: &RawDevice,
+    stations: &[Station],
+    districts: &[District],
+) -> Result<Scope, ConfigError> {
+    let given = [
+        d.station.is_some(),
+        d.stations.is_some(),
+        d.districts.is_some(),
+        d.all.is_some(),
+    ]
+    .iter()
+    .filter(|x| **x)
+    .count();
+    match d.role {
+        Role::Terminal | Role::Display => match (&d.station, given) {
+            (Some(s), 1) => Ok(Scope::Station(known_station(
+                c,
+                stations,
+                s,
+                format!("{key}.station"),
+            )?)),
+            _ => Err(c.err(
+                key,
+                "a terminal or display needs exactly one `station = \"...\"` and no other scope",
+            )),
+        },
+        Role::Guard if given != 1 || d.station.is_some() => Err(c.err(
+            key,
+            "a guard needs exactly one of `districts = [..]`, `stations = [..]` or `all = true`",
+        )),
+        Role::Guard => guard_scope(c, key, d, stations, districts),
+        Role::Admin if given != 0 => Err(c.err(
+            key,
+            "an admin has no station scope; remove station/stations/districts/all",
+        )),
+        Role::Admin => Ok(Scope::Nothing),
+    }
+}
+
+/// A guard's one scope key: `stations`, `districts` or `all = true`.
+fn guard_scope(
+    c: &Checker<'_>,
+    key: &str,
+    d: &RawDevice,
+    stations: &[Station],
+    districts: &[District],
+) -> Result<Scope, ConfigError> {
+    if let Some(list) = &d.stations {
+        let ids = each(list, &format!("{key}.stations"), |s, k| {
+            known_station(c, stations, s, k)
+        })?;
+        Ok(Scope::Stations(ids))
+    } else if let Some(list) = &d.districts {
+        let ids = each(list, &format!("{key}.districts"), |s, k| {
+            known_district(c, districts, s, k)
+        })?;
+        Ok(Scope::Districts(ids))
+    } else if d.all == Some(true) {
+        Ok(Scope::All)
+    } else {
+        Err(c.err(format!("{key}.all"), "write `all = true` or leave it out"))
+    }
+}
+
+/// Applies `f` to every entry of a list, giving it the entry's key (`key[j]`).
+fn each<T>(
+    list: &[String],
+    key: &str,
+    mut f: impl FnMut(&str, String) -> Result<T, ConfigError>,
+) -> Result<Vec<T>, ConfigError> {
+    list.iter()
+        .enumerate()
+        .map(|(j, s)| f(s, format!("{key}[{j}]")))
+        .collect()
+}
+
+fn known_station(
+    c: &Checker<'_>,
+    stations: &[Station],
+    s: &str,
+    key: String,
+) -> Result<StationId, ConfigError> {
+    stations
+        .iter()
+        .find(|x| x.id.as_str() == s)
+        .map(|x| x.id.clone())
+        .ok_or_else(|| c.err(key, format!("unknown station '{s}'")))
+}
+
+fn known_district(
+    c: &Checker<'_>,
+    districts: &[District],
+    s: &str,
+    key: String,
+) -> Result<DistrictId, ConfigError> {
+    districts
+        .iter()
+        .find(|x| x.id.as_str() == s)
+        .map(|x| x.id.clone())
+        .ok_or_else(|| c.err(key, format!("unknown district '{s}'")))
+}
