@@ -66,6 +66,8 @@ pub const ASSETS: &[Asset] = &[
     asset!("dashboard.js", JS),
     asset!("display.js", JS),
     asset!("terminal.js", JS),
+    asset!("terminal/text.js", JS),
+    asset!("outbox.js", JS),
 ];
 
 pub fn router() -> Router<AppState> {
