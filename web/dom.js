@@ -38,6 +38,13 @@ export function s(tag, attrs, ...children) {
   return build(document.createElementNS(SVG_NS, tag), attrs, children);
 }
 
+/** Replaces `el`'s children with `children` (nested arrays flattened; null, false and "" left
+ * out, where replaceChildren would write "null"). */
+export function fill(el, ...children) {
+  el.replaceChildren();
+  return build(el, {}, children);
+}
+
 /**
  * Replaces `container`'s children with `nodes` only when the result differs from what it shows,
  * and returns whether it did. Live documents arrive several times a minute: rebuilding an

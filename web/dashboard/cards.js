@@ -1,7 +1,7 @@
 // One station's card: built once (so focus and open <details> survive), translated when the
 // language changes, and its live parts redrawn from each document — gauge, services, tickets
 // inside, the queue outside, who was asked in, the action buttons and their last result.
-import { h } from "/assets/dom.js";
+import { fill, h } from "/assets/dom.js";
 import { language } from "/assets/i18n.js";
 import { formatNumber, serviceName } from "/assets/format.js";
 import { current, fmtTime, minutesSince } from "/assets/dashboard/session.js";
@@ -97,12 +97,12 @@ export function renderCard(st) {
   const open = el.querySelector(".card-open");
   open.className = `card-open ${doc.open ? "is-open" : "is-closed"}`;
   open.textContent = `${doc.open ? "●" : "○"} ${doc.open ? t().open : t().closed} · ${t().sign[doc.sign] || doc.sign}`;
-  el.querySelector(".card-live").replaceChildren(...liveParts(doc, level));
+  fill(el.querySelector(".card-live"), liveParts(doc, level));
   renderAlerts(st);
-  el.querySelector(".hints").replaceChildren(...hints(doc));
-  el.querySelector(".card-table").replaceChildren(...tableParts(doc));
-  el.querySelector(".queue-box").replaceChildren(queueParts(st, doc));
-  el.querySelector(".asked-box").replaceChildren(askedLine(doc));
+  fill(el.querySelector(".hints"), hints(doc));
+  fill(el.querySelector(".card-table"), tableParts(doc));
+  fill(el.querySelector(".queue-box"), queueParts(st, doc));
+  fill(el.querySelector(".asked-box"), askedLine(doc));
   const toggle = el.querySelector(".queue-toggle");
   toggle.hidden = doc.outside.length <= QUEUE_SHOWN;
   toggle.setAttribute("aria-expanded", String(Boolean(st.queueExpanded)));
@@ -234,15 +234,15 @@ function askedLine(doc) {
 
 export function renderDetails(st, roomChanged = false) {
   if (!st.el.querySelector(".card-more").open) return;
-  st.el.querySelector(".chart-box").replaceChildren(...chartParts(st));
+  fill(st.el.querySelector(".chart-box"), chartParts(st));
   // The room plan only changes with the room document or the language; redrawing it on every
   // live document would be wasted work.
   const roomKey = `${language()}|${st.room ? `${st.room.cap}|${st.room.distancing_m}` : ""}|${st.roomError || ""}|${st.room ? "y" : "n"}`;
   if (roomChanged || st.roomKey !== roomKey) {
     st.roomKey = roomKey;
-    st.el.querySelector(".room-box").replaceChildren(...roomParts(st));
+    fill(st.el.querySelector(".room-box"), roomParts(st));
   }
-  st.el.querySelector(".cleaning-box").replaceChildren(...cleaningParts(st));
+  fill(st.el.querySelector(".cleaning-box"), cleaningParts(st));
 }
 
 export function renderResult(st) {
