@@ -50,11 +50,6 @@ export function live(path, onDocument, onState = () => {}) {
   };
 }
 
-/** Escapes text for insertion as HTML. */
-export function esc(text) {
-  return String(text ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
-}
-
 /** A fresh Idempotency-Key. `crypto.randomUUID` needs a secure context, which a front-desk PC on
  * plain http inside the office network is not; `getRandomValues` works everywhere. */
 export function newKey() {

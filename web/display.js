@@ -3,8 +3,8 @@
 // show an appointment reference even by mistake.
 //
 // The pure helpers (numberNb, numberEn, announcement) are exported so they can be unit-checked;
-// the page itself only starts when the display's markup is present, and common.js is imported
-// lazily there, so this module can also be imported outside the page (e.g. by a Node test).
+// the page itself only starts when the display's markup is present, and common.js and format.js
+// are imported lazily there, so this module can also be imported outside the page (e.g. by a Node test).
 
 // ---------------------------------------------------------------------------------------------
 // Spoken numbers
@@ -123,7 +123,7 @@ function element(tag, className, text) {
 
 const callKey = (call) => `${call.ticket}|${call.desk}|${call.at}`;
 
-function start(live) {
+function start(live, { formatTime, formatDate }) {
   const station = stationFromPath();
   const state = {
     doc: null,
@@ -355,15 +355,9 @@ function start(live) {
   function tickClock() {
     const now = new Date(Date.now() + state.clockOffset);
     const timeZone = state.doc?.timezone || "Europe/Oslo";
-    let time;
-    let date;
-    try {
-      time = new Intl.DateTimeFormat("nb-NO", { hour: "2-digit", minute: "2-digit", timeZone }).format(now);
-      date = new Intl.DateTimeFormat("nb-NO", { weekday: "long", day: "numeric", month: "long", timeZone }).format(now);
-    } catch {
-      time = new Intl.DateTimeFormat("nb-NO", { hour: "2-digit", minute: "2-digit" }).format(now);
-      date = new Intl.DateTimeFormat("nb-NO", { weekday: "long", day: "numeric", month: "long" }).format(now);
-    }
+    // The wall clock is in bokmål whatever the visitors' language: the screen is bilingual.
+    const time = formatTime(now, { timeZone, lang: "nb-NO" });
+    const date = formatDate(now, { timeZone, lang: "nb-NO" });
     if ($("clock").textContent !== time) {
       $("clock").textContent = time;
       $("clock").dateTime = now.toISOString();
@@ -578,5 +572,6 @@ function keepScreenAwake() {
 }
 
 if (typeof document !== "undefined" && document.getElementById("board") && document.getElementById("sign")) {
-  import("/assets/common.js").then(({ live }) => start(live));
+  Promise.all([import("/assets/common.js"), import("/assets/format.js")])
+    .then(([{ live }, format]) => start(live, format));
 }

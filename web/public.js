@@ -1,5 +1,8 @@
 // The public page: district → station → service, opening hours, and how busy it is, live.
-import { getJson, live, esc } from "/assets/common.js";
+import { getJson, live } from "/assets/common.js";
+import { $, h } from "/assets/dom.js";
+import { applyTexts, language, languageSwitch, translator } from "/assets/i18n.js";
+import { formatDate, hoursText, serviceName } from "/assets/format.js";
 
 const TEXT = {
   nb: {
@@ -8,8 +11,8 @@ const TEXT = {
     waitingService: "Venter på tjenesten", hours: "Åpningstider", closed: "Stengt", openNow: "Åpent nå", closedNow: "Stengt nå",
     enter: "Kom inn", wait: "Vent ute", closedSign: "Stengt", days: ["Mandag", "Tirsdag", "Onsdag", "Torsdag", "Fredag", "Lørdag", "Søndag"],
     changes: "De neste 14 dagene", noChanges: "Vanlige åpningstider alle dager de neste 14 dagene.",
-    closedBecause: (why) => `stengt (${why})`, dateLocale: "nb-NO",
-    rule: (d) => `Avstandskrav: ${d} m. Antall inne er begrenset etter romstørrelse og stoler.`, lang: "English", langLabel: "Switch to English",
+    closedBecause: (why) => `stengt (${why})`,
+    rule: (d) => `Avstandskrav: ${d} m. Antall inne er begrenset etter romstørrelse og stoler.`,
     live: "Direkte", lost: "Forbindelsen brutt — kobler til igjen …", today: "i dag",
     estimate: "Beregnet ventetid", minutes: (n) => `ca. ${n} min`, noEstimate: "Ikke beregnet ennå",
     estimateNote: "Beregnet ut fra hvor lenge de siste besøkende var ved skranken og hvor mange skranker som betjener tjenesten nå.",
@@ -20,8 +23,8 @@ const TEXT = {
     waitingService: "Waiting for this service", hours: "Opening hours", closed: "Closed", openNow: "Open now", closedNow: "Closed now",
     enter: "Enter", wait: "Wait outside", closedSign: "Closed", days: ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
     changes: "The next 14 days", noChanges: "Regular hours every day for the next 14 days.",
-    closedBecause: (why) => `closed (${why})`, dateLocale: "en-GB",
-    rule: (d) => `Distancing: ${d} m. The number inside is limited by the room's size and chairs.`, lang: "Norsk", langLabel: "Bytt til norsk",
+    closedBecause: (why) => `closed (${why})`,
+    rule: (d) => `Distancing: ${d} m. The number inside is limited by the room's size and chairs.`,
     live: "Live", lost: "Connection lost — reconnecting …", today: "today",
     estimate: "Estimated wait", minutes: (n) => `about ${n} min`, noEstimate: "No estimate yet",
     estimateNote: "Estimated from how long recent visitors spent at the desk and how many desks serve this service now.",
@@ -29,25 +32,18 @@ const TEXT = {
 };
 const DAY_KEYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
-let lang = localStorage.getItem("lang") || "nb";
 let directory = null;
 let latest = null;
 let closeLive = null;
 /** The coming 14 dates of the chosen service, from /api/v1/opening-hours. */
 let upcoming = null;
-const $ = (id) => document.getElementById(id);
-const t = () => TEXT[lang];
+const t = translator(TEXT);
 
 function applyLanguage() {
-  document.documentElement.lang = lang;
-  document.querySelectorAll("[data-i18n]").forEach((el) => {
-    const value = t()[el.dataset.i18n];
-    if (typeof value === "string") el.textContent = value;
+  applyTexts(TEXT, () => {
+    fillServices(false);
+    render();
   });
-  $("lang").textContent = t().lang;
-  $("lang").setAttribute("aria-label", t().langLabel);
-  fillServices(false);
-  render();
 }
 
 function selected() {
@@ -59,7 +55,7 @@ function selected() {
 
 function options(select, items, label, keep) {
   const previous = select.value;
-  select.innerHTML = items.map((i) => `<option value="${esc(i.id)}">${esc(label(i))}</option>`).join("");
+  select.replaceChildren(...items.map((i) => h("option", { value: i.id }, label(i))));
   if (keep && items.some((i) => i.id === previous)) select.value = previous;
 }
 
@@ -82,7 +78,7 @@ function fillStations(andChoose = true) {
 
 function fillServices(andChoose = true) {
   const { station } = selected();
-  options($("service"), station ? station.services : [], (s) => (lang === "en" ? s.name_en : s.name), true);
+  options($("service"), station ? station.services : [], serviceName, true);
   if (andChoose) choose();
 }
 
@@ -116,18 +112,18 @@ function choose() {
 /** Only the dates that differ from the weekly hours: holidays and announced changes. */
 function renderChanges() {
   const list = $("changes");
-  if (!upcoming) { list.innerHTML = ""; return; }
+  if (!upcoming) { list.replaceChildren(); return; }
   const changes = upcoming.filter((d) => d.basis.kind !== "weekly");
   if (!changes.length) {
-    list.innerHTML = `<li class="note">${esc(t().noChanges)}</li>`;
+    list.replaceChildren(h("li", { class: "note" }, t().noChanges));
     return;
   }
-  list.innerHTML = changes.map((d) => {
-    const date = new Date(`${d.date}T12:00:00Z`).toLocaleDateString(t().dateLocale, { weekday: "long", day: "numeric", month: "long" });
-    const why = d.basis.kind === "holiday" ? (lang === "en" ? d.basis.name_en : d.basis.name) : d.basis.reason;
-    const hours = d.open ? `${d.hours.join(", ").replaceAll("-", "–")} (${why})` : t().closedBecause(why);
-    return `<li data-date="${esc(d.date)}"><strong>${esc(date)}</strong>: ${esc(hours)}</li>`;
-  }).join("");
+  list.replaceChildren(...changes.map((d) => {
+    const date = formatDate(`${d.date}T12:00:00Z`);
+    const why = d.basis.kind === "holiday" ? (language() === "en" ? d.basis.name_en : d.basis.name) : d.basis.reason;
+    const hours = d.open ? `${hoursText(d.hours.join(", "))} (${why})` : t().closedBecause(why);
+    return h("li", { dataset: { date: d.date } }, h("strong", {}, date), `: ${hours}`);
+  }));
 }
 
 function render() {
@@ -136,11 +132,12 @@ function render() {
   renderChanges();
   $("result").hidden = false;
   const todayIndex = latest ? todayIn(latest.timezone) : -1;
-  $("hours").innerHTML = service.week.map((day, i) => {
-    const hours = day.ranges.length ? day.ranges.join(", ").replaceAll("-", "–") : t().closed;
+  $("hours").replaceChildren(...service.week.map((day, i) => {
+    const hours = day.ranges.length ? hoursText(day.ranges.join(", ")) : t().closed;
     const today = i === todayIndex;
-    return `<tr class="${today ? "today" : ""}" data-day="${DAY_KEYS[i]}"><th scope="row">${t().days[i]}${today ? ` <small>(${t().today})</small>` : ""}</th><td>${esc(hours)}</td></tr>`;
-  }).join("");
+    return h("tr", { class: today ? "today" : "", dataset: { day: DAY_KEYS[i] } },
+      h("th", { scope: "row" }, t().days[i], today ? [" ", h("small", {}, `(${t().today})`)] : null), h("td", {}, hours));
+  }));
   if (!latest) return;
   const live = latest.services.find((s) => s.id === service.id);
   const open = live ? live.open : false;
@@ -156,7 +153,7 @@ function render() {
   $("estimate").textContent = minutes == null ? t().noEstimate : t().minutes(minutes);
   $("estimate").title = t().estimateNote;
   $("estimate").classList.toggle("none", minutes == null);
-  $("open-now").textContent = open ? `${t().openNow} (${live.hours_today.replaceAll("-", "–")})` : t().closedNow;
+  $("open-now").textContent = open ? `${t().openNow} (${hoursText(live.hours_today)})` : t().closedNow;
   $("open-now").className = `open-now ${open ? "yes" : "no"}`;
   $("rule").textContent = t().rule(latest.distancing_m);
 }
@@ -170,11 +167,7 @@ function todayIn(timezone) {
 $("district").addEventListener("change", () => fillStations());
 $("station").addEventListener("change", () => fillServices());
 $("service").addEventListener("change", () => choose());
-$("lang").addEventListener("click", () => {
-  lang = lang === "nb" ? "en" : "nb";
-  localStorage.setItem("lang", lang);
-  applyLanguage();
-});
+languageSwitch(applyLanguage);
 
 getJson("/api/v1/stations")
   .then((d) => {

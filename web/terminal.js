@@ -1,165 +1,20 @@
 // The front-desk terminal: check parties in, check them out, call the next ticket — and never lose
 // or double one of those actions, even while the service is unreachable.
 //
-// Every action goes through the outbox: it is written to localStorage (with its own
-// Idempotency-Key) BEFORE anything is sent, and one sender loop sends the outbox strictly in order.
+// Every action goes through the outbox (outbox.js): it is written to localStorage (with its own
+// Idempotency-Key) BEFORE anything is sent, and one sender sends the outbox strictly in order.
 // A retry reuses the entry's key, so the service applies each action exactly once however many
 // times it is sent. The live socket only ever *shows* state; it never decides whether an action
 // happened.
-import { getJson, live, esc, newKey, postEvent, session, withToken } from "/assets/common.js";
-
-const TEXT = {
-  nb: {
-    title: "Skranke", signInTitle: "Logg inn på skranken",
-    signInIntro: "Bruk nøkkelen (token) til denne skranken. Den lagres bare i denne fanen til den lukkes.",
-    tokenLabel: "Enhetsnøkkel (token)", signIn: "Logg inn", signOut: "Logg ut", checking: "Kontrollerer …",
-    lang: "English", langLabel: "Switch to English",
-    errEmpty: "Skriv inn nøkkelen.",
-    errInvalid: "Nøkkelen er ikke gyldig. Sjekk at den er skrevet riktig.",
-    errUnreachable: "Tjenesten kan ikke nås akkurat nå. Prøv igjen om litt.",
-    errRole: (role) => `Denne nøkkelen tilhører ${({ display: "en skjerm", admin: "en administrator" })[role] || `rollen «${role}»`} og kan ikke brukes på en skranke.`,
-    errStation: (names, here) => names
-      ? `Denne nøkkelen tilhører ${names}, ikke ${here}.`
-      : `Denne nøkkelen gjelder ingen stasjon, og kan ikke brukes på ${here}.`,
-    outboxSignedOut: (n) => `${n} ${n === 1 ? "handling venter" : "handlinger venter"} på sending fra denne skranken. De sendes automatisk når noen logger inn her igjen.`,
-    outboxSignedOutBy: (n, d) => `${n} ${n === 1 ? "handling" : "handlinger"} fra ${d} venter på sending. De sendes automatisk når ${d} logger inn her igjen.`,
-    errTokenRefused: (detail, n) => `Tjenesten avviste nøkkelen${detail ? ` («${detail}»)` : ""}. Logg inn på nytt`
-      + (n ? `; ${n} ${n === 1 ? "handling venter" : "handlinger venter"} og sendes etter innlogging.` : "."),
-    live: "Direkte", lost: "Frakoblet — kobler til igjen …", connecting: "Kobler til …",
-    unverified: "ikke bekreftet ennå",
-    outboxText: { ok: "venter på sending — alt er sendt.", sending: "venter på sending — sender …",
-      down: "venter på sending — tjenesten kan ikke nås; de sendes automatisk.",
-      busy: "venter på sending — tjenesten svarer ikke nå; de sendes automatisk.",
-      held: (n) => `venter på sending — ${n === 1 ? "den" : "ingen av dem"} kan ${n === 1 ? "ikke " : ""}sendes av denne enheten (se under).` },
-    heldBy: (n, d) => `venter på at ${d} logger inn her igjen. De kan bare sendes med nøkkelen til ${d}.`,
-    discard: "Forkast …", discardFor: (d) => `Forkast handlingene fra ${d}`,
-    discardTitle: (n, d) => `Forkaste ${n} ${n === 1 ? "handling" : "handlinger"} fra ${d}?`,
-    discardText: (d) => `Handlingene under ble lagt i kø av ${d} og er ikke bekreftet av tjenesten. Kanskje nådde de aldri fram — eller de kom fram, men svaret gikk tapt. Forkaster du dem, blir de aldri sendt. Sjekk listene før du gjør noe av dette på nytt.`,
-    discardConfirm: (n) => `Forkast ${n === 1 ? "handlingen" : `${n} handlinger`}`, discardKeep: "Behold dem", discardDefault: "Forkast",
-    discarded: "Forkastet — aldri sendt herfra",
-    rDiscarded: (what, d) => `${what} forkastet (lagt i kø av ${d}, aldri bekreftet)`,
-    heldFor: (d) => `venter på ${d}`,
-    nextTry: (s) => ` Neste forsøk om ${s} s.`, retryNow: "Send nå",
-    insideNow: "Inne nå / maks", queuedOutside: "Venter ute", pleaseEnter: "Be inn nå",
-    enter: "Kom inn", wait: "Vent ute", closedSign: "Stengt",
-    stale: (t) => `Viser sist kjente tilstand (${t}). Listene oppdateres når forbindelsen er tilbake.`,
-    checkIn: "Innsjekk", partySize: "Antall personer", fewer: "Færre personer", more: "Flere personer",
-    appointment: "Timebestilling (valgfri)", waitingServices: "Venter på tjenestene …",
-    closed: "Stengt", waitingIn: (i, o) => `${i} inne · ${o} ute`, persons: (n) => (n === 1 ? "1 person" : `${n} personer`),
-    estimate: (m) => `Ventetid ca. ${m} min`, noEstimate: "Ventetid: ingen anslag ennå",
-    enterIn: (m) => (m < 1 ? "inn straks" : `inn om ca. ${m} min`),
-    queuedFor: (d) => `I kø — venter på at ${d} logger inn igjen`,
-    noIssued: "Ingen billett utstedt ennå.", lastTicket: "Siste billett",
-    goInside: "GÅ INN", waitOutside: "VENT UTE", position: (p) => `nr. ${p} i køen`,
-    queued: "I kø — billettnummer gis når det er sendt",
-    sending: "Sender …", refused: "Avvist", nowEnter: "Nå: kan gå inn",
-    insideHeading: "Inne i venterommet", outsideHeading: "Venter ute (kø)", none: "Ingen.",
-    checkOut: "Sjekk ut", noShow: "Ikke møtt", pending: "sendes …",
-    calledTo: (d) => `ropt opp til skranke ${d}`, enteredAt: (t) => `inne fra ${t}`, since: (t) => `i kø fra ${t}`,
-    appt: "time",
-    callHeading: "Rop opp neste", desk: "Skranke nr.", callService: "Tjeneste", anyService: "Alle tjenester",
-    callNext: "Rop opp neste", noCalled: "Ingen ropt opp fra denne skranken ennå.",
-    calledNow: (d) => `til skranke ${d}`, callQueued: "Oppropet sendes når tjenesten svarer",
-    deskInvalid: "Skranke: bruk 1–16 bokstaver, sifre eller «-», f.eks. 3.",
-    ticketHeading: "Billett", ticketLabel: "Billettnummer",
-    ticketInvalid: "Skriv en billett som P007 (tjenestebokstav og nummer).",
-    toDesk: (d) => `skranke ${d}`, resultsHeading: "Siste handlinger", noResults: "Ingen ennå.", callsHeading: "Siste opprop",
-    waitingToSend: "venter på sending", replayed: "svaret gjentatt",
-    kinds: { check_in: "Innsjekk", check_out: "Utsjekk", no_show: "Ikke møtt", call: "Opprop" },
-    rIn: (t, s) => `${t} (${s}) — gå inn`, rOut: (t, s, p) => `${t} (${s}) — vent ute, nr. ${p}`,
-    rCheckedOut: (t) => `${t} sjekket ut`, rNoShow: (t) => `${t} registrert som ikke møtt`,
-    rCalled: (t, d) => `${t} ropt opp til skranke ${d}`, rAdmitted: (list) => `Kan gå inn nå: ${list}`,
-    rRefused: (what) => `${what} avvist`, queuedAt: (t) => `lagt i kø ${t}`,
-    shortcutsHeading: "Hurtigtaster",
-    shortcuts: [["1 – 9", "sjekk inn for tjeneste nr. 1–9"], ["+ / −", "flere / færre personer"],
-      ["N", "rop opp neste"], ["/", "gå til billettfeltet"], ["Enter", "i billettfeltet: sjekk ut"],
-      ["Esc", "forlat et felt (så virker hurtigtastene igjen)"]],
-  },
-  en: {
-    title: "Front desk", signInTitle: "Sign in to the front desk",
-    signInIntro: "Use this desk's device token. It is kept in this tab only, until the tab is closed.",
-    tokenLabel: "Device token", signIn: "Sign in", signOut: "Sign out", checking: "Checking …",
-    lang: "Norsk", langLabel: "Bytt til norsk",
-    errEmpty: "Enter the token.",
-    errInvalid: "This token is not valid. Check that it is typed correctly.",
-    errUnreachable: "The service cannot be reached right now. Try again in a moment.",
-    errRole: (role) => `This token belongs to ${({ display: "a lobby display", admin: "an administrator" })[role] || `the role "${role}"`} and cannot be used at a front desk.`,
-    errStation: (names, here) => names
-      ? `This token belongs to station ${names}, not ${here}.`
-      : `This token has no station and cannot be used at ${here}.`,
-    outboxSignedOut: (n) => `${n} ${n === 1 ? "action is" : "actions are"} waiting to be sent from this desk. They will be sent automatically when someone signs in here again.`,
-    outboxSignedOutBy: (n, d) => `${n} ${n === 1 ? "action" : "actions"} from ${d} ${n === 1 ? "is" : "are"} waiting to be sent. They will be sent automatically when ${d} signs in here again.`,
-    errTokenRefused: (detail, n) => `The service refused the token${detail ? ` ("${detail}")` : ""}. Sign in again`
-      + (n ? `; ${n} ${n === 1 ? "action is" : "actions are"} waiting and will be sent after sign-in.` : "."),
-    live: "Live", lost: "Offline — reconnecting …", connecting: "Connecting …",
-    unverified: "not verified yet",
-    outboxText: { ok: "waiting to be sent — everything is sent.", sending: "waiting to be sent — sending …",
-      down: "waiting to be sent — the service is unreachable; they will be sent automatically.",
-      busy: "waiting to be sent — the service is not answering now; they will be sent automatically.",
-      held: (n) => `waiting to be sent — ${n === 1 ? "it cannot" : "none of them can"} be sent by this device (see below).` },
-    heldBy: (n, d) => `waiting for ${d} to sign in here again. Only ${d}'s token may send ${n === 1 ? "it" : "them"}.`,
-    discard: "Discard …", discardFor: (d) => `Discard the actions from ${d}`,
-    discardTitle: (n, d) => `Discard ${n} ${n === 1 ? "action" : "actions"} from ${d}?`,
-    discardText: (d) => `The actions below were queued by ${d} and the service has not confirmed them. They may never have reached it — or they did and the answer was lost. If you discard them they will never be sent. Check the lists before you redo any of them.`,
-    discardConfirm: (n) => `Discard ${n === 1 ? "the action" : `${n} actions`}`, discardKeep: "Keep them", discardDefault: "Discard",
-    discarded: "Discarded — never sent from here",
-    rDiscarded: (what, d) => `${what} discarded (queued by ${d}, never confirmed)`,
-    heldFor: (d) => `waiting for ${d}`,
-    nextTry: (s) => ` Next attempt in ${s} s.`, retryNow: "Send now",
-    insideNow: "Inside now / cap", queuedOutside: "Waiting outside", pleaseEnter: "Please enter now",
-    enter: "Enter", wait: "Wait outside", closedSign: "Closed",
-    stale: (t) => `Showing the last known state (${t}). The lists update when the connection is back.`,
-    checkIn: "Check in", partySize: "Party size", fewer: "Fewer people", more: "More people",
-    appointment: "Appointment reference (optional)", waitingServices: "Waiting for the services …",
-    closed: "Closed", waitingIn: (i, o) => `${i} inside · ${o} outside`, persons: (n) => (n === 1 ? "1 person" : `${n} people`),
-    estimate: (m) => `Wait about ${m} min`, noEstimate: "Wait: no estimate yet",
-    enterIn: (m) => (m < 1 ? "enters any moment" : `enters in about ${m} min`),
-    queuedFor: (d) => `Queued — waiting for ${d} to sign in again`,
-    noIssued: "No ticket issued yet.", lastTicket: "Last ticket",
-    goInside: "GO INSIDE", waitOutside: "WAIT OUTSIDE", position: (p) => `number ${p} in the queue`,
-    queued: "queued — ticket number will be given when sent",
-    sending: "Sending …", refused: "Refused", nowEnter: "Now: may go inside",
-    insideHeading: "Inside the waiting room", outsideHeading: "Waiting outside (queue)", none: "None.",
-    checkOut: "Check out", noShow: "No-show", pending: "sending …",
-    calledTo: (d) => `called to desk ${d}`, enteredAt: (t) => `inside since ${t}`, since: (t) => `queued since ${t}`,
-    appt: "appt.",
-    callHeading: "Call next", desk: "Desk", callService: "Service", anyService: "Any service",
-    callNext: "Call next", noCalled: "Nobody called from this desk yet.",
-    calledNow: (d) => `to desk ${d}`, callQueued: "The call will be sent when the service answers",
-    deskInvalid: "Desk: use 1–16 letters, digits or '-', e.g. 3.",
-    ticketHeading: "Ticket", ticketLabel: "Ticket number",
-    ticketInvalid: "Type a ticket like P007 (service letter and number).",
-    toDesk: (d) => `desk ${d}`, resultsHeading: "Recent actions", noResults: "None yet.", callsHeading: "Recent calls",
-    waitingToSend: "waiting to be sent", replayed: "answer replayed",
-    kinds: { check_in: "Check-in", check_out: "Check-out", no_show: "No-show", call: "Call" },
-    rIn: (t, s) => `${t} (${s}) — go inside`, rOut: (t, s, p) => `${t} (${s}) — wait outside, number ${p}`,
-    rCheckedOut: (t) => `${t} checked out`, rNoShow: (t) => `${t} marked as no-show`,
-    rCalled: (t, d) => `${t} called to desk ${d}`, rAdmitted: (list) => `May enter now: ${list}`,
-    rRefused: (what) => `${what} refused`, queuedAt: (t) => `queued ${t}`,
-    shortcutsHeading: "Keyboard shortcuts",
-    shortcuts: [["1 – 9", "check in for service 1–9"], ["+ / −", "more / fewer people"],
-      ["N", "call next"], ["/", "go to the ticket field"], ["Enter", "in the ticket field: check out"],
-      ["Esc", "leave a field (shortcuts work again)"]],
-  },
-};
-
-// Inline SVG icons: emoji fonts are missing on many kiosk/Linux PCs, and an icon that renders as
-// an empty box would leave colour as the only signal.
-const ICONS = {
-  check: '<path d="M4 12.5l5 5L20 6.5"/>',
-  cross: '<path d="M6 6l12 12M18 6L6 18"/>',
-  stop: '<path d="M8 2.5h8l5.5 5.5v8L16 21.5H8L2.5 16V8z"/><path d="M7.5 12h9"/>',
-  clock: '<circle cx="12" cy="12" r="9"/><path d="M12 7v5l3.5 2.5"/>',
-  call: '<path d="M3 9.5v5h4l5 4.5v-14L7 9.5z"/><path d="M16 8.5a5 5 0 0 1 0 7M19 5.5a9 9 0 0 1 0 13"/>',
-  enter: '<path d="M4 12h14M13 6l6 6-6 6"/>',
-  warn: '<path d="M12 3L2 21h20z"/><path d="M12 10v5M12 18v.01"/>',
-  sync: '<path d="M20 12a8 8 0 1 1-2.3-5.6"/><path d="M20 4v5h-5"/>',
-};
-const icon = (name) => `<svg class="i i-${name}" viewBox="0 0 24 24" aria-hidden="true" focusable="false">${ICONS[name]}</svg>`;
+import { getJson, live, newKey, postEvent, session, withToken } from "/assets/common.js";
+import { $, forgetRendered, h, replaceIfChanged } from "/assets/dom.js";
+import { applyTexts, languageSwitch, translator } from "/assets/i18n.js";
+import { formatTime, hoursText, serviceName as nameOf } from "/assets/format.js";
+import { Outbox, Sender, isMine as mayBeSentBy } from "/assets/outbox.js";
+import { TEXT, icon } from "/assets/terminal/text.js";
 
 const station = decodeURIComponent(location.pathname.split("/").filter(Boolean)[1] || "");
 const tokenStore = session(`terminal.${station}`);
-const OUTBOX_SLOT = `lobbywatch.outbox.${station}`;
 const DESK_SLOT = `lobbywatch.desk.${station}`;
 // The services and station name of the last document, so a reload while the service is down
 // still shows the check-in buttons (check-ins then wait in the outbox).
@@ -174,9 +29,7 @@ const DESK_RE = /^[A-Za-z0-9-]{1,16}$/;
 const SEND_TIMEOUT_MS = 15000;
 const MAX_RESULTS = 20;
 
-const $ = (id) => document.getElementById(id);
-let lang = localStorage.getItem("lang") === "en" ? "en" : "nb";
-const t = () => TEXT[lang];
+const t = translator(TEXT);
 
 let token = null;
 let me = null; // the /me answer once verified
@@ -204,14 +57,10 @@ function saveRecent() {
 // Outbox
 // ---------------------------------------------------------------------------------------------
 
+const outbox = new Outbox({ storage: localStorage, slot: `lobbywatch.outbox.${station}`, newKey });
+
 /** The outbox as stored now. Always read fresh: another tab of this station may have changed it. */
-function readOutbox() {
-  const list = readJson(localStorage, OUTBOX_SLOT, []);
-  return Array.isArray(list) ? list.filter((e) => e && typeof e.key === "string" && e.event) : [];
-}
-function writeOutbox(list) {
-  localStorage.setItem(OUTBOX_SLOT, JSON.stringify(list));
-}
+const readOutbox = () => outbox.read();
 
 /** The device this tab is signed in as, or null (signed out, or a stored token whose /me answer
  * is not known yet). */
@@ -220,31 +69,11 @@ function myDevice() {
   return me?.device || sessionStorage.getItem(DEVICE_SLOT) || null;
 }
 
-/**
- * May this tab send `entry`? The service remembers Idempotency-Keys per device, so an entry must
- * only ever travel with the token of the device that queued it: sent with another device's token,
- * a retry would be a new event and could apply the action twice. An entry without a device comes
- * from before entries were stamped (or was queued while the device was not known yet) and is
- * adopted — stamped — by the sender the first time it sends it.
- */
-function isMine(entry) {
-  const device = myDevice();
-  return Boolean(device) && (!entry.device || entry.device === device);
-}
+/** May this tab send `entry`? Only with the token of the device that queued it (see outbox.js). */
+const isMine = (entry) => mayBeSentBy(entry, myDevice());
 
-/** Entries that wait for another device to sign in again, grouped by that device (in order).
- * Empty while this tab's own device is not known yet: nothing can be told apart then. */
-function heldGroups(list = readOutbox()) {
-  const groups = new Map();
-  if (!myDevice()) return groups;
-  for (const entry of list) {
-    if (isMine(entry)) continue;
-    const device = entry.device || "";
-    if (!groups.has(device)) groups.set(device, []);
-    groups.get(device).push(entry);
-  }
-  return groups;
-}
+/** Entries that wait for another device to sign in again, grouped by that device. */
+const heldGroups = (list) => outbox.heldGroups(myDevice(), list);
 
 /**
  * Appends an action to the outbox (persisted first) and wakes the sender. Returns the entry, or
@@ -252,11 +81,12 @@ function heldGroups(list = readOutbox()) {
  * can try again instead of believing it is safe.
  */
 function enqueue(event) {
-  const entry = { key: newKey(), event, queuedAt: new Date().toISOString(), device: myDevice() };
+  let entry;
   try {
-    writeOutbox([...readOutbox(), entry]);
+    entry = outbox.add(event, myDevice());
   } catch (e) {
-    addResult({ key: entry.key, event: publicEvent(event), ok: false, status: 0, detail: `localStorage: ${e.message}`, at: entry.queuedAt });
+    const at = new Date().toISOString();
+    addResult({ key: newKey(), event: publicEvent(event), ok: false, status: 0, detail: `localStorage: ${e.message}`, at });
     return null;
   }
   renderOutbox();
@@ -265,102 +95,25 @@ function enqueue(event) {
   return entry;
 }
 
-function removeFromOutbox(key) {
-  writeOutbox(readOutbox().filter((e) => e.key !== key));
-}
-
-/** 5xx, timeouts, rate limits and "same key still in flight" are answers that a later retry of
- * the same key can change; every other 4xx is final (the event was refused and never will be). */
-function retryable(answer) {
-  const s = answer.status;
-  if (s >= 200 && s < 300) return false;
-  if (s === 408 || s === 425 || s === 429) return true;
-  if (s === 409 && String(answer.body?.type || "").endsWith("request-in-flight")) return true;
-  return !(s >= 400 && s < 500);
-}
-
-const sender = { running: false, timer: null, delay: 1000, retryAt: 0, trouble: null /* null | "down" | "busy" */ };
-
-/** Starts the sender loop now unless it is already running. */
-function sendSoon() {
-  if (sender.running || !token) return;
-  clearTimeout(sender.timer);
-  sender.timer = null;
-  sender.retryAt = 0;
-  runSender();
-}
-
-/** A reason to believe the service is back (online event, socket reconnected, button): retry now
- * with the backoff reset. */
-function retryNow() {
-  sender.delay = 1000;
-  sendSoon();
-}
-
-async function runSender() {
-  sender.running = true;
-  renderOutbox();
-  try {
-    for (;;) {
-      // Token and device of this attempt: the answer belongs to them even if the clerk signs out
-      // (or another device signs in) while the request is on its way.
-      const sendToken = token;
-      const device = myDevice();
-      if (!sendToken || !device) return; // device not known yet: verify() wakes the sender
-      // Strictly in order among this device's entries; other devices' entries are skipped, not
-      // waited for (they may never be sent) — see isMine().
-      let entry = readOutbox().find(isMine);
-      if (!entry) { sender.trouble = null; sender.delay = 1000; return; }
-      if (!entry.device) {
-        // Bind the key to this device before it is ever sent with this device's token.
-        entry = { ...entry, device };
-        writeOutbox(readOutbox().map((e) => (e.key === entry.key ? entry : e)));
-      }
-      let answer = null;
-      try {
-        answer = await withTimeout(postEvent(station, sendToken, entry.key, entry.event), SEND_TIMEOUT_MS);
-      } catch {
-        answer = null; // unreachable, or no answer in time: the same key is safe to send again
-      }
-      if (answer && (answer.status === 401 || answer.status === 403)) {
-        // The token was refused (revoked, rotated, moved to another station), not the action: it
-        // may well succeed once the device signs in again, so it stays in the outbox and nothing
-        // more is sent with this token.
-        sender.trouble = null;
-        if (token === sendToken) tokenRefused(answer.body?.detail || answer.body?.title || `HTTP ${answer.status}`);
-        return;
-      }
-      if (answer && !retryable(answer)) {
-        // Decided: remove it even if the clerk signed out meanwhile, the service has applied it.
-        removeFromOutbox(entry.key);
-        sender.delay = 1000;
-        sender.trouble = null;
-        settle(entry, answer);
-        continue;
-      }
-      sender.trouble = answer ? "busy" : "down";
-      if (!token) return;
-      sender.retryAt = Date.now() + sender.delay;
-      sender.timer = setTimeout(() => { sender.timer = null; sendSoon(); }, sender.delay);
-      sender.delay = Math.min(sender.delay * 2, 10000);
-      return;
-    }
-  } finally {
-    sender.running = false;
+const sender = new Sender({
+  outbox,
+  credentials: () => ({ token, device: myDevice() }),
+  post: (sendToken, entry) => postEvent(station, sendToken, entry.key, entry.event),
+  timeoutMs: SEND_TIMEOUT_MS,
+  onAnswer: settle,
+  onTokenRefused: (answer, sendToken) => {
+    if (token === sendToken) tokenRefused(answer.body?.detail || answer.body?.title || `HTTP ${answer.status}`);
+  },
+  onChange: (running) => {
     renderOutbox();
+    if (running) return;
     renderLists();
     renderIssued();
     renderCalled();
-  }
-}
-
-function withTimeout(promise, ms) {
-  let timer;
-  return Promise.race([
-    promise,
-    new Promise((_, reject) => { timer = setTimeout(() => reject(new Error("timeout")), ms); }),
-  ]).finally(() => clearTimeout(timer));
-}
+  },
+});
+const sendSoon = () => sender.sendSoon();
+const retryNow = () => sender.retryNow();
 
 /** Records the final answer to one outbox entry and points the big displays at it if it is
  * theirs. */
@@ -411,8 +164,7 @@ function services() {
 }
 function serviceName(id) {
   const s = services().find((x) => x.id === id);
-  if (!s) return id;
-  return lang === "en" ? s.name_en : s.name;
+  return s ? nameOf(s) : id;
 }
 
 function checkIn(serviceId) {
@@ -492,28 +244,20 @@ function flash(el) {
 // Rendering
 // ---------------------------------------------------------------------------------------------
 
-function fmtTime(iso, withSeconds = false) {
-  if (!iso) return "";
-  const options = { hour: "2-digit", minute: "2-digit", ...(withSeconds ? { second: "2-digit" } : {}) };
-  // Station times are shown on the station's clock; our own timestamps on the PC's.
-  if (doc?.timezone) options.timeZone = doc.timezone;
-  try {
-    return new Intl.DateTimeFormat(lang === "en" ? "en-GB" : "nb-NO", options).format(new Date(iso));
-  } catch {
-    return "";
-  }
+/** A time of the station on the station's clock (our own timestamps use the PC's: fmtLocal). */
+function fmtTime(iso) {
+  return formatTime(iso, { timeZone: doc?.timezone });
 }
 function fmtLocal(iso) {
-  return new Intl.DateTimeFormat(lang === "en" ? "en-GB" : "nb-NO", { hour: "2-digit", minute: "2-digit", second: "2-digit" }).format(new Date(iso));
+  return formatTime(iso, { seconds: true });
 }
 
 /**
- * Replaces a container's HTML only when it changed, and keeps keyboard focus on the same control
- * (same ticket + action, or same service) across the replacement: the live document arrives
- * several times a minute and must not throw a clerk's focus back to the top of the page.
+ * Replaces a container's children only when they changed, and keeps keyboard focus on the same
+ * control (same ticket + action, or same service) across the replacement: the live document
+ * arrives several times a minute and must not throw a clerk's focus back to the top of the page.
  */
-function patch(container, html) {
-  if (container.dataset.rendered === html) return;
+function patch(container, ...nodes) {
   const active = document.activeElement;
   let restore = null;
   if (active && active !== document.body && container.contains(active)) {
@@ -524,9 +268,7 @@ function patch(container, html) {
       restore = { ticket: row.dataset.ticket, action: active.dataset.action, index: rows.indexOf(row) };
     }
   }
-  container.innerHTML = html;
-  container.dataset.rendered = html;
-  if (!restore) return;
+  if (!replaceIfChanged(container, ...nodes) || !restore) return;
   if (restore.service) {
     container.querySelector(`button[data-service="${CSS.escape(restore.service)}"]`)?.focus();
     return;
@@ -547,20 +289,12 @@ function patch(container, html) {
 }
 
 function applyLanguage() {
-  document.documentElement.lang = lang;
-  document.querySelectorAll("[data-i18n]").forEach((el) => {
-    const value = t()[el.dataset.i18n];
-    if (typeof value === "string") el.textContent = value;
+  applyTexts(TEXT, () => {
+    document.title = `${t().title}${stationName() ? ` — ${stationName()}` : ""} — lobbywatch`;
+    $("shortcuts").replaceChildren(...t().shortcuts.map(([k, v]) => h("div", {}, h("dt", {}, h("kbd", {}, k)), h("dd", {}, v))));
+    for (const c of ["service-buttons", "inside-list", "outside-list", "results", "calls", "call-service", "outbox-held"]) forgetRendered($(c));
+    renderAll();
   });
-  document.querySelectorAll("[data-i18n-label]").forEach((el) => {
-    el.setAttribute("aria-label", t()[el.dataset.i18nLabel]);
-  });
-  $("lang").textContent = t().lang;
-  $("lang").setAttribute("aria-label", t().langLabel);
-  document.title = `${t().title}${stationName() ? ` — ${stationName()}` : ""} — lobbywatch`;
-  $("shortcuts").innerHTML = t().shortcuts.map(([k, v]) => `<div><dt><kbd>${esc(k)}</kbd></dt><dd>${esc(v)}</dd></div>`).join("");
-  for (const c of ["service-buttons", "inside-list", "outside-list", "results", "calls", "call-service", "outbox-held"]) delete $(c).dataset.rendered;
-  renderAll();
 }
 
 function stationName() {
@@ -591,7 +325,8 @@ function renderHeader() {
     const state = conn || "connecting";
     $("conn").className = `conn-pill ${state}`;
     // "●" and "…" are in every font; the cross is an SVG (a "✕" glyph is missing from many fonts).
-    setLive($("conn"), { open: `● ${esc(t().live)}`, lost: `${icon("cross")} ${esc(t().lost)}`, connecting: `… ${esc(t().connecting)}` }[state]);
+    const label = { open: ["● ", t().live], lost: [icon("cross"), " ", t().lost], connecting: ["… ", t().connecting] }[state];
+    replaceIfChanged($("conn"), label);
     $("device").textContent = me ? me.device : `${t().unverified}`;
   }
 }
@@ -608,7 +343,7 @@ function renderStatus() {
     const kind = doc.open ? doc.sign : "closed";
     sign.className = `sign ${kind}`;
     const [symbol, label] = { enter: ["check", t().enter], wait_outside: ["stop", t().wait], closed: ["cross", t().closedSign] }[kind] || ["cross", kind];
-    sign.innerHTML = `${icon(symbol)} ${esc(label)}`;
+    sign.replaceChildren(icon(symbol), ` ${label}`);
     $("headcount").textContent = `${doc.headcount} / ${doc.cap}`;
     $("outside-count").textContent = String(doc.outside.length);
     $("please-enter-box").hidden = doc.please_enter.length === 0;
@@ -616,32 +351,31 @@ function renderStatus() {
   }
   const stale = doc && conn === "lost";
   $("stale").hidden = !stale;
-  if (stale) $("stale").innerHTML = `${icon("warn")} ${esc(t().stale(fmtTime(doc.as_of)))}`;
+  if (stale) $("stale").replaceChildren(icon("warn"), ` ${t().stale(fmtTime(doc.as_of))}`);
+}
+
+/** One check-in button: prefix, name, today's hours, who waits, the estimate, its shortcut key. */
+function serviceButton(s, i) {
+  const shortcut = i < 9 ? String(i + 1) : "";
+  // The estimate only from the live document (a cached one would be stale); null means the
+  // service has not measured enough yet, and no number is better than a made-up one.
+  const live = doc?.services.find((x) => x.id === s.id);
+  const estimate = live && live.estimated_wait_min !== undefined
+    ? h("span", { class: `svc-est${live.estimated_wait_min == null ? " none" : ""}` }, icon("clock"),
+      ` ${live.estimated_wait_min == null ? t().noEstimate : t().estimate(live.estimated_wait_min)}`)
+    : null;
+  const extra = s.open
+    ? [h("span", { class: "svc-sub" }, s.hours_today ? hoursText(s.hours_today) : "", doc ? ` · ${t().waitingIn(s.waiting_inside, s.waiting_outside)}` : ""), estimate]
+    : [h("span", { class: "svc-sub svc-closed" }, icon("cross"), ` ${t().closed}`)];
+  return h("button", { type: "button", class: `svc${s.open ? "" : " closed"}`, dataset: { service: s.id }, disabled: !s.open, "aria-keyshortcuts": shortcut || null },
+    h("span", { class: "svc-prefix", "aria-hidden": "true" }, s.prefix || ""),
+    h("span", { class: "svc-text" }, h("span", { class: "svc-name" }, nameOf(s)), extra),
+    shortcut ? h("kbd", { class: "svc-key", "aria-hidden": "true" }, shortcut) : null);
 }
 
 function renderServices() {
   const list = services();
-  const html = list.length === 0
-    ? `<p class="note">${esc(t().waitingServices)}</p>`
-    : list.map((s, i) => {
-      const name = lang === "en" ? s.name_en : s.name;
-      const shortcut = i < 9 ? String(i + 1) : "";
-      // The estimate only from the live document (a cached one would be stale); null means the
-      // service has not measured enough yet, and no number is better than a made-up one.
-      const live = doc?.services.find((x) => x.id === s.id);
-      const estimate = live && live.estimated_wait_min !== undefined
-        ? `<span class="svc-est${live.estimated_wait_min == null ? " none" : ""}">${icon("clock")} ${esc(live.estimated_wait_min == null ? t().noEstimate : t().estimate(live.estimated_wait_min))}</span>`
-        : "";
-      const extra = s.open
-        ? `<span class="svc-sub">${esc(s.hours_today ? s.hours_today.replace("-", "–") : "")}${doc ? ` · ${esc(t().waitingIn(s.waiting_inside, s.waiting_outside))}` : ""}</span>${estimate}`
-        : `<span class="svc-sub svc-closed">${icon("cross")} ${esc(t().closed)}</span>`;
-      return `<button type="button" class="svc${s.open ? "" : " closed"}" data-service="${esc(s.id)}"${s.open ? "" : " disabled"}${shortcut ? ` aria-keyshortcuts="${shortcut}"` : ""}>`
-        + `<span class="svc-prefix" aria-hidden="true">${esc(s.prefix || "")}</span>`
-        + `<span class="svc-text"><span class="svc-name">${esc(name)}</span>${extra}</span>`
-        + (shortcut ? `<kbd class="svc-key" aria-hidden="true">${shortcut}</kbd>` : "")
-        + `</button>`;
-    }).join("");
-  patch($("service-buttons"), html);
+  patch($("service-buttons"), list.length === 0 ? h("p", { class: "note" }, t().waitingServices) : list.map(serviceButton));
   if (focusServicesOnce && list.length) {
     // Right after signing in, the keyboard starts on the first check-in button.
     const first = document.querySelector("#service-buttons button:not([disabled])");
@@ -650,14 +384,10 @@ function renderServices() {
 
   // The call-next service filter follows the same list.
   const select = $("call-service");
-  const options = `<option value="">${esc(t().anyService)}</option>`
-    + list.map((s) => `<option value="${esc(s.id)}">${esc(lang === "en" ? s.name_en : s.name)}${s.prefix ? ` (${esc(s.prefix)})` : ""}</option>`).join("");
-  if (select.dataset.rendered !== options) {
-    const previous = select.value;
-    select.innerHTML = options;
-    select.dataset.rendered = options;
-    if (list.some((s) => s.id === previous)) select.value = previous;
-  }
+  const previous = select.value;
+  const options = [h("option", { value: "" }, t().anyService),
+    ...list.map((s) => h("option", { value: s.id }, nameOf(s), s.prefix ? ` (${s.prefix})` : ""))];
+  if (replaceIfChanged(select, options) && list.some((s) => s.id === previous)) select.value = previous;
 }
 
 /** Tickets with a check-out or no-show still in the outbox. This device's: their buttons are
@@ -673,65 +403,89 @@ function pendingTickets() {
   return pending;
 }
 
+/** The parts of a list row: its marks (party, appointment, a held action) and its buttons. */
+function rowParts(pending) {
+  const label = (a) => (a === "check_out" ? t().checkOut : t().noShow);
+  return {
+    buttons: (ticket, actions) => (pending.get(ticket)?.mine
+      ? h("span", { class: "pending" }, icon("clock"), ` ${t().pending}`)
+      : actions.map((a) => h("button", { type: "button", class: `act ${a === "check_out" ? "act-out" : "act-noshow"}`, dataset: { action: a }, "aria-label": `${label(a)} ${ticket}` }, label(a)))),
+    party: (n) => (n > 1 ? h("span", { class: "party-badge" }, t().persons(n)) : null),
+    appt: (a) => (a ? h("span", { class: "appt" }, `${t().appt} ${a}`) : null),
+    held: (ticket) => {
+      const p = pending.get(ticket);
+      return p && !p.mine ? h("span", { class: "held-badge" }, icon("clock"), ` ${t().kinds[p.kind] || p.kind} ${t().heldFor(p.device || "?")}`) : null;
+    },
+    // Minutes until an outside party is expected in; null (nothing measured yet) shows nothing.
+    eta: (m) => (m == null ? null : h("span", { class: "eta" }, icon("enter"), ` ${t().enterIn(m)}`)),
+  };
+}
+
+function insideRow(p, parts, pleaseEnter) {
+  const state = p.desk
+    ? h("span", { class: "called-badge" }, icon("call"), ` ${t().calledTo(p.desk)}`)
+    : pleaseEnter.has(p.ticket) ? h("span", { class: "enter-badge" }, icon("enter"), ` ${t().pleaseEnter}`) : null;
+  return h("li", { dataset: { ticket: p.ticket }, class: `row${p.desk ? " is-called" : ""}` },
+    h("span", { class: "tkt" }, p.ticket),
+    h("span", { class: "meta" }, parts.party(p.party_size), state, h("span", { class: "when" }, t().enteredAt(fmtTime(p.entered_at))), parts.appt(p.appointment), parts.held(p.ticket)),
+    h("span", { class: "acts" }, parts.buttons(p.ticket, ["check_out", "no_show"])));
+}
+
+function outsideRow(p, parts) {
+  return h("li", { dataset: { ticket: p.ticket }, class: "row" },
+    h("span", { class: "pos", "aria-hidden": "true" }, p.position),
+    h("span", { class: "tkt" }, p.ticket),
+    h("span", { class: "meta" }, h("span", { class: "svc-tag" }, serviceName(p.service)), parts.party(p.party_size), parts.eta(p.expected_enter_min),
+      h("span", { class: "when" }, t().since(fmtTime(p.since))), parts.appt(p.appointment), parts.held(p.ticket)),
+    h("span", { class: "acts" }, parts.buttons(p.ticket, ["no_show"])));
+}
+
 function renderLists() {
   if (!doc) {
-    patch($("inside-list"), `<p class="note">${esc(token ? t().connecting : "")}</p>`);
-    patch($("outside-list"), "");
+    patch($("inside-list"), h("p", { class: "note" }, token ? t().connecting : ""));
+    patch($("outside-list"));
     $("inside-total").textContent = "";
     $("outside-total").textContent = "";
     return;
   }
-  const pending = pendingTickets();
+  const parts = rowParts(pendingTickets());
   const pleaseEnter = new Set(doc.please_enter);
-  const buttons = (ticket, actions) => {
-    if (pending.get(ticket)?.mine) return `<span class="pending">${icon("clock")} ${esc(t().pending)}</span>`;
-    return actions.map((a) => `<button type="button" class="act ${a === "check_out" ? "act-out" : "act-noshow"}" data-action="${a}" aria-label="${esc(`${a === "check_out" ? t().checkOut : t().noShow} ${ticket}`)}">${esc(a === "check_out" ? t().checkOut : t().noShow)}</button>`).join("");
-  };
-  const party = (n) => (n > 1 ? `<span class="party-badge">${esc(t().persons(n))}</span>` : "");
-  const appt = (a) => (a ? `<span class="appt">${esc(t().appt)} ${esc(a)}</span>` : "");
-  const held = (ticket) => {
-    const p = pending.get(ticket);
-    return p && !p.mine ? `<span class="held-badge">${icon("clock")} ${esc(t().kinds[p.kind] || p.kind)} ${esc(t().heldFor(p.device || "?"))}</span>` : "";
-  };
-  // Minutes until an outside party is expected in; null (nothing measured yet) shows nothing.
-  const eta = (m) => (m == null ? "" : `<span class="eta">${icon("enter")} ${esc(t().enterIn(m))}</span>`);
-
   // Inside, grouped per service in the order of doc.services (then any other key).
   const ids = [...services().map((s) => s.id), ...Object.keys(doc.inside).filter((id) => !services().some((s) => s.id === id))];
   let insideCount = 0;
   const groups = ids.filter((id) => doc.inside[id]).map((id) => {
     const parties = doc.inside[id];
     insideCount += parties.length;
-    const rows = parties.map((p) => {
-      const state = p.desk
-        ? `<span class="called-badge">${icon("call")} ${esc(t().calledTo(p.desk))}</span>`
-        : pleaseEnter.has(p.ticket) ? `<span class="enter-badge">${icon("enter")} ${esc(t().pleaseEnter)}</span>` : "";
-      return `<li data-ticket="${esc(p.ticket)}" class="row${p.desk ? " is-called" : ""}">`
-        + `<span class="tkt">${esc(p.ticket)}</span>`
-        + `<span class="meta">${party(p.party_size)}${state}<span class="when">${esc(t().enteredAt(fmtTime(p.entered_at)))}</span>${appt(p.appointment)}${held(p.ticket)}</span>`
-        + `<span class="acts">${buttons(p.ticket, ["check_out", "no_show"])}</span></li>`;
-    }).join("");
-    return `<section class="svc-group" aria-label="${esc(serviceName(id))}"><h3>${esc(serviceName(id))} <span class="count">${parties.length}</span></h3>`
-      + (rows ? `<ul>${rows}</ul>` : `<p class="note">${esc(t().none)}</p>`) + `</section>`;
-  }).join("");
+    return h("section", { class: "svc-group", "aria-label": serviceName(id) },
+      h("h3", {}, `${serviceName(id)} `, h("span", { class: "count" }, parties.length)),
+      parties.length ? h("ul", {}, parties.map((p) => insideRow(p, parts, pleaseEnter))) : h("p", { class: "note" }, t().none));
+  });
   patch($("inside-list"), groups);
   $("inside-total").textContent = `(${insideCount})`;
 
-  const outside = doc.outside.map((p) => `<li data-ticket="${esc(p.ticket)}" class="row">`
-    + `<span class="pos" aria-hidden="true">${esc(p.position)}</span>`
-    + `<span class="tkt">${esc(p.ticket)}</span>`
-    + `<span class="meta"><span class="svc-tag">${esc(serviceName(p.service))}</span>${party(p.party_size)}${eta(p.expected_enter_min)}<span class="when">${esc(t().since(fmtTime(p.since)))}</span>${appt(p.appointment)}${held(p.ticket)}</span>`
-    + `<span class="acts">${buttons(p.ticket, ["no_show"])}</span></li>`).join("");
-  patch($("outside-list"), outside || `<li class="empty note">${esc(t().none)}</li>`);
+  const outside = doc.outside.map((p) => outsideRow(p, parts));
+  patch($("outside-list"), outside.length ? outside : h("li", { class: "empty note" }, t().none));
   $("outside-total").textContent = `(${doc.outside.length})`;
 }
 
-/** Replaces the content of a live region only when it really changed: a screen reader would
- * otherwise read the last ticket out again on every live document. */
-function setLive(el, html) {
-  if (el.dataset.html === html) return;
-  el.innerHTML = html;
-  el.dataset.html = html;
+/** The "last ticket" box: what the clerk tells the party in front of the desk. */
+function issuedVerdict(it) {
+  if (it.state === "queued") {
+    const entry = readOutbox().find((e) => e.key === it.key);
+    const text = entry && !isMine(entry) && entry.device ? t().queuedFor(entry.device) : sender.trouble || !token ? t().queued : t().sending;
+    return [h("div", { class: "issued-ticket pending-ticket" }, icon("clock")), h("div", { class: "issued-verdict" }, text)];
+  }
+  if (it.state === "inside") {
+    return [h("div", { class: "issued-ticket" }, it.ticket), h("div", { class: "issued-verdict" }, icon("check"), ` ${t().goInside}`)];
+  }
+  if (it.state === "outside") {
+    return [h("div", { class: "issued-ticket" }, it.ticket),
+      h("div", { class: "issued-verdict" }, icon("stop"), ` ${t().waitOutside}`, it.position ? ` — ${t().position(it.position)}` : ""),
+      // The answer was "wait outside", but the live state may since have let the party in.
+      doc?.please_enter.includes(it.ticket) ? h("p", { class: "issued-now" }, icon("enter"), ` ${t().nowEnter}`) : null];
+  }
+  if (it.state === "discarded") return [h("div", { class: "issued-verdict" }, icon("cross"), ` ${t().discarded}`)];
+  return [h("div", { class: "issued-verdict" }, icon("cross"), ` ${t().refused}`), h("p", { class: "issued-detail" }, it.detail)];
 }
 
 function renderIssued() {
@@ -740,34 +494,16 @@ function renderIssued() {
   if (!it) {
     box.dataset.state = "none";
     box.removeAttribute("data-ticket");
-    setLive(box, `<p class="note">${esc(t().noIssued)}</p>`);
+    // Replaced only when it really changed: a screen reader would otherwise read the last ticket
+    // out again on every live document.
+    replaceIfChanged(box, h("p", { class: "note" }, t().noIssued));
     return;
   }
-  const what = `${esc(serviceName(it.service))} · ${esc(t().persons(it.party || 1))}`;
   box.dataset.state = it.state;
   if (it.ticket) box.dataset.ticket = it.ticket;
   else box.removeAttribute("data-ticket");
-  let html;
-  if (it.state === "queued") {
-    const entry = readOutbox().find((e) => e.key === it.key);
-    const text = entry && !isMine(entry) && entry.device ? t().queuedFor(entry.device) : sender.trouble || !token ? t().queued : t().sending;
-    html = `<div class="issued-ticket pending-ticket">${icon("clock")}</div>`
-      + `<div class="issued-verdict">${esc(text)}</div>`;
-  } else if (it.state === "inside") {
-    html = `<div class="issued-ticket">${esc(it.ticket)}</div>`
-      + `<div class="issued-verdict">${icon("check")} ${esc(t().goInside)}</div>`;
-  } else if (it.state === "outside") {
-    html = `<div class="issued-ticket">${esc(it.ticket)}</div>`
-      + `<div class="issued-verdict">${icon("stop")} ${esc(t().waitOutside)}${it.position ? ` — ${esc(t().position(it.position))}` : ""}</div>`;
-    // The answer was "wait outside", but the live state may since have let the party in.
-    if (doc?.please_enter.includes(it.ticket)) html += `<p class="issued-now">${icon("enter")} ${esc(t().nowEnter)}</p>`;
-  } else if (it.state === "discarded") {
-    html = `<div class="issued-verdict">${icon("cross")} ${esc(t().discarded)}</div>`;
-  } else {
-    html = `<div class="issued-verdict">${icon("cross")} ${esc(t().refused)}</div>`
-      + `<p class="issued-detail">${esc(it.detail)}</p>`;
-  }
-  setLive(box, `<p class="issued-label">${esc(t().lastTicket)} · ${what}</p>${html}`);
+  const what = `${serviceName(it.service)} · ${t().persons(it.party || 1)}`;
+  replaceIfChanged(box, h("p", { class: "issued-label" }, `${t().lastTicket} · ${what}`), issuedVerdict(it));
 }
 
 function renderCalled() {
@@ -776,22 +512,23 @@ function renderCalled() {
   if (!c) {
     box.dataset.state = "none";
     box.removeAttribute("data-ticket");
-    setLive(box, `<p class="note">${esc(t().noCalled)}</p>`);
+    replaceIfChanged(box, h("p", { class: "note" }, t().noCalled));
     return;
   }
   box.dataset.state = c.state;
   if (c.ticket) box.dataset.ticket = c.ticket;
   else box.removeAttribute("data-ticket");
+  const desk = (symbol, text) => h("span", { class: "called-desk" }, icon(symbol), ` ${text}`);
   if (c.state === "called") {
-    setLive(box, `<span class="called-ticket">${esc(c.ticket)}</span> <span class="called-desk">${icon("call")} ${esc(t().calledNow(c.desk))}</span>`);
+    replaceIfChanged(box, h("span", { class: "called-ticket" }, c.ticket), " ", desk("call", t().calledNow(c.desk)));
   } else if (c.state === "queued") {
     const entry = readOutbox().find((e) => e.key === c.key);
     const text = entry && !isMine(entry) && entry.device ? t().queuedFor(entry.device) : sender.trouble || !token ? t().callQueued : t().sending;
-    setLive(box, `<span class="called-desk">${icon("clock")} ${esc(text)}</span>`);
+    replaceIfChanged(box, desk("clock", text));
   } else if (c.state === "discarded") {
-    setLive(box, `<span class="called-desk">${icon("cross")} ${esc(t().discarded)}</span>`);
+    replaceIfChanged(box, desk("cross", t().discarded));
   } else {
-    setLive(box, `<span class="called-desk">${icon("cross")} ${esc(t().refused)}:</span> ${esc(c.detail)}`);
+    replaceIfChanged(box, desk("cross", `${t().refused}:`), ` ${c.detail}`);
   }
 }
 
@@ -802,34 +539,39 @@ function describeEvent(e) {
   return `${kind} ${e.ticket || ""}`;
 }
 
+/** What one answered action did, in words. */
+function resultText(r) {
+  const e = r.event;
+  if (r.discardedFrom) return t().rDiscarded(describeEvent(e), r.discardedFrom);
+  if (!r.ok) return `${t().rRefused(describeEvent(e))}: ${r.detail}`;
+  if (e.kind === "check_in") return r.body.state === "inside" ? t().rIn(r.body.ticket, serviceName(e.service)) : t().rOut(r.body.ticket, serviceName(e.service), r.body.position);
+  if (e.kind === "check_out") return t().rCheckedOut(e.ticket);
+  if (e.kind === "no_show") return t().rNoShow(e.ticket);
+  if (e.kind === "call") return t().rCalled(r.body.ticket, r.body.desk);
+  return describeEvent(e);
+}
+
 function renderResults() {
-  const pending = readOutbox().slice().reverse().map((e) => `<li class="res pending">`
-    + `<span class="res-icon">${icon("clock")}</span><span class="res-text">${esc(describeEvent(e.event))} — ${esc(isMine(e) || !e.device ? t().waitingToSend : t().heldFor(e.device))}`
-    + ` <small>(${esc(t().queuedAt(fmtLocal(e.queuedAt)))})</small></span></li>`);
+  const pending = readOutbox().slice().reverse().map((e) => h("li", { class: "res pending" },
+    h("span", { class: "res-icon" }, icon("clock")),
+    h("span", { class: "res-text" }, `${describeEvent(e.event)} — ${isMine(e) || !e.device ? t().waitingToSend : t().heldFor(e.device)} `,
+      h("small", {}, `(${t().queuedAt(fmtLocal(e.queuedAt))})`))));
   const done = recent.results.map((r) => {
-    const e = r.event;
-    let text;
-    if (r.discardedFrom) text = t().rDiscarded(describeEvent(e), r.discardedFrom);
-    else if (!r.ok) text = `${t().rRefused(describeEvent(e))}: ${r.detail}`;
-    else if (e.kind === "check_in") text = r.body.state === "inside" ? t().rIn(r.body.ticket, serviceName(e.service)) : t().rOut(r.body.ticket, serviceName(e.service), r.body.position);
-    else if (e.kind === "check_out") text = t().rCheckedOut(e.ticket);
-    else if (e.kind === "no_show") text = t().rNoShow(e.ticket);
-    else if (e.kind === "call") text = t().rCalled(r.body.ticket, r.body.desk);
-    else text = describeEvent(e);
-    const admitted = r.ok && r.body?.admitted?.length ? ` <strong class="admitted">${esc(t().rAdmitted(r.body.admitted.join(", ")))}</strong>` : "";
+    const admitted = r.ok && r.body?.admitted?.length ? [" ", h("strong", { class: "admitted" }, t().rAdmitted(r.body.admitted.join(", ")))] : [];
     const late = r.queuedAt && r.at && Date.parse(r.at) - Date.parse(r.queuedAt) > 3000 ? `, ${t().queuedAt(fmtLocal(r.queuedAt))}` : "";
-    return `<li class="res ${r.ok ? "ok" : "bad"}"><span class="res-icon">${icon(r.ok ? "check" : "cross")}</span>`
-      + `<span class="res-text">${esc(text)}${admitted} <small>(${esc(fmtLocal(r.at))}${esc(late)}${r.replayed ? `, ${esc(t().replayed)}` : ""})</small></span></li>`;
+    return h("li", { class: `res ${r.ok ? "ok" : "bad"}` }, h("span", { class: "res-icon" }, icon(r.ok ? "check" : "cross")),
+      h("span", { class: "res-text" }, resultText(r), admitted, " ",
+        h("small", {}, `(${fmtLocal(r.at)}${late}${r.replayed ? `, ${t().replayed}` : ""})`)));
   });
-  const html = [...pending, ...done].join("") || `<li class="note">${esc(t().noResults)}</li>`;
-  patch($("results"), html);
+  const items = [...pending, ...done];
+  patch($("results"), items.length ? items : h("li", { class: "note" }, t().noResults));
 }
 
 function renderCalls() {
   const calls = doc?.calls || [];
   patch($("calls"), calls.length
-    ? calls.map((c) => `<li><span class="tkt">${esc(c.ticket)}</span> → ${esc(t().toDesk(c.desk))} <small>${esc(fmtTime(c.at))}</small></li>`).join("")
-    : `<li class="note">${esc(t().none)}</li>`);
+    ? calls.map((c) => h("li", {}, h("span", { class: "tkt" }, c.ticket), ` → ${t().toDesk(c.desk)} `, h("small", {}, fmtTime(c.at))))
+    : h("li", { class: "note" }, t().none));
 }
 
 function renderOutbox() {
@@ -843,7 +585,7 @@ function renderOutbox() {
   banner.className = `outbox ${mode}`;
   const symbol = { ok: "check", sending: "sync", down: "warn", busy: "warn", held: "clock" }[mode];
   if (banner.dataset.icon !== symbol) {
-    banner.querySelector(".outbox-icon").innerHTML = icon(symbol);
+    banner.querySelector(".outbox-icon").replaceChildren(icon(symbol));
     banner.dataset.icon = symbol;
   }
   const text = mode === "held" ? t().outboxText.held(count) : t().outboxText[mode];
@@ -863,15 +605,12 @@ function renderOutbox() {
 function renderHeld(list) {
   const box = $("outbox-held");
   const groups = token ? heldGroups(list) : new Map();
-  const html = [...groups].map(([device, entries]) => `<div class="held-row">`
-    + `${icon("clock")}<span class="held-text"><strong>${entries.length}</strong> ${esc(t().heldBy(entries.length, device))}</span>`
-    + `<button type="button" class="held-discard" data-discard="${esc(device)}" aria-label="${esc(t().discardFor(device))}">${esc(t().discard)}</button></div>`).join("");
   box.hidden = groups.size === 0;
-  if (box.dataset.rendered === html) return;
   const focused = box.contains(document.activeElement) ? document.activeElement.dataset.discard : null;
-  box.innerHTML = html;
-  box.dataset.rendered = html;
-  if (focused != null) box.querySelector(`[data-discard="${CSS.escape(focused)}"]`)?.focus();
+  const rows = [...groups].map(([device, entries]) => h("div", { class: "held-row" }, icon("clock"),
+    h("span", { class: "held-text" }, h("strong", {}, entries.length), ` ${t().heldBy(entries.length, device)}`),
+    h("button", { type: "button", class: "held-discard", dataset: { discard: device }, "aria-label": t().discardFor(device) }, t().discard)));
+  if (replaceIfChanged(box, rows) && focused != null) box.querySelector(`[data-discard="${CSS.escape(focused)}"]`)?.focus();
 }
 
 function renderSignInOutbox() {
@@ -881,8 +620,8 @@ function renderSignInOutbox() {
     groups.set(device, (groups.get(device) || 0) + 1);
   }
   $("sign-in-outbox").hidden = groups.size === 0 || Boolean(token);
-  $("sign-in-outbox").innerHTML = [...groups].map(([device, n]) => `<p>${icon("warn")} `
-    + `${esc(device ? t().outboxSignedOutBy(n, device) : t().outboxSignedOut(n))}</p>`).join("");
+  $("sign-in-outbox").replaceChildren(...[...groups].map(([device, n]) =>
+    h("p", {}, icon("warn"), ` ${device ? t().outboxSignedOutBy(n, device) : t().outboxSignedOut(n)}`)));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -986,8 +725,7 @@ function enterApp(newToken) {
   showError("sign-in-error", null);
   startLive();
   renderAll();
-  sender.delay = 1000;
-  sendSoon(); // the outbox may hold actions from before a reload or sign-out
+  retryNow(); // the outbox may hold actions from before a reload or sign-out
 }
 
 function signOut(reason) {
@@ -998,9 +736,7 @@ function signOut(reason) {
   if (closeLive) closeLive();
   closeLive = null;
   conn = null;
-  clearTimeout(sender.timer);
-  sender.timer = null;
-  sender.trouble = null;
+  sender.stop();
   try { sessionStorage.removeItem(DEVICE_SLOT); } catch { /* nothing to forget */ }
   closeDiscardDialog();
   // The outbox stays in localStorage: it is sent when the same device signs in again.
@@ -1045,7 +781,7 @@ $("sign-in-form").addEventListener("submit", async (e) => {
 // Controls and keyboard
 // ---------------------------------------------------------------------------------------------
 
-$("party-size").innerHTML = Array.from({ length: 10 }, (_, i) => `<option value="${i + 1}">${i + 1}</option>`).join("");
+$("party-size").replaceChildren(...Array.from({ length: 10 }, (_, i) => h("option", { value: i + 1 }, i + 1)));
 $("party-minus").addEventListener("click", () => setParty(Number($("party-size").value) - 1));
 $("party-plus").addEventListener("click", () => setParty(Number($("party-size").value) + 1));
 
@@ -1123,8 +859,8 @@ function openDiscardDialog(device) {
   const n = entries.length;
   $("discard-title").textContent = t().discardTitle(n, device);
   $("discard-text").textContent = t().discardText(device);
-  $("discard-list").innerHTML = entries.map((e) => `<li>${esc(describeEvent(e.event))}`
-    + ` <small>(${esc(t().queuedAt(fmtLocal(e.queuedAt)))})</small></li>`).join("");
+  $("discard-list").replaceChildren(...entries.map((e) => h("li", {}, `${describeEvent(e.event)} `,
+    h("small", {}, `(${t().queuedAt(fmtLocal(e.queuedAt))})`))));
   $("discard-confirm").textContent = t().discardConfirm(n);
   $("discard-dialog").returnValue = "";
   $("discard-dialog").showModal();
@@ -1147,7 +883,7 @@ function discardHeld({ device, keys }) {
   // Re-checked against the stored outbox: that device may have sent some from another tab meanwhile.
   const gone = list.filter((e) => wanted.has(e.key) && !isMine(e));
   const goneKeys = new Set(gone.map((e) => e.key));
-  writeOutbox(list.filter((e) => !goneKeys.has(e.key)));
+  outbox.write(list.filter((e) => !goneKeys.has(e.key)));
   const at = new Date().toISOString();
   for (const entry of gone) {
     addResult({ key: entry.key, event: publicEvent(entry.event), ok: false, status: 0, discardedFrom: device,
@@ -1159,11 +895,7 @@ function discardHeld({ device, keys }) {
   renderAll();
 }
 $("sign-out").addEventListener("click", () => signOut(null));
-$("lang").addEventListener("click", () => {
-  lang = lang === "nb" ? "en" : "nb";
-  localStorage.setItem("lang", lang);
-  applyLanguage();
-});
+languageSwitch(applyLanguage);
 
 document.addEventListener("keydown", (e) => {
   if ($("app").hidden || e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey) return;
@@ -1199,7 +931,7 @@ document.addEventListener("keydown", (e) => {
 window.addEventListener("online", retryNow);
 // Another tab of this station changed the outbox: show it, and help send it.
 window.addEventListener("storage", (e) => {
-  if (e.key !== OUTBOX_SLOT) return;
+  if (e.key !== outbox.slot) return;
   renderOutbox();
   renderLists();
   renderSignInOutbox();

@@ -7,8 +7,14 @@
 //! | `/display/{station}` | the lobby screen | `display.html`, `display.js` |
 //! | `/terminal/{station}` | the front desk | `terminal.html`, `terminal.js` |
 //!
+//! Shared modules: `common.js` (fetch, socket, session), `i18n.js` (the language), `format.js`
+//! (times, numbers, names), `dom.js` (building elements). The dashboard's parts are in
+//! `dashboard/`, the terminal's in `terminal/` and `outbox.js`.
+//!
 //! For page development, `serve --web-dir web` reads the files from disk on every request instead,
-//! so a page can be edited and reloaded without rebuilding.
+//! so a page can be edited and reloaded without rebuilding. Only then are the pages' unit tests
+//! (`web/tests/*.test.html`) served, under `/tests/`: they are not embedded, so a production
+//! binary does not carry or expose them.
 
 use std::path::Path;
 
@@ -30,7 +36,7 @@ pub struct Asset {
 }
 
 macro_rules! asset {
-    ($file:literal, $type:literal) => {
+    ($file:literal, $type:expr) => {
         Asset {
             file: $file,
             content_type: $type,
@@ -40,6 +46,7 @@ macro_rules! asset {
 }
 
 const HTML: &str = "text/html; charset=utf-8";
+const JS: &str = "text/javascript; charset=utf-8";
 
 /// Every embedded file; those not named by a page route are served under `/assets/`.
 pub const ASSETS: &[Asset] = &[
@@ -51,11 +58,24 @@ pub const ASSETS: &[Asset] = &[
     asset!("dashboard.css", "text/css; charset=utf-8"),
     asset!("display.css", "text/css; charset=utf-8"),
     asset!("terminal.css", "text/css; charset=utf-8"),
-    asset!("common.js", "text/javascript; charset=utf-8"),
-    asset!("public.js", "text/javascript; charset=utf-8"),
-    asset!("dashboard.js", "text/javascript; charset=utf-8"),
-    asset!("display.js", "text/javascript; charset=utf-8"),
-    asset!("terminal.js", "text/javascript; charset=utf-8"),
+    asset!("common.js", JS),
+    asset!("i18n.js", JS),
+    asset!("format.js", JS),
+    asset!("dom.js", JS),
+    asset!("public.js", JS),
+    asset!("dashboard.js", JS),
+    asset!("dashboard/text.js", JS),
+    asset!("dashboard/session.js", JS),
+    asset!("dashboard/cards.js", JS),
+    asset!("dashboard/alerts.js", JS),
+    asset!("dashboard/sort.js", JS),
+    asset!("dashboard/chart.js", JS),
+    asset!("dashboard/room.js", JS),
+    asset!("dashboard/dialogs.js", JS),
+    asset!("display.js", JS),
+    asset!("terminal.js", JS),
+    asset!("terminal/text.js", JS),
+    asset!("outbox.js", JS),
 ];
 
 pub fn router() -> Router<AppState> {
@@ -66,7 +86,8 @@ pub fn router() -> Router<AppState> {
             get(|s: State<AppState>| page(s, "dashboard.html")),
         )
         .route("/display/{station}", get(station_page::<'d'>))
-        .route("/terminal/{station}", get(station_page::<'t'>));
+        .route("/terminal/{station}", get(station_page::<'t'>))
+        .route("/tests/{file}", get(test_file));
     ASSETS
         .iter()
         .filter(|a| a.content_type != HTML)
@@ -135,6 +156,36 @@ async fn serve(State(state): State<AppState>, asset: &'static Asset) -> Response
         body,
     )
         .into_response()
+}
+
+/// A file of `<web-dir>/tests/` (the pages' unit tests), only when serving from disk: a plain
+/// name ending in `.html` or `.js`, so nothing outside that folder can be asked for.
+async fn test_file(
+    State(state): State<AppState>,
+    UrlPath(file): UrlPath<String>,
+) -> Result<Response, ApiError> {
+    let not_found = || ApiError::NotFound(format!("no test page {file}"));
+    let dir = state.web_dir.as_deref().ok_or_else(not_found)?;
+    let plain = file
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_')
+        && !file.starts_with('.');
+    let content_type = match file.rsplit_once('.') {
+        Some((_, "html")) if plain => HTML,
+        Some((_, "js")) if plain => JS,
+        _ => return Err(not_found()),
+    };
+    let body = read(&dir.join("tests"), &file)
+        .await
+        .map_err(|_| not_found())?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        ],
+        body,
+    )
+        .into_response())
 }
 
 async fn read(dir: &Path, file: &str) -> std::io::Result<String> {

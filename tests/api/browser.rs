@@ -602,6 +602,50 @@ async fn check_ins_made_while_the_service_is_down_are_applied_once_after_it_retu
     desk.close().await.unwrap();
 }
 
+#[tokio::test]
+async fn the_terminal_outbox_passes_its_unit_tests_in_the_browser() {
+    let Some(browser) = Browser::start("outbox unit tests").await else {
+        return;
+    };
+    // The test pages are served only with `--web-dir` (never embedded), so the service reads the
+    // pages, the modules under test and their tests from this checkout.
+    let data = tempfile::tempdir().unwrap();
+    let web = Path::new(env!("CARGO_MANIFEST_DIR")).join("web");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_lobbywatch"));
+    command
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(data.path())
+        .arg("--web-dir")
+        .arg(&web);
+    let server = ServerProcess::spawn(command);
+
+    let c = browser.session(1280, 900).await;
+    c.goto(&format!("{}/tests/outbox.test.html", server.base))
+        .await
+        .unwrap();
+    eventually(
+        "the outbox tests have run",
+        Duration::from_secs(20),
+        || async { attr(&c, "body", "data-done").await },
+    )
+    .await;
+    let count = |field: &'static str| {
+        let c = &c;
+        async move {
+            attr(c, "#summary", field)
+                .await
+                .and_then(|n| n.parse::<usize>().ok())
+                .unwrap_or_else(|| panic!("#summary has {field}"))
+        }
+    };
+    let (passed, failed) = (count("data-passed").await, count("data-failed").await);
+    let report = text(&c, "#results").await.unwrap_or_default();
+    assert_eq!(failed, 0, "failing outbox tests:\n{report}");
+    // Every test of the file ran (a module that failed to load would run none).
+    assert!(passed >= 12, "only {passed} outbox tests ran:\n{report}");
+    c.close().await.unwrap();
+}
+
 /// Not a check: produces the README's screenshots from the running demo.
 #[tokio::test]
 #[ignore = "writes docs/screenshots/*.png from the demo; run on purpose"]

@@ -1,0 +1,282 @@
+// The guard's actions on a card: correct the headcount, record cleaning, let a party in past the
+// cap (each a dialog) and acknowledge an alert (no dialog). Every event carries an
+// Idempotency-Key that a retry of the same event reuses, so nothing is recorded twice.
+import { newKey, postEvent } from "/assets/common.js";
+import { $, h } from "/assets/dom.js";
+import { serviceName } from "/assets/format.js";
+import { current, expired, fmtTime, minutesSince, serverNow } from "/assets/dashboard/session.js";
+import { t, surfaceName } from "/assets/dashboard/text.js";
+import { scheduleSort } from "/assets/dashboard/sort.js";
+import { renderResult } from "/assets/dashboard/cards.js";
+/** Preset surfaces are sent in English, the service's own vocabulary (the simulator uses
+ * "door handles" too), and shown translated. */
+const SURFACES = ["door handles", "counter", "ticket machine", "chairs"];
+/** Override reasons offered as presets; sent in English like the surfaces, since the reason
+ * ends up in the service's (English) over-cap alert detail and in the log. */
+const OVERRIDE_REASONS = ["wheelchair user", "urgent travel document", "elderly or unwell"];
+
+/** The dialogs' choices in the page's language (the values sent stay English). */
+export function translateDialogs() {
+  $("reason-hints").replaceChildren(...t().reasonHints.map((hint) => h("option", { value: hint })));
+  $("surface-choices").replaceChildren(...SURFACES.map((surface, i) =>
+    h("label", {}, h("input", { type: "radio", name: "surface", value: surface, checked: i === 0 }), ` ${surfaceName(surface)}`)));
+  // No preset is pre-selected: the reason is what the log and the over-cap alert will say, so
+  // the guard must choose it.
+  $("override-choices").replaceChildren(...OVERRIDE_REASONS.map((reason) =>
+    h("label", {}, h("input", { type: "radio", name: "override-reason", value: reason }), ` ${t().overrideReasons[reason] || reason}`)));
+}
+
+/** The last attempt per dialog: a retry of the same event at the same station reuses its
+ * Idempotency-Key, so an answer lost on the way back is never recorded twice. */
+const pending = { correct: null, clean: null, override: null, ack: null };
+
+function keyFor(slot, station, event) {
+  const body = JSON.stringify(event);
+  const last = pending[slot];
+  if (last && last.station === station && last.body === body) return last.key;
+  pending[slot] = { station, body, key: newKey() };
+  return pending[slot].key;
+}
+
+let opener = null;
+
+function openDialog(dialog, station, button) {
+  current.dialogStation = station;
+  opener = button;
+  dialog.showModal();
+}
+
+function closeDialog(dialog) {
+  if (dialog.open) dialog.close();
+}
+
+for (const dialog of [$("correct-dialog"), $("clean-dialog"), $("override-dialog")]) {
+  dialog.addEventListener("close", () => {
+    if (current) current.dialogStation = null;
+    if (opener && document.contains(opener)) opener.focus();
+    opener = null;
+    scheduleSort();
+  });
+  dialog.querySelector(".cancel").addEventListener("click", () => closeDialog(dialog));
+}
+
+function openCorrection(st, delta, button) {
+  const form = $("correct-form");
+  form.dataset.station = st.id;
+  form.querySelector(`input[name="delta"][value="${delta}"]`).checked = true;
+  $("correct-reason").value = "";
+  $("correct-error").hidden = true;
+  const doc = st.doc;
+  $("correct-context").textContent = doc
+    ? t().correctContext(st.name, doc.headcount, doc.cap, doc.corrections)
+    : st.name;
+  form.querySelector('button[type="submit"]').disabled = false;
+  form.querySelector('button[type="submit"]').textContent = t().record;
+  openDialog($("correct-dialog"), st.id, button);
+  $("correct-reason").focus();
+}
+
+function openCleaning(st, button) {
+  const form = $("clean-form");
+  form.dataset.station = st.id;
+  $("clean-error").hidden = true;
+  $("surface-other").value = "";
+  const first = form.querySelector('input[name="surface"]');
+  if (first) first.checked = true;
+  const cleaning = [...(st.doc?.cleaning || [])].sort((a, b) => Date.parse(b.at) - Date.parse(a.at));
+  const last = cleaning.length
+    ? t().lastCleaned(cleaning.slice(0, 3).map((c) => `${surfaceName(c.surface)} ${fmtTime(Date.parse(c.at), st.doc.timezone)}`).join(", "))
+    : t().neverCleaned;
+  $("clean-context").textContent = t().cleanContext(st.name, last);
+  form.querySelector('button[type="submit"]').disabled = false;
+  form.querySelector('button[type="submit"]').textContent = t().record;
+  openDialog($("clean-dialog"), st.id, button);
+  first?.focus();
+}
+
+function openOverride(st, button) {
+  const form = $("override-form");
+  const doc = st.doc;
+  form.dataset.station = st.id;
+  $("override-error").hidden = true;
+  $("override-other").value = "";
+  for (const radio of form.querySelectorAll('input[name="override-reason"]')) radio.checked = false;
+  const outside = doc?.outside || [];
+  $("override-context").textContent = doc
+    ? t().overrideContext(st.name, doc.headcount, doc.cap, outside.length)
+    : st.name;
+  // The head of the queue is the default and is sent without a ticket, so the service lets in
+  // whoever is first when the request arrives; a named ticket is for a particular party (the
+  // wheelchair user at the back of the line).
+  const svcName = (id) => {
+    const svc = (doc?.services || []).find((s) => s.id === id);
+    return svc ? serviceName(svc) : id;
+  };
+  const select = $("override-ticket");
+  select.replaceChildren(...(outside.length
+    ? [h("option", { value: "" }, t().overrideHead(outside[0].ticket)),
+      ...outside.map((p) => h("option", { value: p.ticket }, t().overrideOption(p, svcName(p.service), minutesSince(p.since))))]
+    : []));
+  const submit = form.querySelector('button[type="submit"]');
+  submit.textContent = t().overrideSubmit;
+  submit.disabled = outside.length === 0;
+  if (!outside.length) {
+    $("override-error").textContent = t().overrideNone;
+    $("override-error").hidden = false;
+  }
+  openDialog($("override-dialog"), st.id, button);
+  select.focus();
+}
+
+/** Acknowledging needs no dialog: the alert says what it is about, and a second guard
+ * acknowledging the same alert is refused by the service with who did it first. */
+async function acknowledge(st, li, button) {
+  const session = current;
+  const key = li.dataset.key;
+  if (st.acking.has(key)) return;
+  const id = Number(li.dataset.alert);
+  const what = li.querySelector(".alert-title")?.textContent || "";
+  const event = { kind: "acknowledge", alert: id };
+  st.acking.add(key);
+  button.setAttribute("aria-disabled", "true");
+  const ikey = keyFor("ack", st.id, event);
+  let answer;
+  try {
+    answer = await postEvent(st.id, session.token, ikey, event);
+  } catch {
+    answer = null;
+  }
+  st.acking.delete(key);
+  if (current !== session) return;
+  if (document.contains(button)) button.setAttribute("aria-disabled", "false");
+  if (!answer) {
+    st.result = { ok: false, text: t().netFail, at: Date.now() };
+    renderResult(st);
+    return;
+  }
+  const { status, body, replayed } = answer;
+  const inFlight = status === 409 && body.type === "/problems/request-in-flight";
+  if (!inFlight && status < 500) pending.ack = null;
+  if (status === 401) { expired(); return; }
+  if (status >= 200 && status < 300) {
+    st.result = { ok: true, text: t().ackDone(what, fmtTime(serverNow(), st.doc?.timezone)) + (replayed ? t().replayed : ""), at: Date.now() };
+  } else {
+    st.result = { ok: false, text: inFlight ? t().inFlight : `⚠ ${body.detail || body.title || `HTTP ${status}`}`, at: Date.now() };
+  }
+  renderResult(st);
+}
+
+$("cards").addEventListener("click", (event) => {
+  const button = event.target.closest("button[data-action]");
+  if (!button || !current) return;
+  const st = current.stations.get(button.closest(".station-card").dataset.station);
+  if (!st) return;
+  const action = button.dataset.action;
+  if (action === "correct-plus") openCorrection(st, 1, button);
+  else if (action === "correct-minus") openCorrection(st, -1, button);
+  else if (action === "cleaned") openCleaning(st, button);
+  else if (action === "override") openOverride(st, button);
+  else if (action === "acknowledge") acknowledge(st, button.closest("[data-alert]"), button);
+});
+
+/** Sends one event from a dialog and reports the answer: success closes the dialog and shows the
+ * result on the card; a refusal stays in the dialog with the service's own explanation. */
+async function submitEvent(slot, form, errorBox, event, describe) {
+  const session = current;
+  const st = session?.stations.get(form.dataset.station);
+  if (!st) return;
+  const submit = form.querySelector('button[type="submit"]');
+  const label = submit.textContent;
+  submit.disabled = true;
+  submit.textContent = t().sending;
+  errorBox.hidden = true;
+  const key = keyFor(slot, st.id, event);
+  let answer;
+  try {
+    answer = await postEvent(st.id, session.token, key, event);
+  } catch {
+    answer = null;
+  }
+  if (current !== session) return;
+  submit.disabled = false;
+  submit.textContent = label;
+  if (!answer) {
+    errorBox.textContent = t().netFail;
+    errorBox.hidden = false;
+    return;
+  }
+  const { status, body, replayed } = answer;
+  const inFlight = status === 409 && body.type === "/problems/request-in-flight";
+  // Keep the key only where the same request may still be recorded or is worth retrying as is.
+  if (!inFlight && status < 500) pending[slot] = null;
+  if (status === 401) { expired(); return; }
+  if (status >= 200 && status < 300) {
+    st.result = { ok: true, text: describe(body, replayed), at: Date.now() };
+    closeDialog(form.closest("dialog"));
+    renderResult(st);
+    return;
+  }
+  errorBox.textContent = inFlight ? t().inFlight : body.detail || body.title || `HTTP ${status}`;
+  errorBox.hidden = false;
+}
+
+$("correct-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const form = event.currentTarget;
+  const reason = $("correct-reason").value.trim();
+  if (!reason) {
+    $("correct-error").textContent = t().reasonMissing;
+    $("correct-error").hidden = false;
+    $("correct-reason").focus();
+    return;
+  }
+  const delta = Number(form.querySelector('input[name="delta"]:checked').value);
+  submitEvent("correct", form, $("correct-error"), { kind: "correction", delta, reason }, (body, replayed) => {
+    const tz = current.stations.get(form.dataset.station)?.doc?.timezone;
+    return t().correctDone(delta, body.headcount, fmtTime(serverNow(), tz)) + (replayed ? t().replayed : "");
+  });
+});
+
+$("override-other").addEventListener("input", () => {
+  if ($("override-other").value.trim()) $("override-other-choice").checked = true;
+});
+
+$("override-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const form = event.currentTarget;
+  const chosen = form.querySelector('input[name="override-reason"]:checked');
+  const reason = chosen && chosen.value ? chosen.value : $("override-other").value.trim();
+  if (!reason) {
+    $("override-error").textContent = t().overrideMissing;
+    $("override-error").hidden = false;
+    (form.querySelector('input[name="override-reason"]') || $("override-other")).focus();
+    return;
+  }
+  const ticket = $("override-ticket").value;
+  const overrideEvent = ticket ? { kind: "override", ticket, reason } : { kind: "override", reason };
+  submitEvent("override", form, $("override-error"), overrideEvent, (body, replayed) => {
+    const tz = current.stations.get(form.dataset.station)?.doc?.timezone;
+    return t().overrideDone(body.ticket || ticket, body.headcount, body.cap, fmtTime(serverNow(), tz)) + (replayed ? t().replayed : "");
+  });
+});
+
+$("surface-other").addEventListener("input", () => {
+  if ($("surface-other").value.trim()) $("surface-other-choice").checked = true;
+});
+
+$("clean-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const form = event.currentTarget;
+  const chosen = form.querySelector('input[name="surface"]:checked');
+  const surface = chosen && chosen.value ? chosen.value : $("surface-other").value.trim();
+  if (!surface) {
+    $("clean-error").textContent = t().surfaceMissing;
+    $("clean-error").hidden = false;
+    $("surface-other").focus();
+    return;
+  }
+  submitEvent("clean", form, $("clean-error"), { kind: "cleaned", surface }, (body, replayed) => {
+    const tz = current.stations.get(form.dataset.station)?.doc?.timezone;
+    return t().cleanDone(surfaceName(surface), fmtTime(serverNow(), tz)) + (replayed ? t().replayed : "");
+  });
+});
