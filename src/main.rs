@@ -2,11 +2,11 @@
 //! library (`lobbywatch::run`).
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use chrono::NaiveTime;
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
@@ -30,52 +30,58 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the service.
-    Serve {
-        /// Config file (TOML). Without it the built-in sample is used — with its public demo tokens.
-        #[arg(long)]
-        config: Option<PathBuf>,
-        /// Directory of the event log.
-        #[arg(long, default_value = "./lobbywatch-data")]
-        data: PathBuf,
-        /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:8080")]
-        listen: SocketAddr,
-        /// Cap the event log at this many 4 KiB pages; writing past it fails like a full disk.
-        #[arg(long)]
-        max_db_pages: Option<u64>,
-        /// Snapshot each station's state every this many of its events (start-up replays only
-        /// the events after the latest snapshot).
-        #[arg(long, default_value_t = lobbywatch::store::DEFAULT_SNAPSHOT_EVERY)]
-        snapshot_every: u64,
-        /// Serve the web pages from this directory instead of the embedded copies (page
-        /// development: edit, reload, no rebuild).
-        #[arg(long)]
-        web_dir: Option<PathBuf>,
-    },
+    Serve(ServeArgs),
     /// Run the service on the built-in sample with simulated terminals, on a clock shifted to a
     /// weekday morning so the stations are open at any hour.
-    Demo {
-        /// Directory of the event log (default: a fresh temporary directory).
-        #[arg(long)]
-        data: Option<PathBuf>,
-        /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:8080")]
-        listen: SocketAddr,
-        /// Use the real clock instead of the shifted one.
-        #[arg(long)]
-        real_clock: bool,
-        /// Serve the sample without the simulated terminals.
-        #[arg(long)]
-        no_sim: bool,
-        /// Serve the web pages from this directory instead of the embedded copies.
-        #[arg(long)]
-        web_dir: Option<PathBuf>,
-    },
+    Demo(DemoArgs),
     /// Validate a config file and print each station's derived cap and its basis.
     CheckConfig {
         /// The file to check.
         file: PathBuf,
     },
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Config file (TOML). Without it the built-in sample is used — with its public demo tokens.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Directory of the event log.
+    #[arg(long, default_value = "./lobbywatch-data")]
+    data: PathBuf,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Cap the event log at this many 4 KiB pages; writing past it fails like a full disk.
+    #[arg(long)]
+    max_db_pages: Option<u64>,
+    /// Snapshot each station's state every this many of its events (start-up replays only
+    /// the events after the latest snapshot).
+    #[arg(long, default_value_t = lobbywatch::store::DEFAULT_SNAPSHOT_EVERY)]
+    snapshot_every: u64,
+    /// Serve the web pages from this directory instead of the embedded copies (page
+    /// development: edit, reload, no rebuild).
+    #[arg(long)]
+    web_dir: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    /// Directory of the event log (default: a fresh temporary directory).
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Use the real clock instead of the shifted one.
+    #[arg(long)]
+    real_clock: bool,
+    /// Serve the sample without the simulated terminals.
+    #[arg(long)]
+    no_sim: bool,
+    /// Serve the web pages from this directory instead of the embedded copies.
+    #[arg(long)]
+    web_dir: Option<PathBuf>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -90,82 +96,71 @@ fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match cli.command {
-        Command::CheckConfig { file } => match Config::load(&file) {
-            Ok(config) => {
-                print!("{}", config.describe_caps());
-                Ok(())
-            }
-            Err(e) => {
-                eprintln!("{e}");
-                std::process::exit(1);
-            }
-        },
-        Command::Serve {
-            config,
-            data,
-            listen,
-            max_db_pages,
-            snapshot_every,
-            web_dir,
-        } => {
-            let config = match config {
-                Some(path) => Config::load(&path)?,
-                None => {
-                    tracing::warn!(
-                        "no --config given: serving the {SAMPLE_NAME} config, whose device tokens are public demo tokens — not for production"
-                    );
-                    Config::sample()
-                }
-            };
-            let options = StoreOptions {
-                max_pages: max_db_pages,
-                snapshot_every: Some(snapshot_every),
-            };
-            runtime()?.block_on(serve(
-                config,
-                data,
-                listen,
-                options,
-                Clock::system(),
-                false,
-                web_dir,
-            ))
+        Command::CheckConfig { file } => check_config(&file),
+        Command::Serve(args) => serve_command(args),
+        Command::Demo(args) => demo(args),
+    }
+}
+
+/// `check-config`: the report on stdout, or the error on stderr and exit code 1.
+fn check_config(file: &Path) -> anyhow::Result<()> {
+    match Config::load(file) {
+        Ok(config) => {
+            print!("{}", config.describe_caps());
+            Ok(())
         }
-        Command::Demo {
-            data,
-            listen,
-            real_clock,
-            no_sim,
-            web_dir,
-        } => {
-            let (data, _temp) = match data {
-                Some(d) => (d, None),
-                None => {
-                    let t = tempfile_dir()?;
-                    (t.clone(), Some(TempDir(t)))
-                }
-            };
-            let config = Config::sample();
-            let clock = if real_clock {
-                Clock::system()
-            } else {
-                let tz = config
-                    .districts
-                    .first()
-                    .map_or(chrono_tz::Europe::Oslo, |d| d.timezone);
-                Clock::demo(tz, NaiveTime::from_hms_opt(9, 30, 0).expect("valid time"))
-            };
-            runtime()?.block_on(serve(
-                config,
-                data,
-                listen,
-                StoreOptions::default(),
-                clock,
-                !no_sim,
-                web_dir,
-            ))
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(1);
         }
     }
+}
+
+fn serve_command(args: ServeArgs) -> anyhow::Result<()> {
+    let config = match args.config {
+        Some(path) => Config::load(&path)?,
+        None => {
+            tracing::warn!(
+                "no --config given: serving the {SAMPLE_NAME} config, whose device tokens are public demo tokens — not for production"
+            );
+            Config::sample()
+        }
+    };
+    let start = StartOptions {
+        store: StoreOptions {
+            max_pages: args.max_db_pages,
+            snapshot_every: Some(args.snapshot_every),
+        },
+        clock: Clock::system(),
+        web_dir: args.web_dir,
+    };
+    runtime()?.block_on(serve(config, args.data, args.listen, start, false))
+}
+
+fn demo(args: DemoArgs) -> anyhow::Result<()> {
+    let (data, _temp) = match args.data {
+        Some(d) => (d, None),
+        None => {
+            let t = tempfile_dir()?;
+            (t.clone(), Some(TempDir(t)))
+        }
+    };
+    let config = Config::sample();
+    let clock = if args.real_clock {
+        Clock::system()
+    } else {
+        let tz = config
+            .districts
+            .first()
+            .map_or(chrono_tz::Europe::Oslo, |d| d.timezone);
+        Clock::demo(tz, NaiveTime::from_hms_opt(9, 30, 0).expect("valid time"))
+    };
+    let start = StartOptions {
+        store: StoreOptions::default(),
+        clock,
+        web_dir: args.web_dir,
+    };
+    runtime()?.block_on(serve(config, data, args.listen, start, !args.no_sim))
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -192,10 +187,8 @@ async fn serve(
     config: Config,
     data: PathBuf,
     listen: SocketAddr,
-    options: StoreOptions,
-    clock: Clock,
+    start: StartOptions,
     simulate: bool,
-    web_dir: Option<PathBuf>,
 ) -> anyhow::Result<()> {
     // Every live socket is a file descriptor: raise the soft limit to the hard one (often 1,024
     // by default, far below `max_sockets`), and say so when even that is short.
@@ -207,11 +200,6 @@ async fn serve(
             "the open-file limit is below [limits] max_sockets; raise it (ulimit -Hn, LimitNOFILE=) or lower max_sockets"
         );
     }
-    let start = StartOptions {
-        store: options,
-        clock,
-        web_dir,
-    };
     let state = AppState::open(config, &data, start)
         .with_context(|| format!("opening the event log in {}", data.display()))?;
     let listener = TcpListener::bind(listen)
