@@ -40,26 +40,11 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 pub use seats::{SeatSet, greedy_seat_set, max_seat_set};
+// The rule's vocabulary is plain data that the documents carry too, so it lives in `domain`.
+pub use crate::domain::rule::{
+    AreaModel, Limit, MAX_DISTANCING_M, MIN_DISTANCING_M, check_distancing,
+};
 
-/// How much floor area one person needs under a distancing rule of `d` metres.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum AreaModel {
-    /// `d²` per person: a square of side `d` around everyone. This is the
-    /// usual regulatory convention (4 m² per person at 2 m).
-    #[default]
-    Grid,
-    /// `(√3/2)·d²` per person: the densest possible packing (people on a
-    /// triangular lattice). Gives about 15% more people than [`Grid`](Self::Grid).
-    Hex,
-}
-
-/// Smallest distancing rule accepted; below this the model (people as points)
-/// stops meaning anything, and a typo such as `0.15` for `1.5` is caught.
-pub const MIN_DISTANCING_M: f64 = 0.5;
-/// Largest distancing rule accepted; anything above is almost surely a unit
-/// mistake (centimetres, feet) rather than a real rule.
-pub const MAX_DISTANCING_M: f64 = 5.0;
 /// Largest seat plan accepted. Waiting rooms have tens of chairs; the limit
 /// keeps the exact seat search (and its `n²` conflict matrix) bounded.
 pub const MAX_SEATS: usize = 500;
@@ -104,16 +89,6 @@ pub struct Capacity {
     pub area_model: AreaModel,
     /// Which term is binding.
     pub limited_by: Limit,
-}
-
-/// The term that binds the cap. On ties the most deliberate term is named:
-/// an explicit ceiling first, then the seat plan, then the raw area.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Limit {
-    Area,
-    Seats,
-    MaxVisitors,
 }
 
 /// A rejected input, naming the field a person must fix, e.g. field
@@ -189,18 +164,7 @@ pub fn queue_line_places(length_m: f64, distancing_m: f64) -> u32 {
 /// Checks the distancing rule: finite and within
 /// [[`MIN_DISTANCING_M`], [`MAX_DISTANCING_M`]].
 pub fn validate_distancing(distancing_m: f64) -> Result<(), GeometryError> {
-    if !distancing_m.is_finite() {
-        return Err(GeometryError::new("distancing_m", "is not a finite number"));
-    }
-    if !(MIN_DISTANCING_M..=MAX_DISTANCING_M).contains(&distancing_m) {
-        return Err(GeometryError::new(
-            "distancing_m",
-            format!(
-                "must be between {MIN_DISTANCING_M:.1} and {MAX_DISTANCING_M:.1} metres, got {distancing_m}"
-            ),
-        ));
-    }
-    Ok(())
+    check_distancing(distancing_m).map_err(|reason| GeometryError::new("distancing_m", reason))
 }
 
 /// Checks a room: finite positive area, at most [`MAX_SEATS`] seats, every

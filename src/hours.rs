@@ -12,6 +12,7 @@ use std::fmt;
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Timelike, Weekday};
 use serde::Serialize;
 
+pub use crate::domain::status::DayHours;
 use crate::holidays;
 
 /// One opening interval in minutes after local midnight, `start < end <= 1440`.
@@ -42,14 +43,6 @@ pub struct WeeklyHours {
 
 /// The config's day keys, Monday first.
 pub const DAY_KEYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
-
-/// A day's hours as the documents show them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct DayHours {
-    pub day: &'static str,
-    /// e.g. `["08:00-11:00", "12:00-15:30"]`; empty when closed.
-    pub ranges: Vec<String>,
-}
 
 fn parse_clock(s: &str) -> Option<u16> {
     let (h, m) = s.split_once(':')?;

@@ -159,9 +159,9 @@ impl Eq for Distance {}
 
 impl Distance {
     pub fn parse(m: f64) -> Result<Self, ParseError> {
-        crate::capacity::validate_distancing(m)
+        super::rule::check_distancing(m)
             .map(|()| Self(m))
-            .map_err(|e| ParseError(e.reason))
+            .map_err(ParseError)
     }
     pub fn metres(self) -> f64 {
         self.0

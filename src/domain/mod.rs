@@ -7,6 +7,7 @@
 pub mod alert;
 pub mod event;
 pub mod ids;
+pub mod rule;
 pub mod status;
 pub mod timestamp;
 

@@ -13,8 +13,15 @@ use utoipa::ToSchema;
 
 use super::alert::Alert;
 use super::ids::{DeskId, DistrictId, PartySize, ServiceId, StationId, Ticket};
-use crate::capacity::{AreaModel, Limit};
-use crate::hours::DayHours;
+use super::rule::{AreaModel, Limit};
+
+/// A day's hours as the documents show them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct DayHours {
+    pub day: &'static str,
+    /// e.g. `["08:00-11:00", "12:00-15:30"]`; empty when closed.
+    pub ranges: Vec<String>,
+}
 
 /// Why the cap is what it is.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]

@@ -6,6 +6,7 @@ mod crash;
 mod errors;
 mod events;
 mod helpers;
+mod layers;
 mod limits;
 mod live;
 mod openapi;
