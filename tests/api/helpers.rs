@@ -13,7 +13,7 @@ use lobbywatch::clock::Clock;
 use lobbywatch::config::Config;
 use lobbywatch::state::StartOptions;
 use lobbywatch::store::StoreOptions;
-use serde_json::Value;
+use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -213,7 +213,8 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
-    /// Posts an event as `device` (token `<device>-token`) with an Idempotency-Key.
+    /// Posts an event as `device` (token `<device>-token`) with an Idempotency-Key: the raw
+    /// answer, for tests that read its headers or bytes.
     pub async fn post_event(
         &self,
         device: &str,
@@ -221,43 +222,64 @@ impl TestApp {
         key: &str,
         body: &Value,
     ) -> reqwest::Response {
-        self.client
-            .post(self.url(&format!("/api/v1/stations/{station}/events")))
-            .bearer_auth(format!("{device}-token"))
-            .header("Idempotency-Key", key)
-            .json(body)
-            .send()
-            .await
-            .unwrap()
+        event_request(
+            &self.client,
+            &self.base,
+            &format!("{device}-token"),
+            station,
+            key,
+            body,
+        )
+        .send()
+        .await
+        .unwrap()
+    }
+
+    /// [`TestApp::post_event`], answered as the status and the JSON body (`null` when the body
+    /// is not JSON), like [`TestApp::get_as`].
+    pub async fn post_event_json(
+        &self,
+        device: &str,
+        station: &str,
+        key: &str,
+        body: &Value,
+    ) -> (u16, Value) {
+        let r = self.post_event(device, station, key, body).await;
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Posts `events` in order as `device`, each `(Idempotency-Key, body)`; each must be
+    /// accepted (201).
+    pub async fn post_events<K: AsRef<str>>(
+        &self,
+        device: &str,
+        station: &str,
+        events: impl IntoIterator<Item = (K, Value)>,
+    ) {
+        for (key, body) in events {
+            let key = key.as_ref();
+            let r = self.post_event(device, station, key, &body).await;
+            let status = r.status();
+            assert_eq!(status, 201, "{key}: {}", r.text().await.unwrap());
+        }
     }
 
     /// Posts `n` plain passport check-ins as `device` (keys `<prefix>0`, `<prefix>1`, …), each
     /// of which must be accepted (inside or outside).
     pub async fn check_in_passports(&self, device: &str, station: &str, prefix: &str, n: usize) {
         for i in 0..n {
-            let r = self
-                .post_event(
-                    device,
-                    station,
-                    &format!("{prefix}{i}"),
-                    &serde_json::json!({"kind": "check_in", "service": "passport"}),
-                )
+            let key = format!("{prefix}{i}");
+            let (status, _) = self
+                .post_event_json(device, station, &key, &check_in("passport"))
                 .await;
-            assert_eq!(r.status(), 201, "check-in {prefix}{i} at {station}");
+            assert_eq!(status, 201, "check-in {key} at {station}");
         }
     }
 
     /// The full status of a station, read with the all-stations guard.
     pub async fn status(&self, station: &str) -> Value {
-        self.client
-            .get(self.url(&format!("/api/v1/stations/{station}")))
-            .bearer_auth("all-guard-token")
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        status_at(&self.client, &self.base, station).await
     }
 
     /// GETs `path` (with `token` as a bearer token, if given): the status and the JSON body
@@ -275,6 +297,46 @@ impl TestApp {
     pub fn ws_url(&self, path: &str) -> String {
         format!("ws://{}{path}", self.addr)
     }
+}
+
+/// A plain check-in for `service`: `{"kind": "check_in", "service": …}`.
+pub fn check_in(service: &str) -> Value {
+    json!({"kind": "check_in", "service": service})
+}
+
+/// The POST of an event to the server at `base` (a [`TestApp`] or a [`ServerProcess`]), with
+/// `token` as its bearer token and `key` as its Idempotency-Key.
+pub fn event_request(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    station: &str,
+    key: &str,
+    body: &Value,
+) -> reqwest::RequestBuilder {
+    client
+        .post(format!("{base}/api/v1/stations/{station}/events"))
+        .bearer_auth(token)
+        .header("Idempotency-Key", key)
+        .json(body)
+}
+
+/// The full status of a station of the server at `base`, read with the all-stations guard.
+pub async fn status_at(client: &reqwest::Client, base: &str, station: &str) -> Value {
+    client
+        .get(format!("{base}/api/v1/stations/{station}"))
+        .bearer_auth("all-guard-token")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// The event log in a (stopped) server's data directory, opened with SQLite directly.
+pub fn log_db(data: &Path) -> rusqlite::Connection {
+    rusqlite::Connection::open(data.join(lobbywatch::store::DB_FILE)).unwrap()
 }
 
 impl Drop for TestApp {
@@ -300,6 +362,21 @@ pub async fn next_doc(ws: &mut Ws) -> Value {
             Message::Text(text) => return serde_json::from_str(&text).expect("documents are JSON"),
             Message::Ping(_) | Message::Pong(_) => continue,
             other => panic!("unexpected message {other:?}"),
+        }
+    }
+}
+
+/// Waits, under [`READ_TIMEOUT`], for the close frame that ends a socket, skipping the
+/// documents and pings before it: its close code (`None` for a close frame without one).
+pub async fn close_code(ws: &mut Ws) -> Option<u16> {
+    loop {
+        match tokio::time::timeout(READ_TIMEOUT, ws.next())
+            .await
+            .expect("the socket is closed in time")
+        {
+            Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+            Some(Ok(_)) => continue,
+            other => panic!("expected a close frame, got {other:?}"),
         }
     }
 }
