@@ -8,7 +8,7 @@ use lobbywatch::config::Config;
 use lobbywatch::store::StoreOptions;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, test_config_toml};
+use crate::helpers::{TestApp, check_in, test_config_toml};
 
 /// The test config with public holidays on, a station-wide closed day and a service's short day.
 fn config_with_calendar() -> Config {
@@ -88,16 +88,10 @@ async fn fourteen_dates_with_holidays_and_exceptions_named() {
         Clock::starting_at(start + chrono::TimeDelta::days(2)),
     )
     .await;
-    let r = holiday
-        .post_event(
-            "small-desk",
-            "small",
-            "holiday",
-            &json!({"kind": "check_in", "service": "passport"}),
-        )
+    let (status, problem) = holiday
+        .post_event_json("small-desk", "small", "holiday", &check_in("passport"))
         .await;
-    assert_eq!(r.status(), 409);
-    let problem: Value = r.json().await.unwrap();
+    assert_eq!(status, 409);
     assert!(
         problem["detail"]
             .as_str()
