@@ -7,6 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::{DateTime, TimeZone, Utc};
 use futures_util::StreamExt;
 use lobbywatch::AppState;
 use lobbywatch::clock::Clock;
@@ -147,13 +148,24 @@ pub struct TestApp {
 }
 
 impl TestApp {
+    /// The test config, a fresh data directory, the system clock.
     pub async fn spawn() -> TestApp {
-        Self::spawn_with(
-            test_config(),
-            Arc::new(tempfile::tempdir().unwrap()),
-            StoreOptions::default(),
-        )
-        .await
+        Self::spawn_with_config(test_config()).await
+    }
+
+    /// [`TestApp::spawn`] with another config.
+    pub async fn spawn_with_config(config: Config) -> TestApp {
+        Self::spawn_on_clock(config, Clock::system()).await
+    }
+
+    /// [`TestApp::spawn`] with other store options (a small log, frequent snapshots).
+    pub async fn spawn_with_store(options: StoreOptions) -> TestApp {
+        Self::spawn_with(test_config(), fresh_data(), options).await
+    }
+
+    /// `config` and a fresh data directory, on `clock` (a day the test chooses, moved by it).
+    pub async fn spawn_on_clock(config: Config, clock: Clock) -> TestApp {
+        Self::spawn_with_clock(config, fresh_data(), StoreOptions::default(), clock).await
     }
 
     pub async fn spawn_with(
@@ -282,6 +294,12 @@ impl TestApp {
         status_at(&self.client, &self.base, station).await
     }
 
+    /// GETs `path` without a token: the body as text, whatever its status.
+    pub async fn get_text(&self, path: &str) -> String {
+        let r = self.client.get(self.url(path)).send().await.unwrap();
+        r.text().await.unwrap()
+    }
+
     /// GETs `path` (with `token` as a bearer token, if given): the status and the JSON body
     /// (`null` when the body is not JSON).
     pub async fn get_as(&self, path: &str, token: Option<&str>) -> (u16, Value) {
@@ -297,6 +315,33 @@ impl TestApp {
     pub fn ws_url(&self, path: &str) -> String {
         format!("ws://{}{path}", self.addr)
     }
+}
+
+/// An empty data directory, removed when the last server using it is gone.
+pub fn fresh_data() -> Arc<tempfile::TempDir> {
+    Arc::new(tempfile::tempdir().unwrap())
+}
+
+/// The instant a clock in Oslo shows `hour`:00 on `year`-`month`-`day`.
+pub fn oslo_time(year: i32, month: u32, day: u32, hour: u32) -> DateTime<Utc> {
+    chrono_tz::Europe::Oslo
+        .with_ymd_and_hms(year, month, day, hour, 0, 0)
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+/// The entry of the JSON array `list` whose `field` is `value`.
+pub fn find<T>(list: &Value, field: &str, value: T) -> Value
+where
+    Value: PartialEq<T>,
+    T: std::fmt::Debug,
+{
+    list.as_array()
+        .unwrap_or_else(|| panic!("an array: {list}"))
+        .iter()
+        .find(|entry| entry[field] == value)
+        .unwrap_or_else(|| panic!("no entry with {field} = {value:?} in {list}"))
+        .clone()
 }
 
 /// A plain check-in for `service`: `{"kind": "check_in", "service": …}`.

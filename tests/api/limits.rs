@@ -1,11 +1,9 @@
 //! The service protects itself: per-device rate limits, load shedding, request and header-read
 //! timeouts — each refusal a problem+json answer that says when to retry.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use lobbywatch::config::Config;
-use lobbywatch::store::StoreOptions;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -15,12 +13,7 @@ use crate::helpers::{TestApp, check_in, close_code, test_config_toml};
 async fn app_with_limits(limits: &str) -> TestApp {
     let toml = format!("{}\n[limits]\n{limits}\n", test_config_toml());
     let config = Config::parse(&toml, "limits.toml").expect("valid");
-    TestApp::spawn_with(
-        config,
-        Arc::new(tempfile::tempdir().unwrap()),
-        StoreOptions::default(),
-    )
-    .await
+    TestApp::spawn_with_config(config).await
 }
 
 /// A request whose headers promise a body that never fully arrives: it holds its place.
@@ -77,15 +70,7 @@ async fn beyond_the_concurrency_limit_requests_are_shed_with_503_not_queued() {
     assert_eq!(p["type"], "/problems/overloaded");
     drop(held);
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(
-        app.client
-            .get(app.url("/healthz"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(app.get_as("/healthz", None).await.0, 200);
 }
 
 #[tokio::test]
@@ -121,15 +106,7 @@ async fn a_client_that_trickles_its_headers_is_disconnected() {
     .await;
     assert!(ended.is_ok(), "the connection is closed, not held open");
     // Well-behaved clients are served as before.
-    assert_eq!(
-        app.client
-            .get(app.url("/healthz"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(app.get_as("/healthz", None).await.0, 200);
 }
 
 async fn connect_with_origin(

@@ -57,15 +57,7 @@ async fn the_public_socket_needs_no_token_and_carries_no_personal_data() {
     assert_eq!(doc["seq"], 1);
     assert_eq!(doc["headcount"], 1);
     assert!(!doc.to_string().contains("CANARY-APPT-777"), "{doc}");
-    let public = app
-        .client
-        .get(app.url("/api/v1/stations/small/public"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let public = app.get_text("/api/v1/stations/small/public").await;
     assert!(!public.contains("CANARY-APPT-777"));
 }
 

@@ -1,16 +1,16 @@
 //! Running a station's day through the API: run-time rule changes, guard overrides and
 //! acknowledgements, and what the clock brings (closing, alerts) — on a clock the test moves.
 
-use std::sync::Arc;
-
-use chrono::{TimeDelta, TimeZone, Utc};
+use chrono::TimeDelta;
 use lobbywatch::clock::Clock;
 use lobbywatch::config::Config;
 use lobbywatch::store::StoreOptions;
 use serde_json::{Value, json};
 use tokio_tungstenite::connect_async;
 
-use crate::helpers::{TestApp, check_in, log_db, next_doc, sha256_hex};
+use crate::helpers::{
+    TestApp, check_in, find, log_db, next_doc, oslo_time, sha256_hex, test_config,
+};
 
 async fn put_rules(app: &TestApp, token: Option<&str>, body: &Value) -> (u16, Value) {
     let mut req = app.client.put(app.url("/api/v1/rules")).json(body);
@@ -66,13 +66,7 @@ async fn an_admin_changes_the_rule_and_every_cap_follows_live_and_after_a_restar
     )
     .await;
     assert_eq!(status, 200, "{answer}");
-    let small = answer["stations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["station"] == "small")
-        .unwrap()
-        .clone();
+    let small = find(&answer["stations"], "station", "small");
     assert_eq!(small["changed"], true);
     assert_eq!(small["previous_cap"], 3);
     assert_eq!(small["cap"], 1);
@@ -80,13 +74,7 @@ async fn an_admin_changes_the_rule_and_every_cap_follows_live_and_after_a_restar
     let live = next_doc(&mut ws).await;
     assert_eq!(live["cap"], 1);
     assert_eq!(live["cap_basis"]["distancing_m"], 3.0);
-    let over = live["alerts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["kind"] == "over_cap")
-        .unwrap()
-        .clone();
+    let over = find(&live["alerts"], "kind", "over_cap");
     assert!(
         over["detail"]
             .as_str()
@@ -125,20 +113,13 @@ async fn an_admin_changes_the_rule_and_every_cap_follows_live_and_after_a_restar
     let before = app.status("small").await;
     ws.close(None).await.ok();
     let data = app.stop().await;
-    let app =
-        TestApp::spawn_with(crate::helpers::test_config(), data, StoreOptions::default()).await;
+    let app = TestApp::spawn_with(test_config(), data, StoreOptions::default()).await;
     let after = app.status("small").await;
     assert_eq!(after["cap"], 1);
     assert_eq!(after["alerts"], before["alerts"]);
     let (_, rules) = app.get_as("/api/v1/rules", Some("admin-token")).await;
     assert_eq!(rules["configured_distancing_m"], 2.0);
-    let small = rules["stations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["station"] == "small")
-        .unwrap()
-        .clone();
+    let small = find(&rules["stations"], "station", "small");
     assert_eq!(small["distancing_m"], 3.0);
 }
 
@@ -156,13 +137,7 @@ async fn a_guard_lets_a_party_in_past_the_cap_and_acknowledges_the_alert() {
     assert_eq!(o["ticket"], "P004");
     assert_eq!(o["headcount"], 4);
     let doc = app.status("small").await;
-    let over = doc["alerts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["kind"] == "over_cap")
-        .unwrap()
-        .clone();
+    let over = find(&doc["alerts"], "kind", "over_cap");
     assert_eq!(over["state"], "active");
     assert!(over["detail"].as_str().unwrap().contains("wheelchair user"));
 
@@ -178,13 +153,7 @@ async fn a_guard_lets_a_party_in_past_the_cap_and_acknowledges_the_alert() {
         .await;
     assert_eq!(status, 201);
     let doc = app.status("small").await;
-    let acked = doc["alerts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["id"] == over["id"])
-        .unwrap()
-        .clone();
+    let acked = find(&doc["alerts"], "id", over["id"].clone());
     assert_eq!(acked["state"], "acknowledged");
     assert_eq!(acked["acknowledged_by"], "oslo-guard");
     let (status, _) = app
@@ -244,19 +213,8 @@ token_sha256 = "{}"
 #[tokio::test]
 async fn after_closing_the_clock_closes_out_the_day_by_a_logged_event() {
     // Wednesday 25 November 2026, 14:00 in Oslo.
-    let start = chrono_tz::Europe::Oslo
-        .with_ymd_and_hms(2026, 11, 25, 14, 0, 0)
-        .unwrap()
-        .with_timezone(&Utc);
-    let clock = Clock::starting_at(start);
-    let data = Arc::new(tempfile::tempdir().unwrap());
-    let app = TestApp::spawn_with_clock(
-        wednesday_config(),
-        data,
-        StoreOptions::default(),
-        clock.clone(),
-    )
-    .await;
+    let clock = Clock::starting_at(oslo_time(2026, 11, 25, 14));
+    let app = TestApp::spawn_on_clock(wednesday_config(), clock.clone()).await;
     app.check_in_passports("wed-desk", "wed", "c", 2).await;
     // 14:50: the last check-in was at 14:45.
     clock.advance(TimeDelta::minutes(50));
@@ -304,13 +262,7 @@ async fn after_closing_the_clock_closes_out_the_day_by_a_logged_event() {
 #[tokio::test]
 async fn a_surface_due_for_cleaning_is_raised_by_the_clock_and_cleared_by_cleaning() {
     let clock = Clock::system();
-    let app = TestApp::spawn_with_clock(
-        crate::helpers::test_config(),
-        Arc::new(tempfile::tempdir().unwrap()),
-        StoreOptions::default(),
-        clock.clone(),
-    )
-    .await;
+    let app = TestApp::spawn_on_clock(test_config(), clock.clone()).await;
     app.post_events("big-desk", "big", [("k1", check_in("passport"))])
         .await;
     lobbywatch::ticker::log_due_events(&app.state).await;

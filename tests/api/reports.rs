@@ -1,29 +1,16 @@
 //! Daily reports and long-range history, computed from the log.
 
-use std::sync::Arc;
-
-use chrono::{TimeDelta, TimeZone, Utc};
+use chrono::TimeDelta;
 use lobbywatch::clock::Clock;
-use lobbywatch::store::StoreOptions;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, check_in, test_config};
+use crate::helpers::{TestApp, check_in, find, oslo_time, test_config};
 
 /// A morning at `small` (cap 3) on Wednesday 25 November 2026, on a clock the test moves:
 /// at cap 10:00–10:35, over cap 10:35–10:40 (a guard's +1), one call after 10 minutes, a no-show.
 async fn a_morning() -> TestApp {
-    let start = chrono_tz::Europe::Oslo
-        .with_ymd_and_hms(2026, 11, 25, 10, 0, 0)
-        .unwrap()
-        .with_timezone(&Utc);
-    let clock = Clock::starting_at(start);
-    let app = TestApp::spawn_with_clock(
-        test_config(),
-        Arc::new(tempfile::tempdir().unwrap()),
-        StoreOptions::default(),
-        clock.clone(),
-    )
-    .await;
+    let clock = Clock::starting_at(oslo_time(2026, 11, 25, 10));
+    let app = TestApp::spawn_on_clock(test_config(), clock.clone()).await;
     let (desk, guard) = ("small-desk", "oslo-guard");
     let pair = json!({"kind": "check_in", "service": "passport", "party_size": 2});
     app.post_events(desk, "small", [("a", check_in("passport")), ("b", pair)])
@@ -55,13 +42,7 @@ async fn the_daily_report_counts_the_day_from_the_log() {
     let oslo = "/api/v1/reports/daily?date=2026-11-25&district=oslo";
     let (status, report) = app.get_as(oslo, Some("oslo-guard-token")).await;
     assert_eq!(status, 200);
-    let small = report["stations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["station"] == "small")
-        .unwrap()
-        .clone();
+    let small = find(&report["stations"], "station", "small");
     assert_eq!(small["max_occupancy"], 4);
     assert_eq!(small["minutes_at_cap"], 35.0, "{small}");
     assert_eq!(small["minutes_over_cap"], 5.0, "{small}");

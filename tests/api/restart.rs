@@ -90,14 +90,7 @@ async fn a_graceful_restart_preserves_state_exactly() {
 async fn a_key_answered_days_ago_is_replayed_from_the_log_not_applied_again() {
     // Answered three days ago: after a restart it is no longer held in memory, only in the log.
     let three_days_ago = chrono::Utc::now() - chrono::TimeDelta::days(3);
-    let data = Arc::new(tempfile::tempdir().unwrap());
-    let app = TestApp::spawn_with_clock(
-        test_config(),
-        data,
-        StoreOptions::default(),
-        Clock::starting_at(three_days_ago),
-    )
-    .await;
+    let app = TestApp::spawn_on_clock(test_config(), Clock::starting_at(three_days_ago)).await;
     let event = check_in("passport");
     let first = app
         .post_event("big-desk", "big", "offline-retry", &event)
@@ -214,16 +207,11 @@ async fn kill_9_under_load_loses_no_acknowledged_event() {
 
 #[tokio::test]
 async fn a_full_log_stops_accepting_events_with_503_and_reads_keep_working() {
-    let data = Arc::new(tempfile::tempdir().unwrap());
     // A log capped at a few pages fills up quickly, like a full disk.
-    let app = TestApp::spawn_with(
-        test_config(),
-        data,
-        StoreOptions {
-            max_pages: Some(12),
-            ..StoreOptions::default()
-        },
-    )
+    let app = TestApp::spawn_with_store(StoreOptions {
+        max_pages: Some(12),
+        ..StoreOptions::default()
+    })
     .await;
     let mut failed_at = None;
     for i in 0..2000 {
@@ -245,8 +233,7 @@ async fn a_full_log_stops_accepting_events_with_503_and_reads_keep_working() {
         .post_event_json("small-desk", "small", "after", &check_in("passport"))
         .await;
     assert_eq!(status, 503);
-    let health = app.client.get(app.url("/healthz")).send().await.unwrap();
-    assert_eq!(health.status(), 503);
+    assert_eq!(app.get_as("/healthz", None).await.0, 503);
     // Reads still answer, with the last committed state.
     let status = app.status("big").await;
     assert_eq!(status["seq"].as_u64().unwrap(), failed_at as u64);
@@ -265,8 +252,7 @@ async fn start_up_resumes_from_snapshots_and_replays_only_the_events_after_them(
         snapshot_every: Some(4),
         ..StoreOptions::default()
     };
-    let app =
-        TestApp::spawn_with(test_config(), Arc::new(tempfile::tempdir().unwrap()), every).await;
+    let app = TestApp::spawn_with_store(every).await;
     let check_ins = (0..7).map(|i| {
         let size = 1 + i % 2;
         let body = json!({"kind": "check_in", "service": "passport", "party_size": size});
@@ -330,8 +316,7 @@ async fn an_unreadable_snapshot_falls_back_to_a_full_replay() {
         snapshot_every: Some(2),
         ..StoreOptions::default()
     };
-    let app =
-        TestApp::spawn_with(test_config(), Arc::new(tempfile::tempdir().unwrap()), every).await;
+    let app = TestApp::spawn_with_store(every).await;
     app.check_in_passports("small-desk", "small", "f", 5).await;
     let before = app.status("small").await;
     let data = app.stop().await;

@@ -92,15 +92,7 @@ async fn the_public_document_has_counts_tickets_and_calls_only() {
         ("c", json!({"kind": "call", "desk": "4"})),
     ];
     app.post_events("small-desk", "small", events).await;
-    let text = app
-        .client
-        .get(app.url("/api/v1/stations/small/public"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.get_text("/api/v1/stations/small/public").await;
     assert!(!text.contains("SECRET-REF"));
     let p: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(

@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 use tokio_tungstenite::connect_async;
 
 use crate::helpers::{
-    ServerProcess, TestApp, check_in, close_code, event_request, next_doc, sha256_hex, test_config,
-    test_config_toml, write_config,
+    ServerProcess, TestApp, check_in, close_code, event_request, find, next_doc, sha256_hex,
+    test_config, test_config_toml, write_config,
 };
 
 #[tokio::test]
@@ -25,12 +25,7 @@ async fn a_device_may_hold_two_tokens_while_rotating() {
         ),
     );
     let config = Config::parse(&toml, "rotation.toml").unwrap();
-    let app = TestApp::spawn_with(
-        config,
-        std::sync::Arc::new(tempfile::tempdir().unwrap()),
-        StoreOptions::default(),
-    )
-    .await;
+    let app = TestApp::spawn_with_config(config).await;
     for token in ["big-desk-token", "big-desk-new-token"] {
         let (status, me) = app.get_as("/api/v1/me", Some(token)).await;
         assert_eq!(status, 200);
@@ -121,13 +116,7 @@ async fn an_admin_revokes_a_device_its_sockets_close_with_4401_and_it_stays_revo
         401
     );
     let (_, devices) = app.get_as("/api/v1/devices", Some("admin-token")).await;
-    let guard = devices
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["id"] == "oslo-guard")
-        .unwrap()
-        .clone();
+    let guard = find(&devices, "id", "oslo-guard");
     assert_eq!(guard["revoked_tokens"], 1);
     assert_eq!(guard["scope"], "districts oslo");
 }
