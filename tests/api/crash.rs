@@ -24,7 +24,7 @@ use lobbywatch::store::{OpenLog, StoreOptions};
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 
-use crate::helpers::{ServerProcess, test_config_toml};
+use crate::helpers::{ServerProcess, event_request, status_at, test_config_toml};
 
 /// The three stations and their terminals' tokens.
 const TERMINALS: [(&str, &str); 3] = [
@@ -41,21 +41,18 @@ struct Acked {
     seq: u64,
 }
 
-/// Sends `body` with `key` until the service answers (any HTTP status), retrying through every
-/// crash. Returns the status and body.
+/// Sends `body` to `station` with `key` until the service answers (any HTTP status), retrying
+/// through every crash. Returns the status and body.
 async fn send_until_answered(
     client: &reqwest::Client,
-    url: &str,
+    base: &str,
+    station: &str,
     token: &str,
     key: &str,
     body: &Value,
 ) -> (u16, Value) {
     loop {
-        let sent = client
-            .post(url)
-            .bearer_auth(token)
-            .header("Idempotency-Key", key)
-            .json(body)
+        let sent = event_request(client, base, token, station, key, body)
             .timeout(Duration::from_secs(5))
             .send()
             .await;
@@ -82,7 +79,6 @@ async fn terminal(
     stop: Arc<AtomicBool>,
 ) -> Vec<Acked> {
     let client = reqwest::Client::new();
-    let url = format!("{base}/api/v1/stations/{station}/events");
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let mut called: Vec<String> = Vec::new();
     let mut acked = Vec::new();
@@ -105,7 +101,8 @@ async fn terminal(
             _ => json!({"kind": "cleaned", "surface": "counter"}),
         };
         let key = format!("{station}-{seed}-{n}");
-        let (status, answer) = send_until_answered(&client, &url, token, &key, &body).await;
+        let (status, answer) =
+            send_until_answered(&client, &base, station, token, &key, &body).await;
         if status == 201 {
             if body["kind"] == "call" {
                 called.push(answer["ticket"].as_str().unwrap().to_owned());
@@ -179,16 +176,7 @@ async fn killed_at_random_moments_the_service_loses_nothing_and_invents_nothing(
     let client = reqwest::Client::new();
     let mut shown: HashMap<&str, Value> = HashMap::new();
     for (station, _) in TERMINALS {
-        let doc: Value = client
-            .get(format!("{base}/api/v1/stations/{station}"))
-            .bearer_auth("all-guard-token")
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        shown.insert(station, doc);
+        shown.insert(station, status_at(&client, &base, station).await);
     }
     server.kill9();
 

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, check_in};
 
 /// Asserts a problem+json answer and returns its body.
 async fn problem(r: reqwest::Response, status: u16, kind: &str) -> Value {
@@ -41,7 +41,7 @@ async fn a_missing_or_invalid_idempotency_key_is_400() {
     let app = TestApp::spawn().await;
     let r = post(&app, "small")
         .bearer_auth("small-desk-token")
-        .json(&json!({"kind": "check_in", "service": "passport"}))
+        .json(&check_in("passport"))
         .send()
         .await
         .unwrap();
@@ -50,7 +50,7 @@ async fn a_missing_or_invalid_idempotency_key_is_400() {
     let r = post(&app, "small")
         .bearer_auth("small-desk-token")
         .header("Idempotency-Key", "has spaces in it")
-        .json(&json!({"kind": "check_in", "service": "passport"}))
+        .json(&check_in("passport"))
         .send()
         .await
         .unwrap();
@@ -92,12 +92,7 @@ async fn invalid_fields_are_422_and_name_the_field() {
     }
     // A service the station does not offer.
     let r = app
-        .post_event(
-            "small-desk",
-            "small",
-            "f-x",
-            &json!({"kind": "check_in", "service": "visa"}),
-        )
+        .post_event("small-desk", "small", "f-x", &check_in("visa"))
         .await;
     let p = problem(r, 422, "unknown-service").await;
     assert_eq!(p["field"], "service");
@@ -108,22 +103,11 @@ async fn invalid_fields_are_422_and_name_the_field() {
 async fn unknown_stations_and_tickets_are_404() {
     let app = TestApp::spawn().await;
     let r = app
-        .post_event(
-            "small-desk",
-            "nowhere",
-            "n1",
-            &json!({"kind": "check_in", "service": "passport"}),
-        )
+        .post_event("small-desk", "nowhere", "n1", &check_in("passport"))
         .await;
     problem(r, 404, "not-found").await;
-    let r = app
-        .post_event(
-            "small-desk",
-            "small",
-            "n2",
-            &json!({"kind": "check_out", "ticket": "P042"}),
-        )
-        .await;
+    let out = json!({"kind": "check_out", "ticket": "P042"});
+    let r = app.post_event("small-desk", "small", "n2", &out).await;
     let p = problem(r, 404, "unknown-ticket").await;
     assert!(p["detail"].as_str().unwrap().contains("P042"));
     let r = app
@@ -139,34 +123,17 @@ async fn unknown_stations_and_tickets_are_404() {
 async fn rule_refusals_are_409_with_the_reason() {
     let app = TestApp::spawn().await;
     let r = app
-        .post_event(
-            "closed-desk",
-            "closed",
-            "c1",
-            &json!({"kind": "check_in", "service": "passport"}),
-        )
+        .post_event("closed-desk", "closed", "c1", &check_in("passport"))
         .await;
     let p = problem(r, 409, "service-closed").await;
     assert!(p["detail"].as_str().unwrap().contains("closed now"), "{p}");
 
     app.check_in_passports("small-desk", "small", "i", 4).await;
-    let r = app
-        .post_event(
-            "small-desk",
-            "small",
-            "o1",
-            &json!({"kind": "check_out", "ticket": "P004"}),
-        )
-        .await;
+    let out = json!({"kind": "check_out", "ticket": "P004"});
+    let r = app.post_event("small-desk", "small", "o1", &out).await;
     problem(r, 409, "ticket-outside").await;
-    let r = app
-        .post_event(
-            "big-desk",
-            "big",
-            "call",
-            &json!({"kind": "call", "desk": "1"}),
-        )
-        .await;
+    let call = json!({"kind": "call", "desk": "1"});
+    let r = app.post_event("big-desk", "big", "call", &call).await;
     problem(r, 409, "nothing-to-call").await;
     assert_eq!(app.status("small").await["seq"], 4);
 }
@@ -184,7 +151,7 @@ async fn no_token_or_an_unknown_token_is_401() {
     let app = TestApp::spawn().await;
     let r = post(&app, "small")
         .header("Idempotency-Key", "a1")
-        .json(&json!({"kind": "check_in", "service": "passport"}))
+        .json(&check_in("passport"))
         .send()
         .await
         .unwrap();
@@ -196,7 +163,7 @@ async fn no_token_or_an_unknown_token_is_401() {
     let r = post(&app, "small")
         .bearer_auth("not-a-token")
         .header("Idempotency-Key", "a2")
-        .json(&json!({"kind": "check_in", "service": "passport"}))
+        .json(&check_in("passport"))
         .send()
         .await
         .unwrap();
@@ -213,7 +180,7 @@ async fn no_token_or_an_unknown_token_is_401() {
 #[tokio::test]
 async fn a_token_outside_its_station_or_role_is_403() {
     let app = TestApp::spawn().await;
-    let e = json!({"kind": "check_in", "service": "passport"});
+    let e = check_in("passport");
     // A terminal of another station.
     let r = app.post_event("big-desk", "small", "s1", &e).await;
     assert_eq!(

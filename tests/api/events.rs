@@ -2,19 +2,13 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, check_in, event_request};
 
 #[tokio::test]
 async fn check_in_answers_with_ticket_place_headcount_and_seq() {
     let app = TestApp::spawn().await;
-    let r = app
-        .post_event(
-            "small-desk",
-            "small",
-            "k1",
-            &json!({"kind": "check_in", "service": "passport", "party_size": 2}),
-        )
-        .await;
+    let pair = json!({"kind": "check_in", "service": "passport", "party_size": 2});
+    let r = app.post_event("small-desk", "small", "k1", &pair).await;
     assert_eq!(r.status(), 201);
     assert_eq!(r.headers()["content-type"], "application/json");
     let body: Value = r.json().await.unwrap();
@@ -25,15 +19,10 @@ async fn check_in_answers_with_ticket_place_headcount_and_seq() {
     assert_eq!(body["cap"], 3);
     assert_eq!(body["seq"], 1);
 
-    let r = app
-        .post_event(
-            "small-desk",
-            "small",
-            "k2",
-            &json!({"kind": "check_in", "service": "residence", "party_size": 2}),
-        )
+    let pair = json!({"kind": "check_in", "service": "residence", "party_size": 2});
+    let (_, body) = app
+        .post_event_json("small-desk", "small", "k2", &pair)
         .await;
-    let body: Value = r.json().await.unwrap();
     assert_eq!(body["ticket"], "U001");
     assert_eq!(body["state"], "outside");
     assert_eq!(body["position"], 1);
@@ -43,7 +32,7 @@ async fn check_in_answers_with_ticket_place_headcount_and_seq() {
 #[tokio::test]
 async fn a_retry_with_the_same_key_replays_the_answer_byte_for_byte_and_counts_once() {
     let app = TestApp::spawn().await;
-    let event = json!({"kind": "check_in", "service": "passport"});
+    let event = check_in("passport");
     let first = app
         .post_event("small-desk", "small", "retry-1", &event)
         .await;
@@ -73,13 +62,8 @@ async fn a_refusal_is_also_replayed_under_its_key() {
     assert_eq!(first.status(), 404);
     let first_body = first.bytes().await.unwrap();
     // The ticket now exists, but the key already has its answer.
-    app.post_event(
-        "small-desk",
-        "small",
-        "r-2",
-        &json!({"kind": "check_in", "service": "passport"}),
-    )
-    .await;
+    app.post_events("small-desk", "small", [("r-2", check_in("passport"))])
+        .await;
     let again = app.post_event("small-desk", "small", "r-1", &out).await;
     assert_eq!(again.status(), 404);
     assert_eq!(again.headers()["idempotent-replayed"], "true");
@@ -89,23 +73,12 @@ async fn a_refusal_is_also_replayed_under_its_key() {
 #[tokio::test]
 async fn the_same_key_with_a_different_body_is_422_and_changes_nothing() {
     let app = TestApp::spawn().await;
-    app.post_event(
-        "small-desk",
-        "small",
-        "dup",
-        &json!({"kind": "check_in", "service": "passport"}),
-    )
-    .await;
-    let r = app
-        .post_event(
-            "small-desk",
-            "small",
-            "dup",
-            &json!({"kind": "check_in", "service": "residence"}),
-        )
+    app.post_events("small-desk", "small", [("dup", check_in("passport"))])
         .await;
-    assert_eq!(r.status(), 422);
-    let body: Value = r.json().await.unwrap();
+    let (status, body) = app
+        .post_event_json("small-desk", "small", "dup", &check_in("residence"))
+        .await;
+    assert_eq!(status, 422);
     assert_eq!(body["type"], "/problems/idempotency-key-reused");
     assert_eq!(app.status("small").await["seq"], 1);
 }
@@ -113,19 +86,15 @@ async fn the_same_key_with_a_different_body_is_422_and_changes_nothing() {
 #[tokio::test]
 async fn keys_belong_to_a_device_so_two_devices_may_use_the_same_key() {
     let app = TestApp::spawn().await;
-    let e = json!({"kind": "check_in", "service": "passport"});
-    assert_eq!(
-        app.post_event("small-desk", "small", "shared", &e)
-            .await
-            .status(),
-        201
-    );
-    assert_eq!(
-        app.post_event("oslo-guard", "small", "shared", &e)
-            .await
-            .status(),
-        201
-    );
+    let e = check_in("passport");
+    let (status, _) = app
+        .post_event_json("small-desk", "small", "shared", &e)
+        .await;
+    assert_eq!(status, 201);
+    let (status, _) = app
+        .post_event_json("oslo-guard", "small", "shared", &e)
+        .await;
+    assert_eq!(status, 201);
     assert_eq!(app.status("small").await["headcount"], 2);
 }
 
@@ -135,18 +104,17 @@ async fn a_request_whose_first_copy_is_in_flight_gets_409() {
     // Claim the key as the first copy would, then send the second copy.
     let device = lobbywatch::domain::DeviceId::parse("small-desk").unwrap();
     let key = lobbywatch::idempotency::IdempotencyKey::parse("inflight").unwrap();
-    let body = json!({"kind": "check_in", "service": "passport"});
+    let body = check_in("passport");
     let station = lobbywatch::domain::StationId::parse("small").unwrap();
     let fp = lobbywatch::idempotency::fingerprint(&station, &body);
     assert!(matches!(
         app.state.idempotency.begin(&device, &key, fp),
         lobbywatch::idempotency::Begin::Proceed
     ));
-    let r = app
-        .post_event("small-desk", "small", "inflight", &body)
+    let (status, problem) = app
+        .post_event_json("small-desk", "small", "inflight", &body)
         .await;
-    assert_eq!(r.status(), 409);
-    let problem: Value = r.json().await.unwrap();
+    assert_eq!(status, 409);
     assert_eq!(problem["type"], "/problems/request-in-flight");
     assert_eq!(app.status("small").await["seq"], 0);
 }
@@ -156,17 +124,20 @@ async fn fifty_concurrent_check_ins_never_exceed_a_small_cap() {
     let app = TestApp::spawn().await;
     let mut tasks = Vec::new();
     for i in 0..50 {
-        let client = app.client.clone();
-        let url = app.url("/api/v1/stations/small/events");
+        let (client, base) = (app.client.clone(), app.base.clone());
         tasks.push(tokio::spawn(async move {
-            let r = client
-                .post(url)
-                .bearer_auth("small-desk-token")
-                .header("Idempotency-Key", format!("c-{i}"))
-                .json(&json!({"kind": "check_in", "service": "passport"}))
-                .send()
-                .await
-                .unwrap();
+            let key = format!("c-{i}");
+            let r = event_request(
+                &client,
+                &base,
+                "small-desk-token",
+                "small",
+                &key,
+                &check_in("passport"),
+            )
+            .send()
+            .await
+            .unwrap();
             assert_eq!(r.status(), 201);
             r.json::<Value>().await.unwrap()
         }));
@@ -202,25 +173,14 @@ async fn fifty_concurrent_check_ins_never_exceed_a_small_cap() {
 #[tokio::test]
 async fn two_desks_calling_at_once_never_get_the_same_ticket() {
     let app = TestApp::spawn().await;
-    for i in 0..10 {
-        app.post_event(
-            "big-desk",
-            "big",
-            &format!("in-{i}"),
-            &json!({"kind": "check_in", "service": "passport"}),
-        )
-        .await;
-    }
+    app.check_in_passports("big-desk", "big", "in-", 10).await;
     let mut tasks = Vec::new();
     for desk in 0..10 {
-        let client = app.client.clone();
-        let url = app.url("/api/v1/stations/big/events");
+        let (client, base) = (app.client.clone(), app.base.clone());
         tasks.push(tokio::spawn(async move {
-            client
-                .post(url)
-                .bearer_auth("big-desk-token")
-                .header("Idempotency-Key", format!("call-{desk}"))
-                .json(&json!({"kind": "call", "desk": desk.to_string()}))
+            let key = format!("call-{desk}");
+            let call = json!({"kind": "call", "desk": desk.to_string()});
+            event_request(&client, &base, "big-desk-token", "big", &key, &call)
                 .send()
                 .await
                 .unwrap()
@@ -241,35 +201,15 @@ async fn two_desks_calling_at_once_never_get_the_same_ticket() {
 #[tokio::test]
 async fn checking_out_admits_the_head_of_the_queue_and_asks_it_in() {
     let app = TestApp::spawn().await;
-    for i in 0..4 {
-        app.post_event(
-            "small-desk",
-            "small",
-            &format!("in-{i}"),
-            &json!({"kind": "check_in", "service": "passport"}),
-        )
+    app.check_in_passports("small-desk", "small", "in-", 4)
         .await;
-    }
-    let r = app
-        .post_event(
-            "small-desk",
-            "small",
-            "out-1",
-            &json!({"kind": "check_out", "ticket": "P001"}),
-        )
+    let out = json!({"kind": "check_out", "ticket": "P001"});
+    let (status, body) = app
+        .post_event_json("small-desk", "small", "out-1", &out)
         .await;
-    assert_eq!(r.status(), 201);
-    let body: Value = r.json().await.unwrap();
+    assert_eq!(status, 201);
     assert_eq!(body["admitted"], json!(["P004"]));
-    let public: Value = app
-        .client
-        .get(app.url("/api/v1/stations/small/public"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, public) = app.get_as("/api/v1/stations/small/public", None).await;
     assert_eq!(public["please_enter"], json!(["P004"]));
     assert_eq!(public["headcount"], 3);
     assert_eq!(public["sign"], "wait_outside");

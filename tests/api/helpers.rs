@@ -7,13 +7,14 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::{DateTime, TimeZone, Utc};
 use futures_util::StreamExt;
 use lobbywatch::AppState;
 use lobbywatch::clock::Clock;
 use lobbywatch::config::Config;
 use lobbywatch::state::StartOptions;
 use lobbywatch::store::StoreOptions;
-use serde_json::Value;
+use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -147,13 +148,24 @@ pub struct TestApp {
 }
 
 impl TestApp {
+    /// The test config, a fresh data directory, the system clock.
     pub async fn spawn() -> TestApp {
-        Self::spawn_with(
-            test_config(),
-            Arc::new(tempfile::tempdir().unwrap()),
-            StoreOptions::default(),
-        )
-        .await
+        Self::spawn_with_config(test_config()).await
+    }
+
+    /// [`TestApp::spawn`] with another config.
+    pub async fn spawn_with_config(config: Config) -> TestApp {
+        Self::spawn_on_clock(config, Clock::system()).await
+    }
+
+    /// [`TestApp::spawn`] with other store options (a small log, frequent snapshots).
+    pub async fn spawn_with_store(options: StoreOptions) -> TestApp {
+        Self::spawn_with(test_config(), fresh_data(), options).await
+    }
+
+    /// `config` and a fresh data directory, on `clock` (a day the test chooses, moved by it).
+    pub async fn spawn_on_clock(config: Config, clock: Clock) -> TestApp {
+        Self::spawn_with_clock(config, fresh_data(), StoreOptions::default(), clock).await
     }
 
     pub async fn spawn_with(
@@ -213,7 +225,8 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
-    /// Posts an event as `device` (token `<device>-token`) with an Idempotency-Key.
+    /// Posts an event as `device` (token `<device>-token`) with an Idempotency-Key: the raw
+    /// answer, for tests that read its headers or bytes.
     pub async fn post_event(
         &self,
         device: &str,
@@ -221,43 +234,70 @@ impl TestApp {
         key: &str,
         body: &Value,
     ) -> reqwest::Response {
-        self.client
-            .post(self.url(&format!("/api/v1/stations/{station}/events")))
-            .bearer_auth(format!("{device}-token"))
-            .header("Idempotency-Key", key)
-            .json(body)
-            .send()
-            .await
-            .unwrap()
+        event_request(
+            &self.client,
+            &self.base,
+            &format!("{device}-token"),
+            station,
+            key,
+            body,
+        )
+        .send()
+        .await
+        .unwrap()
+    }
+
+    /// [`TestApp::post_event`], answered as the status and the JSON body (`null` when the body
+    /// is not JSON), like [`TestApp::get_as`].
+    pub async fn post_event_json(
+        &self,
+        device: &str,
+        station: &str,
+        key: &str,
+        body: &Value,
+    ) -> (u16, Value) {
+        let r = self.post_event(device, station, key, body).await;
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Posts `events` in order as `device`, each `(Idempotency-Key, body)`; each must be
+    /// accepted (201).
+    pub async fn post_events<K: AsRef<str>>(
+        &self,
+        device: &str,
+        station: &str,
+        events: impl IntoIterator<Item = (K, Value)>,
+    ) {
+        for (key, body) in events {
+            let key = key.as_ref();
+            let r = self.post_event(device, station, key, &body).await;
+            let status = r.status();
+            assert_eq!(status, 201, "{key}: {}", r.text().await.unwrap());
+        }
     }
 
     /// Posts `n` plain passport check-ins as `device` (keys `<prefix>0`, `<prefix>1`, …), each
     /// of which must be accepted (inside or outside).
     pub async fn check_in_passports(&self, device: &str, station: &str, prefix: &str, n: usize) {
         for i in 0..n {
-            let r = self
-                .post_event(
-                    device,
-                    station,
-                    &format!("{prefix}{i}"),
-                    &serde_json::json!({"kind": "check_in", "service": "passport"}),
-                )
+            let key = format!("{prefix}{i}");
+            let (status, _) = self
+                .post_event_json(device, station, &key, &check_in("passport"))
                 .await;
-            assert_eq!(r.status(), 201, "check-in {prefix}{i} at {station}");
+            assert_eq!(status, 201, "check-in {key} at {station}");
         }
     }
 
     /// The full status of a station, read with the all-stations guard.
     pub async fn status(&self, station: &str) -> Value {
-        self.client
-            .get(self.url(&format!("/api/v1/stations/{station}")))
-            .bearer_auth("all-guard-token")
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        status_at(&self.client, &self.base, station).await
+    }
+
+    /// GETs `path` without a token: the body as text, whatever its status.
+    pub async fn get_text(&self, path: &str) -> String {
+        let r = self.client.get(self.url(path)).send().await.unwrap();
+        r.text().await.unwrap()
     }
 
     /// GETs `path` (with `token` as a bearer token, if given): the status and the JSON body
@@ -275,6 +315,73 @@ impl TestApp {
     pub fn ws_url(&self, path: &str) -> String {
         format!("ws://{}{path}", self.addr)
     }
+}
+
+/// An empty data directory, removed when the last server using it is gone.
+pub fn fresh_data() -> Arc<tempfile::TempDir> {
+    Arc::new(tempfile::tempdir().unwrap())
+}
+
+/// The instant a clock in Oslo shows `hour`:00 on `year`-`month`-`day`.
+pub fn oslo_time(year: i32, month: u32, day: u32, hour: u32) -> DateTime<Utc> {
+    chrono_tz::Europe::Oslo
+        .with_ymd_and_hms(year, month, day, hour, 0, 0)
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+/// The entry of the JSON array `list` whose `field` is `value`.
+pub fn find<T>(list: &Value, field: &str, value: T) -> Value
+where
+    Value: PartialEq<T>,
+    T: std::fmt::Debug,
+{
+    list.as_array()
+        .unwrap_or_else(|| panic!("an array: {list}"))
+        .iter()
+        .find(|entry| entry[field] == value)
+        .unwrap_or_else(|| panic!("no entry with {field} = {value:?} in {list}"))
+        .clone()
+}
+
+/// A plain check-in for `service`: `{"kind": "check_in", "service": …}`.
+pub fn check_in(service: &str) -> Value {
+    json!({"kind": "check_in", "service": service})
+}
+
+/// The POST of an event to the server at `base` (a [`TestApp`] or a [`ServerProcess`]), with
+/// `token` as its bearer token and `key` as its Idempotency-Key.
+pub fn event_request(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    station: &str,
+    key: &str,
+    body: &Value,
+) -> reqwest::RequestBuilder {
+    client
+        .post(format!("{base}/api/v1/stations/{station}/events"))
+        .bearer_auth(token)
+        .header("Idempotency-Key", key)
+        .json(body)
+}
+
+/// The full status of a station of the server at `base`, read with the all-stations guard.
+pub async fn status_at(client: &reqwest::Client, base: &str, station: &str) -> Value {
+    client
+        .get(format!("{base}/api/v1/stations/{station}"))
+        .bearer_auth("all-guard-token")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// The event log in a (stopped) server's data directory, opened with SQLite directly.
+pub fn log_db(data: &Path) -> rusqlite::Connection {
+    rusqlite::Connection::open(data.join(lobbywatch::store::DB_FILE)).unwrap()
 }
 
 impl Drop for TestApp {
@@ -300,6 +407,21 @@ pub async fn next_doc(ws: &mut Ws) -> Value {
             Message::Text(text) => return serde_json::from_str(&text).expect("documents are JSON"),
             Message::Ping(_) | Message::Pong(_) => continue,
             other => panic!("unexpected message {other:?}"),
+        }
+    }
+}
+
+/// Waits, under [`READ_TIMEOUT`], for the close frame that ends a socket, skipping the
+/// documents and pings before it: its close code (`None` for a close frame without one).
+pub async fn close_code(ws: &mut Ws) -> Option<u16> {
+    loop {
+        match tokio::time::timeout(READ_TIMEOUT, ws.next())
+            .await
+            .expect("the socket is closed in time")
+        {
+            Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+            Some(Ok(_)) => continue,
+            other => panic!("expected a close frame, got {other:?}"),
         }
     }
 }

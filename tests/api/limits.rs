@@ -1,26 +1,19 @@
 //! The service protects itself: per-device rate limits, load shedding, request and header-read
 //! timeouts — each refusal a problem+json answer that says when to retry.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use lobbywatch::config::Config;
-use lobbywatch::store::StoreOptions;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::helpers::{TestApp, test_config_toml};
+use crate::helpers::{TestApp, check_in, close_code, test_config_toml};
 
 async fn app_with_limits(limits: &str) -> TestApp {
     let toml = format!("{}\n[limits]\n{limits}\n", test_config_toml());
     let config = Config::parse(&toml, "limits.toml").expect("valid");
-    TestApp::spawn_with(
-        config,
-        Arc::new(tempfile::tempdir().unwrap()),
-        StoreOptions::default(),
-    )
-    .await
+    TestApp::spawn_with_config(config).await
 }
 
 /// A request whose headers promise a body that never fully arrives: it holds its place.
@@ -37,24 +30,9 @@ async fn stalled_post(app: &TestApp) -> TcpStream {
 #[tokio::test]
 async fn a_device_over_its_event_rate_gets_429_with_retry_after_and_others_are_unaffected() {
     let app = app_with_limits("events_per_minute_per_device = 5").await;
-    for i in 0..5 {
-        let r = app
-            .post_event(
-                "big-desk",
-                "big",
-                &format!("k{i}"),
-                &json!({"kind": "check_in", "service": "passport"}),
-            )
-            .await;
-        assert_eq!(r.status(), 201);
-    }
+    app.check_in_passports("big-desk", "big", "k", 5).await;
     let r = app
-        .post_event(
-            "big-desk",
-            "big",
-            "k5",
-            &json!({"kind": "check_in", "service": "passport"}),
-        )
+        .post_event("big-desk", "big", "k5", &check_in("passport"))
         .await;
     assert_eq!(r.status(), 429);
     let wait: u64 = r.headers()["retry-after"]
@@ -68,15 +46,11 @@ async fn a_device_over_its_event_rate_gets_429_with_retry_after_and_others_are_u
     assert_eq!(p["type"], "/problems/rate-limited");
     // Nothing was recorded for the refused one, and another device posts freely.
     assert_eq!(app.status("big").await["seq"], 5);
-    let r = app
-        .post_event(
-            "oslo-guard",
-            "big",
-            "g1",
-            &json!({"kind": "cleaned", "surface": "counter"}),
-        )
+    let counter = json!({"kind": "cleaned", "surface": "counter"});
+    let (status, _) = app
+        .post_event_json("oslo-guard", "big", "g1", &counter)
         .await;
-    assert_eq!(r.status(), 201);
+    assert_eq!(status, 201);
 }
 
 #[tokio::test]
@@ -96,15 +70,7 @@ async fn beyond_the_concurrency_limit_requests_are_shed_with_503_not_queued() {
     assert_eq!(p["type"], "/problems/overloaded");
     drop(held);
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(
-        app.client
-            .get(app.url("/healthz"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(app.get_as("/healthz", None).await.0, 200);
 }
 
 #[tokio::test]
@@ -140,15 +106,7 @@ async fn a_client_that_trickles_its_headers_is_disconnected() {
     .await;
     assert!(ended.is_ok(), "the connection is closed, not held open");
     // Well-behaved clients are served as before.
-    assert_eq!(
-        app.client
-            .get(app.url("/healthz"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(app.get_as("/healthz", None).await.0, 200);
 }
 
 async fn connect_with_origin(
@@ -186,22 +144,6 @@ async fn live_sockets_only_open_from_the_services_own_origin_or_an_allowed_one()
             assert_eq!(response.status(), 403);
         }
         other => panic!("expected a refused handshake, got {:?}", other.map(|_| ())),
-    }
-}
-
-/// The close code of the next close frame on `ws`, skipping documents and pings.
-async fn close_code(ws: &mut crate::helpers::Ws) -> Option<u16> {
-    use futures_util::StreamExt;
-    use tokio_tungstenite::tungstenite::Message;
-    loop {
-        match tokio::time::timeout(Duration::from_secs(5), ws.next())
-            .await
-            .ok()??
-        {
-            Ok(Message::Close(frame)) => return frame.map(|f| u16::from(f.code)),
-            Ok(_) => continue,
-            Err(_) => return None,
-        }
     }
 }
 

@@ -7,7 +7,7 @@ use serde_json::json;
 use tokio_tungstenite::connect_async;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-use crate::helpers::{TestApp, next_doc};
+use crate::helpers::{TestApp, check_in, next_doc};
 
 #[tokio::test]
 async fn the_live_socket_delivers_a_status_within_a_second_of_a_check_in() {
@@ -25,13 +25,9 @@ async fn the_live_socket_delivers_a_status_within_a_second_of_a_check_in() {
     assert_eq!(first["seq"], 0);
 
     let sent = Instant::now();
+    let booked = json!({"kind": "check_in", "service": "passport", "appointment": "BK-1"});
     let r = app
-        .post_event(
-            "small-desk",
-            "small",
-            "live-1",
-            &json!({"kind": "check_in", "service": "passport", "appointment": "BK-1"}),
-        )
+        .post_event("small-desk", "small", "live-1", &booked)
         .await;
     assert_eq!(r.status(), 201);
     let doc = next_doc(&mut ws).await;
@@ -53,26 +49,15 @@ async fn the_public_socket_needs_no_token_and_carries_no_personal_data() {
         .await
         .unwrap();
     assert_eq!(next_doc(&mut ws).await["seq"], 0);
-    app.post_event(
-        "small-desk",
-        "small",
-        "p-1",
-        &json!({"kind": "check_in", "service": "passport", "appointment": "CANARY-APPT-777"}),
-    )
-    .await;
+    let canary =
+        json!({"kind": "check_in", "service": "passport", "appointment": "CANARY-APPT-777"});
+    app.post_events("small-desk", "small", [("p-1", canary)])
+        .await;
     let doc = next_doc(&mut ws).await;
     assert_eq!(doc["seq"], 1);
     assert_eq!(doc["headcount"], 1);
     assert!(!doc.to_string().contains("CANARY-APPT-777"), "{doc}");
-    let public = app
-        .client
-        .get(app.url("/api/v1/stations/small/public"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let public = app.get_text("/api/v1/stations/small/public").await;
     assert!(!public.contains("CANARY-APPT-777"));
 }
 
@@ -120,13 +105,8 @@ async fn a_guard_watches_every_station_of_a_district_on_one_socket() {
     }
     seen.sort();
     assert_eq!(seen, ["big", "closed", "small"]);
-    app.post_event(
-        "big-desk",
-        "big",
-        "g-1",
-        &json!({"kind": "check_in", "service": "passport"}),
-    )
-    .await;
+    app.post_events("big-desk", "big", [("g-1", check_in("passport"))])
+        .await;
     let doc = next_doc(&mut ws).await;
     assert_eq!(
         (doc["station"].as_str(), doc["seq"].as_u64()),
@@ -160,17 +140,14 @@ async fn a_client_that_stops_reading_does_not_hold_up_the_others() {
         .await
         .unwrap();
     next_doc(&mut healthy).await;
-    for i in 0..200 {
-        let r = app
-            .post_event(
-                "big-desk",
-                "big",
-                &format!("s-{i}"),
-                &json!({"kind": "cleaned", "surface": format!("surface {}", i % 7)}),
-            )
-            .await;
-        assert_eq!(r.status(), 201);
-    }
+    let cleanings = (0..200).map(|i| {
+        let surface = format!("surface {}", i % 7);
+        (
+            format!("s-{i}"),
+            json!({"kind": "cleaned", "surface": surface}),
+        )
+    });
+    app.post_events("big-desk", "big", cleanings).await;
     // The healthy client catches up to the newest document; it may skip intermediate ones.
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {

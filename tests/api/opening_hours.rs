@@ -1,14 +1,10 @@
 //! Opening hours for the coming two weeks: the week, public holidays and dated exceptions.
 
-use std::sync::Arc;
-
-use chrono::{TimeZone, Utc};
 use lobbywatch::clock::Clock;
 use lobbywatch::config::Config;
-use lobbywatch::store::StoreOptions;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, test_config_toml};
+use crate::helpers::{TestApp, check_in, oslo_time, test_config_toml};
 
 /// The test config with public holidays on, a station-wide closed day and a service's short day.
 fn config_with_calendar() -> Config {
@@ -35,17 +31,8 @@ async fn get(app: &TestApp, query: &str) -> (u16, Value) {
 async fn fourteen_dates_with_holidays_and_exceptions_named() {
     // Tuesday 12 May 2026, 09:00 in Oslo: the fortnight holds Ascension Day (Thu 14), Constitution
     // Day (Sun 17) and Whit Monday (25).
-    let start = chrono_tz::Europe::Oslo
-        .with_ymd_and_hms(2026, 5, 12, 9, 0, 0)
-        .unwrap()
-        .with_timezone(&Utc);
-    let app = TestApp::spawn_with_clock(
-        config_with_calendar(),
-        Arc::new(tempfile::tempdir().unwrap()),
-        StoreOptions::default(),
-        Clock::starting_at(start),
-    )
-    .await;
+    let start = oslo_time(2026, 5, 12, 9);
+    let app = TestApp::spawn_on_clock(config_with_calendar(), Clock::starting_at(start)).await;
     let (status, body) = get(&app, "district=oslo&station=small&service=residence").await;
     assert_eq!(status, 200, "{body}");
     let station = &body["stations"][0];
@@ -81,23 +68,12 @@ async fn fourteen_dates_with_holidays_and_exceptions_named() {
     assert_eq!(district["stations"].as_array().unwrap().len(), 3);
 
     // And the engine agrees: a check-in on the holiday is refused.
-    let holiday = TestApp::spawn_with_clock(
-        config_with_calendar(),
-        Arc::new(tempfile::tempdir().unwrap()),
-        StoreOptions::default(),
-        Clock::starting_at(start + chrono::TimeDelta::days(2)),
-    )
-    .await;
-    let r = holiday
-        .post_event(
-            "small-desk",
-            "small",
-            "holiday",
-            &json!({"kind": "check_in", "service": "passport"}),
-        )
+    let two_days_later = Clock::starting_at(start + chrono::TimeDelta::days(2));
+    let holiday = TestApp::spawn_on_clock(config_with_calendar(), two_days_later).await;
+    let (status, problem) = holiday
+        .post_event_json("small-desk", "small", "holiday", &check_in("passport"))
         .await;
-    assert_eq!(r.status(), 409);
-    let problem: Value = r.json().await.unwrap();
+    assert_eq!(status, 409);
     assert!(
         problem["detail"]
             .as_str()

@@ -1,16 +1,16 @@
 //! Running a station's day through the API: run-time rule changes, guard overrides and
 //! acknowledgements, and what the clock brings (closing, alerts) — on a clock the test moves.
 
-use std::sync::Arc;
-
-use chrono::{TimeDelta, TimeZone, Utc};
+use chrono::TimeDelta;
 use lobbywatch::clock::Clock;
 use lobbywatch::config::Config;
 use lobbywatch::store::StoreOptions;
 use serde_json::{Value, json};
 use tokio_tungstenite::connect_async;
 
-use crate::helpers::{TestApp, next_doc, sha256_hex};
+use crate::helpers::{
+    TestApp, check_in, find, log_db, next_doc, oslo_time, sha256_hex, test_config,
+};
 
 async fn put_rules(app: &TestApp, token: Option<&str>, body: &Value) -> (u16, Value) {
     let mut req = app.client.put(app.url("/api/v1/rules")).json(body);
@@ -66,13 +66,7 @@ async fn an_admin_changes_the_rule_and_every_cap_follows_live_and_after_a_restar
     )
     .await;
     assert_eq!(status, 200, "{answer}");
-    let small = answer["stations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["station"] == "small")
-        .unwrap()
-        .clone();
+    let small = find(&answer["stations"], "station", "small");
     assert_eq!(small["changed"], true);
     assert_eq!(small["previous_cap"], 3);
     assert_eq!(small["cap"], 1);
@@ -80,13 +74,7 @@ async fn an_admin_changes_the_rule_and_every_cap_follows_live_and_after_a_restar
     let live = next_doc(&mut ws).await;
     assert_eq!(live["cap"], 1);
     assert_eq!(live["cap_basis"]["distancing_m"], 3.0);
-    let over = live["alerts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["kind"] == "over_cap")
-        .unwrap()
-        .clone();
+    let over = find(&live["alerts"], "kind", "over_cap");
     assert!(
         over["detail"]
             .as_str()
@@ -116,46 +104,22 @@ async fn an_admin_changes_the_rule_and_every_cap_follows_live_and_after_a_restar
     );
 
     // A new arrival waits outside while the room is over its new cap.
-    let r: Value = app
-        .post_event(
-            "small-desk",
-            "small",
-            "after",
-            &json!({"kind": "check_in", "service": "passport"}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let (_, r) = app
+        .post_event_json("small-desk", "small", "after", &check_in("passport"))
+        .await;
     assert_eq!(r["state"], "outside");
 
     // The rule is in the log: a restart comes back at 3 m.
     let before = app.status("small").await;
     ws.close(None).await.ok();
     let data = app.stop().await;
-    let app =
-        TestApp::spawn_with(crate::helpers::test_config(), data, StoreOptions::default()).await;
+    let app = TestApp::spawn_with(test_config(), data, StoreOptions::default()).await;
     let after = app.status("small").await;
     assert_eq!(after["cap"], 1);
     assert_eq!(after["alerts"], before["alerts"]);
-    let rules: Value = app
-        .client
-        .get(app.url("/api/v1/rules"))
-        .bearer_auth("admin-token")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, rules) = app.get_as("/api/v1/rules", Some("admin-token")).await;
     assert_eq!(rules["configured_distancing_m"], 2.0);
-    let small = rules["stations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["station"] == "small")
-        .unwrap()
-        .clone();
+    let small = find(&rules["stations"], "station", "small");
     assert_eq!(small["distancing_m"], 3.0);
 }
 
@@ -164,73 +128,45 @@ async fn a_guard_lets_a_party_in_past_the_cap_and_acknowledges_the_alert() {
     let app = TestApp::spawn().await;
     app.check_in_passports("small-desk", "small", "o", 4).await;
     let ask = json!({"kind": "override", "reason": "wheelchair user in the rain"});
-    let r = app.post_event("small-desk", "small", "ov-desk", &ask).await;
-    assert_eq!(r.status(), 403, "a terminal cannot override the cap");
-    let r = app.post_event("oslo-guard", "small", "ov", &ask).await;
-    assert_eq!(r.status(), 201);
-    let o: Value = r.json().await.unwrap();
+    let (status, _) = app
+        .post_event_json("small-desk", "small", "ov-desk", &ask)
+        .await;
+    assert_eq!(status, 403, "a terminal cannot override the cap");
+    let (status, o) = app.post_event_json("oslo-guard", "small", "ov", &ask).await;
+    assert_eq!(status, 201);
     assert_eq!(o["ticket"], "P004");
     assert_eq!(o["headcount"], 4);
     let doc = app.status("small").await;
-    let over = doc["alerts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["kind"] == "over_cap")
-        .unwrap()
-        .clone();
+    let over = find(&doc["alerts"], "kind", "over_cap");
     assert_eq!(over["state"], "active");
     assert!(over["detail"].as_str().unwrap().contains("wheelchair user"));
 
     // `by` comes from the token, never from the body.
-    let forged = app
-        .post_event(
-            "oslo-guard",
-            "small",
-            "ack-forged",
-            &json!({"kind": "acknowledge", "alert": over["id"], "by": "someone-else"}),
-        )
+    let forged = json!({"kind": "acknowledge", "alert": over["id"], "by": "someone-else"});
+    let (status, _) = app
+        .post_event_json("oslo-guard", "small", "ack-forged", &forged)
         .await;
-    assert_eq!(forged.status(), 422);
-    let r = app
-        .post_event(
-            "oslo-guard",
-            "small",
-            "ack",
-            &json!({"kind": "acknowledge", "alert": over["id"]}),
-        )
+    assert_eq!(status, 422);
+    let ack = json!({"kind": "acknowledge", "alert": over["id"]});
+    let (status, _) = app
+        .post_event_json("oslo-guard", "small", "ack", &ack)
         .await;
-    assert_eq!(r.status(), 201);
+    assert_eq!(status, 201);
     let doc = app.status("small").await;
-    let acked = doc["alerts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["id"] == over["id"])
-        .unwrap()
-        .clone();
+    let acked = find(&doc["alerts"], "id", over["id"].clone());
     assert_eq!(acked["state"], "acknowledged");
     assert_eq!(acked["acknowledged_by"], "oslo-guard");
-    let again = app
-        .post_event(
-            "oslo-guard",
-            "small",
-            "ack-2",
-            &json!({"kind": "acknowledge", "alert": over["id"]}),
-        )
+    let (status, _) = app
+        .post_event_json("oslo-guard", "small", "ack-2", &ack)
         .await;
-    assert_eq!(again.status(), 409);
+    assert_eq!(status, 409);
 
     // The service's own events cannot be posted.
-    let r = app
-        .post_event(
-            "oslo-guard",
-            "small",
-            "fake-close",
-            &json!({"kind": "close_out", "reason": "go home"}),
-        )
+    let close = json!({"kind": "close_out", "reason": "go home"});
+    let (status, _) = app
+        .post_event_json("oslo-guard", "small", "fake-close", &close)
         .await;
-    assert_eq!(r.status(), 422);
+    assert_eq!(status, 422);
 }
 
 /// One station open on Wednesdays 08:00–15:00, its desk and a guard.
@@ -277,42 +213,15 @@ token_sha256 = "{}"
 #[tokio::test]
 async fn after_closing_the_clock_closes_out_the_day_by_a_logged_event() {
     // Wednesday 25 November 2026, 14:00 in Oslo.
-    let start = chrono_tz::Europe::Oslo
-        .with_ymd_and_hms(2026, 11, 25, 14, 0, 0)
-        .unwrap()
-        .with_timezone(&Utc);
-    let clock = Clock::starting_at(start);
-    let data = Arc::new(tempfile::tempdir().unwrap());
-    let app = TestApp::spawn_with_clock(
-        wednesday_config(),
-        data,
-        StoreOptions::default(),
-        clock.clone(),
-    )
-    .await;
-    for i in 0..2 {
-        let r = app
-            .post_event(
-                "wed-desk",
-                "wed",
-                &format!("c{i}"),
-                &json!({"kind": "check_in", "service": "passport"}),
-            )
-            .await;
-        assert_eq!(r.status(), 201);
-    }
+    let clock = Clock::starting_at(oslo_time(2026, 11, 25, 14));
+    let app = TestApp::spawn_on_clock(wednesday_config(), clock.clone()).await;
+    app.check_in_passports("wed-desk", "wed", "c", 2).await;
     // 14:50: the last check-in was at 14:45.
     clock.advance(TimeDelta::minutes(50));
-    let late = app
-        .post_event(
-            "wed-desk",
-            "wed",
-            "late",
-            &json!({"kind": "check_in", "service": "passport"}),
-        )
+    let (status, problem) = app
+        .post_event_json("wed-desk", "wed", "late", &check_in("passport"))
         .await;
-    assert_eq!(late.status(), 409);
-    let problem: Value = late.json().await.unwrap();
+    assert_eq!(status, 409);
     assert!(
         problem["detail"]
             .as_str()
@@ -333,8 +242,7 @@ async fn after_closing_the_clock_closes_out_the_day_by_a_logged_event() {
     assert_eq!(doc["inside"]["passport"], json!([]));
     let data = app.stop().await;
     let events: Vec<(String, String)> = {
-        let conn =
-            rusqlite::Connection::open(data.path().join(lobbywatch::store::DB_FILE)).unwrap();
+        let conn = log_db(data.path());
         let mut stmt = conn
             .prepare("SELECT kind, body FROM events WHERE station = 'wed' ORDER BY seq")
             .unwrap();
@@ -354,20 +262,9 @@ async fn after_closing_the_clock_closes_out_the_day_by_a_logged_event() {
 #[tokio::test]
 async fn a_surface_due_for_cleaning_is_raised_by_the_clock_and_cleared_by_cleaning() {
     let clock = Clock::system();
-    let app = TestApp::spawn_with_clock(
-        crate::helpers::test_config(),
-        Arc::new(tempfile::tempdir().unwrap()),
-        StoreOptions::default(),
-        clock.clone(),
-    )
-    .await;
-    app.post_event(
-        "big-desk",
-        "big",
-        "k1",
-        &json!({"kind": "check_in", "service": "passport"}),
-    )
-    .await;
+    let app = TestApp::spawn_on_clock(test_config(), clock.clone()).await;
+    app.post_events("big-desk", "big", [("k1", check_in("passport"))])
+        .await;
     lobbywatch::ticker::log_due_events(&app.state).await;
     let cleaning = |doc: &Value| -> Vec<Value> {
         doc["alerts"]
@@ -383,13 +280,8 @@ async fn a_surface_due_for_cleaning_is_raised_by_the_clock_and_cleared_by_cleani
     lobbywatch::ticker::log_due_events(&app.state).await;
     let doc = app.status("big").await;
     assert_eq!(cleaning(&doc).len(), 4, "{}", doc["alerts"]);
-    app.post_event(
-        "big-desk",
-        "big",
-        "k2",
-        &json!({"kind": "cleaned", "surface": "counter"}),
-    )
-    .await;
+    let counter = json!({"kind": "cleaned", "surface": "counter"});
+    app.post_events("big-desk", "big", [("k2", counter)]).await;
     let doc = app.status("big").await;
     assert_eq!(cleaning(&doc).len(), 3);
     assert!(cleaning(&doc).iter().all(|a| a["surface"] != "counter"));

@@ -1,111 +1,48 @@
 //! Daily reports and long-range history, computed from the log.
 
-use std::sync::Arc;
-
-use chrono::{TimeDelta, TimeZone, Utc};
+use chrono::TimeDelta;
 use lobbywatch::clock::Clock;
-use lobbywatch::store::StoreOptions;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, test_config};
+use crate::helpers::{TestApp, check_in, find, oslo_time, test_config};
 
 /// A morning at `small` (cap 3) on Wednesday 25 November 2026, on a clock the test moves:
 /// at cap 10:00–10:35, over cap 10:35–10:40 (a guard's +1), one call after 10 minutes, a no-show.
 async fn a_morning() -> TestApp {
-    let start = chrono_tz::Europe::Oslo
-        .with_ymd_and_hms(2026, 11, 25, 10, 0, 0)
-        .unwrap()
-        .with_timezone(&Utc);
-    let clock = Clock::starting_at(start);
-    let app = TestApp::spawn_with_clock(
-        test_config(),
-        Arc::new(tempfile::tempdir().unwrap()),
-        StoreOptions::default(),
-        clock.clone(),
-    )
-    .await;
-    let post = |key: &'static str, device: &'static str, body: Value| {
-        let app = &app;
-        async move {
-            let r = app.post_event(device, "small", key, &body).await;
-            assert_eq!(r.status(), 201, "{key}: {}", r.text().await.unwrap());
-        }
-    };
-    post(
-        "a",
-        "small-desk",
-        json!({"kind": "check_in", "service": "passport"}),
-    )
-    .await;
-    post(
-        "b",
-        "small-desk",
-        json!({"kind": "check_in", "service": "passport", "party_size": 2}),
-    )
-    .await;
+    let clock = Clock::starting_at(oslo_time(2026, 11, 25, 10));
+    let app = TestApp::spawn_on_clock(test_config(), clock.clone()).await;
+    let (desk, guard) = ("small-desk", "oslo-guard");
+    let pair = json!({"kind": "check_in", "service": "passport", "party_size": 2});
+    app.post_events(desk, "small", [("a", check_in("passport")), ("b", pair)])
+        .await;
     clock.advance(TimeDelta::minutes(10));
-    post("c", "small-desk", json!({"kind": "call", "desk": "1"})).await;
+    let call = json!({"kind": "call", "desk": "1"});
+    app.post_events(desk, "small", [("c", call)]).await;
     clock.advance(TimeDelta::minutes(5));
-    post(
-        "d",
-        "small-desk",
-        json!({"kind": "check_out", "ticket": "P001"}),
-    )
-    .await;
-    post(
-        "e",
-        "small-desk",
-        json!({"kind": "check_in", "service": "passport"}),
-    )
-    .await;
+    let out = json!({"kind": "check_out", "ticket": "P001"});
+    app.post_events(desk, "small", [("d", out), ("e", check_in("passport"))])
+        .await;
     clock.advance(TimeDelta::minutes(20));
-    post(
-        "f",
-        "oslo-guard",
-        json!({"kind": "correction", "delta": 1, "reason": "child"}),
-    )
-    .await;
+    let child = json!({"kind": "correction", "delta": 1, "reason": "child"});
+    app.post_events(guard, "small", [("f", child)]).await;
     clock.advance(TimeDelta::minutes(5));
-    post(
-        "g",
-        "oslo-guard",
-        json!({"kind": "correction", "delta": -1, "reason": "child left"}),
-    )
-    .await;
-    post(
-        "h",
-        "small-desk",
-        json!({"kind": "no_show", "ticket": "P003"}),
-    )
-    .await;
-    post(
-        "i",
-        "small-desk",
-        json!({"kind": "cleaned", "surface": "counter"}),
-    )
-    .await;
+    let child_left = json!({"kind": "correction", "delta": -1, "reason": "child left"});
+    app.post_events(guard, "small", [("g", child_left)]).await;
+    let events = [
+        ("h", json!({"kind": "no_show", "ticket": "P003"})),
+        ("i", json!({"kind": "cleaned", "surface": "counter"})),
+    ];
+    app.post_events(desk, "small", events).await;
     app
 }
 
 #[tokio::test]
 async fn the_daily_report_counts_the_day_from_the_log() {
     let app = a_morning().await;
-    let r = app
-        .client
-        .get(app.url("/api/v1/reports/daily?date=2026-11-25&district=oslo"))
-        .bearer_auth("oslo-guard-token")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let report: Value = r.json().await.unwrap();
-    let small = report["stations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["station"] == "small")
-        .unwrap()
-        .clone();
+    let oslo = "/api/v1/reports/daily?date=2026-11-25&district=oslo";
+    let (status, report) = app.get_as(oslo, Some("oslo-guard-token")).await;
+    assert_eq!(status, 200);
+    let small = find(&report["stations"], "station", "small");
     assert_eq!(small["max_occupancy"], 4);
     assert_eq!(small["minutes_at_cap"], 35.0, "{small}");
     assert_eq!(small["minutes_over_cap"], 5.0, "{small}");
@@ -163,44 +100,23 @@ async fn the_daily_report_counts_the_day_from_the_log() {
     }
 
     // Scope: a terminal may not, another district's guard finds nothing of its own here.
-    let r = app
-        .client
-        .get(app.url("/api/v1/reports/daily?district=oslo"))
-        .bearer_auth("small-desk-token")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 403);
-    let r = app
-        .client
-        .get(app.url("/api/v1/reports/daily?district=oslo"))
-        .bearer_auth("vest-guard-token")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 404);
-    let r = app
-        .client
-        .get(app.url("/api/v1/reports/daily?date=25.11.2026"))
-        .bearer_auth("oslo-guard-token")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 422);
+    let today = "/api/v1/reports/daily?district=oslo";
+    assert_eq!(app.get_as(today, Some("small-desk-token")).await.0, 403);
+    assert_eq!(app.get_as(today, Some("vest-guard-token")).await.0, 404);
+    let norwegian_date = "/api/v1/reports/daily?date=25.11.2026";
+    assert_eq!(
+        app.get_as(norwegian_date, Some("oslo-guard-token")).await.0,
+        422
+    );
 }
 
 #[tokio::test]
 async fn history_over_any_range_is_replayed_from_the_log_at_the_asked_step() {
     let app = a_morning().await;
-    let r = app
-        .client
-        .get(app.url("/api/v1/stations/small/history?from=2026-11-25T09:00:00Z&to=2026-11-25T09:45:00Z&step=5m"))
-        .bearer_auth("oslo-guard-token")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let h: Value = r.json().await.unwrap();
+    let morning =
+        "/api/v1/stations/small/history?from=2026-11-25T09:00:00Z&to=2026-11-25T09:45:00Z&step=5m";
+    let (status, h) = app.get_as(morning, Some("oslo-guard-token")).await;
+    assert_eq!(status, 200);
     assert_eq!(h["step_s"], 300);
     let headcounts: Vec<u64> = h["points"]
         .as_array()
@@ -221,15 +137,9 @@ async fn history_over_any_range_is_replayed_from_the_log_at_the_asked_step() {
             "step",
         ),
     ] {
-        let r = app
-            .client
-            .get(app.url(&format!("/api/v1/stations/small/history?{query}")))
-            .bearer_auth("oslo-guard-token")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 422, "{query}");
-        let p: Value = r.json().await.unwrap();
+        let path = format!("/api/v1/stations/small/history?{query}");
+        let (status, p) = app.get_as(&path, Some("oslo-guard-token")).await;
+        assert_eq!(status, 422, "{query}");
         assert_eq!(p["field"], field, "{query}");
     }
 }

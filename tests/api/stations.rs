@@ -2,20 +2,12 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, check_in};
 
 #[tokio::test]
 async fn the_directory_lists_districts_stations_services_and_hours_without_a_token() {
     let app = TestApp::spawn().await;
-    let dir: Value = app
-        .client
-        .get(app.url("/api/v1/stations"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, dir) = app.get_as("/api/v1/stations", None).await;
     let districts = dir["districts"].as_array().unwrap();
     assert_eq!(districts.len(), 2);
     assert_eq!(districts[0]["id"], "oslo");
@@ -35,27 +27,13 @@ async fn the_directory_lists_districts_stations_services_and_hours_without_a_tok
 #[tokio::test]
 async fn the_full_document_has_every_field_a_guard_needs() {
     let app = TestApp::spawn().await;
-    app.post_event(
-        "small-desk",
-        "small",
-        "a",
-        &json!({"kind": "check_in", "service": "passport", "party_size": 2}),
-    )
-    .await;
-    app.post_event(
-        "small-desk",
-        "small",
-        "b",
-        &json!({"kind": "check_in", "service": "passport", "party_size": 2}),
-    )
-    .await;
-    app.post_event(
-        "small-desk",
-        "small",
-        "c",
-        &json!({"kind": "call", "desk": "1"}),
-    )
-    .await;
+    let pair = json!({"kind": "check_in", "service": "passport", "party_size": 2});
+    let events = [
+        ("a", pair.clone()),
+        ("b", pair),
+        ("c", json!({"kind": "call", "desk": "1"})),
+    ];
+    app.post_events("small-desk", "small", events).await;
     let s = app.status("small").await;
     for field in [
         "station",
@@ -102,30 +80,19 @@ async fn a_station_with_chairs_is_capped_by_the_chairs_usable_at_the_distance() 
 #[tokio::test]
 async fn the_public_document_has_counts_tickets_and_calls_only() {
     let app = TestApp::spawn().await;
-    app.post_event("small-desk", "small", "a", &json!({"kind": "check_in", "service": "passport", "party_size": 3, "appointment": "SECRET-REF"})).await;
-    app.post_event(
-        "small-desk",
-        "small",
-        "b",
-        &json!({"kind": "check_in", "service": "residence", "appointment": "SECRET-REF-2"}),
-    )
-    .await;
-    app.post_event(
-        "small-desk",
-        "small",
-        "c",
-        &json!({"kind": "call", "desk": "4"}),
-    )
-    .await;
-    let text = app
-        .client
-        .get(app.url("/api/v1/stations/small/public"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let events = [
+        (
+            "a",
+            json!({"kind": "check_in", "service": "passport", "party_size": 3, "appointment": "SECRET-REF"}),
+        ),
+        (
+            "b",
+            json!({"kind": "check_in", "service": "residence", "appointment": "SECRET-REF-2"}),
+        ),
+        ("c", json!({"kind": "call", "desk": "4"})),
+    ];
+    app.post_events("small-desk", "small", events).await;
+    let text = app.get_text("/api/v1/stations/small/public").await;
     assert!(!text.contains("SECRET-REF"));
     let p: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(
@@ -289,55 +256,22 @@ async fn every_page_is_served_and_unknown_stations_are_404() {
 #[tokio::test]
 async fn wait_estimates_appear_once_a_desk_has_served_someone() {
     let app = TestApp::spawn().await;
-    let public = |app: &TestApp| {
-        let url = app.url("/api/v1/stations/big/public");
-        let client = app.client.clone();
-        async move {
-            client
-                .get(url)
-                .send()
-                .await
-                .unwrap()
-                .json::<Value>()
-                .await
-                .unwrap()
-        }
-    };
-    app.post_event(
-        "big-desk",
-        "big",
-        "w1",
-        &json!({"kind": "check_in", "service": "passport"}),
-    )
-    .await;
-    let doc = public(&app).await;
+    let public = "/api/v1/stations/big/public";
+    app.post_events("big-desk", "big", [("w1", check_in("passport"))])
+        .await;
+    let (_, doc) = app.get_as(public, None).await;
     assert_eq!(
         doc["services"][0]["estimated_wait_min"],
         Value::Null,
         "honest: nothing measured"
     );
-    app.post_event(
-        "big-desk",
-        "big",
-        "w2",
-        &json!({"kind": "call", "desk": "1"}),
-    )
-    .await;
-    app.post_event(
-        "big-desk",
-        "big",
-        "w3",
-        &json!({"kind": "check_out", "ticket": "P001"}),
-    )
-    .await;
-    app.post_event(
-        "big-desk",
-        "big",
-        "w4",
-        &json!({"kind": "check_in", "service": "passport"}),
-    )
-    .await;
-    let doc = public(&app).await;
+    let events = [
+        ("w2", json!({"kind": "call", "desk": "1"})),
+        ("w3", json!({"kind": "check_out", "ticket": "P001"})),
+        ("w4", check_in("passport")),
+    ];
+    app.post_events("big-desk", "big", events).await;
+    let (_, doc) = app.get_as(public, None).await;
     // One desk, about a second per visitor, one party ahead: rounds up to a minute.
     assert_eq!(doc["services"][0]["estimated_wait_min"], 1, "{doc}");
 }

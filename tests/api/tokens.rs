@@ -4,15 +4,14 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use lobbywatch::config::Config;
 use lobbywatch::store::StoreOptions;
 use serde_json::{Value, json};
 use tokio_tungstenite::connect_async;
-use tokio_tungstenite::tungstenite::Message;
 
 use crate::helpers::{
-    ServerProcess, TestApp, next_doc, sha256_hex, test_config, test_config_toml, write_config,
+    ServerProcess, TestApp, check_in, close_code, event_request, find, next_doc, sha256_hex,
+    test_config, test_config_toml, write_config,
 };
 
 #[tokio::test]
@@ -26,12 +25,7 @@ async fn a_device_may_hold_two_tokens_while_rotating() {
         ),
     );
     let config = Config::parse(&toml, "rotation.toml").unwrap();
-    let app = TestApp::spawn_with(
-        config,
-        std::sync::Arc::new(tempfile::tempdir().unwrap()),
-        StoreOptions::default(),
-    )
-    .await;
+    let app = TestApp::spawn_with_config(config).await;
     for token in ["big-desk-token", "big-desk-new-token"] {
         let (status, me) = app.get_as("/api/v1/me", Some(token)).await;
         assert_eq!(status, 200);
@@ -82,17 +76,7 @@ async fn an_admin_revokes_a_device_its_sockets_close_with_4401_and_it_stays_revo
     assert_eq!(body["revoked_tokens"], 1);
     assert_eq!(body["closed_sockets"], 1);
 
-    let code = loop {
-        match tokio::time::timeout(Duration::from_secs(5), ws.next())
-            .await
-            .expect("closed in time")
-        {
-            Some(Ok(Message::Close(frame))) => break frame.map(|f| u16::from(f.code)),
-            Some(Ok(_)) => continue,
-            other => panic!("expected a close frame, got {other:?}"),
-        }
-    };
-    assert_eq!(code, Some(4401));
+    assert_eq!(close_code(&mut ws).await, Some(4401));
     let r = app
         .client
         .get(app.url("/api/v1/stations/small"))
@@ -107,15 +91,11 @@ async fn an_admin_revokes_a_device_its_sockets_close_with_4401_and_it_stays_revo
     );
     let p: Value = r.json().await.unwrap();
     assert!(p["detail"].as_str().unwrap().contains("revoked"));
-    let again = app
-        .post_event(
-            "oslo-guard",
-            "small",
-            "after-revoke",
-            &json!({"kind": "cleaned", "surface": "counter"}),
-        )
+    let counter = json!({"kind": "cleaned", "surface": "counter"});
+    let (status, _) = app
+        .post_event_json("oslo-guard", "small", "after-revoke", &counter)
         .await;
-    assert_eq!(again.status(), 401);
+    assert_eq!(status, 401);
     // Other devices are untouched; a second revocation finds nothing left to revoke.
     assert_eq!(
         app.get_as("/api/v1/stations/small", Some("all-guard-token"))
@@ -136,13 +116,7 @@ async fn an_admin_revokes_a_device_its_sockets_close_with_4401_and_it_stays_revo
         401
     );
     let (_, devices) = app.get_as("/api/v1/devices", Some("admin-token")).await;
-    let guard = devices
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["id"] == "oslo-guard")
-        .unwrap()
-        .clone();
+    let guard = find(&devices, "id", "oslo-guard");
     assert_eq!(guard["revoked_tokens"], 1);
     assert_eq!(guard["scope"], "districts oslo");
 }
@@ -164,11 +138,8 @@ async fn tokens_never_reach_the_log_even_at_debug_level() {
     let client = reqwest::Client::new();
     // Good and bad tokens, in headers and in the socket query string.
     for token in ["small-desk-token", "not-a-real-token-4f9a"] {
-        let _ = client
-            .post(format!("{base}/api/v1/stations/small/events"))
-            .bearer_auth(token)
-            .header("Idempotency-Key", "log-check")
-            .json(&json!({"kind": "check_in", "service": "passport"}))
+        let passport = check_in("passport");
+        let _ = event_request(&client, &base, token, "small", "log-check", &passport)
             .send()
             .await
             .unwrap();
