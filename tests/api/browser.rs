@@ -21,7 +21,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use lobbywatch::config::Config;
 use serde_json::{Value, json};
 
-use crate::helpers::{ServerProcess, write_config};
+use crate::helpers::{ServerProcess, status_at, write_config};
 
 /// A chromedriver process; each [`Browser::session`] is a fresh headless Chromium.
 struct Browser {
@@ -255,18 +255,6 @@ fn test_service() -> Service {
     }
 }
 
-async fn status(base: &str, station: &str) -> Value {
-    reqwest::Client::new()
-        .get(format!("{base}/api/v1/stations/{station}"))
-        .bearer_auth("all-guard-token")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
 /// Every ticket of a status document, inside and outside.
 fn tickets(doc: &Value) -> Vec<String> {
     let inside = doc["inside"]
@@ -489,7 +477,7 @@ async fn the_display_never_shows_an_appointment_reference() {
     );
 
     // The service did receive the reference (so its absence below means something).
-    let doc = status(&base, "small").await;
+    let doc = status_at(&reqwest::Client::new(), &base, "small").await;
     assert_eq!(doc["outside"][0]["appointment"], SECRET, "{doc}");
 
     let shows_no_secret = |stage: &'static str| {
@@ -585,7 +573,7 @@ async fn check_ins_made_while_the_service_is_down_are_applied_once_after_it_retu
         || async { (text(&desk, "#outbox-count").await? == "0").then_some(()) },
     )
     .await;
-    let doc = status(&process.base, "big").await;
+    let doc = status_at(&reqwest::Client::new(), &process.base, "big").await;
     assert_eq!(doc["seq"], 3, "exactly three events were applied: {doc}");
     assert_eq!(tickets(&doc), ["P001", "P002", "P003"]);
 
@@ -598,7 +586,10 @@ async fn check_ins_made_while_the_service_is_down_are_applied_once_after_it_retu
     )
     .await;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(status(&process.base, "big").await["seq"], 3);
+    assert_eq!(
+        status_at(&reqwest::Client::new(), &process.base, "big").await["seq"],
+        3
+    );
     desk.close().await.unwrap();
 }
 
