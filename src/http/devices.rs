@@ -66,7 +66,6 @@ fn describe(scope: &Scope) -> String {
     tag = "devices",
     responses(
         (status = 200, description = "Every device", body = [DeviceEntry]),
-        (status = 401, description = "No token, or an unknown or revoked one"),
         (status = 403, description = "Not an admin token"),
     ),
     security(("bearer" = [])),
@@ -109,7 +108,6 @@ struct Revoked {
     params(("device" = String, Path, description = "The device's id")),
     responses(
         (status = 200, description = "What was revoked and closed", body = Revoked),
-        (status = 401, description = "No token, or an unknown or revoked one"),
         (status = 403, description = "Not an admin token"),
         (status = 404, description = "Unknown device"),
         (status = 503, description = "Overloaded, timed out, or the log cannot be written (nothing was revoked)"),

@@ -57,7 +57,6 @@ pub fn router() -> Router<AppState> {
         (status = 201, description = "The event was recorded; what it did", body = Outcome,
             headers(("Idempotent-Replayed" = String, description = "`true` when this is a stored answer sent again"))),
         (status = 400, description = "Malformed JSON, or a missing or invalid Idempotency-Key"),
-        (status = 401, description = "No token, or an unknown or revoked one"),
         (status = 403, description = "The token's role or station does not cover this event"),
         (status = 404, description = "Unknown station or ticket"),
         (status = 409, description = "Refused by a rule (service closed, ticket outside, nobody to call, …), or the same key still in flight"),

@@ -170,7 +170,6 @@ fn public(d: &Docs) -> Utf8Bytes {
     responses(
         (status = 101, description = "Switching to WebSocket; every text message is a full status document (`StationStatus`)"),
         (status = 400, description = "Not a WebSocket upgrade request"),
-        (status = 401, description = "No token, or an unknown or revoked one"),
         (status = 403, description = "The token does not cover this station, or the page's Origin is not allowed"),
         (status = 404, description = "Unknown station"),
     ),
@@ -231,7 +230,6 @@ async fn public_live(
     responses(
         (status = 101, description = "Switching to WebSocket; every text message is a full status document (`StationStatus`) of one of the stations"),
         (status = 400, description = "Not a WebSocket upgrade request, or both `district` and `stations`"),
-        (status = 401, description = "No token, or an unknown or revoked one"),
         (status = 403, description = "The token does not cover a station asked for, or the page's Origin is not allowed"),
         (status = 404, description = "Unknown district or station, or no station matches"),
     ),

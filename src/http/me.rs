@@ -43,7 +43,6 @@ struct StationRef {
     tag = "devices",
     responses(
         (status = 200, description = "Who the token is", body = Me),
-        (status = 401, description = "No token, or an unknown or revoked one"),
     ),
     security(("bearer" = [])),
 )]

@@ -11,8 +11,8 @@
 //!
 //! Every refusal is the same RFC 9457 body, so a handler documents a refusal by its status and
 //! what it means there only; [`problem_bodies`] gives each the one problem+json response body,
-//! and documents on every route the 503 that the load-shedding layer in front of all of them can
-//! give.
+//! documents on every route the 503 that the load-shedding layer in front of all of them can
+//! give, and on every route that takes a token the 401 for a missing, unknown or revoked one.
 
 use std::borrow::Cow;
 use std::sync::LazyLock;
@@ -73,9 +73,12 @@ impl Modify for Security {
 
 /// The description of the 503 every route can answer (load shedding and request timeouts).
 const BUSY: &str = "Overloaded or timed out";
+/// The description of the 401 every route that takes a token can answer.
+const NO_TOKEN: &str = "No token, or an unknown or revoked one";
 
 /// Gives every documented refusal (4xx, 5xx) that has no body of its own the problem+json body,
-/// and every operation the 503 of the shedding layer if it does not document its own.
+/// every operation the 503 of the shedding layer if it does not document its own, and every
+/// operation that names a security scheme the 401 of a token refused.
 fn problem_bodies(doc: &mut utoipa::openapi::OpenApi) {
     let problem = Content::new(Some(Ref::from_schema_name("Problem")));
     for item in doc.paths.paths.values_mut() {
@@ -87,10 +90,16 @@ fn problem_bodies(doc: &mut utoipa::openapi::OpenApi) {
             &mut item.patch,
         ];
         for op in operations.into_iter().flatten() {
+            let takes_token = op.security.as_ref().is_some_and(|s| !s.is_empty());
             let responses = &mut op.responses.responses;
             responses
                 .entry("503".to_owned())
                 .or_insert_with(|| Response::new(BUSY).into());
+            if takes_token {
+                responses
+                    .entry("401".to_owned())
+                    .or_insert_with(|| Response::new(NO_TOKEN).into());
+            }
             for (status, response) in responses.iter_mut() {
                 let refusal = status.starts_with('4') || status.starts_with('5');
                 if let (true, RefOr::T(response)) = (refusal, response) {

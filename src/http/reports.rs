@@ -93,7 +93,6 @@ struct DailyReport {
             (DailyReport = "application/json"),
             (String = "text/csv"),
         )),
-        (status = 401, description = "No token, or an unknown or revoked one"),
         (status = 403, description = "Neither a guard nor an admin token"),
         (status = 404, description = "Unknown district, or no station in scope matches"),
         (status = 422, description = "An invalid `date`"),

@@ -101,7 +101,6 @@ fn rule_of(state: &AppState, station: &config::Station) -> Result<StationRule, A
     tag = "rules",
     responses(
         (status = 200, description = "The rules in force", body = RulesInForce),
-        (status = 401, description = "No token, or an unknown or revoked one"),
         (status = 403, description = "Neither an admin nor a guard token"),
     ),
     security(("bearer" = [])),
@@ -136,7 +135,6 @@ async fn rules_in_force(
     responses(
         (status = 200, description = "The change per station", body = ChangeAnswer),
         (status = 400, description = "Malformed JSON"),
-        (status = 401, description = "No token, or an unknown or revoked one"),
         (status = 403, description = "Not an admin token"),
         (status = 404, description = "Unknown district or station"),
         (status = 413, description = "The body is over 1 KiB"),

@@ -143,7 +143,6 @@ fn json_bytes(body: Bytes) -> Response {
     params(("station" = String, Path, description = "The station's id, e.g. `oslo-gronland`")),
     responses(
         (status = 200, description = "The full status document", body = StationStatus),
-        (status = 401, description = "No token, or an unknown or revoked one"),
         (status = 403, description = "The token does not cover this station"),
         (status = 404, description = "Unknown station"),
     ),
@@ -216,7 +215,6 @@ struct HistoryDoc {
     ),
     responses(
         (status = 200, description = "The recent window (`bucket_s`) or, with `from`/`to`/`step`, the range from the log (`step_s`)", body = HistoryAnswer),
-        (status = 401, description = "No token, or an unknown or revoked one"),
         (status = 403, description = "The token does not cover this station"),
         (status = 404, description = "Unknown station"),
         (status = 422, description = "An invalid `from`, `to` or `step` (named in `field`)"),
