@@ -58,11 +58,14 @@ pub mod tokens;
 use std::future::Future;
 use std::time::Duration;
 
+use axum::Extension;
+use axum::extract::ConnectInfo;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
+use tower_layer::Layer;
 
 pub use http::app;
 pub use state::AppState;
@@ -92,11 +95,11 @@ pub async fn run(
         .header_read_timeout(Duration::from_secs(
             state.config.limits.header_read_timeout_s,
         ));
-    let service = TowerToHyperService::new(app(state));
+    let router = app(state);
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
-        let (tcp, _peer) = tokio::select! {
+        let (tcp, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(conn) => conn,
                 Err(e) => {
@@ -112,8 +115,10 @@ pub async fn run(
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::warn!(cause = %e, "could not set TCP_NODELAY");
         }
+        // Handlers that limit by source address read it as axum's `ConnectInfo`.
+        let service = TowerToHyperService::new(Extension(ConnectInfo(peer)).layer(router.clone()));
         let conn = builder
-            .serve_connection_with_upgrades(TokioIo::new(tcp), service.clone())
+            .serve_connection_with_upgrades(TokioIo::new(tcp), service)
             .into_owned();
         let conn = graceful.watch(conn);
         tokio::spawn(async move {
