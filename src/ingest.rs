@@ -10,7 +10,8 @@
 //!    that hangs up cannot leave its key stuck "in flight". Only after the commit is the answer
 //!    stored for retries, the new documents published, and 201 returned.
 //! 5. If the log cannot be written, the key is released and the answer is 503; the service then
-//!    refuses events until restarted, because memory may be ahead of the log.
+//!    refuses new events until restarted, because memory may be ahead of the log — but a retry
+//!    whose answer is already stored still gets that answer.
 
 use std::sync::Arc;
 
@@ -70,7 +71,7 @@ pub async fn submit(
     event: Event,
     render_refusal: impl FnOnce(Refusal) -> Answer,
 ) -> Result<Reply, IngestError> {
-    let slot = writable_slot(state, station)?;
+    let slot = station_slot(state, station)?;
     let claim = Claim {
         device: device.clone(),
         key,
@@ -90,6 +91,12 @@ pub async fn submit(
         }
         Begin::Mismatch => return Err(IngestError::KeyReused),
         Begin::InFlight => return Err(IngestError::KeyInFlight),
+    }
+    // Checked only now: a retry of an event the log holds gets its answer even while the log
+    // is failing — told "nothing was recorded", a clerk would issue it again under a new key.
+    if let Err(failed) = ensure_writable(state) {
+        state.idempotency.abandon(&claim.device.id, &claim.key);
+        return Err(failed);
     }
     let at = state.clock.now();
     let pending = apply_and_log(state, &slot, station, &claim, event, at, render_refusal)?;
@@ -317,14 +324,26 @@ fn accept(
     }
 }
 
+/// The station's slot, if the station exists.
+fn station_slot(state: &AppState, station: &StationId) -> Result<Arc<StationSlot>, IngestError> {
+    state
+        .station(station)
+        .cloned()
+        .ok_or_else(|| IngestError::UnknownStation(station.clone()))
+}
+
+/// Whether the log still accepts events: after a failed write memory may be ahead of it, so
+/// nothing new is taken until a restart.
+fn ensure_writable(state: &AppState) -> Result<(), IngestError> {
+    match state.store.failure() {
+        Some(_) => Err(IngestError::LogFailed),
+        None => Ok(()),
+    }
+}
+
 /// The station's slot, if the station exists and the log still accepts events.
 fn writable_slot(state: &AppState, station: &StationId) -> Result<Arc<StationSlot>, IngestError> {
-    let slot = state
-        .station(station)
-        .ok_or_else(|| IngestError::UnknownStation(station.clone()))?
-        .clone();
-    if state.store.failure().is_some() {
-        return Err(IngestError::LogFailed);
-    }
+    let slot = station_slot(state, station)?;
+    ensure_writable(state)?;
     Ok(slot)
 }

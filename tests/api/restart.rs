@@ -237,6 +237,18 @@ async fn a_full_log_stops_accepting_events_with_503_and_reads_keep_working() {
     // Reads still answer, with the last committed state.
     let status = app.status("big").await;
     assert_eq!(status["seq"].as_u64().unwrap(), failed_at as u64);
+    // A retry of an event the log holds still gets its stored answer: told "nothing was
+    // recorded", a clerk would issue it again under a new key. The refused one is still refused.
+    let first = json!({"kind": "cleaned", "surface": "surface number 0 with a longer name"});
+    let r = app.post_event("big-desk", "big", "f0", &first).await;
+    assert_eq!(r.status(), 201);
+    assert_eq!(r.headers()["idempotent-replayed"], "true");
+    assert_eq!(r.json::<Value>().await.unwrap()["seq"], 1);
+    let refused = json!({"kind": "cleaned", "surface": format!("surface number {failed_at} with a longer name")});
+    let r = app
+        .post_event("big-desk", "big", &format!("f{failed_at}"), &refused)
+        .await;
+    assert_eq!(r.status(), 503);
     let data = app.stop().await;
     // After a restart (storage fixed: no cap) everything acknowledged is there, nothing more.
     let app = TestApp::spawn_with(test_config(), data, StoreOptions::default()).await;
