@@ -75,6 +75,15 @@ pub const ASSETS: &[Asset] = &[
     asset!("display.js", JS),
     asset!("terminal.js", JS),
     asset!("terminal/text.js", JS),
+    asset!("terminal/state.js", JS),
+    asset!("terminal/view.js", JS),
+    asset!("terminal/render.js", JS),
+    asset!("terminal/lists.js", JS),
+    asset!("terminal/outbox-view.js", JS),
+    asset!("terminal/actions.js", JS),
+    asset!("terminal/discard.js", JS),
+    asset!("terminal/session.js", JS),
+    asset!("terminal/controls.js", JS),
     asset!("outbox.js", JS),
 ];
 
