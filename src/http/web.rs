@@ -9,7 +9,7 @@
 //!
 //! Shared modules: `common.js` (fetch, socket, session), `i18n.js` (the language), `format.js`
 //! (times, numbers, names), `dom.js` (building elements). The dashboard's parts are in
-//! `dashboard/`, the terminal's in `terminal/` and `outbox.js`.
+//! `dashboard/`, the display's in `display/`, the terminal's in `terminal/` and `outbox.js`.
 //!
 //! For page development, `serve --web-dir web` reads the files from disk on every request instead,
 //! so a page can be edited and reloaded without rebuilding. Only then are the pages' unit tests
@@ -73,8 +73,21 @@ pub const ASSETS: &[Asset] = &[
     asset!("dashboard/room.js", JS),
     asset!("dashboard/dialogs.js", JS),
     asset!("display.js", JS),
+    asset!("display/words.js", JS),
+    asset!("display/board.js", JS),
+    asset!("display/fit.js", JS),
+    asset!("display/sound.js", JS),
     asset!("terminal.js", JS),
     asset!("terminal/text.js", JS),
+    asset!("terminal/state.js", JS),
+    asset!("terminal/view.js", JS),
+    asset!("terminal/render.js", JS),
+    asset!("terminal/lists.js", JS),
+    asset!("terminal/outbox-view.js", JS),
+    asset!("terminal/actions.js", JS),
+    asset!("terminal/discard.js", JS),
+    asset!("terminal/session.js", JS),
+    asset!("terminal/controls.js", JS),
     asset!("outbox.js", JS),
 ];
 

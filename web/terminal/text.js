@@ -135,8 +135,6 @@ export const TEXT = {
 };
 
 // Inline SVG icons: emoji fonts are missing on many kiosk/Linux PCs, and an icon that renders as
-
-// Inline SVG icons: emoji fonts are missing on many kiosk/Linux PCs, and an icon that renders as
 // an empty box would leave colour as the only signal.
 const ICONS = {
   check: [["path", { d: "M4 12.5l5 5L20 6.5" }]],

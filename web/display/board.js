@@ -1,0 +1,292 @@
+// The lobby display's board: follows the station's PUBLIC live socket and draws the sign, the
+// call being served (highlighted and announced when new), who may come in, the recent calls, the
+// figures and the clock. Loaded by display.js only when the display's markup is present.
+import { live } from "/assets/common.js";
+import { $, fill, h, s } from "/assets/dom.js";
+import { formatDate, formatTime } from "/assets/format.js";
+import { fitAll } from "/assets/display/fit.js";
+import { setUpSound } from "/assets/display/sound.js";
+
+const HIGHLIGHT_MS = 10_000;
+// A reconnect can deliver several calls made while the screen was offline; reading out a long
+// backlog would only confuse people, so at most the newest few are announced.
+const MAX_ANNOUNCED_AT_ONCE = 3;
+// The display PC's clock may be wrong (or, in the demo, the service runs on a shifted clock);
+// when a fresh change shows the service's clock differs by more than this, the screen follows it.
+const CLOCK_TOLERANCE_MS = 30_000;
+
+const SIGNS = {
+  enter: { nb: "KOM INN", en: "ENTER" },
+  wait_outside: { nb: "VENT UTE", en: "WAIT OUTSIDE" },
+  closed: { nb: "STENGT", en: "CLOSED" },
+};
+// Inline SVG rather than emoji: a kiosk PC may have no colour-emoji font, and a tofu box on the
+// one sign that matters most is not acceptable. The shape carries the meaning as much as colour.
+const LINE = { fill: "none", stroke: "currentColor" };
+const SIGN_ICONS = {
+  enter: [["circle", { cx: 50, cy: 50, r: 44, ...LINE, "stroke-width": 9 }],
+    ["path", { d: "M28 52 L44 68 L74 34", ...LINE, "stroke-width": 11, "stroke-linecap": "round", "stroke-linejoin": "round" }]],
+  wait_outside: [["path", { d: "M30 4 H70 L96 30 V70 L70 96 H30 L4 70 V30 Z", ...LINE, "stroke-width": 7, "stroke-linejoin": "round" }],
+    ["g", { fill: "currentColor" }, [
+      ["rect", { x: 30, y: 27, width: 9, height: 33, rx: 4.5 }],
+      ["rect", { x: 40.5, y: 20, width: 9, height: 38, rx: 4.5 }],
+      ["rect", { x: 51, y: 22, width: 9, height: 36, rx: 4.5 }],
+      ["rect", { x: 61.5, y: 29, width: 9, height: 31, rx: 4.5 }],
+      ["path", { d: "M30 52 H70.5 V66 Q70.5 82 54 82 H48 Q38 82 32 74 L21 58 Q18 53 22.5 51 Q26.5 49.5 29.5 54 Z" }]]]],
+  closed: [["path", { d: "M32 46 V32 Q32 14 50 14 Q68 14 68 32 V46", ...LINE, "stroke-width": 9 }],
+    ["rect", { x: 20, y: 44, width: 60, height: 44, rx: 7, fill: "currentColor" }],
+    ["circle", { cx: 50, cy: 62, r: 6, fill: "#3b414a" }],
+    ["rect", { x: 47, y: 62, width: 6, height: 14, rx: 3, fill: "#3b414a" }]],
+};
+
+const svgParts = (parts) => parts.map(([tag, attrs, children = []]) => s(tag, attrs, svgParts(children)));
+const signIcon = (sign) => s("svg", { viewBox: "0 0 100 100", focusable: "false" }, svgParts(SIGN_ICONS[sign]));
+
+/** "nb / en" as three spans, text only: nothing from the service is ever parsed as HTML. */
+function bilingual(nb, en) {
+  return [h("span", { class: "nb" }, nb), h("span", { class: "sep", "aria-hidden": "true" }, " / "),
+    h("span", { class: "en", lang: "en" }, en)];
+}
+
+const callKey = (call) => `${call.ticket}|${call.desk}|${call.at}`;
+
+const state = {
+  station: null,
+  doc: null,
+  seen: null, // keys of the calls already on screen; null until the first document
+  connected: false,
+  docsSinceOpen: 0,
+  lastSeq: -1,
+  clockOffset: 0,
+  highlightTimer: null,
+  highlightKey: null,
+  shown: {}, // what each part of the screen was last rendered from
+  sound: null,
+};
+
+// ---------------------------------------------------------------------------------------------
+// Start and the live socket
+
+export function start() {
+  state.station = stationFromPath();
+  if (!state.station) {
+    showOffline("Ingen stasjon i adressen", "No station in the address", "Bruk /display/<stasjon> · Use /display/<station>");
+    return;
+  }
+  document.title = `${state.station} — Lobbyskjerm`;
+  state.sound = setUpSound();
+  live(`/api/v1/stations/${encodeURIComponent(state.station)}/public/live`, onDocument, onConnection);
+  tickClock();
+  setInterval(tickClock, 1000);
+  // The fitting depends on the panel's size, which changes with the window (or a rotated tablet).
+  window.addEventListener("resize", fitAll);
+  hideIdleCursor();
+  keepScreenAwake();
+}
+
+function onDocument(doc) {
+  if (!doc || typeof doc !== "object" || !Array.isArray(doc.calls)) return;
+  followServiceClock(doc);
+  state.docsSinceOpen += 1;
+  state.lastSeq = Number(doc.seq);
+  const fresh = newCalls(doc.calls);
+  state.doc = doc;
+  render();
+  if (fresh.length) {
+    if (fresh.some((c) => callKey(c) === callKey(doc.calls[0]))) highlight(callKey(doc.calls[0]));
+    // Oldest first, so the room hears them in the order the desks called them.
+    fresh.slice(0, MAX_ANNOUNCED_AT_ONCE).reverse().forEach((c) => state.sound.announce(c));
+  }
+}
+
+function onConnection(connection) {
+  state.connected = connection === "open";
+  state.docsSinceOpen = 0;
+  if (state.connected) hideOffline();
+  else if (state.doc) showOffline("Forbindelsen er brutt — kobler til igjen …", "Connection lost — reconnecting …", "");
+  else showOffline(`Ingen kontakt med stasjonen «${state.station}» — prøver igjen …`, `No contact with station «${state.station}» — retrying …`,
+    "Sjekk nettverket og adressen · Check the network and the address");
+}
+
+/** The calls in `calls` not seen before, newest first. The first document only records what is
+ * there: those calls were made before the screen came on and are not announced. */
+function newCalls(calls) {
+  const keys = calls.map(callKey);
+  if (state.seen === null) {
+    state.seen = new Set(keys);
+    return [];
+  }
+  const fresh = calls.filter((c) => !state.seen.has(callKey(c)));
+  // Only the last ten calls are ever sent, so the set is trimmed to those to stay small.
+  state.seen = new Set(keys);
+  return fresh;
+}
+
+/** The first document after a (re)connect may be old (`as_of` is the time of the last change),
+ * so only a change pushed while connected tells what the service's clock says now. */
+function followServiceClock(doc) {
+  if (state.docsSinceOpen === 0 || !(Number(doc.seq) > state.lastSeq)) return;
+  const serviceNow = Date.parse(doc.as_of);
+  if (Number.isNaN(serviceNow)) return;
+  const offset = serviceNow - Date.now();
+  if (Math.abs(offset - state.clockOffset) > CLOCK_TOLERANCE_MS) state.clockOffset = offset;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Drawing
+
+function changed(part, value) {
+  const text = JSON.stringify(value);
+  if (state.shown[part] === text) return false;
+  state.shown[part] = text;
+  return true;
+}
+
+function highlight(key) {
+  state.highlightKey = key;
+  clearTimeout(state.highlightTimer);
+  const el = $("current-call");
+  el.classList.remove("fresh");
+  void el.offsetWidth; // restart the pulse when a second call arrives within the ten seconds
+  el.classList.add("fresh");
+  state.highlightTimer = setTimeout(() => {
+    state.highlightKey = null;
+    el.classList.remove("fresh");
+  }, HIGHLIGHT_MS);
+}
+
+function render() {
+  const doc = state.doc;
+  document.body.classList.remove("nodata");
+  if (doc.name) {
+    $("station-name").textContent = doc.name;
+    document.title = `${doc.name} — Lobbyskjerm`;
+  }
+  // Live regions re-announce whatever is rewritten, so a part is only rebuilt when it changed.
+  const pleaseEnter = Array.isArray(doc.please_enter) ? doc.please_enter : [];
+  if (changed("sign", doc.sign)) renderSign(doc.sign);
+  if (changed("current", doc.calls[0] ?? null)) renderCurrentCall(doc.calls[0]);
+  if (changed("please", pleaseEnter)) renderPleaseEnter(pleaseEnter);
+  if (changed("recent", doc.calls.slice(0, 5))) renderRecent(doc.calls.slice(0, 5));
+  renderFigures(doc);
+  tickClock();
+  fitAll();
+}
+
+function renderSign(sign) {
+  const el = $("sign");
+  const known = SIGNS[sign] ? sign : "closed";
+  el.dataset.sign = sign ?? "";
+  el.className = `sign ${known}`;
+  el.querySelector(".sign-icon").replaceChildren(signIcon(known));
+  fill(el.querySelector(".sign-text"), bilingual(SIGNS[known].nb, SIGNS[known].en));
+}
+
+function renderCurrentCall(call) {
+  const el = $("current-call");
+  if (!call) {
+    el.removeAttribute("data-ticket");
+    el.classList.remove("fresh");
+    fill(el, h("span", { class: "none" }, bilingual("Ingen opprop ennå", "No calls yet")));
+    return;
+  }
+  el.dataset.ticket = call.ticket;
+  if (state.highlightKey && state.highlightKey !== callKey(call)) el.classList.remove("fresh");
+  fill(el, h("span", { class: "ticket" }, call.ticket), h("span", { class: "arrow", "aria-hidden": "true" }, "→"),
+    h("span", { class: "desk" }, bilingual(`Skranke ${call.desk}`, `Desk ${call.desk}`)));
+}
+
+function renderPleaseEnter(tickets) {
+  fill($("please-enter"), tickets.map((t) => h("li", { class: "ticket-chip", dataset: { ticket: t } }, t)));
+  $("please-enter-none").hidden = tickets.length > 0;
+}
+
+function renderRecent(calls) {
+  fill($("recent-calls"), calls.map((call, i) => h("li", { class: i === 0 ? "latest" : null, dataset: { ticket: call.ticket } },
+    h("span", { class: "ticket" }, call.ticket), h("span", { class: "arrow", "aria-hidden": "true" }, "→"),
+    // A screen reader gets "P007, skranke 3" rather than a bare number.
+    h("span", { class: "desk" }, h("span", { class: "visually-hidden" }, "skranke "), call.desk))));
+}
+
+function renderFigures(doc) {
+  const headcount = Number(doc.headcount) || 0;
+  const cap = Number(doc.cap) || 0;
+  $("occupancy").textContent = `${headcount} / ${cap}`;
+  const ratio = cap > 0 ? Math.min(1, headcount / cap) : 1;
+  const meter = $("meter-fill");
+  meter.style.width = `${Math.round(ratio * 100)}%`;
+  meter.className = headcount >= cap ? "full" : ratio >= 0.75 ? "high" : "";
+  $("outside-count").textContent = String(Array.isArray(doc.outside) ? doc.outside.length : 0);
+  const distance = Number(doc.distancing_m);
+  if (distance > 0) {
+    const nb = distance.toLocaleString("nb-NO", { maximumFractionDigits: 1 });
+    const en = distance.toLocaleString("en-GB", { maximumFractionDigits: 1 });
+    fill($("distancing"), bilingual(`Hold ${nb} m avstand`, `Keep ${en} m apart`));
+  } else {
+    fill($("distancing"));
+  }
+}
+
+function tickClock() {
+  const now = new Date(Date.now() + state.clockOffset);
+  const timeZone = state.doc?.timezone || "Europe/Oslo";
+  // The wall clock is in bokmål whatever the visitors' language: the screen is bilingual.
+  const time = formatTime(now, { timeZone, lang: "nb-NO" });
+  const date = formatDate(now, { timeZone, lang: "nb-NO" });
+  if ($("clock").textContent !== time) {
+    $("clock").textContent = time;
+    $("clock").dateTime = now.toISOString();
+  }
+  if ($("date").textContent !== date) $("date").textContent = date;
+}
+
+function stationFromPath() {
+  const parts = location.pathname.split("/").filter(Boolean);
+  const at = parts.indexOf("display");
+  const raw = at >= 0 ? parts[at + 1] : null;
+  if (!raw) return null;
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}
+
+function showOffline(nb, en, hint) {
+  $("offline-nb").textContent = nb;
+  $("offline-en").textContent = en;
+  $("offline-hint").textContent = hint;
+  $("offline-hint").hidden = !hint;
+  $("offline").hidden = false;
+  document.body.classList.add("stale");
+}
+
+function hideOffline() {
+  $("offline").hidden = true;
+  document.body.classList.remove("stale");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Kiosk niceties
+
+/** The mouse pointer is hidden after a few idle seconds: nobody should see it on a wall. */
+function hideIdleCursor() {
+  let timer = null;
+  const wake = () => {
+    document.body.classList.remove("idle");
+    clearTimeout(timer);
+    timer = setTimeout(() => document.body.classList.add("idle"), 3000);
+  };
+  document.addEventListener("pointermove", wake);
+  wake();
+}
+
+/** Keeps the screen from sleeping where the browser allows it (secure contexts only). */
+function keepScreenAwake() {
+  if (!navigator.wakeLock) return;
+  const request = () => navigator.wakeLock.request("screen").catch(() => {});
+  request();
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible") request();
+  });
+}

@@ -1,0 +1,171 @@
+// The display's sound: a two-tone chime (WebAudio) and a spoken announcement (Web Speech), bokmål
+// then English, for each new call. Browsers only play sound after a user gesture, so the screen
+// offers an "Enable sound" button; once chosen (remembered in localStorage), any touch or key
+// after a reload turns it back on — or nothing at all on a kiosk that allows autoplay.
+import { announcement } from "/assets/display/words.js";
+
+const SOUND_KEY = "lobbywatch.display.sound";
+const NB_VOICES = ["nb-no", "nb", "no-no", "no"];
+const EN_VOICES = ["en-gb", "en"];
+
+const sound = {
+  context: null, // the AudioContext, made on first need
+  enabled: false,
+  queue: [], // calls waiting to be announced
+  playing: false,
+};
+
+function audioContext() {
+  if (!sound.context) {
+    const Context = window.AudioContext || window.webkitAudioContext;
+    if (Context) sound.context = new Context();
+  }
+  return sound.context;
+}
+
+/** Shows or hides the "Enable sound" button. */
+function offer(shown) {
+  const button = document.getElementById("sound");
+  button.hidden = !shown;
+  document.body.classList.toggle("sound-offered", shown);
+  window.dispatchEvent(new Event("resize")); // the panels' room changed: refit
+}
+
+/** A silent utterance inside the gesture unlocks speech for later, gesture-less calls. */
+function primeSpeech() {
+  if (!("speechSynthesis" in window)) return;
+  const primer = new SpeechSynthesisUtterance(" ");
+  primer.volume = 0;
+  primer.lang = "nb-NO";
+  speechSynthesis.speak(primer);
+}
+
+// Called from a click, touch or key: the user gesture is what lets the browser play sound.
+async function enable() {
+  localStorage.setItem(SOUND_KEY, "on");
+  const ctx = audioContext();
+  try {
+    await ctx?.resume();
+  } catch {
+    /* no audio output: speech may still work */
+  }
+  primeSpeech();
+  sound.enabled = true;
+  offer(false);
+  document.removeEventListener("pointerdown", enableOnGesture, true);
+  document.removeEventListener("keydown", enableOnGesture, true);
+}
+
+// Once chosen, any touch or key on the screen after a reload turns sound back on.
+function enableOnGesture() {
+  enable();
+}
+
+/** Sound was chosen before this reload. A kiosk started with
+ * --autoplay-policy=no-user-gesture-required lets it run straight away; an ordinary browser
+ * keeps it suspended until a gesture, so the button comes back. */
+function resumeChosenSound() {
+  const ctx = audioContext();
+  const check = () => {
+    if (ctx && ctx.state === "running") {
+      sound.enabled = true;
+      offer(false);
+    } else {
+      offer(true);
+      document.addEventListener("pointerdown", enableOnGesture, true);
+      document.addEventListener("keydown", enableOnGesture, true);
+    }
+  };
+  if (ctx) ctx.resume().then(check, check);
+  else check();
+}
+
+/** "Ding-dong": E5 then C5, each a sine with a quiet octave overtone and a bell-like decay.
+ * Resolves when it has rung out. */
+function chime() {
+  const ctx = sound.context;
+  if (!ctx || ctx.state !== "running") return Promise.resolve();
+  const t0 = ctx.currentTime + 0.05;
+  [[659.25, 0], [523.25, 0.5]].forEach(([frequency, offset]) => {
+    [[frequency, 0.35], [frequency * 2, 0.08]].forEach(([f, level]) => {
+      const osc = ctx.createOscillator();
+      const gain = ctx.createGain();
+      osc.type = "sine";
+      osc.frequency.value = f;
+      gain.gain.setValueAtTime(0.0001, t0 + offset);
+      gain.gain.exponentialRampToValueAtTime(level, t0 + offset + 0.02);
+      gain.gain.exponentialRampToValueAtTime(0.0001, t0 + offset + 1.3);
+      osc.connect(gain).connect(ctx.destination);
+      osc.start(t0 + offset);
+      osc.stop(t0 + offset + 1.35);
+    });
+  });
+  return new Promise((resolve) => setTimeout(resolve, 1500));
+}
+
+/** The first installed voice whose language matches one of `prefixes`, in their order. */
+function pickVoice(prefixes) {
+  const voices = speechSynthesis.getVoices();
+  const norm = (lang) => String(lang || "").toLowerCase().replace("_", "-");
+  for (const prefix of prefixes) {
+    const voice = voices.find((v) => norm(v.lang) === prefix || norm(v.lang).startsWith(`${prefix}-`));
+    if (voice) return voice;
+  }
+  return null;
+}
+
+/** Speaks `text`; resolves when done (or after ten seconds, whatever the engine does). */
+function say(text, lang, prefixes) {
+  return new Promise((resolve) => {
+    if (!("speechSynthesis" in window)) return resolve();
+    const utterance = new SpeechSynthesisUtterance(text);
+    utterance.lang = lang; // set even without a matching voice, so the engine picks its best
+    const voice = pickVoice(prefixes);
+    if (voice) utterance.voice = voice;
+    utterance.rate = 0.9;
+    let timer = null;
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    // Some engines never fire `end`; never let one stuck utterance block later calls.
+    timer = setTimeout(done, 10_000);
+    utterance.onend = done;
+    utterance.onerror = done;
+    speechSynthesis.speak(utterance);
+  });
+}
+
+/** Announces the queued calls one after the other. */
+async function drain() {
+  sound.playing = true;
+  while (sound.queue.length) {
+    const call = sound.queue.shift();
+    if (!sound.enabled) continue;
+    const words = announcement(call.ticket, call.desk);
+    await chime();
+    await say(words.nb, "nb-NO", NB_VOICES);
+    await say(words.en, "en-GB", EN_VOICES);
+  }
+  sound.playing = false;
+}
+
+/** Sets up the button and the chosen setting; returns `{ announce(call) }`, which chimes and
+ * reads a call out when sound is on (and does nothing when it is not). */
+export function setUpSound() {
+  document.getElementById("sound").addEventListener("click", enable);
+  if (localStorage.getItem(SOUND_KEY) === "on") resumeChosenSound();
+  else offer(true);
+  if ("speechSynthesis" in window) {
+    // Voices load asynchronously in Chromium; asking once early fills the list.
+    speechSynthesis.getVoices();
+    speechSynthesis.addEventListener?.("voiceschanged", () => speechSynthesis.getVoices());
+  }
+  return {
+    announce(call) {
+      if (!sound.enabled) return;
+      sound.queue.push(call);
+      if (!sound.playing) drain();
+    },
+  };
+}
