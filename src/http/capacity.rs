@@ -1,14 +1,13 @@
 //! `POST /api/v1/capacity`: the capacity computation as a pure public endpoint for planners —
 //! "how many may wait in this room at this distance, and which chairs".
 
-use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::routing::post;
 use axum::{Json, Router};
-use bytes::Bytes;
 use serde::Deserialize;
 
-use super::problem::{ApiError, body_within, json_value, parse_json};
+use super::json::{JsonBody, parse_json};
+use super::problem::ApiError;
 use crate::capacity::{self, AreaModel, Capacity, RoomGeometry};
 use crate::state::AppState;
 
@@ -54,10 +53,10 @@ struct CapacityRequest {
 )]
 async fn compute(
     State(state): State<AppState>,
-    body: Result<Bytes, BytesRejection>,
+    body: Result<JsonBody<MAX_CAPACITY_BODY>, ApiError>,
 ) -> Result<Json<Capacity>, ApiError> {
-    let body = body_within(body, MAX_CAPACITY_BODY)?;
-    let req: CapacityRequest = parse_json(json_value(&body)?)?;
+    let JsonBody(body) = body?;
+    let req: CapacityRequest = parse_json(body)?;
     let distancing_m = req.distancing_m.unwrap_or(state.config.rules.distancing_m);
     let model = req.area_model.unwrap_or(state.config.rules.area_model);
     let geometry = RoomGeometry {

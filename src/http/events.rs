@@ -4,15 +4,14 @@
 //! HTTP.
 
 use axum::Router;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use bytes::Bytes;
 
 use super::auth::{Caller, may_act, may_post};
-use super::problem::{ApiError, body_within, json_value, parse_json, problem_response};
+use super::json::{JsonBody, parse_json};
+use super::problem::{ApiError, problem_response};
 use super::station_config;
 use crate::domain::Event;
 use crate::domain::event::EventWire;
@@ -73,7 +72,7 @@ async fn post_event(
     Caller(device): Caller,
     Path(station): Path<String>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Result<JsonBody<MAX_EVENT_BODY>, ApiError>,
 ) -> Result<Response, ApiError> {
     let station = station_config(&state, &station)?;
     may_act(&device, station)?;
@@ -92,20 +91,7 @@ async fn post_event(
             .and_then(IdempotencyKey::parse)
             .ok_or(ApiError::InvalidIdempotencyKey)?,
     };
-    let body = body_within(body, MAX_EVENT_BODY)?;
-    if let Some(ct) = headers.get(header::CONTENT_TYPE) {
-        let ct = ct.to_str().unwrap_or_default();
-        if !ct
-            .trim_start()
-            .to_ascii_lowercase()
-            .starts_with("application/json")
-        {
-            return Err(ApiError::UnsupportedMediaType(format!(
-                "events are JSON: send `Content-Type: application/json`, not '{ct}'"
-            )));
-        }
-    }
-    let value = json_value(&body)?;
+    let JsonBody(value) = body?;
     let wire: EventWire = parse_json(value.clone())?;
     let event = wire
         .into_event(&device.id)

@@ -14,6 +14,7 @@
 //! | daily reports and history from the log | `reports.rs` |
 //! | the web pages | `web.rs` |
 //! | errors as problem+json | `problem.rs` |
+//! | request bodies: size, content type, strict JSON | `json.rs` |
 //! | the OpenAPI document (`GET /api/v1/openapi.json`) | `openapi.rs` |
 //! | load shedding and request timeouts | `limits.rs` |
 //! | the token extractor, roles and scopes | `auth.rs` |
@@ -23,6 +24,7 @@ pub mod capacity;
 pub mod devices;
 pub mod events;
 pub mod health;
+pub mod json;
 pub mod limits;
 pub mod live;
 pub mod me;

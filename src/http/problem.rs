@@ -344,37 +344,6 @@ impl From<Refusal> for ApiError {
     }
 }
 
-/// Parses a JSON body into `T`, with errors that say what to fix: 400 for text that is not JSON,
-/// 422 naming the field for JSON of the wrong shape.
-pub fn parse_json<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        let field = if path == "." { "body".to_owned() } else { path };
-        ApiError::invalid(field, e.into_inner().to_string())
-    })
-}
-
-/// The body of a request whose route allows at most `max` bytes: 413 when it was larger, 400 when
-/// it could not be read.
-pub fn body_within(
-    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
-    max: usize,
-) -> Result<Bytes, ApiError> {
-    body.map_err(|r| {
-        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::PayloadTooLarge(format!("the body may be at most {max} bytes"))
-        } else {
-            ApiError::BadRequest(format!("the body could not be read: {r}"))
-        }
-    })
-}
-
-/// Reads body bytes as JSON text (400 when it is not).
-pub fn json_value(body: &[u8]) -> Result<serde_json::Value, ApiError> {
-    serde_json::from_slice(body)
-        .map_err(|e| ApiError::MalformedJson(format!("the body is not valid JSON: {e}")))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,15 +7,14 @@
 //! headcount is under the new cap, and the over-cap alert says why. Setting the rule already in
 //! force changes nothing, so repeating a request is safe without an Idempotency-Key.
 
-use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use super::auth::Caller;
-use super::problem::{ApiError, body_within, json_value, parse_json};
+use super::json::{JsonBody, parse_json};
+use super::problem::ApiError;
 use super::station_config;
 use crate::config::{self, Role};
 use crate::domain::event::{Distance, Reason};
@@ -146,15 +145,15 @@ async fn rules_in_force(
 async fn change_rules(
     State(state): State<AppState>,
     Caller(device): Caller,
-    body: Result<Bytes, BytesRejection>,
+    body: Result<JsonBody<MAX_RULES_BODY>, ApiError>,
 ) -> Result<Json<ChangeAnswer>, ApiError> {
     if device.role != Role::Admin {
         return Err(ApiError::Forbidden(
             "only an admin token may change the distancing rule".into(),
         ));
     }
-    let body = body_within(body, MAX_RULES_BODY)?;
-    let change: RuleChange = parse_json(json_value(&body)?)?;
+    let JsonBody(body) = body?;
+    let change: RuleChange = parse_json(body)?;
     let (scope, stations): (String, Vec<&config::Station>) =
         match (&change.district, &change.station) {
             (Some(_), Some(_)) => {

@@ -274,3 +274,125 @@ async fn a_wrong_method_on_a_real_route_is_405_problem_json() {
         assert_eq!(p["type"], "/problems/method-not-allowed");
     }
 }
+
+#[tokio::test]
+async fn a_field_given_twice_is_422_naming_it_and_changes_nothing() {
+    let app = TestApp::spawn().await;
+    // serde alone would let the last one win: nine people checked in instead of one.
+    let r = post(&app, "big")
+        .bearer_auth("big-desk-token")
+        .header("Idempotency-Key", "dup")
+        .header("Content-Type", "application/json")
+        .body(r#"{"kind":"check_in","service":"passport","party_size":1,"party_size":9}"#)
+        .send()
+        .await
+        .unwrap();
+    let body = problem(r, 422, "invalid-field").await;
+    assert_eq!(body["field"], "party_size");
+    assert_eq!(app.status("big").await["seq"], 0);
+
+    let r = app
+        .client
+        .put(app.url("/api/v1/rules"))
+        .bearer_auth("admin-token")
+        .header("Content-Type", "application/json")
+        .body(r#"{"distancing_m":2.0,"distancing_m":0.5}"#)
+        .send()
+        .await
+        .unwrap();
+    let body = problem(r, 422, "invalid-field").await;
+    assert_eq!(body["field"], "distancing_m");
+    assert_eq!(app.status("big").await["cap_basis"]["distancing_m"], 2.0);
+
+    let r = app
+        .client
+        .post(app.url("/api/v1/capacity"))
+        .header("Content-Type", "application/json")
+        .body(r#"{"area_m2":40,"area_m2":4000}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(problem(r, 422, "invalid-field").await["field"], "area_m2");
+}
+
+#[tokio::test]
+async fn a_content_type_that_only_starts_like_json_is_415_on_every_body_route() {
+    let app = TestApp::spawn().await;
+    let r = post(&app, "small")
+        .bearer_auth("small-desk-token")
+        .header("Idempotency-Key", "jsonx")
+        .header("Content-Type", "application/jsonx")
+        .body(r#"{"kind":"check_in","service":"passport"}"#)
+        .send()
+        .await
+        .unwrap();
+    problem(r, 415, "unsupported-media-type").await;
+    assert_eq!(app.status("small").await["seq"], 0);
+    let r = app
+        .client
+        .put(app.url("/api/v1/rules"))
+        .bearer_auth("admin-token")
+        .header("Content-Type", "text/plain")
+        .body(r#"{"distancing_m":1.0}"#)
+        .send()
+        .await
+        .unwrap();
+    problem(r, 415, "unsupported-media-type").await;
+    let r = app
+        .client
+        .post(app.url("/api/v1/capacity"))
+        .header("Content-Type", "application/json; charset=utf-8")
+        .body(r#"{"area_m2":40}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "JSON with parameters is JSON");
+}
+
+/// Sends only the head of a request declaring `length` body bytes (and, with `expect`, asking
+/// for `100 Continue` first) and returns the status line of the answer, read within 5 s — far
+/// less than the request timeout the server would otherwise wait for the body.
+async fn status_of_a_declared_body(app: &TestApp, length: usize, expect: bool) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let expect = if expect {
+        "Expect: 100-continue\r\n"
+    } else {
+        ""
+    };
+    let head = format!(
+        "POST /api/v1/stations/small/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer small-desk-token\r\n\
+         Idempotency-Key: big-body\r\nContent-Type: application/json\r\nContent-Length: {length}\r\n{expect}\r\n"
+    );
+    tcp.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = vec![0; 512];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(5), tcp.read(&mut answer))
+        .await
+        .expect("an answer before the body is sent")
+        .unwrap();
+    String::from_utf8_lossy(&answer[..n])
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn a_declared_body_over_the_limit_is_413_before_it_is_sent() {
+    let app = TestApp::spawn().await;
+    let over = 16 * 1024 + 1;
+    assert_eq!(
+        status_of_a_declared_body(&app, over, false).await,
+        "HTTP/1.1 413 Payload Too Large"
+    );
+    assert_eq!(
+        status_of_a_declared_body(&app, over, true).await,
+        "HTTP/1.1 413 Payload Too Large"
+    );
+    // Within the limit, an `Expect: 100-continue` is answered with 100, and the body awaited.
+    assert_eq!(
+        status_of_a_declared_body(&app, 100, true).await,
+        "HTTP/1.1 100 Continue"
+    );
+    assert_eq!(app.status("small").await["seq"], 0);
+}
