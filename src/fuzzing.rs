@@ -87,55 +87,8 @@ pub fn engine_ops(data: &[u8]) {
             *chunk.get(2).unwrap_or(&0),
         ];
         at += Duration::minutes(i64::from(minutes % 30));
-        let pick = |tickets: &[Ticket]| {
-            tickets
-                .get(usize::from(arg) % tickets.len().max(1))
-                .copied()
-        };
-        let service = if arg % 2 == 0 {
-            "passport"
-        } else {
-            "residence"
-        };
-        let event = match kind % 11 {
-            0..=2 => Event::CheckIn {
-                service: ServiceId::parse(service).expect("valid id"),
-                party_size: PartySize::new(u32::from(arg % 4) + 1).expect("1..=4"),
-                appointment: None,
-            },
-            3 => match pick(&tickets) {
-                Some(ticket) => Event::CheckOut { ticket },
-                None => continue,
-            },
-            4 => match pick(&tickets) {
-                Some(ticket) => Event::NoShow { ticket },
-                None => continue,
-            },
-            5 => Event::Call {
-                desk: DeskId::parse(&format!("{}", arg % 3 + 1)).expect("valid desk"),
-                service: None,
-            },
-            6 => Event::Correction {
-                delta: crate::domain::event::Delta::new(if arg % 2 == 0 { 1 } else { -1 })
-                    .expect("±1"),
-                reason: Text::parse("fuzz").expect("valid text"),
-            },
-            7 => Event::Override {
-                ticket: if arg % 3 == 0 { None } else { pick(&tickets) },
-                reason: Text::parse("fuzz").expect("valid text"),
-            },
-            8 => Event::RuleChanged {
-                distancing_m: Distance::parse([1.0, 1.5, 2.0, 3.0][usize::from(arg % 4)])
-                    .expect("in range"),
-                scope: Reason::parse("national").expect("valid text"),
-            },
-            9 => Event::Cleaned {
-                surface: Text::parse("counter").expect("valid text"),
-            },
-            _ => match s.due(at) {
-                Some(event) => event,
-                None => continue,
-            },
+        let Some(event) = operation(kind, arg, &tickets, &s, at) else {
+            continue;
         };
         if let Ok(outcome) = s.apply(&event, at, Mode::Live) {
             if let (Event::CheckIn { .. }, Some(t)) = (&event, outcome.ticket) {
@@ -143,13 +96,7 @@ pub fn engine_ops(data: &[u8]) {
             }
             log.push((event, at));
         }
-        let parties: u32 = s.inside_parties().iter().map(|p| p.1).sum();
-        assert_eq!(s.headcount(), parties + s.corrections());
-        let inside = s.inside_tickets();
-        assert!(
-            s.outside_tickets().iter().all(|t| !inside.contains(t)),
-            "a ticket in two places"
-        );
+        assert_invariants(&s);
     }
     let mut replayed = station();
     for (event, when) in &log {
@@ -158,6 +105,70 @@ pub fn engine_ops(data: &[u8]) {
             .expect("accepted events replay");
     }
     assert_eq!(replayed.status(at), s.status(at));
+}
+
+/// The event that operation `kind` with argument `arg` makes at `at`: one of the desk's events,
+/// or what the station has due; `None` when it needs a ticket and none was issued, or nothing
+/// is due.
+fn operation(
+    kind: u8,
+    arg: u8,
+    tickets: &[Ticket],
+    s: &Station,
+    at: DateTime<Utc>,
+) -> Option<Event> {
+    let picked = || {
+        tickets
+            .get(usize::from(arg) % tickets.len().max(1))
+            .copied()
+    };
+    let service = if arg % 2 == 0 {
+        "passport"
+    } else {
+        "residence"
+    };
+    Some(match kind % 11 {
+        0..=2 => Event::CheckIn {
+            service: ServiceId::parse(service).expect("valid id"),
+            party_size: PartySize::new(u32::from(arg % 4) + 1).expect("1..=4"),
+            appointment: None,
+        },
+        3 => Event::CheckOut { ticket: picked()? },
+        4 => Event::NoShow { ticket: picked()? },
+        5 => Event::Call {
+            desk: DeskId::parse(&format!("{}", arg % 3 + 1)).expect("valid desk"),
+            service: None,
+        },
+        6 => Event::Correction {
+            delta: crate::domain::event::Delta::new(if arg % 2 == 0 { 1 } else { -1 }).expect("±1"),
+            reason: Text::parse("fuzz").expect("valid text"),
+        },
+        7 => Event::Override {
+            ticket: if arg % 3 == 0 { None } else { picked() },
+            reason: Text::parse("fuzz").expect("valid text"),
+        },
+        8 => Event::RuleChanged {
+            distancing_m: Distance::parse([1.0, 1.5, 2.0, 3.0][usize::from(arg % 4)])
+                .expect("in range"),
+            scope: Reason::parse("national").expect("valid text"),
+        },
+        9 => Event::Cleaned {
+            surface: Text::parse("counter").expect("valid text"),
+        },
+        _ => s.due(at)?,
+    })
+}
+
+/// Every party inside is counted once in the headcount (with the corrections), and no ticket
+/// is both inside and outside.
+fn assert_invariants(s: &Station) {
+    let parties: u32 = s.inside_parties().iter().map(|p| p.1).sum();
+    assert_eq!(s.headcount(), parties + s.corrections());
+    let inside = s.inside_tickets();
+    assert!(
+        s.outside_tickets().iter().all(|t| !inside.contains(t)),
+        "a ticket in two places"
+    );
 }
 
 #[cfg(test)]

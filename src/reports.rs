@@ -119,15 +119,6 @@ pub struct StationDay {
     pub services: Vec<ServiceDay>,
 }
 
-#[derive(Default)]
-struct Tally {
-    visitors: u32,
-    parties: u32,
-    called: u32,
-    no_shows: u32,
-    waits_s: Vec<i64>,
-}
-
 /// The report of one local day, `[start, end)`, counted up to `now` (a day in progress is
 /// reported so far).
 pub fn day(
@@ -138,94 +129,151 @@ pub fn day(
     now: DateTime<Utc>,
     events: &[Recorded],
 ) -> StationDay {
-    let mut tallies: BTreeMap<ServiceId, Tally> = BTreeMap::new();
-    let mut issued: HashMap<Ticket, (ServiceId, DateTime<Utc>)> = HashMap::new();
-    let mut report = StationDay {
-        station: config.id.clone(),
-        name: config.name.clone(),
-        district: config.district.clone(),
-        date,
-        events: 0,
-        max_occupancy: 0,
-        minutes_at_cap: 0.0,
-        minutes_over_cap: 0.0,
-        cleanings: 0,
-        overrides: 0,
-        closed_out: 0,
-        services: Vec::new(),
-    };
-    let until = end.min(now);
-    // (since, headcount, cap) of the state in force.
-    let mut state = (start, 0u32, config.capacity(rules).cap);
-    let close_span = |report: &mut StationDay,
-                      (since, headcount, cap): (DateTime<Utc>, u32, u32),
-                      to: DateTime<Utc>| {
-        let minutes =
-            (to.min(until) - since.max(start)).num_milliseconds().max(0) as f64 / 60_000.0;
-        if headcount > cap {
-            report.minutes_over_cap += minutes;
-        } else if headcount == cap && cap > 0 {
-            report.minutes_at_cap += minutes;
-        }
-    };
+    let mut count = DayCount::new(config, rules, date, (start, end.min(now)));
     replay(config, rules, events, |r, outcome, station| {
-        report.events += 1;
-        close_span(&mut report, state, r.at);
-        state = (r.at, station.headcount(), station.cap());
-        report.max_occupancy = report.max_occupancy.max(station.headcount());
-        report.closed_out += outcome.closed_out.len() as u32;
+        count.event(r, outcome, station);
+    });
+    count.finish(config)
+}
+
+/// A day's report as its events replay: the station's figures so far, each service's tally,
+/// and the state in force since the last event.
+struct DayCount {
+    report: StationDay,
+    tallies: BTreeMap<ServiceId, Tally>,
+    /// Each ticket issued today: its service and when it was issued.
+    issued: HashMap<Ticket, (ServiceId, DateTime<Utc>)>,
+    /// The counted part of the day: its start, and its end or now, whichever is first.
+    start: DateTime<Utc>,
+    until: DateTime<Utc>,
+    /// The state in force: since when, headcount and cap.
+    span: (DateTime<Utc>, u32, u32),
+}
+
+/// One service's figures so far.
+#[derive(Default)]
+struct Tally {
+    visitors: u32,
+    parties: u32,
+    called: u32,
+    no_shows: u32,
+    waits_s: Vec<i64>,
+}
+
+impl DayCount {
+    fn new(
+        config: &config::Station,
+        rules: &Rules,
+        date: NaiveDate,
+        (start, until): (DateTime<Utc>, DateTime<Utc>),
+    ) -> DayCount {
+        DayCount {
+            report: StationDay {
+                station: config.id.clone(),
+                name: config.name.clone(),
+                district: config.district.clone(),
+                date,
+                events: 0,
+                max_occupancy: 0,
+                minutes_at_cap: 0.0,
+                minutes_over_cap: 0.0,
+                cleanings: 0,
+                overrides: 0,
+                closed_out: 0,
+                services: Vec::new(),
+            },
+            tallies: BTreeMap::new(),
+            issued: HashMap::new(),
+            start,
+            until,
+            span: (start, 0, config.capacity(rules).cap),
+        }
+    }
+
+    /// Counts one accepted event; `station` is the state after it.
+    fn event(&mut self, r: &Recorded, outcome: &Outcome, station: &Station) {
+        self.report.events += 1;
+        self.close_span(r.at);
+        self.span = (r.at, station.headcount(), station.cap());
+        self.report.max_occupancy = self.report.max_occupancy.max(station.headcount());
+        self.report.closed_out += outcome.closed_out.len() as u32;
         match &r.event {
             Event::CheckIn {
                 service,
                 party_size,
                 ..
             } => {
-                let t = tallies.entry(service.clone()).or_default();
+                let t = self.tallies.entry(service.clone()).or_default();
                 t.visitors += party_size.get();
                 t.parties += 1;
                 if let Some(ticket) = outcome.ticket {
-                    issued.insert(ticket, (service.clone(), r.at));
+                    self.issued.insert(ticket, (service.clone(), r.at));
                 }
             }
             Event::Call { .. } => {
-                if let Some((service, at)) = outcome.ticket.and_then(|t| issued.get(&t)) {
-                    let t = tallies.entry(service.clone()).or_default();
+                if let Some((service, at)) = outcome.ticket.and_then(|t| self.issued.get(&t)) {
+                    let t = self.tallies.entry(service.clone()).or_default();
                     t.called += 1;
                     t.waits_s.push((r.at - *at).num_seconds());
                 }
             }
             Event::NoShow { ticket } => {
-                if let Some((service, _)) = issued.get(ticket) {
-                    tallies.entry(service.clone()).or_default().no_shows += 1;
+                if let Some((service, _)) = self.issued.get(ticket) {
+                    self.tallies.entry(service.clone()).or_default().no_shows += 1;
                 }
             }
-            Event::Cleaned { .. } => report.cleanings += 1,
-            Event::Override { .. } => report.overrides += 1,
+            Event::Cleaned { .. } => self.report.cleanings += 1,
+            Event::Override { .. } => self.report.overrides += 1,
             _ => {}
         }
-    });
-    close_span(&mut report, state, until);
-    report.minutes_at_cap = round1(report.minutes_at_cap);
-    report.minutes_over_cap = round1(report.minutes_over_cap);
-    report.services = config
-        .services
-        .iter()
-        .map(|s| {
-            let mut t = tallies.remove(&s.id).unwrap_or_default();
-            t.waits_s.sort_unstable();
-            ServiceDay {
-                service: s.id.clone(),
-                name_en: s.name_en.clone(),
-                visitors: t.visitors,
-                parties: t.parties,
-                called: t.called,
-                no_shows: t.no_shows,
-                wait_p50_min: percentile_min(&t.waits_s, 50),
-                wait_p90_min: percentile_min(&t.waits_s, 90),
-            }
-        })
-        .collect();
-    report
+    }
+
+    /// Adds the state in force, from its start to `to` (both within the counted part of the
+    /// day), to the minutes at or over the cap.
+    fn close_span(&mut self, to: DateTime<Utc>) {
+        let (since, headcount, cap) = self.span;
+        let minutes = (to.min(self.until) - since.max(self.start))
+            .num_milliseconds()
+            .max(0) as f64
+            / 60_000.0;
+        if headcount > cap {
+            self.report.minutes_over_cap += minutes;
+        } else if headcount == cap && cap > 0 {
+            self.report.minutes_at_cap += minutes;
+        }
+    }
+
+    /// The report: the last span counted to the end, minutes rounded, and a row for each of
+    /// the station's services in configured order.
+    fn finish(mut self, config: &config::Station) -> StationDay {
+        self.close_span(self.until);
+        let mut report = self.report;
+        report.minutes_at_cap = round1(report.minutes_at_cap);
+        report.minutes_over_cap = round1(report.minutes_over_cap);
+        report.services = config
+            .services
+            .iter()
+            .map(|s| self.tallies.remove(&s.id).unwrap_or_default().into_day(s))
+            .collect();
+        report
+    }
+}
+
+impl Tally {
+    /// The service's row of the report, waits as percentiles.
+    fn into_day(mut self, service: &config::Service) -> ServiceDay {
+        self.waits_s.sort_unstable();
+        ServiceDay {
+            service: service.id.clone(),
+            name_en: service.name_en.clone(),
+            visitors: self.visitors,
+            parties: self.parties,
+            called: self.called,
+            no_shows: self.no_shows,
+            wait_p50_min: percentile_min(&self.waits_s, 50),
+            wait_p90_min: percentile_min(&self.waits_s, 90),
+        }
+    }
 }
 
 /// The nearest-rank percentile of sorted seconds, in minutes to one decimal.

@@ -3,6 +3,8 @@
 //!
 //! Every figure is divided by a baseline measured minutes before or after it on the same
 //! machine ([`baselines`]), because absolute figures drift on shared machines while ratios hold.
+//! The scenarios run in order from [`scenarios`], one file per concern beside it (S1/S2, S3/S4,
+//! S5, S6, S7).
 //! The service runs as a child process — the real `lobbywatch` binary ([`process`]) — on a generated
 //! site of many stations ([`fixture`]); real clients drive it over loopback: front desks posting
 //! events ([`load`]), dashboards timing each document's arrival ([`subscribers`]), idle displays

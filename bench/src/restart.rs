@@ -9,14 +9,14 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use bytes::Bytes;
-use chrono::{TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 
 use super::fixture::KEEP_INSIDE;
-use lobbywatch::config::Config;
+use lobbywatch::config::{self, Config, Rules};
 use lobbywatch::domain::{DeviceId, Event, Recorded, Ticket};
-use lobbywatch::engine::{Mode, Station};
+use lobbywatch::engine::{Mode, Outcome, Station};
 use lobbywatch::idempotency::{IdempotencyRecord, fingerprint};
-use lobbywatch::store::{OpenLog, Record, StoreOptions};
+use lobbywatch::store::{OpenLog, Record, Store, StoreOptions};
 
 /// Records handed to the writer before waiting for their acknowledgements.
 const BATCH: usize = 4096;
@@ -40,19 +40,10 @@ pub fn write_log(
         },
     )?;
     let store = log.start_writer()?;
-    struct Desk {
-        engine: Station,
-        device: DeviceId,
-        inside: VecDeque<Ticket>,
-    }
     let mut desks: Vec<Desk> = config
         .stations
         .iter()
-        .map(|s| Desk {
-            engine: Station::new(Arc::new(s.clone()), &config.rules),
-            device: DeviceId::parse(&format!("{}-desk", s.id)).expect("a valid device id"),
-            inside: VecDeque::new(),
-        })
+        .map(|s| Desk::new(s, &config.rules))
         .collect();
     anyhow::ensure!(!desks.is_empty(), "the config has no stations");
     let start = Utc::now() - ago - TimeDelta::hours(1);
@@ -62,57 +53,119 @@ pub fn write_log(
         let n = desks.len();
         let desk = &mut desks[usize::try_from(i)? % n];
         let at = start + step * i32::try_from(i).unwrap_or(i32::MAX);
-        let body = match desk.inside.front() {
-            Some(ticket) if desk.inside.len() >= KEEP_INSIDE => {
-                serde_json::json!({"kind": "check_out", "ticket": ticket.to_string()})
-            }
-            _ => serde_json::json!({"kind": "check_in", "service": "passport", "party_size": 1}),
-        };
+        let body = desk.next_body();
         let event: Event = serde_json::from_value(body.clone())?;
-        let station_id = desk.engine.config().id.clone();
-        let Ok(outcome) = desk.engine.apply(&event, at, Mode::Live) else {
-            // A day boundary closed the room out: start the desk's model again.
-            desk.inside.clear();
+        let Some(outcome) = desk.apply(&event, at) else {
             continue;
         };
-        if matches!(event, Event::CheckOut { .. }) {
-            desk.inside.pop_front();
-        }
-        for gone in &outcome.closed_out {
-            desk.inside.retain(|t| t != gone);
-        }
-        if let (Event::CheckIn { .. }, Some(ticket)) = (&event, outcome.ticket) {
-            desk.inside.push_back(ticket);
-        }
-        let seq = outcome.seq;
-        acks.push(
-            store.submit(Record {
-                idempotency: Some(IdempotencyRecord {
-                    device: desk.device.clone(),
-                    key: format!("gen-{i}"),
-                    fingerprint: fingerprint(&station_id, &body),
-                    status: 201,
-                    body: Bytes::from(serde_json::to_vec(&outcome)?),
-                    at,
-                }),
-                snapshot: store
-                    .snapshot_due(seq)
-                    .then(|| (station_id.clone(), Box::new(desk.engine.snapshot()))),
-                event: Some(Recorded {
-                    station: station_id,
-                    seq,
-                    at,
-                    device: desk.device.clone(),
-                    event,
-                }),
-            }),
-        );
+        let accepted = Accepted {
+            key: format!("gen-{i}"),
+            body,
+            event,
+            outcome,
+            at,
+        };
+        acks.push(store.submit(desk.record(&store, accepted)?));
         if acks.len() == BATCH {
             wait_all(&mut acks)?;
         }
     }
     wait_all(&mut acks)?;
     Ok(())
+}
+
+/// One station's front desk as the generator drives it: the station's engine, the device it
+/// posts as, and the tickets inside, oldest first.
+struct Desk {
+    engine: Station,
+    device: DeviceId,
+    inside: VecDeque<Ticket>,
+}
+
+/// An event the engine accepted, with what its record needs besides the desk.
+struct Accepted {
+    /// Its Idempotency-Key.
+    key: String,
+    /// The body as posted.
+    body: serde_json::Value,
+    event: Event,
+    outcome: Outcome,
+    at: DateTime<Utc>,
+}
+
+impl Desk {
+    fn new(station: &config::Station, rules: &Rules) -> Desk {
+        Desk {
+            engine: Station::new(Arc::new(station.clone()), rules),
+            device: DeviceId::parse(&format!("{}-desk", station.id)).expect("a valid device id"),
+            inside: VecDeque::new(),
+        }
+    }
+
+    /// The next event's body: once [`KEEP_INSIDE`] are inside, the earliest checks out;
+    /// until then, someone checks in.
+    fn next_body(&self) -> serde_json::Value {
+        match self.inside.front() {
+            Some(ticket) if self.inside.len() >= KEEP_INSIDE => {
+                serde_json::json!({"kind": "check_out", "ticket": ticket.to_string()})
+            }
+            _ => serde_json::json!({"kind": "check_in", "service": "passport", "party_size": 1}),
+        }
+    }
+
+    /// Applies `event` live at `at` and keeps the tickets inside in step with the engine;
+    /// `None` when it was refused.
+    fn apply(&mut self, event: &Event, at: DateTime<Utc>) -> Option<Outcome> {
+        let Ok(outcome) = self.engine.apply(event, at, Mode::Live) else {
+            // A day boundary closed the room out: start the desk's model again.
+            self.inside.clear();
+            return None;
+        };
+        if matches!(event, Event::CheckOut { .. }) {
+            self.inside.pop_front();
+        }
+        for gone in &outcome.closed_out {
+            self.inside.retain(|t| t != gone);
+        }
+        if let (Event::CheckIn { .. }, Some(ticket)) = (event, outcome.ticket) {
+            self.inside.push_back(ticket);
+        }
+        Some(outcome)
+    }
+
+    /// What the service's writer logs for `accepted`: the event, its idempotent answer and,
+    /// when due, the station's snapshot.
+    fn record(&self, store: &Store, accepted: Accepted) -> anyhow::Result<Record> {
+        let Accepted {
+            key,
+            body,
+            event,
+            outcome,
+            at,
+        } = accepted;
+        let station_id = self.engine.config().id.clone();
+        let seq = outcome.seq;
+        Ok(Record {
+            idempotency: Some(IdempotencyRecord {
+                device: self.device.clone(),
+                key,
+                fingerprint: fingerprint(&station_id, &body),
+                status: 201,
+                body: Bytes::from(serde_json::to_vec(&outcome)?),
+                at,
+            }),
+            snapshot: store
+                .snapshot_due(seq)
+                .then(|| (station_id.clone(), Box::new(self.engine.snapshot()))),
+            event: Some(Recorded {
+                station: station_id,
+                seq,
+                at,
+                device: self.device.clone(),
+                event,
+            }),
+        })
+    }
 }
 
 fn wait_all(

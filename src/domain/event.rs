@@ -244,16 +244,48 @@ pub struct FieldError {
     pub reason: String,
 }
 
-impl EventWire {
-    /// The event `sender` posts (an acknowledgement records who acknowledged).
-    pub fn into_event(self, sender: &DeviceId) -> Result<Event, FieldError> {
-        fn need<T>(v: Option<T>, field: &'static str, kind: &str) -> Result<T, FieldError> {
-            v.ok_or_else(|| FieldError {
-                field,
-                reason: format!("a {kind} event needs `{field}`"),
-            })
+impl Kind {
+    /// The fields an event of this kind may carry; any other given field is refused.
+    fn fields(self) -> &'static [&'static str] {
+        match self {
+            Kind::CheckIn => &["service", "party_size", "appointment"],
+            Kind::CheckOut | Kind::NoShow => &["ticket"],
+            Kind::Call => &["desk", "service"],
+            Kind::Correction => &["delta", "reason"],
+            Kind::Cleaned => &["surface"],
+            Kind::Override => &["ticket", "reason"],
+            Kind::Acknowledge => &["alert"],
         }
-        let present = [
+    }
+}
+
+/// `field` of a `kind` event, which that kind needs.
+fn need<T>(v: Option<T>, field: &'static str, kind: &str) -> Result<T, FieldError> {
+    v.ok_or_else(|| FieldError {
+        field,
+        reason: format!("a {kind} event needs `{field}`"),
+    })
+}
+
+impl EventWire {
+    /// The event `sender` posts (an acknowledgement records who acknowledged). A missing field
+    /// is reported before one the kind has no use for.
+    pub fn into_event(self, sender: &DeviceId) -> Result<Event, FieldError> {
+        let unexpected = self.unexpected_field();
+        let event = self.event(sender)?;
+        if let Some(field) = unexpected {
+            return Err(FieldError {
+                field,
+                reason: format!("a {} event has no `{field}`", event.kind()),
+            });
+        }
+        Ok(event)
+    }
+
+    /// The first field given (in a fixed order) that this kind has no use for.
+    fn unexpected_field(&self) -> Option<&'static str> {
+        let allowed = self.kind.fields();
+        [
             ("service", self.service.is_some()),
             ("party_size", self.party_size.is_some()),
             ("appointment", self.appointment.is_some()),
@@ -263,70 +295,46 @@ impl EventWire {
             ("reason", self.reason.is_some()),
             ("surface", self.surface.is_some()),
             ("alert", self.alert.is_some()),
-        ];
-        let (event, allowed): (Result<Event, FieldError>, &[&str]) = match self.kind {
-            Kind::CheckIn => (
-                need(self.service, "service", "check_in").map(|service| Event::CheckIn {
-                    service,
-                    party_size: self.party_size.unwrap_or_default(),
-                    appointment: self.appointment,
-                }),
-                &["service", "party_size", "appointment"],
-            ),
-            Kind::CheckOut => (
-                need(self.ticket, "ticket", "check_out").map(|ticket| Event::CheckOut { ticket }),
-                &["ticket"],
-            ),
-            Kind::NoShow => (
-                need(self.ticket, "ticket", "no_show").map(|ticket| Event::NoShow { ticket }),
-                &["ticket"],
-            ),
-            Kind::Call => (
-                need(self.desk, "desk", "call").map(|desk| Event::Call {
-                    desk,
-                    service: self.service,
-                }),
-                &["desk", "service"],
-            ),
-            Kind::Correction => (
-                need(self.delta, "delta", "correction").and_then(|delta| {
-                    Ok(Event::Correction {
-                        delta,
-                        reason: need(self.reason, "reason", "correction")?,
-                    })
-                }),
-                &["delta", "reason"],
-            ),
-            Kind::Cleaned => (
-                need(self.surface, "surface", "cleaned").map(|surface| Event::Cleaned { surface }),
-                &["surface"],
-            ),
-            Kind::Override => (
-                need(self.reason, "reason", "override").map(|reason| Event::Override {
-                    ticket: self.ticket,
-                    reason,
-                }),
-                &["ticket", "reason"],
-            ),
-            Kind::Acknowledge => (
-                need(self.alert, "alert", "acknowledge").map(|alert| Event::Acknowledge {
-                    alert,
-                    by: sender.clone(),
-                }),
-                &["alert"],
-            ),
-        };
-        let event = event?;
-        if let Some((field, _)) = present
-            .iter()
-            .find(|(f, given)| *given && !allowed.contains(f))
-        {
-            return Err(FieldError {
-                field,
-                reason: format!("a {} event has no `{field}`", event.kind()),
-            });
-        }
-        Ok(event)
+        ]
+        .into_iter()
+        .find(|(field, given)| *given && !allowed.contains(field))
+        .map(|(field, _)| field)
+    }
+
+    /// The event of this kind from the fields it needs (and those it may have).
+    fn event(self, sender: &DeviceId) -> Result<Event, FieldError> {
+        Ok(match self.kind {
+            Kind::CheckIn => Event::CheckIn {
+                service: need(self.service, "service", "check_in")?,
+                party_size: self.party_size.unwrap_or_default(),
+                appointment: self.appointment,
+            },
+            Kind::CheckOut => Event::CheckOut {
+                ticket: need(self.ticket, "ticket", "check_out")?,
+            },
+            Kind::NoShow => Event::NoShow {
+                ticket: need(self.ticket, "ticket", "no_show")?,
+            },
+            Kind::Call => Event::Call {
+                desk: need(self.desk, "desk", "call")?,
+                service: self.service,
+            },
+            Kind::Correction => Event::Correction {
+                delta: need(self.delta, "delta", "correction")?,
+                reason: need(self.reason, "reason", "correction")?,
+            },
+            Kind::Cleaned => Event::Cleaned {
+                surface: need(self.surface, "surface", "cleaned")?,
+            },
+            Kind::Override => Event::Override {
+                ticket: self.ticket,
+                reason: need(self.reason, "reason", "override")?,
+            },
+            Kind::Acknowledge => Event::Acknowledge {
+                alert: need(self.alert, "alert", "acknowledge")?,
+                by: sender.clone(),
+            },
+        })
     }
 }
 

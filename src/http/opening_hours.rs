@@ -8,14 +8,14 @@ use std::collections::HashMap;
 use axum::extract::{Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use chrono::{Datelike, Duration, NaiveDate};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use serde::Serialize;
 
 use super::problem::ApiError;
 use super::station_config;
 use crate::config;
 use crate::domain::{DistrictId, ServiceId, StationId};
-use crate::hours::{Basis, DAY_KEYS, Range};
+use crate::hours::{Basis, DAY_KEYS, Range, Schedule};
 use crate::state::AppState;
 
 /// How many dates, today included.
@@ -85,7 +85,23 @@ async fn opening_hours(
     State(state): State<AppState>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Json<OpeningHours>, ApiError> {
-    let district = params
+    let district = district_param(&state, &params)?;
+    let stations = stations_asked(&state, params.get("station"), district.as_ref())?;
+    let service = params.get("service");
+    let now = state.clock.now();
+    let stations = stations
+        .into_iter()
+        .map(|station| station_hours(station, service, now))
+        .collect::<Result<_, _>>()?;
+    Ok(Json(OpeningHours { stations }))
+}
+
+/// `?district=`, if given: a configured district, or a 404.
+fn district_param(
+    state: &AppState,
+    params: &HashMap<String, String>,
+) -> Result<Option<DistrictId>, ApiError> {
+    params
         .get("district")
         .map(|d| {
             DistrictId::parse(d)
@@ -97,11 +113,20 @@ async fn opening_hours(
                     ))
                 })
         })
-        .transpose()?;
-    let stations: Vec<&config::Station> = match (params.get("station"), &district) {
+        .transpose()
+}
+
+/// The station asked (which must be in `district` when both are given), or every station of
+/// `district`; a 400 when neither is given.
+fn stations_asked<'a>(
+    state: &'a AppState,
+    station: Option<&String>,
+    district: Option<&DistrictId>,
+) -> Result<Vec<&'a config::Station>, ApiError> {
+    match (station, district) {
         (Some(s), _) => {
-            let station = station_config(&state, s)?;
-            if let Some(d) = &district {
+            let station = station_config(state, s)?;
+            if let Some(d) = district {
                 if station.district != *d {
                     return Err(ApiError::NotFound(format!(
                         "station '{}' is not in district '{d}'",
@@ -109,65 +134,73 @@ async fn opening_hours(
                     )));
                 }
             }
-            vec![station]
+            Ok(vec![station])
         }
-        (None, Some(d)) => state
+        (None, Some(d)) => Ok(state
             .config
             .stations
             .iter()
             .filter(|s| s.district == *d)
-            .collect(),
-        (None, None) => {
-            return Err(ApiError::BadRequest(
-                "name a `station` (and optionally a `service`), or a `district` for all its stations"
-                    .into(),
-            ));
-        }
-    };
-    let service = params.get("service");
-    let now = state.clock.now();
-    let mut out = Vec::new();
-    for station in stations {
-        let today = now.with_timezone(&station.timezone).date_naive();
-        let services: Vec<ServiceHours> = station
-            .services
-            .iter()
-            .filter(|s| service.is_none_or(|wanted| s.id.as_str() == wanted))
-            .map(|s| ServiceHours {
-                service: s.id.clone(),
-                name: s.name.clone(),
-                name_en: s.name_en.clone(),
-                dates: (0..DAYS)
-                    .map(|offset| {
-                        let date = today + Duration::days(offset);
-                        let (ranges, basis) = s.hours.on(date);
-                        DateHours {
-                            date,
-                            weekday: DAY_KEYS[date.weekday().num_days_from_monday() as usize],
-                            open: !ranges.is_empty(),
-                            hours: ranges.iter().map(Range::to_string).collect(),
-                            basis,
-                        }
-                    })
-                    .collect(),
-            })
-            .collect();
-        if let Some(wanted) = service {
-            if services.is_empty() {
-                return Err(ApiError::NotFound(format!(
-                    "station '{}' has no service '{wanted}'",
-                    station.id
-                )));
-            }
-        }
-        out.push(StationHours {
-            station: station.id.clone(),
-            name: station.name.clone(),
-            district: station.district.clone(),
-            timezone: station.timezone.to_string(),
-            from: today,
-            services,
-        });
+            .collect()),
+        (None, None) => Err(ApiError::BadRequest(
+            "name a `station` (and optionally a `service`), or a `district` for all its stations"
+                .into(),
+        )),
     }
-    Ok(Json(OpeningHours { stations: out }))
+}
+
+/// `station`'s coming dates from its local today, for every service or only the one asked
+/// (a 404 when the station has no such service).
+fn station_hours(
+    station: &config::Station,
+    service: Option<&String>,
+    now: DateTime<Utc>,
+) -> Result<StationHours, ApiError> {
+    let today = now.with_timezone(&station.timezone).date_naive();
+    let services: Vec<ServiceHours> = station
+        .services
+        .iter()
+        .filter(|s| service.is_none_or(|wanted| s.id.as_str() == wanted))
+        .map(|s| service_hours(s, today))
+        .collect();
+    if let Some(wanted) = service {
+        if services.is_empty() {
+            return Err(ApiError::NotFound(format!(
+                "station '{}' has no service '{wanted}'",
+                station.id
+            )));
+        }
+    }
+    Ok(StationHours {
+        station: station.id.clone(),
+        name: station.name.clone(),
+        district: station.district.clone(),
+        timezone: station.timezone.to_string(),
+        from: today,
+        services,
+    })
+}
+
+/// `service`'s hours on each of the [`DAYS`] dates from `today`.
+fn service_hours(service: &config::Service, today: NaiveDate) -> ServiceHours {
+    ServiceHours {
+        service: service.id.clone(),
+        name: service.name.clone(),
+        name_en: service.name_en.clone(),
+        dates: (0..DAYS)
+            .map(|offset| date_hours(&service.hours, today + Duration::days(offset)))
+            .collect(),
+    }
+}
+
+/// The hours of `schedule` on `date`, or closed, and why.
+fn date_hours(schedule: &Schedule, date: NaiveDate) -> DateHours {
+    let (ranges, basis) = schedule.on(date);
+    DateHours {
+        date,
+        weekday: DAY_KEYS[date.weekday().num_days_from_monday() as usize],
+        open: !ranges.is_empty(),
+        hours: ranges.iter().map(Range::to_string).collect(),
+        basis,
+    }
 }

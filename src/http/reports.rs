@@ -18,7 +18,7 @@ use serde::Serialize;
 use super::auth::{Caller, covers};
 use super::problem::ApiError;
 use crate::config::Rules;
-use crate::config::{self, Role};
+use crate::config::{self, Device, Role};
 use crate::domain::{DistrictId, Recorded, StationId};
 use crate::engine::history::Sample;
 use crate::reports;
@@ -105,30 +105,66 @@ async fn daily(
     Query(params): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let in_scope = |s: &config::Station| match device.role {
-        Role::Admin => true,
-        Role::Guard => covers(&device.scope, s),
-        _ => false,
-    };
     if !matches!(device.role, Role::Admin | Role::Guard) {
         return Err(ApiError::Forbidden(
             "reports are for guards and admins".into(),
         ));
     }
-    let district = match params.get("district") {
-        None => None,
-        Some(d) => Some(
+    let district = district_param(&state, &params)?;
+    let stations = stations_asked(&state, &device, district.as_ref(), &params)?;
+    let now = state.clock.now();
+    let date = match params.get("date") {
+        Some(d) => NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
+            ApiError::invalid("date", format!("'{d}' is not a date like 2026-11-25"))
+        })?,
+        None => now.with_timezone(&stations[0].timezone).date_naive(),
+    };
+    let csv = wants_csv(&params, &headers);
+    let days = day_reports(&state, stations, date, now).await?;
+    if csv {
+        return csv_response(date, &days);
+    }
+    Ok(axum::Json(DailyReport {
+        date,
+        stations: days,
+    })
+    .into_response())
+}
+
+/// `?district=`, if given: a configured district, or a 404.
+fn district_param(
+    state: &AppState,
+    params: &HashMap<String, String>,
+) -> Result<Option<DistrictId>, ApiError> {
+    params
+        .get("district")
+        .map(|d| {
             DistrictId::parse(d)
                 .ok()
                 .filter(|id| state.config.district(id).is_some())
-                .ok_or_else(|| ApiError::NotFound(format!("no district '{d}'")))?,
-        ),
+                .ok_or_else(|| ApiError::NotFound(format!("no district '{d}'")))
+        })
+        .transpose()
+}
+
+/// The stations the report covers: those of `district` and `?station=` when given, within the
+/// caller's scope; a 404 when none is left.
+fn stations_asked(
+    state: &AppState,
+    device: &Device,
+    district: Option<&DistrictId>,
+    params: &HashMap<String, String>,
+) -> Result<Vec<Arc<config::Station>>, ApiError> {
+    let in_scope = |s: &config::Station| match device.role {
+        Role::Admin => true,
+        Role::Guard => covers(&device.scope, s),
+        _ => false,
     };
     let stations: Vec<Arc<config::Station>> = state
         .config
         .stations
         .iter()
-        .filter(|s| district.as_ref().is_none_or(|d| s.district == *d))
+        .filter(|s| district.is_none_or(|d| s.district == *d))
         .filter(|s| params.get("station").is_none_or(|id| s.id.as_str() == id))
         .filter(|s| in_scope(s))
         .map(|s| Arc::new(s.clone()))
@@ -138,21 +174,28 @@ async fn daily(
             "no station in your scope matches the request".into(),
         ));
     }
-    let now = state.clock.now();
-    let date = match params.get("date") {
-        Some(d) => NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
-            ApiError::invalid("date", format!("'{d}' is not a date like 2026-11-25"))
-        })?,
-        None => now.with_timezone(&stations[0].timezone).date_naive(),
-    };
-    let csv = params.get("format").is_some_and(|f| f == "csv")
+    Ok(stations)
+}
+
+/// CSV when `?format=csv` or the `Accept` header names `text/csv`.
+fn wants_csv(params: &HashMap<String, String>, headers: &HeaderMap) -> bool {
+    params.get("format").is_some_and(|f| f == "csv")
         || headers
             .get(header::ACCEPT)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|a| a.contains("text/csv"));
+            .is_some_and(|a| a.contains("text/csv"))
+}
+
+/// Each station's report of `date` (its own local day), replayed from the log in a blocking task.
+async fn day_reports(
+    state: &AppState,
+    stations: Vec<Arc<config::Station>>,
+    date: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<Vec<reports::StationDay>, ApiError> {
     let store = state.store.clone();
     let configured = state.config.rules;
-    let days = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<reports::StationDay>> {
+    tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<reports::StationDay>> {
         stations
             .iter()
             .map(|s| {
@@ -164,31 +207,26 @@ async fn daily(
     })
     .await
     .map_err(|_| ApiError::Internal)?
-    .map_err(log_error)?;
-    if csv {
-        return Ok((
-            [
-                (
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("text/csv; charset=utf-8"),
-                ),
-                (
-                    header::CONTENT_DISPOSITION,
-                    HeaderValue::from_str(&format!(
-                        "attachment; filename=\"lobbywatch-{date}.csv\""
-                    ))
+    .map_err(log_error)
+}
+
+/// The reports as a CSV download named after `date`.
+fn csv_response(date: NaiveDate, days: &[reports::StationDay]) -> Result<Response, ApiError> {
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/csv; charset=utf-8"),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_str(&format!("attachment; filename=\"lobbywatch-{date}.csv\""))
                     .map_err(|_| ApiError::Internal)?,
-                ),
-            ],
-            reports::to_csv(&days),
-        )
-            .into_response());
-    }
-    Ok(axum::Json(DailyReport {
-        date,
-        stations: days,
-    })
-    .into_response())
+            ),
+        ],
+        reports::to_csv(days),
+    )
+        .into_response())
 }
 
 /// `?step=` as a duration: `30s`, `5m`, `1h`.
