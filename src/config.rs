@@ -190,6 +190,10 @@ pub struct Limits {
     pub request_timeout_s: u64,
     /// A client that has not sent a request's headers within this time is disconnected.
     pub header_read_timeout_s: u64,
+    /// A connection idle this long between requests (HTTP/1 keep-alive, HTTP/2) is closed.
+    pub idle_timeout_s: u64,
+    /// HTTP connections open at once (live sockets are counted apart); one more is closed at once.
+    pub max_connections: usize,
     /// Events one device may post per minute (a token bucket of this size, refilled evenly).
     pub events_per_minute_per_device: u32,
     /// Live sockets open at once, overall and per device (public sockets count overall only).
@@ -206,6 +210,8 @@ impl Default for Limits {
             max_concurrent_requests: 1024,
             request_timeout_s: 15,
             header_read_timeout_s: 10,
+            idle_timeout_s: 60,
+            max_connections: 4096,
             events_per_minute_per_device: 600,
             max_sockets: 20_000,
             max_sockets_per_device: 8,

@@ -22,6 +22,8 @@
 //! | latest documents per station, serialized once | [`hub`] |
 //! | the WebSocket protocol loop | [`live`] |
 //! | caps on open sockets | [`sockets`] |
+//! | open HTTP connections: their cap, counts, each one's activity | [`connections`] |
+//! | serving connections: accept loop, silent and idle connections closed | [`serve`] |
 //! | entry points for fuzzing decoding and the engine | [`fuzzing`] |
 //! | per-device event rate limits | [`rate_limit`] |
 //! | reports and history from the log | [`reports`] |
@@ -36,6 +38,7 @@ pub mod audit;
 pub mod capacity;
 pub mod clock;
 pub mod config;
+pub mod connections;
 pub mod domain;
 pub mod engine;
 pub mod fuzzing;
@@ -48,6 +51,7 @@ pub mod ingest;
 pub mod live;
 pub mod rate_limit;
 pub mod reports;
+pub mod serve;
 pub mod sim;
 pub mod sockets;
 pub mod state;
@@ -58,14 +62,7 @@ pub mod tokens;
 use std::future::Future;
 use std::time::Duration;
 
-use axum::Extension;
-use axum::extract::ConnectInfo;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
-use tower_layer::Layer;
 
 pub use http::app;
 pub use state::AppState;
@@ -76,10 +73,6 @@ pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// Serves `state` on `listener` until `shutdown` completes, then stops accepting, closes every
 /// live socket with 1001, lets in-flight requests finish and waits for the log to commit what it
 /// was given.
-///
-/// Connections are served by hyper directly (not `axum::serve`) for the one setting axum does not
-/// expose: a header-read timeout, so a client that trickles its headers cannot hold a connection
-/// open forever.
 pub async fn run(
     listener: TcpListener,
     state: AppState,
@@ -87,47 +80,14 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let cancel = state.shutdown.clone();
     let store = state.store.clone();
+    let connections = state.connections.clone();
+    let limits = &state.config.limits;
+    let timeouts = serve::Timeouts {
+        first_request: Duration::from_secs(limits.header_read_timeout_s),
+        idle: Duration::from_secs(limits.idle_timeout_s),
+    };
     let ticker = tokio::spawn(ticker::keep_time(state.clone()));
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(
-            state.config.limits.header_read_timeout_s,
-        ));
-    let router = app(state);
-    let graceful = GracefulShutdown::new();
-    tokio::pin!(shutdown);
-    loop {
-        let (tcp, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(conn) => conn,
-                Err(e) => {
-                    // Out of file descriptors and the like: back off instead of spinning.
-                    tracing::warn!(cause = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            () = &mut shutdown => break,
-        };
-        // Status documents are small and latency matters more than packet count.
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::warn!(cause = %e, "could not set TCP_NODELAY");
-        }
-        // Handlers that limit by source address read it as axum's `ConnectInfo`.
-        let service = TowerToHyperService::new(Extension(ConnectInfo(peer)).layer(router.clone()));
-        let conn = builder
-            .serve_connection_with_upgrades(TokioIo::new(tcp), service)
-            .into_owned();
-        let conn = graceful.watch(conn);
-        tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::debug!(cause = %e, "connection ended with an error");
-            }
-        });
-    }
-    drop(listener);
+    let graceful = serve::accept_until(listener, app(state), connections, timeouts, shutdown).await;
     tracing::info!("shutting down: closing live sockets, finishing requests");
     cancel.cancel();
     if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())

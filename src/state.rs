@@ -49,6 +49,9 @@ pub struct AppState {
     pub clock: Clock,
     /// Events per device per minute.
     pub rate: Arc<crate::rate_limit::RateLimiter>,
+    /// Open HTTP connections, their cap, and what was refused at the door (shared by the accept
+    /// loop and `/healthz`).
+    pub connections: Arc<crate::connections::Connections>,
     /// Open live sockets and their caps.
     pub sockets: Arc<crate::sockets::SocketCounts>,
     /// When set, web pages are read from this directory on every request (page development).
@@ -237,6 +240,7 @@ impl AppState {
             rate: Arc::new(crate::rate_limit::RateLimiter::new(
                 config.limits.events_per_minute_per_device,
             )),
+            connections: crate::connections::Connections::new(config.limits.max_connections),
             sockets: crate::sockets::SocketCounts::new(
                 config.limits.max_sockets,
                 config.limits.max_sockets_per_device,

@@ -103,6 +103,8 @@ pub(super) struct RawLimits {
     pub max_concurrent_requests: Option<NonZeroUsize>,
     pub request_timeout_s: Option<NonZeroU64>,
     pub header_read_timeout_s: Option<NonZeroU64>,
+    pub idle_timeout_s: Option<NonZeroU64>,
+    pub max_connections: Option<NonZeroUsize>,
     pub events_per_minute_per_device: Option<NonZeroU32>,
     pub max_sockets: Option<NonZeroUsize>,
     pub max_sockets_per_device: Option<NonZeroUsize>,

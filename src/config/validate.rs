@@ -160,6 +160,8 @@ fn limits(c: &Checker<'_>, raw: RawLimits) -> Result<Limits, ConfigError> {
         header_read_timeout_s: raw
             .header_read_timeout_s
             .map_or(d.header_read_timeout_s, Into::into),
+        idle_timeout_s: raw.idle_timeout_s.map_or(d.idle_timeout_s, Into::into),
+        max_connections: raw.max_connections.map_or(d.max_connections, Into::into),
         events_per_minute_per_device: raw
             .events_per_minute_per_device
             .map_or(d.events_per_minute_per_device, Into::into),

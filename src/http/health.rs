@@ -23,7 +23,7 @@ pub fn router() -> Router<AppState> {
     path = "/healthz",
     tag = "meta",
     responses(
-        (status = 200, description = "`{\"status\": \"ok\", \"stations\": n, \"events\": n}`", body = Object),
+        (status = 200, description = "`{\"status\": \"ok\", \"stations\": n, \"events\": n, \"connections\": {\"open\", \"max\", \"refused\", \"accept_errors\"}}`", body = Object),
         (status = 503, description = "`{\"status\": \"failing\", \"reason\": …}` when the log cannot be written; a problem+json when overloaded or timed out", content(
             (Object = "application/json"),
             (super::problem::Problem = "application/problem+json"),
@@ -35,7 +35,12 @@ async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<serde_json:
     match state.store.failure() {
         None => (
             StatusCode::OK,
-            Json(json!({ "status": "ok", "stations": state.stations.len(), "events": events })),
+            Json(json!({
+                "status": "ok",
+                "stations": state.stations.len(),
+                "events": events,
+                "connections": state.connections.counts(),
+            })),
         ),
         Some(_) => (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -44,6 +49,7 @@ async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<serde_json:
                 "reason": "the event log cannot be written; events are refused, reads still work",
                 "stations": state.stations.len(),
                 "events": events,
+                "connections": state.connections.counts(),
             })),
         ),
     }

@@ -2,6 +2,7 @@
 
 mod browser;
 mod capacity;
+mod connections;
 mod crash;
 mod errors;
 mod events;
