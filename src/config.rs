@@ -317,6 +317,18 @@ token_sha256 = "0000000000000000000000000000000000000000000000000000000000000001
     }
 
     #[test]
+    fn a_file_without_stations_is_refused() {
+        let without = MINIMAL
+            .split("[[stations]]")
+            .next()
+            .expect("the minimal file has a station")
+            .to_owned();
+        let e = err_of(&without);
+        assert_eq!(e.key, "stations");
+        assert!(e.reason.contains("[[stations]]"), "{e}");
+    }
+
+    #[test]
     fn errors_name_the_file_the_key_and_the_reason() {
         let e = err_of(&MINIMAL.replace("district = \"oslo\"", "district = \"bergen\""));
         assert_eq!(e.file, "test.toml");

@@ -87,10 +87,7 @@ struct DemoArgs {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn")),
-        )
+        .with_env_filter(log_filter())
         // The log goes to stderr; stdout carries only what a person or script reads (the
         // address, the demo's banner, check-config's report).
         .with_writer(std::io::stderr)
@@ -100,6 +97,19 @@ fn main() -> anyhow::Result<()> {
         Command::Serve(args) => serve_command(args),
         Command::Demo(args) => demo(args),
     }
+}
+
+/// `RUST_LOG`, or `info` by default — with the WebSocket library held at `debug` whatever was
+/// asked: at `trace` it logs every frame it sends, and a full status document carries
+/// appointment references, which no log may.
+fn log_filter() -> EnvFilter {
+    let asked = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn"));
+    ["tungstenite=debug", "tokio_tungstenite=debug"]
+        .into_iter()
+        .fold(asked, |filter, directive| {
+            filter.add_directive(directive.parse().expect("a valid directive"))
+        })
 }
 
 /// `check-config`: the report on stdout, or the error on stderr and exit code 1.

@@ -191,6 +191,13 @@ fn stations(
     operations: &Operations,
     norwegian_holidays: bool,
 ) -> Result<Vec<Station>, ConfigError> {
+    // A service with no station would start, say it is healthy, and serve nobody.
+    if raw.is_empty() {
+        return Err(c.err(
+            "stations",
+            "no station is configured: add at least one [[stations]] table",
+        ));
+    }
     let mut stations: Vec<Station> = Vec::new();
     for (i, s) in raw.into_iter().enumerate() {
         let key = format!("stations[{i}]");

@@ -93,8 +93,8 @@ struct DailyReport {
             (DailyReport = "application/json"),
             (String = "text/csv"),
         )),
-        (status = 403, description = "Neither a guard nor an admin token"),
-        (status = 404, description = "Unknown district, or no station in scope matches"),
+        (status = 403, description = "Neither a guard nor an admin token, or a guard asking for stations outside its scope"),
+        (status = 404, description = "Unknown district, or no station matches"),
         (status = 422, description = "An invalid `date`"),
     ),
     security(("bearer" = [])),
@@ -160,19 +160,27 @@ fn stations_asked(
         Role::Guard => covers(&device.scope, s),
         _ => false,
     };
-    let stations: Vec<Arc<config::Station>> = state
+    let asked: Vec<&config::Station> = state
         .config
         .stations
         .iter()
         .filter(|s| district.is_none_or(|d| s.district == *d))
         .filter(|s| params.get("station").is_none_or(|id| s.id.as_str() == id))
+        .collect();
+    if asked.is_empty() {
+        return Err(ApiError::NotFound("no station matches the request".into()));
+    }
+    // Stations that exist but are another guard's are forbidden, not "not found".
+    let stations: Vec<Arc<config::Station>> = asked
+        .into_iter()
         .filter(|s| in_scope(s))
         .map(|s| Arc::new(s.clone()))
         .collect();
     if stations.is_empty() {
-        return Err(ApiError::NotFound(
-            "no station in your scope matches the request".into(),
-        ));
+        return Err(ApiError::Forbidden(format!(
+            "device '{}' is not assigned to the stations asked for",
+            device.id
+        )));
     }
     Ok(stations)
 }

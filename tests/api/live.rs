@@ -130,6 +130,21 @@ async fn a_guard_watches_every_station_of_a_district_on_one_socket() {
 }
 
 #[tokio::test]
+async fn a_terminal_may_watch_its_own_station_on_the_multi_station_socket_and_no_other() {
+    let app = TestApp::spawn().await;
+    let (mut ws, _) = connect_async(app.ws_url("/api/v1/live?access_token=small-desk-token"))
+        .await
+        .unwrap();
+    assert_eq!(next_doc(&mut ws).await["station"], "small");
+    let refused =
+        connect_async(app.ws_url("/api/v1/live?stations=small,big&access_token=small-desk-token"))
+            .await;
+    assert!(
+        matches!(refused, Err(tokio_tungstenite::tungstenite::Error::Http(r)) if r.status() == 403)
+    );
+}
+
+#[tokio::test]
 async fn a_client_that_stops_reading_does_not_hold_up_the_others() {
     let app = TestApp::spawn().await;
     // A stalled client: connects and never reads again.

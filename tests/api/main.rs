@@ -2,6 +2,7 @@
 
 mod browser;
 mod capacity;
+mod cli;
 mod connections;
 mod crash;
 mod errors;

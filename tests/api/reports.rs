@@ -99,10 +99,15 @@ async fn the_daily_report_counts_the_day_from_the_log() {
         );
     }
 
-    // Scope: a terminal may not, another district's guard finds nothing of its own here.
+    // Scope: a terminal may not; another district's guard is forbidden these stations (they
+    // exist: 403, not 404), whether asked by district or by station; unknown ones are 404.
     let today = "/api/v1/reports/daily?district=oslo";
     assert_eq!(app.get_as(today, Some("small-desk-token")).await.0, 403);
-    assert_eq!(app.get_as(today, Some("vest-guard-token")).await.0, 404);
+    assert_eq!(app.get_as(today, Some("vest-guard-token")).await.0, 403);
+    let small = "/api/v1/reports/daily?station=small";
+    assert_eq!(app.get_as(small, Some("vest-guard-token")).await.0, 403);
+    let nowhere = "/api/v1/reports/daily?station=nowhere";
+    assert_eq!(app.get_as(nowhere, Some("oslo-guard-token")).await.0, 404);
     let norwegian_date = "/api/v1/reports/daily?date=25.11.2026";
     assert_eq!(
         app.get_as(norwegian_date, Some("oslo-guard-token")).await.0,

@@ -122,7 +122,7 @@ async fn an_admin_revokes_a_device_its_sockets_close_with_4401_and_it_stays_revo
 }
 
 #[tokio::test]
-async fn tokens_never_reach_the_log_even_at_debug_level() {
+async fn tokens_and_appointments_never_reach_the_log_even_at_trace_level() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path());
     let log_path = dir.path().join("server.log");
@@ -133,7 +133,7 @@ async fn tokens_never_reach_the_log_even_at_debug_level() {
         .arg(&config)
         .arg("--data")
         .arg(dir.path().join("data"));
-    let server = ServerProcess::spawn_logging(command, "debug,tower_http=trace", Stdio::from(log));
+    let server = ServerProcess::spawn_logging(command, "trace", Stdio::from(log));
     let base = server.base.clone();
     let client = reqwest::Client::new();
     // Good and bad tokens, in headers and in the socket query string.
@@ -151,6 +151,23 @@ async fn tokens_never_reach_the_log_even_at_debug_level() {
     .await
     .unwrap();
     next_doc(&mut ws).await;
+    // An appointment reference, personal data, in a full document sent to a guard's socket.
+    let booked =
+        json!({"kind": "check_in", "service": "passport", "appointment": "APPT-4711-PRIVATE"});
+    let r = event_request(
+        &client,
+        &base,
+        "small-desk-token",
+        "small",
+        "booked",
+        &booked,
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 201);
+    let doc = next_doc(&mut ws).await;
+    assert!(doc.to_string().contains("APPT-4711-PRIVATE"), "{doc}");
     let _ = connect_async(format!(
         "{ws_url}/api/v1/stations/small/live?access_token=secret-guess-77"
     ))
@@ -175,6 +192,7 @@ async fn tokens_never_reach_the_log_even_at_debug_level() {
         "secret-guess-77",
         "admin-token",
         "access_token",
+        "APPT-4711-PRIVATE",
     ] {
         assert!(!text.contains(secret), "the log holds '{secret}'");
     }
