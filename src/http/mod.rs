@@ -44,7 +44,7 @@ use axum::routing::get;
 use tower_http::trace::TraceLayer;
 
 use crate::config;
-use crate::domain::StationId;
+use crate::domain::{DistrictId, StationId};
 use crate::state::AppState;
 use problem::{ApiError, CATALOGUE, ProblemType};
 
@@ -131,4 +131,24 @@ pub(crate) fn station_config<'a>(
                 "no station '{raw}'; GET /api/v1/stations lists them"
             ))
         })
+}
+
+/// `?district=`, if given: a configured district, or 404.
+pub(crate) fn district_param(
+    state: &AppState,
+    params: &std::collections::HashMap<String, String>,
+) -> Result<Option<DistrictId>, ApiError> {
+    params
+        .get("district")
+        .map(|raw| {
+            DistrictId::parse(raw)
+                .ok()
+                .filter(|id| state.config.district(id).is_some())
+                .ok_or_else(|| {
+                    ApiError::NotFound(format!(
+                        "no district '{raw}'; GET /api/v1/stations lists them"
+                    ))
+                })
+        })
+        .transpose()
 }

@@ -85,7 +85,7 @@ async fn opening_hours(
     State(state): State<AppState>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Json<OpeningHours>, ApiError> {
-    let district = district_param(&state, &params)?;
+    let district = super::district_param(&state, &params)?;
     let stations = stations_asked(&state, params.get("station"), district.as_ref())?;
     let service = params.get("service");
     let now = state.clock.now();
@@ -94,26 +94,6 @@ async fn opening_hours(
         .map(|station| station_hours(station, service, now))
         .collect::<Result<_, _>>()?;
     Ok(Json(OpeningHours { stations }))
-}
-
-/// `?district=`, if given: a configured district, or a 404.
-fn district_param(
-    state: &AppState,
-    params: &HashMap<String, String>,
-) -> Result<Option<DistrictId>, ApiError> {
-    params
-        .get("district")
-        .map(|d| {
-            DistrictId::parse(d)
-                .ok()
-                .and_then(|id| state.config.district(&id).map(|d| d.id.clone()))
-                .ok_or_else(|| {
-                    ApiError::NotFound(format!(
-                        "no district '{d}'; GET /api/v1/stations lists them"
-                    ))
-                })
-        })
-        .transpose()
 }
 
 /// The station asked (which must be in `district` when both are given), or every station of

@@ -110,7 +110,7 @@ async fn daily(
             "reports are for guards and admins".into(),
         ));
     }
-    let district = district_param(&state, &params)?;
+    let district = super::district_param(&state, &params)?;
     let stations = stations_asked(&state, &device, district.as_ref(), &params)?;
     let now = state.clock.now();
     let date = match params.get("date") {
@@ -129,22 +129,6 @@ async fn daily(
         stations: days,
     })
     .into_response())
-}
-
-/// `?district=`, if given: a configured district, or a 404.
-fn district_param(
-    state: &AppState,
-    params: &HashMap<String, String>,
-) -> Result<Option<DistrictId>, ApiError> {
-    params
-        .get("district")
-        .map(|d| {
-            DistrictId::parse(d)
-                .ok()
-                .filter(|id| state.config.district(id).is_some())
-                .ok_or_else(|| ApiError::NotFound(format!("no district '{d}'")))
-        })
-        .transpose()
 }
 
 /// The stations the report covers: those of `district` and `?station=` when given, within the
