@@ -237,10 +237,7 @@ impl AppState {
             rate: Arc::new(crate::rate_limit::RateLimiter::new(
                 config.limits.events_per_minute_per_device,
             )),
-            sockets: crate::sockets::SocketCounts::new(
-                config.limits.max_sockets,
-                config.limits.max_sockets_per_device,
-            ),
+            sockets: crate::sockets::SocketCounts::new(&config.limits),
             config,
             stations: Arc::new(stations),
             idempotency: Arc::new(idempotency),
