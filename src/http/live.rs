@@ -34,6 +34,7 @@ use super::problem::ApiError;
 use super::station_config;
 use crate::config::{self, Device, Scope};
 use crate::domain::{DistrictId, StationId};
+use crate::engine::documents::MAX_DOCUMENT_BYTES;
 use crate::hub::Docs;
 use crate::live::{self, Heartbeat};
 use crate::sockets::{Holder, Refusal};
@@ -41,9 +42,13 @@ use crate::state::AppState;
 
 /// Clients send only pongs and tiny control messages.
 pub const MAX_INBOUND_MESSAGE: usize = 4 * 1024;
-/// Unsent output a connection may hold; a client that does not read is dropped (the send
-/// timeout) long before this fills with anything but the newest document.
-pub const MAX_BUFFERED_OUTPUT: usize = 256 * 1024;
+/// Unsent output a connection may hold: one status document at its largest — every message is
+/// one station's document, a guard's stream of many stations included, and the loop sends the
+/// next only once the last is written — plus room for the control frames (a pong, the close)
+/// that may queue behind it. So no document a station can produce is ever refused for size.
+pub const MAX_BUFFERED_OUTPUT: usize = MAX_DOCUMENT_BYTES + CONTROL_FRAMES_ROOM;
+/// A few control frames of at most 125 bytes each, with their headers.
+const CONTROL_FRAMES_ROOM: usize = 4 * 1024;
 /// Read buffer per socket. tungstenite's default (128 KiB) is zero-filled on the first read, so
 /// every idle lobby display would cost 128 KiB of resident memory; clients only send pongs and
 /// tiny control messages, and a larger frame (up to [`MAX_INBOUND_MESSAGE`]) grows the buffer
