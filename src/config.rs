@@ -196,9 +196,16 @@ pub struct Limits {
     pub max_connections: usize,
     /// Events one device may post per minute (a token bucket of this size, refilled evenly).
     pub events_per_minute_per_device: u32,
-    /// Live sockets open at once, overall and per device (public sockets count overall only).
+    /// Live sockets open at once, overall (devices and public together) and per device.
     pub max_sockets: usize,
     pub max_sockets_per_device: usize,
+    /// Of `max_sockets`, at most this many without a token, so that anonymous clients can never
+    /// take the places of guards, terminals and displays: `max_sockets - max_public_sockets` are
+    /// theirs alone. Always below `max_sockets` (validation refuses more; the default is three
+    /// quarters of it).
+    pub max_public_sockets: usize,
+    /// Public sockets from one source address, so one client cannot take the whole public share.
+    pub max_public_sockets_per_address: usize,
     /// Origins (e.g. `https://lobby.politiet.no`) whose pages may open live sockets, besides the
     /// service's own origin. A WebSocket upgrade with another `Origin` is refused.
     pub allowed_origins: Vec<String>,
@@ -215,6 +222,8 @@ impl Default for Limits {
             events_per_minute_per_device: 600,
             max_sockets: 20_000,
             max_sockets_per_device: 8,
+            max_public_sockets: 15_000,
+            max_public_sockets_per_address: 20,
             allowed_origins: Vec::new(),
         }
     }
@@ -377,6 +386,32 @@ token_sha256 = "0000000000000000000000000000000000000000000000000000000000000001
             Limits::default().max_sockets_per_device
         );
         assert_eq!(ok.stations[0].operations.gathering_people, Some(4));
+    }
+
+    #[test]
+    fn public_sockets_always_leave_places_for_devices() {
+        let e = err_of(&format!(
+            "{MINIMAL}\n[limits]\nmax_sockets = 100\nmax_public_sockets = 100\n"
+        ));
+        assert_eq!(e.key, "limits.max_public_sockets");
+        let ok = Config::parse(
+            &format!("{MINIMAL}\n[limits]\nmax_sockets = 100\n"),
+            "t.toml",
+        )
+        .unwrap();
+        assert_eq!(
+            ok.limits.max_public_sockets, 75,
+            "three quarters by default"
+        );
+        assert_eq!(ok.limits.max_public_sockets_per_address, 20);
+        assert_eq!(
+            Config::parse(MINIMAL, "t.toml")
+                .unwrap()
+                .limits
+                .max_public_sockets,
+            Limits::default().max_public_sockets,
+            "the documented default is the derived one"
+        );
     }
 
     #[test]

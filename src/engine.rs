@@ -28,7 +28,7 @@ pub mod alerts;
 mod corrections;
 mod day;
 mod desks;
-mod documents;
+pub mod documents;
 pub mod history;
 mod outcome;
 mod state;
@@ -262,5 +262,7 @@ fn room(config: &config::Station, rules: &Rules) -> (Capacity, Option<u32>) {
 
 #[cfg(test)]
 mod day_tests;
+#[cfg(test)]
+mod document_bounds_tests;
 #[cfg(test)]
 mod tests;

@@ -52,7 +52,7 @@ impl Docs {
                 sign: full.sign,
                 headcount: full.headcount,
                 cap: full.cap,
-                outside: full.outside.len() as u32,
+                outside: full.outside_total,
             },
             full: serde_json::to_string(&full)
                 .expect("status documents always serialize")

@@ -241,10 +241,7 @@ impl AppState {
                 config.limits.events_per_minute_per_device,
             )),
             connections: crate::connections::Connections::new(config.limits.max_connections),
-            sockets: crate::sockets::SocketCounts::new(
-                config.limits.max_sockets,
-                config.limits.max_sockets_per_device,
-            ),
+            sockets: crate::sockets::SocketCounts::new(&config.limits),
             config,
             stations: Arc::new(stations),
             idempotency: Arc::new(idempotency),

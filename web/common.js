@@ -15,8 +15,10 @@ export async function getJson(path, token) {
 
 /**
  * Opens a WebSocket to `path` and calls `onDocument` with each status document. Reconnects with
- * backoff after a drop and reports the connection state through `onState("open" | "lost")`.
- * Returns a function that closes it for good.
+ * backoff after a drop and reports the connection state through `onState("open" | "lost")`;
+ * with "lost" comes `{ code, reason }` from the server's close frame (the service says why it
+ * closed: 1013 too many connections, 4401 token revoked, 4408 not reading, 1001 shutting down;
+ * an empty reason when the network dropped). Returns a function that closes it for good.
  */
 export function live(path, onDocument, onState = () => {}) {
   let socket = null;
@@ -36,9 +38,9 @@ export function live(path, onDocument, onState = () => {}) {
         console.warn("unreadable live document", e);
       }
     };
-    socket.onclose = () => {
+    socket.onclose = (event) => {
       if (closed) return;
-      onState("lost");
+      onState("lost", { code: event.code, reason: event.reason || "" });
       setTimeout(connect, delay);
       delay = Math.min(delay * 2, 10000);
     };

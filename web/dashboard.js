@@ -8,7 +8,7 @@ import { $, h } from "/assets/dom.js";
 import { applyTexts, languageSwitch } from "/assets/i18n.js";
 import { TEXT, t } from "/assets/dashboard/text.js";
 import { current, newSession, noteServerTime, serverNow, setCurrent, whenExpired } from "/assets/dashboard/session.js";
-import { levelOf, scheduleSort } from "/assets/dashboard/sort.js";
+import { levelOf, outsideCount, scheduleSort } from "/assets/dashboard/sort.js";
 import { buildCard, renderCard, renderDetails, translateCard } from "/assets/dashboard/cards.js";
 import { announceChanges } from "/assets/dashboard/alerts.js";
 import { appendLivePoint, loadHistory } from "/assets/dashboard/chart.js";
@@ -159,9 +159,12 @@ async function syncClock(session) {
   }
 }
 
-function setConn(state) {
+function setConn(state, closed) {
   if (!current) return;
   current.conn = state;
+  // The server's reason for closing (too many connections, not reading, …), shown until the
+  // socket is back: a guard whose stations went quiet learns why.
+  current.connReason = state === "open" ? "" : closed?.reason || current.connReason || "";
   const conn = $("conn");
   conn.dataset.state = state;
   conn.className = `conn ${state}`;
@@ -174,7 +177,7 @@ function setConn(state) {
     current.probing = false;
     conn.textContent = `● ${t().live}`;
   } else {
-    conn.textContent = current.everOpen ? `⚠ ${t().lost}` : `… ${t().connecting}`;
+    conn.textContent = connText();
     // The figures were right until the socket dropped, so that is the time to show.
     const lostAt = serverNow();
     for (const st of current.stations.values()) {
@@ -240,7 +243,7 @@ function renderHeader() {
   for (const st of current.stations.values()) {
     if (!st.doc) continue;
     inside += st.doc.headcount;
-    outside += st.doc.outside.length;
+    outside += outsideCount(st.doc);
     const level = levelOf(st.doc);
     if (level === "full" || level === "over") full += 1;
     active += (st.doc.alerts || []).filter((a) => a.state === "active").length;
@@ -255,7 +258,13 @@ function renderHeader() {
     h("li", { class: active ? "has-full" : "" }, active ? "⚠ " : "", t().activeAlertsN(active)),
   );
   if (current.conn === "open") $("conn").textContent = `● ${t().live}`;
-  else $("conn").textContent = current.everOpen ? `⚠ ${t().lost}` : `… ${t().connecting}`;
+  else $("conn").textContent = connText();
+}
+
+/** The connection line while the socket is down, with the server's reason if it gave one. */
+function connText() {
+  const text = current.everOpen ? `⚠ ${t().lost}` : `… ${t().connecting}`;
+  return current.connReason ? `${text} (${current.connReason})` : text;
 }
 
 // ---------------------------------------------------------------- wiring

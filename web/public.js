@@ -146,7 +146,7 @@ function render() {
   $("sign").textContent = signText;
   $("sign").className = `sign ${sign}`;
   $("occupancy").textContent = `${latest.headcount} / ${latest.cap}`;
-  $("queued").textContent = String(latest.outside.length);
+  $("queued").textContent = String(latest.outside_total ?? latest.outside.length);
   $("waiting").textContent = live ? String(live.waiting_inside + live.waiting_outside) : "–";
   // No number is better than a made-up one: the service sends null until it has measured.
   const minutes = live ? live.estimated_wait_min : null;

@@ -42,6 +42,8 @@ max_concurrent_requests = 100000
 events_per_minute_per_device = 100000000
 max_sockets = 100000
 max_sockets_per_device = 100000
+max_public_sockets = 99999
+max_public_sockets_per_address = 100000
 
 # No clock-driven events during a run: each seq is one of the load driver's events.
 [operations]

@@ -108,6 +108,8 @@ pub(super) struct RawLimits {
     pub events_per_minute_per_device: Option<NonZeroU32>,
     pub max_sockets: Option<NonZeroUsize>,
     pub max_sockets_per_device: Option<NonZeroUsize>,
+    pub max_public_sockets: Option<NonZeroUsize>,
+    pub max_public_sockets_per_address: Option<NonZeroUsize>,
     pub allowed_origins: Option<Vec<String>>,
 }
 

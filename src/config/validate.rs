@@ -9,6 +9,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
+use std::num::NonZeroUsize;
 
 use chrono::NaiveDate;
 use chrono_tz::Tz;
@@ -150,6 +151,7 @@ fn limits(c: &Checker<'_>, raw: RawLimits) -> Result<Limits, ConfigError> {
             ));
         }
     }
+    let max_sockets = raw.max_sockets.map_or(d.max_sockets, Into::into);
     Ok(Limits {
         max_concurrent_requests: raw
             .max_concurrent_requests
@@ -165,12 +167,36 @@ fn limits(c: &Checker<'_>, raw: RawLimits) -> Result<Limits, ConfigError> {
         events_per_minute_per_device: raw
             .events_per_minute_per_device
             .map_or(d.events_per_minute_per_device, Into::into),
-        max_sockets: raw.max_sockets.map_or(d.max_sockets, Into::into),
+        max_sockets,
         max_sockets_per_device: raw
             .max_sockets_per_device
             .map_or(d.max_sockets_per_device, Into::into),
+        max_public_sockets: public_share(c, raw.max_public_sockets, max_sockets)?,
+        max_public_sockets_per_address: raw
+            .max_public_sockets_per_address
+            .map_or(d.max_public_sockets_per_address, Into::into),
         allowed_origins,
     })
+}
+
+/// `max_public_sockets`: below `max_sockets`, so some places are always left for devices. Unset,
+/// three quarters of `max_sockets` (the default 15,000 of 20,000), which also keeps a small
+/// `max_sockets` valid on its own.
+fn public_share(
+    c: &Checker<'_>,
+    max_public_sockets: Option<NonZeroUsize>,
+    max_sockets: usize,
+) -> Result<usize, ConfigError> {
+    match max_public_sockets {
+        None => Ok(max_sockets * 3 / 4),
+        Some(n) if n.get() < max_sockets => Ok(n.get()),
+        Some(n) => Err(c.err(
+            "limits.max_public_sockets",
+            format!(
+                "{n} leaves no live sockets for guards, terminals and displays: it must be below max_sockets ({max_sockets})"
+            ),
+        )),
+    }
 }
 
 /// A scheme and a host, nothing after: what a browser sends as `Origin`.

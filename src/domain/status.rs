@@ -4,6 +4,11 @@
 //! displays and the public page get. They are separate types on purpose: the public one has no
 //! field that could carry personal data (no appointment references, no devices), so no code path
 //! can leak one by forgetting to blank it out.
+//!
+//! Every list whose length the state does not otherwise bound is cut at a fixed length (the
+//! `*_LISTED` constants) and its full length counted beside it, so a document has a largest size
+//! whatever happens at the station — the live sockets' output allowance follows from it
+//! (`engine::documents::MAX_DOCUMENT_BYTES`).
 
 use std::collections::BTreeMap;
 
@@ -14,6 +19,20 @@ use utoipa::ToSchema;
 use super::alert::Alert;
 use super::ids::{DeskId, DistrictId, PartySize, ServiceId, StationId, Ticket};
 use super::rule::{AreaModel, Limit};
+
+/// Parties of the outside queue a document lists: its head — who is let in next, whom a guard
+/// may override, what a display calls — in order; the rest are counted (`outside_total`). A
+/// queue at a small station can be thousands long, and nobody acts on its 201st party.
+pub const OUTSIDE_LISTED: usize = 200;
+/// Parties inside a document lists, in order of arrival (and tickets in `please_enter`). More
+/// than a room's cap is inside only by guards' overrides; no waiting room holds 300 parties.
+pub const INSIDE_LISTED: usize = 300;
+/// Open alerts a document lists, oldest first (the cleared ones are few already). Long-inside
+/// alerts come one per ticket, so a room full by overrides could otherwise list hundreds.
+pub const OPEN_ALERTS_LISTED: usize = 50;
+/// Cleaning records a document lists: the configured surfaces first, then the most recently
+/// cleaned (a `cleaned` event may name any surface).
+pub const CLEANING_LISTED: usize = 50;
 
 /// A day's hours as the documents show them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -143,16 +162,28 @@ pub struct StationStatus {
     pub corrections: u32,
     /// How many can queue outside at the distancing rule along the marked line, if there is one.
     pub queue_line_places: Option<u32>,
+    /// The head of the outside queue, in order: at most [`OUTSIDE_LISTED`] parties.
     pub outside: Vec<OutsideParty>,
-    /// Inside, per service, in order of arrival.
+    /// Parties outside, all of them (`outside` lists the first [`OUTSIDE_LISTED`]).
+    pub outside_total: u32,
+    /// People outside, in all the parties.
+    pub outside_people: u32,
+    /// Inside, per service, in order of arrival: the first [`INSIDE_LISTED`] parties to arrive.
     pub inside: BTreeMap<ServiceId, Vec<InsideParty>>,
-    /// Tickets admitted from the outside queue that should come in now.
+    /// Parties inside, all of them.
+    pub inside_total: u32,
+    /// Tickets admitted from the outside queue that should come in now (at most
+    /// [`INSIDE_LISTED`]).
     pub please_enter: Vec<Ticket>,
     /// The last 10 calls, newest first.
     pub calls: Vec<CallRecord>,
+    /// The configured surfaces, then others newest first; at most [`CLEANING_LISTED`].
     pub cleaning: Vec<CleaningRecord>,
-    /// Open alerts (oldest first), then the recently cleared (newest first).
+    /// Open alerts (oldest first; at most [`OPEN_ALERTS_LISTED`]), then the recently cleared
+    /// (newest first).
     pub alerts: Vec<Alert>,
+    /// Open alerts, all of them.
+    pub open_alerts_total: u32,
     pub services: Vec<ServiceStatus>,
 }
 
@@ -203,8 +234,11 @@ pub struct PublicStatus {
     pub headcount: u32,
     pub cap: u32,
     pub distancing_m: f64,
-    /// The outside queue in order: ticket ids and when each is expected in — nothing personal.
+    /// The head of the outside queue in order (at most [`OUTSIDE_LISTED`]): ticket ids and when
+    /// each is expected in — nothing personal.
     pub outside: Vec<PublicOutside>,
+    /// Parties outside, all of them.
+    pub outside_total: u32,
     pub please_enter: Vec<Ticket>,
     /// The last 10 calls, newest first.
     pub calls: Vec<PublicCall>,
@@ -235,6 +269,7 @@ impl PublicStatus {
                     expected_enter_min: p.expected_enter_min,
                 })
                 .collect(),
+            outside_total: s.outside_total,
             please_enter: s.please_enter.clone(),
             calls: s
                 .calls

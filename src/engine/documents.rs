@@ -11,13 +11,45 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use super::Station;
-use super::alerts::Condition;
+use super::alerts::{CLEARED_KEPT, Condition};
+use super::desks::CALLS_KEPT;
 use super::waits::{self, Pace, wait_minutes};
+use crate::domain::alert::{Alert, AlertState};
 use crate::domain::status::{
-    CapBasis, CleaningRecord, InsideParty, OutsideParty, PublicStatus, ServiceStatus, Sign,
-    StationStatus,
+    CLEANING_LISTED, CapBasis, CleaningRecord, INSIDE_LISTED, InsideParty, OPEN_ALERTS_LISTED,
+    OUTSIDE_LISTED, OutsideParty, PublicStatus, ServiceStatus, Sign, StationStatus,
 };
 use crate::domain::{Event, ServiceId};
+
+/// The largest a serialized party outside can be: its appointment is 64 characters of up to 4
+/// bytes in UTF-8 (256), a service id 64, a ticket a prefix and 10 digits, a time 30, the
+/// numbers and keys about 120 — ~520, with room to spare.
+pub const OUTSIDE_PARTY_MAX: usize = 640;
+/// A party inside: as outside, with three times and a 16-byte desk instead of the service.
+pub const INSIDE_PARTY_MAX: usize = 768;
+/// An alert: a surface (256) or ticket or service, a detail that may repeat the surface or a
+/// service's name, a device id (up to 256 bytes) that acknowledged it, three times.
+pub const ALERT_MAX: usize = 2048;
+/// A cleaning record: a surface (256) and a time.
+pub const CLEANING_MAX: usize = 384;
+/// A call: ticket, desk, time.
+pub const CALL_MAX: usize = 192;
+/// A ticket in `please_enter`, with its comma.
+pub const TICKET_MAX: usize = 20;
+/// Everything in a document that the config decides rather than the day: names, the cap's
+/// basis, every service with its week. The sample's largest station takes ~3 KiB.
+pub const CONFIG_PART_MAX: usize = 64 * 1024;
+
+/// The largest status document any state of a station can produce (the full one; the public one
+/// is a subset): the config's part plus every list at its bound, each item at its largest. A
+/// guard's stream of several stations sends one station's document per message, so this bounds
+/// every message a live socket sends, and the sockets' output allowance follows from it.
+pub const MAX_DOCUMENT_BYTES: usize = CONFIG_PART_MAX
+    + OUTSIDE_LISTED * OUTSIDE_PARTY_MAX
+    + INSIDE_LISTED * (INSIDE_PARTY_MAX + TICKET_MAX)
+    + (OPEN_ALERTS_LISTED + CLEARED_KEPT) * ALERT_MAX
+    + CLEANING_LISTED * CLEANING_MAX
+    + CALLS_KEPT * CALL_MAX;
 
 /// The cause an over-cap alert names when no correction, override or rule change put the
 /// headcount over the cap (a config that shrank the room since, say).
@@ -45,23 +77,21 @@ impl Station {
             corrections: state.corrections,
             queue_line_places: self.queue_line_places,
             outside: self.outside_listing(departures_per_s),
+            outside_total: state.outside.len() as u32,
+            outside_people: state.outside.iter().map(|p| p.size.get()).sum(),
             inside: self.inside_by_service(),
+            inside_total: state.inside.len() as u32,
             please_enter: state
                 .inside
                 .iter()
                 .filter(|p| p.asked_in)
                 .map(|p| p.ticket)
+                .take(INSIDE_LISTED)
                 .collect(),
             calls: state.calls.iter().cloned().collect(),
-            cleaning: state
-                .cleaning
-                .iter()
-                .map(|(surface, at)| CleaningRecord {
-                    surface: surface.clone(),
-                    at: *at,
-                })
-                .collect(),
-            alerts: state.alerts.listing(),
+            cleaning: self.cleaning_listing(),
+            alerts: self.alerts_listing(),
+            open_alerts_total: state.alerts.open().len() as u32,
             services,
         }
     }
@@ -126,11 +156,13 @@ impl Station {
         }
     }
 
-    /// The queue outside in order, each with when it may expect to enter at `departures_per_s`.
+    /// The head of the queue outside in order, each with when it may expect to enter at
+    /// `departures_per_s`.
     fn outside_listing(&self, departures_per_s: Option<f64>) -> Vec<OutsideParty> {
         self.state
             .outside
             .iter()
+            .take(OUTSIDE_LISTED)
             .enumerate()
             .map(|(i, p)| OutsideParty {
                 ticket: p.ticket,
@@ -153,7 +185,7 @@ impl Station {
             .iter()
             .map(|s| (s.id.clone(), Vec::new()))
             .collect();
-        for p in &self.state.inside {
+        for p in self.state.inside.iter().take(INSIDE_LISTED) {
             inside
                 .entry(p.service.clone())
                 .or_default()
@@ -169,6 +201,42 @@ impl Station {
                 });
         }
         inside
+    }
+
+    /// The configured surfaces' cleanings (by name), then the others newest first: the ones
+    /// the room plan shows, and what was cleaned lately.
+    fn cleaning_listing(&self) -> Vec<CleaningRecord> {
+        let records: Vec<CleaningRecord> = self
+            .state
+            .cleaning
+            .iter()
+            .map(|(surface, at)| CleaningRecord {
+                surface: surface.clone(),
+                at: *at,
+            })
+            .collect();
+        let (mut listed, mut others): (Vec<_>, Vec<_>) = records
+            .into_iter()
+            .partition(|r| self.state.surfaces.contains_key(&r.surface));
+        others.sort_by_key(|r| std::cmp::Reverse(r.at));
+        listed.extend(others);
+        listed.truncate(CLEANING_LISTED);
+        listed
+    }
+
+    /// The oldest open alerts, then every recently cleared one (a fixed few).
+    fn alerts_listing(&self) -> Vec<Alert> {
+        let mut open = 0;
+        self.state
+            .alerts
+            .listing()
+            .into_iter()
+            .filter(|a| {
+                let is_open = a.state != AlertState::Cleared;
+                open += usize::from(is_open);
+                !is_open || open <= OPEN_ALERTS_LISTED
+            })
+            .collect()
     }
 
     /// The sign at the door.

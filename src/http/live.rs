@@ -7,17 +7,21 @@
 //!
 //! Limits: inbound messages and frames of at most [`MAX_INBOUND_MESSAGE`] (clients only send
 //! pongs and tiny control messages), no compression (none is negotiated), at most
-//! [`MAX_BUFFERED_OUTPUT`] of unsent output per connection, and a cap on open sockets overall
-//! and per device — a socket over the cap is accepted and closed at once with 1013 ("try again
-//! later"), which a browser can see, unlike a refused handshake.
+//! [`MAX_BUFFERED_OUTPUT`] of unsent output per connection, and caps on open sockets overall,
+//! per device, without a token and per source address (`crate::sockets`) — a socket over a cap
+//! is accepted and closed at once with 1013 ("try again later") and the cap's reason, which a
+//! browser can see, unlike a refused handshake. A public socket opened with a token (a lobby
+//! display's) counts as that device's, in the places kept for devices.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, Query, State};
+use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use axum::response::Response;
@@ -29,16 +33,22 @@ use super::auth::{authenticate, bearer_token, may_read};
 use super::problem::ApiError;
 use super::station_config;
 use crate::config::{self, Device, Scope};
-use crate::domain::{DeviceId, DistrictId, StationId};
+use crate::domain::{DistrictId, StationId};
+use crate::engine::documents::MAX_DOCUMENT_BYTES;
 use crate::hub::Docs;
 use crate::live::{self, Heartbeat};
+use crate::sockets::{Holder, Refusal};
 use crate::state::AppState;
 
 /// Clients send only pongs and tiny control messages.
 pub const MAX_INBOUND_MESSAGE: usize = 4 * 1024;
-/// Unsent output a connection may hold; a client that does not read is dropped (the send
-/// timeout) long before this fills with anything but the newest document.
-pub const MAX_BUFFERED_OUTPUT: usize = 256 * 1024;
+/// Unsent output a connection may hold: one status document at its largest — every message is
+/// one station's document, a guard's stream of many stations included, and the loop sends the
+/// next only once the last is written — plus room for the control frames (a pong, the close)
+/// that may queue behind it. So no document a station can produce is ever refused for size.
+pub const MAX_BUFFERED_OUTPUT: usize = MAX_DOCUMENT_BYTES + CONTROL_FRAMES_ROOM;
+/// A few control frames of at most 125 bytes each, with their headers.
+const CONTROL_FRAMES_ROOM: usize = 4 * 1024;
 /// Read buffer per socket. tungstenite's default (128 KiB) is zero-filled on the first read, so
 /// every idle lobby display would cost 128 KiB of resident memory; clients only send pongs and
 /// tiny control messages, and a larger frame (up to [`MAX_INBOUND_MESSAGE`]) grows the buffer
@@ -72,6 +82,33 @@ impl axum::extract::FromRequestParts<AppState> for LiveCaller {
             .and_then(|Query(mut q)| q.remove("access_token"));
         let token = bearer_token(parts).map(str::to_owned).or(from_query);
         authenticate(&state.tokens, token.as_deref()).map(LiveCaller)
+    }
+}
+
+/// A token if one was given (then it must be valid), else nobody: the public routes.
+struct MaybeCaller(Option<Arc<Device>>);
+
+impl axum::extract::FromRequestParts<AppState> for MaybeCaller {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let given = bearer_token(parts).is_some()
+            || parts
+                .uri
+                .query()
+                .is_some_and(|q| q.contains("access_token="));
+        if !given {
+            return Ok(MaybeCaller(None));
+        }
+        let LiveCaller(device) = LiveCaller::from_request_parts(parts, state).await?;
+        Ok(MaybeCaller(Some(device)))
+    }
+}
+
+/// Who holds a socket: the device, else the peer's address (public sockets are capped by it).
+fn holder(device: Option<&Device>, peer: SocketAddr) -> Holder {
+    match device {
+        Some(d) => Holder::Device(d.id.clone()),
+        None => Holder::Public(peer.ip()),
     }
 }
 
@@ -118,31 +155,48 @@ fn not_a_websocket(rejection: WebSocketUpgradeRejection) -> ApiError {
 fn upgrade(
     ws: WebSocketUpgrade,
     state: &AppState,
-    device: Option<DeviceId>,
+    holder: Holder,
     updates: BoxStream<'static, Utf8Bytes>,
 ) -> Response {
     let shutdown = state.shutdown.clone();
-    let permit = state.sockets.try_open(device.as_ref());
+    let permit = state.sockets.try_open(holder.clone());
     ws.max_message_size(MAX_INBOUND_MESSAGE)
         .max_frame_size(MAX_INBOUND_MESSAGE)
         .read_buffer_size(READ_BUFFER)
         .write_buffer_size(WRITE_BUFFER)
         .max_write_buffer_size(MAX_BUFFERED_OUTPUT)
-        .on_upgrade(move |mut socket: WebSocket| async move {
-            let Some(permit) = permit else {
-                tracing::warn!(device = ?device.as_ref().map(DeviceId::as_str), "live socket refused: too many open");
-                let close = Message::Close(Some(CloseFrame {
-                    code: CLOSE_TRY_AGAIN_LATER,
-                    reason: Utf8Bytes::from_static("too many live connections; try again later"),
-                }));
-                let _ = socket.send(close).await;
-                return;
+        .on_upgrade(move |socket: WebSocket| async move {
+            let permit = match permit {
+                Ok(permit) => permit,
+                Err(refusal) => return refuse(socket, &holder, refusal).await,
             };
             let revoked = permit.revoked.clone();
-            let ended = live::serve_until_revoked(socket, updates, shutdown, revoked, Heartbeat::default()).await;
+            let ended =
+                live::serve_until_revoked(socket, updates, shutdown, revoked, Heartbeat::default())
+                    .await;
             drop(permit);
             tracing::debug!(?ended, "live socket closed");
         })
+}
+
+/// Closes a socket over a cap with 1013 and the cap's reason, under a timeout (the peer may not
+/// read).
+async fn refuse(mut socket: WebSocket, holder: &Holder, refusal: Refusal) {
+    // Never an address or token in the log: a device id, or just "public".
+    let device = match holder {
+        Holder::Device(d) => d.as_str(),
+        Holder::Public(_) => "public",
+    };
+    tracing::warn!(
+        device,
+        reason = refusal.reason(),
+        "live socket refused: too many open"
+    );
+    let close = Message::Close(Some(CloseFrame {
+        code: CLOSE_TRY_AGAIN_LATER,
+        reason: Utf8Bytes::from_static(refusal.reason()),
+    }));
+    let _ = tokio::time::timeout(Duration::from_secs(1), socket.send(close)).await;
 }
 
 fn watch(
@@ -178,6 +232,7 @@ fn public(d: &Docs) -> Utf8Bytes {
 async fn station_live(
     State(state): State<AppState>,
     LiveCaller(device): LiveCaller,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(station): Path<String>,
     headers: HeaderMap,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
@@ -187,7 +242,7 @@ async fn station_live(
     let station = station_config(&state, &station)?;
     may_read(&device, station)?;
     let updates = watch(&state, &station.id, full).ok_or(ApiError::Internal)?;
-    Ok(upgrade(ws, &state, Some(device.id.clone()), updates))
+    Ok(upgrade(ws, &state, holder(Some(&device), peer), updates))
 }
 
 /// WebSocket: the station's public status document now, then after every change.
@@ -195,9 +250,10 @@ async fn station_live(
     get,
     path = "/api/v1/stations/{station}/public/live",
     tag = "live",
-    params(("station" = String, Path, description = "The station's id, e.g. `oslo-gronland`")),
+    params(("station" = String, Path, description = "The station's id, e.g. `oslo-gronland`"), ("access_token" = Option<String>, Query, description = "Optional: a device's token (a lobby display's), so the socket counts as that device's and never competes with anonymous ones")),
     responses(
         (status = 101, description = "Switching to WebSocket; every text message is a public status document (`PublicStatus`)"),
+        (status = 401, description = "A token was given and is not valid"),
         (status = 400, description = "Not a WebSocket upgrade request"),
         (status = 403, description = "The page's Origin is not allowed"),
         (status = 404, description = "Unknown station"),
@@ -205,6 +261,8 @@ async fn station_live(
 )]
 async fn public_live(
     State(state): State<AppState>,
+    MaybeCaller(device): MaybeCaller,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(station): Path<String>,
     headers: HeaderMap,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
@@ -213,7 +271,12 @@ async fn public_live(
     check_origin(&state, &headers)?;
     let station = station_config(&state, &station)?;
     let updates = watch(&state, &station.id, public).ok_or(ApiError::Internal)?;
-    Ok(upgrade(ws, &state, None, updates))
+    Ok(upgrade(
+        ws,
+        &state,
+        holder(device.as_deref(), peer),
+        updates,
+    ))
 }
 
 /// `GET /api/v1/live?district=<id>` or `?stations=a,b`, or neither for every station the token
@@ -238,6 +301,7 @@ async fn public_live(
 async fn multi_live(
     State(state): State<AppState>,
     LiveCaller(device): LiveCaller,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Query(params): Query<HashMap<String, String>>,
     headers: HeaderMap,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
@@ -294,7 +358,7 @@ async fn multi_live(
     Ok(upgrade(
         ws,
         &state,
-        Some(device.id.clone()),
+        holder(Some(&device), peer),
         stream::select_all(streams).boxed(),
     ))
 }

@@ -414,12 +414,19 @@ pub async fn next_doc(ws: &mut Ws) -> Value {
 /// Waits, under [`READ_TIMEOUT`], for the close frame that ends a socket, skipping the
 /// documents and pings before it: its close code (`None` for a close frame without one).
 pub async fn close_code(ws: &mut Ws) -> Option<u16> {
+    close_frame(ws).await.map(|(code, _)| code)
+}
+
+/// [`close_code`] with the frame's reason, which the pages show.
+pub async fn close_frame(ws: &mut Ws) -> Option<(u16, String)> {
     loop {
         match tokio::time::timeout(READ_TIMEOUT, ws.next())
             .await
             .expect("the socket is closed in time")
         {
-            Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+            Some(Ok(Message::Close(frame))) => {
+                return frame.map(|f| (u16::from(f.code), f.reason.to_string()));
+            }
             Some(Ok(_)) => continue,
             other => panic!("expected a close frame, got {other:?}"),
         }

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::helpers::{TestApp, check_in, close_code, test_config_toml};
+use crate::helpers::{TestApp, check_in, close_code, close_frame, next_doc, test_config_toml};
 
 async fn app_with_limits(limits: &str) -> TestApp {
     let toml = format!("{}\n[limits]\n{limits}\n", test_config_toml());
@@ -176,6 +176,79 @@ async fn sockets_over_the_caps_are_closed_with_1013() {
     assert_eq!(
         crate::helpers::next_doc(&mut again).await["station"],
         "small"
+    );
+}
+
+/// A live socket whose connection comes from `source` (any 127.x.y.z reaches the loopback
+/// listener), so a test can be several clients at several addresses.
+async fn connect_from(app: &TestApp, source: [u8; 4], path: &str) -> crate::helpers::Ws {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind((source, 0).into()).unwrap();
+    let tcp = socket.connect(app.addr).await.unwrap();
+    let tcp = tokio_tungstenite::MaybeTlsStream::Plain(tcp);
+    let (ws, _) = tokio_tungstenite::client_async(app.ws_url(path), tcp)
+        .await
+        .unwrap();
+    ws
+}
+
+#[tokio::test]
+async fn anonymous_sockets_filling_their_share_never_lock_out_guards_or_displays() {
+    let app = app_with_limits(
+        "max_sockets = 6\nmax_public_sockets = 3\nmax_public_sockets_per_address = 1",
+    )
+    .await;
+    let public = "/api/v1/stations/small/public/live";
+    let mut anonymous = Vec::new();
+    for last in 2..5 {
+        let mut ws = connect_from(&app, [127, 0, 0, last], public).await;
+        assert_eq!(next_doc(&mut ws).await["station"], "small");
+        anonymous.push(ws);
+    }
+    let mut refused = connect_from(&app, [127, 0, 0, 5], public).await;
+    let (code, reason) = close_frame(&mut refused).await.unwrap();
+    assert_eq!(code, 1013);
+    assert!(reason.contains("public"), "{reason}");
+    // The places kept for devices: a guard's district stream, a station socket, and a lobby
+    // display that gives its token on the public route.
+    for path in [
+        "/api/v1/live?district=oslo&access_token=oslo-guard-token",
+        "/api/v1/stations/small/live?access_token=small-desk-token",
+        "/api/v1/stations/small/public/live?access_token=small-display-token",
+    ] {
+        let mut ws = connect_from(&app, [127, 0, 0, 5], path).await;
+        assert!(next_doc(&mut ws).await["seq"].is_u64(), "{path} opened");
+        anonymous.push(ws);
+    }
+}
+
+#[tokio::test]
+async fn one_address_gets_only_its_share_of_public_sockets() {
+    let app = app_with_limits("max_public_sockets_per_address = 2").await;
+    let public = "/api/v1/stations/small/public/live";
+    let mut first = connect_from(&app, [127, 0, 0, 2], public).await;
+    let mut second = connect_from(&app, [127, 0, 0, 2], public).await;
+    next_doc(&mut first).await;
+    next_doc(&mut second).await;
+    let mut third = connect_from(&app, [127, 0, 0, 2], public).await;
+    let (code, reason) = close_frame(&mut third).await.unwrap();
+    assert_eq!(code, 1013);
+    assert!(reason.contains("this address"), "{reason}");
+    let mut elsewhere = connect_from(&app, [127, 0, 0, 3], public).await;
+    assert_eq!(next_doc(&mut elsewhere).await["station"], "small");
+}
+
+#[tokio::test]
+async fn a_public_socket_with_a_bad_token_is_refused_not_counted_as_anonymous() {
+    let app = app_with_limits("").await;
+    let refused = connect_with_origin(
+        &app,
+        "/api/v1/stations/small/public/live?access_token=nope",
+        None,
+    )
+    .await;
+    assert!(
+        matches!(refused, Err(tokio_tungstenite::tungstenite::Error::Http(r)) if r.status() == 401)
     );
 }
 

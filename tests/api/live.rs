@@ -201,3 +201,90 @@ async fn the_server_closes_live_sockets_with_1001_on_shutdown() {
         other => panic!("expected a close frame with 1001, got {other:?}"),
     }
 }
+
+/// Reads `ws` until `station`'s document reaches `seq`, checking that every document of it
+/// lists at most 200 parties outside: that last document.
+async fn follow_to(
+    mut ws: crate::helpers::Ws,
+    station: &str,
+    seq: u64,
+) -> (crate::helpers::Ws, serde_json::Value) {
+    loop {
+        let doc = next_doc(&mut ws).await;
+        if doc["station"] != station {
+            continue;
+        }
+        let listed = doc["outside"].as_array().unwrap().len();
+        assert!(listed <= 200, "{listed} parties listed");
+        if doc["seq"].as_u64() == Some(seq) {
+            return (ws, doc);
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_queue_of_thousands_outside_never_cuts_off_a_guards_stream_or_a_station_socket() {
+    use futures_util::StreamExt;
+    let toml = format!(
+        "{}\n[limits]\nevents_per_minute_per_device = 100000000\n",
+        crate::helpers::test_config_toml()
+    );
+    let app =
+        TestApp::spawn_with_config(lobbywatch::config::Config::parse(&toml, "t.toml").unwrap())
+            .await;
+    let open = |path: &str| {
+        let url = app.ws_url(path);
+        async move { connect_async(url).await.unwrap().0 }
+    };
+    let mut guard = open("/api/v1/live?district=oslo&access_token=oslo-guard-token").await;
+    for _ in 0..3 {
+        next_doc(&mut guard).await;
+    }
+    let mut station = open("/api/v1/stations/small/live?access_token=small-desk-token").await;
+    let mut public = open("/api/v1/stations/small/public/live").await;
+    next_doc(&mut station).await;
+    next_doc(&mut public).await;
+    // Every socket is read all along, as a page would, so none is closed for not reading.
+    const N: u64 = 2_000;
+    let readers = [guard, station, public].map(|ws| tokio::spawn(follow_to(ws, "small", N)));
+    futures_util::stream::iter(0..N)
+        .map(|i| {
+            let booked = json!({"kind": "check_in", "service": "passport",
+                                "appointment": format!("{i:0>64}")});
+            let app = &app;
+            async move {
+                let r = app
+                    .post_event("small-desk", "small", &format!("q-{i}"), &booked)
+                    .await;
+                assert_eq!(r.status(), 201);
+            }
+        })
+        .buffer_unordered(16)
+        .collect::<()>()
+        .await;
+    let mut last = Vec::new();
+    for reader in readers {
+        last.push(
+            tokio::time::timeout(Duration::from_secs(60), reader)
+                .await
+                .unwrap()
+                .unwrap(),
+        );
+    }
+    // At cap 3 with parties of one, three are inside and the rest wait.
+    for (_, doc) in &last {
+        assert_eq!(doc["outside"].as_array().unwrap().len(), 200);
+        assert_eq!(doc["outside_total"], N - 3);
+        assert_eq!(doc["outside"][199]["position"], 200);
+    }
+    assert_eq!(last[0].1["outside_people"], N - 3);
+    // The guard's stream is still open and still follows the other stations.
+    let (mut guard, _) = last.remove(0);
+    app.post_events("big-desk", "big", [("b-1", check_in("passport"))])
+        .await;
+    let doc = next_doc(&mut guard).await;
+    assert_eq!(
+        (doc["station"].as_str(), doc["seq"].as_u64()),
+        (Some("big"), Some(1))
+    );
+}

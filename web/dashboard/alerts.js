@@ -165,8 +165,8 @@ export function hints(doc) {
     hints.push(["➜", tx.hint.pleaseEnter(named.join(", "))]);
   }
   if (doc.corrections > 0) hints.push(["✎", tx.hint.corrections(doc.corrections)]);
-  if (!doc.open && (doc.headcount > 0 || doc.outside.length > 0)) {
-    hints.push(["○", tx.hint.closedBusy(doc.headcount, doc.outside.length)]);
+  if (!doc.open && (doc.headcount > 0 || outsideCount(doc) > 0)) {
+    hints.push(["○", tx.hint.closedBusy(doc.headcount, outsideCount(doc))]);
   }
   return hints.map(([icon, text]) => h("li", { class: "hint" }, h("span", { class: "icon", "aria-hidden": "true" }, icon),
     " ", h("span", { class: "hint-label" }, `${tx.hint.label}:`), ` ${text}`));

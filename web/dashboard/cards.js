@@ -6,7 +6,7 @@ import { language } from "/assets/i18n.js";
 import { formatNumber, serviceName } from "/assets/format.js";
 import { current, fmtTime, minutesSince } from "/assets/dashboard/session.js";
 import { t } from "/assets/dashboard/text.js";
-import { gathering, levelOf } from "/assets/dashboard/sort.js";
+import { gathering, levelOf, outsideCount, outsidePeople } from "/assets/dashboard/sort.js";
 import { hints, renderAlerts } from "/assets/dashboard/alerts.js";
 import { chartParts, loadHistory } from "/assets/dashboard/chart.js";
 import { cleaningParts, loadRoom, roomParts } from "/assets/dashboard/room.js";
@@ -155,10 +155,11 @@ function liveParts(doc, level) {
   const tx = t();
   const pct = doc.cap > 0 ? Math.round((doc.headcount / doc.cap) * 100) : 100;
   const fill = Math.min(100, pct);
-  const people = doc.outside.reduce((n, p) => n + p.party_size, 0);
+  const people = outsidePeople(doc);
+  const parties = outsideCount(doc);
 
   const outsideBits = [];
-  if (people !== doc.outside.length) outsideBits.push(tx.people(people));
+  if (people !== parties) outsideBits.push(tx.people(people));
   outsideBits.push(doc.queue_line_places != null ? tx.lineHolds(doc.queue_line_places) : tx.noLine);
   if (doc.outside.length) {
     outsideBits.push(tx.longestOutside(minutesSince(doc.outside[0].since)));
@@ -175,9 +176,9 @@ function liveParts(doc, level) {
         " ", h("span", { class: "pct" }, `${pct} %`))),
     h("div", { class: "gauge", "aria-hidden": "true" }, h("div", { class: "gauge-fill", style: `width:${fill}%` }), h("div", { class: "gauge-near" })),
     basis ? h("p", { class: "rule-line" }, tx.ruleLine(tx.limitedBy[basis.limited_by] || basis.limited_by, formatNumber(basis.distancing_m))) : null,
-    h("p", { class: `outside-line${doc.outside.length ? " has-queue" : ""}${gathering(doc) ? " gathering" : ""}` },
-      h("span", { class: "lbl" }, `${tx.outsideLabel}:`), " ", h("strong", { dataset: { field: "outside" } }, doc.outside.length),
-      ` ${tx.parties(doc.outside.length)} `, h("span", { class: "sub" }, `· ${outsideBits.join(" · ")}`)),
+    h("p", { class: `outside-line${parties ? " has-queue" : ""}${gathering(doc) ? " gathering" : ""}` },
+      h("span", { class: "lbl" }, `${tx.outsideLabel}:`), " ", h("strong", { dataset: { field: "outside" } }, parties),
+      ` ${tx.parties(parties)} `, h("span", { class: "sub" }, `· ${outsideBits.join(" · ")}`)),
   ];
 }
 
@@ -212,9 +213,11 @@ function tableParts(doc) {
 function queueParts(st, doc) {
   const tx = t();
   if (!doc.outside.length) return ticketLine(tx.queueOutside, null);
-  const hiddenCount = st.queueExpanded ? 0 : Math.max(0, doc.outside.length - QUEUE_SHOWN);
-  // Every ticket stays in the document (searchable, and the test contract names them all); the
-  // tail of a long queue is only hidden until the guard asks for it.
+  // Beyond the head the service lists (the first 200), the queue is only counted.
+  const unlisted = Math.max(0, outsideCount(doc) - doc.outside.length);
+  const hiddenCount = unlisted + (st.queueExpanded ? 0 : Math.max(0, doc.outside.length - QUEUE_SHOWN));
+  // Every listed ticket stays in the page (searchable, and the test contract names them all);
+  // the tail of a long queue is only hidden until the guard asks for it.
   const chips = doc.outside.map((p, i) => {
     const li = chip(p, "out", new Set());
     if (!st.queueExpanded && i >= QUEUE_SHOWN) li.hidden = true;

@@ -4,6 +4,7 @@ import { getJson } from "/assets/common.js";
 import { h, s } from "/assets/dom.js";
 import { current, expired, fmtTime, noteServerTime, serverNow } from "/assets/dashboard/session.js";
 import { t } from "/assets/dashboard/text.js";
+import { outsideCount } from "/assets/dashboard/sort.js";
 import { renderDetails } from "/assets/dashboard/cards.js";
 const WINDOW_MS = 2 * 60 * 60 * 1000;
 
@@ -31,7 +32,7 @@ export async function loadHistory(st) {
 /** Live documents extend the fetched history between the 60-second refreshes. */
 export function appendLivePoint(st, doc) {
   if (!st.history) return;
-  const point = { t: Date.parse(doc.as_of), headcount: doc.headcount, cap: doc.cap, outside: doc.outside.length };
+  const point = { t: Date.parse(doc.as_of), headcount: doc.headcount, cap: doc.cap, outside: outsideCount(doc) };
   const last = st.history[st.history.length - 1];
   if (last) {
     if (point.t < last.t) return;

@@ -6,7 +6,7 @@ import { $, h } from "/assets/dom.js";
 import { serviceName } from "/assets/format.js";
 import { current, expired, fmtTime, minutesSince, serverNow } from "/assets/dashboard/session.js";
 import { t, surfaceName } from "/assets/dashboard/text.js";
-import { scheduleSort } from "/assets/dashboard/sort.js";
+import { outsideCount, scheduleSort } from "/assets/dashboard/sort.js";
 import { renderResult } from "/assets/dashboard/cards.js";
 /** Preset surfaces are sent in English, the service's own vocabulary (the simulator uses
  * "door handles" too), and shown translated. */
@@ -103,7 +103,7 @@ function openOverride(st, button) {
   for (const radio of form.querySelectorAll('input[name="override-reason"]')) radio.checked = false;
   const outside = doc?.outside || [];
   $("override-context").textContent = doc
-    ? t().overrideContext(st.name, doc.headcount, doc.cap, outside.length)
+    ? t().overrideContext(st.name, doc.headcount, doc.cap, outsideCount(doc))
     : st.name;
   // The head of the queue is the default and is sent without a ticket, so the service lets in
   // whoever is first when the request arrives; a named ticket is for a particular party (the

@@ -17,6 +17,7 @@ export function newSession(token, me) {
     districts: new Map(),
     conn: "lost",
     everOpen: false,
+    connReason: "",
     closeLive: null,
     /** Server clock minus this browser's clock, in ms: the demo (and a badly set PC) runs on a
      * different clock, and ages ("asked in 4 min ago") must use the server's. */

@@ -26,6 +26,17 @@ export function hasAlert(doc, kind, state) {
 
 /** The service decides when a crowd outside is a gathering risk (it counts people, and a
  * station may set its own threshold), so the card follows its alert rather than guessing. */
+/** Parties outside: all of them. A document lists only the head of a long queue (the first
+ * 200) and counts the rest in `outside_total`. */
+export function outsideCount(doc) {
+  return doc.outside_total ?? doc.outside.length;
+}
+
+/** People outside, in all the parties (listed or not). */
+export function outsidePeople(doc) {
+  return doc.outside_people ?? doc.outside.reduce((n, p) => n + p.party_size, 0);
+}
+
 export function gathering(doc) {
   return hasAlert(doc, "gathering");
 }
@@ -43,14 +54,14 @@ export function urgencyCompare(a, b) {
     if (level === "over") return 2;
     if (level === "full") return 3;
     if (gathering(doc)) return 4;
-    if (doc.outside.length > 0) return 5;
+    if (outsideCount(doc) > 0) return 5;
     return 6;
   };
   // Within a rank, a crowd outside as well makes it worse, then anything else unacknowledged.
   const crowd = (st) => (st.doc && gathering(st.doc) ? 0 : 1);
   const active = (st) => (st.doc ? (st.doc.alerts || []).filter((x) => x.state === "active").length : 0);
   const ratio = (st) => (st.doc ? st.doc.headcount / Math.max(st.doc.cap, 1) : -1);
-  const outside = (st) => (st.doc ? st.doc.outside.length : 0);
+  const outside = (st) => (st.doc ? outsideCount(st.doc) : 0);
   return rank(a) - rank(b) || crowd(a) - crowd(b) || active(b) - active(a) || ratio(b) - ratio(a)
     || outside(b) - outside(a) || a.name.localeCompare(b.name, "nb");
 }

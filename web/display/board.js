@@ -216,7 +216,7 @@ function renderFigures(doc) {
   const meter = $("meter-fill");
   meter.style.width = `${Math.round(ratio * 100)}%`;
   meter.className = headcount >= cap ? "full" : ratio >= 0.75 ? "high" : "";
-  $("outside-count").textContent = String(Array.isArray(doc.outside) ? doc.outside.length : 0);
+  $("outside-count").textContent = String(doc.outside_total ?? (Array.isArray(doc.outside) ? doc.outside.length : 0));
   const distance = Number(doc.distancing_m);
   if (distance > 0) {
     const nb = distance.toLocaleString("nb-NO", { maximumFractionDigits: 1 });

@@ -88,5 +88,5 @@ export function renderLists() {
 
   const outside = doc.outside.map((p) => outsideRow(p, parts));
   patch($("outside-list"), outside.length ? outside : h("li", { class: "empty note" }, t().none));
-  $("outside-total").textContent = `(${doc.outside.length})`;
+  $("outside-total").textContent = `(${doc.outside_total ?? doc.outside.length})`;
 }

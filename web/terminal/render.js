@@ -42,13 +42,16 @@ export function renderStatus() {
     const [symbol, label] = { enter: ["check", t().enter], wait_outside: ["stop", t().wait], closed: ["cross", t().closedSign] }[kind] || ["cross", kind];
     sign.replaceChildren(icon(symbol), ` ${label}`);
     $("headcount").textContent = `${doc.headcount} / ${doc.cap}`;
-    $("outside-count").textContent = String(doc.outside.length);
+    $("outside-count").textContent = String(doc.outside_total ?? doc.outside.length);
     $("please-enter-box").hidden = doc.please_enter.length === 0;
     $("please-enter").textContent = doc.please_enter.join(", ");
   }
   const stale = doc && state.conn === "lost";
   $("stale").hidden = !stale;
-  if (stale) $("stale").replaceChildren(icon("warn"), ` ${t().stale(fmtTime(doc.as_of))}`);
+  if (stale) {
+    const why = state.connReason ? ` (${state.connReason})` : "";
+    $("stale").replaceChildren(icon("warn"), ` ${t().stale(fmtTime(doc.as_of))}${why}`);
+  }
 }
 
 /** One check-in button: prefix, name, today's hours, who waits, the estimate, its shortcut key. */

@@ -33,9 +33,11 @@ function onDocument(doc) {
   renderIssued();
 }
 
-function onConnection(connection) {
+function onConnection(connection, closed) {
   const wasLost = state.conn === "lost";
   state.conn = connection;
+  // The server's reason for closing (too many sockets, not reading, …), shown on the stale line.
+  state.connReason = connection === "open" ? "" : closed?.reason || state.connReason;
   renderHeader();
   renderStatus();
   if (connection === "open") {

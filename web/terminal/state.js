@@ -41,6 +41,7 @@ export const state = {
   doc: null, // the latest full status document
   cache: readJson(localStorage, CACHE_SLOT, null),
   conn: null, // null | "open" | "lost"
+  connReason: "", // the server's reason when it closed the live socket
   focusServicesOnce: false, // right after signing in, the keyboard starts on the first check-in
   revealUntil: 0, // until when an arriving check-in answer may scroll itself into view
   recent: readJson(sessionStorage, RECENT_SLOT, null) || { issued: null, called: null, results: [] },
