@@ -1,7 +1,7 @@
 // The lobby display's board: follows the station's PUBLIC live socket and draws the sign, the
 // call being served (highlighted and announced when new), who may come in, the recent calls, the
 // figures and the clock. Loaded by display.js only when the display's markup is present.
-import { live } from "/assets/common.js";
+import { live, withToken } from "/assets/common.js";
 import { $, fill, h, s } from "/assets/dom.js";
 import { formatDate, formatTime } from "/assets/format.js";
 import { fitAll } from "/assets/display/fit.js";
@@ -67,6 +67,43 @@ const state = {
 // ---------------------------------------------------------------------------------------------
 // Start and the live socket
 
+const TOKEN_SLOT = "lobbywatch.display.token";
+
+/**
+ * The display's own device token, if it was given one: set once by opening the page as
+ * `/display/<station>#token=<token>` (a fragment never reaches the server or its logs), kept in
+ * this screen's storage and taken out of the address bar. With it, the display's socket counts
+ * as a device's, in the places no crowd of anonymous sockets can take; without it, it is public.
+ */
+function displayToken() {
+  const given = new URLSearchParams(location.hash.slice(1)).get("token");
+  try {
+    if (given) {
+      localStorage.setItem(TOKEN_SLOT, given);
+      history.replaceState(null, "", location.pathname + location.search);
+    }
+    return localStorage.getItem(TOKEN_SLOT) || given || "";
+  } catch {
+    return given || ""; // no storage (a locked-down kiosk): the fragment alone
+  }
+}
+
+/**
+ * `token` if the service still knows it. A revoked or mistyped one would make every connection
+ * attempt fail, and the screen go dark: it is forgotten, and the display reads as public.
+ */
+async function usableToken(token) {
+  if (!token) return "";
+  try {
+    const answer = await fetch("/api/v1/me", { headers: { Authorization: `Bearer ${token}` } });
+    if (answer.status !== 401) return token;
+  } catch {
+    return token; // the service is unreachable: keep the token, the socket retries
+  }
+  try { localStorage.removeItem(TOKEN_SLOT); } catch { /* nothing kept */ }
+  return "";
+}
+
 export function start() {
   state.station = stationFromPath();
   if (!state.station) {
@@ -75,7 +112,10 @@ export function start() {
   }
   document.title = `${state.station} — Lobbyskjerm`;
   state.sound = setUpSound();
-  live(`/api/v1/stations/${encodeURIComponent(state.station)}/public/live`, onDocument, onConnection);
+  const path = `/api/v1/stations/${encodeURIComponent(state.station)}/public/live`;
+  usableToken(displayToken()).then((token) => {
+    live(token ? withToken(path, token) : path, onDocument, onConnection);
+  });
   tickClock();
   setInterval(tickClock, 1000);
   // The fitting depends on the panel's size, which changes with the window (or a rotated tablet).
