@@ -3,6 +3,7 @@
 mod browser;
 mod capacity;
 mod crash;
+mod data_dir;
 mod errors;
 mod events;
 mod helpers;

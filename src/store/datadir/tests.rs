@@ -182,7 +182,10 @@ async fn a_marker_without_any_log_is_refused() {
     let message = refusal(image.path());
     assert!(message.contains("is missing"), "{message}");
     assert!(message.contains(MARKER_FILE), "{message}");
-    assert!(!image.path().join(DB_FILE).exists(), "no empty log was made");
+    assert!(
+        !image.path().join(DB_FILE).exists(),
+        "no empty log was made"
+    );
 }
 
 #[tokio::test]
