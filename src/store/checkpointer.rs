@@ -152,14 +152,6 @@ pub(super) fn empty_wal(conn: &Connection) -> bool {
     checkpoint(conn, "TRUNCATE").is_some()
 }
 
-/// The writer's last checkpoint, when the service shuts down, so the next start reads one file;
-/// failure here loses nothing (the WAL is replayed by SQLite on open).
-pub(super) fn truncate_at_shutdown(conn: &Connection) {
-    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())) {
-        tracing::warn!(cause = %e, "WAL checkpoint at shutdown failed");
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use chrono::Utc;

@@ -140,8 +140,11 @@ fn writer_loop(
         }
     }
     checkpointer.stop();
-    // All senders are gone: the service is shutting down.
-    checkpointer::truncate_at_shutdown(&conn);
+    // All senders are gone: the log is being closed. Empty the WAL and say so in the marker
+    // before the connection closes, as SQLite deletes the WAL file when the last one does.
+    if health.failure().is_none() {
+        let _ = empty_wal(&conn, &position, &health);
+    }
 }
 
 /// Commits `group`, unless the log has already failed; a failure here is recorded in `health`,

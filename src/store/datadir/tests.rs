@@ -268,3 +268,22 @@ async fn a_backup_taken_while_the_writer_runs_restores_every_committed_event() {
     assert_eq!(log.events, 12);
     assert_eq!(Some(recorded(restored.path()).log_id), copy.log_id);
 }
+
+#[tokio::test]
+async fn a_log_whose_last_handle_is_dropped_is_closed_with_its_wal_emptied() {
+    // As a tool that writes a log and drops it (the benchmark's generator) leaves it: SQLite
+    // deletes the WAL when the last connection closes, so the marker must not expect one.
+    let (dir, store) = running_log(3).await;
+    drop(store);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while recorded(dir.path()).wal_in_use {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the marker still expects a WAL"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(recorded(dir.path()).events, 3);
+    let image = crash_image(dir.path(), &[WAL]);
+    assert_eq!(open(image.path()).unwrap().events, 3);
+}
