@@ -31,7 +31,15 @@ pub(super) struct MarkerState {
     /// commit until a checkpoint empties the WAL at shutdown. Then the WAL file must exist.
     pub(super) wal_in_use: bool,
     pub(super) written_at: DateTime<Utc>,
+    /// Which opening of the log wrote this: a handle whose log was opened again since (tests
+    /// reopen a directory in one process while the old writer thread is still closing) must
+    /// not overwrite what the newer one recorded.
+    pub(super) opened: String,
 }
+
+/// Serializes marker writes within the process, so a late write of a closing log's handle and
+/// the write of the handle opened after it never interleave.
+static WRITING: Mutex<()> = Mutex::new(());
 
 /// Reads the marker in `dir`, `None` if there is none.
 pub(super) fn read(dir: &Path) -> anyhow::Result<Option<MarkerState>> {
@@ -86,7 +94,9 @@ impl Marker {
             events,
             wal_in_use,
             written_at: Utc::now(),
+            opened: format!("{:016x}", rand::random::<u64>()),
         };
+        let _writing = WRITING.lock().unwrap_or_else(|e| e.into_inner());
         write(dir, &state)?;
         Ok(Marker {
             dir: dir.to_owned(),
@@ -126,6 +136,14 @@ impl Marker {
         let mut next = state.clone();
         change(&mut next);
         next.written_at = Utc::now();
+        let _writing = WRITING.lock().unwrap_or_else(|e| e.into_inner());
+        let superseded = read(&self.dir)
+            .ok()
+            .flatten()
+            .is_some_and(|on_disk| on_disk.opened != next.opened);
+        if superseded {
+            return Ok(());
+        }
         write(&self.dir, &next)?;
         *state = next;
         Ok(())

@@ -287,3 +287,17 @@ async fn a_log_whose_last_handle_is_dropped_is_closed_with_its_wal_emptied() {
     let image = crash_image(dir.path(), &[WAL]);
     assert_eq!(open(image.path()).unwrap().events, 3);
 }
+
+#[tokio::test]
+async fn a_log_handle_closing_after_its_directory_was_opened_again_leaves_the_newer_marker() {
+    let (dir, old) = running_log(3).await;
+    old.flush().await;
+    let newer = open(dir.path()).unwrap().start_writer().unwrap();
+    commit(&newer, 3, 1).await;
+    let marker = recorded(dir.path());
+    assert!(marker.wal_in_use);
+    // The old writer's closing checkpoint would record an empty WAL that the newer one uses.
+    drop(old);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(recorded(dir.path()), marker);
+}
