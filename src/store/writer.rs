@@ -140,10 +140,24 @@ fn writer_loop(
         }
     }
     checkpointer.stop();
-    // All senders are gone: the log is being closed. Empty the WAL and say so in the marker
-    // before the connection closes, as SQLite deletes the WAL file when the last one does.
-    if health.failure().is_none() {
-        let _ = empty_wal(&conn, &position, &health);
+    // All senders are gone: the log is being closed.
+    close(conn, &position);
+}
+
+/// Closes the log once its last handle is gone — also after a failure, as everything committed
+/// is still worth folding in. SQLite deletes the WAL file when the last connection closes, so
+/// the WAL is emptied and the marker told so first; if either fails, the connection is leaked
+/// rather than closed, so the WAL the marker still expects stays where it is (the process is
+/// ending anyway, or a test dropped its log).
+fn close(conn: Connection, position: &Position) {
+    let recorded = checkpointer::empty_wal(&conn)
+        && position
+            .marker
+            .wal_emptied(position.events())
+            .inspect_err(|e| tracing::warn!(cause = %e, "updating the data directory's marker at close failed"))
+            .is_ok();
+    if !recorded {
+        std::mem::forget(conn);
     }
 }
 

@@ -301,3 +301,51 @@ async fn a_log_handle_closing_after_its_directory_was_opened_again_leaves_the_ne
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert_eq!(recorded(dir.path()), marker);
 }
+
+#[tokio::test]
+async fn a_log_that_failed_is_closed_with_every_committed_event_in_the_database_file() {
+    // A full log (fail-stop), then the service stops: the restart after the operator made room
+    // must not be refused for a WAL that SQLite deleted on close.
+    let dir = tempfile::tempdir().unwrap();
+    let full = StoreOptions {
+        max_pages: Some(12),
+        ..StoreOptions::default()
+    };
+    let store = OpenLog::open(dir.path(), full)
+        .unwrap()
+        .start_writer()
+        .unwrap();
+    let mut committed = 0;
+    while committed < 10_000 {
+        let device = DeviceId::parse("desk").unwrap();
+        let event: Event =
+            serde_json::from_str(r#"{"kind":"cleaned","surface":"counter"}"#).unwrap();
+        let ack = store.submit(Record {
+            event: Some(Recorded {
+                station: StationId::parse("s1").unwrap(),
+                seq: committed + 1,
+                at: Utc::now(),
+                device,
+                event,
+            }),
+            idempotency: None,
+            snapshot: None,
+        });
+        if ack.await.unwrap().is_err() {
+            break;
+        }
+        committed += 1;
+    }
+    assert!(store.failure().is_some(), "the log filled up");
+    drop(store);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while recorded(dir.path()).wal_in_use {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the marker still expects a WAL"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let image = crash_image(dir.path(), &[WAL]);
+    assert_eq!(open(image.path()).unwrap().events, committed);
+}
