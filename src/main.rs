@@ -39,6 +39,14 @@ enum Command {
         /// The file to check.
         file: PathBuf,
     },
+    /// Copy the event log in DIR into FILE — consistent, and safe while the service runs.
+    /// Restore: put FILE as lobbywatch.sqlite3 into an empty data directory and start there.
+    Backup {
+        /// The service's data directory.
+        dir: PathBuf,
+        /// The backup file to create (never overwritten).
+        file: PathBuf,
+    },
 }
 
 #[derive(Args)]
@@ -63,6 +71,10 @@ struct ServeArgs {
     /// development: edit, reload, no rebuild).
     #[arg(long)]
     web_dir: Option<PathBuf>,
+    /// Start a new, empty event log on purpose: the old log's files are moved aside into a
+    /// subdirectory of the data directory (nothing is deleted). Use it for one start only.
+    #[arg(long)]
+    new_log: bool,
 }
 
 #[derive(Args)]
@@ -96,6 +108,7 @@ fn main() -> anyhow::Result<()> {
         Command::CheckConfig { file } => check_config(&file),
         Command::Serve(args) => serve_command(args),
         Command::Demo(args) => demo(args),
+        Command::Backup { dir, file } => backup(&dir, &file),
     }
 }
 
@@ -110,6 +123,30 @@ fn log_filter() -> EnvFilter {
         .fold(asked, |filter, directive| {
             filter.add_directive(directive.parse().expect("a valid directive"))
         })
+}
+
+/// `backup`: one line on stdout naming the copy; an error exits non-zero.
+fn backup(dir: &Path, file: &Path) -> anyhow::Result<()> {
+    let copy = lobbywatch::store::backup(dir, file)?;
+    println!(
+        "backed up log {} ({} events) to {}",
+        copy.log_id.as_deref().unwrap_or("without an id"),
+        copy.events,
+        copy.file.display()
+    );
+    Ok(())
+}
+
+/// `serve --new-log`: moves the old log aside, so the start that follows opens an empty one.
+fn start_new_log(data: &Path) -> anyhow::Result<()> {
+    match lobbywatch::store::set_aside(data)? {
+        Some(aside) => tracing::warn!(
+            moved_to = %aside.display(),
+            "--new-log: starting an empty event log; the old log's files were moved aside (delete them once you no longer need them)"
+        ),
+        None => tracing::info!("--new-log: there was no log to move aside"),
+    }
+    Ok(())
 }
 
 /// `check-config`: the report on stdout, or the error on stderr and exit code 1.
@@ -136,6 +173,9 @@ fn serve_command(args: ServeArgs) -> anyhow::Result<()> {
             Config::sample()
         }
     };
+    if args.new_log {
+        start_new_log(&args.data)?;
+    }
     let start = StartOptions {
         store: StoreOptions {
             max_pages: args.max_db_pages,

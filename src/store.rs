@@ -14,12 +14,18 @@
 //!
 //! | file | owns |
 //! |---|---|
-//! | `schema.rs` | opening the file: flags, WAL and `synchronous=FULL`, the tables |
+//! | `schema.rs` | opening the file: flags, WAL and `synchronous=FULL`, the tables, the log's identity |
+//! | `datadir.rs` | the data directory at start-up: refusing a log missing pieces, adopting, setting aside |
+//! | `marker.rs` | the directory's record of its log: identity, events, whether the WAL is in use |
+//! | `backup.rs` | an online copy of the live log into one file |
 //! | `writer.rs` | the writer thread: group commit, fail-stop |
 //! | `checkpointer.rs` | the checkpointer thread and the writer's WAL restarts |
 //! | `reads.rs` | every read: replay, snapshots, stored answers, ranges, the readers' pool |
 
+mod backup;
 mod checkpointer;
+mod datadir;
+mod marker;
 mod reads;
 mod schema;
 mod writer;
@@ -32,13 +38,17 @@ use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
+pub use backup::{Backup, backup};
 pub use checkpointer::{CHECKPOINT_AFTER, WAL_FRAMES_LIMIT};
+pub use datadir::set_aside;
+pub use marker::MARKER_FILE;
 pub use reads::LogReader;
 pub use writer::MAX_GROUP;
 
 use crate::domain::{DeviceId, Recorded, StationId};
 use crate::engine::Snapshot;
 use crate::idempotency::IdempotencyRecord;
+use marker::Marker;
 use reads::ReaderPool;
 use writer::{Job, Work};
 
@@ -129,19 +139,26 @@ pub struct OpenLog {
     conn: Connection,
     path: PathBuf,
     options: StoreOptions,
+    /// The data directory's record of this log, kept up to date from here on.
+    marker: Marker,
+    /// Events in the log when it was opened.
+    events: u64,
 }
 
 impl OpenLog {
-    /// Opens (creating if needed) the log in `dir`.
+    /// Opens (creating if needed) the log in `dir`. Refuses — an error naming the file and what
+    /// to do — a log that is missing its database file or WAL, or that is not, or is older
+    /// than, the log the directory recorded (see `store/datadir.rs`).
     pub fn open(dir: &Path, options: StoreOptions) -> anyhow::Result<OpenLog> {
         std::fs::create_dir_all(dir)
             .map_err(|e| anyhow::anyhow!("cannot create data directory {}: {e}", dir.display()))?;
-        let path = dir.join(DB_FILE);
-        let conn = schema::open_for_writing(&path, options.max_pages)?;
+        let (conn, marker, events) = datadir::open_checked(dir, options.max_pages)?;
         Ok(OpenLog {
             conn,
-            path,
+            path: dir.join(DB_FILE),
             options,
+            marker,
+            events,
         })
     }
 
@@ -208,7 +225,13 @@ impl OpenLog {
         let readers = Arc::new(ReaderPool::open(self.path.clone())?);
         let health = Health::default();
         let snapshot_every = self.options.snapshot_every();
-        let jobs = writer::start(self.conn, &self.path, health.clone())?;
+        let jobs = writer::start(
+            self.conn,
+            &self.path,
+            health.clone(),
+            Arc::new(self.marker),
+            self.events,
+        )?;
         Ok(Store {
             jobs,
             health,
@@ -290,7 +313,9 @@ impl Store {
         &self.path
     }
 
-    /// Waits until everything queued so far is committed (used at shutdown).
+    /// Waits until everything queued so far is committed and the WAL is checkpointed into the
+    /// database file, so that file alone is current (used at shutdown; a later commit simply
+    /// uses the WAL again).
     pub async fn flush(&self) {
         let (ack, rx) = oneshot::channel();
         if self

@@ -18,6 +18,7 @@ use std::time::Duration;
 use rusqlite::Connection;
 
 use super::schema;
+use super::writer::Position;
 
 /// Records committed between two requests to the checkpointer thread. Each record dirties a few
 /// pages; a checkpoint copies each page once, its newest version, however often it changed.
@@ -46,7 +47,9 @@ pub(super) struct Checkpointer {
 }
 
 impl Checkpointer {
-    pub(super) fn start(path: &Path) -> anyhow::Result<Checkpointer> {
+    /// Starts the thread on the log at `path`. After each round it records in the marker the
+    /// events committed before the round began, all of which are durable by then.
+    pub(super) fn start(path: &Path, position: &Position) -> anyhow::Result<Checkpointer> {
         let conn = schema::open_for_checkpoints(path)?;
         // Only ever synced, never written through: SQLite writes the pages.
         let database = std::fs::OpenOptions::new()
@@ -56,10 +59,12 @@ impl Checkpointer {
         let (due, rx) = std::sync::mpsc::sync_channel::<()>(1);
         let wal_frames = Arc::new(AtomicU64::new(0));
         let frames = wal_frames.clone();
+        let (marker, committed) = (position.marker.clone(), position.committed.clone());
         let thread = thread::Builder::new()
             .name("lobbywatch-log-checkpoint".into())
             .spawn(move || {
                 while rx.recv().is_ok() {
+                    let events = committed.load(Ordering::Acquire);
                     if let Some(log) = checkpoint(&conn, "PASSIVE") {
                         // Under load a PASSIVE checkpoint never reaches the WAL's end, and
                         // SQLite then leaves the pages it copied unsynced: the next sync of the
@@ -70,6 +75,11 @@ impl Checkpointer {
                             tracing::warn!(cause = %e, "syncing the database file after a checkpoint failed");
                         }
                         frames.store(log, Ordering::Release);
+                        // A marker behind the log only protects a little less; the next round
+                        // tries again.
+                        if let Err(e) = marker.advance(events) {
+                            tracing::warn!(cause = %e, "updating the data directory's marker failed");
+                        }
                     }
                 }
             })?;
@@ -136,12 +146,10 @@ pub(super) fn restart_wal(conn: &Connection) -> bool {
     restarted
 }
 
-/// The writer's last checkpoint, when the service shuts down, so the next start reads one file;
-/// failure here loses nothing (the WAL is replayed by SQLite on open).
-pub(super) fn truncate_at_shutdown(conn: &Connection) {
-    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())) {
-        tracing::warn!(cause = %e, "WAL checkpoint at shutdown failed");
-    }
+/// Copies the whole WAL into the database file and empties it (TRUNCATE), so the database file
+/// alone is current; waits for a running checkpoint and readers. Returns whether it did.
+pub(super) fn empty_wal(conn: &Connection) -> bool {
+    checkpoint(conn, "TRUNCATE").is_some()
 }
 
 #[cfg(test)]

@@ -3,12 +3,13 @@
 //! Everything that decides what the file on disk looks like lives here, so the schema is read
 //! in one place: WAL journal mode (readers never wait for the writer, the writer never waits for
 //! readers), `synchronous=FULL` (a commit is on disk before it is acknowledged), and the tables
-//! `events`, `idempotency`, `revoked_tokens` and `snapshots`. The tables are created if missing,
-//! so opening a new directory and reopening an old log are the same call.
+//! `events`, `idempotency`, `revoked_tokens`, `snapshots` and `meta` (the log's identity). The
+//! tables are created if missing, so opening a new directory and reopening an old log — also one
+//! written before `meta` existed — are the same call.
 
 use std::path::Path;
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 /// `synchronous=FULL` (a commit is on disk before it is acknowledged), then the log's tables and
 /// indexes. `events` is keyed by `(station, seq)`, so a station's events are contiguous and
@@ -48,6 +49,11 @@ const SYNCHRONOUS_AND_TABLES: &str = "PRAGMA synchronous=FULL;
                  station TEXT PRIMARY KEY,
                  seq INTEGER NOT NULL,
                  state TEXT NOT NULL
+             ) WITHOUT ROWID;
+             CREATE TABLE IF NOT EXISTS meta(
+                 only INTEGER PRIMARY KEY CHECK (only = 1),
+                 log_id TEXT NOT NULL,
+                 created_us INTEGER NOT NULL
              ) WITHOUT ROWID;";
 
 /// Opens (creating if needed) the log at `path` for writing: WAL mode, `synchronous=FULL`, the
@@ -71,6 +77,41 @@ pub(super) fn open_for_writing(path: &Path, max_pages: Option<u64>) -> anyhow::R
         conn.query_row(&format!("PRAGMA max_page_count={pages}"), [], |_| Ok(()))?;
     }
     Ok(conn)
+}
+
+/// The log's identity, a random id stored once when the log is created (or adopted: a log
+/// written before identities existed gets one on its first open). `None` when it has none yet.
+pub(super) fn log_id(conn: &Connection) -> rusqlite::Result<Option<String>> {
+    conn.query_row("SELECT log_id FROM meta WHERE only = 1", [], |r| r.get(0))
+        .optional()
+}
+
+/// Gives the log a new random identity and returns it.
+pub(super) fn assign_log_id(conn: &Connection) -> rusqlite::Result<String> {
+    let id = format!("{:032x}", rand::random::<u128>());
+    conn.execute(
+        "INSERT INTO meta(only, log_id, created_us) VALUES (1, ?1, ?2)",
+        rusqlite::params![id, chrono::Utc::now().timestamp_micros()],
+    )?;
+    Ok(id)
+}
+
+/// How many events the log holds: the sum of each station's highest seq, since a station's
+/// events are numbered from 1 without gaps (replay refuses a gap). One index probe per station,
+/// where `COUNT(*)` would read every row.
+pub(super) fn event_count(conn: &Connection) -> rusqlite::Result<u64> {
+    conn.query_row(
+        "WITH RECURSIVE s(station) AS (
+             SELECT MIN(station) FROM events
+             UNION ALL
+             SELECT (SELECT MIN(station) FROM events WHERE events.station > s.station)
+             FROM s WHERE s.station IS NOT NULL)
+         SELECT COALESCE(SUM((SELECT MAX(seq) FROM events WHERE events.station = s.station)), 0)
+         FROM s WHERE station IS NOT NULL",
+        [],
+        |r| r.get::<_, i64>(0),
+    )
+    .map(|n| n.max(0) as u64)
 }
 
 /// A read-only connection to the log at `path`, already opened (and so created) for writing.

@@ -7,14 +7,21 @@
 //! the writer acknowledges that group and every later one with an error, and the service stops
 //! accepting events, because memory may now be ahead of the log and the log is the truth.
 //! Between groups, after the acknowledgements, it keeps the WAL small (see `checkpointer.rs`).
+//! It also keeps the data directory's marker (`marker.rs`) truthful: before the first commit
+//! that puts anything in an empty WAL the marker says the WAL is in use, and a flush empties the
+//! WAL into the database file before it is acknowledged, so after a graceful shutdown the
+//! database file alone is the whole log.
 
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
 
 use rusqlite::{CachedStatement, Connection, params};
 use tokio::sync::{mpsc, oneshot};
 
 use super::checkpointer::{self, CHECKPOINT_AFTER, Checkpointer, WAL_FRAMES_LIMIT};
+use super::marker::Marker;
 use super::{Health, Record, Revocation, StoreError};
 use crate::domain::{Recorded, StationId};
 use crate::engine::Snapshot;
@@ -41,20 +48,40 @@ pub(super) struct Job {
     pub(super) ack: oneshot::Sender<Result<(), StoreError>>,
 }
 
-/// Starts the writer thread on `conn` (the log at `path`, opened for writing), with its
-/// checkpointer; from here on only the writer writes. Returns the writer's queue.
+/// How far the log has got, and the marker that records it.
+pub(super) struct Position {
+    pub(super) marker: Arc<Marker>,
+    /// Events committed so far, for the checkpointer to record in the marker.
+    pub(super) committed: Arc<AtomicU64>,
+}
+
+impl Position {
+    fn events(&self) -> u64 {
+        self.committed.load(Ordering::Acquire)
+    }
+}
+
+/// Starts the writer thread on `conn` (the log at `path`, opened for writing, holding `events`
+/// events), with its checkpointer; from here on only the writer writes. Returns the writer's
+/// queue.
 pub(super) fn start(
     conn: Connection,
     path: &Path,
     health: Health,
+    marker: Arc<Marker>,
+    events: u64,
 ) -> anyhow::Result<mpsc::UnboundedSender<Job>> {
     let (jobs, rx) = mpsc::unbounded_channel();
     checkpointer::take_over_checkpoints(&conn)?;
     conn.execute_batch(&format!("PRAGMA cache_size=-{WRITER_CACHE_KIB};"))?;
-    let checkpointer = Checkpointer::start(path)?;
+    let position = Position {
+        marker,
+        committed: Arc::new(AtomicU64::new(events)),
+    };
+    let checkpointer = Checkpointer::start(path, &position)?;
     thread::Builder::new()
         .name("lobbywatch-log-writer".into())
-        .spawn(move || writer_loop(conn, rx, health, checkpointer))
+        .spawn(move || writer_loop(conn, rx, health, checkpointer, position))
         .expect("spawning the log writer thread");
     Ok(jobs)
 }
@@ -78,6 +105,7 @@ fn writer_loop(
     mut rx: mpsc::UnboundedReceiver<Job>,
     health: Health,
     checkpointer: Checkpointer,
+    position: Position,
 ) {
     let mut group: Vec<Job> = Vec::with_capacity(MAX_GROUP);
     let mut since_request = 0u64;
@@ -89,7 +117,10 @@ fn writer_loop(
                 Err(_) => break,
             }
         }
-        let result = commit_unless_failed(&mut conn, &group, &health);
+        let mut result = commit_unless_failed(&mut conn, &group, &health, &position);
+        if result.is_ok() && group.iter().any(|job| matches!(job.work, Work::Flush)) {
+            result = empty_wal(&conn, &position, &health);
+        }
         since_request += group.len() as u64;
         for job in group.drain(..) {
             let _ = job.ack.send(result.clone());
@@ -109,23 +140,72 @@ fn writer_loop(
         }
     }
     checkpointer.stop();
-    // All senders are gone: the service is shutting down.
-    checkpointer::truncate_at_shutdown(&conn);
+    // All senders are gone: the log is being closed.
+    close(conn, &position);
+}
+
+/// Closes the log once its last handle is gone — also after a failure, as everything committed
+/// is still worth folding in. SQLite deletes the WAL file when the last connection closes, so
+/// the WAL is emptied and the marker told so first; if either fails, the connection is leaked
+/// rather than closed, so the WAL the marker still expects stays where it is (the process is
+/// ending anyway, or a test dropped its log).
+fn close(conn: Connection, position: &Position) {
+    let recorded = checkpointer::empty_wal(&conn)
+        && position
+            .marker
+            .wal_emptied(position.events())
+            .inspect_err(|e| tracing::warn!(cause = %e, "updating the data directory's marker at close failed"))
+            .is_ok();
+    if !recorded {
+        std::mem::forget(conn);
+    }
 }
 
 /// Commits `group`, unless the log has already failed; a failure here is recorded in `health`,
-/// so every later group is refused too (fail-stop).
+/// so every later group is refused too (fail-stop). Before the first commit into an empty WAL
+/// the marker says the WAL is in use: a marker that cannot say so fails the log like a failed
+/// write, since the directory could then no longer tell a lost WAL from a complete log.
 fn commit_unless_failed(
     conn: &mut Connection,
     group: &[Job],
     health: &Health,
+    position: &Position,
 ) -> Result<(), StoreError> {
     if let Some(reason) = health.failure() {
         return Err(StoreError::Failed(reason));
     }
-    write_group(conn, group).map_err(|e| {
-        let reason = e.to_string();
+    let writes = group.iter().any(|job| !matches!(job.work, Work::Flush));
+    let fail = |reason: String| {
         tracing::error!(cause = %reason, records = group.len(), "event log write failed; no further events will be accepted");
+        health.fail(reason.clone());
+        StoreError::Failed(reason)
+    };
+    if writes && !position.marker.wal_in_use() {
+        position
+            .marker
+            .wal_in_use_from_now()
+            .map_err(|e| fail(format!("cannot update the data directory's marker: {e}")))?;
+    }
+    write_group(conn, group).map_err(|e| fail(e.to_string()))?;
+    let events = group
+        .iter()
+        .filter(|job| matches!(&job.work, Work::Record(r) if r.event.is_some()))
+        .count() as u64;
+    position.committed.fetch_add(events, Ordering::AcqRel);
+    Ok(())
+}
+
+/// A flush's checkpoint: copies the whole WAL into the database file and empties it, then
+/// records in the marker that the database file alone is current. If the WAL cannot be emptied
+/// (a reader holds it) nothing is lost — the marker goes on saying the WAL is in use. Only a
+/// marker that cannot be written fails the log.
+fn empty_wal(conn: &Connection, position: &Position, health: &Health) -> Result<(), StoreError> {
+    if !checkpointer::empty_wal(conn) {
+        return Ok(());
+    }
+    position.marker.wal_emptied(position.events()).map_err(|e| {
+        let reason = format!("cannot update the data directory's marker: {e}");
+        tracing::error!(cause = %reason, "the log's marker cannot be written");
         health.fail(reason.clone());
         StoreError::Failed(reason)
     })

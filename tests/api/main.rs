@@ -5,6 +5,7 @@ mod capacity;
 mod cli;
 mod connections;
 mod crash;
+mod data_dir;
 mod errors;
 mod events;
 mod helpers;

@@ -70,6 +70,8 @@ async fn time_to_ready(ws: &Workspace, data: &std::path::Path) -> anyhow::Result
         status == 200,
         "/healthz answered {status} after the restart"
     );
+    // Stopped gracefully: the next round edits the log's file directly.
+    tokio::task::block_in_place(|| service.stop())?;
     Ok(ready)
 }
 
