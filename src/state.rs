@@ -48,7 +48,7 @@ pub struct AppState {
     /// The time source for stamping events and judging opening hours.
     pub clock: Clock,
     /// Events per device per minute.
-    pub rate: Arc<crate::rate_limit::RateLimiter>,
+    pub rate: Arc<crate::rate_limit::RateLimiter<crate::domain::DeviceId>>,
     /// Open live sockets and their caps.
     pub sockets: Arc<crate::sockets::SocketCounts>,
     /// When set, web pages are read from this directory on every request (page development).
