@@ -192,6 +192,13 @@ pub struct Limits {
     pub header_read_timeout_s: u64,
     /// Events one device may post per minute (a token bucket of this size, refilled evenly).
     pub events_per_minute_per_device: u32,
+    /// Capacity-calculator requests one source address may make per minute (a token bucket).
+    pub capacity_per_minute_per_address: u32,
+    /// Seat searches the anonymous calculator runs at once; one more is answered 503 at once.
+    pub capacity_solvers: usize,
+    /// Branch-and-bound nodes one calculator request may search; past them the answer is the
+    /// best valid set found, `exact: false`. A node count, so the answer is the same under load.
+    pub capacity_search_nodes: u64,
     /// Live sockets open at once, overall and per device (public sockets count overall only).
     pub max_sockets: usize,
     pub max_sockets_per_device: usize,
@@ -207,6 +214,9 @@ impl Default for Limits {
             request_timeout_s: 15,
             header_read_timeout_s: 10,
             events_per_minute_per_device: 600,
+            capacity_per_minute_per_address: 30,
+            capacity_solvers: 1,
+            capacity_search_nodes: capacity::REQUEST_NODE_BUDGET,
             max_sockets: 20_000,
             max_sockets_per_device: 8,
             allowed_origins: Vec::new(),
