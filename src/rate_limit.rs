@@ -125,11 +125,11 @@ mod tests {
     fn full_buckets_are_swept_once_there_are_many_and_the_others_are_kept() {
         let limiter: RateLimiter<u32> = RateLimiter::new(60);
         let t0 = Instant::now();
-        for key in 0..FIRST_SWEEP_AT as u32 {
-            limiter.take(&key, t0).unwrap();
-        }
-        for _ in 0..59 {
+        for _ in 0..60 {
             limiter.take(&0, t0).unwrap(); // key 0 is now empty
+        }
+        for key in 1..FIRST_SWEEP_AT as u32 {
+            limiter.take(&key, t0).unwrap();
         }
         assert_eq!(limiter.len(), FIRST_SWEEP_AT);
         // Half a minute on, every other key has refilled and may go; key 0 holds 30 tokens.
