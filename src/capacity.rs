@@ -39,7 +39,9 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-pub use seats::{SeatSet, greedy_seat_set, max_seat_set};
+pub use seats::{
+    REQUEST_NODE_BUDGET, SearchBudget, SeatSet, greedy_seat_set, max_seat_set, seat_set_within,
+};
 // The rule's vocabulary is plain data that the documents carry too, so it lives in `domain`.
 pub use crate::domain::rule::{
     AreaModel, Limit, MAX_DISTANCING_M, MIN_DISTANCING_M, check_distancing,
@@ -204,11 +206,22 @@ pub fn validate_geometry(g: &RoomGeometry) -> Result<(), GeometryError> {
     Ok(())
 }
 
-/// Validates the rule and the room, then derives the cap.
+/// Validates the rule and the room, then derives the cap, with the seat
+/// search budget for the operator's own rooms ([`SearchBudget::CONFIG`]).
 pub fn derive(
     g: &RoomGeometry,
     distancing_m: f64,
     model: AreaModel,
+) -> Result<Capacity, GeometryError> {
+    derive_within(g, distancing_m, model, SearchBudget::CONFIG)
+}
+
+/// [`derive`] with the seat search held to `budget` (an anonymous request's).
+pub fn derive_within(
+    g: &RoomGeometry,
+    distancing_m: f64,
+    model: AreaModel,
+    budget: SearchBudget<'_>,
 ) -> Result<Capacity, GeometryError> {
     validate_distancing(distancing_m)?;
     validate_geometry(g)?;
@@ -216,7 +229,7 @@ pub fn derive(
     let area = area_cap(g.area_m2, distancing_m, model);
     let (seat_cap, usable_seats, exact) = match &g.seats {
         Some(seats) => {
-            let set = max_seat_set(seats, distancing_m);
+            let set = seat_set_within(seats, distancing_m, budget);
             // At most MAX_SEATS after validation, so this always fits.
             let count = u32::try_from(set.seats.len()).unwrap_or(u32::MAX);
             (Some(count), set.seats, set.exact)

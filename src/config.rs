@@ -196,6 +196,13 @@ pub struct Limits {
     pub max_connections: usize,
     /// Events one device may post per minute (a token bucket of this size, refilled evenly).
     pub events_per_minute_per_device: u32,
+    /// Capacity-calculator requests one source address may make per minute (a token bucket).
+    pub capacity_per_minute_per_address: u32,
+    /// Seat searches the anonymous calculator runs at once; one more is answered 503 at once.
+    pub capacity_solvers: usize,
+    /// Branch-and-bound nodes one calculator request may search; past them the answer is the
+    /// best valid set found, `exact: false`. A node count, so the answer is the same under load.
+    pub capacity_search_nodes: u64,
     /// Live sockets open at once, overall (devices and public together) and per device.
     pub max_sockets: usize,
     pub max_sockets_per_device: usize,
@@ -220,6 +227,9 @@ impl Default for Limits {
             idle_timeout_s: 60,
             max_connections: 4096,
             events_per_minute_per_device: 600,
+            capacity_per_minute_per_address: 30,
+            capacity_solvers: 1,
+            capacity_search_nodes: capacity::REQUEST_NODE_BUDGET,
             max_sockets: 20_000,
             max_sockets_per_device: 8,
             max_public_sockets: 15_000,

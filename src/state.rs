@@ -48,7 +48,7 @@ pub struct AppState {
     /// The time source for stamping events and judging opening hours.
     pub clock: Clock,
     /// Events per device per minute.
-    pub rate: Arc<crate::rate_limit::RateLimiter>,
+    pub rate: Arc<crate::rate_limit::RateLimiter<crate::domain::DeviceId>>,
     /// Open HTTP connections, their cap, and what was refused at the door (shared by the accept
     /// loop and `/healthz`).
     pub connections: Arc<crate::connections::Connections>,

@@ -62,6 +62,17 @@ impl Conn {
         self.send(request).await
     }
 
+    /// POSTs a JSON `body` to `path` anonymously (the capacity calculator).
+    pub async fn post_json(&mut self, path: &str, body: Bytes) -> anyhow::Result<Answer> {
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri(path)
+            .header(HOST, &self.host)
+            .header(CONTENT_TYPE, "application/json")
+            .body(Full::new(body))?;
+        self.send(request).await
+    }
+
     /// GETs `path`, with a bearer `token` when given.
     pub async fn get(&mut self, path: &str, token: Option<&str>) -> anyhow::Result<Answer> {
         let mut request = Request::builder().uri(path).header(HOST, &self.host);

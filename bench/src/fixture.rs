@@ -40,6 +40,7 @@ norwegian_holidays = false
 [limits]
 max_concurrent_requests = 100000
 events_per_minute_per_device = 100000000
+capacity_per_minute_per_address = 100000000
 max_sockets = 100000
 max_sockets_per_device = 100000
 max_public_sockets = 99999

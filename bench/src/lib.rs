@@ -13,6 +13,7 @@
 //! final JSON line ([`report`]); `BENCHMARKS.md` explains the method and keeps the latest run.
 
 pub mod baselines;
+pub mod calculator;
 pub mod client;
 pub mod crash;
 pub mod fixture;
@@ -59,7 +60,7 @@ pub struct Plan {
     /// S7: load duration and kills.
     pub crash_secs: f64,
     pub crash_kills: u32,
-    /// Only these scenarios (`s1` … `s7`; S2 runs S1 for its rate); all when empty. B2 is
+    /// Only these scenarios (`s1` … `s8`; S2 runs S1 for its rate); all when empty. B2 is
     /// always measured.
     pub only: Vec<String>,
 }
@@ -89,7 +90,7 @@ impl Plan {
         }
     }
 
-    /// Whether scenario `name` (`s1` … `s7`) is to run.
+    /// Whether scenario `name` (`s1` … `s8`) is to run.
     pub fn runs(&self, name: &str) -> bool {
         self.only.is_empty() || self.only.iter().any(|o| o.eq_ignore_ascii_case(name))
     }

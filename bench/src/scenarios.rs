@@ -53,6 +53,9 @@ pub async fn all(
     if plan.runs("s4") {
         delivery::slow_consumers(plan, &service, &target, &watched, report).await?;
     }
+    if plan.runs("s8") {
+        crate::calculator::under_attack(plan, ws, &service, report).await?;
+    }
     drop(service);
     if plan.runs("s5") {
         idle_memory::idle_memory(plan, ws, fd_limit, report).await?;

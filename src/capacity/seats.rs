@@ -7,7 +7,11 @@
 //! module), so the answer is searched for exactly: dominated chairs are
 //! dropped, each group of interacting chairs is solved on its own by a
 //! bit-set branch and bound, and all groups share one deterministic node
-//! budget. Pure and deterministic: the same plan always gives the same chairs.
+//! budget. Pure and deterministic: the same plan and budget always give the
+//! same chairs (a caller that goes away may stop the search early; it then
+//! gets no answer it could compare).
+
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::bitgraph::{
     BitGraph, BitIter, and_count, bit_clear, bit_set, bit_test, first_bit, is_subset,
@@ -19,12 +23,57 @@ use super::bitgraph::{
 const SEAT_EPS_M: f64 = 1e-9;
 
 /// Total number of branch-and-bound nodes the seat search may visit, across
-/// all groups of a room. A node count, never wall-clock time, so the result
-/// is the same on every machine and under any load. Real waiting rooms need
-/// from one to a few thousand nodes; the budget is only reached by plans with
-/// hundreds of chairs in one dense block at 2-3 m (a few seconds in a release
-/// build), and then the best set found so far, still valid, is returned.
+/// all groups of a room, when the operator's own config is solved. A node
+/// count, never wall-clock time, so the result is the same on every machine
+/// and under any load. Real waiting rooms need from one to a few thousand
+/// nodes; the budget is only reached by plans with hundreds of chairs in one
+/// dense block at 2-3 m (a few seconds in a release build), and then the best
+/// set found so far, still valid, is returned.
 const SEAT_SEARCH_NODE_BUDGET: u64 = 2_000_000;
+
+/// The default node budget of an anonymous request to the calculator
+/// (`[limits] capacity_search_nodes`): every realistic waiting room is still
+/// solved exactly (they need at most a few thousand nodes), and the densest
+/// 500-chair plans stop after 20–85 ms of CPU in a release build on the 2-core
+/// development machine (they took 1.7–7 s with the config budget), mostly
+/// with the same number of chairs.
+pub const REQUEST_NODE_BUDGET: u64 = 20_000;
+
+/// How often (in nodes) the search looks at its stop flag: rarely enough to
+/// cost nothing, often enough to stop within a millisecond or so.
+const STOP_CHECK_EVERY: u64 = 1024;
+
+/// How much searching a caller allows: a deterministic number of nodes, and
+/// for a caller that may go away (an HTTP request), a flag that, once set,
+/// stops the search at its next check.
+#[derive(Debug, Clone, Copy)]
+pub struct SearchBudget<'a> {
+    pub nodes: u64,
+    pub stop: Option<&'a AtomicBool>,
+}
+
+impl SearchBudget<'static> {
+    /// For the operator's own rooms (config and rule changes): answers stay
+    /// exact wherever they were before the calculator had a budget of its own.
+    pub const CONFIG: SearchBudget<'static> = SearchBudget {
+        nodes: SEAT_SEARCH_NODE_BUDGET,
+        stop: None,
+    };
+}
+
+impl<'a> SearchBudget<'a> {
+    /// For an anonymous request: a small node budget, stopped by `stop`.
+    pub fn request(nodes: u64, stop: &'a AtomicBool) -> Self {
+        SearchBudget {
+            nodes,
+            stop: Some(stop),
+        }
+    }
+
+    fn stopped(&self) -> bool {
+        self.stop.is_some_and(|flag| flag.load(Ordering::Relaxed))
+    }
+}
 
 /// A set of usable seats: indices into the seat list, ascending.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,12 +123,14 @@ pub fn greedy_seat_set(seats: &[[f64; 2]], distancing_m: f64) -> Vec<usize> {
 /// if it runs out, the best set found is returned with `exact: false`. The
 /// answer is never smaller than [`greedy_seat_set`].
 pub fn max_seat_set(seats: &[[f64; 2]], distancing_m: f64) -> SeatSet {
-    seat_set_within(seats, distancing_m, SEAT_SEARCH_NODE_BUDGET)
+    seat_set_within(seats, distancing_m, SearchBudget::CONFIG)
 }
 
-/// [`max_seat_set`] with an explicit node budget, so tests can exercise the
-/// out-of-budget path without waiting for two million nodes.
-fn seat_set_within(seats: &[[f64; 2]], distancing_m: f64, node_budget: u64) -> SeatSet {
+/// [`max_seat_set`] within `budget`: a smaller node budget for anonymous
+/// requests (and for tests of the out-of-budget path), and a stop flag. A
+/// search that is stopped or runs out returns the best set found so far,
+/// valid and never below greedy, with `exact: false`.
+pub fn seat_set_within(seats: &[[f64; 2]], distancing_m: f64, budget: SearchBudget<'_>) -> SeatSet {
     let n = seats.len();
     let mut neighbours: Vec<Vec<usize>> = vec![Vec::new(); n];
     for i in 0..n {
@@ -101,7 +152,7 @@ fn seat_set_within(seats: &[[f64; 2]], distancing_m: f64, node_budget: u64) -> S
 
     let mut chosen: Vec<usize> = Vec::new();
     let mut exact = true;
-    let mut budget = node_budget;
+    let mut budget = budget;
     let mut seen = vec![false; n];
     for start in 0..n {
         if seen[start] || !kept[start] {
@@ -205,7 +256,7 @@ fn solve_component(
     component: &[usize],
     neighbours: &[Vec<usize>],
     seats: &[[f64; 2]],
-    budget: &mut u64,
+    budget: &mut SearchBudget<'_>,
 ) -> (Vec<usize>, bool) {
     // Lone seats and conflicting pairs are by far the most common components;
     // the lowest index is what greedy would pick, so keep that.
@@ -239,6 +290,12 @@ fn solve_component(
     // conflict graph), where a seat set is a clique. Its vertex order drives
     // the colouring bound, so try a few natural orders and keep the one with
     // the tightest bound at the root.
+    if budget.stopped() {
+        // The caller has gone: skip the search (the flag is only looked at
+        // every few thousand nodes inside it, and there may be many groups).
+        let best = incumbent.iter().map(|&a| component[a]).collect();
+        return (best, false);
+    }
     let order = pick_order(&conflict, component, seats);
     let mut search = CliqueSearch::new(&conflict, &order, *budget);
     let position: Vec<usize> = {
@@ -250,7 +307,7 @@ fn solve_component(
     };
     search.best = incumbent.iter().map(|&a| position[a]).collect();
     let proved = search.run();
-    *budget = search.budget;
+    budget.nodes = search.budget.nodes;
 
     let best = search.best.iter().map(|&p| component[order[p]]).collect();
     (best, proved)
@@ -373,12 +430,12 @@ fn root_cover_size(conflict: &BitGraph, order: &[usize]) -> usize {
 /// used, so `current + classes` bounds what this branch can reach. Seats are
 /// branched on from the last class backwards, and a branch is cut as soon as
 /// the bound cannot beat the incumbent.
-struct CliqueSearch {
+struct CliqueSearch<'a> {
     /// Compatibility rows in search order (`order[p]` is local vertex `p`).
     compat: BitGraph,
     best: Vec<usize>,
     current: Vec<usize>,
-    budget: u64,
+    budget: SearchBudget<'a>,
     out_of_budget: bool,
     /// Per-depth candidate bitsets and branching lists, kept between nodes
     /// so that a node costs no allocation once the search has warmed up.
@@ -389,8 +446,8 @@ struct CliqueSearch {
     class: Vec<u64>,
 }
 
-impl CliqueSearch {
-    fn new(conflict: &BitGraph, order: &[usize], budget: u64) -> Self {
+impl<'a> CliqueSearch<'a> {
+    fn new(conflict: &BitGraph, order: &[usize], budget: SearchBudget<'a>) -> Self {
         let m = order.len();
         let mut compat = BitGraph::new(m);
         for p in 0..m {
@@ -428,11 +485,12 @@ impl CliqueSearch {
     /// Explores the node whose candidates are `self.candidates[depth]`
     /// (seats compatible with everything in `current`).
     fn expand(&mut self, depth: usize) {
-        if self.budget == 0 {
+        let stopped = self.budget.nodes % STOP_CHECK_EVERY == 0 && self.budget.stopped();
+        if self.budget.nodes == 0 || stopped {
             self.out_of_budget = true;
             return;
         }
-        self.budget -= 1;
+        self.budget.nodes -= 1;
 
         // Take this depth's buffers out of `self` while we work, so the
         // recursion below can use the deeper ones; they go back at the end.
@@ -693,11 +751,76 @@ pub(super) mod tests {
     fn running_out_of_budget_still_gives_a_valid_set_at_least_greedy() {
         // Greedy finds 12 here, the optimum is 15; no search is allowed.
         let seats = rows(6, 10, 0.5, 0.9);
-        let set = seat_set_within(&seats, 1.25, 0);
+        let set = seat_set_within(
+            &seats,
+            1.25,
+            SearchBudget {
+                nodes: 0,
+                stop: None,
+            },
+        );
         assert!(!set.exact);
         assert!(is_valid(&seats, &set.seats, 1.25));
         assert!(set.seats.len() >= greedy_seat_set(&seats, 1.25).len());
         assert_eq!(max_seat_set(&seats, 1.25).seats.len(), 15);
+    }
+
+    #[test]
+    fn a_request_budget_still_solves_realistic_rooms_exactly() {
+        let stop = AtomicBool::new(false);
+        for (seats, d) in [
+            (rows(10, 12, 0.55, 1.0), 2.0),
+            (rows(6, 10, 0.5, 0.9), 1.0),
+            (rows(6, 10, 0.5, 0.9), 1.5),
+            (rows(6, 10, 0.5, 0.9), 2.0),
+            (rows(6, 10, 0.5, 0.9), 1.25),
+            (rows(4, 6, 0.6, 1.2), 2.0),
+        ] {
+            let within =
+                seat_set_within(&seats, d, SearchBudget::request(REQUEST_NODE_BUDGET, &stop));
+            assert!(within.exact, "{} seats at {d} m", seats.len());
+            assert_eq!(within, max_seat_set(&seats, d));
+        }
+    }
+
+    #[test]
+    fn a_dense_500_chair_plan_exhausts_a_request_budget_with_a_valid_set_at_least_greedy() {
+        let seats = rows(20, 25, 0.5, 0.9);
+        let stop = AtomicBool::new(false);
+        let set = seat_set_within(
+            &seats,
+            2.5,
+            SearchBudget::request(REQUEST_NODE_BUDGET, &stop),
+        );
+        assert!(!set.exact);
+        assert!(is_valid(&seats, &set.seats, 2.5));
+        assert!(set.seats.len() >= greedy_seat_set(&seats, 2.5).len());
+        // Deterministic: the same plan and budget give the same chairs.
+        assert_eq!(
+            seat_set_within(
+                &seats,
+                2.5,
+                SearchBudget::request(REQUEST_NODE_BUDGET, &stop)
+            ),
+            set
+        );
+    }
+
+    #[test]
+    fn a_set_stop_flag_ends_the_search_early_with_a_valid_set_at_least_greedy() {
+        // Solved exactly with the room's budget (optimum 15, greedy 12) …
+        let seats = rows(6, 10, 0.5, 0.9);
+        assert!(max_seat_set(&seats, 1.25).exact);
+        // … but not once the caller has gone, however large the budget.
+        let stop = AtomicBool::new(true);
+        let budget = SearchBudget {
+            nodes: u64::MAX,
+            stop: Some(&stop),
+        };
+        let set = seat_set_within(&seats, 1.25, budget);
+        assert!(!set.exact);
+        assert!(is_valid(&seats, &set.seats, 1.25));
+        assert!(set.seats.len() >= greedy_seat_set(&seats, 1.25).len());
     }
 
     #[test]

@@ -167,6 +167,13 @@ fn limits(c: &Checker<'_>, raw: RawLimits) -> Result<Limits, ConfigError> {
         events_per_minute_per_device: raw
             .events_per_minute_per_device
             .map_or(d.events_per_minute_per_device, Into::into),
+        capacity_per_minute_per_address: raw
+            .capacity_per_minute_per_address
+            .map_or(d.capacity_per_minute_per_address, Into::into),
+        capacity_solvers: raw.capacity_solvers.map_or(d.capacity_solvers, Into::into),
+        capacity_search_nodes: raw
+            .capacity_search_nodes
+            .map_or(d.capacity_search_nodes, Into::into),
         max_sockets,
         max_sockets_per_device: raw
             .max_sockets_per_device

@@ -1,14 +1,22 @@
 //! `POST /api/v1/capacity`: the capacity computation as a pure public endpoint for planners —
-//! "how many may wait in this room at this distance, and which chairs".
+//! "how many may wait in this room at this distance, and which chairs". Anonymous, so its work
+//! is bounded by `calculator.rs`.
 
-use axum::extract::{DefaultBodyLimit, State};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
 use axum::routing::post;
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use serde::Deserialize;
 
+use super::calculator::{Admitted, Calculator, Refused};
 use super::json::{JsonBody, parse_json};
 use super::problem::ApiError;
-use crate::capacity::{self, AreaModel, Capacity, RoomGeometry};
+use crate::capacity::{AreaModel, Capacity, RoomGeometry};
+use crate::config::{Config, Rules};
 use crate::state::AppState;
 
 /// Room for 500 seats with generous number formatting.
@@ -18,10 +26,58 @@ pub const MAX_CAPACITY_BODY: usize = 64 * 1024;
 #[openapi(paths(compute))]
 pub(super) struct Api;
 
-pub fn router() -> Router<AppState> {
+/// What the route needs: its limits, and the configured rule a request may leave out.
+#[derive(Clone)]
+struct CalculatorState {
+    calculator: Arc<Calculator>,
+    rules: Rules,
+}
+
+/// The route, with a [`Calculator`] of its own built from `config`'s limits (nothing else
+/// shares it).
+pub fn router(config: &Config) -> Router<AppState> {
+    let state = CalculatorState {
+        calculator: Arc::new(Calculator::new(&config.limits)),
+        rules: config.rules,
+    };
     Router::new()
         .route("/api/v1/capacity", post(compute))
+        .route_layer(middleware::from_fn_with_state(state.clone(), admit))
         .layer(DefaultBodyLimit::max(MAX_CAPACITY_BODY))
+        .with_state(state)
+}
+
+/// A request's place at a solver, handed from [`admit`] to the handler (request extensions must
+/// be `Clone`; the place itself is taken once).
+#[derive(Clone)]
+struct Admission(Arc<Mutex<Option<Admitted>>>);
+
+/// Admits a request by its address's rate and a free solver before its body is read, so a
+/// refusal costs next to nothing however large the plan it carries.
+async fn admit(
+    State(state): State<CalculatorState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    mut req: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let admitted = state
+        .calculator
+        .admit(peer.ip(), tokio::time::Instant::now())
+        .map_err(|refused| match refused {
+            Refused::RateLimited { per_minute, wait } => ApiError::CalculatorRateLimited {
+                per_minute,
+                retry_after_s: wait.as_secs_f64().ceil() as u64,
+            },
+            Refused::Busy => {
+                // Not a warning: under attack this is every request, and logging it would cost
+                // the CPU the refusal saves.
+                tracing::debug!("capacity calculator busy: every solver is in use");
+                ApiError::Overloaded
+            }
+        })?;
+    req.extensions_mut()
+        .insert(Admission(Arc::new(Mutex::new(Some(admitted)))));
+    Ok(next.run(req).await)
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -49,27 +105,35 @@ struct CapacityRequest {
         (status = 400, description = "Malformed JSON"),
         (status = 413, description = "The body is over 64 KiB"),
         (status = 422, description = "An invalid field (named in `field`)"),
+        (status = 429, description = "This address asked too often (`Retry-After`)"),
+        (status = 503, description = "Every solver is busy; nothing was done (`Retry-After`)"),
     ),
 )]
 async fn compute(
-    State(state): State<AppState>,
+    State(state): State<CalculatorState>,
+    Extension(admission): Extension<Admission>,
     body: Result<JsonBody<MAX_CAPACITY_BODY>, ApiError>,
 ) -> Result<Json<Capacity>, ApiError> {
+    let admitted = admission
+        .0
+        .lock()
+        .map_err(|_| ApiError::Internal)?
+        .take()
+        .ok_or(ApiError::Internal)?;
     let JsonBody(body) = body?;
     let req: CapacityRequest = parse_json(body)?;
-    let distancing_m = req.distancing_m.unwrap_or(state.config.rules.distancing_m);
-    let model = req.area_model.unwrap_or(state.config.rules.area_model);
+    let distancing_m = req.distancing_m.unwrap_or(state.rules.distancing_m);
+    let model = req.area_model.unwrap_or(state.rules.area_model);
     let geometry = RoomGeometry {
         area_m2: req.area_m2,
         seats: req.seats,
         max_visitors: req.max_visitors,
     };
-    // The solver is bounded but CPU-heavy for large rooms: keep it off the async workers.
-    let result =
-        tokio::task::spawn_blocking(move || capacity::derive(&geometry, distancing_m, model))
-            .await
-            .map_err(|_| ApiError::Internal)?;
-    result
+    state
+        .calculator
+        .derive(admitted, geometry, distancing_m, model)
+        .await
+        .map_err(|_| ApiError::Internal)?
         .map(Json)
         .map_err(|e| ApiError::invalid(e.field, e.reason))
 }

@@ -6,6 +6,7 @@
 //! | reading stations (directory, full, public) | `stations.rs` |
 //! | live WebSockets | `live.rs` |
 //! | the capacity calculator | `capacity.rs` |
+//! | its bounds: node budget, solver slots, cancellation, rate per address | `calculator.rs` |
 //! | health | `health.rs` |
 //! | who a token is | `me.rs` |
 //! | devices: list, revoke tokens | `devices.rs` |
@@ -20,6 +21,7 @@
 //! | the token extractor, roles and scopes | `auth.rs` |
 
 pub mod auth;
+pub mod calculator;
 pub mod capacity;
 pub mod devices;
 pub mod events;
@@ -54,7 +56,7 @@ pub fn app(state: AppState) -> Router {
         .merge(events::router())
         .merge(stations::router())
         .merge(live::router())
-        .merge(capacity::router())
+        .merge(capacity::router(&state.config))
         .merge(health::router())
         .merge(me::router())
         .merge(devices::router())

@@ -60,6 +60,10 @@ pub enum ApiError {
     )]
     RateLimited { per_minute: u32, retry_after_s: u64 },
     #[error(
+        "this address has asked the capacity calculator more than {per_minute} times in a minute; wait {retry_after_s} s (the answer's Retry-After)"
+    )]
+    CalculatorRateLimited { per_minute: u32, retry_after_s: u64 },
+    #[error(
         "the service is handling as many requests as it can; nothing was done — retry after a second"
     )]
     Overloaded,
@@ -165,6 +169,8 @@ problem_kinds! {
         "The service cannot accept this now (e.g. its event log cannot be written); reads keep working.";
     RateLimited => TOO_MANY_REQUESTS, "rate-limited", "Too many events from this device",
         "Each device may post a limited number of events per minute; wait for Retry-After and retry with the same key.";
+    CalculatorRateLimited => TOO_MANY_REQUESTS, "calculator-rate-limited", "Too many calculations from this address",
+        "Each source address may ask the capacity calculator a limited number of times per minute; wait for Retry-After.";
     Overloaded => SERVICE_UNAVAILABLE, "overloaded", "The service is busy",
         "Too many requests at once; the request was not processed. Retry after Retry-After.";
     RequestTimeout => SERVICE_UNAVAILABLE, "request-timeout", "The request took too long",
@@ -232,6 +238,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => Kind::UnsupportedMediaType,
             ApiError::Unavailable(_) => Kind::Unavailable,
             ApiError::RateLimited { .. } => Kind::RateLimited,
+            ApiError::CalculatorRateLimited { .. } => Kind::CalculatorRateLimited,
             ApiError::Overloaded => Kind::Overloaded,
             ApiError::TimedOut(_) => Kind::RequestTimeout,
             ApiError::Internal => Kind::Internal,
@@ -306,7 +313,8 @@ impl IntoResponse for ApiError {
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(c));
         }
         let retry_after = match &self {
-            ApiError::RateLimited { retry_after_s, .. } => Some(*retry_after_s),
+            ApiError::RateLimited { retry_after_s, .. }
+            | ApiError::CalculatorRateLimited { retry_after_s, .. } => Some(*retry_after_s),
             ApiError::Overloaded | ApiError::TimedOut(_) => Some(1),
             // The log has failed: nothing changes until an operator restarts the service.
             ApiError::Unavailable(_) => Some(30),
@@ -369,6 +377,10 @@ mod tests {
             ApiError::UnsupportedMediaType(String::new()),
             ApiError::Unavailable(String::new()),
             ApiError::RateLimited {
+                per_minute: 1,
+                retry_after_s: 1,
+            },
+            ApiError::CalculatorRateLimited {
                 per_minute: 1,
                 retry_after_s: 1,
             },
