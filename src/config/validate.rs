@@ -7,22 +7,22 @@
 //! here is parsed once (slugs, timezones, hours, geometry, token hashes, device scopes), so
 //! nothing downstream re-checks it.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::num::NonZeroUsize;
 
 use chrono::NaiveDate;
 use chrono_tz::Tz;
 
+mod devices;
+
 use super::raw::{
-    OneOrMore, RawConfig, RawDevice, RawDistrict, RawException, RawHours, RawLimits, RawOperations,
-    RawRules, RawService, RawStation,
+    RawConfig, RawDistrict, RawException, RawHours, RawLimits, RawOperations, RawRules, RawService,
+    RawStation,
 };
-use super::{
-    Config, ConfigError, Device, District, Limits, Operations, Role, Rules, Scope, Service, Station,
-};
+use super::{Config, ConfigError, District, Limits, Operations, Rules, Service, Station};
 use crate::capacity::{self, RoomGeometry};
-use crate::domain::{DeviceId, DistrictId, SERVICE_DEVICE, ServiceId, StationId};
+use crate::domain::{DistrictId, ServiceId, StationId};
 use crate::hours::{self, DAY_KEYS, Exception, Schedule, WeeklyHours};
 
 /// Checks every section of `raw`, read from `file`.
@@ -34,7 +34,7 @@ pub(super) fn config(raw: RawConfig, file: &str) -> Result<Config, ConfigError> 
     let limits = limits(&c, raw.limits)?;
     let holidays = raw.calendar.norwegian_holidays;
     let stations = stations(&c, raw.stations, &districts, &operations, holidays)?;
-    let devices = devices(&c, raw.devices, &stations, &districts)?;
+    let devices = devices::devices(&c, raw.devices, &stations, &districts)?;
     Ok(Config {
         source: file.to_owned(),
         rules,
@@ -427,201 +427,4 @@ fn weekly_hours(c: &Checker<'_>, key: &str, raw: RawHours) -> Result<WeeklyHours
         }
     }
     Ok(WeeklyHours::from_days(days))
-}
-
-// ---- devices -----------------------------------------------------------------------------
-
-fn devices(
-    c: &Checker<'_>,
-    raw: Vec<RawDevice>,
-    stations: &[Station],
-    districts: &[District],
-) -> Result<Vec<Device>, ConfigError> {
-    let mut devices: Vec<Device> = Vec::new();
-    let mut hashes = HashSet::new();
-    for (i, d) in raw.into_iter().enumerate() {
-        let key = format!("devices[{i}]");
-        let device = device(c, &key, d, &devices, &mut hashes, stations, districts)?;
-        devices.push(device);
-    }
-    Ok(devices)
-}
-
-/// One `[[devices]]` entry; `earlier` are the devices before it, `hashes` every token hash
-/// taken so far (a token must identify one device).
-fn device(
-    c: &Checker<'_>,
-    key: &str,
-    d: RawDevice,
-    earlier: &[Device],
-    hashes: &mut HashSet<[u8; 32]>,
-    stations: &[Station],
-    districts: &[District],
-) -> Result<Device, ConfigError> {
-    let id = DeviceId::parse(&d.id).map_err(|e| c.err(format!("{key}.id"), e.0))?;
-    if id.as_str() == SERVICE_DEVICE {
-        return Err(c.err(
-            format!("{key}.id"),
-            format!("'{id}' is reserved for the service's own events; choose another id"),
-        ));
-    }
-    c.defined_once(
-        &format!("{key}.id"),
-        "device",
-        &id,
-        earlier.iter().map(|x| &x.id),
-    )?;
-    let tokens_sha256 = token_hashes(c, &format!("{key}.token_sha256"), &d.token_sha256, hashes)?;
-    let scope = scope(c, key, &d, stations, districts)?;
-    Ok(Device {
-        id,
-        role: d.role,
-        scope,
-        tokens_sha256,
-    })
-}
-
-/// One hash, or two while rotating; each 64 hex digits and not used by any other device.
-fn token_hashes(
-    c: &Checker<'_>,
-    key: &str,
-    given: &OneOrMore,
-    hashes: &mut HashSet<[u8; 32]>,
-) -> Result<Vec<[u8; 32]>, ConfigError> {
-    let given = match given {
-        OneOrMore::One(h) => std::slice::from_ref(h),
-        OneOrMore::More(list) => list.as_slice(),
-    };
-    if !(1..=2).contains(&given.len()) {
-        return Err(c.err(key, "give one hash, or two while rotating to a new token"));
-    }
-    let mut tokens_sha256 = Vec::with_capacity(given.len());
-    for h in given {
-        let hash = parse_sha256(h).ok_or_else(|| {
-            c.err(
-                key,
-                "must be 64 hex characters: the SHA-256 of the token, never the token itself",
-            )
-        })?;
-        if !hashes.insert(hash) {
-            return Err(c.err(
-                key,
-                "another device (or this one) already has this token; every token must be unique",
-            ));
-        }
-        tokens_sha256.push(hash);
-    }
-    Ok(tokens_sha256)
-}
-
-fn parse_sha256(s: &str) -> Option<[u8; 32]> {
-    let mut out = [0u8; 32];
-    hex::decode_to_slice(s, &mut out).ok()?;
-    Some(out)
-}
-
-/// Which stations the device may act on: exactly the scope keys its role allows.
-fn scope(
-    c: &Checker<'_>,
-    key: &str,
-    d: &RawDevice,
-    stations: &[Station],
-    districts: &[District],
-) -> Result<Scope, ConfigError> {
-    let given = [
-        d.station.is_some(),
-        d.stations.is_some(),
-        d.districts.is_some(),
-        d.all.is_some(),
-    ]
-    .iter()
-    .filter(|x| **x)
-    .count();
-    match d.role {
-        Role::Terminal | Role::Display => match (&d.station, given) {
-            (Some(s), 1) => Ok(Scope::Station(known_station(
-                c,
-                stations,
-                s,
-                format!("{key}.station"),
-            )?)),
-            _ => Err(c.err(
-                key,
-                "a terminal or display needs exactly one `station = \"...\"` and no other scope",
-            )),
-        },
-        Role::Guard if given != 1 || d.station.is_some() => Err(c.err(
-            key,
-            "a guard needs exactly one of `districts = [..]`, `stations = [..]` or `all = true`",
-        )),
-        Role::Guard => guard_scope(c, key, d, stations, districts),
-        Role::Admin if given != 0 => Err(c.err(
-            key,
-            "an admin has no station scope; remove station/stations/districts/all",
-        )),
-        Role::Admin => Ok(Scope::Nothing),
-    }
-}
-
-/// A guard's one scope key: `stations`, `districts` or `all = true`.
-fn guard_scope(
-    c: &Checker<'_>,
-    key: &str,
-    d: &RawDevice,
-    stations: &[Station],
-    districts: &[District],
-) -> Result<Scope, ConfigError> {
-    if let Some(list) = &d.stations {
-        let ids = each(list, &format!("{key}.stations"), |s, k| {
-            known_station(c, stations, s, k)
-        })?;
-        Ok(Scope::Stations(ids))
-    } else if let Some(list) = &d.districts {
-        let ids = each(list, &format!("{key}.districts"), |s, k| {
-            known_district(c, districts, s, k)
-        })?;
-        Ok(Scope::Districts(ids))
-    } else if d.all == Some(true) {
-        Ok(Scope::All)
-    } else {
-        Err(c.err(format!("{key}.all"), "write `all = true` or leave it out"))
-    }
-}
-
-/// Applies `f` to every entry of a list, giving it the entry's key (`key[j]`).
-fn each<T>(
-    list: &[String],
-    key: &str,
-    mut f: impl FnMut(&str, String) -> Result<T, ConfigError>,
-) -> Result<Vec<T>, ConfigError> {
-    list.iter()
-        .enumerate()
-        .map(|(j, s)| f(s, format!("{key}[{j}]")))
-        .collect()
-}
-
-fn known_station(
-    c: &Checker<'_>,
-    stations: &[Station],
-    s: &str,
-    key: String,
-) -> Result<StationId, ConfigError> {
-    stations
-        .iter()
-        .find(|x| x.id.as_str() == s)
-        .map(|x| x.id.clone())
-        .ok_or_else(|| c.err(key, format!("unknown station '{s}'")))
-}
-
-fn known_district(
-    c: &Checker<'_>,
-    districts: &[District],
-    s: &str,
-    key: String,
-) -> Result<DistrictId, ConfigError> {
-    districts
-        .iter()
-        .find(|x| x.id.as_str() == s)
-        .map(|x| x.id.clone())
-        .ok_or_else(|| c.err(key, format!("unknown district '{s}'")))
 }
