@@ -63,8 +63,9 @@ impl Connections {
         permit.map(|place| ConnectionPermit { _place: place })
     }
 
-    pub fn accept_failed(&self) {
-        self.accept_errors.fetch_add(1, Ordering::Relaxed);
+    /// Counts a failed `accept`; returns how many there have been.
+    pub fn accept_failed(&self) -> u64 {
+        self.accept_errors.fetch_add(1, Ordering::Relaxed) + 1
     }
 
     pub fn counts(&self) -> ConnectionCounts {

@@ -64,8 +64,12 @@ pub async fn accept_until(
             accepted = listener.accept() => match accepted {
                 Ok(conn) => conn,
                 Err(e) => {
-                    connections.accept_failed();
-                    tracing::warn!(cause = %e, "accept failed");
+                    // Out of descriptors this repeats every backoff: logged on the 1st, 2nd,
+                    // 4th, 8th … failure, so the log says it goes on without being flooded.
+                    let failures = connections.accept_failed();
+                    if failures.is_power_of_two() {
+                        tracing::warn!(cause = %e, failures, "accept failed (counted in /healthz)");
+                    }
                     tokio::time::sleep(ACCEPT_BACKOFF).await;
                     continue;
                 }
