@@ -151,7 +151,13 @@ fn start_new_log(data: &Path) -> anyhow::Result<()> {
 
 /// `check-config`: the report on stdout, or the error on stderr and exit code 1.
 fn check_config(file: &Path) -> anyhow::Result<()> {
-    match Config::load(file) {
+    let checked = Config::load(file)
+        .map_err(|e| e.to_string())
+        .and_then(|config| {
+            let now = chrono::Utc::now();
+            lobbywatch::engine::check_config_parts(&config, now).map(|()| config)
+        });
+    match checked {
         Ok(config) => {
             print!("{}", config.describe_caps());
             Ok(())

@@ -211,6 +211,7 @@ impl AppState {
             clock,
             web_dir,
         } = options;
+        engine::check_config_parts(&config, clock.now()).map_err(anyhow::Error::msg)?;
         let config = Arc::new(config);
         let log = OpenLog::open(data_dir, store)?;
         let started = std::time::Instant::now();

@@ -51,11 +51,47 @@ pub const MAX_DOCUMENT_BYTES: usize = CONFIG_PART_MAX
     + CLEANING_LISTED * CLEANING_MAX
     + CALLS_KEPT * CALL_MAX;
 
+/// Checks that no station of `config` has more in its document than [`CONFIG_PART_MAX`] allows
+/// for the config's part (names, the cap's basis, every service with its week), so that
+/// [`MAX_DOCUMENT_BYTES`], and with it every live socket's allowance, holds for every state the
+/// station can reach. The error names the station and what to shorten.
+pub fn check_config_parts(
+    config: &crate::config::Config,
+    now: DateTime<Utc>,
+) -> Result<(), String> {
+    for station in &config.stations {
+        let empty = Station::new(std::sync::Arc::new(station.clone()), &config.rules);
+        let bytes = empty.config_part_bytes(now);
+        if bytes > CONFIG_PART_MAX {
+            return Err(format!(
+                "station '{}': what its config puts in every status document (names, services, \
+                 their weekly hours) is {bytes} bytes, over the {CONFIG_PART_MAX} a live socket \
+                 allows for it; use shorter names or fewer hour ranges",
+                station.id
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The cause an over-cap alert names when no correction, override or rule change put the
 /// headcount over the cap (a config that shrank the room since, say).
 const UNRECORDED_CAUSE: &str = "an unrecorded cause";
 
 impl Station {
+    /// The bytes of the full document at `now` with every list the day fills left empty: the
+    /// part the config alone decides.
+    pub fn config_part_bytes(&self, now: DateTime<Utc>) -> usize {
+        let mut doc = self.status(now);
+        doc.outside.clear();
+        doc.inside.clear();
+        doc.please_enter.clear();
+        doc.alerts.clear();
+        doc.cleaning.clear();
+        doc.calls.clear();
+        serde_json::to_vec(&doc).map_or(usize::MAX, |json| json.len())
+    }
+
     /// The full status document at `now` (opening hours are judged at `now`).
     pub fn status(&self, now: DateTime<Utc>) -> StationStatus {
         let cfg = &self.config;

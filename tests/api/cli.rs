@@ -44,3 +44,71 @@ fn a_config_without_stations_is_refused_by_check_config_and_serve() {
     assert!(!ok, "serve starts with no stations");
     assert!(stderr.contains("[[stations]]"), "{stderr}");
 }
+
+/// A station whose 26 services each open in 60 short slots a day, every day: a valid config whose
+/// every status document would carry over 100 KiB of weekly hours.
+fn config_with_a_huge_week() -> String {
+    let slots: Vec<String> = (0..60)
+        .map(|i| {
+            let start = i * 20;
+            let end = start + 10;
+            format!(
+                "{:02}:{:02}-{:02}:{:02}",
+                start / 60,
+                start % 60,
+                end / 60,
+                end % 60
+            )
+        })
+        .collect();
+    let day = slots.join(",");
+    let week = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        .map(|d| format!("{d} = \"{day}\""))
+        .join(", ");
+    let mut toml = String::from(
+        "[[districts]]\nid = \"oslo\"\nname = \"Oslo\"\n\n[[stations]]\nid = \"busy\"\n\
+         district = \"oslo\"\nname = \"Busy\"\narea_m2 = 40.0\n",
+    );
+    for letter in 'A'..='Z' {
+        toml.push_str(&format!(
+            "\n[[stations.services]]\nid = \"service-{}\"\nname = \"Service {letter}\"\n\
+             prefix = \"{letter}\"\nhours = {{ {week} }}\n",
+            letter.to_ascii_lowercase()
+        ));
+    }
+    toml
+}
+
+#[test]
+fn a_config_whose_documents_could_not_be_sent_is_refused_by_check_config_and_serve() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("huge.toml");
+    std::fs::write(&file, config_with_a_huge_week()).unwrap();
+    let file = file.to_str().unwrap();
+    let (ok, stderr) = lobbywatch(&["check-config", file]);
+    assert!(
+        !ok,
+        "check-config accepts a station whose documents outgrow the sockets"
+    );
+    assert!(
+        stderr.contains("station 'busy'") && stderr.contains("65536"),
+        "{stderr}"
+    );
+    let data = dir.path().join("data");
+    let (ok, stderr) = lobbywatch(&[
+        "serve",
+        "--config",
+        file,
+        "--data",
+        data.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    assert!(!ok, "serve starts with documents no socket could carry");
+    assert!(stderr.contains("station 'busy'"), "{stderr}");
+    // The built-in sample is far within the bound.
+    let sample = dir.path().join("sample.toml");
+    std::fs::write(&sample, include_str!("../../config/sample.toml")).unwrap();
+    let (ok, stderr) = lobbywatch(&["check-config", sample.to_str().unwrap()]);
+    assert!(ok, "{stderr}");
+}
