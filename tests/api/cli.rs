@@ -15,6 +15,20 @@ fn lobbywatch(args: &[&str]) -> (bool, String) {
     )
 }
 
+/// `serve` with `config` on `data`, on any port: whether it ran to a clean exit, and its stderr.
+fn serve(config: &str, data: &std::path::Path) -> (bool, String) {
+    let data = data.to_str().unwrap();
+    lobbywatch(&[
+        "serve",
+        "--config",
+        config,
+        "--data",
+        data,
+        "--listen",
+        "127.0.0.1:0",
+    ])
+}
+
 #[test]
 fn a_config_without_stations_is_refused_by_check_config_and_serve() {
     let dir = tempfile::tempdir().unwrap();
@@ -31,16 +45,7 @@ fn a_config_without_stations_is_refused_by_check_config_and_serve() {
         stderr.contains("empty.toml") && stderr.contains("[[stations]]"),
         "{stderr}"
     );
-    let data = dir.path().join("data");
-    let (ok, stderr) = lobbywatch(&[
-        "serve",
-        "--config",
-        file,
-        "--data",
-        data.to_str().unwrap(),
-        "--listen",
-        "127.0.0.1:0",
-    ]);
+    let (ok, stderr) = serve(file, &dir.path().join("data"));
     assert!(!ok, "serve starts with no stations");
     assert!(stderr.contains("[[stations]]"), "{stderr}");
 }
@@ -94,16 +99,7 @@ fn a_config_whose_documents_could_not_be_sent_is_refused_by_check_config_and_ser
         stderr.contains("station 'busy'") && stderr.contains("65536"),
         "{stderr}"
     );
-    let data = dir.path().join("data");
-    let (ok, stderr) = lobbywatch(&[
-        "serve",
-        "--config",
-        file,
-        "--data",
-        data.to_str().unwrap(),
-        "--listen",
-        "127.0.0.1:0",
-    ]);
+    let (ok, stderr) = serve(file, &dir.path().join("data"));
     assert!(!ok, "serve starts with documents no socket could carry");
     assert!(stderr.contains("station 'busy'"), "{stderr}");
     // The built-in sample is far within the bound.
