@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use lobbywatch::audit::{Acknowledged, audit};
 use lobbywatch::config::Config;
+use lobbywatch::domain::status::{INSIDE_LISTED, OUTSIDE_LISTED};
 use lobbywatch::engine::{Mode, Station};
 use lobbywatch::store::{OpenLog, StoreOptions};
 use rand::{Rng, SeedableRng};
@@ -230,7 +231,14 @@ async fn killed_at_random_moments_the_service_loses_nothing_and_invents_nothing(
             .iter()
             .map(|t| t.to_string())
             .collect();
-        assert_eq!(outside, replay_outside, "{station}");
+        // A document lists the head of the queue and counts all of it (a long run queues more).
+        let listed = replay_outside.len().min(OUTSIDE_LISTED);
+        assert_eq!(outside, replay_outside[..listed], "{station}");
+        assert_eq!(
+            doc["outside_total"].as_u64().unwrap(),
+            replay_outside.len() as u64,
+            "{station}"
+        );
         let mut inside: Vec<String> = doc["inside"]
             .as_object()
             .unwrap()
@@ -249,7 +257,14 @@ async fn killed_at_random_moments_the_service_loses_nothing_and_invents_nothing(
             .map(|t| t.to_string())
             .collect();
         replay_inside.sort();
-        assert_eq!(inside, replay_inside, "{station}");
+        assert_eq!(
+            doc["inside_total"].as_u64().unwrap(),
+            replay_inside.len() as u64,
+            "{station}"
+        );
+        if replay_inside.len() <= INSIDE_LISTED {
+            assert_eq!(inside, replay_inside, "{station}");
+        }
     }
     eprintln!(
         "crash test: {rounds} kills, {} acknowledged events, all present exactly once",
