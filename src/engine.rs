@@ -35,7 +35,7 @@ mod state;
 pub mod waits;
 
 pub use desks::CALLS_KEPT;
-pub use documents::check_config_parts;
+pub use documents::check_config_part;
 pub use outcome::{Outcome, Place, Refusal};
 pub use state::{SNAPSHOT_VERSION, Snapshot};
 

@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::Context;
 use chrono::NaiveTime;
@@ -12,6 +13,7 @@ use tracing_subscriber::EnvFilter;
 
 use lobbywatch::clock::Clock;
 use lobbywatch::config::{Config, SAMPLE_NAME};
+use lobbywatch::engine::Station;
 use lobbywatch::state::StartOptions;
 use lobbywatch::store::StoreOptions;
 use lobbywatch::{AppState, sim};
@@ -155,7 +157,11 @@ fn check_config(file: &Path) -> anyhow::Result<()> {
         .map_err(|e| e.to_string())
         .and_then(|config| {
             let now = chrono::Utc::now();
-            lobbywatch::engine::check_config_parts(&config, now).map(|()| config)
+            config.stations.iter().try_for_each(|station| {
+                let station = Station::new(Arc::new(station.clone()), &config.rules);
+                lobbywatch::engine::check_config_part(&station, now)
+            })?;
+            Ok(config)
         });
     match checked {
         Ok(config) => {

@@ -211,11 +211,15 @@ impl AppState {
             clock,
             web_dir,
         } = options;
-        engine::check_config_parts(&config, clock.now()).map_err(anyhow::Error::msg)?;
         let config = Arc::new(config);
         let log = OpenLog::open(data_dir, store)?;
         let started = std::time::Instant::now();
         let (engines, replayed) = restore_all(&log, &config)?;
+        // Checked on the stations just restored (their lists left out), not on new ones: a
+        // station's cap is solved once at start-up, not twice.
+        for engine in engines.values() {
+            engine::check_config_part(engine, clock.now()).map_err(anyhow::Error::msg)?;
+        }
         let recent = clock.now() - crate::idempotency::LOADED_AT_START;
         let idempotency = IdempotencyTable::from_records(
             log.idempotency_records(recent)?,

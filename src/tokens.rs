@@ -51,10 +51,6 @@ impl Tokens {
         }
     }
 
-    pub fn from_config(config: &Config) -> Self {
-        Self::new(config, HashSet::new())
-    }
-
     /// The device holding `token`: one hash and one look-up, however many devices there are.
     pub fn authenticate(&self, token: &str) -> Result<Arc<Device>, Rejected> {
         let hash: [u8; 32] = Sha256::digest(token.as_bytes()).into();

@@ -51,25 +51,19 @@ pub const MAX_DOCUMENT_BYTES: usize = CONFIG_PART_MAX
     + CLEANING_LISTED * CLEANING_MAX
     + CALLS_KEPT * CALL_MAX;
 
-/// Checks that no station of `config` has more in its document than [`CONFIG_PART_MAX`] allows
-/// for the config's part (names, the cap's basis, every service with its week), so that
-/// [`MAX_DOCUMENT_BYTES`], and with it every live socket's allowance, holds for every state the
-/// station can reach. The error names the station and what to shorten.
-pub fn check_config_parts(
-    config: &crate::config::Config,
-    now: DateTime<Utc>,
-) -> Result<(), String> {
-    for station in &config.stations {
-        let empty = Station::new(std::sync::Arc::new(station.clone()), &config.rules);
-        let bytes = empty.config_part_bytes(now);
-        if bytes > CONFIG_PART_MAX {
-            return Err(format!(
-                "station '{}': what its config puts in every status document (names, services, \
-                 their weekly hours) is {bytes} bytes, over the {CONFIG_PART_MAX} a live socket \
-                 allows for it; use shorter names or fewer hour ranges",
-                station.id
-            ));
-        }
+/// Checks that what `station`'s config puts in every status document (names, the cap's basis,
+/// every service with its week) fits [`CONFIG_PART_MAX`], so that [`MAX_DOCUMENT_BYTES`], and
+/// with it every live socket's allowance, holds for every state the station can reach. The error
+/// names the station and what to shorten.
+pub fn check_config_part(station: &Station, now: DateTime<Utc>) -> Result<(), String> {
+    let bytes = station.config_part_bytes(now);
+    if bytes > CONFIG_PART_MAX {
+        return Err(format!(
+            "station '{}': what its config puts in every status document (names, services, \
+             their weekly hours) is {bytes} bytes, over the {CONFIG_PART_MAX} a live socket \
+             allows for it; use shorter names or fewer hour ranges",
+            station.config().id
+        ));
     }
     Ok(())
 }

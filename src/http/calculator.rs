@@ -97,11 +97,6 @@ impl Calculator {
         Ok(Admitted { _permit: permit })
     }
 
-    /// Solvers free now.
-    pub fn idle_solvers(&self) -> usize {
-        self.solvers.available_permits()
-    }
-
     /// Derives the cap of `room` on a low-priority thread within a request's budget. Dropping
     /// the returned future stops the search; the solver's permit is returned when its thread
     /// ends. [`SolverGone`] means the thread could not be started or died.
