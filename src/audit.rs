@@ -10,8 +10,32 @@
 
 use std::collections::BTreeMap;
 
-use crate::domain::SERVICE_DEVICE;
+use crate::domain::{Recorded, SERVICE_DEVICE};
 use crate::store::OpenLog;
+
+/// A log as the audit reads it: a station's events in order, whichever backend holds them.
+pub trait LoggedEvents {
+    fn events_of(&self, station: &str) -> anyhow::Result<Vec<Recorded>>;
+}
+
+/// The SQLite log, read as start-up reads it.
+impl LoggedEvents for OpenLog {
+    fn events_of(&self, station: &str) -> anyhow::Result<Vec<Recorded>> {
+        let mut events = Vec::new();
+        self.replay(station, 0, |r| {
+            events.push(r);
+            Ok(())
+        })?;
+        Ok(events)
+    }
+}
+
+/// Events already read, by station (from PostgreSQL, whose reads are async).
+impl LoggedEvents for BTreeMap<String, Vec<Recorded>> {
+    fn events_of(&self, station: &str) -> anyhow::Result<Vec<Recorded>> {
+        Ok(self.get(station).cloned().unwrap_or_default())
+    }
+}
 
 /// An event a client was told was accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,7 +72,7 @@ impl Audit {
 
 /// Audits `stations`' events in `log` against `acknowledged`.
 pub fn audit<'a>(
-    log: &OpenLog,
+    log: &impl LoggedEvents,
     stations: impl IntoIterator<Item = &'a str>,
     acknowledged: &[Acknowledged<'_>],
 ) -> anyhow::Result<Audit> {
@@ -57,7 +81,7 @@ pub fn audit<'a>(
         // seq → (kind, logged by a client)
         let mut logged: BTreeMap<u64, (String, bool)> = BTreeMap::new();
         let mut expected = 1;
-        log.replay(station, 0, |r| {
+        for r in log.events_of(station)? {
             if r.seq != expected {
                 found.gaps.push(format!(
                     "{station}: seq {expected} is missing before {}",
@@ -67,8 +91,7 @@ pub fn audit<'a>(
             expected = r.seq + 1;
             let by_client = r.device.as_str() != SERVICE_DEVICE;
             logged.insert(r.seq, (r.event.kind().to_owned(), by_client));
-            Ok(())
-        })?;
+        }
         let mut told: BTreeMap<u64, &str> = BTreeMap::new();
         for a in acknowledged.iter().filter(|a| a.station == station) {
             if let Some(first) = told.insert(a.seq, a.kind) {

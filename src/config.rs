@@ -8,9 +8,12 @@
 //! nothing downstream re-checks them. Every error names the file, the key and what is wrong.
 //! [`describe`] writes the `check-config` report.
 
+mod database;
 mod describe;
 mod raw;
 mod validate;
+
+pub use database::DatabaseUrl;
 
 use std::fmt;
 use std::path::Path;
@@ -248,6 +251,8 @@ pub struct Config {
     pub districts: Vec<District>,
     pub stations: Vec<Station>,
     pub devices: Vec<Device>,
+    /// `[storage] database`: the PostgreSQL log to use when the command line names none.
+    pub database: Option<DatabaseUrl>,
 }
 
 impl Config {

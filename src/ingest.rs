@@ -12,6 +12,12 @@
 //! 5. If the log cannot be written, the key is released and the answer is 503; the service then
 //!    refuses new events until restarted, because memory may be ahead of the log — but a retry
 //!    whose answer is already stored still gets that answer.
+//!
+//! That is the flow on a local log (SQLite), whose order this process alone decides. On a log
+//! shared by several instances (PostgreSQL) steps 3 and 4 differ — the database decides the
+//! order, and the engine decides again after losing a race: see `ingest/shared.rs`.
+
+mod shared;
 
 use std::sync::Arc;
 
@@ -25,7 +31,7 @@ use crate::engine::{Mode, Outcome, Refusal};
 use crate::hub::Docs;
 use crate::idempotency::{Answer, Begin, IdempotencyKey, IdempotencyRecord, fingerprint};
 use crate::state::{AppState, StationSlot};
-use crate::store::{Record, StoreError};
+use crate::store::{Log, Record, StoreError};
 
 /// HTTP's `201 Created`, the status of an accepted event's stored answer.
 const CREATED: u16 = 201;
@@ -39,6 +45,12 @@ pub enum IngestError {
     /// The log has failed: memory may be ahead of it, so nothing more is accepted until restart.
     #[error("the event log cannot be written")]
     LogFailed,
+    /// The shared database cannot be reached now; nothing was recorded, a retry may succeed.
+    #[error("the database cannot be reached")]
+    DatabaseUnavailable,
+    /// Other instances kept writing the station first, too many times in a row.
+    #[error("the station is contended by other instances")]
+    Contended,
     #[error("the Idempotency-Key was used before for another request")]
     KeyReused,
     #[error("the first request with this Idempotency-Key is still in flight")]
@@ -69,7 +81,7 @@ pub async fn submit(
     key: IdempotencyKey,
     body: &serde_json::Value,
     event: Event,
-    render_refusal: impl FnOnce(Refusal) -> Answer,
+    render_refusal: impl Fn(Refusal) -> Answer + Send + 'static,
 ) -> Result<Reply, IngestError> {
     let slot = station_slot(state, station)?;
     let claim = Claim {
@@ -77,7 +89,10 @@ pub async fn submit(
         key,
         fingerprint: fingerprint(station, body),
     };
-    load_old_answer(state, &claim).await?;
+    if let Log::Local(_) = state.store {
+        // A shared log answers an old key when its insert collides (`shared.rs`).
+        load_old_answer(state, &claim).await?;
+    }
     match state
         .idempotency
         .begin(&claim.device.id, &claim.key, claim.fingerprint)
@@ -98,8 +113,34 @@ pub async fn submit(
         state.idempotency.abandon(&claim.device.id, &claim.key);
         return Err(failed);
     }
+    let log = match &state.store {
+        Log::Local(log) => log,
+        Log::Shared(log) => {
+            let task = shared::submit(
+                state.clone(),
+                log.clone(),
+                slot,
+                station.clone(),
+                claim,
+                event,
+                render_refusal,
+            );
+            return tokio::spawn(task)
+                .await
+                .map_err(|_| IngestError::Internal)?;
+        }
+    };
     let at = state.clock.now();
-    let pending = apply_and_log(state, &slot, station, &claim, event, at, render_refusal)?;
+    let pending = apply_and_log(
+        state,
+        log,
+        &slot,
+        station,
+        &claim,
+        event,
+        at,
+        render_refusal,
+    )?;
     // Completion runs in its own task: it finishes even if the client disconnects meanwhile.
     let state = state.clone();
     let station = station.clone();
@@ -166,8 +207,10 @@ async fn load_old_answer(state: &AppState, claim: &Claim) -> Result<(), IngestEr
 /// The synchronous section: apply, render the documents, enqueue — no `.await` while the
 /// station's guard lives. A refusal leaves the lock with nothing logged, and is rendered and
 /// stored after it.
+#[allow(clippy::too_many_arguments)] // the claim, the event and where it goes, each needed
 fn apply_and_log(
     state: &AppState,
+    log: &crate::store::sqlite::Store,
     slot: &StationSlot,
     station: &StationId,
     claim: &Claim,
@@ -187,7 +230,7 @@ fn apply_and_log(
             };
             let device = &claim.device.id;
             let accepted = accept(state, &engine, station, device, event, outcome.seq, at);
-            let ack = state.store.submit(Record {
+            let ack = log.submit(Record {
                 event: Some(accepted.recorded),
                 idempotency: Some(claim.record(&answer, at)),
                 snapshot: accepted.snapshot,
@@ -197,7 +240,7 @@ fn apply_and_log(
     };
     let (ack, answer, docs) = applied.unwrap_or_else(|refusal| {
         let answer = render_refusal(refusal);
-        let ack = state.store.submit(Record {
+        let ack = log.submit(Record {
             event: None,
             idempotency: Some(claim.record(&answer, at)),
             snapshot: None,
@@ -257,9 +300,15 @@ pub async fn apply_system(
     state: &AppState,
     station: &StationId,
     device: &DeviceId,
-    decide: impl FnOnce(&crate::engine::Station, DateTime<Utc>) -> Option<Event>,
+    decide: impl Fn(&crate::engine::Station, DateTime<Utc>) -> Option<Event>,
 ) -> Result<Option<Outcome>, IngestError> {
     let slot = writable_slot(state, station)?;
+    let log = match &state.store {
+        Log::Local(log) => log,
+        Log::Shared(log) => {
+            return shared::apply_system(state, log, &slot, station, device, decide).await;
+        }
+    };
     let at = state.clock.now();
     let (ack, outcome, docs) = {
         let mut engine = slot.engine.lock().map_err(|_| IngestError::Internal)?;
@@ -270,7 +319,7 @@ pub async fn apply_system(
             .apply(&event, at, Mode::Live)
             .map_err(IngestError::Refused)?;
         let accepted = accept(state, &engine, station, device, event, outcome.seq, at);
-        let ack = state.store.submit(Record {
+        let ack = log.submit(Record {
             event: Some(accepted.recorded),
             idempotency: None,
             snapshot: accepted.snapshot,
@@ -332,12 +381,14 @@ fn station_slot(state: &AppState, station: &StationId) -> Result<Arc<StationSlot
         .ok_or_else(|| IngestError::UnknownStation(station.clone()))
 }
 
-/// Whether the log still accepts events: after a failed write memory may be ahead of it, so
-/// nothing new is taken until a restart.
+/// Whether the log accepts events now: a local one not after a failed write (memory may be
+/// ahead of it, so nothing new is taken until a restart), a shared one not while the database
+/// cannot be reached.
 fn ensure_writable(state: &AppState) -> Result<(), IngestError> {
-    match state.store.failure() {
-        Some(_) => Err(IngestError::LogFailed),
-        None => Ok(()),
+    match (&state.store, state.store.failure()) {
+        (_, None) => Ok(()),
+        (Log::Local(_), Some(_)) => Err(IngestError::LogFailed),
+        (Log::Shared(_), Some(_)) => Err(IngestError::DatabaseUnavailable),
     }
 }
 

@@ -14,7 +14,8 @@
 //! | opening hours: week, exceptions, holidays | [`hours`] |
 //! | the per-station state machine (pure) | [`engine`] |
 //! | configuration file and built-in sample | [`config`] |
-//! | the durable event log (SQLite, one writer, group commit) | [`store`] |
+//! | the durable event log: SQLite (one writer, group commit) or PostgreSQL (shared) | [`store`] |
+//! | keeping up with other instances on a shared log | [`follow`] |
 //! | idempotency keys | [`idempotency`] |
 //! | the token table: token hashes → devices, rotation, revocation | [`tokens`] |
 //! | a log compared with its acknowledgements (crash test, S7) | [`audit`] |
@@ -41,6 +42,7 @@ pub mod config;
 pub mod connections;
 pub mod domain;
 pub mod engine;
+pub mod follow;
 pub mod fuzzing;
 pub mod holidays;
 pub mod hours;
@@ -87,6 +89,7 @@ pub async fn run(
         idle: Duration::from_secs(limits.idle_timeout_s),
     };
     let ticker = tokio::spawn(ticker::keep_time(state.clone()));
+    let follower = tokio::spawn(follow::follow(state.clone()));
     let graceful = serve::accept_until(listener, app(state), connections, timeouts, shutdown).await;
     tracing::info!("shutting down: closing live sockets, finishing requests");
     cancel.cancel();
@@ -97,6 +100,7 @@ pub async fn run(
         tracing::warn!("some connections did not finish within the drain timeout");
     }
     let _ = ticker.await;
+    let _ = follower.await;
     store.flush().await;
     tracing::info!("event log flushed; bye");
     Ok(())

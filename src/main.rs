@@ -12,10 +12,10 @@ use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
 use lobbywatch::clock::Clock;
-use lobbywatch::config::{Config, SAMPLE_NAME};
+use lobbywatch::config::{Config, DatabaseUrl, SAMPLE_NAME};
 use lobbywatch::engine::Station;
 use lobbywatch::state::StartOptions;
-use lobbywatch::store::StoreOptions;
+use lobbywatch::store::{Storage, StoreOptions};
 use lobbywatch::{AppState, sim};
 
 #[derive(Parser)]
@@ -56,9 +56,17 @@ struct ServeArgs {
     /// Config file (TOML). Without it the built-in sample is used — with its public demo tokens.
     #[arg(long)]
     config: Option<PathBuf>,
-    /// Directory of the event log.
+    /// Directory of the event log (SQLite), unless a database is given.
     #[arg(long, default_value = "./lobbywatch-data")]
     data: PathBuf,
+    /// Keep the event log in this PostgreSQL database (`postgres://user@host[:port]/db`), which
+    /// several instances may share. Also `LOBBYWATCH_DATABASE_URL`, or `[storage] database` in
+    /// the config; without any, the SQLite log in --data.
+    #[arg(long)]
+    database: Option<String>,
+    /// This instance's name in /healthz (default: host name and process id).
+    #[arg(long)]
+    instance: Option<String>,
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
@@ -114,17 +122,22 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
-/// `RUST_LOG`, or `info` by default — with the WebSocket library held at `debug` whatever was
-/// asked: at `trace` it logs every frame it sends, and a full status document carries
-/// appointment references, which no log may.
+/// `RUST_LOG`, or `info` by default — with the WebSocket library held at `debug` and the
+/// PostgreSQL driver at `info` whatever was asked: at `trace` the one logs every frame it sends,
+/// at `debug` the other every statement's parameters, and status documents and event bodies
+/// carry appointment references, which no log may.
 fn log_filter() -> EnvFilter {
     let asked = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn"));
-    ["tungstenite=debug", "tokio_tungstenite=debug"]
-        .into_iter()
-        .fold(asked, |filter, directive| {
-            filter.add_directive(directive.parse().expect("a valid directive"))
-        })
+    [
+        "tungstenite=debug",
+        "tokio_tungstenite=debug",
+        "tokio_postgres=info",
+    ]
+    .into_iter()
+    .fold(asked, |filter, directive| {
+        filter.add_directive(directive.parse().expect("a valid directive"))
+    })
 }
 
 /// `backup`: one line on stdout naming the copy; an error exits non-zero.
@@ -176,8 +189,8 @@ fn check_config(file: &Path) -> anyhow::Result<()> {
 }
 
 fn serve_command(args: ServeArgs) -> anyhow::Result<()> {
-    let config = match args.config {
-        Some(path) => Config::load(&path)?,
+    let config = match &args.config {
+        Some(path) => Config::load(path)?,
         None => {
             tracing::warn!(
                 "no --config given: serving the {SAMPLE_NAME} config, whose device tokens are public demo tokens — not for production"
@@ -185,8 +198,14 @@ fn serve_command(args: ServeArgs) -> anyhow::Result<()> {
             Config::sample()
         }
     };
+    let storage = storage(&args, &config)?;
     if args.new_log {
-        start_new_log(&args.data)?;
+        let Storage::Dir(dir) = &storage else {
+            anyhow::bail!(
+                "--new-log sets aside an SQLite data directory; it does not apply to a database"
+            );
+        };
+        start_new_log(dir)?;
     }
     let start = StartOptions {
         store: StoreOptions {
@@ -195,9 +214,35 @@ fn serve_command(args: ServeArgs) -> anyhow::Result<()> {
         },
         clock: Clock::system(),
         web_dir: args.web_dir,
+        instance: args.instance,
     };
-    runtime()?.block_on(serve(config, args.data, args.listen, start, false))
+    runtime()?.block_on(serve(config, storage, args.listen, start, false))
 }
+
+/// Where the log lives: `--database`, else `LOBBYWATCH_DATABASE_URL`, else `[storage] database`,
+/// else the SQLite log in `--data`.
+fn storage(args: &ServeArgs, config: &Config) -> anyhow::Result<Storage> {
+    let given = args
+        .database
+        .clone()
+        .map(|url| ("--database", url))
+        .or_else(|| {
+            std::env::var(DATABASE_URL_VAR)
+                .ok()
+                .filter(|url| !url.is_empty())
+                .map(|url| (DATABASE_URL_VAR, url))
+        });
+    let url = match given {
+        Some((from, url)) => {
+            Some(DatabaseUrl::parse(&url).map_err(|e| anyhow::anyhow!("{from}: {e}"))?)
+        }
+        None => config.database.clone(),
+    };
+    Ok(url.map_or_else(|| Storage::Dir(args.data.clone()), Storage::Postgres))
+}
+
+/// The environment variable that names the database when `--database` does not.
+const DATABASE_URL_VAR: &str = "LOBBYWATCH_DATABASE_URL";
 
 fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let (data, _temp) = match args.data {
@@ -221,8 +266,15 @@ fn demo(args: DemoArgs) -> anyhow::Result<()> {
         store: StoreOptions::default(),
         clock,
         web_dir: args.web_dir,
+        instance: None,
     };
-    runtime()?.block_on(serve(config, data, args.listen, start, !args.no_sim))
+    runtime()?.block_on(serve(
+        config,
+        Storage::Dir(data),
+        args.listen,
+        start,
+        !args.no_sim,
+    ))
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -247,7 +299,7 @@ fn tempfile_dir() -> anyhow::Result<PathBuf> {
 
 async fn serve(
     config: Config,
-    data: PathBuf,
+    storage: Storage,
     listen: SocketAddr,
     start: StartOptions,
     simulate: bool,
@@ -262,13 +314,14 @@ async fn serve(
             "the open-file limit is below [limits] max_sockets; raise it (ulimit -Hn, LimitNOFILE=) or lower max_sockets"
         );
     }
-    let state = AppState::open(config, &data, start)
-        .with_context(|| format!("opening the event log in {}", data.display()))?;
+    let state = AppState::open(config, &storage, start)
+        .await
+        .with_context(|| format!("opening the event log in {storage}"))?;
     let listener = TcpListener::bind(listen)
         .await
         .with_context(|| format!("binding {listen}"))?;
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, data = %data.display(), "lobbywatch listening");
+    tracing::info!(%addr, log = %storage, instance = %state.instance, "lobbywatch listening");
     // A plain line on stdout for scripts and tests that start the service on port 0.
     println!("listening on http://{addr}");
     if simulate {

@@ -1,11 +1,10 @@
 //! The shared application state every handler gets through axum's `State`.
 //!
 //! Built once at start-up by [`AppState::open`]: the config is validated, the log replayed through
-//! the engine (each station from its latest snapshot, stations in parallel), and the recent
-//! idempotent answers loaded — only then does the service listen.
+//! the engine (each station from its latest snapshot; from SQLite stations in parallel), and the
+//! recent idempotent answers loaded — only then does the service listen.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use tokio_util::sync::CancellationToken;
@@ -16,7 +15,7 @@ use crate::domain::StationId;
 use crate::engine::{self, Mode};
 use crate::hub::{Docs, Live};
 use crate::idempotency::IdempotencyTable;
-use crate::store::{LogReader, OpenLog, Store, StoreOptions};
+use crate::store::{Log, LogReader, OpenLog, Storage, StoreOptions, postgres};
 use crate::tokens::Tokens;
 
 /// One station's engine and live channel.
@@ -28,6 +27,21 @@ pub struct StationSlot {
     pub engine: Mutex<engine::Station>,
     /// The latest committed documents, shared by readers and sockets.
     pub live: Live,
+    /// On a shared log, the right to write the station's next event: held across the commit
+    /// (an async lock), so this instance has one attempt at a time per station and catching up
+    /// with other instances never interleaves with it. Unused on a local log, whose order is
+    /// decided under `engine` alone.
+    pub turn: tokio::sync::Mutex<()>,
+}
+
+impl StationSlot {
+    fn new(engine: engine::Station, now: chrono::DateTime<chrono::Utc>) -> StationSlot {
+        StationSlot {
+            live: Live::new(Docs::render(&engine, now)),
+            engine: Mutex::new(engine),
+            turn: tokio::sync::Mutex::new(()),
+        }
+    }
 }
 
 /// Everything the handlers share. Cloning is cheap (reference counts).
@@ -43,8 +57,10 @@ pub struct AppState {
     /// Idempotency keys in flight and answered. A DashMap because every event request touches
     /// it, from any station, and its check-and-insert must be one atomic step per key.
     pub idempotency: Arc<IdempotencyTable>,
-    /// The event log's writer handle.
-    pub store: Store,
+    /// The event log, local or shared.
+    pub store: Log,
+    /// This instance's name, as `/healthz` gives it.
+    pub instance: Arc<str>,
     /// The time source for stamping events and judging opening hours.
     pub clock: Clock,
     /// Events per device per minute.
@@ -69,6 +85,16 @@ pub struct StartOptions {
     pub clock: Clock,
     /// Serve the web pages from this directory instead of the embedded copies (page development).
     pub web_dir: Option<std::path::PathBuf>,
+    /// This instance's name ([`default_instance_name`] when `None`).
+    pub instance: Option<String>,
+}
+
+/// `host-pid`: unique among instances on one database unless two hosts share a name.
+pub fn default_instance_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "lobbywatch".to_owned());
+    format!("{host}-{}", std::process::id())
 }
 
 /// One station to bring back at start-up: its config and its latest snapshot, if any.
@@ -126,9 +152,16 @@ fn restore_station(
     rules: &crate::config::Rules,
     job: Restore,
 ) -> anyhow::Result<(engine::Station, u64)> {
+    let mut station = start_from(rules, job);
+    let (id, head) = (station.config().id.clone(), station.seq());
+    let tail = reader.replay(id.as_str(), head, |r| replay_one(&mut station, &r))?;
+    Ok((station, tail))
+}
+
+/// A station from its snapshot when that fits the config, else empty.
+fn start_from(rules: &crate::config::Rules, job: Restore) -> engine::Station {
     let id = job.config.id.clone();
-    let mut station = job
-        .snapshot
+    job.snapshot
         .and_then(|snap| {
             let restored = engine::Station::restore(job.config.clone(), rules, snap);
             if restored.is_none() {
@@ -136,56 +169,76 @@ fn restore_station(
             }
             restored
         })
-        .unwrap_or_else(|| engine::Station::new(job.config, rules));
-    let tail = reader.replay(id.as_str(), station.seq(), |r| {
-        anyhow::ensure!(
-            r.seq == station.seq() + 1,
-            "the log skips from {}/{} to {}/{}",
-            r.station,
-            station.seq(),
-            r.station,
-            r.seq
-        );
-        station
-            .apply(&r.event, r.at, Mode::Replay)
-            .map_err(|refusal| {
-                anyhow::anyhow!(
-                    "event {}/{} ({}) no longer applies under this config: {refusal}",
-                    r.station,
-                    r.seq,
-                    r.event.kind()
-                )
-            })?;
-        Ok(())
-    })?;
-    Ok((station, tail))
+        .unwrap_or_else(|| engine::Station::new(job.config, rules))
 }
 
-/// Every station of the config restored from the log, and how many events were replayed. A
-/// station replayed far past its latest snapshot gets a new one, so the next start is quick.
-fn restore_all(
-    log: &OpenLog,
-    config: &Config,
-) -> anyhow::Result<(BTreeMap<StationId, engine::Station>, u64)> {
-    for station in log.stations()? {
+/// Applies one logged event to `station`, which must be exactly one event behind it.
+pub fn replay_one(
+    station: &mut engine::Station,
+    r: &crate::domain::Recorded,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        r.seq == station.seq() + 1,
+        "the log skips from {}/{} to {}/{}",
+        r.station,
+        station.seq(),
+        r.station,
+        r.seq
+    );
+    station
+        .apply(&r.event, r.at, Mode::Replay)
+        .map_err(|refusal| {
+            anyhow::anyhow!(
+                "event {}/{} ({}) no longer applies under this config: {refusal}",
+                r.station,
+                r.seq,
+                r.event.kind()
+            )
+        })?;
+    Ok(())
+}
+
+/// Refuses a log with events of a station the config does not have.
+fn ensure_known(config: &Config, logged: Vec<String>) -> anyhow::Result<()> {
+    for station in logged {
         let known = StationId::parse(&station)
             .ok()
             .is_some_and(|id| config.station(&id).is_some());
         anyhow::ensure!(
             known,
-            "the log has events for station '{station}', which is not in the config; add it back or use another data directory"
+            "the log has events for station '{station}', which is not in the config; add it back or use another data directory or database"
         );
     }
-    let mut snapshots: BTreeMap<StationId, engine::Snapshot> =
-        log.snapshots()?.into_iter().collect();
-    let jobs: Vec<Restore> = config
+    Ok(())
+}
+
+/// Each configured station with its latest snapshot, if the log has one.
+fn restore_jobs(config: &Config, snapshots: Vec<(StationId, engine::Snapshot)>) -> Vec<Restore> {
+    let mut snapshots: BTreeMap<StationId, engine::Snapshot> = snapshots.into_iter().collect();
+    config
         .stations
         .iter()
         .map(|station| Restore {
             config: Arc::new(station.clone()),
             snapshot: snapshots.remove(&station.id),
         })
-        .collect();
+        .collect()
+}
+
+/// What start-up read from the log, whichever backend.
+struct Restored {
+    engines: BTreeMap<StationId, engine::Station>,
+    /// Events replayed after the snapshots.
+    replayed: u64,
+    idempotency: IdempotencyTable,
+    revoked: std::collections::HashSet<[u8; 32]>,
+}
+
+/// Every station of the config restored from the SQLite log, stations in parallel. A station
+/// replayed far past its latest snapshot gets a new one, so the next start is quick.
+fn restore_local(log: &OpenLog, config: &Config, clock: &Clock) -> anyhow::Result<Restored> {
+    ensure_known(config, log.stations()?)?;
+    let jobs = restore_jobs(config, log.snapshots()?);
     let mut engines = BTreeMap::new();
     let mut replayed = 0;
     for (station, tail) in restore_stations(log, &config.rules, jobs)? {
@@ -196,52 +249,96 @@ fn restore_all(
         replayed += tail;
         engines.insert(id, station);
     }
-    Ok((engines, replayed))
+    let recent = clock.now() - crate::idempotency::LOADED_AT_START;
+    Ok(Restored {
+        engines,
+        replayed,
+        idempotency: IdempotencyTable::from_records(
+            log.idempotency_records(recent)?,
+            log.has_idempotency_before(recent)?,
+        ),
+        revoked: log.revoked_tokens()?,
+    })
+}
+
+/// Every station of the config restored from the PostgreSQL log, as [`restore_local`].
+async fn restore_shared(
+    log: &postgres::OpenLog,
+    config: &Config,
+    clock: &Clock,
+) -> anyhow::Result<Restored> {
+    ensure_known(config, log.stations().await?)?;
+    let mut engines = BTreeMap::new();
+    let mut replayed = 0;
+    for job in restore_jobs(config, log.snapshots().await?) {
+        let mut station = start_from(&config.rules, job);
+        let id = station.config().id.clone();
+        let tail = log.events_after(id.as_str(), station.seq()).await?;
+        for r in &tail {
+            replay_one(&mut station, r)?;
+        }
+        if tail.len() as u64 >= log.snapshot_every() {
+            log.save_snapshot(&id, &station.snapshot()).await?;
+        }
+        replayed += tail.len() as u64;
+        engines.insert(id, station);
+    }
+    let recent = clock.now() - crate::idempotency::LOADED_AT_START;
+    Ok(Restored {
+        engines,
+        replayed,
+        idempotency: IdempotencyTable::from_records(
+            log.idempotency_records(recent).await?,
+            log.has_idempotency_before(recent).await?,
+        ),
+        revoked: log.revoked_tokens().await?,
+    })
 }
 
 impl AppState {
-    /// Opens the log in `data_dir`, replays it, and builds the state.
-    pub fn open(
+    /// Opens the log at `storage`, replays it, and builds the state.
+    pub async fn open(
         config: Config,
-        data_dir: &Path,
+        storage: &Storage,
         options: StartOptions,
     ) -> anyhow::Result<AppState> {
-        let StartOptions {
-            store,
-            clock,
-            web_dir,
-        } = options;
-        let config = Arc::new(config);
-        let log = OpenLog::open(data_dir, store)?;
         let started = std::time::Instant::now();
-        let (engines, replayed) = restore_all(&log, &config)?;
+        let (restored, store) = match storage {
+            Storage::Dir(dir) => {
+                let log = OpenLog::open(dir, options.store)?;
+                let restored = restore_local(&log, &config, &options.clock)?;
+                (restored, Log::Local(log.start_writer()?))
+            }
+            Storage::Postgres(url) => {
+                let log = postgres::OpenLog::open(url, options.store).await?;
+                let restored = restore_shared(&log, &config, &options.clock).await?;
+                (restored, Log::Shared(log.start()))
+            }
+        };
         // Checked on the stations just restored (their lists left out), not on new ones: a
         // station's cap is solved once at start-up, not twice.
-        for engine in engines.values() {
-            engine::check_config_part(engine, clock.now()).map_err(anyhow::Error::msg)?;
+        for engine in restored.engines.values() {
+            engine::check_config_part(engine, options.clock.now()).map_err(anyhow::Error::msg)?;
         }
-        let recent = clock.now() - crate::idempotency::LOADED_AT_START;
-        let idempotency = IdempotencyTable::from_records(
-            log.idempotency_records(recent)?,
-            log.has_idempotency_before(recent)?,
-        );
         tracing::info!(
-            events = replayed,
-            idempotency_keys = idempotency.len(),
+            events = restored.replayed,
+            idempotency_keys = restored.idempotency.len(),
             elapsed_ms = started.elapsed().as_millis() as u64,
             "event log replayed"
         );
-        let now = clock.now();
-        let stations = engines
+        Ok(AppState::assemble(config, restored, store, options))
+    }
+
+    fn assemble(config: Config, restored: Restored, store: Log, options: StartOptions) -> AppState {
+        let config = Arc::new(config);
+        let now = options.clock.now();
+        let stations = restored
+            .engines
             .into_iter()
-            .map(|(id, engine)| {
-                let live = Live::new(Docs::render(&engine, now));
-                let engine = Mutex::new(engine);
-                (id, Arc::new(StationSlot { engine, live }))
-            })
+            .map(|(id, engine)| (id, Arc::new(StationSlot::new(engine, now))))
             .collect();
-        Ok(AppState {
-            tokens: Arc::new(Tokens::new(&config, log.revoked_tokens()?)),
+        AppState {
+            tokens: Arc::new(Tokens::new(&config, restored.revoked)),
             rate: Arc::new(crate::rate_limit::RateLimiter::new(
                 config.limits.events_per_minute_per_device,
             )),
@@ -249,12 +346,16 @@ impl AppState {
             sockets: crate::sockets::SocketCounts::new(&config.limits),
             config,
             stations: Arc::new(stations),
-            idempotency: Arc::new(idempotency),
-            store: log.start_writer()?,
-            clock,
+            idempotency: Arc::new(restored.idempotency),
+            store,
+            instance: options
+                .instance
+                .unwrap_or_else(default_instance_name)
+                .into(),
+            clock: options.clock,
             shutdown: CancellationToken::new(),
-            web_dir: web_dir.map(Arc::new),
-        })
+            web_dir: options.web_dir.map(Arc::new),
+        }
     }
 
     pub fn station(&self, id: &StationId) -> Option<&Arc<StationSlot>> {

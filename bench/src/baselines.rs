@@ -44,7 +44,8 @@ use super::load::{latency_histogram, micros};
 use lobbywatch::domain::{DeviceId, Event, Recorded, StationId};
 use lobbywatch::http::live::{READ_BUFFER, WRITE_BUFFER};
 use lobbywatch::idempotency::IdempotencyRecord;
-use lobbywatch::store::{OpenLog, Record, Store, StoreOptions};
+use lobbywatch::store::sqlite::Store;
+use lobbywatch::store::{OpenLog, Record, StoreOptions};
 
 /// Which bare server to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

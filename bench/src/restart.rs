@@ -16,7 +16,8 @@ use lobbywatch::config::{self, Config, Rules};
 use lobbywatch::domain::{DeviceId, Event, Recorded, Ticket};
 use lobbywatch::engine::{Mode, Outcome, Station};
 use lobbywatch::idempotency::{IdempotencyRecord, fingerprint};
-use lobbywatch::store::{OpenLog, Record, Store, StoreOptions};
+use lobbywatch::store::sqlite::Store;
+use lobbywatch::store::{OpenLog, Record, StoreOptions};
 
 /// Records handed to the writer before waiting for their acknowledgements.
 const BATCH: usize = 4096;

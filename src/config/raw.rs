@@ -56,6 +56,16 @@ pub(super) struct RawConfig {
     pub stations: Vec<RawStation>,
     #[serde(default)]
     pub devices: Vec<RawDevice>,
+    #[serde(default)]
+    pub storage: RawStorage,
+}
+
+/// `[storage]`: where the event log lives when the command line does not say.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawStorage {
+    /// A `postgres://` URL; without it, the SQLite log in the data directory.
+    pub database: Option<String>,
 }
 
 #[derive(Deserialize)]

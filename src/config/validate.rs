@@ -20,7 +20,9 @@ use super::raw::{
     RawConfig, RawDistrict, RawException, RawHours, RawLimits, RawOperations, RawRules, RawService,
     RawStation,
 };
-use super::{Config, ConfigError, District, Limits, Operations, Rules, Service, Station};
+use super::{
+    Config, ConfigError, DatabaseUrl, District, Limits, Operations, Rules, Service, Station,
+};
 use crate::capacity::{self, RoomGeometry};
 use crate::domain::{DistrictId, ServiceId, StationId};
 use crate::hours::{self, DAY_KEYS, Exception, Schedule, WeeklyHours};
@@ -35,6 +37,11 @@ pub(super) fn config(raw: RawConfig, file: &str) -> Result<Config, ConfigError> 
     let holidays = raw.calendar.norwegian_holidays;
     let stations = stations(&c, raw.stations, &districts, &operations, holidays)?;
     let devices = devices::devices(&c, raw.devices, &stations, &districts)?;
+    let database = raw
+        .storage
+        .database
+        .map(|url| DatabaseUrl::parse(&url).map_err(|e| c.err("storage.database", e)))
+        .transpose()?;
     Ok(Config {
         source: file.to_owned(),
         rules,
@@ -42,6 +49,7 @@ pub(super) fn config(raw: RawConfig, file: &str) -> Result<Config, ConfigError> 
         districts,
         stations,
         devices,
+        database,
     })
 }
 

@@ -127,19 +127,19 @@ async fn revoke(
     let hashes = state.tokens.unrevoked_of(&target.id);
     if !hashes.is_empty() {
         // Durable first: an acknowledged revocation survives a crash.
-        let ack = state.store.revoke(Revocation {
-            device: target.id.clone(),
-            hashes: hashes.clone(),
-            by: caller.id.clone(),
-            at: state.clock.now(),
-        });
-        match ack.await {
-            Ok(Ok(())) => {}
-            _ => {
-                return Err(ApiError::Unavailable(
-                    "the revocation could not be recorded: the event log cannot be written; nothing was revoked".into(),
-                ));
-            }
+        let recorded = state
+            .store
+            .revoke(Revocation {
+                device: target.id.clone(),
+                hashes: hashes.clone(),
+                by: caller.id.clone(),
+                at: state.clock.now(),
+            })
+            .await;
+        if recorded.is_err() {
+            return Err(ApiError::Unavailable(
+                "the revocation could not be recorded: the event log cannot be written; nothing was revoked".into(),
+            ));
         }
         state.tokens.revoke(&hashes);
     }

@@ -1,5 +1,7 @@
 //! `GET /healthz`: ready once the log has been replayed (the service only listens after that),
-//! and unhealthy — 503, with the reason — once the log can no longer be written.
+//! and unhealthy — 503, with the reason — while events cannot be written (a failed SQLite log, an
+//! unreachable database), so a load balancer routes around the instance. It names the instance
+//! and its backend, so an operator knows which of several answered.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -17,14 +19,14 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/healthz", get(healthz))
 }
 
-/// Ready once the log is replayed; 503 once the log cannot be written.
+/// Ready once the log is replayed; 503 while events cannot be written.
 #[utoipa::path(
     get,
     path = "/healthz",
     tag = "meta",
     responses(
-        (status = 200, description = "`{\"status\": \"ok\", \"stations\": n, \"events\": n, \"connections\": {\"open\", \"max\", \"refused\", \"accept_errors\"}}`", body = Object),
-        (status = 503, description = "`{\"status\": \"failing\", \"reason\": …}` when the log cannot be written; a problem+json when overloaded or timed out", content(
+        (status = 200, description = "`{\"status\": \"ok\", \"instance\": name, \"backend\": \"sqlite\"|\"postgres\", \"database\": \"reachable\", \"stations\": n, \"events\": n, \"connections\": {\"open\", \"max\", \"refused\", \"accept_errors\"}}`", body = Object),
+        (status = 503, description = "`{\"status\": \"failing\", \"database\": \"unreachable\", \"reason\": …}` when the log cannot be written or the database reached; a problem+json when overloaded or timed out", content(
             (Object = "application/json"),
             (super::problem::Problem = "application/problem+json"),
         )),
@@ -32,25 +34,33 @@ pub fn router() -> Router<AppState> {
 )]
 async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<serde_json::Value>) {
     let events: u64 = state.stations.values().map(|s| s.live.latest().seq).sum();
-    match state.store.failure() {
-        None => (
-            StatusCode::OK,
-            Json(json!({
-                "status": "ok",
-                "stations": state.stations.len(),
-                "events": events,
-                "connections": state.connections.counts(),
-            })),
-        ),
-        Some(_) => (
+    let log = state.store.health();
+    let (status, code, reason) = match (&state.store, log.writable) {
+        (_, true) => ("ok", StatusCode::OK, None),
+        (crate::store::Log::Local(_), false) => (
+            "failing",
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({
-                "status": "failing",
-                "reason": "the event log cannot be written; events are refused, reads still work",
-                "stations": state.stations.len(),
-                "events": events,
-                "connections": state.connections.counts(),
-            })),
+            Some("the event log cannot be written; events are refused, reads still work"),
         ),
+        (crate::store::Log::Shared(_), false) => (
+            "failing",
+            StatusCode::SERVICE_UNAVAILABLE,
+            Some(
+                "the database cannot be reached; events are refused, reads show the last known state",
+            ),
+        ),
+    };
+    let mut body = json!({
+        "status": status,
+        "instance": &*state.instance,
+        "backend": log.backend,
+        "database": if log.writable { "reachable" } else { "unreachable" },
+        "stations": state.stations.len(),
+        "events": events,
+        "connections": state.connections.counts(),
+    });
+    if let Some(reason) = reason {
+        body["reason"] = json!(reason);
     }
+    (code, Json(body))
 }

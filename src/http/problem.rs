@@ -338,6 +338,12 @@ impl From<IngestError> for ApiError {
             IngestError::LogFailed => ApiError::Unavailable(
                 "events cannot be accepted: the event log cannot be written, so nothing was recorded; reads still work — an operator must fix the storage and restart the service".into(),
             ),
+            IngestError::DatabaseUnavailable => ApiError::Unavailable(
+                "events cannot be accepted just now: the database cannot be reached, so nothing was recorded; retry with the same Idempotency-Key — reads still show the last known state".into(),
+            ),
+            IngestError::Contended => ApiError::Unavailable(
+                "events cannot be accepted just now: other instances are writing this station faster than this one can catch up; retry with the same Idempotency-Key".into(),
+            ),
             IngestError::KeyReused => ApiError::IdempotencyKeyReused,
             IngestError::KeyInFlight => ApiError::RequestInFlight,
             IngestError::Refused(refusal) => ApiError::Refused(refusal),

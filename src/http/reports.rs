@@ -23,7 +23,7 @@ use crate::domain::{DistrictId, Recorded, StationId};
 use crate::engine::history::Sample;
 use crate::reports;
 use crate::state::AppState;
-use crate::store::Store;
+use crate::store::Log;
 
 /// The longest range the history endpoint replays.
 pub const MAX_RANGE: TimeDelta = TimeDelta::days(7);
@@ -53,17 +53,26 @@ fn day_bounds(tz: Tz, date: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
 
 /// What replaying `station` over `[start, end)` needs, `start` being the start of a local day:
 /// the rule in force at `start` and the events in between.
-fn replay_input(
-    store: &Store,
+async fn replay_input(
+    store: &Log,
     configured: Rules,
     station: &StationId,
     (start, end): (DateTime<Utc>, DateTime<Utc>),
 ) -> anyhow::Result<(Rules, Vec<Recorded>)> {
     let rules = reports::rules_at(
         configured,
-        store.rule_change_before(station, start)?.as_ref(),
+        store.rule_change_before(station, start).await?.as_ref(),
     );
-    Ok((rules, store.events_between(station, start, end)?))
+    Ok((rules, store.events_between(station, start, end).await?))
+}
+
+/// Runs a report's replay — CPU work over a day of events — off the async workers.
+async fn compute<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|_| ApiError::Internal)
 }
 
 fn log_error(e: anyhow::Error) -> ApiError {
@@ -178,28 +187,24 @@ fn wants_csv(params: &HashMap<String, String>, headers: &HeaderMap) -> bool {
             .is_some_and(|a| a.contains("text/csv"))
 }
 
-/// Each station's report of `date` (its own local day), replayed from the log in a blocking task.
+/// Each station's report of `date` (its own local day), replayed from the log.
 async fn day_reports(
     state: &AppState,
     stations: Vec<Arc<config::Station>>,
     date: NaiveDate,
     now: DateTime<Utc>,
 ) -> Result<Vec<reports::StationDay>, ApiError> {
-    let store = state.store.clone();
-    let configured = state.config.rules;
-    tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<reports::StationDay>> {
-        stations
-            .iter()
-            .map(|s| {
-                let bounds = day_bounds(s.timezone, date);
-                let (rules, events) = replay_input(&store, configured, &s.id, bounds)?;
-                Ok(reports::day(s, &rules, date, bounds, now, &events))
-            })
-            .collect()
-    })
-    .await
-    .map_err(|_| ApiError::Internal)?
-    .map_err(log_error)
+    let mut days = Vec::with_capacity(stations.len());
+    for station in stations {
+        let bounds = day_bounds(station.timezone, date);
+        let (rules, events) = replay_input(&state.store, state.config.rules, &station.id, bounds)
+            .await
+            .map_err(log_error)?;
+        days.push(
+            compute(move || reports::day(&station, &rules, date, bounds, now, &events)).await?,
+        );
+    }
+    Ok(days)
 }
 
 /// The reports as a CSV download named after `date`.
@@ -293,21 +298,22 @@ pub async fn history_from_log(
         ));
     }
     let config = Arc::new(station.clone());
-    let store = state.store.clone();
-    let configured = state.config.rules;
-    let points = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<Sample>> {
-        // Days start empty: replay from the start of `from`'s local day.
-        let day_start = day_bounds(
-            config.timezone,
-            from.with_timezone(&config.timezone).date_naive(),
-        )
-        .0;
-        let (rules, events) = replay_input(&store, configured, &config.id, (day_start, to))?;
-        Ok(reports::series(&config, &rules, &events, from, to, step))
-    })
+    // Days start empty: replay from the start of `from`'s local day.
+    let day_start = day_bounds(
+        config.timezone,
+        from.with_timezone(&config.timezone).date_naive(),
+    )
+    .0;
+    let (rules, events) = replay_input(
+        &state.store,
+        state.config.rules,
+        &config.id,
+        (day_start, to),
+    )
     .await
-    .map_err(|_| ApiError::Internal)?
     .map_err(log_error)?;
+    let points: Vec<Sample> =
+        compute(move || reports::series(&config, &rules, &events, from, to, step)).await?;
     Ok(LoggedHistory {
         station: station.id.clone(),
         from,

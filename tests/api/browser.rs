@@ -281,7 +281,8 @@ async fn the_public_page_shows_the_hours_of_the_chosen_station_and_service() {
     let mut command = Command::new(env!("CARGO_BIN_EXE_lobbywatch"));
     command
         .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-        .arg(data.path());
+        .arg(data.path())
+        .args(crate::backend::database_args(data.path()));
     let server = ServerProcess::spawn(command);
     let sample = Config::sample();
     let week_of = |station: &str, service: &str| -> Vec<(String, String)> {
@@ -606,6 +607,7 @@ async fn the_terminal_outbox_passes_its_unit_tests_in_the_browser() {
     command
         .args(["serve", "--listen", "127.0.0.1:0", "--data"])
         .arg(data.path())
+        .args(crate::backend::database_args(data.path()))
         .arg("--web-dir")
         .arg(&web);
     let server = ServerProcess::spawn(command);

@@ -162,7 +162,8 @@ async fn out_of_file_descriptors_the_accept_loop_backs_off_and_counts_its_errors
         .args(["serve", "--listen", "127.0.0.1:0", "--config"])
         .arg(&config)
         .arg("--data")
-        .arg(dir.path().join("data"));
+        .arg(dir.path().join("data"))
+        .args(crate::backend::database_args(&dir.path().join("data")));
     let server = ServerProcess::spawn(command);
     let addr = server.base.trim_start_matches("http://").to_owned();
     let mut held = Vec::new();

@@ -130,6 +130,11 @@ fn crash_config(dir: &Path) -> std::path::PathBuf {
 
 #[tokio::test]
 async fn killed_at_random_moments_the_service_loses_nothing_and_invents_nothing() {
+    if crate::backend::sqlite_only(
+        "killed_at_random_moments_the_service_loses_nothing_and_invents_nothing",
+    ) {
+        return;
+    }
     let rounds: usize = std::env::var("LOBBYWATCH_CRASH_ROUNDS")
         .ok()
         .and_then(|r| r.parse().ok())

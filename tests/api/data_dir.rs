@@ -97,6 +97,11 @@ async fn assert_holds(server: &ServerProcess, answers: &[(String, Value)]) {
 
 #[tokio::test]
 async fn a_wal_removed_after_kill_9_is_refused_and_new_log_starts_afresh_keeping_the_old_files() {
+    if crate::backend::sqlite_only(
+        "a_wal_removed_after_kill_9_is_refused_and_new_log_starts_afresh_keeping_the_old_files",
+    ) {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path());
     let data = dir.path().join("data");
@@ -128,6 +133,11 @@ async fn a_wal_removed_after_kill_9_is_refused_and_new_log_starts_afresh_keeping
 
 #[tokio::test]
 async fn a_database_file_removed_after_kill_9_is_refused_even_with_its_wal_kept() {
+    if crate::backend::sqlite_only(
+        "a_database_file_removed_after_kill_9_is_refused_even_with_its_wal_kept",
+    ) {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path());
     let data = dir.path().join("data");
@@ -145,6 +155,11 @@ async fn a_database_file_removed_after_kill_9_is_refused_even_with_its_wal_kept(
 
 #[tokio::test]
 async fn a_restart_after_kill_9_with_every_file_in_place_keeps_every_event() {
+    if crate::backend::sqlite_only(
+        "a_restart_after_kill_9_with_every_file_in_place_keeps_every_event",
+    ) {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path());
     let data = dir.path().join("data");
@@ -158,6 +173,11 @@ async fn a_restart_after_kill_9_with_every_file_in_place_keeps_every_event() {
 
 #[tokio::test]
 async fn a_backup_taken_while_the_service_runs_restores_every_acknowledged_event() {
+    if crate::backend::sqlite_only(
+        "a_backup_taken_while_the_service_runs_restores_every_acknowledged_event",
+    ) {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path());
     let data = dir.path().join("data");
@@ -185,6 +205,11 @@ async fn a_backup_taken_while_the_service_runs_restores_every_acknowledged_event
 
 #[tokio::test]
 async fn after_a_graceful_stop_the_database_file_alone_restores_every_event() {
+    if crate::backend::sqlite_only(
+        "after_a_graceful_stop_the_database_file_alone_restores_every_event",
+    ) {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path());
     let data = dir.path().join("data");

@@ -13,7 +13,7 @@ use lobbywatch::AppState;
 use lobbywatch::clock::Clock;
 use lobbywatch::config::Config;
 use lobbywatch::state::StartOptions;
-use lobbywatch::store::StoreOptions;
+use lobbywatch::store::{Storage, StoreOptions};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tokio::net::TcpListener;
@@ -187,8 +187,11 @@ impl TestApp {
             store: options,
             clock,
             web_dir: None,
+            instance: None,
         };
-        let state = AppState::open(config, data.path(), start).expect("state opens");
+        let state = AppState::open(config, &storage_for(data.path()), start)
+            .await
+            .expect("state opens");
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
@@ -318,6 +321,12 @@ impl TestApp {
 }
 
 /// An empty data directory, removed when the last server using it is gone.
+/// Where a test's log lives: the SQLite log in `data`, or — when the suite runs on PostgreSQL —
+/// the database that stands for `data` (see `backend.rs`).
+pub fn storage_for(data: &Path) -> Storage {
+    super::backend::storage_for(data)
+}
+
 pub fn fresh_data() -> Arc<tempfile::TempDir> {
     Arc::new(tempfile::tempdir().unwrap())
 }
@@ -377,11 +386,6 @@ pub async fn status_at(client: &reqwest::Client, base: &str, station: &str) -> V
         .json()
         .await
         .unwrap()
-}
-
-/// The event log in a (stopped) server's data directory, opened with SQLite directly.
-pub fn log_db(data: &Path) -> rusqlite::Connection {
-    rusqlite::Connection::open(data.join(lobbywatch::store::DB_FILE)).unwrap()
 }
 
 impl Drop for TestApp {
@@ -453,7 +457,8 @@ impl ServerProcess {
             .args(["serve", "--listen", listen, "--config"])
             .arg(config)
             .arg("--data")
-            .arg(data);
+            .arg(data)
+            .args(super::backend::database_args(data));
         Self::spawn(command)
     }
 

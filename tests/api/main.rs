@@ -1,5 +1,6 @@
 //! lobbywatch's integration tests: the real server on port 0, real clients.
 
+mod backend;
 mod browser;
 mod capacity;
 mod cli;

@@ -8,9 +8,7 @@ use lobbywatch::store::StoreOptions;
 use serde_json::{Value, json};
 use tokio_tungstenite::connect_async;
 
-use crate::helpers::{
-    TestApp, check_in, find, log_db, next_doc, oslo_time, sha256_hex, test_config,
-};
+use crate::helpers::{TestApp, check_in, find, next_doc, oslo_time, sha256_hex, test_config};
 
 async fn put_rules(app: &TestApp, token: Option<&str>, body: &Value) -> (u16, Value) {
     let mut req = app.client.put(app.url("/api/v1/rules")).json(body);
@@ -241,16 +239,13 @@ async fn after_closing_the_clock_closes_out_the_day_by_a_logged_event() {
     assert_eq!(doc["headcount"], 0);
     assert_eq!(doc["inside"]["passport"], json!([]));
     let data = app.stop().await;
-    let events: Vec<(String, String)> = {
-        let conn = log_db(data.path());
-        let mut stmt = conn
-            .prepare("SELECT kind, body FROM events WHERE station = 'wed' ORDER BY seq")
-            .unwrap();
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect()
-    };
+    let events: Vec<(String, String)> = crate::backend::log_query(
+        data.path(),
+        "SELECT kind, body FROM events WHERE station = 'wed' ORDER BY seq",
+    )
+    .into_iter()
+    .map(|row| (row[0].clone(), row[1].clone()))
+    .collect();
     let close = events
         .iter()
         .find(|(k, _)| k == "close_out")

@@ -7,9 +7,10 @@ use lobbywatch::clock::Clock;
 use lobbywatch::store::StoreOptions;
 use serde_json::{Value, json};
 
+use crate::backend::{log_execute, log_query, storage_for};
 use crate::helpers::{
-    ServerProcess, TestApp, check_in, close_code, event_request, log_db, next_doc, status_at,
-    test_config, write_config,
+    ServerProcess, TestApp, check_in, close_code, event_request, next_doc, status_at, test_config,
+    write_config,
 };
 
 /// The parts of a status document that must survive a restart (not `as_of`).
@@ -30,7 +31,7 @@ async fn mutate_respawn_compare(
     before: &Value,
 ) -> Arc<tempfile::TempDir> {
     if let Some(sql) = sql {
-        log_db(data.path()).execute(sql, []).unwrap();
+        log_execute(data.path(), sql);
     }
     let app = TestApp::spawn_with(test_config(), data, options).await;
     assert_eq!(
@@ -119,14 +120,11 @@ async fn a_key_answered_days_ago_is_replayed_from_the_log_not_applied_again() {
     // One check-in in the log, whatever else the clock logged since (a `clock` review on the new
     // day closes out the three-day-old ticket).
     let data = app.stop().await;
-    let check_ins: i64 = log_db(data.path())
-        .query_row(
-            "SELECT COUNT(*) FROM events WHERE station = 'big' AND kind = 'check_in'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(check_ins, 1);
+    let check_ins = log_query(
+        data.path(),
+        "SELECT COUNT(*) FROM events WHERE station = 'big' AND kind = 'check_in'",
+    );
+    assert_eq!(check_ins, [["1"]]);
 }
 
 #[tokio::test]
@@ -207,6 +205,11 @@ async fn kill_9_under_load_loses_no_acknowledged_event() {
 
 #[tokio::test]
 async fn a_full_log_stops_accepting_events_with_503_and_reads_keep_working() {
+    if crate::backend::sqlite_only(
+        "a_full_log_stops_accepting_events_with_503_and_reads_keep_working",
+    ) {
+        return;
+    }
     // A log capped at a few pages fills up quickly, like a full disk.
     let app = TestApp::spawn_with_store(StoreOptions {
         max_pages: Some(12),
@@ -283,14 +286,11 @@ async fn start_up_resumes_from_snapshots_and_replays_only_the_events_after_them(
     let data = app.stop().await;
 
     // The snapshot after event 8 is stored; events 9..11 follow it.
-    let snap_seq: i64 = log_db(data.path())
-        .query_row(
-            "SELECT seq FROM snapshots WHERE station = 'small'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(snap_seq, 8);
+    let snap_seq = log_query(
+        data.path(),
+        "SELECT seq FROM snapshots WHERE station = 'small'",
+    );
+    assert_eq!(snap_seq, [["8"]]);
 
     // Restarting from the snapshot gives exactly the state before.
     let data = mutate_respawn_compare(data, every, None, &before).await;
@@ -302,18 +302,18 @@ async fn start_up_resumes_from_snapshots_and_replays_only_the_events_after_them(
 
     // An unreadable snapshot is ignored and the station replayed in full — which, with its
     // first events gone, is refused loudly rather than started with a wrong state.
-    log_db(data.path())
-        .execute(
-            "UPDATE snapshots SET state = 'not json' WHERE station = 'small'",
-            [],
-        )
-        .unwrap();
+    log_execute(
+        data.path(),
+        "UPDATE snapshots SET state = 'not json' WHERE station = 'small'",
+    );
     let start = lobbywatch::state::StartOptions {
         store: every,
         clock: Clock::system(),
         web_dir: None,
+        instance: None,
     };
-    let err = lobbywatch::state::AppState::open(test_config(), data.path(), start)
+    let err = lobbywatch::state::AppState::open(test_config(), &storage_for(data.path()), start)
+        .await
         .err()
         .expect("a log with a gap does not open");
     assert!(

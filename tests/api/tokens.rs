@@ -132,7 +132,8 @@ async fn tokens_and_appointments_never_reach_the_log_even_at_trace_level() {
         .args(["serve", "--listen", "127.0.0.1:0", "--config"])
         .arg(&config)
         .arg("--data")
-        .arg(dir.path().join("data"));
+        .arg(dir.path().join("data"))
+        .args(crate::backend::database_args(&dir.path().join("data")));
     let server = ServerProcess::spawn_logging(command, "trace", Stdio::from(log));
     let base = server.base.clone();
     let client = reqwest::Client::new();

@@ -7,7 +7,8 @@ use std::path::Path;
 use chrono::Utc;
 
 use crate::domain::{DeviceId, Event, Recorded, StationId};
-use crate::store::{DB_FILE, MARKER_FILE, OpenLog, Record, Store, StoreOptions, set_aside};
+use crate::store::sqlite::Store;
+use crate::store::{DB_FILE, MARKER_FILE, OpenLog, Record, StoreOptions, set_aside};
 
 use super::marker;
 

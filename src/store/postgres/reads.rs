@@ -1,0 +1,231 @@
+//! Every read of the PostgreSQL log: start-up's snapshots and tails, catching up with other
+//! instances, stored answers, revocations, and the ranges reports read. Each statement is
+//! prepared once per pooled connection (deadpool's statement cache).
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use deadpool_postgres::GenericClient;
+use tokio_postgres::Row;
+
+use crate::domain::{DeviceId, Event, Recorded, StationId};
+use crate::engine::Snapshot;
+use crate::idempotency::IdempotencyRecord;
+
+const EVENT_COLUMNS: &str = "station, seq, at_us, device, body";
+
+/// The stations that have events: a skip-scan over the primary key, one probe per station.
+pub(super) async fn stations(client: &impl GenericClient) -> anyhow::Result<Vec<String>> {
+    let rows = client
+        .query(
+            "WITH RECURSIVE s(station) AS (
+                 SELECT MIN(station) FROM events
+                 UNION ALL
+                 SELECT (SELECT MIN(station) FROM events WHERE events.station > s.station)
+                 FROM s WHERE s.station IS NOT NULL)
+             SELECT station FROM s WHERE station IS NOT NULL",
+            &[],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
+/// The latest snapshot of each station; an unreadable one is skipped with a warning (the station
+/// is then replayed in full).
+pub(super) async fn snapshots(
+    client: &impl GenericClient,
+) -> anyhow::Result<Vec<(StationId, Snapshot)>> {
+    let rows = client
+        .query("SELECT station, seq, state FROM snapshots", &[])
+        .await?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (station, seq, state): (String, i64, String) = (row.get(0), row.get(1), row.get(2));
+        let parsed = StationId::parse(&station)
+            .map_err(|e| e.to_string())
+            .and_then(|id| {
+                serde_json::from_str::<Snapshot>(&state)
+                    .map(|snap| (id, snap))
+                    .map_err(|e| e.to_string())
+            });
+        match parsed {
+            Ok(pair) => out.push(pair),
+            Err(cause) => {
+                tracing::warn!(%station, seq, %cause, "ignoring an unreadable snapshot; the station is replayed in full");
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `station`'s events after `after_seq`, in order.
+pub(super) async fn events_after(
+    client: &impl GenericClient,
+    station: &str,
+    after_seq: u64,
+) -> anyhow::Result<Vec<Recorded>> {
+    let stmt = client
+        .prepare_cached(&format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE station = $1 AND seq > $2 ORDER BY seq"
+        ))
+        .await?;
+    let rows = client
+        .query(&stmt, &[&station, &i64::try_from(after_seq)?])
+        .await?;
+    rows.iter().map(recorded).collect()
+}
+
+/// `station`'s events accepted in `[from, to)`, in order.
+pub(super) async fn events_between(
+    client: &impl GenericClient,
+    station: &StationId,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> anyhow::Result<Vec<Recorded>> {
+    let stmt = client
+        .prepare_cached(&format!(
+            "SELECT {EVENT_COLUMNS} FROM events
+             WHERE station = $1 AND at_us >= $2 AND at_us < $3 ORDER BY seq"
+        ))
+        .await?;
+    let rows = client
+        .query(
+            &stmt,
+            &[
+                &station.as_str(),
+                &from.timestamp_micros(),
+                &to.timestamp_micros(),
+            ],
+        )
+        .await?;
+    rows.iter().map(recorded).collect()
+}
+
+/// The last rule change of `station` before `at`.
+pub(super) async fn rule_change_before(
+    client: &impl GenericClient,
+    station: &StationId,
+    at: DateTime<Utc>,
+) -> anyhow::Result<Option<Recorded>> {
+    let stmt = client
+        .prepare_cached(&format!(
+            "SELECT {EVENT_COLUMNS} FROM events
+             WHERE station = $1 AND kind = 'rule_changed' AND at_us < $2
+             ORDER BY at_us DESC, seq DESC LIMIT 1"
+        ))
+        .await?;
+    let row = client
+        .query_opt(&stmt, &[&station.as_str(), &at.timestamp_micros()])
+        .await?;
+    row.as_ref().map(recorded).transpose()
+}
+
+/// The stored answer for `(device, key)`.
+pub(super) async fn find_answer(
+    client: &impl GenericClient,
+    device: &DeviceId,
+    key: &str,
+) -> anyhow::Result<Option<IdempotencyRecord>> {
+    let stmt = client
+        .prepare_cached(
+            "SELECT device, key, fingerprint, status, response, at_us FROM idempotency
+             WHERE device = $1 AND key = $2",
+        )
+        .await?;
+    let row = client.query_opt(&stmt, &[&device.as_str(), &key]).await?;
+    row.as_ref().map(idempotency_record).transpose()
+}
+
+/// The stored answers given at or after `since`.
+pub(super) async fn idempotency_records(
+    client: &impl GenericClient,
+    since: DateTime<Utc>,
+) -> anyhow::Result<Vec<IdempotencyRecord>> {
+    let rows = client
+        .query(
+            "SELECT device, key, fingerprint, status, response, at_us FROM idempotency
+             WHERE at_us >= $1",
+            &[&since.timestamp_micros()],
+        )
+        .await?;
+    rows.iter().map(idempotency_record).collect()
+}
+
+/// Whether answers older than `since` exist.
+pub(super) async fn has_idempotency_before(
+    client: &impl GenericClient,
+    since: DateTime<Utc>,
+) -> anyhow::Result<bool> {
+    Ok(client
+        .query_one(
+            "SELECT EXISTS(SELECT 1 FROM idempotency WHERE at_us < $1)",
+            &[&since.timestamp_micros()],
+        )
+        .await?
+        .get(0))
+}
+
+/// The token hashes revoked so far, of every device or of one.
+pub(super) async fn revoked_tokens(
+    client: &impl GenericClient,
+    device: Option<&DeviceId>,
+) -> anyhow::Result<HashSet<[u8; 32]>> {
+    let rows = match device {
+        None => {
+            client
+                .query("SELECT token_sha256 FROM revoked_tokens", &[])
+                .await?
+        }
+        Some(device) => {
+            client
+                .query(
+                    "SELECT token_sha256 FROM revoked_tokens WHERE device = $1",
+                    &[&device.as_str()],
+                )
+                .await?
+        }
+    };
+    rows.iter()
+        .map(|r| {
+            r.get::<_, Vec<u8>>(0)
+                .try_into()
+                .map_err(|_| anyhow::anyhow!("a revoked token hash of the wrong length"))
+        })
+        .collect()
+}
+
+/// An `events` row (`station, seq, at_us, device, body`) as a [`Recorded`] event.
+pub(super) fn recorded(row: &Row) -> anyhow::Result<Recorded> {
+    let station: String = row.try_get(0)?;
+    let seq: i64 = row.try_get(1)?;
+    let at_us: i64 = row.try_get(2)?;
+    let device: String = row.try_get(3)?;
+    let body: String = row.try_get(4)?;
+    let where_ = || format!("event {station}/{seq}");
+    Ok(Recorded {
+        station: StationId::parse(&station).map_err(|e| anyhow::anyhow!("{}: {e}", where_()))?,
+        seq: u64::try_from(seq)?,
+        at: DateTime::from_timestamp_micros(at_us)
+            .ok_or_else(|| anyhow::anyhow!("{}: bad timestamp", where_()))?,
+        device: DeviceId::parse(&device).map_err(|e| anyhow::anyhow!("{}: {e}", where_()))?,
+        event: serde_json::from_str::<Event>(&body)
+            .map_err(|e| anyhow::anyhow!("{}: unreadable body: {e}", where_()))?,
+    })
+}
+
+/// An `idempotency` row as the [`IdempotencyRecord`] it stores.
+fn idempotency_record(row: &Row) -> anyhow::Result<IdempotencyRecord> {
+    let device: String = row.try_get(0)?;
+    let fingerprint: Vec<u8> = row.try_get(2)?;
+    let body: Vec<u8> = row.try_get(4)?;
+    Ok(IdempotencyRecord {
+        device: DeviceId::parse(&device).map_err(|e| anyhow::anyhow!("{e}"))?,
+        key: row.try_get(1)?,
+        fingerprint: fingerprint
+            .try_into()
+            .map_err(|_| anyhow::anyhow!("idempotency fingerprint of wrong length"))?,
+        status: u16::try_from(row.try_get::<_, i32>(3)?)?,
+        body: body.into(),
+        at: DateTime::from_timestamp_micros(row.try_get(5)?).unwrap_or_default(),
+    })
+}
