@@ -183,13 +183,26 @@ impl TestApp {
         options: StoreOptions,
         clock: Clock,
     ) -> TestApp {
+        let storage = storage_for(data.path());
+        Self::spawn_on_storage(config, storage, data, options, clock).await
+    }
+
+    /// A server on the log at `storage` (e.g. one of several instances sharing a PostgreSQL
+    /// database); `data` is its data directory (unused by a database, kept for the test).
+    pub async fn spawn_on_storage(
+        config: Config,
+        storage: Storage,
+        data: Arc<tempfile::TempDir>,
+        options: StoreOptions,
+        clock: Clock,
+    ) -> TestApp {
         let start = StartOptions {
             store: options,
             clock,
             web_dir: None,
             instance: None,
         };
-        let state = AppState::open(config, &storage_for(data.path()), start)
+        let state = AppState::open(config, &storage, start)
             .await
             .expect("state opens");
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
