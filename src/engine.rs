@@ -99,6 +99,10 @@ impl Station {
     pub fn seq(&self) -> u64 {
         self.state.seq
     }
+    /// When the station's last event was accepted.
+    pub fn last_at(&self) -> Option<DateTime<Utc>> {
+        self.state.last_at
+    }
     pub fn cap(&self) -> u32 {
         self.capacity.cap
     }

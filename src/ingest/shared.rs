@@ -41,6 +41,8 @@ const MAX_ATTEMPTS: usize = 32;
 struct Decided {
     /// The station's last seq when the copy was taken.
     head: u64,
+    /// When the event is accepted.
+    at: DateTime<Utc>,
     record: Record,
     answer: Arc<Answer>,
     /// The copy after the event, and its documents; `None` after a refusal (nothing changed).
@@ -60,12 +62,11 @@ pub(super) async fn submit(
 ) -> Result<Reply, IngestError> {
     let _turn = slot.turn.lock().await;
     for _ in 0..MAX_ATTEMPTS {
-        let at = state.clock.now();
-        let decided = decide(&state, &slot, &station, &claim, &event, at, &render_refusal);
+        let decided = decide(&state, &slot, &station, &claim, &event, &render_refusal);
         let decided =
             decided.inspect_err(|_| state.idempotency.abandon(&claim.device.id, &claim.key))?;
         match log.append(&station, decided.head, &decided.record).await {
-            Ok(()) => return Ok(finish(&state, &slot, &claim, decided, at)),
+            Ok(()) => return Ok(finish(&state, &slot, &claim, decided)),
             Err(AppendError::Behind) => catch_up(&state, &log, &slot, &station, &claim).await?,
             Err(AppendError::KeyTaken) => return replay_stored(&state, &log, &claim).await,
             Err(AppendError::Unavailable(reason)) => {
@@ -80,23 +81,22 @@ pub(super) async fn submit(
 }
 
 /// Step 2: the engine's decision on a copy of the station.
-#[allow(clippy::too_many_arguments)] // the request's parts, each needed
 fn decide(
     state: &AppState,
     slot: &StationSlot,
     station: &StationId,
     claim: &Claim,
     event: &Event,
-    at: DateTime<Utc>,
     render_refusal: &impl Fn(Refusal) -> Answer,
 ) -> Result<Decided, IngestError> {
-    let (head, applied) = {
+    let (head, at, applied) = {
         let engine = slot.engine.lock().map_err(|_| IngestError::Internal)?;
+        let at = accepted_at(state, &engine);
         let mut next = engine.clone();
         let applied = next
             .apply(event, at, Mode::Live)
             .map(|outcome| (next, outcome));
-        (engine.seq(), applied)
+        (engine.seq(), at, applied)
     };
     Ok(match applied {
         Ok((next, outcome)) => {
@@ -116,6 +116,7 @@ fn decide(
             );
             Decided {
                 head,
+                at,
                 record: Record {
                     event: Some(accepted.recorded),
                     idempotency: Some(claim.record(&answer, at)),
@@ -129,6 +130,7 @@ fn decide(
             let answer = render_refusal(refusal);
             Decided {
                 head,
+                at,
                 record: Record {
                     event: None,
                     idempotency: Some(claim.record(&answer, at)),
@@ -141,23 +143,29 @@ fn decide(
     })
 }
 
+/// The instant an event is accepted: now by this instance's clock, but never before the station's
+/// last event, which another instance's clock may have stamped a little ahead — a station's log
+/// runs forward in time, as its history and waits expect.
+fn accepted_at(state: &AppState, engine: &Station) -> DateTime<Utc> {
+    let now = state.clock.now();
+    engine.last_at().map_or(now, |last| now.max(last))
+}
+
 /// Step 3, committed: the copy becomes the station, the answer is kept, the documents go out.
-fn finish(
-    state: &AppState,
-    slot: &StationSlot,
-    claim: &Claim,
-    decided: Decided,
-    at: DateTime<Utc>,
-) -> Reply {
+fn finish(state: &AppState, slot: &StationSlot, claim: &Claim, decided: Decided) -> Reply {
     if let Some((next, docs)) = decided.next {
         install(slot, next);
         slot.live.publish(docs);
     }
     let device = &claim.device.id;
     let answer = decided.answer;
-    state
-        .idempotency
-        .complete(device, &claim.key, claim.fingerprint, answer.clone(), at);
+    state.idempotency.complete(
+        device,
+        &claim.key,
+        claim.fingerprint,
+        answer.clone(),
+        decided.at,
+    );
     Reply {
         answer,
         replayed: false,
@@ -236,9 +244,9 @@ pub(super) async fn apply_system(
 ) -> Result<Option<Outcome>, IngestError> {
     let _turn = slot.turn.lock().await;
     for _ in 0..MAX_ATTEMPTS {
-        let at = state.clock.now();
         let decided = {
             let engine = slot.engine.lock().map_err(|_| IngestError::Internal)?;
+            let at = accepted_at(state, &engine);
             let Some(event) = decide(&engine, at) else {
                 return Ok(None);
             };
