@@ -75,9 +75,15 @@ async fn compute<T: Send + 'static>(
         .map_err(|_| ApiError::Internal)
 }
 
-fn log_error(e: anyhow::Error) -> ApiError {
+/// A failed read of the log: 503 while the database cannot be reached (try again later), else 500.
+fn log_error(store: &Log, e: &anyhow::Error) -> ApiError {
     tracing::error!(cause = %e, "reading the log for a report failed");
-    ApiError::Internal
+    match store.failure() {
+        Some(_) => ApiError::Unavailable(
+            "the report cannot be read just now: the event log cannot be reached; try again shortly".into(),
+        ),
+        None => ApiError::Internal,
+    }
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -199,7 +205,7 @@ async fn day_reports(
         let bounds = day_bounds(station.timezone, date);
         let (rules, events) = replay_input(&state.store, state.config.rules, &station.id, bounds)
             .await
-            .map_err(log_error)?;
+            .map_err(|e| log_error(&state.store, &e))?;
         days.push(
             compute(move || reports::day(&station, &rules, date, bounds, now, &events)).await?,
         );
@@ -311,7 +317,7 @@ pub async fn history_from_log(
         (day_start, to),
     )
     .await
-    .map_err(log_error)?;
+    .map_err(|e| log_error(&state.store, &e))?;
     let points: Vec<Sample> =
         compute(move || reports::series(&config, &rules, &events, from, to, step)).await?;
     Ok(LoggedHistory {
