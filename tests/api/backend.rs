@@ -100,8 +100,9 @@ pub fn log_query(data: &Path, sql: &str) -> Vec<Vec<String>> {
     .collect()
 }
 
-/// Runs `sql` with the cluster's `psql`: unaligned rows, columns split on a unit separator.
-fn psql(url: &str, sql: &str) -> Vec<Vec<String>> {
+/// Runs `sql` on the database at `url` with the suite's cluster's `psql`: unaligned rows,
+/// columns split on a unit separator.
+pub fn psql(url: &str, sql: &str) -> Vec<Vec<String>> {
     let cluster = scratch_pg::shared().expect("the suite's cluster runs");
     let out = std::process::Command::new(cluster.bin_dir().join("psql"))
         .args([

@@ -17,8 +17,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use lobbywatch::audit::{Acknowledged, audit};
+use lobbywatch::audit::{Acknowledged, LoggedEvents, audit};
 use lobbywatch::config::Config;
+use lobbywatch::domain::Recorded;
 use lobbywatch::domain::status::{INSIDE_LISTED, OUTSIDE_LISTED};
 use lobbywatch::engine::{Mode, Station};
 use lobbywatch::store::{OpenLog, StoreOptions};
@@ -28,7 +29,7 @@ use serde_json::{Value, json};
 use crate::helpers::{ServerProcess, event_request, status_at, test_config_toml};
 
 /// The three stations and their terminals' tokens.
-const TERMINALS: [(&str, &str); 3] = [
+pub(crate) const TERMINALS: [(&str, &str); 3] = [
     ("small", "small-desk-token"),
     ("big", "big-desk-token"),
     ("bergen", "bergen-desk-token"),
@@ -36,23 +37,38 @@ const TERMINALS: [(&str, &str); 3] = [
 
 /// One acknowledged event: the station, the kind sent, and the seq the service answered with.
 #[derive(Debug, Clone)]
-struct Acked {
-    station: &'static str,
-    kind: String,
-    seq: u64,
+pub(crate) struct Acked {
+    pub(crate) station: &'static str,
+    pub(crate) kind: String,
+    pub(crate) seq: u64,
 }
 
-/// Sends `body` to `station` with `key` until the service answers (any HTTP status), retrying
-/// through every crash. Returns the status and body.
-async fn send_until_answered(
+impl Acked {
+    /// As the audit reads it.
+    pub(crate) fn acknowledged(&self) -> Acknowledged<'_> {
+        Acknowledged {
+            station: self.station,
+            seq: self.seq,
+            kind: &self.kind,
+        }
+    }
+}
+
+/// Sends `body` to `station` with `key` until an instance answers (any HTTP status), retrying
+/// through every crash. Starts at `bases[*at]` and, whenever that instance does not answer (or
+/// answers "not now"), moves on to the next one — with one instance, tries it again. Returns the
+/// status and body.
+pub(crate) async fn send_until_answered(
     client: &reqwest::Client,
-    base: &str,
+    bases: &[String],
+    at: &mut usize,
     station: &str,
     token: &str,
     key: &str,
     body: &Value,
 ) -> (u16, Value) {
     loop {
+        let base = &bases[*at % bases.len()];
         let sent = event_request(client, base, token, station, key, body)
             .timeout(Duration::from_secs(5))
             .send()
@@ -67,13 +83,15 @@ async fn send_until_answered(
                 return (status, answer);
             }
         }
+        *at += 1;
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
-/// A front desk: check-ins, calls, check-outs of called tickets, some no-shows.
-async fn terminal(
-    base: String,
+/// A front desk: check-ins, calls, check-outs of called tickets, some no-shows. Each new event
+/// goes to the next of `bases` in turn (one instance: always that one).
+pub(crate) async fn terminal(
+    bases: Arc<[String]>,
     station: &'static str,
     token: &'static str,
     seed: u64,
@@ -102,8 +120,9 @@ async fn terminal(
             _ => json!({"kind": "cleaned", "surface": "counter"}),
         };
         let key = format!("{station}-{seed}-{n}");
+        let mut at = (seed + n) as usize;
         let (status, answer) =
-            send_until_answered(&client, &base, station, token, &key, &body).await;
+            send_until_answered(&client, &bases, &mut at, station, token, &key, &body).await;
         if status == 201 {
             if body["kind"] == "call" {
                 called.push(answer["ticket"].as_str().unwrap().to_owned());
@@ -118,14 +137,90 @@ async fn terminal(
     acked
 }
 
-fn crash_config(dir: &Path) -> std::path::PathBuf {
-    let path = dir.join("crash.toml");
-    let toml = format!(
+/// The test config with a rate limit no terminal reaches (retries through a crash are fast).
+pub(crate) fn crash_config_toml() -> String {
+    format!(
         "{}\n[limits]\nevents_per_minute_per_device = 1000000\n",
         test_config_toml()
-    );
-    std::fs::write(&path, toml).unwrap();
+    )
+}
+
+fn crash_config(dir: &Path) -> std::path::PathBuf {
+    let path = dir.join("crash.toml");
+    std::fs::write(&path, crash_config_toml()).unwrap();
     path
+}
+
+/// `station` replayed from empty through the engine, from `events` (its whole log, in order).
+pub(crate) fn replayed(config: &Config, station: &str, events: &[Recorded]) -> Station {
+    let station_config = config
+        .stations
+        .iter()
+        .find(|s| s.id.as_str() == station)
+        .unwrap();
+    let mut engine = Station::new(Arc::new(station_config.clone()), &config.rules);
+    for r in events {
+        engine
+            .apply(&r.event, r.at, Mode::Replay)
+            .expect("the log replays");
+    }
+    engine
+}
+
+/// Asserts that `doc`, a station's full status as the service shows it, is what `engine` (a pure
+/// replay of its log) shows: seq, headcount, the inside and outside queues.
+pub(crate) fn assert_shows_replay(doc: &Value, engine: &Station, station: &str) {
+    assert_eq!(doc["seq"].as_u64().unwrap(), engine.seq(), "{station}");
+    assert_eq!(
+        doc["headcount"].as_u64().unwrap(),
+        u64::from(engine.headcount()),
+        "{station}"
+    );
+    let outside: Vec<String> = doc["outside"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["ticket"].as_str().unwrap().to_owned())
+        .collect();
+    let replay_outside: Vec<String> = engine
+        .outside_tickets()
+        .iter()
+        .map(|t| t.to_string())
+        .collect();
+    // A document lists the head of the queue and counts all of it (a long run queues more).
+    let listed = replay_outside.len().min(OUTSIDE_LISTED);
+    assert_eq!(outside, replay_outside[..listed], "{station}");
+    assert_eq!(
+        doc["outside_total"].as_u64().unwrap(),
+        replay_outside.len() as u64,
+        "{station}"
+    );
+    let mut inside: Vec<String> = doc["inside"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|v| {
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["ticket"].as_str().unwrap().to_owned())
+        })
+        .collect();
+    inside.sort();
+    let mut replay_inside: Vec<String> = engine
+        .inside_tickets()
+        .iter()
+        .map(|t| t.to_string())
+        .collect();
+    replay_inside.sort();
+    assert_eq!(
+        doc["inside_total"].as_u64().unwrap(),
+        replay_inside.len() as u64,
+        "{station}"
+    );
+    if replay_inside.len() <= INSIDE_LISTED {
+        assert_eq!(inside, replay_inside, "{station}");
+    }
 }
 
 #[tokio::test]
@@ -147,12 +242,13 @@ async fn killed_at_random_moments_the_service_loses_nothing_and_invents_nothing(
     let listen = base.trim_start_matches("http://").to_owned();
 
     let stop = Arc::new(AtomicBool::new(false));
+    let bases: Arc<[String]> = Arc::from([base.clone()]);
     let desks: Vec<_> = TERMINALS
         .iter()
         .enumerate()
         .map(|(i, (station, token))| {
             tokio::spawn(terminal(
-                base.clone(),
+                bases.clone(),
                 station,
                 token,
                 i as u64,
@@ -190,14 +286,7 @@ async fn killed_at_random_moments_the_service_loses_nothing_and_invents_nothing(
     // seqs, without holes.
     let config = Config::load(&config_path).unwrap();
     let log = OpenLog::open(&data, StoreOptions::default()).unwrap();
-    let acknowledged: Vec<Acknowledged<'_>> = acked
-        .iter()
-        .map(|a| Acknowledged {
-            station: a.station,
-            seq: a.seq,
-            kind: &a.kind,
-        })
-        .collect();
+    let acknowledged: Vec<Acknowledged<'_>> = acked.iter().map(Acked::acknowledged).collect();
     let found = audit(&log, TERMINALS.iter().map(|(s, _)| *s), &acknowledged).unwrap();
     assert!(
         found.is_clean(),
@@ -205,71 +294,12 @@ async fn killed_at_random_moments_the_service_loses_nothing_and_invents_nothing(
     );
     // And replayed from empty, it gives what the service shows.
     for (station, _) in TERMINALS {
-        let station_config = config
-            .stations
-            .iter()
-            .find(|s| s.id.as_str() == station)
-            .unwrap();
-        let mut engine = Station::new(Arc::new(station_config.clone()), &config.rules);
-        log.replay(station, 0, |r| {
-            engine
-                .apply(&r.event, r.at, Mode::Replay)
-                .expect("the log replays");
-            Ok(())
-        })
-        .unwrap();
-        let doc = &shown[station];
-        assert_eq!(doc["seq"].as_u64().unwrap(), engine.seq(), "{station}");
-        assert_eq!(
-            doc["headcount"].as_u64().unwrap(),
-            u64::from(engine.headcount()),
-            "{station}"
+        let events = log.events_of(station).unwrap();
+        assert_shows_replay(
+            &shown[station],
+            &replayed(&config, station, &events),
+            station,
         );
-        let outside: Vec<String> = doc["outside"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| p["ticket"].as_str().unwrap().to_owned())
-            .collect();
-        let replay_outside: Vec<String> = engine
-            .outside_tickets()
-            .iter()
-            .map(|t| t.to_string())
-            .collect();
-        // A document lists the head of the queue and counts all of it (a long run queues more).
-        let listed = replay_outside.len().min(OUTSIDE_LISTED);
-        assert_eq!(outside, replay_outside[..listed], "{station}");
-        assert_eq!(
-            doc["outside_total"].as_u64().unwrap(),
-            replay_outside.len() as u64,
-            "{station}"
-        );
-        let mut inside: Vec<String> = doc["inside"]
-            .as_object()
-            .unwrap()
-            .values()
-            .flat_map(|v| {
-                v.as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|p| p["ticket"].as_str().unwrap().to_owned())
-            })
-            .collect();
-        inside.sort();
-        let mut replay_inside: Vec<String> = engine
-            .inside_tickets()
-            .iter()
-            .map(|t| t.to_string())
-            .collect();
-        replay_inside.sort();
-        assert_eq!(
-            doc["inside_total"].as_u64().unwrap(),
-            replay_inside.len() as u64,
-            "{station}"
-        );
-        if replay_inside.len() <= INSIDE_LISTED {
-            assert_eq!(inside, replay_inside, "{station}");
-        }
     }
     eprintln!(
         "crash test: {rounds} kills, {} acknowledged events, all present exactly once",

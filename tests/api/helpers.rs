@@ -202,6 +202,16 @@ impl TestApp {
             web_dir: None,
             instance: None,
         };
+        Self::spawn_started(config, storage, data, start).await
+    }
+
+    /// A server on the log at `storage` opened with `start` in full (e.g. a named instance).
+    pub async fn spawn_started(
+        config: Config,
+        storage: Storage,
+        data: Arc<tempfile::TempDir>,
+        start: StartOptions,
+    ) -> TestApp {
         let state = AppState::open(config, &storage, start)
             .await
             .expect("state opens");

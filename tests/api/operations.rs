@@ -168,7 +168,7 @@ async fn a_guard_lets_a_party_in_past_the_cap_and_acknowledges_the_alert() {
 }
 
 /// One station open on Wednesdays 08:00–15:00, its desk and a guard.
-fn wednesday_config() -> Config {
+pub(crate) fn wednesday_config() -> Config {
     let toml = format!(
         r#"
 [calendar]
