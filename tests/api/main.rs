@@ -10,6 +10,7 @@ mod data_dir;
 mod errors;
 mod events;
 mod helpers;
+mod instances;
 mod layers;
 mod limits;
 mod live;
