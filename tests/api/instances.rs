@@ -1,7 +1,8 @@
 //! Several identical instances on one PostgreSQL database, and what they promise together:
 //!
 //! * each names itself and its backend in `/healthz`;
-//! * the cap holds, and no ticket is called twice, whichever instance each desk talks to;
+//! * the cap holds, and no ticket is called twice, whichever instance each desk talks to; a
+//!   station's log runs forward in time even when the instances' clocks disagree;
 //! * what one instance commits reaches the sockets of every other: events, revocations (the
 //!   device's sockets close everywhere), rule changes;
 //! * an Idempotency-Key has one effect across instances, and its answer is the same bytes;
@@ -122,6 +123,19 @@ async fn doc_where(ws: &mut Ws, within: Duration, wanted: impl Fn(&Value) -> boo
     })
     .await
     .unwrap_or_else(|_| panic!("no such document within {within:?}"))
+}
+
+/// `PUT /api/v1/rules` at `app` as the admin.
+async fn put_rules(app: &TestApp, body: &Value) -> (u16, Value) {
+    let r = app
+        .client
+        .put(app.url("/api/v1/rules"))
+        .bearer_auth("admin-token")
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
 }
 
 /// `stations`' events in the log at `url`, read as start-up reads them.
@@ -361,6 +375,46 @@ async fn calls_spread_over_instances_never_share_a_ticket() {
     converged(&bases(&apps), "big", (2 * waiting) as u64).await;
 }
 
+#[tokio::test]
+async fn a_station_log_runs_forward_in_time_though_the_instances_clocks_disagree() {
+    let Some(cluster) = scratch_pg::require_or_skip(
+        "a_station_log_runs_forward_in_time_though_the_instances_clocks_disagree",
+    ) else {
+        return;
+    };
+    let url = cluster.create_database();
+    let ahead = Clock::starting_at(chrono::Utc::now() + TimeDelta::minutes(10));
+    let mut apps = instances_with(&url, &["ahead"], &test_config(), &ahead).await;
+    apps.extend(instances_with(&url, &["behind"], &test_config(), &Clock::system()).await);
+    for i in 0..6 {
+        let app = &apps[i % apps.len()];
+        let (status, _) = app
+            .post_event_json(
+                "small-desk",
+                "small",
+                &format!("t-{i}"),
+                &check_in("passport"),
+            )
+            .await;
+        assert_eq!(status, 201);
+    }
+    // Through the instance behind too, the service's own events.
+    let (status, answer) = put_rules(&apps[1], &json!({"distancing_m": 3.0})).await;
+    assert_eq!(status, 200, "{answer}");
+    let stamps: Vec<i64> = psql(
+        &url,
+        "SELECT at_us FROM events WHERE station = 'small' ORDER BY seq",
+    )
+    .into_iter()
+    .map(|row| row[0].parse().unwrap())
+    .collect();
+    assert_eq!(stamps.len(), 7);
+    assert!(
+        stamps.is_sorted(),
+        "each event is stamped no earlier than the one before it: {stamps:?}"
+    );
+}
+
 // ---- changes reach every instance's sockets -----------------------------------------------------
 
 #[tokio::test]
@@ -437,18 +491,6 @@ async fn a_revocation_closes_the_device_socket_on_every_instance() {
         .await;
     assert_eq!(status, 201);
     doc_where(&mut other_device, Duration::from_secs(5), |d| d["seq"] == 1).await;
-}
-
-async fn put_rules(app: &TestApp, body: &Value) -> (u16, Value) {
-    let r = app
-        .client
-        .put(app.url("/api/v1/rules"))
-        .bearer_auth("admin-token")
-        .json(body)
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
 }
 
 #[tokio::test]
