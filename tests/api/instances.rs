@@ -745,6 +745,7 @@ fn start_terminals(
         .collect()
 }
 
+/// Stops the terminals once each has its current event answered: every acknowledgement given.
 async fn stop_terminals(
     stop: &AtomicBool,
     terminals: Vec<tokio::task::JoinHandle<Vec<Acked>>>,
