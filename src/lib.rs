@@ -83,6 +83,7 @@ pub async fn run(
     let cancel = state.shutdown.clone();
     let store = state.store.clone();
     let connections = state.connections.clone();
+    let sockets = state.sockets.clone();
     let limits = &state.config.limits;
     let timeouts = serve::Timeouts {
         first_request: Duration::from_secs(limits.header_read_timeout_s),
@@ -99,6 +100,15 @@ pub async fn run(
     {
         tracing::warn!("some connections did not finish within the drain timeout");
     }
+    // Upgraded sockets are not the graceful handle's: wait (briefly) until each has sent its
+    // 1001. On SQLite the log's flush used to give them that time by chance; on PostgreSQL there
+    // is nothing to flush, and the process would exit under them.
+    let closed = async {
+        while sockets.open() > 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(2), closed).await;
     let _ = ticker.await;
     let _ = follower.await;
     store.flush().await;

@@ -10,6 +10,10 @@ use chrono::NaiveTime;
 use clap::{Args, Parser, Subcommand};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::Layer;
+use tracing_subscriber::filter::{FilterExt, LevelFilter, Targets};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 use lobbywatch::clock::Clock;
 use lobbywatch::config::{Config, DatabaseUrl, SAMPLE_NAME};
@@ -108,12 +112,12 @@ struct DemoArgs {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(log_filter())
-        // The log goes to stderr; stdout carries only what a person or script reads (the
-        // address, the demo's banner, check-config's report).
+    // The log goes to stderr; stdout carries only what a person or script reads (the address,
+    // the demo's banner, check-config's report).
+    let log = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
-        .init();
+        .with_filter(log_filter().and(privacy_caps()));
+    tracing_subscriber::registry().with(log).init();
     match cli.command {
         Command::CheckConfig { file } => check_config(&file),
         Command::Serve(args) => serve_command(args),
@@ -122,22 +126,21 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
-/// `RUST_LOG`, or `info` by default — with the WebSocket library held at `debug` and the
-/// PostgreSQL driver at `info` whatever was asked: at `trace` the one logs every frame it sends,
-/// at `debug` the other every statement's parameters, and status documents and event bodies
-/// carry appointment references, which no log may.
+/// `RUST_LOG`, or `info` by default.
 fn log_filter() -> EnvFilter {
-    let asked = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn"));
-    [
-        "tungstenite=debug",
-        "tokio_tungstenite=debug",
-        "tokio_postgres=info",
-    ]
-    .into_iter()
-    .fold(asked, |filter, directive| {
-        filter.add_directive(directive.parse().expect("a valid directive"))
-    })
+    EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn"))
+}
+
+/// Caps on libraries whatever `RUST_LOG` asks: the WebSocket library at `debug` (at `trace` it
+/// logs every frame it sends) and the PostgreSQL driver at `info` (at `debug` it logs every
+/// statement's parameters) — status documents and event bodies carry appointment references,
+/// which no log may. A cap, not a level: `RUST_LOG=warn` keeps them at `warn`.
+fn privacy_caps() -> Targets {
+    Targets::new()
+        .with_default(LevelFilter::TRACE)
+        .with_target("tungstenite", LevelFilter::DEBUG)
+        .with_target("tokio_tungstenite", LevelFilter::DEBUG)
+        .with_target("tokio_postgres", LevelFilter::INFO)
 }
 
 /// `backup`: one line on stdout naming the copy; an error exits non-zero.

@@ -61,6 +61,10 @@ pub(super) async fn migrate(client: &mut Client) -> anyhow::Result<usize> {
     let tx = client.transaction().await?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
         .await?;
+    // `CREATE TABLE IF NOT EXISTS` would otherwise greet every start but the first with a
+    // NOTICE that the table exists.
+    tx.batch_execute("SET LOCAL client_min_messages = warning")
+        .await?;
     tx.batch_execute(
         "CREATE TABLE IF NOT EXISTS lobbywatch_schema(
              version INTEGER PRIMARY KEY,
