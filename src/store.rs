@@ -40,6 +40,9 @@ pub use sqlite::{
 pub const DEFAULT_SNAPSHOT_EVERY: u64 = 1_000;
 
 /// Where the log lives.
+// A `DatabaseUrl` (the driver's parsed config) is some 300 bytes to a path's 24; a `Storage` is
+// made once per process, so boxing it would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Storage {
     /// The SQLite log in this data directory.

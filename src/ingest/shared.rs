@@ -203,12 +203,9 @@ async fn catch_up(
 async fn replay_stored(state: &AppState, log: &Store, claim: &Claim) -> Result<Reply, IngestError> {
     let device = &claim.device.id;
     let stored = log.find_answer(device, claim.key.as_str()).await;
-    let record = match stored {
-        Ok(Some(record)) => record,
-        Ok(None) | Err(_) => {
-            state.idempotency.abandon(device, &claim.key);
-            return Err(IngestError::DatabaseUnavailable);
-        }
+    let Ok(Some(record)) = stored else {
+        state.idempotency.abandon(device, &claim.key);
+        return Err(IngestError::DatabaseUnavailable);
     };
     if record.fingerprint != claim.fingerprint {
         state.idempotency.abandon(device, &claim.key);
