@@ -19,6 +19,7 @@
 //! | idempotency keys | [`idempotency`] |
 //! | the token table: token hashes → devices, rotation, revocation | [`tokens`] |
 //! | a log compared with its acknowledgements (crash test, S7) | [`audit`] |
+//! | `copy-log`: a log moved between backends, checked by replaying both | [`copy_log`] |
 //! | the flow of one event: claim, apply, log, publish | [`ingest`] |
 //! | latest documents per station, serialized once | [`hub`] |
 //! | the WebSocket protocol loop | [`live`] |
@@ -40,6 +41,7 @@ pub mod capacity;
 pub mod clock;
 pub mod config;
 pub mod connections;
+pub mod copy_log;
 pub mod domain;
 pub mod engine;
 pub mod follow;

@@ -199,7 +199,7 @@ pub fn replay_one(
 }
 
 /// Refuses a log with events of a station the config does not have.
-fn ensure_known(config: &Config, logged: Vec<String>) -> anyhow::Result<()> {
+pub fn ensure_known(config: &Config, logged: Vec<String>) -> anyhow::Result<()> {
     for station in logged {
         let known = StationId::parse(&station)
             .ok()

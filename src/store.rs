@@ -15,6 +15,7 @@
 //! and everything else — reads, revocations, health — goes through [`Log`]'s methods.
 
 pub mod postgres;
+pub mod rows;
 pub mod sqlite;
 
 use std::path::PathBuf;
@@ -49,6 +50,19 @@ pub enum Storage {
     Dir(PathBuf),
     /// A PostgreSQL database, possibly shared with other instances.
     Postgres(DatabaseUrl),
+}
+
+impl Storage {
+    /// A log named on the command line: a `postgres://` URL is a database (parsed as
+    /// [`DatabaseUrl::parse`] parses it; another scheme is refused rather than taken for a
+    /// directory), anything else an SQLite data directory.
+    pub fn parse(text: &str) -> Result<Storage, String> {
+        if text.contains("://") {
+            DatabaseUrl::parse(text).map(Storage::Postgres)
+        } else {
+            Ok(Storage::Dir(PathBuf::from(text)))
+        }
+    }
 }
 
 impl std::fmt::Display for Storage {

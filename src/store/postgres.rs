@@ -11,10 +11,12 @@
 //! |---|---|
 //! | `schema.rs` | the tables, as numbered migrations applied at start under an advisory lock |
 //! | `append.rs` | the conditional commit of a record, revocations, snapshots |
+//! | `copy.rs` | `copy-log`: a whole log read from one snapshot, an empty log filled in one transaction |
 //! | `reads.rs` | every read: start-up, catching up, stored answers, ranges |
 //! | `listen.rs` | `LISTEN`ing for other instances' commits; whether the database answers |
 
 mod append;
+mod copy;
 mod listen;
 mod reads;
 mod schema;
@@ -30,6 +32,7 @@ use tokio::sync::mpsc;
 use tokio_postgres::NoTls;
 
 pub use append::AppendError;
+pub use copy::{CopyTarget, CopyView};
 pub use listen::{Notice, Reachability};
 pub use schema::SCHEMA_VERSION;
 

@@ -13,12 +13,14 @@
 //! | `datadir.rs` | the data directory at start-up: refusing a log missing pieces, adopting, setting aside |
 //! | `marker.rs` | the directory's record of its log: identity, events, whether the WAL is in use |
 //! | `backup.rs` | an online copy of the live log into one file |
+//! | `copy.rs` | `copy-log`: a whole log read as of one commit, an empty log filled in one transaction |
 //! | `writer.rs` | the writer thread: group commit, fail-stop |
 //! | `checkpointer.rs` | the checkpointer thread and the writer's WAL restarts |
 //! | `reads.rs` | every read: replay, snapshots, stored answers, ranges, the readers' pool |
 
 mod backup;
 mod checkpointer;
+mod copy;
 mod datadir;
 mod marker;
 mod reads;
@@ -35,6 +37,7 @@ use tokio::sync::{mpsc, oneshot};
 
 pub use backup::{Backup, backup};
 pub use checkpointer::{CHECKPOINT_AFTER, WAL_FRAMES_LIMIT};
+pub use copy::{CopyTarget, CopyView};
 pub use datadir::set_aside;
 pub use marker::MARKER_FILE;
 pub use reads::LogReader;

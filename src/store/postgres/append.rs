@@ -1,4 +1,5 @@
-//! Writing to the shared log: a record is committed only as its station's next `seq`.
+//! Writing to the shared log: a record is committed only as its station's next `seq`. (Also the
+//! rows `copy-log` inserts into an empty log, as they are.)
 //!
 //! Why a unique key and not a lock on the station's head: the primary key (station, seq) already
 //! exists for replay, and it decides the race with no extra row and no lock held across a round
@@ -19,6 +20,7 @@ use super::CHANNEL;
 use crate::domain::{Recorded, StationId};
 use crate::engine::Snapshot;
 use crate::idempotency::IdempotencyRecord;
+use crate::store::rows::{AnswerRow, EventRow, RevokedRow, SnapshotRow};
 use crate::store::{Record, Revocation};
 
 /// Why a record was not committed. Nothing of it was written in any case.
@@ -189,6 +191,98 @@ pub(super) async fn upsert_snapshot(
     client
         .execute(&stmt, &[&station.as_str(), &seq, &state])
         .await?;
+    Ok(())
+}
+
+/// Inserts `rows` as they are, column for column (`copy-log`, inside its transaction): one
+/// statement per batch, each column sent as one array, where a statement per row would cost a
+/// round trip per row.
+pub(super) async fn insert_event_rows(
+    client: &impl GenericClient,
+    rows: &[EventRow],
+) -> Result<(), tokio_postgres::Error> {
+    let stmt = client
+        .prepare_cached(
+            "INSERT INTO events(station, seq, at_us, device, kind, body)
+             SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[],
+                                  $6::text[])",
+        )
+        .await?;
+    let station: Vec<&str> = rows.iter().map(|r| r.station.as_str()).collect();
+    let seq: Vec<i64> = rows.iter().map(|r| r.seq).collect();
+    let at_us: Vec<i64> = rows.iter().map(|r| r.at_us).collect();
+    let device: Vec<&str> = rows.iter().map(|r| r.device.as_str()).collect();
+    let kind: Vec<&str> = rows.iter().map(|r| r.kind.as_str()).collect();
+    let body: Vec<&str> = rows.iter().map(|r| r.body.as_str()).collect();
+    client
+        .execute(&stmt, &[&station, &seq, &at_us, &device, &kind, &body])
+        .await?;
+    Ok(())
+}
+
+/// Inserts stored answers as they are, as [`insert_event_rows`].
+pub(super) async fn insert_answer_rows(
+    client: &impl GenericClient,
+    rows: &[AnswerRow],
+) -> Result<(), tokio_postgres::Error> {
+    let stmt = client
+        .prepare_cached(
+            "INSERT INTO idempotency(device, key, fingerprint, status, response, at_us)
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::bytea[], $4::integer[],
+                                  $5::bytea[], $6::bigint[])",
+        )
+        .await?;
+    let device: Vec<&str> = rows.iter().map(|r| r.device.as_str()).collect();
+    let key: Vec<&str> = rows.iter().map(|r| r.key.as_str()).collect();
+    let fingerprint: Vec<&[u8]> = rows.iter().map(|r| r.fingerprint.as_slice()).collect();
+    let status: Vec<i32> = rows.iter().map(|r| r.status).collect();
+    let response: Vec<&[u8]> = rows.iter().map(|r| r.response.as_slice()).collect();
+    let at_us: Vec<i64> = rows.iter().map(|r| r.at_us).collect();
+    client
+        .execute(
+            &stmt,
+            &[&device, &key, &fingerprint, &status, &response, &at_us],
+        )
+        .await?;
+    Ok(())
+}
+
+/// Inserts revoked tokens as they are, as [`insert_event_rows`].
+pub(super) async fn insert_revoked_rows(
+    client: &impl GenericClient,
+    rows: &[RevokedRow],
+) -> Result<(), tokio_postgres::Error> {
+    let stmt = client
+        .prepare_cached(
+            "INSERT INTO revoked_tokens(token_sha256, device, at_us, by_device)
+             SELECT * FROM UNNEST($1::bytea[], $2::text[], $3::bigint[], $4::text[])",
+        )
+        .await?;
+    let hash: Vec<&[u8]> = rows.iter().map(|r| r.token_sha256.as_slice()).collect();
+    let device: Vec<&str> = rows.iter().map(|r| r.device.as_str()).collect();
+    let at_us: Vec<i64> = rows.iter().map(|r| r.at_us).collect();
+    let by: Vec<&str> = rows.iter().map(|r| r.by.as_str()).collect();
+    client
+        .execute(&stmt, &[&hash, &device, &at_us, &by])
+        .await?;
+    Ok(())
+}
+
+/// Inserts snapshots as they are (their state text untouched), as [`insert_event_rows`].
+pub(super) async fn insert_snapshot_rows(
+    client: &impl GenericClient,
+    rows: &[SnapshotRow],
+) -> Result<(), tokio_postgres::Error> {
+    let stmt = client
+        .prepare_cached(
+            "INSERT INTO snapshots(station, seq, state)
+             SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::text[])",
+        )
+        .await?;
+    let station: Vec<&str> = rows.iter().map(|r| r.station.as_str()).collect();
+    let seq: Vec<i64> = rows.iter().map(|r| r.seq).collect();
+    let state: Vec<&str> = rows.iter().map(|r| r.state.as_str()).collect();
+    client.execute(&stmt, &[&station, &seq, &state]).await?;
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 //! Every read of the PostgreSQL log: start-up's snapshots and tails, catching up with other
-//! instances, stored answers, revocations, and the ranges reports read. Each statement is
-//! prepared once per pooled connection (deadpool's statement cache).
+//! instances, stored answers, revocations, the ranges reports read, and the rows as stored that
+//! `copy-log` copies. Each statement is prepared once per pooled connection (deadpool's statement
+//! cache).
 
 use std::collections::HashSet;
 
@@ -11,6 +12,7 @@ use tokio_postgres::Row;
 use crate::domain::{DeviceId, Event, Recorded, StationId};
 use crate::engine::Snapshot;
 use crate::idempotency::IdempotencyRecord;
+use crate::store::rows::{AnswerRow, Counts, EventRow, RevokedRow, SnapshotRow};
 
 const EVENT_COLUMNS: &str = "station, seq, at_us, device, body";
 
@@ -192,6 +194,142 @@ pub(super) async fn revoked_tokens(
                 .map_err(|_| anyhow::anyhow!("a revoked token hash of the wrong length"))
         })
         .collect()
+}
+
+/// Up to `limit` `events` rows after `after` in key order, every column as stored (`copy-log`).
+/// The first batch starts after `('', MIN)`, before every row: a station id is never empty.
+/// The order is the database's collation's; the primary key's index serves it either way.
+pub(super) async fn event_rows(
+    client: &impl GenericClient,
+    after: Option<&EventRow>,
+    limit: usize,
+) -> anyhow::Result<Vec<EventRow>> {
+    let (station, seq) = after.map_or(("", i64::MIN), |r| (r.station.as_str(), r.seq));
+    let stmt = client
+        .prepare_cached(
+            "SELECT station, seq, at_us, device, kind, body FROM events
+             WHERE (station, seq) > ($1, $2) ORDER BY station, seq LIMIT $3",
+        )
+        .await?;
+    let rows = client
+        .query(&stmt, &[&station, &seq, &i64::try_from(limit)?])
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(EventRow {
+                station: r.try_get(0)?,
+                seq: r.try_get(1)?,
+                at_us: r.try_get(2)?,
+                device: r.try_get(3)?,
+                kind: r.try_get(4)?,
+                body: r.try_get(5)?,
+            })
+        })
+        .collect()
+}
+
+/// Up to `limit` stored answers after `after` in key order, as [`event_rows`] (a device id is
+/// never empty).
+pub(super) async fn answer_rows(
+    client: &impl GenericClient,
+    after: Option<&AnswerRow>,
+    limit: usize,
+) -> anyhow::Result<Vec<AnswerRow>> {
+    let (device, key) = after.map_or(("", ""), |r| (r.device.as_str(), r.key.as_str()));
+    let stmt = client
+        .prepare_cached(
+            "SELECT device, key, fingerprint, status, response, at_us FROM idempotency
+             WHERE (device, key) > ($1, $2) ORDER BY device, key LIMIT $3",
+        )
+        .await?;
+    let rows = client
+        .query(&stmt, &[&device, &key, &i64::try_from(limit)?])
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(AnswerRow {
+                device: r.try_get(0)?,
+                key: r.try_get(1)?,
+                fingerprint: r.try_get(2)?,
+                status: r.try_get(3)?,
+                response: r.try_get(4)?,
+                at_us: r.try_get(5)?,
+            })
+        })
+        .collect()
+}
+
+/// Up to `limit` revoked tokens after `after` in key order, as [`event_rows`] (a hash is never
+/// empty).
+pub(super) async fn revoked_rows(
+    client: &impl GenericClient,
+    after: Option<&RevokedRow>,
+    limit: usize,
+) -> anyhow::Result<Vec<RevokedRow>> {
+    let hash = after.map_or(&[][..], |r| r.token_sha256.as_slice());
+    let stmt = client
+        .prepare_cached(
+            "SELECT token_sha256, device, at_us, by_device FROM revoked_tokens
+             WHERE token_sha256 > $1 ORDER BY token_sha256 LIMIT $2",
+        )
+        .await?;
+    let rows = client
+        .query(&stmt, &[&hash, &i64::try_from(limit)?])
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(RevokedRow {
+                token_sha256: r.try_get(0)?,
+                device: r.try_get(1)?,
+                at_us: r.try_get(2)?,
+                by: r.try_get(3)?,
+            })
+        })
+        .collect()
+}
+
+/// Up to `limit` snapshots after `after` in key order, as [`event_rows`].
+pub(super) async fn snapshot_rows(
+    client: &impl GenericClient,
+    after: Option<&SnapshotRow>,
+    limit: usize,
+) -> anyhow::Result<Vec<SnapshotRow>> {
+    let station = after.map_or("", |r| r.station.as_str());
+    let stmt = client
+        .prepare_cached(
+            "SELECT station, seq, state FROM snapshots WHERE station > $1 ORDER BY station LIMIT $2",
+        )
+        .await?;
+    let rows = client
+        .query(&stmt, &[&station, &i64::try_from(limit)?])
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(SnapshotRow {
+                station: r.try_get(0)?,
+                seq: r.try_get(1)?,
+                state: r.try_get(2)?,
+            })
+        })
+        .collect()
+}
+
+/// How many rows each table holds.
+pub(super) async fn counts(client: &impl GenericClient) -> anyhow::Result<Counts> {
+    let row = client
+        .query_one(
+            "SELECT (SELECT COUNT(*) FROM events), (SELECT COUNT(*) FROM idempotency),
+                    (SELECT COUNT(*) FROM revoked_tokens), (SELECT COUNT(*) FROM snapshots)",
+            &[],
+        )
+        .await?;
+    let count = |i: usize| -> anyhow::Result<u64> { Ok(u64::try_from(row.try_get::<_, i64>(i)?)?) };
+    Ok(Counts {
+        events: count(0)?,
+        answers: count(1)?,
+        revoked: count(2)?,
+        snapshots: count(3)?,
+    })
 }
 
 /// An `events` row (`station, seq, at_us, device, body`) as a [`Recorded`] event.

@@ -5,6 +5,7 @@
 //! schema (PostgreSQL's DDL is transactional). A database whose schema is newer than this binary
 //! knows is refused: an older binary could misread what a newer one wrote.
 
+use deadpool_postgres::GenericClient;
 use tokio_postgres::Client;
 
 /// The advisory lock taken while migrating ("lobbywat" in ASCII), the same for every instance.
@@ -55,6 +56,26 @@ const MIGRATIONS: &[&str] = &[
 
 /// The schema version this binary writes and reads.
 pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
+
+/// The schema version the database holds, changing nothing (a copy's source is only read):
+/// `None` when it holds no lobbywatch log at all.
+pub(super) async fn version(client: &impl GenericClient) -> anyhow::Result<Option<usize>> {
+    let exists: bool = client
+        .query_one("SELECT to_regclass('lobbywatch_schema') IS NOT NULL", &[])
+        .await?
+        .get(0);
+    if !exists {
+        return Ok(None);
+    }
+    let found: i32 = client
+        .query_one(
+            "SELECT COALESCE(MAX(version), 0) FROM lobbywatch_schema",
+            &[],
+        )
+        .await?
+        .get(0);
+    Ok(Some(usize::try_from(found)?))
+}
 
 /// Brings the database's schema up to [`SCHEMA_VERSION`]; returns the version it found.
 pub(super) async fn migrate(client: &mut Client) -> anyhow::Result<usize> {

@@ -85,6 +85,39 @@ pub(super) fn open_checked(
     Ok((conn, marker, events))
 }
 
+/// Opens the log in `dir` read-only, after the checks [`open_checked`] makes — a log missing its
+/// WAL or its database file, or older than the marker recorded, is refused, since a copy of it
+/// would silently lack acknowledged events. Nothing here writes: no marker, no checkpoint, so
+/// reading a log never changes it (`copy-log`'s source).
+pub(super) fn open_read_only_checked(dir: &Path) -> anyhow::Result<Connection> {
+    let [db, ..] = log_files(dir);
+    anyhow::ensure!(
+        db.exists(),
+        "there is no event log in {} (no {DB_FILE})",
+        dir.display()
+    );
+    let recorded = marker::read(dir)?;
+    check_files(dir, recorded.as_ref())?;
+    let conn = schema::open_read_only(&db)
+        .map_err(|e| anyhow::anyhow!("cannot open the event log {}: {e}", db.display()))?;
+    // A log without a marker (never started since markers, or restored from a backup) has
+    // nothing to be checked against, and may predate `meta`: it is read as it is.
+    if let Some(m) = &recorded {
+        let Some(log_id) = schema::log_id(&conn)? else {
+            return Err(refuse(
+                dir,
+                format!(
+                    "{} is not the log {MARKER_FILE} recorded (log {}): it has no identity at all",
+                    db.display(),
+                    m.log_id
+                ),
+            ));
+        };
+        check_log(dir, m, &log_id, schema::event_count(&conn)?)?;
+    }
+    Ok(conn)
+}
+
 /// Refuses when a file the marker implies is missing: the database file (SQLite would make an
 /// empty one), or the WAL while it may hold commits the database file does not.
 fn check_files(dir: &Path, recorded: Option<&MarkerState>) -> anyhow::Result<()> {

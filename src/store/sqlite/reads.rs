@@ -1,4 +1,5 @@
-//! Reading the SQLite log: replay, range reads, snapshots, stored answers and revocations.
+//! Reading the SQLite log: replay, range reads, snapshots, stored answers and revocations — and
+//! the rows as stored, which `copy-log` copies.
 //!
 //! Every query the service runs against the log, other than the writer's, is here. Start-up
 //! reads on the connection it opened (and, to replay stations in parallel, on [`LogReader`]s of
@@ -19,6 +20,7 @@ use super::schema;
 use crate::domain::{DeviceId, Event, Recorded, StationId};
 use crate::engine::Snapshot;
 use crate::idempotency::IdempotencyRecord;
+use crate::store::rows::{AnswerRow, Counts, EventRow, RevokedRow, SnapshotRow};
 
 /// Read-only connections kept open between requests. Reads that serve requests are rare and
 /// short (an idempotency key older than memory, a report); a few idle connections cover them,
@@ -295,6 +297,117 @@ pub(super) fn has_idempotency_before(
         "SELECT EXISTS(SELECT 1 FROM idempotency WHERE at_us < ?1)",
         [since.timestamp_micros()],
         |r| r.get(0),
+    )?)
+}
+
+/// Up to `limit` `events` rows after `after` in key order, every column as stored (`copy-log`).
+/// The first batch starts after `('', MIN)`, before every row: a station id is never empty.
+pub(super) fn event_rows(
+    conn: &Connection,
+    after: Option<&EventRow>,
+    limit: usize,
+) -> anyhow::Result<Vec<EventRow>> {
+    let (station, seq) = after.map_or(("", i64::MIN), |r| (r.station.as_str(), r.seq));
+    let mut stmt = conn.prepare_cached(
+        "SELECT station, seq, at_us, device, kind, body FROM events
+         WHERE (station, seq) > (?1, ?2) ORDER BY station, seq LIMIT ?3",
+    )?;
+    let rows = stmt.query_map(params![station, seq, i64::try_from(limit)?], |r| {
+        Ok(EventRow {
+            station: r.get(0)?,
+            seq: r.get(1)?,
+            at_us: r.get(2)?,
+            device: r.get(3)?,
+            kind: r.get(4)?,
+            body: r.get(5)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Up to `limit` stored answers after `after` in key order, as [`event_rows`] (a device id is
+/// never empty).
+pub(super) fn answer_rows(
+    conn: &Connection,
+    after: Option<&AnswerRow>,
+    limit: usize,
+) -> anyhow::Result<Vec<AnswerRow>> {
+    let (device, key) = after.map_or(("", ""), |r| (r.device.as_str(), r.key.as_str()));
+    let mut stmt = conn.prepare_cached(
+        "SELECT device, key, fingerprint, status, response, at_us FROM idempotency
+         WHERE (device, key) > (?1, ?2) ORDER BY device, key LIMIT ?3",
+    )?;
+    let rows = stmt.query_map(params![device, key, i64::try_from(limit)?], |r| {
+        Ok(AnswerRow {
+            device: r.get(0)?,
+            key: r.get(1)?,
+            fingerprint: r.get(2)?,
+            status: r.get(3)?,
+            response: r.get(4)?,
+            at_us: r.get(5)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Up to `limit` revoked tokens after `after` in key order, as [`event_rows`] (a hash is never
+/// empty).
+pub(super) fn revoked_rows(
+    conn: &Connection,
+    after: Option<&RevokedRow>,
+    limit: usize,
+) -> anyhow::Result<Vec<RevokedRow>> {
+    let hash = after.map_or(&[][..], |r| r.token_sha256.as_slice());
+    let mut stmt = conn.prepare_cached(
+        "SELECT token_sha256, device, at_us, by FROM revoked_tokens
+         WHERE token_sha256 > ?1 ORDER BY token_sha256 LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![hash, i64::try_from(limit)?], |r| {
+        Ok(RevokedRow {
+            token_sha256: r.get(0)?,
+            device: r.get(1)?,
+            at_us: r.get(2)?,
+            by: r.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Up to `limit` snapshots after `after` in key order, as [`event_rows`].
+pub(super) fn snapshot_rows(
+    conn: &Connection,
+    after: Option<&SnapshotRow>,
+    limit: usize,
+) -> anyhow::Result<Vec<SnapshotRow>> {
+    let station = after.map_or("", |r| r.station.as_str());
+    let mut stmt = conn.prepare_cached(
+        "SELECT station, seq, state FROM snapshots WHERE station > ?1 ORDER BY station LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![station, i64::try_from(limit)?], |r| {
+        Ok(SnapshotRow {
+            station: r.get(0)?,
+            seq: r.get(1)?,
+            state: r.get(2)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// How many rows each table holds.
+pub(super) fn counts(conn: &Connection) -> anyhow::Result<Counts> {
+    let count = |n: i64| u64::try_from(n).unwrap_or_default();
+    Ok(conn.query_row(
+        "SELECT (SELECT COUNT(*) FROM events), (SELECT COUNT(*) FROM idempotency),
+                (SELECT COUNT(*) FROM revoked_tokens), (SELECT COUNT(*) FROM snapshots)",
+        [],
+        |r| {
+            Ok(Counts {
+                events: count(r.get(0)?),
+                answers: count(r.get(1)?),
+                revoked: count(r.get(2)?),
+                snapshots: count(r.get(3)?),
+            })
+        },
     )?)
 }
 

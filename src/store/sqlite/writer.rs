@@ -10,7 +10,8 @@
 //! It also keeps the data directory's marker (`marker.rs`) truthful: before the first commit
 //! that puts anything in an empty WAL the marker says the WAL is in use, and a flush empties the
 //! WAL into the database file before it is acknowledged, so after a graceful shutdown the
-//! database file alone is the whole log.
+//! database file alone is the whole log. (The row inserts `copy-log` fills an empty log with,
+//! before any writer runs, share the writer's statements.)
 
 use std::path::Path;
 use std::sync::Arc;
@@ -26,6 +27,7 @@ use super::{Health, Record, Revocation, StoreError};
 use crate::domain::{Recorded, StationId};
 use crate::engine::Snapshot;
 use crate::idempotency::IdempotencyRecord;
+use crate::store::rows::{AnswerRow, EventRow, RevokedRow, SnapshotRow};
 
 /// Most records one transaction takes; a larger backlog commits in several groups.
 pub const MAX_GROUP: usize = 1024;
@@ -34,6 +36,12 @@ const WRITER_CACHE_KIB: i64 = 16 * 1024;
 /// Stores a station's latest snapshot, replacing the one before.
 const UPSERT_SNAPSHOT: &str =
     "INSERT OR REPLACE INTO snapshots(station, seq, state) VALUES (?1, ?2, ?3)";
+const INSERT_EVENT: &str =
+    "INSERT INTO events(station, seq, at_us, device, kind, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+const INSERT_ANSWER: &str = "INSERT INTO idempotency(device, key, fingerprint, status, response, at_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+/// A token revoked twice stays one row.
+const INSERT_REVOKED: &str =
+    "INSERT OR IGNORE INTO revoked_tokens(token_sha256, device, at_us, by) VALUES (?1, ?2, ?3, ?4)";
 
 /// What the writer is asked to do.
 pub(super) enum Work {
@@ -238,16 +246,10 @@ struct Statements<'conn> {
 impl<'conn> Statements<'conn> {
     fn prepare(conn: &'conn Connection) -> rusqlite::Result<Self> {
         Ok(Statements {
-            insert_event: conn.prepare_cached(
-                "INSERT INTO events(station, seq, at_us, device, kind, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?,
+            insert_event: conn.prepare_cached(INSERT_EVENT)?,
             upsert_snapshot: conn.prepare_cached(UPSERT_SNAPSHOT)?,
-            insert_idempotency: conn.prepare_cached(
-                "INSERT INTO idempotency(device, key, fingerprint, status, response, at_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?,
-            insert_revoked: conn.prepare_cached(
-                "INSERT OR IGNORE INTO revoked_tokens(token_sha256, device, at_us, by) VALUES (?1, ?2, ?3, ?4)",
-            )?,
+            insert_idempotency: conn.prepare_cached(INSERT_ANSWER)?,
+            insert_revoked: conn.prepare_cached(INSERT_REVOKED)?,
         })
     }
 
@@ -300,6 +302,53 @@ impl<'conn> Statements<'conn> {
         }
         Ok(())
     }
+}
+
+/// Inserts `rows` as they are, column for column (`copy-log`, inside its transaction), with the
+/// statement the writer inserts events with.
+pub(super) fn insert_event_rows(conn: &Connection, rows: &[EventRow]) -> rusqlite::Result<()> {
+    let mut insert = conn.prepare_cached(INSERT_EVENT)?;
+    for r in rows {
+        insert.execute(params![r.station, r.seq, r.at_us, r.device, r.kind, r.body])?;
+    }
+    Ok(())
+}
+
+/// Inserts stored answers as they are, as [`insert_event_rows`].
+pub(super) fn insert_answer_rows(conn: &Connection, rows: &[AnswerRow]) -> rusqlite::Result<()> {
+    let mut insert = conn.prepare_cached(INSERT_ANSWER)?;
+    for r in rows {
+        insert.execute(params![
+            r.device,
+            r.key,
+            r.fingerprint,
+            r.status,
+            r.response,
+            r.at_us
+        ])?;
+    }
+    Ok(())
+}
+
+/// Inserts revoked tokens as they are, as [`insert_event_rows`].
+pub(super) fn insert_revoked_rows(conn: &Connection, rows: &[RevokedRow]) -> rusqlite::Result<()> {
+    let mut insert = conn.prepare_cached(INSERT_REVOKED)?;
+    for r in rows {
+        insert.execute(params![r.token_sha256, r.device, r.at_us, r.by])?;
+    }
+    Ok(())
+}
+
+/// Inserts snapshots as they are (their state text untouched), as [`insert_event_rows`].
+pub(super) fn insert_snapshot_rows(
+    conn: &Connection,
+    rows: &[SnapshotRow],
+) -> rusqlite::Result<()> {
+    let mut upsert = conn.prepare_cached(UPSERT_SNAPSHOT)?;
+    for r in rows {
+        upsert.execute(params![r.station, r.seq, r.state])?;
+    }
+    Ok(())
 }
 
 /// Runs [`UPSERT_SNAPSHOT`] for `station`. The snapshot is serialized here — on the writer
