@@ -75,11 +75,16 @@ async fn copy_from(from: &Storage, to: &Storage, config: &Config) -> anyhow::Res
 /// Where from and where to, for what is printed.
 type Route<'a> = (&'a Storage, &'a Storage);
 
+/// Refuses a source with stations the config lacks before the destination is even opened, then
+/// copies into the destination.
 async fn copy_into(
     source: &impl ReadRows,
     route: Route<'_>,
     config: &Config,
 ) -> anyhow::Result<Copied> {
+    ensure_known(config, source.stations().await?).context(
+        "copy-log checks the copy by replaying it under the office's config: give it with --config (without it, the built-in sample)",
+    )?;
     match route.1 {
         Storage::Dir(dir) => copy(source, sqlite::CopyTarget::open(dir)?, route, config).await,
         Storage::Postgres(url) => {
@@ -104,12 +109,12 @@ async fn copy(
     let holds = target.rows().counts().await?;
     anyhow::ensure!(
         holds.is_empty(),
-        "the destination already holds a log ({holds}); copy-log copies only into an empty log"
+        "the destination already holds a log ({}, {}, {}, {}); copy-log copies only into an empty log",
+        counted(holds.events, "event"),
+        counted(holds.answers, "idempotency answer"),
+        counted(holds.revoked, "revoked token"),
+        counted(holds.snapshots, "snapshot"),
     );
-    let stations = source.stations().await?;
-    ensure_known(config, stations.clone()).context(
-        "copy-log checks the copy by replaying it under the office's config: give it with --config (without it, the built-in sample)",
-    )?;
     let stored = read_table(async |after| source.snapshots_after(after, BATCH).await).await?;
     let replayed = Replayed::replay(source, config, &stored).await?;
     let (snapshots, left_out) = replayed.valid_snapshots(stored);
@@ -122,7 +127,7 @@ async fn copy(
         from: from.to_string(),
         to: to.to_string(),
         events: sent.events.rows,
-        stations: stations.len(),
+        stations: source.stations().await?.len(),
         answers: sent.answers.rows,
         revoked: sent.revoked.rows,
         snapshots: sent.snapshots.rows,
@@ -208,19 +213,16 @@ impl fmt::Display for Copied {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "copied {} events of {} stations, {} answers, {} revoked tokens and {} snapshots",
-            thousands(self.events),
-            thousands(self.stations as u64),
-            thousands(self.answers),
-            thousands(self.revoked),
-            thousands(self.snapshots),
+            "copied {} of {}, {}, {} and {}",
+            counted(self.events, "event"),
+            counted(self.stations as u64, "station"),
+            counted(self.answers, "answer"),
+            counted(self.revoked, "revoked token"),
+            counted(self.snapshots, "snapshot"),
         )?;
         if !self.snapshots_left_out.is_empty() {
-            write!(
-                f,
-                " ({} invalid snapshots left out)",
-                self.snapshots_left_out.len()
-            )?;
+            let left_out = self.snapshots_left_out.len() as u64;
+            write!(f, " ({} left out)", counted(left_out, "invalid snapshot"))?;
         }
         write!(
             f,
@@ -228,6 +230,12 @@ impl fmt::Display for Copied {
             self.from, self.to
         )
     }
+}
+
+/// `1 event`, `12,345 events`.
+fn counted(n: u64, noun: &str) -> String {
+    let plural = if n == 1 { "" } else { "s" };
+    format!("{} {noun}{plural}", thousands(n))
 }
 
 /// `n` with a comma between thousands: `12,345`.

@@ -81,16 +81,6 @@ impl Counts {
     }
 }
 
-impl std::fmt::Display for Counts {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} events, {} idempotency answers, {} revoked tokens, {} snapshots",
-            self.events, self.answers, self.revoked, self.snapshots
-        )
-    }
-}
-
 // The traits below are used by one command on one task (`copy-log`, under `block_on`), and an
 // SQLite connection is not `Sync`, so their futures carry no `Send` bound: plain `async fn`.
 
