@@ -516,6 +516,16 @@ impl ServerProcess {
         ServerProcess { child, base }
     }
 
+    /// Stops the server as an operator would (SIGTERM: graceful shutdown, the log flushed) and
+    /// waits until it has exited, cleanly.
+    pub fn stop(mut self) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status();
+        assert!(sent.is_ok_and(|s| s.success()), "kill -TERM {pid}");
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "the server exited with {status}");
+    }
+
     pub fn kill9(mut self) {
         // SIGKILL: no shutdown hooks run; only what was committed survives.
         self.child.kill().unwrap();

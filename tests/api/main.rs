@@ -5,6 +5,7 @@ mod browser;
 mod capacity;
 mod cli;
 mod connections;
+mod copy_log;
 mod crash;
 mod data_dir;
 mod errors;
