@@ -33,8 +33,8 @@ use anyhow::Context;
 
 use crate::config::Config;
 use crate::state::ensure_known;
-use crate::store::rows::{BATCH, ReadRows, SnapshotRow, WriteRows};
-use crate::store::{Storage, postgres, sqlite};
+use crate::store::rows::{BATCH, Counts, ReadRows, SnapshotRow, WriteRows};
+use crate::store::{DB_FILE, Storage, postgres, sqlite};
 use verify::{Replayed, Sent, Tally};
 
 /// What was copied.
@@ -86,7 +86,14 @@ async fn copy_into(
         "copy-log checks the copy by replaying it under the office's config: give it with --config (without it, the built-in sample)",
     )?;
     match route.1 {
-        Storage::Dir(dir) => copy(source, sqlite::CopyTarget::open(dir)?, route, config).await,
+        Storage::Dir(dir) => {
+            // A directory that holds a log is looked at read-only first and refused untouched:
+            // opening it for writing would write its marker, under a service still running there.
+            if dir.join(DB_FILE).exists() {
+                refuse_unless_empty(&sqlite::CopyView::open(dir)?.counts().await?)?;
+            }
+            copy(source, sqlite::CopyTarget::open(dir)?, route, config).await
+        }
         Storage::Postgres(url) => {
             copy(
                 source,
@@ -106,15 +113,7 @@ async fn copy(
     (from, to): Route<'_>,
     config: &Config,
 ) -> anyhow::Result<Copied> {
-    let holds = target.rows().counts().await?;
-    anyhow::ensure!(
-        holds.is_empty(),
-        "the destination already holds a log ({}, {}, {}, {}); copy-log copies only into an empty log",
-        counted(holds.events, "event"),
-        counted(holds.answers, "idempotency answer"),
-        counted(holds.revoked, "revoked token"),
-        counted(holds.snapshots, "snapshot"),
-    );
+    refuse_unless_empty(&target.rows().counts().await?)?;
     let stored = read_table(async |after| source.snapshots_after(after, BATCH).await).await?;
     let replayed = Replayed::replay(source, config, &stored).await?;
     let (snapshots, left_out) = replayed.valid_snapshots(stored);
@@ -133,6 +132,19 @@ async fn copy(
         snapshots: sent.snapshots.rows,
         snapshots_left_out: left_out,
     })
+}
+
+/// Refuses a destination that `holds` anything, saying what.
+fn refuse_unless_empty(holds: &Counts) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        holds.is_empty(),
+        "the destination already holds a log ({}, {}, {}, {}); copy-log copies only into an empty log",
+        counted(holds.events, "event"),
+        counted(holds.answers, "idempotency answer"),
+        counted(holds.revoked, "revoked token"),
+        counted(holds.snapshots, "snapshot"),
+    );
+    Ok(())
 }
 
 /// Sends every event, answer and revoked token of `source`, and `snapshots`, to `target`.

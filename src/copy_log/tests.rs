@@ -222,7 +222,10 @@ async fn a_copy_into_a_log_that_holds_anything_is_refused_and_nothing_is_copied(
     let (from, to) = (temp.path().join("from"), temp.path().join("to"));
     write_log(&config, &from, 100).await;
     write_log(&config, &to, 3).await;
-    let before = rows_of(&to).await;
+    let (before, marker) = (
+        rows_of(&to).await,
+        std::fs::read(to.join(MARKER_FILE)).unwrap(),
+    );
 
     let err = copy_log(
         &Storage::Dir(from.clone()),
@@ -240,6 +243,7 @@ async fn a_copy_into_a_log_that_holds_anything_is_refused_and_nothing_is_copied(
         "{message}"
     );
     assert_eq!(rows_of(&to).await, before);
+    assert_eq!(std::fs::read(to.join(MARKER_FILE)).unwrap(), marker);
 
     let err = copy_log(&Storage::Dir(from.clone()), &Storage::Dir(from), &config)
         .await

@@ -267,6 +267,7 @@ async fn a_copy_into_a_log_that_holds_anything_is_refused_and_changes_nothing() 
         server.stop();
     }
     let (rows_there, rows_here) = (database_rows(&url), directory_rows(&other));
+    let marker = std::fs::read(other.join("lobbywatch.marker")).unwrap();
 
     for to in [url.as_str(), text(&other)] {
         let (ok, stdout, stderr) = copy_log(&config, text(&office), to);
@@ -279,6 +280,11 @@ async fn a_copy_into_a_log_that_holds_anything_is_refused_and_changes_nothing() 
     }
     assert_eq!(database_rows(&url), rows_there);
     assert_eq!(directory_rows(&other), rows_here);
+    assert_eq!(
+        std::fs::read(other.join("lobbywatch.marker")).unwrap(),
+        marker,
+        "the directory was only looked at"
+    );
 }
 
 #[tokio::test]
