@@ -245,7 +245,7 @@ async fn a_copy_into_a_log_that_holds_anything_is_refused_and_changes_nothing() 
     let config = write_config(dir.path());
     let (office, other) = (dir.path().join("office"), dir.path().join("other"));
     let url = cluster.create_database();
-    // A source whose server was killed: its last commits are in the WAL, read all the same.
+    // A source whose server was killed: its last commits are in its WAL.
     let server = serve(&config, &office, None);
     a_morning(&server).await;
     server.kill9();
@@ -284,6 +284,13 @@ async fn a_copy_into_a_log_that_holds_anything_is_refused_and_changes_nothing() 
         std::fs::read(other.join("lobbywatch.marker")).unwrap(),
         marker,
         "the directory was only looked at"
+    );
+    // Into an empty database the killed server's log copies whole, its WAL's commits too.
+    let (ok, stdout, stderr) = copy_log(&config, text(&office), &cluster.create_database());
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.starts_with("copied 10 events of 2 stations, 12 answers, 1 revoked token"),
+        "{stdout}"
     );
 }
 
