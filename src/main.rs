@@ -136,6 +136,8 @@ fn main() -> anyhow::Result<()> {
     // the demo's banner, check-config's report).
     let log = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
+        // Colours for a person at a terminal, plain text for a file or a journal.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_filter(log_filter().and(privacy_caps()));
     tracing_subscriber::registry().with(log).init();
     match cli.command {
@@ -364,6 +366,7 @@ async fn serve(
         .await
         .with_context(|| format!("binding {listen}"))?;
     let addr = listener.local_addr()?;
+    let shutdown = shutdown_signal();
     tracing::info!(%addr, log = %storage, instance = %state.instance, "lobbywatch listening");
     // A plain line on stdout for scripts and tests that start the service on port 0.
     println!("listening on http://{addr}");
@@ -375,7 +378,7 @@ async fn serve(
             state.shutdown.clone(),
         );
     }
-    lobbywatch::run(listener, state, shutdown_signal()).await
+    lobbywatch::run(listener, state, shutdown).await
 }
 
 fn print_demo_banner(state: &AppState, addr: SocketAddr) {
@@ -423,23 +426,39 @@ fn print_demo_banner(state: &AppState, addr: SocketAddr) {
     println!("\nCtrl-C stops the demo.\n");
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Completes on SIGTERM or Ctrl-C. The handlers are installed here, when it is called — before
+/// the "listening on" line — not when the future is first polled: a SIGTERM sent the moment the
+/// service says it listens must stop it gracefully, not kill it.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
+    let (mut terminate, mut interrupt) = {
+        use tokio::signal::unix::{SignalKind, signal};
+        (
+            signal(SignalKind::terminate()).ok(),
+            signal(SignalKind::interrupt()).ok(),
+        )
     };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+    async move {
+        #[cfg(unix)]
+        {
+            let terminate = async {
+                match terminate.as_mut() {
+                    Some(s) => drop(s.recv().await),
+                    None => std::future::pending().await,
+                }
+            };
+            let interrupt = async {
+                match interrupt.as_mut() {
+                    Some(s) => drop(s.recv().await),
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                () = terminate => {},
+                () = interrupt => {},
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
