@@ -31,7 +31,8 @@ struct Found {
     extra: u64,
     unanswered: u64,
     retries: u64,
-    unavailable: u64,
+    /// 503 answers (each retried at the next instance), and of those "contended".
+    unavailable: (u64, u64),
 }
 
 /// P4: kills under load, then the audit.
@@ -73,14 +74,7 @@ pub(super) async fn instance_killed(
     }
     let run = load.await?;
     drop(servers);
-    let found = check(
-        ws,
-        &url,
-        &run,
-        plan.shared_crash_kills,
-        desks.unavailable().0,
-    )
-    .await?;
+    let found = check(ws, &url, &run, plan.shared_crash_kills, desks.unavailable()).await?;
     report_p4(&found, report);
     Ok(())
 }
@@ -103,7 +97,7 @@ async fn check(
     url: &str,
     run: &load::Run,
     kills: u32,
-    unavailable: u64,
+    unavailable: (u64, u64),
 ) -> anyhow::Result<Found> {
     let terminals = &ws.site.terminals;
     let stations = terminals.iter().map(|(s, _)| s.as_str());
@@ -135,8 +129,15 @@ async fn check(
 /// P4's figures and row.
 fn report_p4(f: &Found, report: &mut Report) {
     progress(&format!(
-        "P4 {} kills of one instance of {INSTANCES} under load: {} acknowledged, {} lost, {} in the log unacknowledged or doubled, {} unanswered, {} retries ({} × 503)",
-        f.kills, f.acked, f.lost, f.extra, f.unanswered, f.retries, f.unavailable
+        "P4 {} kills of one instance of {INSTANCES} under load: {} acknowledged, {} lost, {} in the log unacknowledged or doubled, {} unanswered, {} retries ({} × 503, {} of them contended)",
+        f.kills,
+        f.acked,
+        f.lost,
+        f.extra,
+        f.unanswered,
+        f.retries,
+        f.unavailable.0,
+        f.unavailable.1
     ));
     report.figure("p4_kills", f.kills);
     report.figure("p4_acked", f.acked);
@@ -144,7 +145,8 @@ fn report_p4(f: &Found, report: &mut Report) {
     report.figure("p4_unacknowledged_in_log", f.extra);
     report.figure("p4_unanswered", f.unanswered);
     report.figure("p4_retries", f.retries);
-    report.figure("p4_unavailable", f.unavailable);
+    report.figure("p4_unavailable", f.unavailable.0);
+    report.figure("p4_contended", f.unavailable.1);
     report.row(
         &format!(
             "P4 kill -9 ×{} of one of {INSTANCES} instances on one database, under S1 load",
