@@ -13,8 +13,12 @@
 //!   is the floor a durable event stands on, so S1's gap to B1 splits into what storage costs
 //!   (B4 / B1) and what the service adds on top (S1 / B4).
 //! * **B5** — the same bare WebSocket server's memory per idle connection.
+//! * **B6** — B1 that also writes the service's two rows for an event to a shared PostgreSQL
+//!   log, through the same kind of pool ([`shared_log`]); **B6n** the same with the service's
+//!   `NOTIFY` in the transaction.
 //!
-//! B1, B3 and B4 run as child processes (`lobbywatch-bench baseline http|ws|durable`), started
+//! B1, B3, B4 and B6 run as child processes (`lobbywatch-bench baseline
+//! http|ws|durable|shared-log|shared-log-notify`), started
 //! exactly like the service, so process, runtime and client are the same on both sides of every
 //! ratio.
 
@@ -47,6 +51,8 @@ use lobbywatch::idempotency::IdempotencyRecord;
 use lobbywatch::store::sqlite::Store;
 use lobbywatch::store::{OpenLog, Record, StoreOptions};
 
+mod shared_log;
+
 /// Which bare server to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Kind {
@@ -56,18 +62,30 @@ pub enum Kind {
     Ws,
     /// B4: B1 plus the service's log records for each event, committed before the answer.
     Durable,
+    /// B6: B1 plus the service's two rows for each event in a PostgreSQL database.
+    SharedLog,
+    /// B6n: B6 plus the `NOTIFY` the service sends in the same transaction.
+    SharedLogNotify,
 }
 
 /// Serves the bare baseline `kind` on `listen` until the process is stopped. `document` is the
 /// status document whose size the WebSocket baseline imitates; `data` the directory of the
-/// durable baseline's log.
+/// durable baseline's log; `database` the URL of the shared-log baseline's database.
 pub async fn serve(
     kind: Kind,
     listen: SocketAddr,
     document: Option<&Path>,
     data: Option<&Path>,
+    database: Option<&str>,
 ) -> anyhow::Result<()> {
-    let app = router(kind, document, data)?;
+    let app = match (kind, database) {
+        (Kind::SharedLog, Some(url)) => shared_log::router(url, false).await?,
+        (Kind::SharedLogNotify, Some(url)) => shared_log::router(url, true).await?,
+        (Kind::SharedLog | Kind::SharedLogNotify, None) => {
+            anyhow::bail!("the shared-log baselines need --database")
+        }
+        _ => router(kind, document, data)?,
+    };
     let listener = TcpListener::bind(listen).await?;
     println!("listening on http://{}", listener.local_addr()?);
     axum::serve(
@@ -95,6 +113,9 @@ fn router(kind: Kind, document: Option<&Path>, data: Option<&Path>) -> anyhow::R
                     seq: AtomicU64::new(0),
                     answered: DashSet::new(),
                 }))
+        }
+        Kind::SharedLog | Kind::SharedLogNotify => {
+            anyhow::bail!("the shared-log baselines are built by shared_log::router")
         }
         Kind::Ws => {
             let text = match document {
@@ -209,12 +230,7 @@ async fn durable_event(
     let Ok(station) = StationId::parse(&station) else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    // The device a token names is the service's business; here each token is its own device.
-    let device = DeviceId::parse(&format!(
-        "d{}",
-        hex::encode(&fingerprint_of(auth.as_bytes())[..8])
-    ))
-    .expect("a valid device id");
+    let device = device_of(auth);
     let n = b.seq.fetch_add(1, Ordering::Relaxed) + 1;
     let answer = Bytes::from(bare_outcome(&event, n));
     if !b
@@ -246,6 +262,15 @@ async fn durable_event(
         Ok(Ok(())) => created(answer),
         _ => StatusCode::SERVICE_UNAVAILABLE.into_response(),
     }
+}
+
+/// The device a token names is the service's business; here each token is its own device.
+fn device_of(auth: &str) -> DeviceId {
+    DeviceId::parse(&format!(
+        "d{}",
+        hex::encode(&fingerprint_of(auth.as_bytes())[..8])
+    ))
+    .expect("a valid device id")
 }
 
 fn fingerprint_of(bytes: &[u8]) -> [u8; 32] {

@@ -9,7 +9,9 @@
 //! site of many stations ([`fixture`]); real clients drive it over loopback: front desks posting
 //! events ([`load`]), dashboards timing each document's arrival ([`subscribers`]), idle displays
 //! held by helper processes ([`idle`]). S6 writes a large log ([`restart`]); S7 kills the
-//! service under load and reads the log back ([`crash`]). The result is a Markdown table and a
+//! service under load and reads the log back ([`crash`]). P1–P4 run the service on a shared
+//! PostgreSQL log, several instances on one database, in a private cluster ([`pg`]). The result
+//! is a Markdown table and a
 //! final JSON line ([`report`]); `BENCHMARKS.md` explains the method and keeps the latest run.
 
 pub mod baselines;
@@ -19,6 +21,7 @@ pub mod crash;
 pub mod fixture;
 pub mod idle;
 pub mod load;
+pub mod pg;
 pub mod process;
 pub mod report;
 pub mod restart;
@@ -60,8 +63,13 @@ pub struct Plan {
     /// S7: load duration and kills.
     pub crash_secs: f64,
     pub crash_kills: u32,
-    /// Only these scenarios (`s1` … `s8`; S2 runs S1 for its rate); all when empty. B2 is
-    /// always measured.
+    /// P3: how long check-ins are posted to one instance while dashboards watch both.
+    pub cross_instance_secs: f64,
+    /// P4: load duration and kills (of one instance of three each time).
+    pub shared_crash_secs: f64,
+    pub shared_crash_kills: u32,
+    /// Only these scenarios (`s1` … `s8`, `p1` … `p4`; S2 runs S1 for its rate, P2 runs P1 for
+    /// its ratio); all when empty. B2 is always measured.
     pub only: Vec<String>,
 }
 
@@ -86,11 +94,14 @@ impl Plan {
             restart_events: 1_000_000,
             crash_secs: if quick { 3.0 } else { 8.0 },
             crash_kills: if quick { 2 } else { 4 },
+            cross_instance_secs: if quick { 5.0 } else { 30.0 },
+            shared_crash_secs: if quick { 4.0 } else { 12.0 },
+            shared_crash_kills: if quick { 3 } else { 6 },
             only: Vec::new(),
         }
     }
 
-    /// Whether scenario `name` (`s1` … `s8`) is to run.
+    /// Whether scenario `name` (`s1` … `s8`, `p1` … `p4`) is to run.
     pub fn runs(&self, name: &str) -> bool {
         self.only.is_empty() || self.only.iter().any(|o| o.eq_ignore_ascii_case(name))
     }

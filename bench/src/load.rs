@@ -8,6 +8,10 @@
 //! Idempotency-Key and is retried with that same key until it is answered — through refused
 //! connections, 503s and even a killed and restarted service — which is what makes the S7 crash
 //! check possible and what real terminals do.
+//!
+//! On a shared log the load can be spread over several [`Instances`]: each client starts at an
+//! instance of its own, and with failover a terminal retries the same key at the next instance
+//! when one fails (P4).
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -34,6 +38,39 @@ pub struct Desks {
     desks: Vec<Mutex<Desk>>,
     next_key: AtomicU64,
     run: String,
+    /// 503 answers (retried): a database that could not be reached, or contention.
+    unavailable: AtomicU64,
+    /// Of those, "other instances are writing this station faster than this one can catch up".
+    contended: AtomicU64,
+}
+
+/// The instances of one shared log a load is spread over, and what a terminal does when one
+/// fails.
+#[derive(Debug, Clone)]
+pub struct Instances {
+    pub addrs: Vec<SocketAddr>,
+    /// `Some(limit)`: an attempt that fails — refused, broken, a 5xx, or unanswered within
+    /// `limit` — is retried at the next instance. `None`: retried where it was sent.
+    pub failover: Option<Duration>,
+    /// Each station's desk sends through one instance only (`false`: through several).
+    pub split_stations: bool,
+}
+
+impl Instances {
+    /// The instance client `client` of a closed loop over `desks` desks sends to first. Desk
+    /// `d`'s clients are `d, d + desks, …` (or client `d % clients` when there are fewer clients
+    /// than desks): split, they all start at instance `d % n`; otherwise consecutive clients
+    /// alternate and the clients of a desk start at different instances, so every station is
+    /// written through more than one.
+    pub fn home(&self, client: usize, desks: usize) -> usize {
+        let desks = desks.max(1);
+        let spread = if self.split_stations {
+            client % desks
+        } else {
+            client + client / desks
+        };
+        spread % self.addrs.len().max(1)
+    }
 }
 
 struct Desk {
@@ -91,6 +128,8 @@ impl Desks {
                 .collect(),
             next_key: AtomicU64::new(1),
             run: run.to_owned(),
+            unavailable: AtomicU64::new(0),
+            contended: AtomicU64::new(0),
         })
     }
 
@@ -100,6 +139,14 @@ impl Desks {
 
     pub fn is_empty(&self) -> bool {
         self.desks.is_empty()
+    }
+
+    /// 503 answers so far (each retried), and how many of them said the station was contended.
+    pub fn unavailable(&self) -> (u64, u64) {
+        (
+            self.unavailable.load(Ordering::Relaxed),
+            self.contended.load(Ordering::Relaxed),
+        )
     }
 
     /// The next event of desk `desk`: a no-show for a party queued outside (never expected with
@@ -174,21 +221,43 @@ impl Desks {
         planned: &Planned,
         retries: &mut u64,
     ) -> Option<Answer> {
+        let one = [addr];
+        self.send_to(&one, None, 0, std::slice::from_mut(conn), planned, retries)
+            .await
+    }
+
+    /// [`Desks::send_until_answered`] over several instances: the first attempt goes to
+    /// `addrs[home]` on `conns[home]`; with `failover`, each failed attempt moves on to the next.
+    pub async fn send_to(
+        &self,
+        addrs: &[SocketAddr],
+        failover: Option<Duration>,
+        home: usize,
+        conns: &mut [Option<Conn>],
+        planned: &Planned,
+        retries: &mut u64,
+    ) -> Option<Answer> {
         let (path, token) = {
             let d = self.desks[planned.desk].lock().expect("desk lock");
             (d.path.clone(), d.token.clone())
         };
         let started = Instant::now();
+        let mut at = home;
         loop {
+            let conn = &mut conns[at];
             if conn.is_none() {
-                *conn = Conn::open(addr).await.ok();
+                *conn = Conn::open(addrs[at]).await.ok();
             }
             if let Some(c) = conn.as_mut() {
-                match c
-                    .post_event(&path, &token, &planned.key, planned.body.clone())
-                    .await
-                {
-                    Ok(answer) if !undecided(&answer) => return Some(answer),
+                let sent = c.post_event(&path, &token, &planned.key, planned.body.clone());
+                let answer = match failover {
+                    Some(limit) => tokio::time::timeout(limit, sent)
+                        .await
+                        .unwrap_or_else(|_| Err(anyhow::anyhow!("no answer in time"))),
+                    None => sent.await,
+                };
+                match answer {
+                    Ok(answer) if !self.undecided(&answer) => return Some(answer),
                     Ok(_) => {}
                     Err(_) => *conn = None,
                 }
@@ -197,19 +266,25 @@ impl Desks {
                 return None;
             }
             *retries += 1;
+            if failover.is_some() {
+                at = (at + 1) % addrs.len();
+            }
             tokio::time::sleep(RETRY_PAUSE).await;
         }
     }
-}
 
-/// A 5xx, or 409 "this key is still in flight": not an answer yet, retry with the same key.
-fn undecided(answer: &Answer) -> bool {
-    answer.status >= 500
-        || (answer.status == 409
-            && answer
-                .body
-                .windows(b"request-in-flight".len())
-                .any(|w| w == b"request-in-flight"))
+    /// A 5xx, or 409 "this key is still in flight": not an answer yet, retry with the same key.
+    /// 503s are counted.
+    fn undecided(&self, answer: &Answer) -> bool {
+        let says = |what: &[u8]| answer.body.windows(what.len()).any(|w| w == what);
+        if answer.status == 503 {
+            self.unavailable.fetch_add(1, Ordering::Relaxed);
+            if says(b"other instances are writing") {
+                self.contended.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        answer.status >= 500 || (answer.status == 409 && says(b"request-in-flight"))
+    }
 }
 
 /// What one load run did.
@@ -282,14 +357,32 @@ pub async fn closed_loop(
     connections: usize,
     duration: Duration,
 ) -> Run {
+    let one = Instances {
+        addrs: vec![addr],
+        failover: None,
+        split_stations: false,
+    };
+    closed_loop_on(&one, desks, connections, duration).await
+}
+
+/// [`closed_loop`] spread over `instances`: client `i` starts each event at its
+/// [`Instances::home`], with a keep-alive connection to each instance it uses.
+pub async fn closed_loop_on(
+    instances: &Instances,
+    desks: Arc<Desks>,
+    connections: usize,
+    duration: Duration,
+) -> Run {
     let started = Instant::now();
     let deadline = started + duration;
     let tasks: Vec<_> = (0..connections)
         .map(|i| {
             let desks = desks.clone();
+            let home = instances.home(i, desks.len());
+            let (addrs, failover) = (instances.addrs.clone(), instances.failover);
             tokio::spawn(async move {
                 let mut run = Run::new();
-                let mut conn = None;
+                let mut conns: Vec<Option<Conn>> = addrs.iter().map(|_| None).collect();
                 let mine: Vec<usize> = (i..desks.len()).step_by(connections.max(1)).collect();
                 let mine = if mine.is_empty() {
                     vec![i % desks.len()]
@@ -302,7 +395,14 @@ pub async fn closed_loop(
                     turn += 1;
                     let sent = Instant::now();
                     let answer = desks
-                        .send_until_answered(addr, &mut conn, &planned, &mut run.retries)
+                        .send_to(
+                            &addrs,
+                            failover,
+                            home,
+                            &mut conns,
+                            &planned,
+                            &mut run.retries,
+                        )
                         .await;
                     run.record(&desks, &planned, answer, sent);
                 }
@@ -366,4 +466,41 @@ pub async fn open_loop(
     }
     total.elapsed = started.elapsed();
     total
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn two(split_stations: bool) -> Instances {
+        Instances {
+            addrs: vec![
+                "127.0.0.1:1".parse().unwrap(),
+                "127.0.0.1:2".parse().unwrap(),
+            ],
+            failover: None,
+            split_stations,
+        }
+    }
+
+    /// S1's 128 clients over 64 desks, spread over two instances: each instance gets half the
+    /// clients, and each desk's two clients start at different instances.
+    #[test]
+    fn the_clients_of_a_desk_start_at_different_instances() {
+        let homes: Vec<usize> = (0..128).map(|i| two(false).home(i, 64)).collect();
+        assert_eq!(homes.iter().filter(|&&h| h == 0).count(), 64);
+        for desk in 0..64 {
+            assert_ne!(homes[desk], homes[desk + 64], "desk {desk}");
+        }
+    }
+
+    /// Split, each instance still gets half the clients, but each desk only one instance.
+    #[test]
+    fn split_the_clients_of_a_desk_start_at_the_same_instance() {
+        let homes: Vec<usize> = (0..128).map(|i| two(true).home(i, 64)).collect();
+        assert_eq!(homes.iter().filter(|&&h| h == 0).count(), 64);
+        for desk in 0..64 {
+            assert_eq!(homes[desk], homes[desk + 64], "desk {desk}");
+        }
+    }
 }

@@ -45,7 +45,7 @@ struct Cli {
 /// The child processes the benchmark starts from this binary.
 #[derive(Subcommand)]
 enum Child {
-    /// A bare baseline server (B1, B3, B4, B5).
+    /// A bare baseline server (B1, B3, B4, B5, B6).
     #[command(hide = true)]
     Baseline {
         kind: baselines::Kind,
@@ -57,6 +57,9 @@ enum Child {
         /// The data directory of the durable baseline's log.
         #[arg(long)]
         data: Option<PathBuf>,
+        /// The PostgreSQL database of the shared-log baseline (B6).
+        #[arg(long)]
+        database: Option<String>,
     },
     /// Holds idle WebSocket connections for the memory figures.
     #[command(hide = true)]
@@ -87,11 +90,13 @@ fn main() -> anyhow::Result<()> {
             listen,
             document,
             data,
+            database,
         }) => runtime.block_on(baselines::serve(
             kind,
             listen,
             document.as_deref(),
             data.as_deref(),
+            database.as_deref(),
         )),
         Some(Child::Hold { addr, path, count }) => runtime.block_on(idle::hold(addr, path, count)),
         None => {

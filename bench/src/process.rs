@@ -42,6 +42,22 @@ impl ServiceCommand {
             .arg(data);
         Served::spawn(command, &self.log)
     }
+
+    /// Starts `lobbywatch serve` as instance `instance` on the PostgreSQL database `url` (which
+    /// other instances may share), listening on `listen` (port 0 for any).
+    pub fn start_on_database(
+        &self,
+        url: &str,
+        instance: &str,
+        listen: &str,
+    ) -> anyhow::Result<Served> {
+        let mut command = Command::new(&self.binary);
+        command
+            .args(["serve", "--listen", listen, "--config"])
+            .arg(&self.config)
+            .args(["--database", url, "--instance", instance]);
+        Served::spawn(command, &self.log)
+    }
 }
 
 /// The service binary to measure: `explicit` if given, else `lobbywatch` beside this binary (the
@@ -107,6 +123,15 @@ impl Served {
         Served::spawn(command, log)
     }
 
+    /// Starts the bare baseline `kind` that writes to the PostgreSQL database `url` (B6).
+    pub fn baseline_on_database(kind: Kind, url: &str, log: &Path) -> anyhow::Result<Served> {
+        let kind = kind.to_possible_value().context("a named baseline")?;
+        let mut command = Command::new(std::env::current_exe()?);
+        command.args(["baseline", kind.get_name(), "--listen", "127.0.0.1:0"]);
+        command.args(["--database", url]);
+        Served::spawn(command, log)
+    }
+
     fn spawn(mut command: Command, log: &Path) -> anyhow::Result<Served> {
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -151,33 +176,14 @@ impl Served {
         rss_bytes(self.pid())
     }
 
-    /// CPU time the process has used so far, user and system (`/proc/<pid>/stat`, in the kernel's
-    /// USER_HZ ticks of 10 ms — so measure over seconds, not milliseconds).
+    /// CPU time the process has used so far, user and system ([`cpu_time`]).
     pub fn cpu_time(&self) -> anyhow::Result<Duration> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid()))
-            .context("reading /proc/<pid>/stat")?;
-        // Fields after the command name (which may hold spaces, hence the last ')').
-        let fields: Vec<&str> = stat
-            .rsplit_once(')')
-            .context("a /proc/<pid>/stat line")?
-            .1
-            .split_whitespace()
-            .collect();
-        let ticks = |i: usize| -> anyhow::Result<u64> {
-            Ok(fields.get(i).context("a short /proc/<pid>/stat")?.parse()?)
-        };
-        // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
-        Ok(Duration::from_millis(10 * (ticks(11)? + ticks(12)?)))
+        cpu_time(self.pid(), false)
     }
 
-    /// Bytes the process has caused to be written to storage so far.
+    /// Bytes the process has caused to be written to storage so far ([`storage_written`]).
     pub fn storage_written(&self) -> anyhow::Result<u64> {
-        let io = std::fs::read_to_string(format!("/proc/{}/io", self.pid()))
-            .context("reading /proc/<pid>/io")?;
-        io.lines()
-            .find_map(|l| l.strip_prefix("write_bytes:"))
-            .and_then(|v| v.trim().parse().ok())
-            .context("no write_bytes in /proc/<pid>/io")
+        storage_written(self.pid())
     }
 
     /// SIGTERM, and waits for the graceful shutdown (the log's WAL emptied into its file): what
@@ -210,6 +216,42 @@ impl Drop for Served {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// CPU time process `pid` has used so far, user and system (`/proc/<pid>/stat`, in the kernel's
+/// USER_HZ ticks of 10 ms — so measure over seconds, not milliseconds); with
+/// `with_reaped_children`, also that of its children that have exited and been waited for (a
+/// database server's finished backends).
+pub fn cpu_time(pid: u32, with_reaped_children: bool) -> anyhow::Result<Duration> {
+    let stat =
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).context("reading /proc/<pid>/stat")?;
+    // Fields after the command name (which may hold spaces, hence the last ')').
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .context("a /proc/<pid>/stat line")?
+        .1
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| -> anyhow::Result<u64> {
+        Ok(fields.get(i).context("a short /proc/<pid>/stat")?.parse()?)
+    };
+    // utime, stime, cutime and cstime are fields 14–17 of the line, 12–15 after the name.
+    let mut total = ticks(11)? + ticks(12)?;
+    if with_reaped_children {
+        total += ticks(13)? + ticks(14)?;
+    }
+    Ok(Duration::from_millis(10 * total))
+}
+
+/// Bytes process `pid` has caused to be written to storage so far (`/proc/<pid>/io`, which
+/// includes its children that have exited and been waited for).
+pub fn storage_written(pid: u32) -> anyhow::Result<u64> {
+    let io =
+        std::fs::read_to_string(format!("/proc/{pid}/io")).context("reading /proc/<pid>/io")?;
+    io.lines()
+        .find_map(|l| l.strip_prefix("write_bytes:"))
+        .and_then(|v| v.trim().parse().ok())
+        .context("no write_bytes in /proc/<pid>/io")
 }
 
 /// Resident set size of process `pid` (Linux: `VmRSS` in `/proc/<pid>/status`).

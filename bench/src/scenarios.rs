@@ -1,13 +1,21 @@
-//! The scenarios S1–S7 in the order they run, and what they share. Each scenario lives beside
-//! the baseline it is divided by, one file per concern under `scenarios/`: B2 (disk) here;
-//! B1/B4 with S1 and S2 in `ingest.rs`; S3/B3 and S4 in `delivery.rs`; S5/B5 in
-//! `idle_memory.rs`; S6 in `restart_time.rs`; S7 in `crash_under_load.rs`.
+//! The scenarios S1–S8 and P1–P4 in the order they run, and what they share. Each scenario
+//! lives beside the baseline it is divided by, one file per concern under `scenarios/`: B2
+//! (disk) here; B1/B4 with S1 and S2 in `ingest.rs`; S3/B3 and S4 in `delivery.rs`; S5/B5 in
+//! `idle_memory.rs`; S6 in `restart_time.rs`; S7 in `crash_under_load.rs`. The shared
+//! PostgreSQL log's scenarios run last, from `shared_log.rs`: B6 with P1 and P2 in
+//! `shared_ingest.rs` (measured by `shared_closed_loop.rs`), P3 in `cross_instance.rs`, P4 in
+//! `instance_killed.rs`.
 
 mod crash_under_load;
+mod cross_instance;
 mod delivery;
 mod idle_memory;
 mod ingest;
+mod instance_killed;
 mod restart_time;
+mod shared_closed_loop;
+mod shared_ingest;
+mod shared_log;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -34,6 +42,34 @@ pub async fn all(
     report: &mut Report,
 ) -> anyhow::Result<()> {
     let b2_p99 = disk(plan, ws, report)?;
+    if ["s1", "s2", "s3", "s4", "s8"]
+        .iter()
+        .any(|id| plan.runs(id))
+    {
+        on_one_service(plan, ws, b2_p99, report).await?;
+    }
+    if plan.runs("s5") {
+        idle_memory::idle_memory(plan, ws, fd_limit, report).await?;
+    }
+    if plan.runs("s6") {
+        restart_time::restart_time(plan, ws, report).await?;
+    }
+    if plan.runs("s7") {
+        crash_under_load::crash_under_load(plan, ws, report).await?;
+    }
+    if shared_log::IDS.iter().any(|id| plan.runs(id)) {
+        shared_log::shared_log(plan, ws, report).await?;
+    }
+    Ok(())
+}
+
+/// S1–S4 and S8, on one service started on a log with a history.
+async fn on_one_service(
+    plan: &Plan,
+    ws: &Workspace,
+    b2_p99: f64,
+    report: &mut Report,
+) -> anyhow::Result<()> {
     // The service as it runs after its first day: its log already holds answers older than
     // start-up loads, so every new Idempotency-Key is also looked up in the log.
     let data = generated_log(ws, "main", HISTORY_EVENTS, chrono::TimeDelta::days(2)).await?;
@@ -55,16 +91,6 @@ pub async fn all(
     }
     if plan.runs("s8") {
         crate::calculator::under_attack(plan, ws, &service, report).await?;
-    }
-    drop(service);
-    if plan.runs("s5") {
-        idle_memory::idle_memory(plan, ws, fd_limit, report).await?;
-    }
-    if plan.runs("s6") {
-        restart_time::restart_time(plan, ws, report).await?;
-    }
-    if plan.runs("s7") {
-        crash_under_load::crash_under_load(plan, ws, report).await?;
     }
     Ok(())
 }
