@@ -31,6 +31,16 @@ pub async fn catch_up(
         .map_err(|_| anyhow::anyhow!("station {station}'s lock is poisoned"))?
         .seq();
     let missing = log.events_after(station, head).await?;
+    apply_missing(state, slot, &missing)
+}
+
+/// Applies `missing` — the station's events after the one it has, in order, committed by other
+/// instances — and publishes the new documents. Nothing to do for none.
+pub fn apply_missing(
+    state: &AppState,
+    slot: &StationSlot,
+    missing: &[crate::domain::Recorded],
+) -> anyhow::Result<()> {
     if missing.is_empty() {
         return Ok(());
     }
@@ -38,8 +48,8 @@ pub async fn catch_up(
         let mut engine = slot
             .engine
             .lock()
-            .map_err(|_| anyhow::anyhow!("station {station}'s lock is poisoned"))?;
-        for recorded in &missing {
+            .map_err(|_| anyhow::anyhow!("a station's lock is poisoned"))?;
+        for recorded in missing {
             replay_one(&mut engine, recorded)?;
         }
         Docs::render(&engine, state.clock.now())

@@ -81,7 +81,7 @@ pub async fn submit(
     key: IdempotencyKey,
     body: &serde_json::Value,
     event: Event,
-    render_refusal: impl Fn(Refusal) -> Answer + Send + 'static,
+    render_refusal: impl Fn(Refusal) -> Answer + Send + Sync + 'static,
 ) -> Result<Reply, IngestError> {
     let slot = station_slot(state, station)?;
     let claim = Claim {

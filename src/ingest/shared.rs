@@ -1,19 +1,20 @@
 //! The flow of one event on a log shared by several instances.
 //!
-//! The station's order is decided by the database, so the engine decides on a copy and the copy
-//! becomes the station only once the database has committed it as the station's next `seq`:
+//! The station's order is decided in the database, and the engine decides on the truth:
 //!
-//! 1. The station's turn is taken (an async lock held across the commit: one attempt at a time
-//!    per station in this instance; catching up waits for it too).
-//! 2. The engine applies the event to a copy of the station; the answer and the documents are
-//!    rendered from the copy.
-//! 3. The record is appended as the next `seq`. Committed: the copy becomes the station, the
-//!    answer is stored for retries, the documents are published. Another instance was first: the
-//!    station catches up from the log and the engine decides again, on the truth — so the last
-//!    place in a full room goes to one of two check-ins, and two desks never get one ticket. The
-//!    key was answered by another instance: its stored answer is replayed. The database cannot be
-//!    reached: nothing was committed, or (a lost COMMIT) a retry under the key will find it; the
-//!    key is released and the answer is 503.
+//! 1. The station's turn is taken in this instance (an async lock held across the commit: one
+//!    write at a time per station here; catching up with other instances waits for it too).
+//! 2. The log's writer takes the station's lock in the database and reads the events other
+//!    instances committed since this instance's last (`store/postgres/append.rs`); they are
+//!    applied first. Then, while the lock is held, the engine applies the event to a copy of the
+//!    station and the answer and documents are rendered from the copy — so of two check-ins for
+//!    the last place sent at once to two instances, the second sees the first and waits outside,
+//!    and two desks calling at once never get one ticket.
+//! 3. The record is committed. Committed: the copy becomes the station, the answer is stored for
+//!    retries, the documents are published. The key was answered by another instance: its stored
+//!    answer is replayed. The database cannot be reached: nothing was committed, or (a lost
+//!    COMMIT) a retry under the key will find it; the key is released and the answer is 503.
+//!    A duplicate seq (a writer that did not take the lock) is caught up with and tried again.
 //!
 //! Memory is never ahead of the log here, so nothing is fail-stop: the next request tries again.
 
@@ -23,27 +24,23 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 
 use super::{Accepted, CREATED, Claim, IngestError, Reply, accept};
-use crate::domain::{DeviceId, Event, StationId};
+use crate::domain::{DeviceId, Event, Recorded, StationId};
 use crate::engine::{Mode, Outcome, Refusal, Station};
 use crate::follow;
 use crate::hub::Docs;
 use crate::idempotency::Answer;
 use crate::state::{AppState, StationSlot};
 use crate::store::Record;
-use crate::store::postgres::{AppendError, Store};
+use crate::store::postgres::{AppendError, Store, WriteError};
 
-/// Attempts before a request gives up on a station other instances keep writing first. Every lost
-/// attempt means another instance committed an event, so only a storm of writes to one station
-/// through several instances gets this far.
-const MAX_ATTEMPTS: usize = 32;
+/// Attempts before a request gives up: only a writer that does not take the station's lock (see
+/// `append.rs`) can make one fail, so a second attempt almost never happens.
+const MAX_ATTEMPTS: usize = 8;
 
 /// What the engine decided on a copy of the station, not yet committed.
 struct Decided {
-    /// The station's last seq when the copy was taken.
-    head: u64,
     /// When the event is accepted.
     at: DateTime<Utc>,
-    record: Record,
     answer: Arc<Answer>,
     /// The copy after the event, and its documents; `None` after a refusal (nothing changed).
     next: Option<(Station, Arc<Docs>)>,
@@ -58,29 +55,66 @@ pub(super) async fn submit(
     station: StationId,
     claim: Claim,
     event: Event,
-    render_refusal: impl Fn(Refusal) -> Answer,
+    render_refusal: impl Fn(Refusal) -> Answer + Sync,
 ) -> Result<Reply, IngestError> {
     let _turn = slot.turn.lock().await;
+    let abandon = || state.idempotency.abandon(&claim.device.id, &claim.key);
     for _ in 0..MAX_ATTEMPTS {
-        let decided = decide(&state, &slot, &station, &claim, &event, &render_refusal);
-        let decided =
-            decided.inspect_err(|_| state.idempotency.abandon(&claim.device.id, &claim.key))?;
-        match log.append(&station, decided.head, &decided.record).await {
-            Ok(()) => return Ok(finish(&state, &slot, &claim, decided)),
-            Err(AppendError::Behind) => catch_up(&state, &log, &slot, &station, &claim).await?,
-            Err(AppendError::KeyTaken) => return replay_stored(&state, &log, &claim).await,
-            Err(AppendError::Unavailable(reason)) => {
+        let head = head_of(&slot).inspect_err(|_| abandon())?;
+        let written = log
+            .write_station(&station, head, |missing| {
+                catch_up_with(&state, &slot, &missing)?;
+                decide(&state, &slot, &station, &claim, &event, &render_refusal).map(Some)
+            })
+            .await;
+        match written {
+            Ok(Some(decided)) => return Ok(finish(&state, &slot, &claim, decided)),
+            // `decide` above always gives a record; nothing written would be a bug, not an answer.
+            Ok(None) => {
+                abandon();
+                return Err(IngestError::Internal);
+            }
+            Err(WriteError::Decided(e)) => {
+                abandon();
+                return Err(e);
+            }
+            Err(WriteError::Append(AppendError::Behind)) => {
+                catch_up(&state, &log, &slot, &station)
+                    .await
+                    .inspect_err(|_| abandon())?;
+            }
+            Err(WriteError::Append(AppendError::KeyTaken)) => {
+                return replay_stored(&state, &log, &claim).await;
+            }
+            Err(WriteError::Append(AppendError::Unavailable(reason))) => {
                 tracing::warn!(cause = %reason, %station, "event not committed: the database is unavailable");
-                state.idempotency.abandon(&claim.device.id, &claim.key);
+                abandon();
                 return Err(IngestError::DatabaseUnavailable);
             }
         }
     }
-    state.idempotency.abandon(&claim.device.id, &claim.key);
+    abandon();
     Err(IngestError::Contended)
 }
 
-/// Step 2: the engine's decision on a copy of the station.
+/// The station's last seq in this instance.
+fn head_of(slot: &StationSlot) -> Result<u64, IngestError> {
+    Ok(slot.engine.lock().map_err(|_| IngestError::Internal)?.seq())
+}
+
+/// Step 2's first half: the events other instances committed meanwhile, applied and published.
+fn catch_up_with(
+    state: &AppState,
+    slot: &StationSlot,
+    missing: &[Recorded],
+) -> Result<(), IngestError> {
+    follow::apply_missing(state, slot, missing).map_err(|e| {
+        tracing::error!(cause = %e, "applying other instances' events failed");
+        IngestError::Internal
+    })
+}
+
+/// Step 2: the engine's decision on a copy of the station, and the record that keeps it.
 fn decide(
     state: &AppState,
     slot: &StationSlot,
@@ -88,15 +122,15 @@ fn decide(
     claim: &Claim,
     event: &Event,
     render_refusal: &impl Fn(Refusal) -> Answer,
-) -> Result<Decided, IngestError> {
-    let (head, at, applied) = {
+) -> Result<(Record, Decided), IngestError> {
+    let (at, applied) = {
         let engine = slot.engine.lock().map_err(|_| IngestError::Internal)?;
         let at = accepted_at(state, &engine);
         let mut next = engine.clone();
         let applied = next
             .apply(event, at, Mode::Live)
             .map(|outcome| (next, outcome));
-        (engine.seq(), at, applied)
+        (at, applied)
     };
     Ok(match applied {
         Ok((next, outcome)) => {
@@ -114,31 +148,36 @@ fn decide(
                 outcome.seq,
                 at,
             );
-            Decided {
-                head,
-                at,
-                record: Record {
-                    event: Some(accepted.recorded),
-                    idempotency: Some(claim.record(&answer, at)),
-                    snapshot: accepted.snapshot,
+            let record = Record {
+                event: Some(accepted.recorded),
+                idempotency: Some(claim.record(&answer, at)),
+                snapshot: accepted.snapshot,
+            };
+            let next = Some((next, accepted.docs));
+            (
+                record,
+                Decided {
+                    at,
+                    answer: Arc::new(answer),
+                    next,
                 },
-                answer: Arc::new(answer),
-                next: Some((next, accepted.docs)),
-            }
+            )
         }
         Err(refusal) => {
             let answer = render_refusal(refusal);
-            Decided {
-                head,
-                at,
-                record: Record {
-                    event: None,
-                    idempotency: Some(claim.record(&answer, at)),
-                    snapshot: None,
+            let record = Record {
+                event: None,
+                idempotency: Some(claim.record(&answer, at)),
+                snapshot: None,
+            };
+            (
+                record,
+                Decided {
+                    at,
+                    answer: Arc::new(answer),
+                    next: None,
                 },
-                answer: Arc::new(answer),
-                next: None,
-            }
+            )
         }
     })
 }
@@ -182,18 +221,17 @@ fn install(slot: &StationSlot, next: Station) {
     *engine = next;
 }
 
+/// After a duplicate seq: the station brought up to the log before the next attempt.
 async fn catch_up(
     state: &AppState,
     log: &Store,
     slot: &StationSlot,
     station: &StationId,
-    claim: &Claim,
 ) -> Result<(), IngestError> {
     follow::catch_up(state, log, slot, station)
         .await
         .map_err(|e| {
             tracing::error!(cause = %e, %station, "catching up with the log failed");
-            state.idempotency.abandon(&claim.device.id, &claim.key);
             IngestError::DatabaseUnavailable
         })
 }
@@ -229,8 +267,8 @@ async fn replay_stored(state: &AppState, log: &Store, claim: &Claim) -> Result<R
 }
 
 /// A service event (close-out, clock review, rule change) on a shared log: decided under the
-/// station's turn on a copy, and decided again after catching up if another instance was first —
-/// so an event every instance would decide on (the day's close-out) is written once.
+/// station's lock in the database after catching up — so an event every instance would decide
+/// on (the day's close-out) is written once: the second writer sees it and decides nothing.
 pub(super) async fn apply_system(
     state: &AppState,
     log: &Store,
@@ -241,46 +279,62 @@ pub(super) async fn apply_system(
 ) -> Result<Option<Outcome>, IngestError> {
     let _turn = slot.turn.lock().await;
     for _ in 0..MAX_ATTEMPTS {
-        let decided = {
-            let engine = slot.engine.lock().map_err(|_| IngestError::Internal)?;
-            let at = accepted_at(state, &engine);
-            let Some(event) = decide(&engine, at) else {
-                return Ok(None);
-            };
-            let mut next = engine.clone();
-            let outcome = next
-                .apply(&event, at, Mode::Live)
-                .map_err(IngestError::Refused)?;
-            let accepted = accept(state, &next, station, device, event, outcome.seq, at);
-            (engine.seq(), next, outcome, accepted)
-        };
-        let (
-            head,
-            next,
-            outcome,
-            Accepted {
-                recorded,
-                docs,
-                snapshot,
-            },
-        ) = decided;
-        let record = Record {
-            event: Some(recorded),
-            idempotency: None,
-            snapshot,
-        };
-        match log.append(station, head, &record).await {
-            Ok(()) => {
+        let head = head_of(slot)?;
+        let written = log
+            .write_station(station, head, |missing| {
+                catch_up_with(state, slot, &missing)?;
+                decide_system(state, slot, station, device, &decide)
+            })
+            .await;
+        match written {
+            Ok(Some((next, docs, outcome))) => {
                 install(slot, next);
                 slot.live.publish(docs);
                 return Ok(Some(outcome));
             }
-            Err(AppendError::Behind) => follow::catch_up(state, log, slot, station)
-                .await
-                .map_err(|_| IngestError::DatabaseUnavailable)?,
-            Err(AppendError::KeyTaken) => return Err(IngestError::Internal),
-            Err(AppendError::Unavailable(_)) => return Err(IngestError::DatabaseUnavailable),
+            Ok(None) => return Ok(None),
+            Err(WriteError::Decided(e)) => return Err(e),
+            Err(WriteError::Append(AppendError::Behind)) => {
+                catch_up(state, log, slot, station).await?;
+            }
+            Err(WriteError::Append(AppendError::KeyTaken)) => return Err(IngestError::Internal),
+            Err(WriteError::Append(AppendError::Unavailable(_))) => {
+                return Err(IngestError::DatabaseUnavailable);
+            }
         }
     }
     Err(IngestError::Contended)
+}
+
+/// A service event decided on a copy of the station: the record, and the copy with its
+/// documents and outcome; `None` when there is nothing to do.
+#[allow(clippy::type_complexity)] // the record and the three things `apply_system` installs
+fn decide_system(
+    state: &AppState,
+    slot: &StationSlot,
+    station: &StationId,
+    device: &DeviceId,
+    decide: &impl Fn(&Station, DateTime<Utc>) -> Option<Event>,
+) -> Result<Option<(Record, (Station, Arc<Docs>, Outcome))>, IngestError> {
+    let engine = slot.engine.lock().map_err(|_| IngestError::Internal)?;
+    let at = accepted_at(state, &engine);
+    let Some(event) = decide(&engine, at) else {
+        return Ok(None);
+    };
+    let mut next = engine.clone();
+    drop(engine);
+    let outcome = next
+        .apply(&event, at, Mode::Live)
+        .map_err(IngestError::Refused)?;
+    let Accepted {
+        recorded,
+        docs,
+        snapshot,
+    } = accept(state, &next, station, device, event, outcome.seq, at);
+    let record = Record {
+        event: Some(recorded),
+        idempotency: None,
+        snapshot,
+    };
+    Ok(Some((record, (next, docs, outcome))))
 }

@@ -1,16 +1,16 @@
 //! The PostgreSQL log: one database shared by any number of identical instances.
 //!
 //! Each instance keeps its stations in memory, as with SQLite, but a station's order is decided
-//! by the database: a record commits only as the station's next `seq` (`append.rs`), and an
-//! instance that loses the race is told so, catches up from the log and decides again. Memory is
-//! therefore never ahead of the log, and a failed write fails its own request only; nothing here
-//! is fail-stop. Every commit notifies the other instances, which read what they have not seen
+//! by the database: a station's next record is decided and committed while the writer holds the
+//! station's lock in the database, after reading what other instances committed meanwhile
+//! (`append.rs`). Memory is never ahead of the log — a decision becomes the station only once
+//! committed — so a failed write fails its own request only; nothing here is fail-stop. Every commit notifies the other instances, which read what they have not seen
 //! (`listen.rs`).
 //!
 //! | file | owns |
 //! |---|---|
 //! | `schema.rs` | the tables, as numbered migrations applied at start under an advisory lock |
-//! | `append.rs` | the conditional commit of a record, revocations, snapshots |
+//! | `append.rs` | writing a station's next record under its lock, revocations, snapshots |
 //! | `copy.rs` | `copy-log`: a whole log read from one snapshot, an empty log filled in one transaction |
 //! | `reads.rs` | every read: start-up, catching up, stored answers, ranges |
 //! | `listen.rs` | `LISTEN`ing for other instances' commits; whether the database answers |
@@ -31,7 +31,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio::sync::mpsc;
 use tokio_postgres::NoTls;
 
-pub use append::AppendError;
+pub use append::{AppendError, WriteError};
 pub use copy::{CopyTarget, CopyView};
 pub use listen::{Notice, Reachability};
 pub use schema::SCHEMA_VERSION;
@@ -156,17 +156,20 @@ pub struct Store {
 }
 
 impl Store {
-    /// Commits `record` as the next change of `station`, whose last seq was `head` when the
-    /// engine decided it (see `append.rs`).
-    pub async fn append(
+    /// Decides and commits `station`'s next record under the station's lock in the database
+    /// (see `append.rs`): `decide` gets the station's events after `head` and returns the record
+    /// to write, or `None`.
+    pub async fn write_station<T, E>(
         &self,
         station: &StationId,
         head: u64,
-        record: &Record,
-    ) -> Result<(), AppendError> {
-        append::append(&self.pool, station, head, record)
-            .await
-            .inspect_err(|e| self.note_failure(e))
+        decide: impl FnOnce(Vec<Recorded>) -> Result<Option<(Record, T)>, E>,
+    ) -> Result<Option<T>, WriteError<E>> {
+        let written = append::write_station(&self.pool, station, head, decide).await;
+        if let Err(WriteError::Append(e)) = &written {
+            self.note_failure(e);
+        }
+        written
     }
 
     pub async fn revoke(&self, revocation: &Revocation) -> Result<(), StoreError> {
