@@ -4,17 +4,20 @@
 //! by the database: a station's next record is decided and committed while the writer holds the
 //! station's lock in the database, after reading what other instances committed meanwhile
 //! (`append.rs`). Memory is never ahead of the log — a decision becomes the station only once
-//! committed — so a failed write fails its own request only; nothing here is fail-stop. Every commit notifies the other instances, which read what they have not seen
-//! (`listen.rs`).
+//! committed — so a failed write fails its own request only; nothing here is fail-stop. Every
+//! committed event is announced to the other instances, which read what they have not seen
+//! (`announce.rs`, `listen.rs`).
 //!
 //! | file | owns |
 //! |---|---|
 //! | `schema.rs` | the tables, as numbered migrations applied at start under an advisory lock |
 //! | `append.rs` | writing a station's next record under its lock, revocations, snapshots |
+//! | `announce.rs` | telling the other instances of committed events, after the commit, in batches |
 //! | `copy.rs` | `copy-log`: a whole log read from one snapshot, an empty log filled in one transaction |
 //! | `reads.rs` | every read: start-up, catching up, stored answers, ranges |
 //! | `listen.rs` | `LISTEN`ing for other instances' commits; whether the database answers |
 
+mod announce;
 mod append;
 mod copy;
 mod listen;
@@ -41,6 +44,7 @@ use crate::config::DatabaseUrl;
 use crate::domain::{DeviceId, Recorded, StationId};
 use crate::engine::Snapshot;
 use crate::idempotency::IdempotencyRecord;
+use announce::Announcer;
 
 /// The notification channel every instance listens on.
 const CHANNEL: &str = "lobbywatch";
@@ -137,6 +141,7 @@ impl OpenLog {
             reachability.clone(),
         ));
         Store {
+            announcer: Announcer::start(self.pool.clone()),
             pool: self.pool,
             reachability,
             snapshot_every: self.options.snapshot_every(),
@@ -149,6 +154,7 @@ impl OpenLog {
 #[derive(Clone)]
 pub struct Store {
     pool: Pool,
+    announcer: Announcer,
     reachability: Reachability,
     snapshot_every: u64,
     /// What the listener heard, taken once by the task that acts on it.
@@ -165,7 +171,8 @@ impl Store {
         head: u64,
         decide: impl FnOnce(Vec<Recorded>) -> Result<Option<(Record, T)>, E>,
     ) -> Result<Option<T>, WriteError<E>> {
-        let written = append::write_station(&self.pool, station, head, decide).await;
+        let written =
+            append::write_station(&self.pool, &self.announcer, station, head, decide).await;
         if let Err(WriteError::Append(e)) = &written {
             self.note_failure(e);
         }

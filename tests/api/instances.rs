@@ -447,6 +447,31 @@ async fn a_check_in_on_one_instance_reaches_a_socket_on_another() {
     eprintln!("a check-in posted to instance a reached a socket on b after {latencies:?}");
 }
 
+/// An event committed by an instance that died before announcing it (here: written straight into
+/// the log, as such an instance would have left it) still reaches the others: they read every
+/// station's head once a second.
+#[tokio::test]
+async fn an_event_whose_announcement_was_lost_reaches_every_instance_within_seconds() {
+    let Some(cluster) = scratch_pg::require_or_skip(
+        "an_event_whose_announcement_was_lost_reaches_every_instance_within_seconds",
+    ) else {
+        return;
+    };
+    let url = cluster.create_database();
+    let apps = instances(&url, &["a", "b"]).await;
+    let (mut on_b, first) = live_socket(&apps[1], "small", "oslo-guard-token").await;
+    assert_eq!(first["seq"], 0);
+    psql(
+        &url,
+        r#"INSERT INTO events(station, seq, at_us, device, kind, body)
+           VALUES ('small', 1, (extract(epoch FROM now()) * 1000000)::bigint, 'small-desk',
+                   'check_in', '{"kind":"check_in","service":"passport","party_size":1}')"#,
+    );
+    let doc = doc_where(&mut on_b, Duration::from_secs(5), |d| d["seq"] == 1).await;
+    assert_eq!(doc["headcount"], 1);
+    converged(&bases(&apps), "small", 1).await;
+}
+
 #[tokio::test]
 async fn a_revocation_closes_the_device_socket_on_every_instance() {
     let Some(cluster) =

@@ -16,13 +16,14 @@
 //! The primary key (station, seq) still decides if anything writes without the lock (a second
 //! version of lobbywatch during an upgrade, say): a duplicate seq is refused by PostgreSQL and
 //! reported as [`AppendError::Behind`], and the caller catches up and tries again. A refusal
-//! writes no event, only its answer. Each commit that adds an event notifies the other instances
-//! (`NOTIFY` is delivered only on commit, and only if it commits).
+//! writes no event, only its answer. Each committed event is then announced to the other
+//! instances (`announce.rs`); a revocation notifies them inside its own transaction.
 
 use deadpool_postgres::{GenericClient, Pool};
 use tokio_postgres::error::SqlState;
 
 use super::CHANNEL;
+use super::announce::Announcer;
 use crate::domain::{Recorded, StationId};
 use crate::engine::Snapshot;
 use crate::idempotency::IdempotencyRecord;
@@ -66,6 +67,7 @@ impl<E> From<AppendError> for WriteError<E> {
 /// wait for anything — it is synchronous for that reason.
 pub(super) async fn write_station<T, E>(
     pool: &Pool,
+    announcer: &Announcer,
     station: &StationId,
     head: u64,
     decide: impl FnOnce(Vec<Recorded>) -> Result<Option<(Record, T)>, E>,
@@ -82,6 +84,9 @@ pub(super) async fn write_station<T, E>(
     };
     write_record(&tx, &record).await?;
     tx.commit().await.map_err(classify)?;
+    if let Some(event) = &record.event {
+        announcer.event(station, event.seq);
+    }
     Ok(Some(value))
 }
 
@@ -102,7 +107,7 @@ async fn lock_station(client: &impl GenericClient, station: &StationId) -> Resul
     Ok(())
 }
 
-/// Writes the record's event, snapshot and answer, and the notification of the event.
+/// Writes the record's event, snapshot and answer.
 async fn write_record(client: &impl GenericClient, record: &Record) -> Result<(), AppendError> {
     if let Some(event) = &record.event {
         insert_event(client, event).await?;
@@ -114,11 +119,6 @@ async fn write_record(client: &impl GenericClient, record: &Record) -> Result<()
     }
     if let Some(answer) = &record.idempotency {
         insert_answer(client, answer).await?;
-    }
-    if let Some(event) = &record.event {
-        notify(client, &format!("e {} {}", event.station, event.seq))
-            .await
-            .map_err(classify)?;
     }
     Ok(())
 }

@@ -1,12 +1,14 @@
 //! Hearing of other instances' commits: one connection that `LISTEN`s, and says whether the
 //! database can be reached.
 //!
-//! Every commit that adds an event or a revocation notifies [`super::CHANNEL`]; this task turns
-//! each notification into a [`Notice`] for the instance to act on. A notification can be lost
-//! only with the connection, so every (re)connection — the first one too — is followed by
+//! Committed events (announced in batches, `announce.rs`) and revocations are notified on
+//! [`super::CHANNEL`]; this task turns each line of a notification into a [`Notice`] for the
+//! instance to act on. Every (re)connection — the first one too — is followed by
 //! [`Notice::Resync`]: the instance then reads every station past what it has, and every
-//! revocation. The connection is also pinged, so a database that stops answering is noticed
-//! without waiting for the next request, and `/healthz` can say so.
+//! revocation. Once a second the connection also reads every station's head (one index probe
+//! per station) and passes them on as notices: an announcement lost with the instance that
+//! committed is made up for within a second, and a database that stops answering is noticed
+//! without waiting for the next request, so `/healthz` can say so.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -18,9 +20,10 @@ use tokio_postgres::{AsyncMessage, NoTls};
 use super::CHANNEL;
 use crate::domain::{DeviceId, StationId};
 
-/// How often the listening connection checks that the database still answers.
+/// How often the listening connection reads the stations' heads (and so checks that the
+/// database still answers).
 const PING_EVERY: Duration = Duration::from_secs(1);
-/// How long a ping may take before the database counts as unreachable.
+/// How long that read may take before the database counts as unreachable.
 const PING_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long to wait between attempts to reconnect.
 const RETRY_AFTER: Duration = Duration::from_millis(250);
@@ -37,6 +40,11 @@ pub enum Notice {
 }
 
 impl Notice {
+    /// The notices of a payload, one per line (an announcement batches several).
+    fn parse_all(payload: &str) -> impl Iterator<Item = Notice> + '_ {
+        payload.lines().filter_map(Notice::parse)
+    }
+
     fn parse(payload: &str) -> Option<Notice> {
         let mut words = payload.split(' ');
         match (words.next()?, words.next()?, words.next()) {
@@ -140,7 +148,7 @@ async fn forward(
             () = notices.closed() => return Ok(()),
             message = messages.recv() => match message {
                 Some(Ok(payload)) => {
-                    if let Some(notice) = Notice::parse(&payload) {
+                    for notice in Notice::parse_all(&payload) {
                         let _ = notices.send(notice);
                     }
                 }
@@ -148,10 +156,13 @@ async fn forward(
                 None => anyhow::bail!("the listening connection closed"),
             },
             _ = ping.tick() => {
-                tokio::time::timeout(PING_TIMEOUT, client.simple_query("SELECT 1"))
+                let heads = tokio::time::timeout(PING_TIMEOUT, super::reads::heads(client))
                     .await
                     .map_err(|_| anyhow::anyhow!("the database did not answer within {PING_TIMEOUT:?}"))??;
                 reachability.set_up();
+                for (station, seq) in heads {
+                    let _ = notices.send(Notice::Event { station, seq });
+                }
             }
         }
     }
@@ -175,6 +186,8 @@ mod tests {
             Some(Notice::Revoked(DeviceId::parse("desk-1").unwrap()))
         );
         assert_eq!(Notice::parse("e oslo"), None);
+        let batch: Vec<Notice> = Notice::parse_all("e a 1\ne b 2\nnonsense\nr desk-1").collect();
+        assert_eq!(batch.len(), 3);
         assert_eq!(Notice::parse("x"), None);
     }
 }

@@ -32,6 +32,34 @@ pub(super) async fn stations(client: &impl GenericClient) -> anyhow::Result<Vec<
     Ok(rows.iter().map(|r| r.get(0)).collect())
 }
 
+/// Every station's last seq: the skip-scan of [`stations`], one more probe per station.
+pub(super) async fn heads(
+    client: &tokio_postgres::Client,
+) -> anyhow::Result<Vec<(StationId, u64)>> {
+    let rows = client
+        .query(
+            "WITH RECURSIVE s(station) AS (
+                 SELECT MIN(station) FROM events
+                 UNION ALL
+                 SELECT (SELECT MIN(station) FROM events WHERE events.station > s.station)
+                 FROM s WHERE s.station IS NOT NULL)
+             SELECT station, (SELECT MAX(seq) FROM events WHERE events.station = s.station)
+             FROM s WHERE station IS NOT NULL",
+            &[],
+        )
+        .await?;
+    rows.iter()
+        .map(|row| {
+            let station: String = row.try_get(0)?;
+            let seq: i64 = row.try_get(1)?;
+            Ok((
+                StationId::parse(&station).map_err(|e| anyhow::anyhow!("{station}: {e}"))?,
+                u64::try_from(seq)?,
+            ))
+        })
+        .collect()
+}
+
 /// The latest snapshot of each station; an unreadable one is skipped with a warning (the station
 /// is then replayed in full).
 pub(super) async fn snapshots(
