@@ -274,6 +274,68 @@ async fn several_instances_report_their_backend_and_name() {
     converged(&[a.base.clone(), b.base.clone()], "small", 1).await;
 }
 
+/// A password in the database URL goes to PostgreSQL and nowhere else: not into the log at
+/// `debug`, not into the start-up line, not into the error of a start that cannot connect.
+#[tokio::test]
+async fn the_database_password_never_reaches_the_log() {
+    let Some(cluster) = scratch_pg::require_or_skip("the_database_password_never_reaches_the_log")
+    else {
+        return;
+    };
+    const SECRET: &str = "s3cret-pw-4f9a";
+    let url = cluster.create_database();
+    let with_password = url.replacen("postgres@", &format!("postgres:{SECRET}@"), 1);
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path());
+    let log_path = dir.path().join("server.log");
+    let mut command = serve_command(&config, &dir.path().join("a"), "a", "127.0.0.1:0");
+    command.args(["--database", &with_password]);
+    let log = std::fs::File::create(&log_path).unwrap();
+    let server = ServerProcess::spawn_logging(command, "debug", std::process::Stdio::from(log));
+    let r = event_request(
+        &reqwest::Client::new(),
+        &server.base,
+        "small-desk-token",
+        "small",
+        "pw-1",
+        &check_in("passport"),
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 201);
+    server.stop();
+    let logged = std::fs::read_to_string(&log_path).unwrap();
+    assert!(
+        !logged.contains(SECRET),
+        "the password was logged:\n{logged}"
+    );
+    assert!(
+        logged.contains(&url),
+        "the start-up line names the database, redacted:\n{logged}"
+    );
+
+    // Nothing listens on port 1: the start fails, and says where without the password.
+    let out = serve_command(&config, &dir.path().join("b"), "b", "127.0.0.1:0")
+        .args([
+            "--database",
+            &format!("postgres://clerk:{SECRET}@127.0.0.1:1/lobby"),
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!said.contains(SECRET), "{said}");
+    assert!(
+        said.contains("postgres://clerk@127.0.0.1:1/lobby"),
+        "{said}"
+    );
+}
+
 // ---- the station's order across instances -------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
