@@ -14,6 +14,7 @@
 //! The engine and the HTTP layer see neither: `ingest` picks the commit protocol by the variant,
 //! and everything else — reads, revocations, health — goes through [`Log`]'s methods.
 
+mod decode;
 pub mod postgres;
 pub mod rows;
 pub mod sqlite;

@@ -9,9 +9,10 @@ use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 
-use crate::domain::{DeviceId, Event, Recorded, StationId};
+use crate::domain::{DeviceId, Recorded, StationId};
 use crate::engine::Snapshot;
 use crate::idempotency::IdempotencyRecord;
+use crate::store::decode;
 use crate::store::rows::{AnswerRow, Counts, EventRow, RevokedRow, SnapshotRow};
 
 const EVENT_COLUMNS: &str = "station, seq, at_us, device, body";
@@ -71,19 +72,7 @@ pub(super) async fn snapshots(
     let mut out = Vec::new();
     for row in rows {
         let (station, seq, state): (String, i64, String) = (row.get(0), row.get(1), row.get(2));
-        let parsed = StationId::parse(&station)
-            .map_err(|e| e.to_string())
-            .and_then(|id| {
-                serde_json::from_str::<Snapshot>(&state)
-                    .map(|snap| (id, snap))
-                    .map_err(|e| e.to_string())
-            });
-        match parsed {
-            Ok(pair) => out.push(pair),
-            Err(cause) => {
-                tracing::warn!(%station, seq, %cause, "ignoring an unreadable snapshot; the station is replayed in full");
-            }
-        }
+        out.extend(decode::snapshot(&station, seq, &state));
     }
     Ok(out)
 }
@@ -362,36 +351,21 @@ pub(super) async fn counts(client: &impl GenericClient) -> anyhow::Result<Counts
 
 /// An `events` row (`station, seq, at_us, device, body`) as a [`Recorded`] event.
 pub(super) fn recorded(row: &Row) -> anyhow::Result<Recorded> {
-    let station: String = row.try_get(0)?;
-    let seq: i64 = row.try_get(1)?;
-    let at_us: i64 = row.try_get(2)?;
-    let device: String = row.try_get(3)?;
-    let body: String = row.try_get(4)?;
-    let where_ = || format!("event {station}/{seq}");
-    Ok(Recorded {
-        station: StationId::parse(&station).map_err(|e| anyhow::anyhow!("{}: {e}", where_()))?,
-        seq: u64::try_from(seq)?,
-        at: DateTime::from_timestamp_micros(at_us)
-            .ok_or_else(|| anyhow::anyhow!("{}: bad timestamp", where_()))?,
-        device: DeviceId::parse(&device).map_err(|e| anyhow::anyhow!("{}: {e}", where_()))?,
-        event: serde_json::from_str::<Event>(&body)
-            .map_err(|e| anyhow::anyhow!("{}: unreadable body: {e}", where_()))?,
-    })
+    let (station, device, body): (String, String, String) =
+        (row.try_get(0)?, row.try_get(3)?, row.try_get(4)?);
+    decode::recorded(&station, row.try_get(1)?, row.try_get(2)?, &device, &body)
 }
 
 /// An `idempotency` row as the [`IdempotencyRecord`] it stores.
 fn idempotency_record(row: &Row) -> anyhow::Result<IdempotencyRecord> {
     let device: String = row.try_get(0)?;
-    let fingerprint: Vec<u8> = row.try_get(2)?;
-    let body: Vec<u8> = row.try_get(4)?;
-    Ok(IdempotencyRecord {
-        device: DeviceId::parse(&device).map_err(|e| anyhow::anyhow!("{e}"))?,
-        key: row.try_get(1)?,
-        fingerprint: fingerprint
-            .try_into()
-            .map_err(|_| anyhow::anyhow!("idempotency fingerprint of wrong length"))?,
-        status: u16::try_from(row.try_get::<_, i32>(3)?)?,
-        body: body.into(),
-        at: DateTime::from_timestamp_micros(row.try_get(5)?).unwrap_or_default(),
-    })
+    let status: i32 = row.try_get(3)?;
+    decode::answer(
+        &device,
+        row.try_get(1)?,
+        row.try_get(2)?,
+        i64::from(status),
+        row.try_get(4)?,
+        row.try_get(5)?,
+    )
 }

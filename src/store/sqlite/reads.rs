@@ -17,9 +17,10 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params};
 
 use super::schema;
-use crate::domain::{DeviceId, Event, Recorded, StationId};
+use crate::domain::{DeviceId, Recorded, StationId};
 use crate::engine::Snapshot;
 use crate::idempotency::IdempotencyRecord;
+use crate::store::decode;
 use crate::store::rows::{AnswerRow, Counts, EventRow, RevokedRow, SnapshotRow};
 
 /// Read-only connections kept open between requests. Reads that serve requests are rare and
@@ -239,19 +240,7 @@ pub(super) fn snapshots(conn: &Connection) -> anyhow::Result<Vec<(StationId, Sna
     let mut out = Vec::new();
     for row in rows {
         let (station, seq, state) = row?;
-        let parsed = StationId::parse(&station)
-            .map_err(|e| e.to_string())
-            .and_then(|id| {
-                serde_json::from_str::<Snapshot>(&state)
-                    .map(|snap| (id, snap))
-                    .map_err(|e| e.to_string())
-            });
-        match parsed {
-            Ok(pair) => out.push(pair),
-            Err(cause) => {
-                tracing::warn!(%station, seq, %cause, "ignoring an unreadable snapshot; the station is replayed in full");
-            }
-        }
+        out.extend(decode::snapshot(&station, seq, &state));
     }
     Ok(out)
 }
@@ -413,39 +402,22 @@ pub(super) fn counts(conn: &Connection) -> anyhow::Result<Counts> {
 
 /// An `events` row (`station, seq, at_us, device, body`) as a [`Recorded`] event.
 fn recorded(row: &rusqlite::Row<'_>) -> anyhow::Result<Recorded> {
-    let station: String = row.get(0)?;
-    let seq: i64 = row.get(1)?;
-    let at_us: i64 = row.get(2)?;
-    let device: String = row.get(3)?;
-    let body: String = row.get(4)?;
-    let where_ = || format!("event {station}/{seq}");
-    Ok(Recorded {
-        station: StationId::parse(&station).map_err(|e| anyhow::anyhow!("{}: {e}", where_()))?,
-        seq: u64::try_from(seq)?,
-        at: DateTime::from_timestamp_micros(at_us)
-            .ok_or_else(|| anyhow::anyhow!("{}: bad timestamp", where_()))?,
-        device: DeviceId::parse(&device).map_err(|e| anyhow::anyhow!("{}: {e}", where_()))?,
-        event: serde_json::from_str::<Event>(&body)
-            .map_err(|e| anyhow::anyhow!("{}: unreadable body: {e}", where_()))?,
-    })
+    let (station, device, body): (String, String, String) = (row.get(0)?, row.get(3)?, row.get(4)?);
+    decode::recorded(&station, row.get(1)?, row.get(2)?, &device, &body)
 }
 
 /// An `idempotency` row (`device, key, fingerprint, status, response, at_us`) as the
 /// [`IdempotencyRecord`] it stores.
 fn idempotency_record(row: &rusqlite::Row<'_>) -> anyhow::Result<IdempotencyRecord> {
     let device: String = row.get(0)?;
-    let fingerprint: Vec<u8> = row.get(2)?;
-    let body: Vec<u8> = row.get(4)?;
-    Ok(IdempotencyRecord {
-        device: DeviceId::parse(&device).map_err(|e| anyhow::anyhow!("{e}"))?,
-        key: row.get(1)?,
-        fingerprint: fingerprint
-            .try_into()
-            .map_err(|_| anyhow::anyhow!("idempotency fingerprint of wrong length"))?,
-        status: row.get(3)?,
-        body: body.into(),
-        at: DateTime::from_timestamp_micros(row.get(5)?).unwrap_or_default(),
-    })
+    decode::answer(
+        &device,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+        row.get(5)?,
+    )
 }
 
 #[cfg(test)]
