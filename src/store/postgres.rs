@@ -46,6 +46,8 @@ use crate::engine::Snapshot;
 use crate::idempotency::IdempotencyRecord;
 use announce::Announcer;
 
+/// How the service's connections are named in PostgreSQL (`pg_stat_activity`).
+const APPLICATION: &str = "lobbywatch";
 /// The notification channel every instance listens on.
 const CHANNEL: &str = "lobbywatch";
 /// Connections per instance. Each request holds one for one short transaction; more would only
@@ -65,7 +67,7 @@ pub struct OpenLog {
 impl OpenLog {
     /// Connects, and brings the schema up to date (or refuses a newer one).
     pub async fn open(url: &DatabaseUrl, options: StoreOptions) -> anyhow::Result<OpenLog> {
-        let pool = pool(url)?;
+        let pool = pool(url, APPLICATION)?;
         let mut client = pool
             .get()
             .await
@@ -136,7 +138,7 @@ impl OpenLog {
         let reachability = Reachability::default();
         let (notices, received) = mpsc::unbounded_channel();
         tokio::spawn(listen::listen(
-            connect_config(&self.url),
+            connect_config(&self.url, APPLICATION),
             notices,
             reachability.clone(),
         ));
@@ -253,17 +255,20 @@ impl Store {
     }
 }
 
-/// The driver's settings for `url`, with a bounded connect time.
-fn connect_config(url: &DatabaseUrl) -> tokio_postgres::Config {
+/// The driver's settings for `url`, with a bounded connect time, named `application` in
+/// PostgreSQL's views of its connections.
+fn connect_config(url: &DatabaseUrl, application: &str) -> tokio_postgres::Config {
     let mut config = url.config().clone();
     config.connect_timeout(CONNECT_TIMEOUT);
-    config.application_name("lobbywatch");
+    config.application_name(application);
     config
 }
 
-fn pool(url: &DatabaseUrl) -> anyhow::Result<Pool> {
+/// The service's connection pool for `url` (also the bench's B6 baseline's, so it measures the
+/// same pool).
+pub fn pool(url: &DatabaseUrl, application: &str) -> anyhow::Result<Pool> {
     let manager = Manager::from_config(
-        connect_config(url),
+        connect_config(url, application),
         NoTls,
         ManagerConfig {
             // A connection PostgreSQL closed (a restart) is noticed as closed and replaced.

@@ -17,9 +17,7 @@
 //! what that costs a durable event before the service does anything else.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use anyhow::Context;
 use axum::Router;
 use axum::extract::{Path as UrlPath, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -28,18 +26,12 @@ use axum::routing::post;
 use bytes::Bytes;
 use chrono::Utc;
 use dashmap::{DashMap, DashSet};
-use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
-use tokio_postgres::NoTls;
+use deadpool_postgres::{GenericClient, Pool};
 
 use super::{bare_outcome, bare_request, created, device_of, fingerprint_of};
 use lobbywatch::config::DatabaseUrl;
 use lobbywatch::store::StoreOptions;
 use lobbywatch::store::postgres::OpenLog;
-
-/// Connections in the pool: the service's `POOL_SIZE` (src/store/postgres.rs).
-const POOL_SIZE: usize = 16;
-/// The service's bound on connecting and on waiting for a pooled connection.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// B6's state: the pool, each station's last seq, the keys already answered (a retry is
 /// answered again, not inserted twice), and whether each commit notifies (B6n).
@@ -62,33 +54,11 @@ pub(super) async fn router(url: &str, notify: bool) -> anyhow::Result<Router> {
     Ok(Router::new()
         .route("/api/v1/stations/{station}/events", post(shared_log_event))
         .with_state(Arc::new(SharedLog {
-            pool: pool(&url)?,
+            pool: lobbywatch::store::postgres::pool(&url, "lobbywatch-bench-b6")?,
             seqs: DashMap::new(),
             answered: DashSet::new(),
             notify,
         })))
-}
-
-/// A pool built as the service builds its own.
-fn pool(url: &DatabaseUrl) -> anyhow::Result<Pool> {
-    let mut config = url.config().clone();
-    config.connect_timeout(CONNECT_TIMEOUT);
-    config.application_name("lobbywatch-bench-b6");
-    let manager = Manager::from_config(
-        config,
-        NoTls,
-        ManagerConfig {
-            recycling_method: RecyclingMethod::Fast,
-        },
-    );
-    Pool::builder(manager)
-        .max_size(POOL_SIZE)
-        .runtime(Runtime::Tokio1)
-        .wait_timeout(Some(CONNECT_TIMEOUT))
-        .create_timeout(Some(CONNECT_TIMEOUT))
-        .recycle_timeout(Some(CONNECT_TIMEOUT))
-        .build()
-        .context("building the connection pool")
 }
 
 /// B1's work, then the event's row and its answer's row committed in one transaction.

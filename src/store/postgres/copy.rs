@@ -32,7 +32,7 @@ impl CopyView {
     /// The log in the database at `url`, read from one snapshot. Refused unless the database
     /// holds a lobbywatch log of the schema this binary reads.
     pub async fn open(url: &DatabaseUrl) -> anyhow::Result<CopyView> {
-        let pool = pool(url)?;
+        let pool = pool(url, "lobbywatch-copy-log")?;
         let client = pool
             .get()
             .await
