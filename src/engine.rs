@@ -113,6 +113,10 @@ impl Station {
     pub fn headcount(&self) -> u32 {
         self.state.inside.iter().map(|p| p.size.get()).sum::<u32>() + self.state.corrections
     }
+    /// Alerts raised and not yet cleared (acknowledged or not), oldest first.
+    pub fn open_alerts(&self) -> &[crate::domain::Alert] {
+        self.state.alerts.open()
+    }
     pub fn corrections(&self) -> u32 {
         self.state.corrections
     }

@@ -35,6 +35,43 @@ pub enum Holder {
     Public(IpAddr),
 }
 
+/// What a socket streams, for the metrics: a station's full document, its public document, or a
+/// guard's several stations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SocketKind {
+    Full,
+    Public,
+    MultiStation,
+}
+
+impl SocketKind {
+    pub const ALL: [SocketKind; 3] = [
+        SocketKind::Full,
+        SocketKind::Public,
+        SocketKind::MultiStation,
+    ];
+
+    /// The metrics' label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SocketKind::Full => "full",
+            SocketKind::Public => "public",
+            SocketKind::MultiStation => "multi_station",
+        }
+    }
+}
+
+/// The counts and caps as a scrape reads them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SocketGauges {
+    /// Open sockets by [`SocketKind`], in the order of [`SocketKind::ALL`].
+    pub by_kind: [usize; 3],
+    /// Open sockets without a token (inside the public allowance).
+    pub anonymous: usize,
+    pub max_total: usize,
+    pub max_anonymous: usize,
+}
+
 /// Which cap refused a socket; its text is the close frame's reason, which the page shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
@@ -61,6 +98,8 @@ impl Refusal {
 struct Open {
     total: usize,
     public: usize,
+    /// By [`SocketKind`], in the order of [`SocketKind::ALL`] (for the metrics).
+    by_kind: [usize; 3],
     /// Entries are removed at zero, so the maps do not grow with every client that ever came.
     per_holder: HashMap<Holder, usize>,
 }
@@ -81,6 +120,7 @@ pub struct SocketCounts {
 pub struct SocketPermit {
     counts: Arc<SocketCounts>,
     holder: Holder,
+    kind: SocketKind,
     /// Cancelled when the device's tokens are revoked (never, for a public socket).
     pub revoked: CancellationToken,
 }
@@ -98,7 +138,11 @@ impl SocketCounts {
     }
 
     /// A place for one more socket of `holder`, or the cap that refuses it.
-    pub fn try_open(self: &Arc<Self>, holder: Holder) -> Result<SocketPermit, Refusal> {
+    pub fn try_open(
+        self: &Arc<Self>,
+        holder: Holder,
+        kind: SocketKind,
+    ) -> Result<SocketPermit, Refusal> {
         {
             let mut open = self.lock();
             let mine = open.per_holder.get(&holder).copied().unwrap_or(0);
@@ -117,6 +161,7 @@ impl SocketCounts {
             }
             open.total += 1;
             open.public += usize::from(public);
+            open.by_kind[kind as usize] += 1;
             open.per_holder.insert(holder.clone(), mine + 1);
         }
         let revoked = match &holder {
@@ -126,6 +171,7 @@ impl SocketCounts {
         Ok(SocketPermit {
             counts: self.clone(),
             holder,
+            kind,
             revoked,
         })
     }
@@ -144,6 +190,17 @@ impl SocketCounts {
         self.lock().total
     }
 
+    /// The counts and caps now (a scrape).
+    pub fn gauges(&self) -> SocketGauges {
+        let open = self.lock();
+        SocketGauges {
+            by_kind: open.by_kind,
+            anonymous: open.public,
+            max_total: self.max_total,
+            max_anonymous: self.max_public,
+        }
+    }
+
     /// The counts stay consistent even if a holder of the lock panicked: every update is a
     /// few integer steps with nothing that can panic between them.
     fn lock(&self) -> MutexGuard<'_, Open> {
@@ -155,6 +212,7 @@ impl Drop for SocketPermit {
     fn drop(&mut self) {
         let mut open = self.counts.lock();
         open.total -= 1;
+        open.by_kind[self.kind as usize] -= 1;
         if matches!(self.holder, Holder::Public(_)) {
             open.public -= 1;
         }
@@ -192,21 +250,33 @@ mod tests {
     #[test]
     fn caps_hold_overall_and_per_device_and_places_come_back() {
         let counts = SocketCounts::new(&limits(3, 2, 2, 20));
-        let a = counts.try_open(device("oslo-guard")).unwrap();
-        let _b = counts.try_open(device("oslo-guard")).unwrap();
+        let a = counts
+            .try_open(device("oslo-guard"), SocketKind::Full)
+            .unwrap();
+        let _b = counts
+            .try_open(device("oslo-guard"), SocketKind::Full)
+            .unwrap();
         assert_eq!(
-            counts.try_open(device("oslo-guard")).unwrap_err(),
+            counts
+                .try_open(device("oslo-guard"), SocketKind::Full)
+                .unwrap_err(),
             Refusal::Device
         );
-        let _public = counts.try_open(address(1)).unwrap();
+        let _public = counts.try_open(address(1), SocketKind::Full).unwrap();
         assert_eq!(
-            counts.try_open(device("other")).unwrap_err(),
+            counts
+                .try_open(device("other"), SocketKind::Full)
+                .unwrap_err(),
             Refusal::Overall
         );
         assert_eq!(counts.open(), 3);
         drop(a);
         assert_eq!(counts.open(), 2);
-        assert!(counts.try_open(device("oslo-guard")).is_ok());
+        assert!(
+            counts
+                .try_open(device("oslo-guard"), SocketKind::Full)
+                .is_ok()
+        );
     }
 
     #[test]
@@ -214,22 +284,38 @@ mod tests {
         let counts = SocketCounts::new(&limits(5, 8, 3, 2));
         let _held: Vec<_> = [1, 1, 2]
             .into_iter()
-            .map(|a| counts.try_open(address(a)).unwrap())
+            .map(|a| counts.try_open(address(a), SocketKind::Full).unwrap())
             .collect();
-        assert_eq!(counts.try_open(address(3)).unwrap_err(), Refusal::Public);
-        let _guard = counts.try_open(device("oslo-guard")).unwrap();
-        let _display = counts.try_open(device("small-display")).unwrap();
+        assert_eq!(
+            counts.try_open(address(3), SocketKind::Full).unwrap_err(),
+            Refusal::Public
+        );
+        let _guard = counts
+            .try_open(device("oslo-guard"), SocketKind::Full)
+            .unwrap();
+        let _display = counts
+            .try_open(device("small-display"), SocketKind::Full)
+            .unwrap();
         assert_eq!(counts.open(), 5);
     }
 
     #[test]
     fn one_address_gets_only_its_own_share_of_public_sockets() {
         let counts = SocketCounts::new(&limits(10, 8, 8, 2));
-        let first = counts.try_open(address(1)).unwrap();
-        let _second = counts.try_open(address(1)).unwrap();
-        assert_eq!(counts.try_open(address(1)).unwrap_err(), Refusal::Address);
-        assert!(counts.try_open(address(2)).is_ok(), "another address");
+        let first = counts.try_open(address(1), SocketKind::Full).unwrap();
+        let _second = counts.try_open(address(1), SocketKind::Full).unwrap();
+        assert_eq!(
+            counts.try_open(address(1), SocketKind::Full).unwrap_err(),
+            Refusal::Address
+        );
+        assert!(
+            counts.try_open(address(2), SocketKind::Full).is_ok(),
+            "another address"
+        );
         drop(first);
-        assert!(counts.try_open(address(1)).is_ok(), "a place came back");
+        assert!(
+            counts.try_open(address(1), SocketKind::Full).is_ok(),
+            "a place came back"
+        );
     }
 }

@@ -27,6 +27,30 @@ pub enum Condition {
     LongWait { service: ServiceId },
 }
 
+impl Condition {
+    /// Every kind of condition, as [`Condition::kind`] names it.
+    pub const KINDS: [&'static str; 6] = [
+        "at_cap",
+        "over_cap",
+        "gathering",
+        "cleaning_due",
+        "long_inside",
+        "long_wait",
+    ];
+
+    /// The kind alone, without what it is about (the documents' `kind`; a metrics label).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Condition::AtCap => "at_cap",
+            Condition::OverCap => "over_cap",
+            Condition::Gathering => "gathering",
+            Condition::CleaningDue { .. } => "cleaning_due",
+            Condition::LongInside { .. } => "long_inside",
+            Condition::LongWait { .. } => "long_wait",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AlertState {
@@ -56,4 +80,32 @@ pub struct Alert {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[serde(serialize_with = "crate::domain::timestamp::serialize_option")]
     pub cleared_at: Option<DateTime<Utc>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_conditions_kind_is_its_serialized_tag_and_listed() {
+        let conditions = [
+            Condition::AtCap,
+            Condition::OverCap,
+            Condition::Gathering,
+            Condition::CleaningDue {
+                surface: "counter".into(),
+            },
+            Condition::LongInside {
+                ticket: Ticket::parse("P007").unwrap(),
+            },
+            Condition::LongWait {
+                service: ServiceId::parse("passport").unwrap(),
+            },
+        ];
+        for (condition, listed) in conditions.iter().zip(Condition::KINDS) {
+            let tag = serde_json::to_value(condition).unwrap()["kind"].clone();
+            assert_eq!(tag, condition.kind());
+            assert_eq!(listed, condition.kind());
+        }
+    }
 }

@@ -37,7 +37,7 @@ use crate::domain::{DistrictId, StationId};
 use crate::engine::documents::MAX_DOCUMENT_BYTES;
 use crate::hub::Docs;
 use crate::live::{self, Heartbeat};
-use crate::sockets::{Holder, Refusal};
+use crate::sockets::{Holder, Refusal, SocketKind};
 use crate::state::AppState;
 
 /// Clients send only pongs and tiny control messages.
@@ -156,10 +156,11 @@ fn upgrade(
     ws: WebSocketUpgrade,
     state: &AppState,
     holder: Holder,
+    kind: SocketKind,
     updates: BoxStream<'static, Utf8Bytes>,
 ) -> Response {
     let shutdown = state.shutdown.clone();
-    let permit = state.sockets.try_open(holder.clone());
+    let permit = state.sockets.try_open(holder.clone(), kind);
     ws.max_message_size(MAX_INBOUND_MESSAGE)
         .max_frame_size(MAX_INBOUND_MESSAGE)
         .read_buffer_size(READ_BUFFER)
@@ -242,7 +243,13 @@ async fn station_live(
     let station = station_config(&state, &station)?;
     may_read(&device, station)?;
     let updates = watch(&state, &station.id, full).ok_or(ApiError::Internal)?;
-    Ok(upgrade(ws, &state, holder(Some(&device), peer), updates))
+    Ok(upgrade(
+        ws,
+        &state,
+        holder(Some(&device), peer),
+        SocketKind::Full,
+        updates,
+    ))
 }
 
 /// WebSocket: the station's public status document now, then after every change.
@@ -275,6 +282,7 @@ async fn public_live(
         ws,
         &state,
         holder(device.as_deref(), peer),
+        SocketKind::Public,
         updates,
     ))
 }
@@ -359,6 +367,7 @@ async fn multi_live(
         ws,
         &state,
         holder(Some(&device), peer),
+        SocketKind::MultiStation,
         stream::select_all(streams).boxed(),
     ))
 }
