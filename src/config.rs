@@ -161,6 +161,8 @@ pub enum Role {
     Display,
     /// An operator tool: rules and tokens.
     Admin,
+    /// A metrics scraper (Prometheus): reads `GET /metrics` and nothing else.
+    Metrics,
 }
 
 /// Which stations a device may act on.

@@ -366,10 +366,10 @@ fn accept(
             event,
         },
         docs: Arc::new(Docs::render(engine, at)),
-        snapshot: state
-            .store
-            .snapshot_due(seq)
-            .then(|| (station.clone(), Box::new(engine.snapshot()))),
+        snapshot: state.store.snapshot_due(seq).then(|| {
+            state.metrics.snapshot_taken();
+            (station.clone(), Box::new(engine.snapshot()))
+        }),
     }
 }
 

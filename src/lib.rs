@@ -27,6 +27,7 @@
 //! | open HTTP connections: their cap, counts, each one's activity | [`connections`] |
 //! | serving connections: accept loop, silent and idle connections closed | [`serve`] |
 //! | entry points for fuzzing decoding and the engine | [`fuzzing`] |
+//! | Prometheus metrics: counted where it happens, state read at scrape time | [`metrics`] |
 //! | per-device event rate limits | [`rate_limit`] |
 //! | reports and history from the log | [`reports`] |
 //! | Norway's public holidays | [`holidays`] |
@@ -53,6 +54,7 @@ pub mod hub;
 pub mod idempotency;
 pub mod ingest;
 pub mod live;
+pub mod metrics;
 pub mod rate_limit;
 pub mod reports;
 pub mod serve;

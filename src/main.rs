@@ -94,6 +94,9 @@ struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
+    /// Also serve GET /metrics here, without a token (keep it on a private interface).
+    #[arg(long)]
+    metrics_listen: Option<SocketAddr>,
     /// Cap the event log at this many 4 KiB pages; writing past it fails like a full disk.
     #[arg(long)]
     max_db_pages: Option<u64>,
@@ -119,6 +122,9 @@ struct DemoArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
+    /// Also serve GET /metrics here, without a token.
+    #[arg(long)]
+    metrics_listen: Option<SocketAddr>,
     /// Use the real clock instead of the shifted one.
     #[arg(long)]
     real_clock: bool,
@@ -256,12 +262,17 @@ fn serve_command(args: ServeArgs) -> anyhow::Result<()> {
         store: StoreOptions {
             max_pages: args.max_db_pages,
             snapshot_every: Some(args.snapshot_every),
+            ..StoreOptions::default()
         },
         clock: Clock::system(),
         web_dir: args.web_dir,
         instance: args.instance,
     };
-    runtime()?.block_on(serve(config, storage, args.listen, start, false))
+    let listen = Listen {
+        api: args.listen,
+        metrics: args.metrics_listen,
+    };
+    runtime()?.block_on(serve(config, storage, listen, start, false))
 }
 
 /// Where the log lives: `--database`, else `LOBBYWATCH_DATABASE_URL`, else `[storage] database`,
@@ -313,10 +324,14 @@ fn demo(args: DemoArgs) -> anyhow::Result<()> {
         web_dir: args.web_dir,
         instance: None,
     };
+    let listen = Listen {
+        api: args.listen,
+        metrics: args.metrics_listen,
+    };
     runtime()?.block_on(serve(
         config,
         Storage::Dir(data),
-        args.listen,
+        listen,
         start,
         !args.no_sim,
     ))
@@ -342,10 +357,37 @@ fn tempfile_dir() -> anyhow::Result<PathBuf> {
     Ok(dir)
 }
 
+/// Where the service listens: the API, and optionally a second address for the metrics alone.
+struct Listen {
+    api: SocketAddr,
+    metrics: Option<SocketAddr>,
+}
+
+/// Binds the metrics-only listener, if asked for, and serves it until shutdown. Its line on
+/// stdout comes before "listening on", which scripts and tests wait for last.
+async fn serve_metrics(state: &AppState, listen: Option<SocketAddr>) -> anyhow::Result<()> {
+    let Some(listen) = listen else {
+        return Ok(());
+    };
+    let listener = TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("binding --metrics-listen {listen}"))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, "metrics listening (no token: keep it private)");
+    println!("metrics on http://{addr}/metrics");
+    let state = state.clone();
+    tokio::spawn(async move {
+        if let Err(e) = lobbywatch::http::metrics::serve_alone(listener, state).await {
+            tracing::error!(cause = %e, "the metrics listener stopped");
+        }
+    });
+    Ok(())
+}
+
 async fn serve(
     config: Config,
     storage: Storage,
-    listen: SocketAddr,
+    listen: Listen,
     start: StartOptions,
     simulate: bool,
 ) -> anyhow::Result<()> {
@@ -362,9 +404,10 @@ async fn serve(
     let state = AppState::open(config, &storage, start)
         .await
         .with_context(|| format!("opening the event log in {storage}"))?;
-    let listener = TcpListener::bind(listen)
+    let listener = TcpListener::bind(listen.api)
         .await
-        .with_context(|| format!("binding {listen}"))?;
+        .with_context(|| format!("binding {}", listen.api))?;
+    serve_metrics(&state, listen.metrics).await?;
     let addr = listener.local_addr()?;
     let shutdown = shutdown_signal();
     tracing::info!(%addr, log = %storage, instance = %state.instance, "lobbywatch listening");

@@ -74,6 +74,8 @@ pub struct AppState {
     pub web_dir: Option<Arc<std::path::PathBuf>>,
     /// Cancelled at shutdown: every socket loop watches it (axum does not track upgraded sockets).
     pub shutdown: CancellationToken,
+    /// What is counted where it happens (requests, events, commits); its own atomics, no lock.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// How to open the state, beyond the config and the data directory.
@@ -300,17 +302,19 @@ impl AppState {
     pub async fn open(
         config: Config,
         storage: &Storage,
-        options: StartOptions,
+        mut options: StartOptions,
     ) -> anyhow::Result<AppState> {
         let started = std::time::Instant::now();
+        let metrics = Arc::new(crate::metrics::Metrics::new());
+        options.store.commit_observer = Some(metrics.commit_observer());
         let (restored, store) = match storage {
             Storage::Dir(dir) => {
-                let log = OpenLog::open(dir, options.store)?;
+                let log = OpenLog::open(dir, options.store.clone())?;
                 let restored = restore_local(&log, &config, &options.clock)?;
                 (restored, Log::Local(log.start_writer()?))
             }
             Storage::Postgres(url) => {
-                let log = postgres::OpenLog::open(url, options.store).await?;
+                let log = postgres::OpenLog::open(url, options.store.clone()).await?;
                 let restored = restore_shared(&log, &config, &options.clock).await?;
                 (restored, Log::Shared(log.start()))
             }
@@ -326,10 +330,18 @@ impl AppState {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "event log replayed"
         );
-        Ok(AppState::assemble(config, restored, store, options))
+        Ok(AppState::assemble(
+            config, restored, store, options, metrics,
+        ))
     }
 
-    fn assemble(config: Config, restored: Restored, store: Log, options: StartOptions) -> AppState {
+    fn assemble(
+        config: Config,
+        restored: Restored,
+        store: Log,
+        options: StartOptions,
+        metrics: Arc<crate::metrics::Metrics>,
+    ) -> AppState {
         let config = Arc::new(config);
         let now = options.clock.now();
         let stations = restored
@@ -355,6 +367,7 @@ impl AppState {
             clock: options.clock,
             shutdown: CancellationToken::new(),
             web_dir: options.web_dir.map(Arc::new),
+            metrics,
         }
     }
 

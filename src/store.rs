@@ -104,13 +104,36 @@ pub struct Revocation {
 }
 
 /// Options an operator may set on the log.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct StoreOptions {
     /// Upper bound on the database size in pages (SQLite `max_page_count`): writes past it fail
     /// exactly as on a full disk. A quota for operators, and the way tests exercise fail-stop.
     pub max_pages: Option<u64>,
     /// Snapshot each station every this many events ([`DEFAULT_SNAPSHOT_EVERY`] when `None`).
     pub snapshot_every: Option<u64>,
+    /// Told of every commit that wrote records (the metrics); `None` in tools and tests.
+    pub commit_observer: Option<CommitObserver>,
+}
+
+/// What a commit of the log is measured by: how long it took (the fsync included) and how many
+/// records it made durable. The log only reports; the histograms are the metrics' (handles to
+/// the same series, cheap to clone).
+#[derive(Debug, Clone)]
+pub struct CommitObserver {
+    pub latency_seconds: prometheus_client::metrics::histogram::Histogram,
+    pub group_size: prometheus_client::metrics::histogram::Histogram,
+}
+
+impl CommitObserver {
+    /// One commit of `records` records that took `elapsed`. A commit that wrote nothing (a
+    /// flush) is not a commit of the log and is not counted.
+    pub fn committed(&self, records: usize, elapsed: std::time::Duration) {
+        if records == 0 {
+            return;
+        }
+        self.latency_seconds.observe(elapsed.as_secs_f64());
+        self.group_size.observe(records as f64);
+    }
 }
 
 impl StoreOptions {

@@ -4,7 +4,8 @@
 //! The station a device may act on comes from its token's scope, never from the request. Roles:
 //! a `terminal` posts events for its one station and reads it; a `guard` reads and acts on the
 //! stations of its districts or list (and alone may correct the headcount); a `display` reads
-//! only public documents, which need no token; an `admin` manages rules and tokens, not stations.
+//! only public documents, which need no token; an `admin` manages rules and tokens, not stations;
+//! a `metrics` device (a Prometheus scraper) reads `GET /metrics` and nothing else.
 
 use std::sync::Arc;
 
@@ -17,6 +18,11 @@ use crate::config::{self, Device, Role, Scope};
 use crate::domain::Event;
 use crate::state::AppState;
 use crate::tokens::{Rejected, Tokens};
+
+/// The refusal of anything but `GET /metrics` to a metrics device.
+fn metrics_only() -> ApiError {
+    ApiError::Forbidden("a metrics token reads GET /metrics and nothing else".into())
+}
 
 /// Resolves a presented token to its device, or refuses with 401 saying what to do.
 pub fn authenticate(tokens: &Tokens, token: Option<&str>) -> Result<Arc<Device>, ApiError> {
@@ -80,6 +86,7 @@ pub fn may_read(device: &Device, station: &config::Station) -> Result<(), ApiErr
         Role::Admin => Err(ApiError::Forbidden(
             "an admin token manages rules and tokens; use a guard token to watch stations".into(),
         )),
+        Role::Metrics => Err(metrics_only()),
     }
 }
 
@@ -97,6 +104,7 @@ pub fn may_act(device: &Device, station: &config::Station) -> Result<(), ApiErro
         Role::Admin => Err(ApiError::Forbidden(
             "an admin token cannot post events; use a terminal or guard token".into(),
         )),
+        Role::Metrics => Err(metrics_only()),
     }
 }
 

@@ -11,13 +11,14 @@ use axum::routing::post;
 
 use super::auth::{Caller, may_act, may_post};
 use super::json::{JsonBody, parse_json};
-use super::problem::{ApiError, problem_response};
+use super::problem::{ApiError, Kind, problem_response};
 use super::station_config;
 use crate::domain::Event;
 use crate::domain::event::EventWire;
 use crate::engine::Outcome;
 use crate::idempotency::IdempotencyKey;
 use crate::ingest;
+use crate::metrics::EventOutcome;
 use crate::state::AppState;
 
 /// Largest accepted event body.
@@ -26,6 +27,8 @@ pub const MAX_EVENT_BODY: usize = 16 * 1024;
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 /// Set on an answer that is a stored one sent again.
 pub const IDEMPOTENT_REPLAYED: &str = "idempotent-replayed";
+/// The route events are posted to.
+pub const ROUTE: &str = "/api/v1/stations/{station}/events";
 
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(post_event))]
@@ -33,7 +36,7 @@ pub(super) struct Api;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/api/v1/stations/{station}/events", post(post_event))
+        .route(ROUTE, post(post_event))
         .layer(DefaultBodyLimit::max(MAX_EVENT_BODY))
 }
 
@@ -69,12 +72,43 @@ pub fn router() -> Router<AppState> {
 )]
 async fn post_event(
     State(state): State<AppState>,
-    Caller(device): Caller,
+    caller: Result<Caller, ApiError>,
     Path(station): Path<String>,
     headers: HeaderMap,
     body: Result<JsonBody<MAX_EVENT_BODY>, ApiError>,
 ) -> Result<Response, ApiError> {
-    let station = station_config(&state, &station)?;
+    let answer = match caller {
+        Ok(Caller(device)) => handle(&state, device, &station, &headers, body).await,
+        Err(no_token) => Err(no_token),
+    };
+    state.metrics.event(outcome(&answer));
+    answer
+}
+
+/// What became of an event, for the metrics: a refusal by its problem type.
+fn outcome(answer: &Result<Response, ApiError>) -> EventOutcome {
+    match answer {
+        Err(ApiError::RateLimited { .. }) => EventOutcome::RateLimited,
+        Err(e) => EventOutcome::Refused(e.kind().entry().slug),
+        Ok(r) if r.headers().contains_key(IDEMPOTENT_REPLAYED) => EventOutcome::Replayed,
+        Ok(r) if r.status().is_success() => EventOutcome::Accepted,
+        Ok(r) => EventOutcome::Refused(
+            r.extensions()
+                .get::<Kind>()
+                .map_or("other", |kind| kind.entry().slug),
+        ),
+    }
+}
+
+/// The event's way through, in the order a client can act on: station, scope, rate, key, body.
+async fn handle(
+    state: &AppState,
+    device: std::sync::Arc<crate::config::Device>,
+    station: &str,
+    headers: &HeaderMap,
+    body: Result<JsonBody<MAX_EVENT_BODY>, ApiError>,
+) -> Result<Response, ApiError> {
+    let station = station_config(state, station)?;
     may_act(&device, station)?;
     state
         .rate
@@ -97,15 +131,9 @@ async fn post_event(
         .into_event(&device.id)
         .map_err(|e| ApiError::invalid(e.field, e.reason))?;
     may_post(&device, station, &event)?;
-    let reply = ingest::submit(
-        &state,
-        &device,
-        &station.id,
-        key,
-        &value,
-        event,
-        |refusal| ApiError::Refused(refusal).answer(),
-    )
+    let reply = ingest::submit(state, &device, &station.id, key, &value, event, |refusal| {
+        ApiError::Refused(refusal).answer()
+    })
     .await?;
 
     let status =
@@ -121,7 +149,11 @@ async fn post_event(
         )
             .into_response()
     } else {
-        problem_response(status, reply.answer.body.clone())
+        let mut refused = problem_response(status, reply.answer.body.clone());
+        if let Some(kind) = Kind::of_body(&reply.answer.body) {
+            refused.extensions_mut().insert(kind);
+        }
+        refused
     };
     if reply.replayed {
         response

@@ -59,7 +59,7 @@ async fn me(State(state): State<AppState>, Caller(device): Caller) -> Response {
                 district: s.district.clone(),
             })
             .collect(),
-        Role::Display | Role::Admin => Vec::new(),
+        Role::Display | Role::Admin | Role::Metrics => Vec::new(),
     };
     Json(Me {
         device: device.id.clone(),

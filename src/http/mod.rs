@@ -19,6 +19,7 @@
 //! | the OpenAPI document (`GET /api/v1/openapi.json`) | `openapi.rs` |
 //! | load shedding and request timeouts | `limits.rs` |
 //! | the token extractor, roles and scopes | `auth.rs` |
+//! | `GET /metrics` and the layer that measures every request | `metrics.rs` |
 
 pub mod auth;
 pub mod calculator;
@@ -30,6 +31,7 @@ pub mod json;
 pub mod limits;
 pub mod live;
 pub mod me;
+pub mod metrics;
 pub mod openapi;
 pub mod opening_hours;
 pub mod problem;
@@ -65,6 +67,7 @@ pub fn app(state: AppState) -> Router {
         .merge(reports::router())
         .merge(openapi::router())
         .merge(web::router())
+        .merge(metrics::router())
         .route("/problems", get(catalogue))
         .route("/problems/{slug}", get(problem_type))
         .fallback(|| async { ApiError::NotFound("no such page or API route".into()) })
@@ -74,6 +77,11 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             limits::RequestLimits::new(&state.config.limits),
             limits::shed_and_time_out,
+        ))
+        // Outside the shedding layer, so a request it turns away is measured too.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::observe,
         ))
         .with_state(state)
         .layer(

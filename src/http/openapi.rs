@@ -128,6 +128,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         super::opening_hours::Api::openapi(),
         super::rules::Api::openapi(),
         super::reports::Api::openapi(),
+        super::metrics::Api::openapi(),
     ] {
         doc.merge(area);
     }

@@ -179,6 +179,20 @@ problem_kinds! {
         "Something failed inside the service; it has been logged.";
 }
 
+impl Kind {
+    /// The kind a problem+json body names in its `type`, if any (a stored refusal's answer).
+    pub fn of_body(body: &[u8]) -> Option<Kind> {
+        #[derive(serde::Deserialize)]
+        struct Typed<'a> {
+            #[serde(rename = "type", borrow)]
+            type_: std::borrow::Cow<'a, str>,
+        }
+        let typed: Typed<'_> = serde_json::from_slice(body).ok()?;
+        let slug = typed.type_.strip_prefix("/problems/")?;
+        Kind::ALL.iter().copied().find(|k| k.entry().slug == slug)
+    }
+}
+
 /// Every problem type the API can return, served at `GET /problems`: the rows above, built at
 /// compile time.
 pub const CATALOGUE: [ProblemType; Kind::ALL.len()] = {
@@ -302,6 +316,8 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
         let mut response = problem_response(status, self.body());
+        // The kind rides along for the layers outside the handler (the metrics).
+        response.extensions_mut().insert(self.kind());
         let challenge = match self {
             ApiError::Unauthorized(_) => Some(r#"Bearer error="invalid_token""#),
             ApiError::Forbidden(_) => Some(r#"Bearer error="insufficient_scope""#),

@@ -39,7 +39,7 @@ pub use copy::{CopyTarget, CopyView};
 pub use listen::{Notice, Reachability};
 pub use schema::SCHEMA_VERSION;
 
-use super::{Record, Revocation, StoreError, StoreOptions};
+use super::{CommitObserver, Record, Revocation, StoreError, StoreOptions};
 use crate::config::DatabaseUrl;
 use crate::domain::{DeviceId, Recorded, StationId};
 use crate::engine::Snapshot;
@@ -147,6 +147,7 @@ impl OpenLog {
             pool: self.pool,
             reachability,
             snapshot_every: self.options.snapshot_every(),
+            observer: self.options.commit_observer,
             notices: Arc::new(Mutex::new(Some(received))),
         }
     }
@@ -159,6 +160,8 @@ pub struct Store {
     announcer: Announcer,
     reachability: Reachability,
     snapshot_every: u64,
+    /// Told of each event transaction's commit (a group of one), for the metrics.
+    observer: Option<CommitObserver>,
     /// What the listener heard, taken once by the task that acts on it.
     notices: Arc<Mutex<Option<mpsc::UnboundedReceiver<Notice>>>>,
 }
@@ -173,8 +176,12 @@ impl Store {
         head: u64,
         decide: impl FnOnce(Vec<Recorded>) -> Result<Option<(Record, T)>, E>,
     ) -> Result<Option<T>, WriteError<E>> {
+        let started = std::time::Instant::now();
         let written =
             append::write_station(&self.pool, &self.announcer, station, head, decide).await;
+        if let (Ok(Some(_)), Some(observer)) = (&written, &self.observer) {
+            observer.committed(1, started.elapsed());
+        }
         if let Err(WriteError::Append(e)) = &written {
             self.note_failure(e);
         }

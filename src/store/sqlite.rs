@@ -180,6 +180,7 @@ impl OpenLog {
             health.clone(),
             Arc::new(self.marker),
             self.events,
+            self.options.commit_observer,
         )?;
         Ok(Store {
             jobs,

@@ -28,6 +28,7 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/api/v1/reports/daily", &["get"]),
     ("/api/v1/openapi.json", &["get"]),
     ("/healthz", &["get"]),
+    ("/metrics", &["get"]),
     ("/problems", &["get"]),
     ("/problems/{slug}", &["get"]),
 ];

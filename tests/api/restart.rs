@@ -267,7 +267,7 @@ async fn start_up_resumes_from_snapshots_and_replays_only_the_events_after_them(
         snapshot_every: Some(4),
         ..StoreOptions::default()
     };
-    let app = TestApp::spawn_with_store(every).await;
+    let app = TestApp::spawn_with_store(every.clone()).await;
     let check_ins = (0..7).map(|i| {
         let size = 1 + i % 2;
         let body = json!({"kind": "check_in", "service": "passport", "party_size": size});
@@ -293,12 +293,12 @@ async fn start_up_resumes_from_snapshots_and_replays_only_the_events_after_them(
     assert_eq!(snap_seq, [["8"]]);
 
     // Restarting from the snapshot gives exactly the state before.
-    let data = mutate_respawn_compare(data, every, None, &before).await;
+    let data = mutate_respawn_compare(data, every.clone(), None, &before).await;
 
     // Proof that start-up read the snapshot and not the events it covers: without them the
     // state is still the same.
     let delete = "DELETE FROM events WHERE station = 'small' AND seq <= 8";
-    let data = mutate_respawn_compare(data, every, Some(delete), &before).await;
+    let data = mutate_respawn_compare(data, every.clone(), Some(delete), &before).await;
 
     // An unreadable snapshot is ignored and the station replayed in full — which, with its
     // first events gone, is refused loudly rather than started with a wrong state.
@@ -328,7 +328,7 @@ async fn an_unreadable_snapshot_falls_back_to_a_full_replay() {
         snapshot_every: Some(2),
         ..StoreOptions::default()
     };
-    let app = TestApp::spawn_with_store(every).await;
+    let app = TestApp::spawn_with_store(every.clone()).await;
     app.check_in_passports("small-desk", "small", "f", 5).await;
     let before = app.status("small").await;
     let data = app.stop().await;

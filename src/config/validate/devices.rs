@@ -133,11 +133,11 @@ fn scope(
             "a guard needs exactly one of `districts = [..]`, `stations = [..]` or `all = true`",
         )),
         Role::Guard => guard_scope(c, key, d, stations, districts),
-        Role::Admin if given != 0 => Err(c.err(
+        Role::Admin | Role::Metrics if given != 0 => Err(c.err(
             key,
-            "an admin has no station scope; remove station/stations/districts/all",
+            "an admin or metrics device has no station scope; remove station/stations/districts/all",
         )),
-        Role::Admin => Ok(Scope::Nothing),
+        Role::Admin | Role::Metrics => Ok(Scope::Nothing),
     }
 }
 

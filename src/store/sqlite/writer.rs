@@ -27,6 +27,7 @@ use super::{Health, Record, Revocation, StoreError};
 use crate::domain::{Recorded, StationId};
 use crate::engine::Snapshot;
 use crate::idempotency::IdempotencyRecord;
+use crate::store::CommitObserver;
 use crate::store::rows::{AnswerRow, EventRow, RevokedRow, SnapshotRow};
 
 /// Most records one transaction takes; a larger backlog commits in several groups.
@@ -78,6 +79,7 @@ pub(super) fn start(
     health: Health,
     marker: Arc<Marker>,
     events: u64,
+    observer: Option<CommitObserver>,
 ) -> anyhow::Result<mpsc::UnboundedSender<Job>> {
     let (jobs, rx) = mpsc::unbounded_channel();
     checkpointer::take_over_checkpoints(&conn)?;
@@ -89,7 +91,7 @@ pub(super) fn start(
     let checkpointer = Checkpointer::start(path, &position)?;
     thread::Builder::new()
         .name("lobbywatch-log-writer".into())
-        .spawn(move || writer_loop(conn, rx, health, checkpointer, position))
+        .spawn(move || writer_loop(conn, rx, health, checkpointer, position, observer))
         .expect("spawning the log writer thread");
     Ok(jobs)
 }
@@ -114,6 +116,7 @@ fn writer_loop(
     health: Health,
     checkpointer: Checkpointer,
     position: Position,
+    observer: Option<CommitObserver>,
 ) {
     let mut group: Vec<Job> = Vec::with_capacity(MAX_GROUP);
     let mut since_request = 0u64;
@@ -125,7 +128,14 @@ fn writer_loop(
                 Err(_) => break,
             }
         }
+        let started = std::time::Instant::now();
         let mut result = commit_unless_failed(&mut conn, &group, &health, &position);
+        if let (Ok(()), Some(observer)) = (&result, &observer) {
+            let records = group
+                .iter()
+                .filter(|job| matches!(job.work, Work::Record(_)));
+            observer.committed(records.count(), started.elapsed());
+        }
         if result.is_ok() && group.iter().any(|job| matches!(job.work, Work::Flush)) {
             result = empty_wal(&conn, &position, &health);
         }
