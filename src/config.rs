@@ -446,4 +446,20 @@ token_sha256 = "0000000000000000000000000000000000000000000000000000000000000001
         ));
         assert_eq!(e.key, "devices[0]");
     }
+
+    #[test]
+    fn a_metrics_device_has_no_station_scope() {
+        let scraper = MINIMAL.replace(
+            "role = \"terminal\"\nstation = \"oslo-gronland\"",
+            "role = \"metrics\"",
+        );
+        let c = Config::parse(&scraper, "test.toml").unwrap();
+        assert_eq!(
+            (c.devices[0].role, &c.devices[0].scope),
+            (Role::Metrics, &Scope::Nothing)
+        );
+        let e = err_of(&MINIMAL.replace("role = \"terminal\"", "role = \"metrics\""));
+        assert_eq!(e.key, "devices[0]");
+        assert!(e.reason.contains("metrics"), "{e}");
+    }
 }

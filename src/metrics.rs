@@ -114,6 +114,17 @@ impl Metrics {
             requests.clone(),
         );
         let events = Family::<EventLabels, Counter>::default();
+        // Outcomes without a reason start at zero, so the family and its rates exist from the
+        // first scrape (refusals appear with their first slug).
+        for outcome in [
+            EventOutcome::Accepted,
+            EventOutcome::Replayed,
+            EventOutcome::RateLimited,
+            EventOutcome::Shed,
+            EventOutcome::TimedOut,
+        ] {
+            events.get_or_create(&outcome.labels()).inc_by(0);
+        }
         registry.register(
             "lobbywatch_events",
             "Events posted, by outcome and, for a refusal, the problem type's slug",

@@ -262,7 +262,7 @@ mod tests {
                 .unwrap_err(),
             Refusal::Device
         );
-        let _public = counts.try_open(address(1), SocketKind::Full).unwrap();
+        let _public = counts.try_open(address(1), SocketKind::Public).unwrap();
         assert_eq!(
             counts
                 .try_open(device("other"), SocketKind::Full)
@@ -284,10 +284,10 @@ mod tests {
         let counts = SocketCounts::new(&limits(5, 8, 3, 2));
         let _held: Vec<_> = [1, 1, 2]
             .into_iter()
-            .map(|a| counts.try_open(address(a), SocketKind::Full).unwrap())
+            .map(|a| counts.try_open(address(a), SocketKind::Public).unwrap())
             .collect();
         assert_eq!(
-            counts.try_open(address(3), SocketKind::Full).unwrap_err(),
+            counts.try_open(address(3), SocketKind::Public).unwrap_err(),
             Refusal::Public
         );
         let _guard = counts
@@ -302,20 +302,41 @@ mod tests {
     #[test]
     fn one_address_gets_only_its_own_share_of_public_sockets() {
         let counts = SocketCounts::new(&limits(10, 8, 8, 2));
-        let first = counts.try_open(address(1), SocketKind::Full).unwrap();
-        let _second = counts.try_open(address(1), SocketKind::Full).unwrap();
+        let first = counts.try_open(address(1), SocketKind::Public).unwrap();
+        let _second = counts.try_open(address(1), SocketKind::Public).unwrap();
         assert_eq!(
-            counts.try_open(address(1), SocketKind::Full).unwrap_err(),
+            counts.try_open(address(1), SocketKind::Public).unwrap_err(),
             Refusal::Address
         );
         assert!(
-            counts.try_open(address(2), SocketKind::Full).is_ok(),
+            counts.try_open(address(2), SocketKind::Public).is_ok(),
             "another address"
         );
         drop(first);
         assert!(
-            counts.try_open(address(1), SocketKind::Full).is_ok(),
+            counts.try_open(address(1), SocketKind::Public).is_ok(),
             "a place came back"
         );
+    }
+
+    #[test]
+    fn sockets_are_counted_by_kind_until_they_close() {
+        let counts = SocketCounts::new(&limits(10, 8, 8, 4));
+        let full = counts
+            .try_open(device("oslo-guard"), SocketKind::Full)
+            .unwrap();
+        let _multi = counts
+            .try_open(device("oslo-guard"), SocketKind::MultiStation)
+            .unwrap();
+        let _public = counts.try_open(address(1), SocketKind::Public).unwrap();
+        let _display = counts
+            .try_open(device("small-display"), SocketKind::Public)
+            .unwrap();
+        let gauges = counts.gauges();
+        assert_eq!(gauges.by_kind, [1, 2, 1], "full, public, multi_station");
+        assert_eq!(gauges.anonymous, 1, "the display's socket has a token");
+        assert_eq!((gauges.max_total, gauges.max_anonymous), (10, 8));
+        drop(full);
+        assert_eq!(counts.gauges().by_kind, [0, 2, 1]);
     }
 }

@@ -122,6 +122,7 @@ prefix = "P"
         ("vest-guard", "guard", r#"districts = ["vest"]"#),
         ("all-guard", "guard", "all = true"),
         ("admin", "admin", ""),
+        ("scraper", "metrics", ""),
     ];
     for (id, role, scope) in devices {
         toml.push_str(&format!(
@@ -464,6 +465,8 @@ pub async fn close_frame(ws: &mut Ws) -> Option<(u16, String)> {
 pub struct ServerProcess {
     pub child: Child,
     pub base: String,
+    /// What it printed on stdout before "listening on" (e.g. the metrics listener's address).
+    pub before: Vec<String>,
 }
 
 impl ServerProcess {
@@ -502,6 +505,7 @@ impl ServerProcess {
             .expect("the lobbywatch binary starts");
         let stdout = child.stdout.take().unwrap();
         let mut lines = BufReader::new(stdout).lines();
+        let mut before = Vec::new();
         let base = loop {
             let line = lines
                 .next()
@@ -510,10 +514,15 @@ impl ServerProcess {
             if let Some(url) = line.strip_prefix("listening on ") {
                 break url.trim().to_owned();
             }
+            before.push(line);
         };
         // Keep draining stdout so the child never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
-        ServerProcess { child, base }
+        ServerProcess {
+            child,
+            base,
+            before,
+        }
     }
 
     /// Stops the server as an operator would (SIGTERM: graceful shutdown, the log flushed) and
