@@ -4,22 +4,21 @@
 //! Two kinds of numbers. What *happens* — requests, events and their outcomes, commits of the
 //! log, snapshots — is counted where it happens, into the [`Metrics`] registry. What *is* —
 //! headcounts, open sockets, the WAL's size, whether the log has failed — is state the service
-//! already keeps, so it is read only when a scrape asks (`metrics/scrape.rs`): nothing on the hot
-//! path maintains a gauge.
+//! already keeps, so it is read only when a scrape asks, by a collector handed to
+//! [`Metrics::render`] (`http/metrics/scrape.rs`, which reads the shared state this module must
+//! not depend on): nothing on the hot path maintains a gauge.
 //!
 //! Every label has a bounded set of values: matched routes (never a raw path), methods, status
 //! codes, outcomes, problem-type slugs, socket kinds, alert kinds and the config's station ids.
 //! No token, ticket, appointment reference or address is ever a label value.
 
-mod scrape;
-
+use prometheus_client::collector::Collector;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
-use crate::state::AppState;
 use crate::store::CommitObserver;
 
 /// The content type of a scrape's answer: the Prometheus text format 0.0.4.
@@ -180,14 +179,15 @@ impl Metrics {
     pub fn snapshot_taken(&self) {
         self.snapshots.inc();
     }
-}
 
-/// The whole scrape: the counted families, then the state of `state` read now.
-pub fn render(state: &AppState) -> Result<String, std::fmt::Error> {
-    let mut text = String::new();
-    prometheus_client::encoding::prometheus_text::encode(&mut text, &state.metrics.registry)?;
-    let mut now = Registry::default();
-    now.register_collector(Box::new(scrape::StateNow::new(state.clone())));
-    prometheus_client::encoding::prometheus_text::encode(&mut text, &now)?;
-    Ok(text)
+    /// The whole scrape: the counted families, then what `now` reads from the state.
+    pub fn render(&self, now: impl Collector) -> Result<String, std::fmt::Error> {
+        use prometheus_client::encoding::prometheus_text::encode;
+        let mut text = String::new();
+        encode(&mut text, &self.registry)?;
+        let mut state = Registry::default();
+        state.register_collector(Box::new(now));
+        encode(&mut text, &state)?;
+        Ok(text)
+    }
 }

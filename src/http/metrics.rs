@@ -2,6 +2,9 @@
 //! listener, or without a token on the separate listener `serve --metrics-listen` binds (keep
 //! that one on a private interface). Also the layer that measures every request of the API by
 //! its matched route, and counts the events that never reached their handler (shed, timed out).
+//! What a scrape reads from the state at that moment is `metrics/scrape.rs`.
+
+mod scrape;
 
 use std::time::Instant;
 
@@ -53,7 +56,7 @@ async fn metrics(State(state): State<AppState>, Caller(device): Caller) -> Respo
 
 /// The scrape's answer.
 fn scrape(state: &AppState) -> Response {
-    match crate::metrics::render(state) {
+    match state.metrics.render(scrape::StateNow::new(state.clone())) {
         Ok(text) => (
             [(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE))],
             text,
