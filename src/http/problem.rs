@@ -379,6 +379,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_stored_problem_body_names_its_kind_and_anything_else_none() {
+        for error in [
+            ApiError::Refused(Refusal::NothingToCall(String::new())),
+            ApiError::RateLimited {
+                per_minute: 5,
+                retry_after_s: 1,
+            },
+            ApiError::invalid("f", "r"),
+        ] {
+            assert_eq!(Kind::of_body(&error.body()), Some(error.kind()));
+            let response = error.clone().into_response();
+            assert_eq!(response.extensions().get::<Kind>(), Some(&error.kind()));
+        }
+        assert_eq!(
+            Kind::of_body(br#"{"type": "/problems/no-such-slug"}"#),
+            None
+        );
+        assert_eq!(Kind::of_body(b"not json"), None);
+    }
+
+    #[test]
     fn every_error_has_a_catalogue_entry() {
         let all = [
             ApiError::MalformedJson(String::new()),

@@ -10,14 +10,14 @@ use tokio::net::TcpStream;
 
 use crate::helpers::{TestApp, check_in, close_code, close_frame, next_doc, test_config_toml};
 
-async fn app_with_limits(limits: &str) -> TestApp {
+pub(crate) async fn app_with_limits(limits: &str) -> TestApp {
     let toml = format!("{}\n[limits]\n{limits}\n", test_config_toml());
     let config = Config::parse(&toml, "limits.toml").expect("valid");
     TestApp::spawn_with_config(config).await
 }
 
 /// A request whose headers promise a body that never fully arrives: it holds its place.
-async fn stalled_post(app: &TestApp) -> TcpStream {
+pub(crate) async fn stalled_post(app: &TestApp) -> TcpStream {
     let mut tcp = TcpStream::connect(app.addr).await.unwrap();
     tcp.write_all(
         b"POST /api/v1/capacity HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"area_m2\":",

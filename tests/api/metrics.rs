@@ -493,3 +493,43 @@ async fn metrics_listen_serves_the_metrics_alone_without_a_token() {
     assert_eq!(main.status(), 401);
     server.stop();
 }
+
+#[tokio::test]
+async fn events_shed_at_the_door_and_over_the_rate_limit_are_counted_as_such() {
+    let app = crate::limits::app_with_limits(
+        "max_concurrent_requests = 1\nevents_per_minute_per_device = 2",
+    )
+    .await;
+    let held = crate::limits::stalled_post(&app).await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let (status, _) = app
+        .post_event_json("big-desk", "big", "shed", &check_in("passport"))
+        .await;
+    assert_eq!(status, 503, "shed: the only place is held");
+    drop(held);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    app.check_in_passports("big-desk", "big", "r", 2).await;
+    let (status, _) = app
+        .post_event_json("big-desk", "big", "r2", &check_in("passport"))
+        .await;
+    assert_eq!(status, 429);
+
+    let (_, scrape) = scrape(&app, "admin-token").await;
+    let events = |outcome| {
+        scrape.value(
+            "lobbywatch_events_total",
+            &[("outcome", outcome), ("reason", "none")],
+        )
+    };
+    assert_eq!(events("shed"), 1.0);
+    assert_eq!(events("rate_limited"), 1.0);
+    assert_eq!(events("accepted"), 2.0);
+    let shed_answers = scrape.total(
+        "lobbywatch_http_request_duration_seconds_count",
+        &[
+            ("route", "/api/v1/stations/{station}/events"),
+            ("status", "503"),
+        ],
+    );
+    assert_eq!(shed_answers, 1.0);
+}
