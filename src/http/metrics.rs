@@ -85,8 +85,8 @@ pub async fn serve_alone(listener: TcpListener, state: AppState) -> std::io::Res
 }
 
 /// Measures one request: its route as matched (`unmatched` for none — never the raw path, which
-/// could name anything), method, status and time to answer. An event that the shedding layer
-/// turned away before its handler is counted here too.
+/// could name anything), method, status and time to answer. An event turned away before its
+/// handler is counted here too.
 pub async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let started = Instant::now();
     let route = req
@@ -97,10 +97,8 @@ pub async fn observe(State(state): State<AppState>, req: Request, next: Next) ->
     let method = method_label(req.method());
     let response = next.run(req).await;
     if route == super::events::ROUTE && method == "POST" {
-        match response.extensions().get::<Kind>() {
-            Some(Kind::Overloaded) => state.metrics.event(EventOutcome::Shed),
-            Some(Kind::RequestTimeout) => state.metrics.event(EventOutcome::TimedOut),
-            _ => {}
+        if let Some(outcome) = response.extensions().get::<Kind>().and_then(turned_away) {
+            state.metrics.event(outcome);
         }
     }
     let labels = RequestLabels {
@@ -110,6 +108,17 @@ pub async fn observe(State(state): State<AppState>, req: Request, next: Next) ->
     };
     state.metrics.request(&labels, started.elapsed());
     response
+}
+
+/// An event answered before its handler ran, by the problem kind of the answer; the handler
+/// counts every other outcome itself.
+fn turned_away(kind: &Kind) -> Option<EventOutcome> {
+    match kind {
+        Kind::Overloaded => Some(EventOutcome::Shed),
+        Kind::RequestTimeout => Some(EventOutcome::TimedOut),
+        Kind::Unauthorized => Some(EventOutcome::Refused(kind.entry().slug)),
+        _ => None,
+    }
 }
 
 /// The method as a label: the ones HTTP names, anything else `other`.
