@@ -459,6 +459,7 @@ fn print_demo_banner(state: &AppState, addr: SocketAddr) {
     println!("  national guard   demo-national-guard");
     println!("  terminal         demo-{first}-desk-1");
     println!("  admin            demo-admin");
+    println!("  metrics          demo-metrics   (GET {base}/metrics)");
     println!("\ntry:");
     println!(
         "  curl -H 'Authorization: Bearer demo-national-guard' {base}/api/v1/stations/{first}"

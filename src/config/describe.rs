@@ -10,11 +10,12 @@ impl Config {
     /// One line per station: its derived cap and what it rests on (for `check-config`).
     pub fn describe_caps(&self) -> String {
         let mut out = format!(
-            "{}: {} districts, {} stations, {} devices; distancing {} m ({:?} area model)\n",
+            "{}: {} districts, {} stations, {} devices ({}); distancing {} m ({:?} area model)\n",
             self.source,
             self.districts.len(),
             self.stations.len(),
             self.devices.len(),
+            self.roles(),
             self.rules.distancing_m,
             self.rules.area_model
         );
@@ -22,6 +23,33 @@ impl Config {
             out.push_str(&cap_line(s, &self.rules));
         }
         out
+    }
+}
+
+impl Config {
+    /// How many devices of each role, e.g. `4 terminal, 2 guard, 1 admin, 1 metrics` (a role
+    /// without a device left out), so an operator sees who may read what — a `metrics`
+    /// device reads `GET /metrics` only.
+    fn roles(&self) -> String {
+        use super::Role;
+        [
+            (Role::Terminal, "terminal"),
+            (Role::Guard, "guard"),
+            (Role::Display, "display"),
+            (Role::Admin, "admin"),
+            (Role::Metrics, "metrics"),
+        ]
+        .iter()
+        .map(|(role, name)| {
+            (
+                self.devices.iter().filter(|d| d.role == *role).count(),
+                name,
+            )
+        })
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, name)| format!("{n} {name}"))
+        .collect::<Vec<_>>()
+        .join(", ")
     }
 }
 
