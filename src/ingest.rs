@@ -377,7 +377,6 @@ fn accept(
 fn station_slot(state: &AppState, station: &StationId) -> Result<Arc<StationSlot>, IngestError> {
     state
         .station(station)
-        .cloned()
         .ok_or_else(|| IngestError::UnknownStation(station.clone()))
 }
 

@@ -112,7 +112,7 @@ where
                 return close(&mut socket, CLOSE_GOING_AWAY, "server shutting down", Ended::Shutdown).await;
             }
             () = revoked.cancelled() => {
-                return close(&mut socket, CLOSE_REVOKED, "the device token was revoked", Ended::Revoked).await;
+                return close(&mut socket, CLOSE_REVOKED, "the device token was revoked or its access changed; sign in again", Ended::Revoked).await;
             }
             inbound = socket.next() => match inbound {
                 // Clients only send pongs and tiny control messages; any of them shows life.

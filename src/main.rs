@@ -367,6 +367,7 @@ async fn serve(
         .with_context(|| format!("binding {listen}"))?;
     let addr = listener.local_addr()?;
     let shutdown = shutdown_signal();
+    reload_on_hangup(&state)?;
     tracing::info!(%addr, log = %storage, instance = %state.instance, "lobbywatch listening");
     // A plain line on stdout for scripts and tests that start the service on port 0.
     println!("listening on http://{addr}");
@@ -374,7 +375,7 @@ async fn serve(
         print_demo_banner(&state, addr);
         sim::spawn(
             format!("http://{addr}"),
-            state.config.clone(),
+            state.config(),
             state.shutdown.clone(),
         );
     }
@@ -384,7 +385,7 @@ async fn serve(
 fn print_demo_banner(state: &AppState, addr: SocketAddr) {
     let base = format!("http://{addr}");
     let first = state
-        .config
+        .config()
         .stations
         .first()
         .map(|s| s.id.to_string())
@@ -392,8 +393,8 @@ fn print_demo_banner(state: &AppState, addr: SocketAddr) {
     let clock = state.clock.now().with_timezone(&chrono_tz::Europe::Oslo);
     println!(
         "\nlobbywatch demo — {} stations in {} districts, simulated terminals running",
-        state.config.stations.len(),
-        state.config.districts.len()
+        state.config().stations.len(),
+        state.config().districts.len()
     );
     if state.clock.is_shifted() {
         println!(
@@ -424,6 +425,32 @@ fn print_demo_banner(state: &AppState, addr: SocketAddr) {
         "  curl -X POST -H 'Authorization: Bearer demo-{first}-desk-1' -H 'Idempotency-Key: try-1' \\\n       -H 'Content-Type: application/json' -d '{{\"kind\":\"check_in\",\"service\":\"passport\"}}' \\\n       {base}/api/v1/stations/{first}/events"
     );
     println!("\nCtrl-C stops the demo.\n");
+}
+
+/// Reloads the config on every SIGHUP (the outcome is logged and shown in /healthz). Installed
+/// before the "listening on" line, like the shutdown handlers: a SIGHUP's default action ends the
+/// process.
+fn reload_on_hangup(state: &AppState) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut hangups = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
+        let state = state.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    () = state.shutdown.cancelled() => return,
+                    got = hangups.recv() => if got.is_none() { return },
+                }
+                tracing::info!("SIGHUP: reloading the config");
+                // The outcome is logged and kept for /healthz by the reload itself.
+                let _ = lobbywatch::reload::reload(&state).await;
+            }
+        });
+    }
+    #[cfg(not(unix))]
+    let _ = state;
+    Ok(())
 }
 
 /// Completes on SIGTERM or Ctrl-C. The handlers are installed here, when it is called — before

@@ -2,11 +2,13 @@
 //!
 //! Built once at start-up by [`AppState::open`]: the config is validated, the log replayed through
 //! the engine (each station from its latest snapshot; from SQLite stations in parallel), and the
-//! recent idempotent answers loaded — only then does the service listen.
+//! recent idempotent answers loaded — only then does the service listen. A reload of the config
+//! (`crate::reload`) swaps the config, the station map and the token table while it runs.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
+use arc_swap::ArcSwap;
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::Clock;
@@ -35,7 +37,7 @@ pub struct StationSlot {
 }
 
 impl StationSlot {
-    fn new(engine: engine::Station, now: chrono::DateTime<chrono::Utc>) -> StationSlot {
+    pub(crate) fn new(engine: engine::Station, now: chrono::DateTime<chrono::Utc>) -> StationSlot {
         StationSlot {
             live: Live::new(Docs::render(&engine, now)),
             engine: Mutex::new(engine),
@@ -44,16 +46,24 @@ impl StationSlot {
     }
 }
 
+/// Stations by id.
+pub type Stations = BTreeMap<StationId, Arc<StationSlot>>;
+
 /// Everything the handlers share. Cloning is cheap (reference counts).
 #[derive(Clone)]
 pub struct AppState {
-    /// The validated configuration; immutable while running.
-    pub config: Arc<Config>,
-    /// Stations by id. The set of stations is fixed at start-up, so a plain map behind an `Arc`
-    /// suffices: no lock is needed to find a station, only to change one.
-    pub stations: Arc<BTreeMap<StationId, Arc<StationSlot>>>,
-    /// Token hash → device.
+    /// The validated configuration. An `ArcSwap` because a reload replaces it whole while every
+    /// request reads it: a reader takes a snapshot ([`AppState::config`]) without a lock and keeps
+    /// one consistent config for the whole request.
+    pub config: Arc<ArcSwap<Config>>,
+    /// Stations by id. Swapped whole by a reload that adds or removes stations (rare); finding a
+    /// station is a lock-free snapshot ([`AppState::station`]), changing one takes its own lock.
+    pub stations: Arc<ArcSwap<Stations>>,
+    /// Token hash → device; a reload replaces the devices inside it, keeping the revoked hashes.
     pub tokens: Arc<Tokens>,
+    /// When the config was loaded, the last reload's outcome, and the lock that runs one reload
+    /// at a time.
+    pub reloads: Arc<crate::reload::Reloads>,
     /// Idempotency keys in flight and answered. A DashMap because every event request touches
     /// it, from any station, and its check-and-insert must be one atomic step per key.
     pub idempotency: Arc<IdempotencyTable>,
@@ -330,9 +340,8 @@ impl AppState {
     }
 
     fn assemble(config: Config, restored: Restored, store: Log, options: StartOptions) -> AppState {
-        let config = Arc::new(config);
         let now = options.clock.now();
-        let stations = restored
+        let stations: Stations = restored
             .engines
             .into_iter()
             .map(|(id, engine)| (id, Arc::new(StationSlot::new(engine, now))))
@@ -344,8 +353,9 @@ impl AppState {
             )),
             connections: crate::connections::Connections::new(config.limits.max_connections),
             sockets: crate::sockets::SocketCounts::new(&config.limits),
-            config,
-            stations: Arc::new(stations),
+            reloads: Arc::new(crate::reload::Reloads::new(now)),
+            config: Arc::new(ArcSwap::from_pointee(config)),
+            stations: Arc::new(ArcSwap::from_pointee(stations)),
             idempotency: Arc::new(restored.idempotency),
             store,
             instance: options
@@ -358,7 +368,17 @@ impl AppState {
         }
     }
 
-    pub fn station(&self, id: &StationId) -> Option<&Arc<StationSlot>> {
-        self.stations.get(id)
+    /// The config in force now; hold it for the whole request, not re-read in between.
+    pub fn config(&self) -> Arc<Config> {
+        self.config.load_full()
+    }
+
+    /// The stations served now.
+    pub fn stations(&self) -> Arc<Stations> {
+        self.stations.load_full()
+    }
+
+    pub fn station(&self, id: &StationId) -> Option<Arc<StationSlot>> {
+        self.stations.load().get(id).cloned()
     }
 }

@@ -33,7 +33,7 @@ pub fn router() -> Router<AppState> {
     ),
 )]
 async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<serde_json::Value>) {
-    let events: u64 = state.stations.values().map(|s| s.live.latest().seq).sum();
+    let events: u64 = state.stations().values().map(|s| s.live.latest().seq).sum();
     let log = state.store.health();
     let (status, code, reason) = match (&state.store, log.writable) {
         (_, true) => ("ok", StatusCode::OK, None),
@@ -55,7 +55,7 @@ async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<serde_json:
         "instance": &*state.instance,
         "backend": log.backend,
         "database": if log.writable { "reachable" } else { "unreachable" },
-        "stations": state.stations.len(),
+        "stations": state.stations().len(),
         "events": events,
         "connections": state.connections.counts(),
     });
