@@ -230,7 +230,7 @@ fn removable(stations: &Stations, id: &StationId) -> Result<(), ReloadError> {
     let (inside, outside) = engine.occupants();
     if inside > 0 || outside > 0 {
         return Err(ReloadError::Refused(format!(
-            "station '{id}' cannot be removed: {inside} people are inside and {outside} parties queued outside; remove it once they are served and checked out"
+            "station '{id}' cannot be removed while people are there: {inside} inside, {outside} parties queued outside; remove it once they have been served and checked out"
         )));
     }
     if engine.seq() > 0 {

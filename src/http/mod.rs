@@ -10,6 +10,7 @@
 //! | health | `health.rs` |
 //! | who a token is | `me.rs` |
 //! | devices: list, revoke tokens | `devices.rs` |
+//! | reloading the config file | `admin.rs` |
 //! | opening hours for the coming two weeks | `opening_hours.rs` |
 //! | the distancing rule at run time | `rules.rs` |
 //! | daily reports and history from the log | `reports.rs` |
@@ -20,6 +21,7 @@
 //! | load shedding and request timeouts | `limits.rs` |
 //! | the token extractor, roles and scopes | `auth.rs` |
 
+pub mod admin;
 pub mod auth;
 pub mod calculator;
 pub mod capacity;
@@ -60,6 +62,7 @@ pub fn app(state: AppState) -> Router {
         .merge(health::router())
         .merge(me::router())
         .merge(devices::router())
+        .merge(admin::router())
         .merge(opening_hours::router())
         .merge(rules::router())
         .merge(reports::router())

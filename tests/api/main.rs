@@ -18,6 +18,7 @@ mod live;
 mod openapi;
 mod opening_hours;
 mod operations;
+mod reload;
 mod reports;
 mod restart;
 mod stations;
