@@ -69,6 +69,7 @@ pub enum ReloadError {
 
 /// What a successful reload changed.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = ReloadSummary)]
 pub struct Summary {
     /// The file that was read.
     pub file: String,

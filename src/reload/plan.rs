@@ -11,6 +11,7 @@ use crate::domain::{DeviceId, StationId};
 
 /// The differences between the running config and the new one.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
+#[schema(as = ReloadPlan)]
 pub struct Plan {
     #[schema(value_type = Vec<String>)]
     pub devices_added: Vec<DeviceId>,
@@ -108,6 +109,7 @@ impl Plan {
 
 /// The configured distancing rule before and after a reload.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, utoipa::ToSchema)]
+#[schema(as = ReloadedRule)]
 pub struct RuleChange {
     pub from: f64,
     pub to: f64,
