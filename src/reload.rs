@@ -175,7 +175,28 @@ fn read(running: &Config) -> Result<Arc<Config>, ReloadError> {
     }
     Config::load(&PathBuf::from(&running.source))
         .map(Arc::new)
-        .map_err(ReloadError::Invalid)
+        .map_err(|e| ReloadError::Invalid(without_source_lines(e)))
+}
+
+/// `e` without the lines of the file a TOML syntax error quotes (`3 | database = "…"`, and the
+/// `|` and `^` lines around it): the error goes to the log, the admin's answer and the public
+/// `/healthz`, and a quoted line may hold a database password. The line and column stay, and
+/// `check-config` shows the quote to the operator at the console.
+fn without_source_lines(mut e: ConfigError) -> ConfigError {
+    let quoted = |line: &str| {
+        let rest = line
+            .trim_start()
+            .trim_start_matches(|c: char| c.is_ascii_digit());
+        rest.trim_start().starts_with('|')
+    };
+    e.reason = e
+        .reason
+        .lines()
+        .filter(|line| !quoted(line))
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(" ");
+    e
 }
 
 /// Every engine the new config needs, checked but not yet in service: each changed station's
@@ -380,4 +401,22 @@ fn rule_event(
         distancing_m: Distance::parse(target).ok()?,
         scope: reason.clone(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_syntax_error_keeps_its_position_and_message_but_not_the_quoted_line() {
+        let text = "[storage]\ndatabase = \"postgres://u:hunter2@db/x\" oops\n";
+        let e = Config::parse(text, "lw.toml").unwrap_err();
+        assert!(
+            e.reason.contains("hunter2"),
+            "the parser quotes the line: {e}"
+        );
+        let e = without_source_lines(e);
+        assert!(!e.reason.contains("hunter2"), "{e}");
+        assert!(e.reason.contains("line 2"), "{e}");
+    }
 }
