@@ -529,3 +529,58 @@ async fn sighup_reloads_the_binarys_config_and_keeps_its_sockets() {
     assert_eq!(doc_reaching(&mut guard, seq).await["headcount"], 1);
     server.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_reloading_the_same_rule_on_a_shared_log_log_it_once_per_station() {
+    let Some(cluster) = scratch_pg::require_or_skip(
+        "instances_reloading_the_same_rule_on_a_shared_log_log_it_once_per_station",
+    ) else {
+        return;
+    };
+    let url = cluster.create_database();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("lobbywatch.toml");
+    std::fs::write(&file, test_config_toml()).unwrap();
+    let mut apps = Vec::new();
+    for name in ["a", "b", "c"] {
+        let start = lobbywatch::state::StartOptions {
+            instance: Some(name.to_owned()),
+            ..Default::default()
+        };
+        let storage = lobbywatch::store::Storage::Postgres(
+            lobbywatch::config::DatabaseUrl::parse(&url).unwrap(),
+        );
+        let config = Config::load(&file).unwrap();
+        apps.push(
+            TestApp::spawn_started(config, storage, crate::helpers::fresh_data(), start).await,
+        );
+    }
+    std::fs::write(
+        &file,
+        test_config_toml().replace("distancing_m = 2.0", "distancing_m = 1.0"),
+    )
+    .unwrap();
+    let answers = futures_util::future::join_all(
+        apps.iter()
+            .map(|app| lobbywatch::reload::reload(&app.state)),
+    )
+    .await;
+    let mut logged = 0;
+    for answer in answers {
+        logged += answer.expect("every instance reloads").rules_logged.len();
+    }
+    assert_eq!(
+        logged, 4,
+        "each of the 4 stations logged once, by one instance"
+    );
+    let counts = crate::backend::psql(
+        &url,
+        "SELECT station, count(*) FROM events WHERE kind = 'rule_changed' GROUP BY station ORDER BY station",
+    );
+    assert_eq!(counts.len(), 4, "{counts:?}");
+    assert!(counts.iter().all(|row| row[1] == "1"), "{counts:?}");
+    for app in &apps {
+        let (_, small) = app.get_as("/api/v1/stations/small/public", None).await;
+        assert_eq!(small["cap"], 12, "{}: 12 m² at 1 m", app.state.instance);
+    }
+}
