@@ -447,10 +447,12 @@ async fn a_station_added_by_a_reload_is_served_and_one_without_events_can_be_rem
         directory.to_string().contains("\"extra\""),
         "listed publicly"
     );
+    let mut watching = server.socket("/api/v1/stations/extra/public/live").await;
 
     let (status, summary) = server.reload(&test_config_toml()).await;
     assert_eq!(status, 200, "{summary}");
     assert_eq!(summary["stations_removed"], json!(["extra"]));
+    assert_eq!(close_code(&mut watching).await, Some(1001));
     let (status, _) = server
         .app
         .get_as("/api/v1/stations/extra/public", None)
