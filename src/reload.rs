@@ -152,7 +152,7 @@ async fn read_and_apply(state: &AppState) -> Result<Summary, ReloadError> {
     let plan = Plan::between(&old, &new);
     let now = state.clock.now();
     let engines = prepare(state, &old, &new, &plan, now)?;
-    let closed_sockets = swap(state, &new, &plan, engines, now);
+    let closed_sockets = swap(state, &new, &plan, engines, now).await;
     sync_new_stations(state, &plan).await;
     let (rules_logged, warnings) = log_rules(state, &plan).await;
     Ok(Summary {
@@ -272,7 +272,7 @@ fn poisoned(id: &StationId) -> ReloadError {
 
 /// Puts the new config in force: engines, config, tokens and stations swapped, the sockets of
 /// removed or re-scoped devices closed. Returns how many sockets were closed.
-fn swap(
+async fn swap(
     state: &AppState,
     new: &Arc<Config>,
     plan: &Plan,
@@ -287,7 +287,7 @@ fn swap(
         .collect();
     for (id, prepared) in engines {
         match stations.get(&id) {
-            Some(slot) => install(slot, prepared, new, now),
+            Some(slot) => install(slot, prepared, new, now).await,
             None => {
                 stations.insert(id, Arc::new(StationSlot::new(prepared, now)));
             }
@@ -309,9 +309,12 @@ fn swap(
 }
 
 /// Gives a running station its new config. The engine was reconfigured on a copy; applying that
-/// copy's config to the live engine (which may have taken events since) keeps those events.
-fn install(slot: &StationSlot, prepared: engine::Station, new: &Config, now: DateTime<Utc>) {
+/// copy's config to the live engine (which may have taken events since) keeps those events. On a
+/// shared log an event is decided on a copy of the engine that is installed after its commit, so
+/// the change is made under the station's turn, never between the two.
+async fn install(slot: &StationSlot, prepared: engine::Station, new: &Config, now: DateTime<Utc>) {
     let config = Arc::new(prepared.config().clone());
+    let _turn = slot.turn.lock().await;
     let docs = {
         let Ok(mut engine) = slot.engine.lock() else {
             return;
