@@ -34,6 +34,7 @@
 //! | the time source (shifted for the demo) | [`clock`] |
 //! | shared state and start-up replay | [`state`] |
 //! | reloading the config while running: what changed, what applies, what is refused | [`reload`] |
+//! | when the config was loaded, the last reload's outcome | [`reload_status`] |
 //! | HTTP routes, auth, problem+json | [`http`] |
 //! | the demo's simulated terminals | [`sim`] |
 
@@ -56,6 +57,7 @@ pub mod ingest;
 pub mod live;
 pub mod rate_limit;
 pub mod reload;
+pub mod reload_status;
 pub mod reports;
 pub mod serve;
 pub mod sim;

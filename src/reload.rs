@@ -16,7 +16,7 @@
 pub mod plan;
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -28,33 +28,6 @@ use crate::engine;
 use crate::hub::Docs;
 use crate::state::{AppState, StationSlot, Stations};
 use plan::Plan;
-
-/// When the config was loaded and how the last reload went; one reload at a time.
-#[derive(Debug)]
-pub struct Reloads {
-    status: Mutex<Status>,
-    /// Held for a whole reload: two at once (a signal and a request) would each compare the file
-    /// with a config the other is replacing.
-    running: tokio::sync::Mutex<()>,
-}
-
-/// What `/healthz` shows under `config`.
-#[derive(Debug, Clone, Serialize)]
-pub struct Status {
-    /// When the config in force was loaded (at start or by the last successful reload).
-    pub loaded_at: DateTime<Utc>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_reload: Option<LastReload>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct LastReload {
-    pub at: DateTime<Utc>,
-    pub ok: bool,
-    /// Why it was refused; stays visible until a reload succeeds.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
 
 /// Why a reload was refused; nothing changed.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -85,41 +58,9 @@ pub struct Summary {
     pub warnings: Vec<String>,
 }
 
-impl Reloads {
-    pub fn new(loaded_at: DateTime<Utc>) -> Self {
-        Self {
-            status: Mutex::new(Status {
-                loaded_at,
-                last_reload: None,
-            }),
-            running: tokio::sync::Mutex::new(()),
-        }
-    }
-
-    pub fn status(&self) -> Status {
-        self.lock().clone()
-    }
-
-    fn record(&self, at: DateTime<Utc>, outcome: Result<(), String>) {
-        let mut status = self.lock();
-        if outcome.is_ok() {
-            status.loaded_at = at;
-        }
-        status.last_reload = Some(LastReload {
-            at,
-            ok: outcome.is_ok(),
-            error: outcome.err(),
-        });
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Status> {
-        self.status.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
 /// Re-reads the running config's file and applies it, or refuses it whole. Logs the outcome.
 pub async fn reload(state: &AppState) -> Result<Summary, ReloadError> {
-    let _one_at_a_time = state.reloads.running.lock().await;
+    let _one_at_a_time = state.reloads.one_at_a_time().await;
     let outcome = read_and_apply(state).await;
     let at = state.clock.now();
     match &outcome {

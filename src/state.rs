@@ -63,7 +63,7 @@ pub struct AppState {
     pub tokens: Arc<Tokens>,
     /// When the config was loaded, the last reload's outcome, and the lock that runs one reload
     /// at a time.
-    pub reloads: Arc<crate::reload::Reloads>,
+    pub reloads: Arc<crate::reload_status::Reloads>,
     /// Idempotency keys in flight and answered. A DashMap because every event request touches
     /// it, from any station, and its check-and-insert must be one atomic step per key.
     pub idempotency: Arc<IdempotencyTable>,
@@ -353,7 +353,7 @@ impl AppState {
             )),
             connections: crate::connections::Connections::new(config.limits.max_connections),
             sockets: crate::sockets::SocketCounts::new(&config.limits),
-            reloads: Arc::new(crate::reload::Reloads::new(now)),
+            reloads: Arc::new(crate::reload_status::Reloads::new(now)),
             config: Arc::new(ArcSwap::from_pointee(config)),
             stations: Arc::new(ArcSwap::from_pointee(stations)),
             idempotency: Arc::new(restored.idempotency),
