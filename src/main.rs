@@ -351,6 +351,9 @@ async fn serve(
 ) -> anyhow::Result<()> {
     // Every live socket is a file descriptor: raise the soft limit to the hard one (often 1,024
     // by default, far below `max_sockets`), and say so when even that is short.
+    // Before the log's replay, which may take a while: a SIGHUP's default action ends the
+    // process, and one sent meanwhile is kept and acted on once the service runs.
+    let hangups = hangup_signals()?;
     let open_files = lobbywatch::sockets::raise_open_file_limit();
     if open_files < config.limits.max_sockets as u64 {
         tracing::warn!(
@@ -367,7 +370,7 @@ async fn serve(
         .with_context(|| format!("binding {listen}"))?;
     let addr = listener.local_addr()?;
     let shutdown = shutdown_signal();
-    reload_on_hangup(&state)?;
+    reload_on_hangup(&state, hangups);
     tracing::info!(%addr, log = %storage, instance = %state.instance, "lobbywatch listening");
     // A plain line on stdout for scripts and tests that start the service on port 0.
     println!("listening on http://{addr}");
@@ -427,14 +430,28 @@ fn print_demo_banner(state: &AppState, addr: SocketAddr) {
     println!("\nCtrl-C stops the demo.\n");
 }
 
-/// Reloads the config on every SIGHUP (the outcome is logged and shown in /healthz). Installed
-/// before the "listening on" line, like the shutdown handlers: a SIGHUP's default action ends the
-/// process.
-fn reload_on_hangup(state: &AppState) -> anyhow::Result<()> {
+/// SIGHUP, caught from now on (`None` where there are no signals).
+#[cfg(unix)]
+type Hangups = Option<tokio::signal::unix::Signal>;
+#[cfg(not(unix))]
+type Hangups = Option<()>;
+
+fn hangup_signals() -> anyhow::Result<Hangups> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        let mut hangups = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
+        let hangups = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
+        Ok(Some(hangups))
+    }
+    #[cfg(not(unix))]
+    Ok(None)
+}
+
+/// Reloads the config on every SIGHUP until shutdown; the reload logs its outcome and keeps it
+/// for /healthz.
+fn reload_on_hangup(state: &AppState, hangups: Hangups) {
+    #[cfg(unix)]
+    if let Some(mut hangups) = hangups {
         let state = state.clone();
         tokio::spawn(async move {
             loop {
@@ -443,14 +460,12 @@ fn reload_on_hangup(state: &AppState) -> anyhow::Result<()> {
                     got = hangups.recv() => if got.is_none() { return },
                 }
                 tracing::info!("SIGHUP: reloading the config");
-                // The outcome is logged and kept for /healthz by the reload itself.
                 let _ = lobbywatch::reload::reload(&state).await;
             }
         });
     }
     #[cfg(not(unix))]
-    let _ = state;
-    Ok(())
+    let _ = (state, hangups);
 }
 
 /// Completes on SIGTERM or Ctrl-C. The handlers are installed here, when it is called — before

@@ -28,8 +28,8 @@ pub struct Plan {
     pub stations_added: Vec<StationId>,
     #[schema(value_type = Vec<String>)]
     pub stations_removed: Vec<StationId>,
-    /// Stations whose name, address, district, services, hours, exceptions or operations
-    /// changed (their documents are pushed again).
+    /// Stations with any setting changed — name, address, timezone, services, hours,
+    /// exceptions, operations or room: their engines get it and their documents are pushed.
     #[schema(value_type = Vec<String>)]
     pub stations_changed: Vec<StationId>,
     /// Stations whose room (geometry, queue line) or area model changed: their cap is derived
