@@ -51,3 +51,51 @@ impl Station {
         (self.headcount(), self.state.outside.len())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+
+    use super::*;
+    use crate::config::Config;
+    use crate::domain::{Event, PartySize};
+    use crate::engine::Mode;
+
+    /// The sample's first station with one party of its first service inside.
+    fn occupied() -> (Station, config::Station, Rules) {
+        let sample = Config::sample();
+        let config = sample.stations[0].clone();
+        let mut station = Station::new(Arc::new(config.clone()), &sample.rules);
+        let check_in = Event::CheckIn {
+            service: config.services[0].id.clone(),
+            party_size: PartySize::ONE,
+            appointment: None,
+        };
+        // Replayed, so that the sample's opening hours do not depend on when the test runs.
+        station.apply(&check_in, Utc::now(), Mode::Replay).unwrap();
+        (station, config, sample.rules)
+    }
+
+    #[test]
+    fn a_larger_room_raises_the_cap_and_keeps_who_is_inside() {
+        let (mut station, mut config, rules) = occupied();
+        let before = station.cap();
+        config.geometry.area_m2 *= 2.0;
+        config.geometry.max_visitors = None;
+        station.reconfigure(Arc::new(config), &rules).unwrap();
+        assert!(station.cap() > before, "{} → {}", before, station.cap());
+        assert_eq!(station.occupants(), (1, 0));
+        assert_eq!(station.seq(), 1, "no event: the config is not in the log");
+    }
+
+    #[test]
+    fn a_service_removed_while_its_ticket_is_inside_is_refused_and_changes_nothing() {
+        let (mut station, mut config, rules) = occupied();
+        let removed = config.services.remove(0).id;
+        let unchanged = station.clone();
+        let why = station.reconfigure(Arc::new(config), &rules).unwrap_err();
+        assert!(why.contains(removed.as_str()), "{why}");
+        assert_eq!(station.config(), unchanged.config());
+        assert_eq!(station.snapshot(), unchanged.snapshot());
+    }
+}
