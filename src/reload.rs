@@ -93,6 +93,7 @@ async fn read_and_apply(state: &AppState) -> Result<Summary, ReloadError> {
     let plan = Plan::between(&old, &new);
     let now = state.clock.now();
     let engines = prepare(state, &old, &new, &plan, now)?;
+    retire(state, &plan).await?;
     let closed_sockets = swap(state, &new, &plan, engines, now).await;
     sync_new_stations(state, &plan).await;
     let (rules_logged, warnings) = log_rules(state, &plan).await;
@@ -190,6 +191,11 @@ fn removable(stations: &Stations, id: &StationId) -> Result<(), ReloadError> {
         return Ok(());
     };
     let engine = slot.engine.lock().map_err(|_| poisoned(id))?;
+    still_removable(&engine, id)
+}
+
+/// [`removable`]'s test on the station's engine.
+fn still_removable(engine: &engine::Station, id: &StationId) -> Result<(), ReloadError> {
     let (inside, outside) = engine.occupants();
     if inside > 0 || outside > 0 {
         return Err(ReloadError::Refused(format!(
@@ -201,6 +207,39 @@ fn removable(stations: &Stations, id: &StationId) -> Result<(), ReloadError> {
             "station '{id}' cannot be removed: its {} events are in the event log, and a start with a config without it would refuse the log; keep the station (without devices) or start a new log",
             engine.seq()
         )));
+    }
+    Ok(())
+}
+
+/// Marks each station to be removed as retired — checked again under its turn and its lock, so
+/// that no event taken since [`prepare`] is lost with it, and none is taken from now on. Undone,
+/// and the reload refused, if one has taken an event meanwhile.
+async fn retire(state: &AppState, plan: &Plan) -> Result<(), ReloadError> {
+    let stations = state.stations();
+    let mut retired: Vec<&StationSlot> = Vec::new();
+    for id in &plan.stations_removed {
+        let Some(slot) = stations.get(id) else {
+            continue;
+        };
+        let _turn = slot.turn.lock().await;
+        let checked = slot
+            .engine
+            .lock()
+            .map_err(|_| poisoned(id))
+            .and_then(|engine| {
+                still_removable(&engine, id)?;
+                slot.retired
+                    .store(true, std::sync::atomic::Ordering::SeqCst);
+                Ok(())
+            });
+        if let Err(e) = checked {
+            for slot in retired {
+                slot.retired
+                    .store(false, std::sync::atomic::Ordering::SeqCst);
+            }
+            return Err(e);
+        }
+        retired.push(slot);
     }
     Ok(())
 }

@@ -34,14 +34,24 @@ pub struct StationSlot {
     /// with other instances never interleaves with it. Unused on a local log, whose order is
     /// decided under `engine` alone.
     pub turn: tokio::sync::Mutex<()>,
+    /// Set, under `engine`'s lock, when a reload removes the station: a request that found the
+    /// slot before the station map was swapped, and locks it after, is refused instead of
+    /// logging an event for a station the config no longer has (a restart would refuse the log).
+    pub retired: std::sync::atomic::AtomicBool,
 }
 
 impl StationSlot {
+    /// Whether a reload removed the station; read under `engine`'s lock.
+    pub fn is_retired(&self) -> bool {
+        self.retired.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     pub(crate) fn new(engine: engine::Station, now: chrono::DateTime<chrono::Utc>) -> StationSlot {
         StationSlot {
             live: Live::new(Docs::render(&engine, now)),
             engine: Mutex::new(engine),
             turn: tokio::sync::Mutex::new(()),
+            retired: std::sync::atomic::AtomicBool::new(false),
         }
     }
 }
