@@ -31,6 +31,7 @@ mod desks;
 pub mod documents;
 pub mod history;
 mod outcome;
+mod reconfigure;
 mod state;
 pub mod waits;
 

@@ -86,7 +86,7 @@ pub async fn follow(state: AppState) {
 
 /// Catches `station` up, unless it already has `seq` (this instance's own commit, mostly).
 async fn catch_up_to(state: AppState, log: Store, station: StationId, seq: Option<u64>) {
-    let Some(slot) = state.station(&station).cloned() else {
+    let Some(slot) = state.station(&station) else {
         return;
     };
     let has = |slot: &StationSlot| {
@@ -134,7 +134,7 @@ fn apply_revocations(state: &AppState, device: &DeviceId, revoked: &HashSet<[u8;
 
 /// After a (re)connection: every station read past what it has, every device's revocations.
 fn resync(state: &AppState, log: &Store) {
-    for station in state.stations.keys() {
+    for station in state.stations().keys() {
         tokio::spawn(catch_up_to(
             state.clone(),
             log.clone(),
@@ -144,7 +144,7 @@ fn resync(state: &AppState, log: &Store) {
     }
     let (state, log) = (state.clone(), log.clone());
     tokio::spawn(async move {
-        for device in state.config.devices.iter().map(|d| &d.id) {
+        for device in state.config().devices.iter().map(|d| &d.id) {
             match log.revoked_of(device).await {
                 Ok(hashes) => apply_revocations(&state, device, &hashes),
                 Err(e) => tracing::warn!(%device, cause = %e, "reading revocations failed"),

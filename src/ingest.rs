@@ -223,6 +223,10 @@ fn apply_and_log(
             state.idempotency.abandon(&claim.device.id, &claim.key);
             return Err(IngestError::Internal);
         };
+        if slot.is_retired() {
+            state.idempotency.abandon(&claim.device.id, &claim.key);
+            return Err(IngestError::UnknownStation(station.clone()));
+        }
         engine.apply(&event, at, Mode::Live).map(|outcome| {
             let answer = Answer {
                 status: CREATED,
@@ -312,6 +316,7 @@ pub async fn apply_system(
     let at = state.clock.now();
     let (ack, outcome, docs) = {
         let mut engine = slot.engine.lock().map_err(|_| IngestError::Internal)?;
+        serving(&slot, station)?;
         let Some(event) = decide(&engine, at) else {
             return Ok(None);
         };
@@ -374,10 +379,17 @@ fn accept(
 }
 
 /// The station's slot, if the station exists.
+/// Refuses a station a reload removed (checked under its engine's lock).
+fn serving(slot: &StationSlot, station: &StationId) -> Result<(), IngestError> {
+    if slot.is_retired() {
+        return Err(IngestError::UnknownStation(station.clone()));
+    }
+    Ok(())
+}
+
 fn station_slot(state: &AppState, station: &StationId) -> Result<Arc<StationSlot>, IngestError> {
     state
         .station(station)
-        .cloned()
         .ok_or_else(|| IngestError::UnknownStation(station.clone()))
 }
 

@@ -34,6 +34,8 @@
 //! | what the clock brings: close-out, alert reviews, document refresh | [`ticker`] |
 //! | the time source (shifted for the demo) | [`clock`] |
 //! | shared state and start-up replay | [`state`] |
+//! | reloading the config while running: what changed, what applies, what is refused | [`reload`] |
+//! | when the config was loaded, the last reload's outcome | [`reload_status`] |
 //! | HTTP routes, auth, problem+json | [`http`] |
 //! | the demo's simulated terminals | [`sim`] |
 
@@ -56,6 +58,8 @@ pub mod ingest;
 pub mod live;
 pub mod metrics;
 pub mod rate_limit;
+pub mod reload;
+pub mod reload_status;
 pub mod reports;
 pub mod serve;
 pub mod sim;
@@ -88,7 +92,7 @@ pub async fn run(
     let store = state.store.clone();
     let connections = state.connections.clone();
     let sockets = state.sockets.clone();
-    let limits = &state.config.limits;
+    let limits = state.config().limits.clone();
     let timeouts = serve::Timeouts {
         first_request: Duration::from_secs(limits.header_read_timeout_s),
         idle: Duration::from_secs(limits.idle_timeout_s),

@@ -62,7 +62,8 @@ pub enum Ended {
     Stuck,
     /// A document over [`MAX_DOCUMENT_BYTES`] (a bug): the client was sent close code 1009.
     TooLarge,
-    /// The watched stations' channels closed.
+    /// The watched stations' channels closed (a reload removed them); the client was sent close
+    /// code 1001.
     UpdatesEnded,
     /// The device's token was revoked; the client was sent close code 4401.
     Revoked,
@@ -112,7 +113,7 @@ where
                 return close(&mut socket, CLOSE_GOING_AWAY, "server shutting down", Ended::Shutdown).await;
             }
             () = revoked.cancelled() => {
-                return close(&mut socket, CLOSE_REVOKED, "the device token was revoked", Ended::Revoked).await;
+                return close(&mut socket, CLOSE_REVOKED, "the device token was revoked or its access changed; sign in again", Ended::Revoked).await;
             }
             inbound = socket.next() => match inbound {
                 // Clients only send pongs and tiny control messages; any of them shows life.
@@ -130,7 +131,11 @@ where
                     Ok(Err(_)) => return Ended::ClientGone,
                     Err(_) => return too_slow(&mut socket).await,
                 },
-                None => return Ended::UpdatesEnded,
+                // The station is no longer served (a reload removed it).
+                None => {
+                    let why = "this station is no longer served";
+                    return close(&mut socket, CLOSE_GOING_AWAY, why, Ended::UpdatesEnded).await;
+                }
             },
             _ = tick.tick() => {
                 if last_heard.elapsed() >= heartbeat.timeout {

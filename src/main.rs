@@ -393,6 +393,9 @@ async fn serve(
 ) -> anyhow::Result<()> {
     // Every live socket is a file descriptor: raise the soft limit to the hard one (often 1,024
     // by default, far below `max_sockets`), and say so when even that is short.
+    // Before the log's replay, which may take a while: a SIGHUP's default action ends the
+    // process, and one sent meanwhile is kept and acted on once the service runs.
+    let hangups = hangup_signals()?;
     let open_files = lobbywatch::sockets::raise_open_file_limit();
     if open_files < config.limits.max_sockets as u64 {
         tracing::warn!(
@@ -410,6 +413,7 @@ async fn serve(
     serve_metrics(&state, listen.metrics).await?;
     let addr = listener.local_addr()?;
     let shutdown = shutdown_signal();
+    reload_on_hangup(&state, hangups);
     tracing::info!(%addr, log = %storage, instance = %state.instance, "lobbywatch listening");
     // A plain line on stdout for scripts and tests that start the service on port 0.
     println!("listening on http://{addr}");
@@ -417,7 +421,7 @@ async fn serve(
         print_demo_banner(&state, addr);
         sim::spawn(
             format!("http://{addr}"),
-            state.config.clone(),
+            state.config(),
             state.shutdown.clone(),
         );
     }
@@ -427,7 +431,7 @@ async fn serve(
 fn print_demo_banner(state: &AppState, addr: SocketAddr) {
     let base = format!("http://{addr}");
     let first = state
-        .config
+        .config()
         .stations
         .first()
         .map(|s| s.id.to_string())
@@ -435,8 +439,8 @@ fn print_demo_banner(state: &AppState, addr: SocketAddr) {
     let clock = state.clock.now().with_timezone(&chrono_tz::Europe::Oslo);
     println!(
         "\nlobbywatch demo — {} stations in {} districts, simulated terminals running",
-        state.config.stations.len(),
-        state.config.districts.len()
+        state.config().stations.len(),
+        state.config().districts.len()
     );
     if state.clock.is_shifted() {
         println!(
@@ -468,6 +472,44 @@ fn print_demo_banner(state: &AppState, addr: SocketAddr) {
         "  curl -X POST -H 'Authorization: Bearer demo-{first}-desk-1' -H 'Idempotency-Key: try-1' \\\n       -H 'Content-Type: application/json' -d '{{\"kind\":\"check_in\",\"service\":\"passport\"}}' \\\n       {base}/api/v1/stations/{first}/events"
     );
     println!("\nCtrl-C stops the demo.\n");
+}
+
+/// SIGHUP, caught from now on (`None` where there are no signals).
+#[cfg(unix)]
+type Hangups = Option<tokio::signal::unix::Signal>;
+#[cfg(not(unix))]
+type Hangups = Option<()>;
+
+fn hangup_signals() -> anyhow::Result<Hangups> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let hangups = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
+        Ok(Some(hangups))
+    }
+    #[cfg(not(unix))]
+    Ok(None)
+}
+
+/// Reloads the config on every SIGHUP until shutdown; the reload logs its outcome and keeps it
+/// for /healthz.
+fn reload_on_hangup(state: &AppState, hangups: Hangups) {
+    #[cfg(unix)]
+    if let Some(mut hangups) = hangups {
+        let state = state.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    () = state.shutdown.cancelled() => return,
+                    got = hangups.recv() => if got.is_none() { return },
+                }
+                tracing::info!("SIGHUP: reloading the config");
+                let _ = lobbywatch::reload::reload(&state).await;
+            }
+        });
+    }
+    #[cfg(not(unix))]
+    let _ = (state, hangups);
 }
 
 /// Completes on SIGTERM or Ctrl-C. The handlers are installed here, when it is called — before

@@ -2,11 +2,13 @@
 //!
 //! Built once at start-up by [`AppState::open`]: the config is validated, the log replayed through
 //! the engine (each station from its latest snapshot; from SQLite stations in parallel), and the
-//! recent idempotent answers loaded — only then does the service listen.
+//! recent idempotent answers loaded — only then does the service listen. A reload of the config
+//! (`crate::reload`) swaps the config, the station map and the token table while it runs.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
+use arc_swap::ArcSwap;
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::Clock;
@@ -32,28 +34,46 @@ pub struct StationSlot {
     /// with other instances never interleaves with it. Unused on a local log, whose order is
     /// decided under `engine` alone.
     pub turn: tokio::sync::Mutex<()>,
+    /// Set, under `engine`'s lock, when a reload removes the station: a request that found the
+    /// slot before the station map was swapped, and locks it after, is refused instead of
+    /// logging an event for a station the config no longer has (a restart would refuse the log).
+    pub retired: std::sync::atomic::AtomicBool,
 }
 
 impl StationSlot {
-    fn new(engine: engine::Station, now: chrono::DateTime<chrono::Utc>) -> StationSlot {
+    /// Whether a reload removed the station; read under `engine`'s lock.
+    pub fn is_retired(&self) -> bool {
+        self.retired.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    pub(crate) fn new(engine: engine::Station, now: chrono::DateTime<chrono::Utc>) -> StationSlot {
         StationSlot {
             live: Live::new(Docs::render(&engine, now)),
             engine: Mutex::new(engine),
             turn: tokio::sync::Mutex::new(()),
+            retired: std::sync::atomic::AtomicBool::new(false),
         }
     }
 }
 
+/// Stations by id.
+pub type Stations = BTreeMap<StationId, Arc<StationSlot>>;
+
 /// Everything the handlers share. Cloning is cheap (reference counts).
 #[derive(Clone)]
 pub struct AppState {
-    /// The validated configuration; immutable while running.
-    pub config: Arc<Config>,
-    /// Stations by id. The set of stations is fixed at start-up, so a plain map behind an `Arc`
-    /// suffices: no lock is needed to find a station, only to change one.
-    pub stations: Arc<BTreeMap<StationId, Arc<StationSlot>>>,
-    /// Token hash → device.
+    /// The validated configuration. An `ArcSwap` because a reload replaces it whole while every
+    /// request reads it: a reader takes a snapshot ([`AppState::config`]) without a lock and keeps
+    /// one consistent config for the whole request.
+    pub config: Arc<ArcSwap<Config>>,
+    /// Stations by id. Swapped whole by a reload that adds or removes stations (rare); finding a
+    /// station is a lock-free snapshot ([`AppState::station`]), changing one takes its own lock.
+    pub stations: Arc<ArcSwap<Stations>>,
+    /// Token hash → device; a reload replaces the devices inside it, keeping the revoked hashes.
     pub tokens: Arc<Tokens>,
+    /// When the config was loaded, the last reload's outcome, and the lock that runs one reload
+    /// at a time.
+    pub reloads: Arc<crate::reload_status::Reloads>,
     /// Idempotency keys in flight and answered. A DashMap because every event request touches
     /// it, from any station, and its check-and-insert must be one atomic step per key.
     pub idempotency: Arc<IdempotencyTable>,
@@ -342,9 +362,8 @@ impl AppState {
         options: StartOptions,
         metrics: Arc<crate::metrics::Metrics>,
     ) -> AppState {
-        let config = Arc::new(config);
         let now = options.clock.now();
-        let stations = restored
+        let stations: Stations = restored
             .engines
             .into_iter()
             .map(|(id, engine)| (id, Arc::new(StationSlot::new(engine, now))))
@@ -356,8 +375,9 @@ impl AppState {
             )),
             connections: crate::connections::Connections::new(config.limits.max_connections),
             sockets: crate::sockets::SocketCounts::new(&config.limits),
-            config,
-            stations: Arc::new(stations),
+            reloads: Arc::new(crate::reload_status::Reloads::new(now)),
+            config: Arc::new(ArcSwap::from_pointee(config)),
+            stations: Arc::new(ArcSwap::from_pointee(stations)),
             idempotency: Arc::new(restored.idempotency),
             store,
             instance: options
@@ -371,7 +391,17 @@ impl AppState {
         }
     }
 
-    pub fn station(&self, id: &StationId) -> Option<&Arc<StationSlot>> {
-        self.stations.get(id)
+    /// The config in force now; hold it for the whole request, not re-read in between.
+    pub fn config(&self) -> Arc<Config> {
+        self.config.load_full()
+    }
+
+    /// The stations served now.
+    pub fn stations(&self) -> Arc<Stations> {
+        self.stations.load_full()
+    }
+
+    pub fn station(&self, id: &StationId) -> Option<Arc<StationSlot>> {
+        self.stations.load().get(id).cloned()
     }
 }

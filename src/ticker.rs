@@ -57,7 +57,7 @@ pub async fn keep_time(state: AppState) {
                 .evict_before(now - crate::idempotency::KEPT_IN_MEMORY);
         }
         log_due_events(&state).await;
-        for (id, slot) in state.stations.iter() {
+        for (id, slot) in state.stations().iter() {
             let docs = {
                 let Ok(engine) = slot.engine.lock() else {
                     continue;
@@ -82,7 +82,7 @@ pub async fn keep_time(state: AppState) {
 /// a review of alerts that fell due or went away), if any.
 pub async fn log_due_events(state: &AppState) {
     let service = crate::domain::DeviceId::service();
-    for id in state.stations.keys() {
+    for id in state.stations().keys() {
         match crate::ingest::apply_system(state, id, &service, |engine, at| engine.due(at)).await {
             Ok(Some(outcome)) => {
                 tracing::info!(station = %id, kind = outcome.kind, seq = outcome.seq, closed_out = outcome.closed_out.len(), "time-driven event logged");

@@ -170,7 +170,7 @@ async fn started(config: &Config, storage: &Storage) -> Vec<String> {
         .await
         .unwrap();
     let states = state
-        .stations
+        .stations()
         .values()
         .map(|slot| serde_json::to_string(&slot.engine.lock().unwrap().snapshot()).unwrap())
         .collect();

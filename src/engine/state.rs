@@ -130,7 +130,7 @@ impl StationState {
 
 /// The surfaces `config` names, each with its use so far from `used` (clean if it has none).
 /// Surfaces the config no longer names are dropped.
-fn tracked_surfaces(
+pub(super) fn tracked_surfaces(
     config: &config::Station,
     mut used: BTreeMap<String, SurfaceUse>,
 ) -> BTreeMap<String, SurfaceUse> {

@@ -77,7 +77,7 @@ async fn list(
     admin_only(&caller)?;
     Ok(Json(
         state
-            .config
+            .config()
             .devices
             .iter()
             .map(|d| DeviceEntry {
@@ -120,9 +120,10 @@ async fn revoke(
     Path(device): Path<String>,
 ) -> Result<Json<Revoked>, ApiError> {
     admin_only(&caller)?;
+    let config = state.config();
     let target = DeviceId::parse(&device)
         .ok()
-        .and_then(|id| state.config.devices.iter().find(|d| d.id == id))
+        .and_then(|id| config.devices.iter().find(|d| d.id == id))
         .ok_or_else(|| ApiError::NotFound(format!("no device '{device}'")))?;
     let hashes = state.tokens.unrevoked_of(&target.id);
     if !hashes.is_empty() {

@@ -107,7 +107,7 @@ async fn handle(
     body: Result<JsonBody<MAX_EVENT_BODY>, ApiError>,
 ) -> Result<Response, ApiError> {
     let station = station_config(state, station)?;
-    may_act(&device, station)?;
+    may_act(&device, &station)?;
     state
         .rate
         .take(&device.id, tokio::time::Instant::now())
@@ -128,7 +128,7 @@ async fn handle(
     let event = wire
         .into_event(&device.id)
         .map_err(|e| ApiError::invalid(e.field, e.reason))?;
-    may_post(&device, station, &event)?;
+    may_post(&device, &station, &event)?;
     let reply = ingest::submit(state, &device, &station.id, key, &value, event, |refusal| {
         ApiError::Refused(refusal).answer()
     })

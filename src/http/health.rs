@@ -1,7 +1,8 @@
 //! `GET /healthz`: ready once the log has been replayed (the service only listens after that),
 //! and unhealthy — 503, with the reason — while events cannot be written (a failed SQLite log, an
 //! unreachable database), so a load balancer routes around the instance. It names the instance
-//! and its backend, so an operator knows which of several answered.
+//! and its backend, so an operator knows which of several answered, and the config's load: when
+//! it was loaded and how the last reload went (a refused reload's error stays until one succeeds).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -25,7 +26,7 @@ pub fn router() -> Router<AppState> {
     path = "/healthz",
     tag = "meta",
     responses(
-        (status = 200, description = "`{\"status\": \"ok\", \"instance\": name, \"backend\": \"sqlite\"|\"postgres\", \"database\": \"reachable\", \"stations\": n, \"events\": n, \"connections\": {\"open\", \"max\", \"refused\", \"accept_errors\"}}`", body = Object),
+        (status = 200, description = "`{\"status\": \"ok\", \"instance\": name, \"backend\": \"sqlite\"|\"postgres\", \"database\": \"reachable\", \"stations\": n, \"events\": n, \"connections\": {\"open\", \"max\", \"refused\", \"accept_errors\"}, \"config\": {\"loaded_at\", \"last_reload\": {\"at\", \"ok\", \"error\"}}}`", body = Object),
         (status = 503, description = "`{\"status\": \"failing\", \"database\": \"unreachable\", \"reason\": …}` when the log cannot be written or the database reached; a problem+json when overloaded or timed out", content(
             (Object = "application/json"),
             (super::problem::Problem = "application/problem+json"),
@@ -33,7 +34,7 @@ pub fn router() -> Router<AppState> {
     ),
 )]
 async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<serde_json::Value>) {
-    let events: u64 = state.stations.values().map(|s| s.live.latest().seq).sum();
+    let events: u64 = state.stations().values().map(|s| s.live.latest().seq).sum();
     let log = state.store.health();
     let (status, code, reason) = match (&state.store, log.writable) {
         (_, true) => ("ok", StatusCode::OK, None),
@@ -55,9 +56,10 @@ async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<serde_json:
         "instance": &*state.instance,
         "backend": log.backend,
         "database": if log.writable { "reachable" } else { "unreachable" },
-        "stations": state.stations.len(),
+        "stations": state.stations().len(),
         "events": events,
         "connections": state.connections.counts(),
+        "config": state.reloads.status(),
     });
     if let Some(reason) = reason {
         body["reason"] = json!(reason);

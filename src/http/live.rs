@@ -31,7 +31,7 @@ use tokio_stream::wrappers::WatchStream;
 
 use super::auth::{authenticate, bearer_token, may_read};
 use super::problem::ApiError;
-use super::station_config;
+use super::{station_config, station_in};
 use crate::config::{self, Device, Scope};
 use crate::domain::{DistrictId, StationId};
 use crate::engine::documents::MAX_DOCUMENT_BYTES;
@@ -130,7 +130,7 @@ fn check_origin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
         });
     if own
         || state
-            .config
+            .config()
             .limits
             .allowed_origins
             .iter()
@@ -241,7 +241,7 @@ async fn station_live(
     let ws = ws.map_err(not_a_websocket)?;
     check_origin(&state, &headers)?;
     let station = station_config(&state, &station)?;
-    may_read(&device, station)?;
+    may_read(&device, &station)?;
     let updates = watch(&state, &station.id, full).ok_or(ApiError::Internal)?;
     Ok(upgrade(
         ws,
@@ -316,6 +316,7 @@ async fn multi_live(
 ) -> Result<Response, ApiError> {
     let ws = ws.map_err(not_a_websocket)?;
     check_origin(&state, &headers)?;
+    let config = state.config();
     let chosen: Vec<&config::Station> = match (params.get("district"), params.get("stations")) {
         (Some(_), Some(_)) => {
             return Err(ApiError::BadRequest(
@@ -324,12 +325,10 @@ async fn multi_live(
         }
         (Some(d), None) => {
             let id = DistrictId::parse(d).map_err(|e| ApiError::BadRequest(e.0))?;
-            state
-                .config
+            config
                 .district(&id)
                 .ok_or_else(|| ApiError::NotFound(format!("no district '{id}'")))?;
-            state
-                .config
+            config
                 .stations
                 .iter()
                 .filter(|s| s.district == id)
@@ -338,10 +337,9 @@ async fn multi_live(
         (None, Some(list)) => list
             .split(',')
             .filter(|s| !s.is_empty())
-            .map(|s| station_config(&state, s))
+            .map(|s| station_in(&config, s))
             .collect::<Result<_, _>>()?,
-        (None, None) => state
-            .config
+        (None, None) => config
             .stations
             .iter()
             .filter(|s| super::auth::covers(&device.scope, s))

@@ -49,7 +49,7 @@ struct StationRef {
 async fn me(State(state): State<AppState>, Caller(device): Caller) -> Response {
     let stations = match device.role {
         Role::Terminal | Role::Guard => state
-            .config
+            .config()
             .stations
             .iter()
             .filter(|s| covers(&device.scope, s))

@@ -10,6 +10,7 @@
 //! | health | `health.rs` |
 //! | who a token is | `me.rs` |
 //! | devices: list, revoke tokens | `devices.rs` |
+//! | reloading the config file | `admin.rs` |
 //! | opening hours for the coming two weeks | `opening_hours.rs` |
 //! | the distancing rule at run time | `rules.rs` |
 //! | daily reports and history from the log | `reports.rs` |
@@ -21,6 +22,7 @@
 //! | the token extractor, roles and scopes | `auth.rs` |
 //! | `GET /metrics` and the layer that measures every request | `metrics.rs` |
 
+pub mod admin;
 pub mod auth;
 pub mod calculator;
 pub mod capacity;
@@ -58,10 +60,11 @@ pub fn app(state: AppState) -> Router {
         .merge(events::router())
         .merge(stations::router())
         .merge(live::router())
-        .merge(capacity::router(&state.config))
+        .merge(capacity::router(&state.config()))
         .merge(health::router())
         .merge(me::router())
         .merge(devices::router())
+        .merge(admin::router())
         .merge(opening_hours::router())
         .merge(rules::router())
         .merge(reports::router())
@@ -75,7 +78,7 @@ pub fn app(state: AppState) -> Router {
             ApiError::MethodNotAllowed("this route does not accept that HTTP method".into())
         })
         .layer(axum::middleware::from_fn_with_state(
-            limits::RequestLimits::new(&state.config.limits),
+            limits::RequestLimits::new(&state.config().limits),
             limits::shed_and_time_out,
         ))
         // Outside the shedding layer, so a request it turns away is measured too.
@@ -128,19 +131,46 @@ async fn problem_type(Path(slug): Path<String>) -> Result<Json<ProblemType>, Api
         .ok_or_else(|| ApiError::NotFound(format!("no problem type '{slug}'")))
 }
 
+/// One station's config, out of the config in force when the request began: a reload during the
+/// request does not change it under the handler.
+pub(crate) struct StationConfig {
+    config: std::sync::Arc<config::Config>,
+    index: usize,
+}
+
+impl std::ops::Deref for StationConfig {
+    type Target = config::Station;
+    fn deref(&self) -> &config::Station {
+        &self.config.stations[self.index]
+    }
+}
+
 /// The station named in a path, or 404.
-pub(crate) fn station_config<'a>(
-    state: &'a AppState,
+pub(crate) fn station_config(state: &AppState, raw: &str) -> Result<StationConfig, ApiError> {
+    let config = state.config();
+    StationId::parse(raw)
+        .ok()
+        .and_then(|id| config.stations.iter().position(|s| s.id == id))
+        .map(|index| StationConfig { config, index })
+        .ok_or_else(|| no_station(raw))
+}
+
+/// The station named `raw` in `config`, or 404 (for handlers that work on several stations of
+/// one config snapshot).
+pub(crate) fn station_in<'a>(
+    config: &'a config::Config,
     raw: &str,
 ) -> Result<&'a config::Station, ApiError> {
     StationId::parse(raw)
         .ok()
-        .and_then(|id| state.config.station(&id))
-        .ok_or_else(|| {
-            ApiError::NotFound(format!(
-                "no station '{raw}'; GET /api/v1/stations lists them"
-            ))
-        })
+        .and_then(|id| config.station(&id))
+        .ok_or_else(|| no_station(raw))
+}
+
+fn no_station(raw: &str) -> ApiError {
+    ApiError::NotFound(format!(
+        "no station '{raw}'; GET /api/v1/stations lists them"
+    ))
 }
 
 /// `?district=`, if given: a configured district, or 404.
@@ -153,7 +183,7 @@ pub(crate) fn district_param(
         .map(|raw| {
             DistrictId::parse(raw)
                 .ok()
-                .filter(|id| state.config.district(id).is_some())
+                .filter(|id| state.config().district(id).is_some())
                 .ok_or_else(|| {
                     ApiError::NotFound(format!(
                         "no district '{raw}'; GET /api/v1/stations lists them"

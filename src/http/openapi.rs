@@ -125,6 +125,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         super::health::Api::openapi(),
         super::me::Api::openapi(),
         super::devices::Api::openapi(),
+        super::admin::Api::openapi(),
         super::opening_hours::Api::openapi(),
         super::rules::Api::openapi(),
         super::reports::Api::openapi(),

@@ -12,7 +12,7 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use serde::Serialize;
 
 use super::problem::ApiError;
-use super::station_config;
+use super::station_in;
 use crate::config;
 use crate::domain::{DistrictId, ServiceId, StationId};
 use crate::hours::{Basis, DAY_KEYS, Range, Schedule};
@@ -86,7 +86,8 @@ async fn opening_hours(
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Json<OpeningHours>, ApiError> {
     let district = super::district_param(&state, &params)?;
-    let stations = stations_asked(&state, params.get("station"), district.as_ref())?;
+    let config = state.config();
+    let stations = stations_asked(&config, params.get("station"), district.as_ref())?;
     let service = params.get("service");
     let now = state.clock.now();
     let stations = stations
@@ -99,13 +100,13 @@ async fn opening_hours(
 /// The station asked (which must be in `district` when both are given), or every station of
 /// `district`; a 400 when neither is given.
 fn stations_asked<'a>(
-    state: &'a AppState,
+    config: &'a config::Config,
     station: Option<&String>,
     district: Option<&DistrictId>,
 ) -> Result<Vec<&'a config::Station>, ApiError> {
     match (station, district) {
         (Some(s), _) => {
-            let station = station_config(state, s)?;
+            let station = station_in(config, s)?;
             if let Some(d) = district {
                 if station.district != *d {
                     return Err(ApiError::NotFound(format!(
@@ -116,8 +117,7 @@ fn stations_asked<'a>(
             }
             Ok(vec![station])
         }
-        (None, Some(d)) => Ok(state
-            .config
+        (None, Some(d)) => Ok(config
             .stations
             .iter()
             .filter(|s| s.district == *d)

@@ -71,6 +71,12 @@ pub enum ApiError {
         "the request took longer than {0} s; if it was an event, retry with the same Idempotency-Key to learn its outcome"
     )]
     TimedOut(u64),
+    /// A reload's file is not a valid config: names the file, the key and the reason.
+    #[error("the config was not reloaded; the running config stays in force: {0}")]
+    InvalidConfig(crate::config::ConfigError),
+    /// A reload's file is valid but cannot apply now (a station with people inside, say).
+    #[error("the config was not reloaded; the running config stays in force: {0}")]
+    ReloadRefused(String),
     #[error("an internal error occurred; it has been logged")]
     Internal,
 }
@@ -165,6 +171,10 @@ problem_kinds! {
         "The station does not offer that service.";
     IdempotencyKeyReused => UNPROCESSABLE_ENTITY, "idempotency-key-reused", "Idempotency-Key reused",
         "The key was used before for a different request from the same device.";
+    InvalidConfig => UNPROCESSABLE_ENTITY, "invalid-config", "Invalid config file",
+        "A reload read a config file that is not valid; `detail` names the file, the key (also in `field`) and the reason. The running config stays in force.";
+    ReloadRefused => CONFLICT, "reload-refused", "The config cannot apply now",
+        "The config file is valid but cannot apply to the running service now (e.g. a station removed while people are inside); `detail` says why. The running config stays in force.";
     Unavailable => SERVICE_UNAVAILABLE, "unavailable", "Service unavailable",
         "The service cannot accept this now (e.g. its event log cannot be written); reads keep working.";
     RateLimited => TOO_MANY_REQUESTS, "rate-limited", "Too many events from this device",
@@ -217,7 +227,8 @@ pub struct Problem {
     status: u16,
     /// What went wrong and what to fix, for a person.
     detail: String,
-    /// The field at fault, for `invalid-field` and `unknown-service`.
+    /// The field at fault, for `invalid-field` and `unknown-service`; the config key at fault,
+    /// for `invalid-config`.
     #[serde(skip_serializing_if = "Option::is_none")]
     field: Option<String>,
 }
@@ -255,6 +266,8 @@ impl ApiError {
             ApiError::CalculatorRateLimited { .. } => Kind::CalculatorRateLimited,
             ApiError::Overloaded => Kind::Overloaded,
             ApiError::TimedOut(_) => Kind::RequestTimeout,
+            ApiError::InvalidConfig(_) => Kind::InvalidConfig,
+            ApiError::ReloadRefused(_) => Kind::ReloadRefused,
             ApiError::Internal => Kind::Internal,
         }
     }
@@ -267,6 +280,7 @@ impl ApiError {
         match self {
             ApiError::InvalidField { field, .. } => Some(field),
             ApiError::Refused(Refusal::UnknownService(_)) => Some("service"),
+            ApiError::InvalidConfig(e) if !e.key.is_empty() => Some(&e.key),
             _ => None,
         }
     }
@@ -429,6 +443,12 @@ mod tests {
             },
             ApiError::Overloaded,
             ApiError::TimedOut(1),
+            ApiError::InvalidConfig(crate::config::ConfigError {
+                file: "f.toml".into(),
+                key: "k".into(),
+                reason: "r".into(),
+            }),
+            ApiError::ReloadRefused(String::new()),
             ApiError::Internal,
         ];
         for e in all {

@@ -159,8 +159,8 @@ fn stations_asked(
         Role::Guard => covers(&device.scope, s),
         _ => false,
     };
-    let asked: Vec<&config::Station> = state
-        .config
+    let config = state.config();
+    let asked: Vec<&config::Station> = config
         .stations
         .iter()
         .filter(|s| district.is_none_or(|d| s.district == *d))
@@ -203,7 +203,7 @@ async fn day_reports(
     let mut days = Vec::with_capacity(stations.len());
     for station in stations {
         let bounds = day_bounds(station.timezone, date);
-        let (rules, events) = replay_input(&state.store, state.config.rules, &station.id, bounds)
+        let (rules, events) = replay_input(&state.store, state.config().rules, &station.id, bounds)
             .await
             .map_err(|e| log_error(&state.store, &e))?;
         days.push(
@@ -312,7 +312,7 @@ pub async fn history_from_log(
     .0;
     let (rules, events) = replay_input(
         &state.store,
-        state.config.rules,
+        state.config().rules,
         &config.id,
         (day_start, to),
     )

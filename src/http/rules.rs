@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::auth::Caller;
 use super::json::{JsonBody, parse_json};
 use super::problem::ApiError;
-use super::station_config;
+use super::station_in;
 use crate::config::{self, Role};
 use crate::domain::event::{Distance, Reason};
 use crate::domain::{DistrictId, Event, StationId};
@@ -114,13 +114,13 @@ async fn rules_in_force(
         ));
     }
     let stations = state
-        .config
+        .config()
         .stations
         .iter()
         .map(|s| rule_of(&state, s))
         .collect::<Result<_, _>>()?;
     Ok(Json(RulesInForce {
-        configured_distancing_m: state.config.rules.distancing_m,
+        configured_distancing_m: state.config().rules.distancing_m,
         stations,
     }))
 }
@@ -154,6 +154,7 @@ async fn change_rules(
     }
     let JsonBody(body) = body?;
     let change: RuleChange = parse_json(body)?;
+    let config = state.config();
     let (scope, stations): (String, Vec<&config::Station>) =
         match (&change.district, &change.station) {
             (Some(_), Some(_)) => {
@@ -163,26 +164,22 @@ async fn change_rules(
                 ));
             }
             (None, Some(s)) => {
-                let station = station_config(&state, s)?;
+                let station = station_in(&config, s)?;
                 (format!("station {}", station.id), vec![station])
             }
             (Some(d), None) => {
                 let id = DistrictId::parse(d)
                     .ok()
-                    .filter(|id| state.config.district(id).is_some())
+                    .filter(|id| config.district(id).is_some())
                     .ok_or_else(|| ApiError::NotFound(format!("no district '{d}'")))?;
-                let stations = state
-                    .config
+                let stations = config
                     .stations
                     .iter()
                     .filter(|s| s.district == id)
                     .collect();
                 (format!("district {id}"), stations)
             }
-            (None, None) => (
-                "national".to_owned(),
-                state.config.stations.iter().collect(),
-            ),
+            (None, None) => ("national".to_owned(), config.stations.iter().collect()),
         };
     let reason = Reason::parse(&scope).map_err(|e| ApiError::invalid("scope", e.0))?;
     let mut answer = ChangeAnswer {

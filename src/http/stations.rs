@@ -83,7 +83,7 @@ struct ServiceEntry {
 )]
 async fn directory(State(state): State<AppState>) -> Response {
     let districts = state
-        .config
+        .config()
         .districts
         .iter()
         .map(|d| DistrictEntry {
@@ -91,7 +91,7 @@ async fn directory(State(state): State<AppState>) -> Response {
             name: d.name.clone(),
             timezone: d.timezone.to_string(),
             stations: state
-                .config
+                .config()
                 .stations
                 .iter()
                 .filter(|s| s.district == d.id)
@@ -154,7 +154,7 @@ async fn full_status(
     Path(station): Path<String>,
 ) -> Result<Response, ApiError> {
     let station = station_config(&state, &station)?;
-    may_read(&device, station)?;
+    may_read(&device, &station)?;
     let slot = state.station(&station.id).ok_or(ApiError::Internal)?;
     Ok(json_bytes(slot.live.latest().full.clone().into()))
 }
@@ -228,12 +228,12 @@ async fn history(
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let station = station_config(&state, &station)?;
-    may_read(&device, station)?;
+    may_read(&device, &station)?;
     if ["from", "to", "step"]
         .iter()
         .any(|k| params.contains_key(*k))
     {
-        let logged = super::reports::history_from_log(&state, station, &params).await?;
+        let logged = super::reports::history_from_log(&state, &station, &params).await?;
         return Ok(axum::Json(logged).into_response());
     }
     let slot = state.station(&station.id).ok_or(ApiError::Internal)?;

@@ -125,6 +125,7 @@ fn decide(
 ) -> Result<(Record, Decided), IngestError> {
     let (at, applied) = {
         let engine = slot.engine.lock().map_err(|_| IngestError::Internal)?;
+        super::serving(slot, station)?;
         let at = accepted_at(state, &engine);
         let mut next = engine.clone();
         let applied = next
@@ -332,6 +333,7 @@ fn decide_system(
     decide: &impl Fn(&Station, DateTime<Utc>) -> Option<Event>,
 ) -> Result<Option<(Record, (Station, Arc<Docs>, Outcome))>, IngestError> {
     let engine = slot.engine.lock().map_err(|_| IngestError::Internal)?;
+    super::serving(slot, station)?;
     let at = accepted_at(state, &engine);
     let Some(event) = decide(&engine, at) else {
         return Ok(None);

@@ -19,6 +19,7 @@ mod metrics;
 mod openapi;
 mod opening_hours;
 mod operations;
+mod reload;
 mod reports;
 mod restart;
 mod stations;

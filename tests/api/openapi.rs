@@ -23,6 +23,7 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/api/v1/me", &["get"]),
     ("/api/v1/devices", &["get"]),
     ("/api/v1/devices/{device}/revoke", &["post"]),
+    ("/api/v1/admin/reload", &["post"]),
     ("/api/v1/opening-hours", &["get"]),
     ("/api/v1/rules", &["get", "put"]),
     ("/api/v1/reports/daily", &["get"]),
@@ -436,4 +437,42 @@ async fn real_answers_fit_the_documented_schemas() {
     assert_eq!(status, 404);
     let schema = &doc["components"]["schemas"]["Problem"];
     fits(&doc, schema, &problem, "problem").unwrap();
+}
+
+#[tokio::test]
+async fn a_reload_answer_fits_its_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("lobbywatch.toml");
+    std::fs::write(&file, crate::helpers::test_config_toml()).unwrap();
+    let config = lobbywatch::config::Config::load(&file).unwrap();
+    let app = TestApp::spawn_with_config(config).await;
+    let doc = document(&app).await;
+    let changed = crate::helpers::test_config_toml()
+        .replacen("area_m2 = 12.0", "area_m2 = 20.0", 1)
+        .replace("distancing_m = 2.0", "distancing_m = 1.5");
+    std::fs::write(&file, changed).unwrap();
+    let reload = || {
+        app.client
+            .post(app.url("/api/v1/admin/reload"))
+            .bearer_auth("admin-token")
+            .send()
+    };
+    let r = reload().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let summary: Value = r.json().await.unwrap();
+    let schema = answer_schema(&doc, "/api/v1/admin/reload", "post", "200");
+    fits(&doc, schema, &summary, "reload").unwrap();
+    assert!(summary["distancing_m"].is_object(), "{summary}");
+
+    std::fs::write(&file, "[rules]\ndistancing_m = 9.0\n").unwrap();
+    let r = reload().await.unwrap();
+    assert_eq!(r.status(), 422);
+    let problem: Value = r.json().await.unwrap();
+    fits(
+        &doc,
+        &doc["components"]["schemas"]["Problem"],
+        &problem,
+        "problem",
+    )
+    .unwrap();
 }

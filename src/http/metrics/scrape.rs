@@ -70,8 +70,8 @@ where
 
 /// Headcount, cap, outside and open, per configured station, from its latest documents.
 fn stations(state: &AppState, encoder: &mut DescriptorEncoder<'_>) -> Result<(), std::fmt::Error> {
-    let summaries: Vec<_> = state
-        .stations
+    let stations = state.stations();
+    let summaries: Vec<_> = stations
         .iter()
         .map(|(id, slot)| (id.as_str(), slot.live.latest().summary))
         .collect();
@@ -114,7 +114,8 @@ fn alerts(state: &AppState, encoder: &mut DescriptorEncoder<'_>) -> Result<(), s
         (AlertState::Acknowledged, "acknowledged"),
     ];
     let mut samples = Vec::new();
-    for (id, slot) in state.stations.iter() {
+    let stations = state.stations();
+    for (id, slot) in stations.iter() {
         let mut counts = [[0i64; 2]; Condition::KINDS.len()];
         if let Ok(engine) = slot.engine.lock() {
             for alert in engine.open_alerts() {
