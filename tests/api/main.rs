@@ -15,6 +15,7 @@ mod instances;
 mod layers;
 mod limits;
 mod live;
+mod logs;
 mod openapi;
 mod opening_hours;
 mod operations;
