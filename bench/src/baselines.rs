@@ -13,11 +13,11 @@
 //!   is the floor a durable event stands on, so S1's gap to B1 splits into what storage costs
 //!   (B4 / B1) and what the service adds on top (S1 / B4).
 //! * **B5** — the same bare WebSocket server's memory per idle connection.
-//! * **B6** — B1 that also writes the service's two rows for an event to a shared PostgreSQL
-//!   log, through the same kind of pool ([`shared_log`]); **B6n** the same with the service's
+//! * **B7** — B1 that also writes the service's two rows for an event to a shared PostgreSQL
+//!   log, through the same kind of pool ([`shared_log`]); **B7n** the same with the service's
 //!   `NOTIFY` in the transaction.
 //!
-//! B1, B3, B4 and B6 run as child processes (`lobbywatch-bench baseline
+//! B1, B3, B4 and B7 run as child processes (`lobbywatch-bench baseline
 //! http|ws|durable|shared-log|shared-log-notify`), started
 //! exactly like the service, so process, runtime and client are the same on both sides of every
 //! ratio.
@@ -62,9 +62,9 @@ pub enum Kind {
     Ws,
     /// B4: B1 plus the service's log records for each event, committed before the answer.
     Durable,
-    /// B6: B1 plus the service's two rows for each event in a PostgreSQL database.
+    /// B7: B1 plus the service's two rows for each event in a PostgreSQL database.
     SharedLog,
-    /// B6n: B6 plus the `NOTIFY` the service sends in the same transaction.
+    /// B7n: B7 plus the `NOTIFY` the service sends in the same transaction.
     SharedLogNotify,
 }
 
