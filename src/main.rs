@@ -232,6 +232,7 @@ fn serve_command(args: ServeArgs) -> anyhow::Result<()> {
         store: StoreOptions {
             max_pages: args.max_db_pages,
             snapshot_every: Some(args.snapshot_every),
+            ..StoreOptions::default()
         },
         clock: Clock::system(),
         web_dir: args.web_dir,

@@ -111,6 +111,11 @@ pub struct StoreOptions {
     pub max_pages: Option<u64>,
     /// Snapshot each station every this many events ([`DEFAULT_SNAPSHOT_EVERY`] when `None`).
     pub snapshot_every: Option<u64>,
+    /// The bench's baseline B6, never the service: the SQLite writer appends each record's event
+    /// as one row to an index-free table and writes nothing else (see
+    /// `store/sqlite/bare_journal.rs`), so what durability alone costs can be measured through
+    /// the same writer thread and group commit. Ignored by PostgreSQL.
+    pub bare_journal: bool,
 }
 
 impl StoreOptions {

@@ -38,6 +38,7 @@ pub fn write_log(
         StoreOptions {
             max_pages: None,
             snapshot_every: Some(snapshot_every.unwrap_or(u64::MAX)),
+            ..StoreOptions::default()
         },
     )?;
     let store = log.start_writer()?;

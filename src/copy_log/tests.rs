@@ -39,6 +39,7 @@ async fn write_log(config: &Config, dir: &Path, events: u64) {
     let options = StoreOptions {
         max_pages: None,
         snapshot_every: Some(50),
+        ..StoreOptions::default()
     };
     let store = OpenLog::open(dir, options).unwrap().start_writer().unwrap();
     let mut engines: Vec<Station> = config
