@@ -23,6 +23,7 @@
 //! | the flow of one event: claim, apply, log, publish | [`ingest`] |
 //! | latest documents per station, serialized once | [`hub`] |
 //! | the WebSocket protocol loop | [`live`] |
+//! | the service's own log: format, filter, privacy caps | [`logging`] |
 //! | caps on open sockets | [`sockets`] |
 //! | open HTTP connections: their cap, counts, each one's activity | [`connections`] |
 //! | serving connections: accept loop, silent and idle connections closed | [`serve`] |
@@ -56,6 +57,7 @@ pub mod hub;
 pub mod idempotency;
 pub mod ingest;
 pub mod live;
+pub mod logging;
 pub mod metrics;
 pub mod rate_limit;
 pub mod reload;

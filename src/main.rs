@@ -9,15 +9,11 @@ use anyhow::Context;
 use chrono::NaiveTime;
 use clap::{Args, Parser, Subcommand};
 use tokio::net::TcpListener;
-use tracing_subscriber::EnvFilter;
-use tracing_subscriber::Layer;
-use tracing_subscriber::filter::{FilterExt, LevelFilter, Targets};
-use tracing_subscriber::layer::SubscriberExt;
-use tracing_subscriber::util::SubscriberInitExt;
 
 use lobbywatch::clock::Clock;
 use lobbywatch::config::{Config, DatabaseUrl, SAMPLE_NAME};
 use lobbywatch::engine::Station;
+use lobbywatch::logging::LogFormat;
 use lobbywatch::state::StartOptions;
 use lobbywatch::store::{Storage, StoreOptions};
 use lobbywatch::{AppState, sim};
@@ -31,6 +27,10 @@ use lobbywatch::{AppState, sim};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// How the log on stderr is written: `text` for a person, `json` (one object per line) for
+    /// a log collector.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
 }
 
 #[derive(Subcommand)]
@@ -138,14 +138,7 @@ struct DemoArgs {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    // The log goes to stderr; stdout carries only what a person or script reads (the address,
-    // the demo's banner, check-config's report).
-    let log = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
-        // Colours for a person at a terminal, plain text for a file or a journal.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_filter(log_filter().and(privacy_caps()));
-    tracing_subscriber::registry().with(log).init();
+    lobbywatch::logging::init(cli.log_format);
     match cli.command {
         Command::CheckConfig { file } => check_config(&file),
         Command::Serve(args) => serve_command(args),
@@ -153,23 +146,6 @@ fn main() -> anyhow::Result<()> {
         Command::Backup { dir, file } => backup(&dir, &file),
         Command::CopyLog(args) => copy_log(&args),
     }
-}
-
-/// `RUST_LOG`, or `info` by default.
-fn log_filter() -> EnvFilter {
-    EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn"))
-}
-
-/// Caps on libraries whatever `RUST_LOG` asks: the WebSocket library at `debug` (at `trace` it
-/// logs every frame it sends) and the PostgreSQL driver at `info` (at `debug` it logs every
-/// statement's parameters) — status documents and event bodies carry appointment references,
-/// which no log may. A cap, not a level: `RUST_LOG=warn` keeps them at `warn`.
-fn privacy_caps() -> Targets {
-    Targets::new()
-        .with_default(LevelFilter::TRACE)
-        .with_target("tungstenite", LevelFilter::DEBUG)
-        .with_target("tokio_tungstenite", LevelFilter::DEBUG)
-        .with_target("tokio_postgres", LevelFilter::INFO)
 }
 
 /// `backup`: one line on stdout naming the copy; an error exits non-zero.

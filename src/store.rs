@@ -113,6 +113,11 @@ pub struct StoreOptions {
     pub snapshot_every: Option<u64>,
     /// Told of every commit that wrote records (the metrics); `None` in tools and tests.
     pub commit_observer: Option<CommitObserver>,
+    /// The bench's baseline B6, never the service: the SQLite writer appends each record's event
+    /// as one row to an index-free table and writes nothing else (see
+    /// `store/sqlite/bare_journal.rs`), so what durability alone costs can be measured through
+    /// the same writer thread and group commit. Ignored by PostgreSQL.
+    pub bare_journal: bool,
 }
 
 /// What a commit of the log is measured by: how long it took (the fsync included) and how many

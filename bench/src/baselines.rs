@@ -13,12 +13,17 @@
 //!   is the floor a durable event stands on, so S1's gap to B1 splits into what storage costs
 //!   (B4 / B1) and what the service adds on top (S1 / B4).
 //! * **B5** — the same bare WebSocket server's memory per idle connection.
-//! * **B6** — B1 that also writes the service's two rows for an event to a shared PostgreSQL
-//!   log, through the same kind of pool ([`shared_log`]); **B6n** the same with the service's
+//! * **B6** — B4's handler with its [`Store`] opened in bare-journal mode
+//!   (`StoreOptions::bare_journal`): the same writer thread, group commit and
+//!   `synchronous=FULL`, but each event appended as one row (its JSON) to an index-free table and
+//!   nothing else written. What durability itself costs here: S1 / B6 is what the log's layout
+//!   and the service add above it, B4 / B6 what the layout alone adds.
+//! * **B7** — B1 that also writes the service's two rows for an event to a shared PostgreSQL
+//!   log, through the same kind of pool ([`shared_log`]); **B7n** the same with the service's
 //!   `NOTIFY` in the transaction.
 //!
-//! B1, B3, B4 and B6 run as child processes (`lobbywatch-bench baseline
-//! http|ws|durable|shared-log|shared-log-notify`), started
+//! B1, B3, B4, B6 and B7 run as child processes (`lobbywatch-bench baseline
+//! http|ws|durable|bare-journal|shared-log|shared-log-notify`), started
 //! exactly like the service, so process, runtime and client are the same on both sides of every
 //! ratio.
 
@@ -62,9 +67,11 @@ pub enum Kind {
     Ws,
     /// B4: B1 plus the service's log records for each event, committed before the answer.
     Durable,
-    /// B6: B1 plus the service's two rows for each event in a PostgreSQL database.
+    /// B6: B4 with the store in bare-journal mode: one index-free row per event.
+    BareJournal,
+    /// B7: B1 plus the service's two rows for each event in a PostgreSQL database.
     SharedLog,
-    /// B6n: B6 plus the `NOTIFY` the service sends in the same transaction.
+    /// B7n: B7 plus the `NOTIFY` the service sends in the same transaction.
     SharedLogNotify,
 }
 
@@ -103,9 +110,13 @@ fn router(kind: Kind, document: Option<&Path>, data: Option<&Path>) -> anyhow::R
         Kind::Http => Router::new()
             .route("/api/v1/stations/{station}/events", post(bare_event))
             .with_state(Arc::new(AtomicU64::new(0))),
-        Kind::Durable => {
-            let data = data.ok_or_else(|| anyhow::anyhow!("the durable baseline needs --data"))?;
-            let store = OpenLog::open(data, StoreOptions::default())?.start_writer()?;
+        Kind::Durable | Kind::BareJournal => {
+            let data = data.ok_or_else(|| anyhow::anyhow!("the durable baselines need --data"))?;
+            let options = StoreOptions {
+                bare_journal: kind == Kind::BareJournal,
+                ..StoreOptions::default()
+            };
+            let store = OpenLog::open(data, options)?.start_writer()?;
             Router::new()
                 .route("/api/v1/stations/{station}/events", post(durable_event))
                 .with_state(Arc::new(Durable {
@@ -207,8 +218,8 @@ fn created(body: impl Into<Bytes>) -> Response {
         .into_response()
 }
 
-/// B4's state: the log, a sequence number for its rows, and the keys already answered (so a
-/// retry is answered, not inserted twice — which would fail the whole group).
+/// B4's and B6's state: the log, a sequence number for its rows, and the keys already answered
+/// (so a retry is answered, not inserted twice — which would fail B4's whole group).
 struct Durable {
     store: Store,
     seq: AtomicU64,
@@ -216,7 +227,8 @@ struct Durable {
 }
 
 /// B1's work, then the two records the service logs for an accepted event — the event row and
-/// the idempotent answer, of the same sizes — committed before answering.
+/// the idempotent answer, of the same sizes — committed before answering. (B6's store writes
+/// only the event, as one row.)
 async fn durable_event(
     State(b): State<Arc<Durable>>,
     UrlPath(station): UrlPath<String>,
@@ -433,6 +445,40 @@ mod tests {
         assert_eq!(answers.len(), 2);
         let k1 = answers.iter().find(|a| a.key == "k1").unwrap();
         assert_eq!(k1.body, first, "the logged answer is the one sent");
+    }
+
+    /// B6 goes through the same handler, but its store appends one row per event to the bare
+    /// journal and writes no answer.
+    #[tokio::test]
+    async fn the_bare_journal_baseline_appends_one_row_per_event() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = router(Kind::BareJournal, None, Some(dir.path())).unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let client = reqwest::Client::new();
+        for key in ["k1", "k1", "k2"] {
+            let answer = client
+                .post(format!("http://{addr}/api/v1/stations/s0001/events"))
+                .header("authorization", "Bearer t")
+                .header("idempotency-key", key)
+                .header("content-type", "application/json")
+                .body(r#"{"kind":"check_in","service":"passport","party_size":1}"#)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(answer.status(), 201);
+        }
+        let db = rusqlite::Connection::open(dir.path().join(lobbywatch::store::DB_FILE)).unwrap();
+        let count = |table: &str| {
+            db.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .unwrap()
+        };
+        assert_eq!(count("bare_journal"), 2, "two keys, two rows");
+        assert_eq!(count("events"), 0);
+        assert_eq!(count("idempotency"), 0);
     }
 
     #[test]

@@ -45,7 +45,7 @@ struct Cli {
 /// The child processes the benchmark starts from this binary.
 #[derive(Subcommand)]
 enum Child {
-    /// A bare baseline server (B1, B3, B4, B5, B6).
+    /// A bare baseline server (B1, B3, B4, B5, B7).
     #[command(hide = true)]
     Baseline {
         kind: baselines::Kind,
@@ -57,7 +57,7 @@ enum Child {
         /// The data directory of the durable baseline's log.
         #[arg(long)]
         data: Option<PathBuf>,
-        /// The PostgreSQL database of the shared-log baseline (B6).
+        /// The PostgreSQL database of the shared-log baseline (B7).
         #[arg(long)]
         database: Option<String>,
     },

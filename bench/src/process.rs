@@ -123,7 +123,7 @@ impl Served {
         Served::spawn(command, log)
     }
 
-    /// Starts the bare baseline `kind` that writes to the PostgreSQL database `url` (B6).
+    /// Starts the bare baseline `kind` that writes to the PostgreSQL database `url` (B7).
     pub fn baseline_on_database(kind: Kind, url: &str, log: &Path) -> anyhow::Result<Served> {
         let kind = kind.to_possible_value().context("a named baseline")?;
         let mut command = Command::new(std::env::current_exe()?);

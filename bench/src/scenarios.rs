@@ -2,7 +2,7 @@
 //! lives beside the baseline it is divided by, one file per concern under `scenarios/`: B2
 //! (disk) here; B1/B4 with S1 and S2 in `ingest.rs`; S3/B3 and S4 in `delivery.rs`; S5/B5 in
 //! `idle_memory.rs`; S6 in `restart_time.rs`; S7 in `crash_under_load.rs`. The shared
-//! PostgreSQL log's scenarios run last, from `shared_log.rs`: B6 with P1 and P2 in
+//! PostgreSQL log's scenarios run last, from `shared_log.rs`: B7 with P1 and P2 in
 //! `shared_ingest.rs` (measured by `shared_closed_loop.rs`), P3 in `cross_instance.rs`, P4 in
 //! `instance_killed.rs`.
 

@@ -271,7 +271,7 @@ fn connect_config(url: &DatabaseUrl, application: &str) -> tokio_postgres::Confi
     config
 }
 
-/// The service's connection pool for `url` (also the bench's B6 baseline's, so it measures the
+/// The service's connection pool for `url` (also the bench's B7 baseline's, so it measures the
 /// same pool).
 pub fn pool(url: &DatabaseUrl, application: &str) -> anyhow::Result<Pool> {
     let manager = Manager::from_config(

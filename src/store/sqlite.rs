@@ -15,10 +15,12 @@
 //! | `backup.rs` | an online copy of the live log into one file |
 //! | `copy.rs` | `copy-log`: a whole log read as of one commit, an empty log filled in one transaction |
 //! | `writer.rs` | the writer thread: group commit, fail-stop |
+//! | `bare_journal.rs` | the bench's B6: the writer's groups as one index-free row per event |
 //! | `checkpointer.rs` | the checkpointer thread and the writer's WAL restarts |
 //! | `reads.rs` | every read: replay, snapshots, stored answers, ranges, the readers' pool |
 
 mod backup;
+mod bare_journal;
 mod checkpointer;
 mod copy;
 mod datadir;
@@ -174,6 +176,9 @@ impl OpenLog {
         let readers = Arc::new(ReaderPool::open(self.path.clone())?);
         let health = Health::default();
         let snapshot_every = self.options.snapshot_every();
+        if self.options.bare_journal {
+            bare_journal::create(&self.conn)?;
+        }
         let jobs = writer::start(
             self.conn,
             &self.path,
@@ -181,6 +186,7 @@ impl OpenLog {
             Arc::new(self.marker),
             self.events,
             self.options.commit_observer,
+            self.options.bare_journal,
         )?;
         Ok(Store {
             jobs,

@@ -15,6 +15,7 @@ mod instances;
 mod layers;
 mod limits;
 mod live;
+mod logs;
 mod metrics;
 mod openapi;
 mod opening_hours;

@@ -1,4 +1,4 @@
-//! **B6** — B1 that also writes what the service writes to a shared PostgreSQL log for an
+//! **B7** — B1 that also writes what the service writes to a shared PostgreSQL log for an
 //! accepted event — one `events` row and one `idempotency` row, in one transaction — and answers
 //! 201 once that has committed (`lobbywatch-bench baseline shared-log --database URL`).
 //!
@@ -7,13 +7,13 @@
 //! deadpool-postgres, no TLS, 16 connections, fast recycling), the same statements, prepared
 //! and cached per connection. It leaves out everything the service adds: the engine, documents,
 //! the next-seq race (each station's seq is counted here, so inserts never conflict), the
-//! `NOTIFY` that tells the other instances, auth and the idempotency table in memory. P1 / B6
+//! `NOTIFY` that tells the other instances, auth and the idempotency table in memory. P1 / B7
 //! is therefore what the service adds above the shared log's two rows.
 //!
-//! **B6n** (`baseline shared-log-notify`) adds exactly one of those: the service's
+//! **B7n** (`baseline shared-log-notify`) adds exactly one of those: the service's
 //! `pg_notify` in the same transaction, on a channel of its own that nothing listens to.
 //! PostgreSQL serialises the commits of notifying transactions (a cluster-wide lock taken before
-//! commit and held until after it, so that notifications queue in commit order), so B6n / B6 is
+//! commit and held until after it, so that notifications queue in commit order), so B7n / B7 is
 //! what that costs a durable event before the service does anything else.
 
 use std::sync::Arc;
@@ -33,8 +33,8 @@ use lobbywatch::config::DatabaseUrl;
 use lobbywatch::store::StoreOptions;
 use lobbywatch::store::postgres::OpenLog;
 
-/// B6's state: the pool, each station's last seq, the keys already answered (a retry is
-/// answered again, not inserted twice), and whether each commit notifies (B6n).
+/// B7's state: the pool, each station's last seq, the keys already answered (a retry is
+/// answered again, not inserted twice), and whether each commit notifies (B7n).
 struct SharedLog {
     pool: Pool,
     seqs: DashMap<String, u64>,
@@ -42,11 +42,11 @@ struct SharedLog {
     notify: bool,
 }
 
-/// B6n's channel: not the service's, so no instance of it ever hears B6n.
+/// B7n's channel: not the service's, so no instance of it ever hears B7n.
 const CHANNEL: &str = "lobbywatch-bench";
 
-/// B6's router on the database at `url`, whose schema it first brings up to the service's;
-/// with `notify`, B6n's.
+/// B7's router on the database at `url`, whose schema it first brings up to the service's;
+/// with `notify`, B7n's.
 pub(super) async fn router(url: &str, notify: bool) -> anyhow::Result<Router> {
     let url = DatabaseUrl::parse(url).map_err(|e| anyhow::anyhow!("--database: {e}"))?;
     // The service's own migrations: the same tables and indexes the service writes.
@@ -54,7 +54,7 @@ pub(super) async fn router(url: &str, notify: bool) -> anyhow::Result<Router> {
     Ok(Router::new()
         .route("/api/v1/stations/{station}/events", post(shared_log_event))
         .with_state(Arc::new(SharedLog {
-            pool: lobbywatch::store::postgres::pool(&url, "lobbywatch-bench-b6")?,
+            pool: lobbywatch::store::postgres::pool(&url, "lobbywatch-bench-b7")?,
             seqs: DashMap::new(),
             answered: DashSet::new(),
             notify,
@@ -96,7 +96,7 @@ async fn shared_log_event(
     match rows.commit(&b.pool, b.notify).await {
         Ok(()) => created(answer),
         Err(e) => {
-            eprintln!("B6: the rows were not committed: {e:#}");
+            eprintln!("B7: the rows were not committed: {e:#}");
             b.answered.remove(&(device, key.to_owned()));
             StatusCode::SERVICE_UNAVAILABLE.into_response()
         }
@@ -169,7 +169,7 @@ mod tests {
     use super::*;
     use lobbywatch::domain::StationId;
 
-    /// B6 writes what the service writes for an event, once per key, into the service's own
+    /// B7 writes what the service writes for an event, once per key, into the service's own
     /// tables: the service's reads find the event and its answer.
     #[tokio::test(flavor = "multi_thread")]
     async fn the_shared_log_baseline_writes_the_services_two_rows_once_per_key() {

@@ -17,6 +17,7 @@ use crate::client::Conn;
 use crate::fixture::{GUARD_TOKEN, KEEP_INSIDE};
 use crate::load::Desks;
 use crate::process::Served;
+use crate::report::targets;
 use crate::subscribers::{Stalled, Target, Watchers, delivery_latency};
 use crate::{Plan, Report, Workspace};
 use lobbywatch::http::live::MAX_BUFFERED_OUTPUT;
@@ -107,7 +108,7 @@ fn report_s3(n: usize, pace: f64, s3: &Histogram<u64>, b3: &Histogram<u64>, repo
             ms(b3, 0.5)
         ),
         "p99 ≤ 1.5 × B3",
-        Some(ratio <= 1.5),
+        Some(ratio <= targets::S3_MAX_P99_RATIO_B3),
     );
 }
 

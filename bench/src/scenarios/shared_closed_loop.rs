@@ -1,4 +1,4 @@
-//! One closed-loop measurement on the shared PostgreSQL log (B1, B6, B6n, P1, P2): S1's load
+//! One closed-loop measurement on the shared PostgreSQL log (B1, B7, B7n, P1, P2): S1's load
 //! spread over one or more servers, after a warm-up of its own, with what the servers and the
 //! database server used over the measured part — CPU per request on both sides, WAL bytes and
 //! requests per WAL flush — and how many 503s the clients met on the way.

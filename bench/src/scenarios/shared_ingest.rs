@@ -1,7 +1,7 @@
-//! B1, B6, B6n, P1 and P2: S1's closed-loop load on the shared PostgreSQL log — through one
+//! B1, B7, B7n, P1 and P2: S1's closed-loop load on the shared PostgreSQL log — through one
 //! instance (P1) and split over two instances of one database (P2) — beside the bare handler
-//! (B1), the bare handler writing the service's two rows to PostgreSQL (B6) and the same with the
-//! service's `NOTIFY` (B6n), all in the same run, each after a warm-up of its own and on a fresh
+//! (B1), the bare handler writing the service's two rows to PostgreSQL (B7) and the same with the
+//! service's `NOTIFY` (B7n), all in the same run, each after a warm-up of its own and on a fresh
 //! database.
 //!
 //! In P2 client `i` sends to instance `(i + i / stations) % 2`: the two clients of each desk
@@ -21,7 +21,7 @@ use crate::pg::Postgres;
 use crate::process::Served;
 use crate::{Plan, Report, Workspace};
 
-/// B1, B6, B6n and P1, then (when `plan` runs P2) P2 and its split variant.
+/// B1, B7, B7n and P1, then (when `plan` runs P2) P2 and its split variant.
 pub(super) async fn ingest(
     plan: &Plan,
     ws: &Workspace,
@@ -38,47 +38,47 @@ pub(super) async fn ingest(
     let b1 = closed.measure(&[&bare], "p-b1", false).await?;
     drop(bare);
     progress(&format!("B1 bare handler: {:.0} req/s", b1.run.rate()));
-    let b6 = closed.baseline(Kind::SharedLog, "b6").await?;
-    report_b6(&b6, &b1, report)?;
-    let b6n = closed.baseline(Kind::SharedLogNotify, "b6n").await?;
-    report_b6n(&b6n, &b6, report)?;
+    let b7 = closed.baseline(Kind::SharedLog, "b7").await?;
+    report_b7(&b7, &b1, report)?;
+    let b7n = closed.baseline(Kind::SharedLogNotify, "b7n").await?;
+    report_b7n(&b7n, &b7, report)?;
     let p1 = closed.instances(1, "p1", false).await?;
-    report_p1(&p1, &[&b6, &b6n, &b1], report)?;
+    report_p1(&p1, &[&b7, &b7n, &b1], report)?;
     if plan.runs("p2") {
         let p2 = closed.instances(2, "p2", false).await?;
-        report_p2(&p2, &p1, &b6, report);
+        report_p2(&p2, &p1, &b7, report);
         let split = closed.instances(2, "p2-split", true).await?;
         report_p2_split(&split, &p2, &p1, report);
     }
     Ok(())
 }
 
-/// B6's figures and row, relative to B1; fails if any B1 or B6 request failed.
-fn report_b6(b6: &Measured, b1: &Measured, report: &mut Report) -> anyhow::Result<()> {
+/// B7's figures and row, relative to B1; fails if any B1 or B7 request failed.
+fn report_b7(b7: &Measured, b1: &Measured, report: &mut Report) -> anyhow::Result<()> {
     anyhow::ensure!(
-        b6.run.failed == 0 && b1.run.failed == 0,
-        "B6/B1: {} and {} requests failed",
-        b6.run.failed,
+        b7.run.failed == 0 && b1.run.failed == 0,
+        "B7/B1: {} and {} requests failed",
+        b7.run.failed,
         b1.run.failed
     );
-    let ratio = b6.run.rate() / b1.run.rate();
+    let ratio = b7.run.rate() / b1.run.rate();
     progress(&format!(
-        "B6 bare handler + two rows in PostgreSQL: {:.0} req/s = {ratio:.2} × B1; per request {}",
-        b6.run.rate(),
-        b6.costs()
+        "B7 bare handler + two rows in PostgreSQL: {:.0} req/s = {ratio:.2} × B1; per request {}",
+        b7.run.rate(),
+        b7.costs()
     ));
     report.figure("p_b1_requests_per_s", b1.run.rate());
     report.figure("p_b1_cpu_us_per_request", b1.cpu_us);
-    report.figure("b6_requests_per_s", b6.run.rate());
-    report.figure("b6_ratio_b1", ratio);
-    b6.figures("b6", "request", report);
+    report.figure("b7_requests_per_s", b7.run.rate());
+    report.figure("b7_ratio_b1", ratio);
+    b7.figures("b7", "request", report);
     report.row(
-        "B6 bare handler + the service's two rows in PostgreSQL (not a target)",
+        "B7 bare handler + the service's two rows in PostgreSQL (not a target)",
         format!(
             "{:.0} req/s ({ratio:.2} × B1); {:.0} + {} µs CPU (handler + database)",
-            b6.run.rate(),
-            b6.cpu_us,
-            shown(b6.db_cpu_us(), 0)
+            b7.run.rate(),
+            b7.cpu_us,
+            shown(b7.db_cpu_us(), 0)
         ),
         format!("B1 bare handler {:.0} req/s", b1.run.rate()),
         "—",
@@ -87,70 +87,70 @@ fn report_b6(b6: &Measured, b1: &Measured, report: &mut Report) -> anyhow::Resul
     Ok(())
 }
 
-/// B6n's figures and row, relative to B6; fails if any B6n request failed.
-fn report_b6n(b6n: &Measured, b6: &Measured, report: &mut Report) -> anyhow::Result<()> {
+/// B7n's figures and row, relative to B7; fails if any B7n request failed.
+fn report_b7n(b7n: &Measured, b7: &Measured, report: &mut Report) -> anyhow::Result<()> {
     anyhow::ensure!(
-        b6n.run.failed == 0,
-        "B6n: {} requests failed",
-        b6n.run.failed
+        b7n.run.failed == 0,
+        "B7n: {} requests failed",
+        b7n.run.failed
     );
-    let ratio = b6n.run.rate() / b6.run.rate();
+    let ratio = b7n.run.rate() / b7.run.rate();
     progress(&format!(
-        "B6n B6 + the service's NOTIFY: {:.0} req/s = {ratio:.2} × B6; per request {}",
-        b6n.run.rate(),
-        b6n.costs()
+        "B7n B7 + the service's NOTIFY: {:.0} req/s = {ratio:.2} × B7; per request {}",
+        b7n.run.rate(),
+        b7n.costs()
     ));
-    report.figure("b6n_requests_per_s", b6n.run.rate());
-    report.figure("b6n_ratio_b6", ratio);
-    b6n.figures("b6n", "request", report);
+    report.figure("b7n_requests_per_s", b7n.run.rate());
+    report.figure("b7n_ratio_b7", ratio);
+    b7n.figures("b7n", "request", report);
     report.row(
-        "B6n B6 + the service's NOTIFY in each transaction (not a target)",
+        "B7n B7 + the service's NOTIFY in each transaction (not a target)",
         format!(
-            "{:.0} req/s ({ratio:.2} × B6); {} requests per WAL flush (B6 {})",
-            b6n.run.rate(),
-            shown(b6n.per_wal_sync(), 1),
-            shown(b6.per_wal_sync(), 1)
+            "{:.0} req/s ({ratio:.2} × B7); {} requests per WAL flush (B7 {})",
+            b7n.run.rate(),
+            shown(b7n.per_wal_sync(), 1),
+            shown(b7.per_wal_sync(), 1)
         ),
-        format!("B6 {:.0} req/s", b6.run.rate()),
+        format!("B7 {:.0} req/s", b7.run.rate()),
         "—",
         None,
     );
     Ok(())
 }
 
-/// P1's figures and row, relative to B6, B6n and B1 (in that order in `baselines`); fails if
+/// P1's figures and row, relative to B7, B7n and B1 (in that order in `baselines`); fails if
 /// any P1 request failed.
 fn report_p1(p1: &Measured, baselines: &[&Measured; 3], report: &mut Report) -> anyhow::Result<()> {
-    let [b6, b6n, b1] = *baselines;
+    let [b7, b7n, b1] = *baselines;
     anyhow::ensure!(p1.run.failed == 0, "P1: {} requests failed", p1.run.failed);
-    let (to_b6, to_b1) = (p1.run.rate() / b6.run.rate(), p1.run.rate() / b1.run.rate());
-    let to_b6n = p1.run.rate() / b6n.run.rate();
+    let (to_b7, to_b1) = (p1.run.rate() / b7.run.rate(), p1.run.rate() / b1.run.rate());
+    let to_b7n = p1.run.rate() / b7n.run.rate();
     progress(&format!(
-        "P1 one instance on PostgreSQL: {:.0} events/s = {to_b6:.2} × B6 = {to_b6n:.2} × B6n = {to_b1:.2} × B1; per event {}; {} × 503",
+        "P1 one instance on PostgreSQL: {:.0} events/s = {to_b7:.2} × B7 = {to_b7n:.2} × B7n = {to_b1:.2} × B1; per event {}; {} × 503",
         p1.run.rate(),
         p1.costs(),
         p1.unavailable
     ));
     report.figure("p1_events_per_s", p1.run.rate());
-    report.figure("p1_ratio_b6", to_b6);
-    report.figure("p1_ratio_b6n", to_b6n);
+    report.figure("p1_ratio_b7", to_b7);
+    report.figure("p1_ratio_b7n", to_b7n);
     report.figure("p1_ratio_b1", to_b1);
     p1.figures("p1", "event", report);
     report.figure("p1_unavailable", p1.unavailable);
     report.row(
         "P1 S1's load through one instance on PostgreSQL",
         format!(
-            "{:.0} events/s ({to_b6:.2} × B6, {to_b6n:.2} × B6n, {to_b1:.2} × B1); {:.0} + {} µs CPU per event (service + database)",
+            "{:.0} events/s ({to_b7:.2} × B7, {to_b7n:.2} × B7n, {to_b1:.2} × B1); {:.0} + {} µs CPU per event (service + database)",
             p1.run.rate(),
             p1.cpu_us,
             shown(p1.db_cpu_us(), 0)
         ),
         format!(
-            "B6 {:.0} req/s, {:.0} + {} µs; B6n {:.0} req/s; B1 {:.0} req/s",
-            b6.run.rate(),
-            b6.cpu_us,
-            shown(b6.db_cpu_us(), 0),
-            b6n.run.rate(),
+            "B7 {:.0} req/s, {:.0} + {} µs; B7n {:.0} req/s; B1 {:.0} req/s",
+            b7.run.rate(),
+            b7.cpu_us,
+            shown(b7.db_cpu_us(), 0),
+            b7n.run.rate(),
             b1.run.rate()
         ),
         "—",
@@ -159,12 +159,12 @@ fn report_p1(p1: &Measured, baselines: &[&Measured; 3], report: &mut Report) -> 
     Ok(())
 }
 
-/// P2's figures and row, relative to P1 and B6: throughput, CPU, and whether every request
+/// P2's figures and row, relative to P1 and B7: throughput, CPU, and whether every request
 /// was accepted without a 503 on the way.
-fn report_p2(p2: &Measured, p1: &Measured, b6: &Measured, report: &mut Report) {
-    let (to_p1, to_b6) = (p2.run.rate() / p1.run.rate(), p2.run.rate() / b6.run.rate());
+fn report_p2(p2: &Measured, p1: &Measured, b7: &Measured, report: &mut Report) {
+    let (to_p1, to_b7) = (p2.run.rate() / p1.run.rate(), p2.run.rate() / b7.run.rate());
     progress(&format!(
-        "P2 two instances on one database: {:.0} events/s = {to_p1:.2} × P1 = {to_b6:.2} × B6; per event {} (both instances); {} failed, {} × 503 ({} contended), {} retries",
+        "P2 two instances on one database: {:.0} events/s = {to_p1:.2} × P1 = {to_b7:.2} × B7; per event {} (both instances); {} failed, {} × 503 ({} contended), {} retries",
         p2.run.rate(),
         p2.costs(),
         p2.run.failed,
@@ -174,7 +174,7 @@ fn report_p2(p2: &Measured, p1: &Measured, b6: &Measured, report: &mut Report) {
     ));
     report.figure("p2_events_per_s", p2.run.rate());
     report.figure("p2_ratio_p1", to_p1);
-    report.figure("p2_ratio_b6", to_b6);
+    report.figure("p2_ratio_b7", to_b7);
     p2.figures("p2", "event", report);
     report.figure("p2_failed", p2.run.failed);
     report.figure("p2_unavailable", p2.unavailable);
@@ -183,7 +183,7 @@ fn report_p2(p2: &Measured, p1: &Measured, b6: &Measured, report: &mut Report) {
     report.row(
         "P2 the same load through two instances of one database, every station through both",
         format!(
-            "{:.0} events/s ({to_p1:.2} × P1, {to_b6:.2} × B6); {:.0} + {} µs CPU per event (both instances + database); {} failed, {} × 503 ({} contended)",
+            "{:.0} events/s ({to_p1:.2} × P1, {to_b7:.2} × B7); {:.0} + {} µs CPU per event (both instances + database); {} failed, {} × 503 ({} contended)",
             p2.run.rate(),
             p2.cpu_us,
             shown(p2.db_cpu_us(), 0),
@@ -191,7 +191,7 @@ fn report_p2(p2: &Measured, p1: &Measured, b6: &Measured, report: &mut Report) {
             p2.unavailable,
             p2.contended
         ),
-        format!("P1 {:.0} events/s, B6 {:.0} req/s", p1.run.rate(), b6.run.rate()),
+        format!("P1 {:.0} events/s, B7 {:.0} req/s", p1.run.rate(), b7.run.rate()),
         "no request fails or is answered 503",
         Some(p2.run.failed == 0 && p2.unavailable == 0 && p2.run.accepted > 0),
     );

@@ -1,4 +1,4 @@
-//! P1–P4: the service on a shared PostgreSQL log, in the order they run — B1, B6, P1 and P2
+//! P1–P4: the service on a shared PostgreSQL log, in the order they run — B1, B7, P1 and P2
 //! (throughput through one and two instances, `shared_ingest.rs`), P3 (a check-in through one
 //! instance reaching a dashboard on another, `cross_instance.rs`), P4 (kill -9 of one instance
 //! of three under load, `instance_killed.rs`). One private cluster serves them all, a fresh

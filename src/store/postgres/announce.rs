@@ -3,7 +3,7 @@
 //! Not a `NOTIFY` inside each event's transaction: PostgreSQL commits notifying transactions one
 //! at a time (a cluster-wide lock taken before the commit record and held until it is flushed),
 //! so every event would wait for a WAL flush of its own, one after the other — measured by the
-//! bench, half the throughput of the same rows written without it (B6n against B6). Sent after
+//! bench, half the throughput of the same rows written without it (B7n against B7). Sent after
 //! the commit instead, one notifying transaction carries every event committed meanwhile, and the
 //! events' own transactions share their flushes again.
 //!

@@ -62,6 +62,8 @@ pub(super) struct Position {
     pub(super) marker: Arc<Marker>,
     /// Events committed so far, for the checkpointer to record in the marker.
     pub(super) committed: Arc<AtomicU64>,
+    /// The bench's B6: groups go to `bare_journal.rs` instead of the log's tables.
+    pub(super) bare_journal: bool,
 }
 
 impl Position {
@@ -80,6 +82,7 @@ pub(super) fn start(
     marker: Arc<Marker>,
     events: u64,
     observer: Option<CommitObserver>,
+    bare_journal: bool,
 ) -> anyhow::Result<mpsc::UnboundedSender<Job>> {
     let (jobs, rx) = mpsc::unbounded_channel();
     checkpointer::take_over_checkpoints(&conn)?;
@@ -87,6 +90,7 @@ pub(super) fn start(
     let position = Position {
         marker,
         committed: Arc::new(AtomicU64::new(events)),
+        bare_journal,
     };
     let checkpointer = Checkpointer::start(path, &position)?;
     thread::Builder::new()
@@ -204,7 +208,12 @@ fn commit_unless_failed(
             .wal_in_use_from_now()
             .map_err(|e| fail(format!("cannot update the data directory's marker: {e}")))?;
     }
-    write_group(conn, group).map_err(|e| fail(e.to_string()))?;
+    let written = if position.bare_journal {
+        super::bare_journal::write_group(conn, group)
+    } else {
+        write_group(conn, group)
+    };
+    written.map_err(|e| fail(e.to_string()))?;
     let events = group
         .iter()
         .filter(|job| matches!(&job.work, Work::Record(r) if r.event.is_some()))

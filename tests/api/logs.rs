@@ -1,0 +1,71 @@
+//! The service's log as an operator's collector reads it: `--log-format json` writes one JSON
+//! object per line with the request's span, and still never a token or personal data.
+
+use std::process::{Command, Stdio};
+
+use serde_json::{Value, json};
+
+use crate::helpers::{ServerProcess, check_in, event_request, write_config};
+
+#[tokio::test]
+async fn json_log_lines_are_objects_with_span_fields_and_no_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path());
+    let log_path = dir.path().join("server.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let data = dir.path().join("data");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_lobbywatch"));
+    command
+        .args(["--log-format", "json", "serve", "--listen", "127.0.0.1:0"])
+        .arg("--config")
+        .arg(&config)
+        .arg("--data")
+        .arg(&data)
+        .args(crate::backend::database_args(&data));
+    let server = ServerProcess::spawn_logging(command, "debug", Stdio::from(log));
+    let client = reqwest::Client::new();
+    // A walk-in and a booked visitor (an appointment reference is personal data), then a
+    // wrong token: each request runs inside the `http` span the collector must see.
+    let booked =
+        json!({"kind": "check_in", "service": "passport", "appointment": "APPT-9182-PRIVATE"});
+    for (token, key, body) in [
+        ("small-desk-token", "walk-in", check_in("passport")),
+        ("small-desk-token", "booked", booked),
+        ("not-a-real-token-5c1e", "wrong", check_in("passport")),
+    ] {
+        let _ = event_request(&client, &server.base, token, "small", key, &body)
+            .send()
+            .await
+            .unwrap();
+    }
+    server.stop();
+
+    let text = std::fs::read_to_string(&log_path).unwrap();
+    assert!(
+        !text.contains('\u{1b}'),
+        "an ANSI escape in the log: {text}"
+    );
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect();
+    assert!(!lines.is_empty(), "the log is empty");
+    for line in &lines {
+        for key in ["timestamp", "level", "fields"] {
+            assert!(line.get(key).is_some(), "no '{key}' in {line}");
+        }
+    }
+    let events_route = "/api/v1/stations/{station}/events";
+    assert!(
+        lines.iter().any(|line| line["span"]["route"] == events_route
+            && line["spans"][0]["name"] == "http"),
+        "no line carries the request's span: {text}"
+    );
+    for secret in [
+        "small-desk-token",
+        "not-a-real-token-5c1e",
+        "APPT-9182-PRIVATE",
+    ] {
+        assert!(!text.contains(secret), "the log holds '{secret}'");
+    }
+}
