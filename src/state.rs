@@ -254,6 +254,7 @@ fn restore_local(log: &OpenLog, config: &Config, clock: &Clock) -> anyhow::Resul
         engines,
         replayed,
         idempotency: IdempotencyTable::from_records(
+            config.idempotency,
             log.idempotency_records(recent)?,
             log.has_idempotency_before(recent)?,
         ),
@@ -288,6 +289,7 @@ async fn restore_shared(
         engines,
         replayed,
         idempotency: IdempotencyTable::from_records(
+            config.idempotency,
             log.idempotency_records(recent).await?,
             log.has_idempotency_before(recent).await?,
         ),

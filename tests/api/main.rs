@@ -20,5 +20,6 @@ mod opening_hours;
 mod operations;
 mod reports;
 mod restart;
+mod retention;
 mod stations;
 mod tokens;
