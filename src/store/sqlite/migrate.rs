@@ -3,8 +3,9 @@
 //! (`schema.rs`), in place, when the service opens it.
 //!
 //! Two steps, each atomic and each done again if the process dies before it finished: the rows
-//! move in one transaction (the old tables renamed aside, events and answers copied into the new
-//! ones in the order they were given, the old tables dropped, the layout version set), then a `VACUUM` rewrites the file
+//! move in one transaction (the old tables renamed aside, events copied station by station in seq
+//! order — the order a station's events have in the journal, whatever their clocks said — and
+//! answers in the order they were given, the old tables dropped, the layout version set), then a `VACUUM` rewrites the file
 //! with 1 KiB pages (SQLite changes a page size only by rewriting, and not in WAL mode, so the
 //! file leaves WAL mode for it; `schema.rs` puts it back). Nothing else changes: the log's
 //! identity, its events with their seqs and times, answers byte for byte, revocations and
@@ -72,7 +73,7 @@ fn move_rows(conn: &Connection) -> rusqlite::Result<(u64, u64)> {
     schema::create_tables(&tx)?;
     let events = tx.execute(
         "INSERT INTO events(station, seq, at_us, device, kind, body)
-         SELECT station, seq, at_us, device, kind, body FROM events_v1 ORDER BY at_us, station, seq",
+         SELECT station, seq, at_us, device, kind, body FROM events_v1 ORDER BY station, seq",
         [],
     )? as u64;
     let answers = move_answers(&tx)?;

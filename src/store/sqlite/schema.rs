@@ -149,11 +149,20 @@ pub(super) fn event_count(conn: &Connection) -> rusqlite::Result<u64> {
 /// A read-only connection to the log at `path`, already opened (and so created) for writing.
 /// In WAL mode it reads the last commit without ever waiting for the writer.
 pub(super) fn open_read_only(path: &Path) -> rusqlite::Result<Connection> {
-    Connection::open_with_flags(
+    let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
+    )?;
+    // A station's events lie scattered through the journal, so replaying one reads a page per
+    // event: mapped, that is a memory read rather than a system call each (a full replay of a
+    // million events took 4.1 s through read(), SQLite's default).
+    conn.execute_batch(&format!("PRAGMA mmap_size={READ_MAP_BYTES};"))?;
+    Ok(conn)
 }
+
+/// How much of the log a read connection maps (SQLite's own ceiling, just under 2 GiB): address
+/// space only, the kernel's page cache holds the pages either way.
+const READ_MAP_BYTES: u64 = 0x7fff_0000;
 
 /// A connection for the checkpointer thread: it writes nothing but checkpoints.
 pub(super) fn open_for_checkpoints(path: &Path) -> rusqlite::Result<Connection> {
