@@ -11,9 +11,11 @@
 mod database;
 mod describe;
 mod raw;
+mod retention;
 mod validate;
 
 pub use database::DatabaseUrl;
+pub use retention::IdempotencyPolicy;
 
 use std::fmt;
 use std::path::Path;
@@ -255,6 +257,8 @@ pub struct Config {
     pub devices: Vec<Device>,
     /// `[storage] database`: the PostgreSQL log to use when the command line names none.
     pub database: Option<DatabaseUrl>,
+    /// `[storage] idempotency_*`: how long and in how much memory answers are kept.
+    pub idempotency: IdempotencyPolicy,
 }
 
 impl Config {

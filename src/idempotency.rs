@@ -5,9 +5,16 @@
 //! the log in the same transaction as the event). [`IdempotencyTable::begin`] decides atomically,
 //! in one DashMap entry operation, whether a request proceeds, replays, or is refused; so two
 //! copies of the same request racing each other cannot both proceed.
+//!
+//! What is kept is bounded twice over ([`Policy`]): an answer is replayed for the retention
+//! window (72 h by default: a terminal's outbox resends a night's and a weekend day's queue) and
+//! refused as expired after it; and memory holds answers up to a byte budget, the oldest leaving
+//! first — an answer within the window but no longer in memory is read back from the log by one
+//! indexed look-up ([`IdempotencyTable::needs_log_lookup`]).
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, TimeDelta, Utc};
 
@@ -16,18 +23,19 @@ use dashmap::DashMap;
 use dashmap::mapref::entry::Entry;
 use sha2::{Digest, Sha256};
 
+pub use crate::config::IdempotencyPolicy as Policy;
 use crate::domain::{DeviceId, StationId};
-
-/// How long answers stay in memory. Older ones stay in the log and are looked up there on demand,
-/// so a terminal retrying after days off-line is still answered from its stored answer, while
-/// start-up and memory do not grow with the age of the log.
-pub const KEPT_IN_MEMORY: TimeDelta = TimeDelta::days(1);
 
 /// How far back start-up loads answers into memory. A terminal retries an unanswered request
 /// within seconds, so after a crash this window holds every answer a retry will ask for; anything
-/// older is looked up in the log on demand. Loading the whole of [`KEPT_IN_MEMORY`] instead would
+/// older is looked up in the log on demand. Loading the whole retention window instead would
 /// make start-up grow with a busy day's traffic (a million answers take over a second).
 pub const LOADED_AT_START: TimeDelta = TimeDelta::minutes(10);
+
+/// What an answer costs in memory beyond its bytes: the map's entry, the key's and device's
+/// allocations, the `Arc` and the eviction queue's entry — measured as about 200 bytes on
+/// x86-64, rounded up so the budget errs on the safe side.
+const ENTRY_OVERHEAD: usize = 256;
 
 /// A request's identity: SHA-256 over the station and the canonical JSON of its body, so the same
 /// event sent with other whitespace or key order counts as the same request.
@@ -97,39 +105,66 @@ pub enum Begin {
     Mismatch,
     /// The first request with this key has not finished yet.
     InFlight,
+    /// The key was answered longer ago than the retention window: its answer is no longer
+    /// replayed, and the request is not applied either (it may be that very event, resent late).
+    Expired { answered_at: DateTime<Utc> },
 }
 
 type SlotKey = (DeviceId, String);
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct IdempotencyTable {
     slots: DashMap<SlotKey, Slot>,
     /// Whether the log holds answers that memory does not (loaded window, evictions); only then
     /// does a key unknown in memory need a look-up in the log.
     older_in_log: AtomicBool,
+    /// Answered keys, oldest first, with when each was answered: what leaves memory first.
+    order: Mutex<VecDeque<(SlotKey, DateTime<Utc>)>>,
+    /// Memory the done answers take, by [`cost`].
+    bytes: AtomicUsize,
+    policy: Policy,
+}
+
+impl Default for IdempotencyTable {
+    fn default() -> Self {
+        Self::new(Policy::default())
+    }
+}
+
+/// What `answer` under `key` costs in memory, for the budget.
+fn cost(key: &SlotKey, answer: &Answer) -> usize {
+    ENTRY_OVERHEAD + key.0.as_str().len() + key.1.len() + answer.body.len()
 }
 
 impl IdempotencyTable {
-    /// Loads answers stored in the log; `older_in_log` says whether the log has more than these.
-    pub fn from_records(records: Vec<IdempotencyRecord>, older_in_log: bool) -> Self {
-        let slots = DashMap::with_capacity(records.len());
-        for r in records {
-            slots.insert(
-                (r.device, r.key),
-                Slot::Done {
-                    fingerprint: r.fingerprint,
-                    answer: Arc::new(Answer {
-                        status: r.status,
-                        body: r.body,
-                    }),
-                    at: r.at,
-                },
-            );
-        }
+    /// An empty table under `policy`.
+    pub fn new(policy: Policy) -> Self {
         Self {
-            slots,
-            older_in_log: AtomicBool::new(older_in_log),
+            slots: DashMap::new(),
+            older_in_log: AtomicBool::new(false),
+            order: Mutex::new(VecDeque::new()),
+            bytes: AtomicUsize::new(0),
+            policy,
         }
+    }
+
+    /// Loads answers stored in the log (oldest first); `older_in_log` says whether the log has
+    /// more than these.
+    pub fn from_records(
+        policy: Policy,
+        records: Vec<IdempotencyRecord>,
+        older_in_log: bool,
+    ) -> Self {
+        let table = Self::new(policy);
+        table.older_in_log.store(older_in_log, Ordering::Release);
+        for r in records {
+            table.remember(r);
+        }
+        table
+    }
+
+    pub fn policy(&self) -> Policy {
+        self.policy
     }
 
     /// Whether a key unknown in memory must be looked up in the log before it may proceed.
@@ -140,35 +175,60 @@ impl IdempotencyTable {
 
     /// Brings an answer found in the log back into memory (unless the key is already known).
     pub fn remember(&self, record: IdempotencyRecord) {
-        self.slots
-            .entry((record.device, record.key))
-            .or_insert(Slot::Done {
+        let key = (record.device, record.key);
+        let answer = Arc::new(Answer {
+            status: record.status,
+            body: record.body,
+        });
+        if let Entry::Vacant(v) = self.slots.entry(key.clone()) {
+            v.insert(Slot::Done {
                 fingerprint: record.fingerprint,
-                answer: Arc::new(Answer {
-                    status: record.status,
-                    body: record.body,
-                }),
+                answer: answer.clone(),
                 at: record.at,
             });
-    }
-
-    /// Forgets answers given before `cutoff`; they remain in the log.
-    pub fn evict_before(&self, cutoff: DateTime<Utc>) {
-        let before = self.slots.len();
-        self.slots
-            .retain(|_, slot| !matches!(slot, Slot::Done { at, .. } if *at < cutoff));
-        if self.slots.len() < before {
-            self.older_in_log.store(true, Ordering::Release);
+            self.added(key, &answer, record.at);
         }
     }
 
-    pub fn begin(&self, device: &DeviceId, key: &IdempotencyKey, fp: [u8; 32]) -> Begin {
+    /// Forgets answers given before `cutoff` (they remain in the log until pruned) and, while
+    /// memory is over its budget, the oldest others. Answers leave in the order they were given.
+    pub fn evict_before(&self, cutoff: DateTime<Utc>) {
+        let mut order = self.order.lock().unwrap_or_else(PoisonError::into_inner);
+        while let Some((key, at)) = order.front().cloned() {
+            let over_budget = self.bytes.load(Ordering::Acquire) > self.policy.memory_budget;
+            if at >= cutoff && !over_budget {
+                break;
+            }
+            order.pop_front();
+            let removed = self.slots.remove_if(
+                &key,
+                |_, slot| matches!(slot, Slot::Done { at: answered, .. } if *answered == at),
+            );
+            if let Some((key, Slot::Done { answer, .. })) = removed {
+                self.bytes.fetch_sub(cost(&key, &answer), Ordering::AcqRel);
+                self.older_in_log.store(true, Ordering::Release);
+            }
+        }
+    }
+
+    /// Decides what to do with a request under `key` at `now`.
+    pub fn begin(
+        &self,
+        device: &DeviceId,
+        key: &IdempotencyKey,
+        fp: [u8; 32],
+        now: DateTime<Utc>,
+    ) -> Begin {
+        let oldest_replayed = now - self.policy.retention;
         match self.slots.entry((device.clone(), key.0.clone())) {
             Entry::Vacant(v) => {
                 v.insert(Slot::InFlight { fingerprint: fp });
                 Begin::Proceed
             }
             Entry::Occupied(o) => match o.get() {
+                Slot::Done { at, .. } if *at < oldest_replayed => {
+                    Begin::Expired { answered_at: *at }
+                }
                 Slot::InFlight { fingerprint } if *fingerprint == fp => Begin::InFlight,
                 Slot::Done {
                     fingerprint,
@@ -189,14 +249,30 @@ impl IdempotencyTable {
         answer: Arc<Answer>,
         at: DateTime<Utc>,
     ) {
-        self.slots.insert(
-            (device.clone(), key.0.clone()),
+        let slot_key = (device.clone(), key.0.clone());
+        let before = self.slots.insert(
+            slot_key.clone(),
             Slot::Done {
                 fingerprint: fp,
-                answer,
+                answer: answer.clone(),
                 at,
             },
         );
+        if !matches!(before, Some(Slot::Done { .. })) {
+            self.added(slot_key, &answer, at);
+        }
+    }
+
+    /// Counts a new done answer and, past the budget, lets the oldest go.
+    fn added(&self, key: SlotKey, answer: &Answer, at: DateTime<Utc>) {
+        let total = self.bytes.fetch_add(cost(&key, answer), Ordering::AcqRel) + cost(&key, answer);
+        self.order
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push_back((key, at));
+        if total > self.policy.memory_budget {
+            self.evict_before(DateTime::<Utc>::MIN_UTC);
+        }
     }
 
     /// The request was not carried out (e.g. the log failed): the key is free again.
@@ -213,6 +289,11 @@ impl IdempotencyTable {
 
     pub fn is_empty(&self) -> bool {
         self.slots.is_empty()
+    }
+
+    /// Memory the answers held take, in bytes, as counted against the budget.
+    pub fn bytes(&self) -> usize {
+        self.bytes.load(Ordering::Acquire)
     }
 }
 
@@ -231,28 +312,46 @@ mod tests {
     fn same_key_same_body_replays_and_other_body_mismatches() {
         let t = IdempotencyTable::default();
         let (d, k) = ids();
-        assert!(matches!(t.begin(&d, &k, [1; 32]), Begin::Proceed));
-        assert!(matches!(t.begin(&d, &k, [1; 32]), Begin::InFlight));
-        assert!(matches!(t.begin(&d, &k, [2; 32]), Begin::Mismatch));
+        assert!(matches!(
+            t.begin(&d, &k, [1; 32], Utc::now()),
+            Begin::Proceed
+        ));
+        assert!(matches!(
+            t.begin(&d, &k, [1; 32], Utc::now()),
+            Begin::InFlight
+        ));
+        assert!(matches!(
+            t.begin(&d, &k, [2; 32], Utc::now()),
+            Begin::Mismatch
+        ));
         let answer = Arc::new(Answer {
             status: 201,
             body: Bytes::from_static(b"{}"),
         });
         t.complete(&d, &k, [1; 32], answer.clone(), Utc::now());
-        match t.begin(&d, &k, [1; 32]) {
+        match t.begin(&d, &k, [1; 32], Utc::now()) {
             Begin::Replay(a) => assert_eq!(a, answer),
             other => panic!("expected a replay, got {other:?}"),
         }
-        assert!(matches!(t.begin(&d, &k, [2; 32]), Begin::Mismatch));
+        assert!(matches!(
+            t.begin(&d, &k, [2; 32], Utc::now()),
+            Begin::Mismatch
+        ));
     }
 
     #[test]
     fn an_abandoned_key_can_be_used_again_but_a_done_one_is_kept() {
         let t = IdempotencyTable::default();
         let (d, k) = ids();
-        assert!(matches!(t.begin(&d, &k, [1; 32]), Begin::Proceed));
+        assert!(matches!(
+            t.begin(&d, &k, [1; 32], Utc::now()),
+            Begin::Proceed
+        ));
         t.abandon(&d, &k);
-        assert!(matches!(t.begin(&d, &k, [1; 32]), Begin::Proceed));
+        assert!(matches!(
+            t.begin(&d, &k, [1; 32], Utc::now()),
+            Begin::Proceed
+        ));
         t.complete(
             &d,
             &k,
@@ -264,7 +363,10 @@ mod tests {
             Utc::now(),
         );
         t.abandon(&d, &k);
-        assert!(matches!(t.begin(&d, &k, [1; 32]), Begin::Replay(_)));
+        assert!(matches!(
+            t.begin(&d, &k, [1; 32], Utc::now()),
+            Begin::Replay(_)
+        ));
     }
 
     #[test]
@@ -275,16 +377,87 @@ mod tests {
             !t.needs_log_lookup(&d, &k),
             "an empty log has nothing to look up"
         );
-        assert!(matches!(t.begin(&d, &k, [1; 32]), Begin::Proceed));
+        assert!(matches!(
+            t.begin(&d, &k, [1; 32], Utc::now()),
+            Begin::Proceed
+        ));
         let long_ago = Utc::now() - TimeDelta::days(3);
         let answer = Arc::new(Answer {
             status: 201,
             body: Bytes::new(),
         });
         t.complete(&d, &k, [1; 32], answer, long_ago);
-        t.evict_before(Utc::now() - KEPT_IN_MEMORY);
+        t.evict_before(Utc::now() - Policy::default().retention);
         assert!(t.is_empty());
         assert!(t.needs_log_lookup(&d, &k));
+    }
+
+    fn answer(bytes: usize) -> Arc<Answer> {
+        Arc::new(Answer {
+            status: 201,
+            body: Bytes::from(vec![b'x'; bytes]),
+        })
+    }
+
+    #[test]
+    fn an_answer_older_than_the_retention_is_refused_as_expired_not_replayed_nor_applied() {
+        let t = IdempotencyTable::new(Policy {
+            retention: TimeDelta::hours(72),
+            memory_budget: 1 << 20,
+        });
+        let (d, k) = ids();
+        let answered = Utc::now();
+        assert!(matches!(t.begin(&d, &k, [1; 32], answered), Begin::Proceed));
+        t.complete(&d, &k, [1; 32], answer(10), answered);
+        let just_inside = answered + TimeDelta::hours(72);
+        assert!(matches!(
+            t.begin(&d, &k, [1; 32], just_inside),
+            Begin::Replay(_)
+        ));
+        let after = just_inside + TimeDelta::seconds(1);
+        assert!(matches!(
+            t.begin(&d, &k, [1; 32], after),
+            Begin::Expired { answered_at } if answered_at == answered
+        ));
+        // Another body under the expired key is not applied either.
+        assert!(matches!(
+            t.begin(&d, &k, [2; 32], after),
+            Begin::Expired { .. }
+        ));
+    }
+
+    #[test]
+    fn memory_holds_answers_up_to_its_budget_the_oldest_leaving_first() {
+        let one = ENTRY_OVERHEAD + "desk-1".len() + "k-00".len() + 1000;
+        let t = IdempotencyTable::new(Policy {
+            retention: TimeDelta::hours(72),
+            memory_budget: 10 * one,
+        });
+        let d = DeviceId::parse("desk-1").unwrap();
+        let start = Utc::now();
+        for i in 0..25 {
+            let k = IdempotencyKey::parse(&format!("k-{i:02}")).unwrap();
+            let at = start + TimeDelta::seconds(i);
+            assert!(matches!(t.begin(&d, &k, [1; 32], at), Begin::Proceed));
+            t.complete(&d, &k, [1; 32], answer(1000), at);
+            assert!(
+                t.bytes() <= 10 * one,
+                "over budget after {i}: {}",
+                t.bytes()
+            );
+        }
+        assert_eq!(t.len(), 10);
+        let oldest = IdempotencyKey::parse("k-00").unwrap();
+        let newest = IdempotencyKey::parse("k-24").unwrap();
+        assert!(
+            t.needs_log_lookup(&d, &oldest),
+            "the oldest left memory for the log"
+        );
+        assert!(!t.needs_log_lookup(&d, &newest));
+        assert!(matches!(
+            t.begin(&d, &newest, [1; 32], start),
+            Begin::Replay(_)
+        ));
     }
 
     #[test]

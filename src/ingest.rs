@@ -55,6 +55,12 @@ pub enum IngestError {
     KeyReused,
     #[error("the first request with this Idempotency-Key is still in flight")]
     KeyInFlight,
+    /// The key was answered longer ago than the retention window: neither replayed nor applied.
+    #[error("the Idempotency-Key was answered at {answered_at}, before the retention window")]
+    KeyExpired {
+        answered_at: DateTime<Utc>,
+        retention: chrono::TimeDelta,
+    },
     /// The engine refused a service event (a request's refusal is an answer, see [`submit`]).
     #[error("{0}")]
     Refused(Refusal),
@@ -93,10 +99,12 @@ pub async fn submit(
         // A shared log answers an old key when its insert collides (`shared.rs`).
         load_old_answer(state, &claim).await?;
     }
-    match state
-        .idempotency
-        .begin(&claim.device.id, &claim.key, claim.fingerprint)
-    {
+    match state.idempotency.begin(
+        &claim.device.id,
+        &claim.key,
+        claim.fingerprint,
+        state.clock.now(),
+    ) {
         Begin::Proceed => {}
         Begin::Replay(answer) => {
             return Ok(Reply {
@@ -106,6 +114,7 @@ pub async fn submit(
         }
         Begin::Mismatch => return Err(IngestError::KeyReused),
         Begin::InFlight => return Err(IngestError::KeyInFlight),
+        Begin::Expired { answered_at } => return Err(expired(state, answered_at)),
     }
     // Checked only now: a retry of an event the log holds gets its answer even while the log
     // is failing — told "nothing was recorded", a clerk would issue it again under a new key.
@@ -147,6 +156,24 @@ pub async fn submit(
     tokio::spawn(async move { complete(&state, &slot, &station, claim, pending).await })
         .await
         .map_err(|_| IngestError::Internal)?
+}
+
+/// The instant an event is accepted: `now`, but never before the station's last event (a clock
+/// stepped back, or on a shared log another instance's clock a little ahead) — a station's log
+/// runs forward in time, as its history, its waits and the log's time look-ups expect.
+pub(crate) fn not_before_last(
+    engine: &crate::engine::Station,
+    now: DateTime<Utc>,
+) -> DateTime<Utc> {
+    engine.last_at().map_or(now, |last| now.max(last))
+}
+
+/// The refusal of a key answered before the retention window.
+pub(crate) fn expired(state: &AppState, answered_at: DateTime<Utc>) -> IngestError {
+    IngestError::KeyExpired {
+        answered_at,
+        retention: state.idempotency.policy().retention,
+    }
 }
 
 /// One request's hold on its `(device, Idempotency-Key)`.
@@ -218,7 +245,7 @@ fn apply_and_log(
     at: DateTime<Utc>,
     render_refusal: impl FnOnce(Refusal) -> Answer,
 ) -> Result<Pending, IngestError> {
-    let applied = {
+    let (applied, at) = {
         let Ok(mut engine) = slot.engine.lock() else {
             state.idempotency.abandon(&claim.device.id, &claim.key);
             return Err(IngestError::Internal);
@@ -227,7 +254,8 @@ fn apply_and_log(
             state.idempotency.abandon(&claim.device.id, &claim.key);
             return Err(IngestError::UnknownStation(station.clone()));
         }
-        engine.apply(&event, at, Mode::Live).map(|outcome| {
+        let at = not_before_last(&engine, at);
+        let applied = engine.apply(&event, at, Mode::Live).map(|outcome| {
             let answer = Answer {
                 status: CREATED,
                 body: Bytes::from(serde_json::to_vec(&outcome).expect("outcomes serialize")),
@@ -240,7 +268,8 @@ fn apply_and_log(
                 snapshot: accepted.snapshot,
             });
             (ack, answer, Some(accepted.docs))
-        })
+        });
+        (applied, at)
     };
     let (ack, answer, docs) = applied.unwrap_or_else(|refusal| {
         let answer = render_refusal(refusal);
@@ -317,6 +346,7 @@ pub async fn apply_system(
     let (ack, outcome, docs) = {
         let mut engine = slot.engine.lock().map_err(|_| IngestError::Internal)?;
         serving(&slot, station)?;
+        let at = not_before_last(&engine, at);
         let Some(event) = decide(&engine, at) else {
             return Ok(None);
         };

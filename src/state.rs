@@ -126,10 +126,9 @@ struct Restore {
 }
 
 /// Restores every station — from its snapshot when that fits the config, else from nothing — and
-/// replays its events after that. Stations are independent, so they are replayed in parallel, one
-/// thread per core, each with a read connection of its own, taking the next station when done
-/// (a national log's stations differ in size). Returns each station with the number of events
-/// replayed, in the order given.
+/// replays its events after that. Stations are independent, so they are dealt out to one thread
+/// per core, each with a read connection of its own. Returns each station with the number of
+/// events replayed, in the order given.
 fn restore_stations(
     log: &OpenLog,
     rules: &crate::config::Rules,
@@ -138,26 +137,18 @@ fn restore_stations(
     let threads = std::thread::available_parallelism()
         .map_or(1, std::num::NonZeroUsize::get)
         .clamp(1, jobs.len().max(1));
+    let mut groups: Vec<Vec<(usize, Restore)>> = (0..threads).map(|_| Vec::new()).collect();
+    for (i, job) in jobs.into_iter().enumerate() {
+        groups[i % threads].push((i, job));
+    }
     let readers = (0..threads)
         .map(|_| log.reader())
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let queue = Mutex::new(jobs.into_iter().enumerate());
     let done = std::thread::scope(|scope| {
         let workers: Vec<_> = readers
             .into_iter()
-            .map(|reader| {
-                let queue = &queue;
-                scope.spawn(move || -> anyhow::Result<Vec<_>> {
-                    let mut done = Vec::new();
-                    loop {
-                        let next = queue.lock().expect("the queue is never poisoned").next();
-                        let Some((i, job)) = next else {
-                            return Ok(done);
-                        };
-                        done.push((i, restore_station(&reader, rules, job)?));
-                    }
-                })
-            })
+            .zip(groups)
+            .map(|(reader, group)| scope.spawn(move || restore_group(&reader, rules, group)))
             .collect();
         workers
             .into_iter()
@@ -169,15 +160,44 @@ fn restore_stations(
     Ok(done.into_iter().map(|(_, restored)| restored).collect())
 }
 
-fn restore_station(
+/// A station's tail from which one pass over the journal beats reading its events one by one
+/// through the index: the journal interleaves stations, so a pass reads everyone's events, but
+/// sequentially and without decoding the others', where the index costs a page read per event.
+const SCANNED_TAIL: u64 = 2_000;
+
+/// Restores one thread's stations: those with long tails by one pass over the journal together,
+/// the rest each by its own index range.
+fn restore_group(
     reader: &LogReader,
     rules: &crate::config::Rules,
-    job: Restore,
-) -> anyhow::Result<(engine::Station, u64)> {
-    let mut station = start_from(rules, job);
-    let (id, head) = (station.config().id.clone(), station.seq());
-    let tail = reader.replay(id.as_str(), head, |r| replay_one(&mut station, &r))?;
-    Ok((station, tail))
+    group: Vec<(usize, Restore)>,
+) -> anyhow::Result<Vec<(usize, (engine::Station, u64))>> {
+    let mut long = Vec::new();
+    let mut done = Vec::new();
+    for (i, job) in group {
+        let mut station = start_from(rules, job);
+        let id = station.config().id.clone();
+        if reader.last_seq(id.as_str())? >= station.seq() + SCANNED_TAIL {
+            long.push((i, station));
+        } else {
+            let tail =
+                reader.replay(id.as_str(), station.seq(), |r| replay_one(&mut station, &r))?;
+            done.push((i, (station, tail)));
+        }
+    }
+    let ids: Vec<StationId> = long.iter().map(|(_, s)| s.config().id.clone()).collect();
+    let heads: Vec<(&str, u64)> = ids
+        .iter()
+        .zip(&long)
+        .map(|(id, (_, s))| (id.as_str(), s.seq()))
+        .collect();
+    let mut tails = vec![0u64; long.len()];
+    reader.replay_scan(&heads, |k, r| {
+        tails[k] += 1;
+        replay_one(&mut long[k].1, &r)
+    })?;
+    done.extend(long.into_iter().zip(tails).map(|((i, s), t)| (i, (s, t))));
+    Ok(done)
 }
 
 /// A station from its snapshot when that fits the config, else empty.
@@ -276,6 +296,7 @@ fn restore_local(log: &OpenLog, config: &Config, clock: &Clock) -> anyhow::Resul
         engines,
         replayed,
         idempotency: IdempotencyTable::from_records(
+            config.idempotency,
             log.idempotency_records(recent)?,
             log.has_idempotency_before(recent)?,
         ),
@@ -310,6 +331,7 @@ async fn restore_shared(
         engines,
         replayed,
         idempotency: IdempotencyTable::from_records(
+            config.idempotency,
             log.idempotency_records(recent).await?,
             log.has_idempotency_before(recent).await?,
         ),

@@ -16,6 +16,7 @@
 
 mod decode;
 pub mod postgres;
+pub mod prune;
 pub mod rows;
 pub mod sqlite;
 
@@ -29,6 +30,7 @@ use crate::engine::Snapshot;
 use crate::idempotency::IdempotencyRecord;
 
 pub use crate::config::DatabaseUrl;
+pub use prune::Prune;
 pub use sqlite::{
     Backup, CHECKPOINT_AFTER, DB_FILE, LogReader, MARKER_FILE, MAX_GROUP, OpenLog,
     WAL_FRAMES_LIMIT, backup, set_aside,
@@ -246,6 +248,14 @@ impl Log {
         match self {
             Log::Local(log) => acknowledged(log.revoke(revocation)).await,
             Log::Shared(log) => log.revoke(&revocation).await,
+        }
+    }
+
+    /// One bounded pass of answer retention (`prune.rs`).
+    pub async fn prune_answers(&self, prune: Prune) -> Result<(), StoreError> {
+        match self {
+            Log::Local(log) => acknowledged(log.prune_answers(prune)).await,
+            Log::Shared(log) => log.prune_answers(prune).await,
         }
     }
 

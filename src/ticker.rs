@@ -20,7 +20,8 @@ use crate::state::AppState;
 /// How often the clock is checked; opening hours are given to the minute.
 pub const TICK: Duration = Duration::from_secs(10);
 
-/// How often idempotent answers older than a day are dropped from memory (they stay in the log).
+/// How often answers past the retention window leave memory and a pass of retention runs on the
+/// log (`store/prune.rs`).
 pub const EVICT_EVERY: Duration = Duration::from_secs(600);
 
 /// What about a station depends on the time alone: the local date, which services are open, and
@@ -39,6 +40,19 @@ fn time_facts(station: &Station, now: DateTime<Utc>) -> TimeFacts {
     (local.date(), services)
 }
 
+/// One pass of answer retention in the log; a failure is logged and tried again next time (the
+/// answers it would have pruned are refused as expired all the same).
+async fn prune_answers(
+    state: &AppState,
+    now: chrono::DateTime<chrono::Utc>,
+    retention: chrono::TimeDelta,
+) {
+    let prune = crate::store::Prune::at(now, retention);
+    if let Err(e) = state.store.prune_answers(prune).await {
+        tracing::warn!(cause = %e, "pruning stored answers failed");
+    }
+}
+
 /// Runs until the service shuts down.
 pub async fn keep_time(state: AppState) {
     let mut seen: BTreeMap<StationId, TimeFacts> = BTreeMap::new();
@@ -52,9 +66,9 @@ pub async fn keep_time(state: AppState) {
         let now = state.clock.now();
         if evicted.elapsed() >= EVICT_EVERY {
             evicted = tokio::time::Instant::now();
-            state
-                .idempotency
-                .evict_before(now - crate::idempotency::KEPT_IN_MEMORY);
+            let retention = state.idempotency.policy().retention;
+            state.idempotency.evict_before(now - retention);
+            prune_answers(&state, now, retention).await;
         }
         log_due_events(&state).await;
         for (id, slot) in state.stations().iter() {

@@ -60,12 +60,17 @@ pub(super) struct RawConfig {
     pub storage: RawStorage,
 }
 
-/// `[storage]`: where the event log lives when the command line does not say.
+/// `[storage]`: where the event log lives when the command line does not say, and how long and
+/// in how much memory idempotent answers are kept.
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawStorage {
     /// A `postgres://` URL; without it, the SQLite log in the data directory.
     pub database: Option<String>,
+    /// Hours a stored answer is replayed to a retry (default 72).
+    pub idempotency_retention_h: Option<u32>,
+    /// MiB of answers held in memory (default 256); older ones are read from the log.
+    pub idempotency_memory_mib: Option<u32>,
 }
 
 #[derive(Deserialize)]

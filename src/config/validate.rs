@@ -37,6 +37,7 @@ pub(super) fn config(raw: RawConfig, file: &str) -> Result<Config, ConfigError> 
     let holidays = raw.calendar.norwegian_holidays;
     let stations = stations(&c, raw.stations, &districts, &operations, holidays)?;
     let devices = devices::devices(&c, raw.devices, &stations, &districts)?;
+    let idempotency = idempotency_policy(&c, &raw.storage)?;
     let database = raw
         .storage
         .database
@@ -50,6 +51,30 @@ pub(super) fn config(raw: RawConfig, file: &str) -> Result<Config, ConfigError> 
         stations,
         devices,
         database,
+        idempotency,
+    })
+}
+
+/// `[storage] idempotency_retention_h` and `idempotency_memory_mib`, defaults filled in.
+fn idempotency_policy(
+    c: &Checker<'_>,
+    storage: &super::raw::RawStorage,
+) -> Result<super::IdempotencyPolicy, ConfigError> {
+    let default = super::IdempotencyPolicy::default();
+    let hours = storage.idempotency_retention_h;
+    if hours == Some(0) {
+        return Err(c.err(
+            "storage.idempotency_retention_h",
+            "must be at least 1 (hours); a terminal's offline outbox resends within it",
+        ));
+    }
+    let mib = storage.idempotency_memory_mib;
+    if mib == Some(0) {
+        return Err(c.err("storage.idempotency_memory_mib", "must be at least 1 (MiB)"));
+    }
+    Ok(super::IdempotencyPolicy {
+        retention: hours.map_or(default.retention, |h| chrono::TimeDelta::hours(h.into())),
+        memory_budget: mib.map_or(default.memory_budget, |m| m as usize * 1024 * 1024),
     })
 }
 

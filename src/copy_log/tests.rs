@@ -148,13 +148,16 @@ async fn rows_of(
     Vec<SnapshotRow>,
 ) {
     let view = CopyView::open(dir).unwrap();
+    let mut answers = read_table(async |after| view.answers_after(after, 7).await)
+        .await
+        .unwrap();
+    // Listed in the order they were stored; compared in key order, as the database lists them.
+    answers.sort_by(|a, b| (&a.device, &a.key).cmp(&(&b.device, &b.key)));
     (
         read_table(async |after| view.events_after(after, 7).await)
             .await
             .unwrap(),
-        read_table(async |after| view.answers_after(after, 7).await)
-            .await
-            .unwrap(),
+        answers,
         read_table(async |after| view.revoked_after(after, 7).await)
             .await
             .unwrap(),

@@ -36,6 +36,13 @@ pub enum ApiError {
     )]
     IdempotencyKeyReused,
     #[error(
+        "this Idempotency-Key was answered at {answered_at}, more than {retention_h} hours ago; answers are kept for {retention_h} hours, so this request was neither replayed nor applied — if the event still has to be recorded, send it again with a new key"
+    )]
+    IdempotencyKeyExpired {
+        answered_at: String,
+        retention_h: i64,
+    },
+    #[error(
         "the first request with this Idempotency-Key is still being processed; retry in a moment"
     )]
     RequestInFlight,
@@ -175,6 +182,8 @@ problem_kinds! {
         "A reload read a config file that is not valid; `detail` names the file, the key (also in `field`) and the reason. The running config stays in force.";
     ReloadRefused => CONFLICT, "reload-refused", "The config cannot apply now",
         "The config file is valid but cannot apply to the running service now (e.g. a station removed while people are inside); `detail` says why. The running config stays in force.";
+    IdempotencyKeyExpired => UNPROCESSABLE_ENTITY, "idempotency-key-expired", "Idempotency-Key expired",
+        "The key was answered longer ago than the service keeps answers (`[storage] idempotency_retention_h`): the request was neither replayed nor applied. Send the event again with a new key if it still has to be recorded.";
     Unavailable => SERVICE_UNAVAILABLE, "unavailable", "Service unavailable",
         "The service cannot accept this now (e.g. its event log cannot be written); reads keep working.";
     RateLimited => TOO_MANY_REQUESTS, "rate-limited", "Too many events from this device",
@@ -243,6 +252,7 @@ impl ApiError {
             ApiError::InvalidIdempotencyKey => Kind::InvalidIdempotencyKey,
             ApiError::InvalidField { .. } => Kind::InvalidField,
             ApiError::IdempotencyKeyReused => Kind::IdempotencyKeyReused,
+            ApiError::IdempotencyKeyExpired { .. } => Kind::IdempotencyKeyExpired,
             ApiError::RequestInFlight => Kind::RequestInFlight,
             ApiError::NotFound(_) => Kind::NotFound,
             ApiError::Refused(r) => match r {
@@ -375,6 +385,13 @@ impl From<IngestError> for ApiError {
                 "events cannot be accepted just now: other instances are writing this station faster than this one can catch up; retry with the same Idempotency-Key".into(),
             ),
             IngestError::KeyReused => ApiError::IdempotencyKeyReused,
+            IngestError::KeyExpired {
+                answered_at,
+                retention,
+            } => ApiError::IdempotencyKeyExpired {
+                answered_at: answered_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                retention_h: retention.num_hours(),
+            },
             IngestError::KeyInFlight => ApiError::RequestInFlight,
             IngestError::Refused(refusal) => ApiError::Refused(refusal),
             IngestError::Internal => ApiError::Internal,
@@ -422,6 +439,10 @@ mod tests {
             ApiError::InvalidIdempotencyKey,
             ApiError::invalid("f", "r"),
             ApiError::IdempotencyKeyReused,
+            ApiError::IdempotencyKeyExpired {
+                answered_at: String::new(),
+                retention_h: 72,
+            },
             ApiError::RequestInFlight,
             ApiError::NotFound(String::new()),
             ApiError::Refused(Refusal::NothingToCall(String::new())),

@@ -183,12 +183,10 @@ fn decide(
     })
 }
 
-/// The instant an event is accepted: now by this instance's clock, but never before the station's
-/// last event, which another instance's clock may have stamped a little ahead — a station's log
-/// runs forward in time, as its history and waits expect.
+/// The instant an event is accepted: now by this instance's clock, never before the station's
+/// last event (see [`super::not_before_last`]).
 fn accepted_at(state: &AppState, engine: &Station) -> DateTime<Utc> {
-    let now = state.clock.now();
-    engine.last_at().map_or(now, |last| now.max(last))
+    super::not_before_last(engine, state.clock.now())
 }
 
 /// Step 3, committed: the copy becomes the station, the answer is kept, the documents go out.
@@ -246,6 +244,10 @@ async fn replay_stored(state: &AppState, log: &Store, claim: &Claim) -> Result<R
         state.idempotency.abandon(device, &claim.key);
         return Err(IngestError::DatabaseUnavailable);
     };
+    if record.at < state.clock.now() - state.idempotency.policy().retention {
+        state.idempotency.abandon(device, &claim.key);
+        return Err(super::expired(state, record.at));
+    }
     if record.fingerprint != claim.fingerprint {
         state.idempotency.abandon(device, &claim.key);
         return Err(IngestError::KeyReused);

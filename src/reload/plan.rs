@@ -60,6 +60,10 @@ impl Plan {
         if old.database != new.database {
             plan.needs_restart.push("storage.database".into());
         }
+        // The answers table is built with its policy at start-up.
+        if old.idempotency != new.idempotency {
+            plan.needs_restart.push("storage.idempotency".into());
+        }
         plan
     }
 

@@ -21,6 +21,7 @@ mod announce;
 mod append;
 mod copy;
 mod listen;
+mod prune;
 mod reads;
 mod schema;
 
@@ -149,6 +150,7 @@ impl OpenLog {
             snapshot_every: self.options.snapshot_every(),
             observer: self.options.commit_observer,
             notices: Arc::new(Mutex::new(Some(received))),
+            pruned: Arc::default(),
         }
     }
 }
@@ -164,6 +166,8 @@ pub struct Store {
     observer: Option<CommitObserver>,
     /// What the listener heard, taken once by the task that acts on it.
     notices: Arc<Mutex<Option<mpsc::UnboundedReceiver<Notice>>>>,
+    /// How far this instance's retention passes dropped answers' bodies.
+    pruned: Arc<prune::Watermark>,
 }
 
 impl Store {
@@ -193,6 +197,17 @@ impl Store {
             self.note_failure(&e);
             StoreError::Failed(e.to_string())
         })
+    }
+
+    /// One bounded pass of answer retention (`prune.rs`).
+    pub async fn prune_answers(&self, prune: crate::store::Prune) -> Result<(), StoreError> {
+        match prune::run(&self.pool, prune, &self.pruned).await {
+            Ok(rows) => {
+                tracing::debug!(rows, "stored answers pruned");
+                Ok(())
+            }
+            Err(e) => Err(StoreError::Failed(e.to_string())),
+        }
     }
 
     /// `station`'s events after `after_seq`, in order (catching up).

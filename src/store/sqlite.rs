@@ -9,7 +9,9 @@
 //!
 //! | file | owns |
 //! |---|---|
-//! | `schema.rs` | opening the file: flags, WAL and `synchronous=FULL`, the tables, the log's identity |
+//! | `schema.rs` | opening the file: flags, WAL and `synchronous=FULL`, the layout and why, the log's identity |
+//! | `migrate.rs` | converting a log of the first layout in place |
+//! | `prune.rs` | retention of stored answers: bodies dropped, then rows forgotten |
 //! | `datadir.rs` | the data directory at start-up: refusing a log missing pieces, adopting, setting aside |
 //! | `marker.rs` | the directory's record of its log: identity, events, whether the WAL is in use |
 //! | `backup.rs` | an online copy of the live log into one file |
@@ -25,6 +27,8 @@ mod checkpointer;
 mod copy;
 mod datadir;
 mod marker;
+mod migrate;
+mod prune;
 mod reads;
 mod schema;
 mod writer;
@@ -208,6 +212,15 @@ impl Store {
     /// Makes a revocation durable; await the receiver before acting on it.
     pub fn revoke(&self, revocation: Revocation) -> oneshot::Receiver<Result<(), StoreError>> {
         self.send(Work::Revoke(revocation))
+    }
+
+    /// Prunes stored answers: bodies given before `prune.empty_before` are dropped, rows given
+    /// before `prune.forget_before` forgotten — a bounded pass, in the writer's next group.
+    pub fn prune_answers(
+        &self,
+        prune: crate::store::Prune,
+    ) -> oneshot::Receiver<Result<(), StoreError>> {
+        self.send(Work::Prune(prune))
     }
 
     fn send(&self, work: Work) -> oneshot::Receiver<Result<(), StoreError>> {

@@ -108,7 +108,9 @@ async fn a_request_whose_first_copy_is_in_flight_gets_409() {
     let station = lobbywatch::domain::StationId::parse("small").unwrap();
     let fp = lobbywatch::idempotency::fingerprint(&station, &body);
     assert!(matches!(
-        app.state.idempotency.begin(&device, &key, fp),
+        app.state
+            .idempotency
+            .begin(&device, &key, fp, app.state.clock.now()),
         lobbywatch::idempotency::Begin::Proceed
     ));
     let (status, problem) = app

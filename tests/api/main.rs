@@ -23,5 +23,6 @@ mod operations;
 mod reload;
 mod reports;
 mod restart;
+mod retention;
 mod stations;
 mod tokens;

@@ -30,6 +30,8 @@ const FAMILIES: &[(&str, &str)] = &[
     ("lobbywatch_sockets_anonymous_open", "gauge"),
     ("lobbywatch_sockets_max", "gauge"),
     ("lobbywatch_idempotency_answers_in_memory", "gauge"),
+    ("lobbywatch_idempotency_memory_bytes", "gauge"),
+    ("lobbywatch_idempotency_memory_budget_bytes", "gauge"),
 ];
 
 /// The test config's stations: the only values a `station` label may take.
@@ -383,6 +385,12 @@ async fn a_scrape_names_every_family_with_its_type_and_only_bounded_label_values
     );
     assert_eq!(scrape.value("lobbywatch_sockets_anonymous_open", &[]), 1.0);
     assert!(scrape.value("lobbywatch_idempotency_answers_in_memory", &[]) >= 5.0);
+    assert!(scrape.value("lobbywatch_idempotency_memory_bytes", &[]) > 0.0);
+    assert_eq!(
+        scrape.value("lobbywatch_idempotency_memory_budget_bytes", &[]),
+        (256 * 1024 * 1024) as f64,
+        "the default budget"
+    );
     assert!(scrape.total("lobbywatch_log_failing", &[]) == 0.0);
 }
 

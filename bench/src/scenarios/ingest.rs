@@ -228,14 +228,18 @@ fn report_s1(
 /// The service's resident memory after S1 (informative: beside the memory it is budgeted).
 fn report_memory(service: &Served, report: &mut Report) -> anyhow::Result<()> {
     let rss_mib = service.rss_bytes()? as f64 / (1024.0 * 1024.0);
+    // The service runs with the default policy: its answers in memory stay within this.
+    let budget_mib =
+        lobbywatch::config::IdempotencyPolicy::default().memory_budget as f64 / (1024.0 * 1024.0);
     progress(&format!(
-        "S1 service memory afterwards: {rss_mib:.1} MiB RSS"
+        "S1 service memory afterwards: {rss_mib:.1} MiB RSS (answers' budget {budget_mib:.0} MiB)"
     ));
     report.figure("s1_service_rss_mib", rss_mib);
+    report.figure("idempotency_memory_budget_mib", budget_mib);
     report.row(
         "S1 service memory after S1 (not a target)",
         format!("{rss_mib:.1} MiB RSS"),
-        "—".into(),
+        format!("answers held in memory within `idempotency_memory_mib` = {budget_mib:.0} MiB"),
         "—",
         None,
     );

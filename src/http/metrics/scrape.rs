@@ -42,13 +42,34 @@ impl Collector for StateNow {
         alerts(&self.state, &mut encoder)?;
         sockets(&self.state, &mut encoder)?;
         log(&self.state, &mut encoder)?;
-        gauge(
-            &mut encoder,
-            "lobbywatch_idempotency_answers_in_memory",
-            "Idempotent answers (and keys in flight) held in memory for retries.",
-            std::iter::once((NO_LABELS, self.state.idempotency.len() as i64)),
-        )
+        idempotency(&self.state, &mut encoder)
     }
+}
+
+/// The answers held in memory: how many, the bytes they count against the budget, the budget.
+fn idempotency(
+    state: &AppState,
+    encoder: &mut DescriptorEncoder<'_>,
+) -> Result<(), std::fmt::Error> {
+    let table = &state.idempotency;
+    gauge(
+        encoder,
+        "lobbywatch_idempotency_answers_in_memory",
+        "Idempotent answers (and keys in flight) held in memory for retries.",
+        std::iter::once((NO_LABELS, table.len() as i64)),
+    )?;
+    gauge(
+        encoder,
+        "lobbywatch_idempotency_memory_bytes",
+        "Bytes the answers held in memory count against their budget.",
+        std::iter::once((NO_LABELS, table.bytes() as i64)),
+    )?;
+    gauge(
+        encoder,
+        "lobbywatch_idempotency_memory_budget_bytes",
+        "[storage] idempotency_memory_mib, in bytes: past it the oldest answers leave memory.",
+        std::iter::once((NO_LABELS, table.policy().memory_budget as i64)),
+    )
 }
 
 /// One gauge family: `samples` are its label values (named by `keys`) and values.

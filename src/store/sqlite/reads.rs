@@ -14,9 +14,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::schema;
+use super::writer::answer_key_hash;
 use crate::domain::{DeviceId, Recorded, StationId};
 use crate::engine::Snapshot;
 use crate::idempotency::IdempotencyRecord;
@@ -51,16 +52,74 @@ impl LogReader {
         replay(&self.conn, station, after_seq, f)
     }
 
-    /// The stored answer for `(device, key)`, if the log has one: a primary-key look-up.
+    /// The highest seq `station` has in the log (0 for none): one index probe.
+    pub fn last_seq(&self, station: &str) -> anyhow::Result<u64> {
+        let seq: i64 = self.conn.query_row(
+            "SELECT COALESCE(MAX(seq), 0) FROM events WHERE station = ?1",
+            [station],
+            |r| r.get(0),
+        )?;
+        Ok(u64::try_from(seq)?)
+    }
+
+    /// Calls `f(i, event)` for each event of `stations[i].0` after seq `stations[i].1`, reading
+    /// the journal once, in order, from the first of them; each station's events come in seq
+    /// order (the journal holds a station's events in the order they were applied). For long
+    /// tails: one sequential pass instead of a page read per event through `events_station`.
+    /// Rows of other stations are skipped without being decoded.
+    pub fn replay_scan(
+        &self,
+        stations: &[(&str, u64)],
+        mut f: impl FnMut(usize, Recorded) -> anyhow::Result<()>,
+    ) -> anyhow::Result<u64> {
+        let wanted: std::collections::HashMap<&str, (usize, i64)> = stations
+            .iter()
+            .enumerate()
+            .map(|(i, (station, after))| Ok((*station, (i, i64::try_from(*after)?))))
+            .collect::<anyhow::Result<_>>()?;
+        let mut first = self
+            .conn
+            .prepare_cached("SELECT MIN(pos) FROM events WHERE station = ?1 AND seq > ?2")?;
+        let mut start: Option<i64> = None;
+        for (station, (_, after)) in &wanted {
+            let pos: Option<i64> = first.query_row(params![station, after], |r| r.get(0))?;
+            start = match (start, pos) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+        }
+        let Some(start) = start else { return Ok(0) };
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT station, seq, at_us, device, body FROM events WHERE pos >= ?1 ORDER BY pos",
+        )?;
+        let mut rows = stmt.query([start])?;
+        let mut n = 0;
+        while let Some(row) = rows.next()? {
+            let station = row.get_ref(0)?.as_str()?;
+            let Some(&(i, after)) = wanted.get(station) else {
+                continue;
+            };
+            if row.get::<_, i64>(1)? > after {
+                f(i, recorded(row)?)?;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    /// The stored answer for `(device, key)`, if the log has one: one probe of `idempotency_key`,
+    /// the rows under that hash compared in full.
     fn find_answer(
         &self,
         device: &DeviceId,
         key: &str,
     ) -> anyhow::Result<Option<IdempotencyRecord>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT device, key, fingerprint, status, response, at_us FROM idempotency WHERE device = ?1 AND key = ?2",
+            "SELECT device, key, fingerprint, status, response, at_us FROM idempotency
+             WHERE key_hash = ?1 AND device = ?2 AND key = ?3",
         )?;
-        let mut rows = stmt.query(params![device.as_str(), key])?;
+        let hash = answer_key_hash(device.as_str(), key);
+        let mut rows = stmt.query(params![hash, device.as_str(), key])?;
         rows.next()?.map(idempotency_record).transpose()
     }
 
@@ -71,20 +130,48 @@ impl LogReader {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> anyhow::Result<Vec<Recorded>> {
+        let first = self.first_seq_at_or_after(station, from)?;
+        let end = self.first_seq_at_or_after(station, to)?;
         let mut stmt = self.conn.prepare_cached(
             "SELECT station, seq, at_us, device, body FROM events
-             WHERE station = ?1 AND at_us >= ?2 AND at_us < ?3 ORDER BY seq",
+             WHERE station = ?1 AND seq >= ?2 AND seq < ?3 ORDER BY seq",
         )?;
-        let mut rows = stmt.query(params![
-            station.as_str(),
-            from.timestamp_micros(),
-            to.timestamp_micros()
-        ])?;
+        let mut rows = stmt.query(params![station.as_str(), first, end])?;
         let mut out = Vec::new();
         while let Some(row) = rows.next()? {
             out.push(recorded(row)?);
         }
         Ok(out)
+    }
+
+    /// The first seq of `station` whose event was accepted at or after `at` (one past its last
+    /// event when none was): a binary search over seqs, each step one probe of
+    /// `events_station`. Valid because a station's events are stamped in seq order with times
+    /// that never run backwards (`ingest`), so a time range is a seq range — which spares the
+    /// log an index on time that every event would pay for.
+    fn first_seq_at_or_after(&self, station: &StationId, at: DateTime<Utc>) -> anyhow::Result<i64> {
+        let mut last = self
+            .conn
+            .prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM events WHERE station = ?1")?;
+        let mut at_seq = self
+            .conn
+            .prepare_cached("SELECT at_us FROM events WHERE station = ?1 AND seq = ?2")?;
+        let (mut low, mut high) = (
+            1_i64,
+            last.query_row([station.as_str()], |r| r.get::<_, i64>(0))? + 1,
+        );
+        let at = at.timestamp_micros();
+        while low < high {
+            let mid = low + (high - low) / 2;
+            let mid_at: Option<i64> = at_seq
+                .query_row(params![station.as_str(), mid], |r| r.get(0))
+                .optional()?;
+            match mid_at {
+                Some(t) if t >= at => high = mid,
+                _ => low = mid + 1,
+            }
+        }
+        Ok(low)
     }
 
     /// The last `rule_changed` event of `station` before `at`, if any.
@@ -94,7 +181,7 @@ impl LogReader {
         at: DateTime<Utc>,
     ) -> anyhow::Result<Option<Recorded>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT station, seq, at_us, device, body FROM events INDEXED BY rule_changes
+            "SELECT station, seq, at_us, device, body FROM events INDEXED BY events_rule_changes
              WHERE station = ?1 AND kind = 'rule_changed' AND at_us < ?2
              ORDER BY at_us DESC LIMIT 1",
         )?;
@@ -267,7 +354,7 @@ pub(super) fn idempotency_records(
     since: DateTime<Utc>,
 ) -> anyhow::Result<Vec<IdempotencyRecord>> {
     let mut stmt = conn.prepare(
-        "SELECT device, key, fingerprint, status, response, at_us FROM idempotency WHERE at_us >= ?1",
+        "SELECT device, key, fingerprint, status, response, at_us FROM idempotency WHERE at_us >= ?1 ORDER BY at_us",
     )?;
     let mut rows = stmt.query([since.timestamp_micros()])?;
     let mut out = Vec::new();
@@ -314,19 +401,26 @@ pub(super) fn event_rows(
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// Up to `limit` stored answers after `after` in key order, as [`event_rows`] (a device id is
-/// never empty).
+/// Up to `limit` stored answers after `after` in the order they were stored, as [`event_rows`]
+/// (`after` is found again by its key's hash: one probe).
 pub(super) fn answer_rows(
     conn: &Connection,
     after: Option<&AnswerRow>,
     limit: usize,
 ) -> anyhow::Result<Vec<AnswerRow>> {
-    let (device, key) = after.map_or(("", ""), |r| (r.device.as_str(), r.key.as_str()));
+    let after_pos: i64 = match after {
+        None => 0,
+        Some(r) => conn.query_row(
+            "SELECT pos FROM idempotency WHERE key_hash = ?1 AND device = ?2 AND key = ?3",
+            params![answer_key_hash(&r.device, &r.key), r.device, r.key],
+            |row| row.get(0),
+        )?,
+    };
     let mut stmt = conn.prepare_cached(
         "SELECT device, key, fingerprint, status, response, at_us FROM idempotency
-         WHERE (device, key) > (?1, ?2) ORDER BY device, key LIMIT ?3",
+         WHERE pos > ?1 ORDER BY pos LIMIT ?2",
     )?;
-    let rows = stmt.query_map(params![device, key, i64::try_from(limit)?], |r| {
+    let rows = stmt.query_map(params![after_pos, i64::try_from(limit)?], |r| {
         Ok(AnswerRow {
             device: r.get(0)?,
             key: r.get(1)?,
@@ -400,13 +494,13 @@ pub(super) fn counts(conn: &Connection) -> anyhow::Result<Counts> {
     )?)
 }
 
-/// An `events` row (`station, seq, at_us, device, body`) as a [`Recorded`] event.
+/// A `journal` row (`station, seq, at_us, device, body`) as a [`Recorded`] event.
 fn recorded(row: &rusqlite::Row<'_>) -> anyhow::Result<Recorded> {
     let (station, device, body): (String, String, String) = (row.get(0)?, row.get(3)?, row.get(4)?);
     decode::recorded(&station, row.get(1)?, row.get(2)?, &device, &body)
 }
 
-/// An `idempotency` row (`device, key, fingerprint, status, response, at_us`) as the
+/// An `answers` row (`device, key, fingerprint, status, response, at_us`) as the
 /// [`IdempotencyRecord`] it stores.
 fn idempotency_record(row: &rusqlite::Row<'_>) -> anyhow::Result<IdempotencyRecord> {
     let device: String = row.get(0)?;

@@ -23,11 +23,13 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::checkpointer::{self, CHECKPOINT_AFTER, Checkpointer, WAL_FRAMES_LIMIT};
 use super::marker::Marker;
+use super::prune::{self, Watermark};
 use super::{Health, Record, Revocation, StoreError};
 use crate::domain::{Recorded, StationId};
 use crate::engine::Snapshot;
 use crate::idempotency::IdempotencyRecord;
 use crate::store::CommitObserver;
+use crate::store::prune::Prune;
 use crate::store::rows::{AnswerRow, EventRow, RevokedRow, SnapshotRow};
 
 /// Most records one transaction takes; a larger backlog commits in several groups.
@@ -39,7 +41,7 @@ const UPSERT_SNAPSHOT: &str =
     "INSERT OR REPLACE INTO snapshots(station, seq, state) VALUES (?1, ?2, ?3)";
 const INSERT_EVENT: &str =
     "INSERT INTO events(station, seq, at_us, device, kind, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
-const INSERT_ANSWER: &str = "INSERT INTO idempotency(device, key, fingerprint, status, response, at_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+pub(super) const INSERT_ANSWER: &str = "INSERT INTO idempotency(key_hash, device, key, fingerprint, status, response, at_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 /// A token revoked twice stays one row.
 const INSERT_REVOKED: &str =
     "INSERT OR IGNORE INTO revoked_tokens(token_sha256, device, at_us, by) VALUES (?1, ?2, ?3, ?4)";
@@ -48,6 +50,8 @@ const INSERT_REVOKED: &str =
 pub(super) enum Work {
     Record(Record),
     Revoke(Revocation),
+    /// A pass of answer retention (`prune.rs`).
+    Prune(Prune),
     /// Nothing to write: the acknowledgement says everything queued before is committed.
     Flush,
 }
@@ -124,6 +128,7 @@ fn writer_loop(
 ) {
     let mut group: Vec<Job> = Vec::with_capacity(MAX_GROUP);
     let mut since_request = 0u64;
+    let mut pruned = Watermark::default();
     while let Some(first) = rx.blocking_recv() {
         group.push(first);
         while group.len() < MAX_GROUP {
@@ -133,7 +138,7 @@ fn writer_loop(
             }
         }
         let started = std::time::Instant::now();
-        let mut result = commit_unless_failed(&mut conn, &group, &health, &position);
+        let mut result = commit_unless_failed(&mut conn, &group, &health, &position, &mut pruned);
         if let (Ok(()), Some(observer)) = (&result, &observer) {
             let records = group
                 .iter()
@@ -192,6 +197,7 @@ fn commit_unless_failed(
     group: &[Job],
     health: &Health,
     position: &Position,
+    pruned: &mut Watermark,
 ) -> Result<(), StoreError> {
     if let Some(reason) = health.failure() {
         return Err(StoreError::Failed(reason));
@@ -211,7 +217,7 @@ fn commit_unless_failed(
     let written = if position.bare_journal {
         super::bare_journal::write_group(conn, group)
     } else {
-        write_group(conn, group)
+        write_group(conn, group, pruned)
     };
     written.map_err(|e| fail(e.to_string()))?;
     let events = group
@@ -239,7 +245,11 @@ fn empty_wal(conn: &Connection, position: &Position, health: &Health) -> Result<
 }
 
 /// Writes every job of `group` in one transaction and commits it (one fsync).
-fn write_group(conn: &mut Connection, group: &[Job]) -> rusqlite::Result<()> {
+fn write_group(
+    conn: &mut Connection,
+    group: &[Job],
+    pruned: &mut Watermark,
+) -> rusqlite::Result<()> {
     let tx = conn.transaction()?;
     {
         let mut statements = Statements::prepare(&tx)?;
@@ -247,6 +257,10 @@ fn write_group(conn: &mut Connection, group: &[Job]) -> rusqlite::Result<()> {
             match &job.work {
                 Work::Record(record) => statements.record(record)?,
                 Work::Revoke(revocation) => statements.revocation(revocation)?,
+                Work::Prune(p) => {
+                    let rows = prune::run(&tx, *p, pruned)?;
+                    tracing::debug!(rows, "stored answers pruned");
+                }
                 Work::Flush => {}
             }
         }
@@ -300,6 +314,7 @@ impl<'conn> Statements<'conn> {
 
     fn idempotency(&mut self, i: &IdempotencyRecord) -> rusqlite::Result<()> {
         self.insert_idempotency.execute(params![
+            answer_key_hash(i.device.as_str(), &i.key),
             i.device.as_str(),
             i.key,
             &i.fingerprint[..],
@@ -338,6 +353,7 @@ pub(super) fn insert_answer_rows(conn: &Connection, rows: &[AnswerRow]) -> rusql
     let mut insert = conn.prepare_cached(INSERT_ANSWER)?;
     for r in rows {
         insert.execute(params![
+            answer_key_hash(&r.device, &r.key),
             r.device,
             r.key,
             r.fingerprint,
@@ -381,6 +397,19 @@ fn put_snapshot(
     let seq = i64::try_from(snapshot.seq()).map_err(to_sql_error)?;
     upsert.execute(params![station.as_str(), seq, state])?;
     Ok(())
+}
+
+/// What `idempotency_key` indexes an answer by: the first 8 bytes of SHA-256 over its device and
+/// key. Eight bytes keep the index small (a key may be 255 bytes); a look-up compares the rows it
+/// finds in full, so two keys sharing a hash are still told apart.
+pub(super) fn answer_key_hash(device: &str, key: &str) -> i64 {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new()
+        .chain_update(device.as_bytes())
+        .chain_update(b"\n")
+        .chain_update(key.as_bytes())
+        .finalize();
+    i64::from_be_bytes(digest[..8].try_into().expect("SHA-256 has 32 bytes"))
 }
 
 fn to_sql_error(err: impl std::error::Error + Send + Sync + 'static) -> rusqlite::Error {
