@@ -10,10 +10,13 @@
 //! window (72 h by default: a terminal's outbox resends a night's and a weekend day's queue) and
 //! refused as expired after it; and memory holds answers up to a byte budget, the oldest leaving
 //! first — an answer within the window but no longer in memory is read back from the log by one
-//! indexed look-up ([`IdempotencyTable::needs_log_lookup`]).
+//! indexed look-up ([`IdempotencyTable::needs_log_lookup`]), which a new key is spared: memory
+//! also knows, by hash, which keys the log holds that it does not (`idempotency/only_in_log.rs`).
+
+mod only_in_log;
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -25,6 +28,8 @@ use sha2::{Digest, Sha256};
 
 pub use crate::config::IdempotencyPolicy as Policy;
 use crate::domain::{DeviceId, StationId};
+pub use only_in_log::key_hash;
+use only_in_log::{BYTES_PER_HASH, OnlyInLog};
 
 /// How far back start-up loads answers into memory. A terminal retries an unanswered request
 /// within seconds, so after a crash this window holds every answer a retry will ask for; anything
@@ -115,9 +120,9 @@ type SlotKey = (DeviceId, String);
 #[derive(Debug)]
 pub struct IdempotencyTable {
     slots: DashMap<SlotKey, Slot>,
-    /// Whether the log holds answers that memory does not (loaded window, evictions); only then
-    /// does a key unknown in memory need a look-up in the log.
-    older_in_log: AtomicBool,
+    /// The keys the log holds that memory does not (`only_in_log.rs`): a key unknown in memory
+    /// is looked up in the log only if it may be one of them.
+    only_in_log: Mutex<OnlyInLog>,
     /// Answered keys, oldest first, with when each was answered: what leaves memory first.
     order: Mutex<VecDeque<(SlotKey, DateTime<Utc>)>>,
     /// Memory the done answers take, by [`cost`].
@@ -141,22 +146,23 @@ impl IdempotencyTable {
     pub fn new(policy: Policy) -> Self {
         Self {
             slots: DashMap::new(),
-            older_in_log: AtomicBool::new(false),
+            only_in_log: Mutex::new(OnlyInLog::Known(VecDeque::new())),
             order: Mutex::new(VecDeque::new()),
             bytes: AtomicUsize::new(0),
             policy,
         }
     }
 
-    /// Loads answers stored in the log (oldest first); `older_in_log` says whether the log has
-    /// more than these.
+    /// Loads answers stored in the log (oldest first); `older` lists the hashes of the keys of
+    /// the window's earlier answers the log holds ([`key_hash`]), given before the hour it names,
+    /// or is `None` when the log cannot list them (every unknown key is then looked up).
     pub fn from_records(
         policy: Policy,
         records: Vec<IdempotencyRecord>,
-        older_in_log: bool,
+        older: Option<(DateTime<Utc>, Vec<i64>)>,
     ) -> Self {
         let table = Self::new(policy);
-        table.older_in_log.store(older_in_log, Ordering::Release);
+        *table.only_in_log() = OnlyInLog::start(older, table.hash_cap());
         for r in records {
             table.remember(r);
         }
@@ -167,10 +173,25 @@ impl IdempotencyTable {
         self.policy
     }
 
-    /// Whether a key unknown in memory must be looked up in the log before it may proceed.
+    /// Whether a key unknown in memory must be looked up in the log before it may proceed: only
+    /// when the log may hold it (an answer memory let go, or one from before this start).
     pub fn needs_log_lookup(&self, device: &DeviceId, key: &IdempotencyKey) -> bool {
-        self.older_in_log.load(Ordering::Acquire)
-            && !self.slots.contains_key(&(device.clone(), key.0.clone()))
+        !self.slots.contains_key(&(device.clone(), key.0.clone()))
+            && self
+                .only_in_log()
+                .may_hold(key_hash(device.as_str(), key.as_str()))
+    }
+
+    fn only_in_log(&self) -> std::sync::MutexGuard<'_, OnlyInLog> {
+        self.only_in_log
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// How many key hashes the log's part may hold before every unknown key is looked up: an
+    /// eighth of the memory budget.
+    fn hash_cap(&self) -> usize {
+        self.policy.memory_budget / 8 / BYTES_PER_HASH
     }
 
     /// Brings an answer found in the log back into memory (unless the key is already known).
@@ -206,8 +227,13 @@ impl IdempotencyTable {
             );
             if let Some((key, Slot::Done { answer, .. })) = removed {
                 self.bytes.fetch_sub(cost(&key, &answer), Ordering::AcqRel);
-                self.older_in_log.store(true, Ordering::Release);
+                let hash = key_hash(key.0.as_str(), &key.1);
+                self.only_in_log().left_memory(hash, at, self.hash_cap());
             }
+        }
+        // The log forgets an answer a retention window after it stopped replaying it.
+        if let Some(forgotten) = cutoff.checked_sub_signed(self.policy.retention) {
+            self.only_in_log().forget_before(forgotten);
         }
     }
 
@@ -458,6 +484,18 @@ mod tests {
             t.begin(&d, &newest, [1; 32], start),
             Begin::Replay(_)
         ));
+    }
+
+    #[test]
+    fn after_a_start_only_keys_the_log_holds_are_looked_up_there() {
+        let (d, old) = ids();
+        let new = IdempotencyKey::parse("k-new").unwrap();
+        let older = Some((Utc::now(), vec![key_hash(d.as_str(), old.as_str())]));
+        let t = IdempotencyTable::from_records(Policy::default(), Vec::new(), older);
+        assert!(t.needs_log_lookup(&d, &old));
+        assert!(!t.needs_log_lookup(&d, &new), "a new key costs no look-up");
+        let unlisted = IdempotencyTable::from_records(Policy::default(), Vec::new(), None);
+        assert!(unlisted.needs_log_lookup(&d, &new));
     }
 
     #[test]

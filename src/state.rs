@@ -298,7 +298,7 @@ fn restore_local(log: &OpenLog, config: &Config, clock: &Clock) -> anyhow::Resul
         idempotency: IdempotencyTable::from_records(
             config.idempotency,
             log.idempotency_records(recent)?,
-            log.has_idempotency_before(recent)?,
+            Some((recent, log.answer_hashes_before(recent)?)),
         ),
         revoked: log.revoked_tokens()?,
     })
@@ -333,7 +333,12 @@ async fn restore_shared(
         idempotency: IdempotencyTable::from_records(
             config.idempotency,
             log.idempotency_records(recent).await?,
-            log.has_idempotency_before(recent).await?,
+            // A shared log's collisions answer old keys (`ingest/shared.rs`): nothing to list.
+            if log.has_idempotency_before(recent).await? {
+                None
+            } else {
+                Some((recent, Vec::new()))
+            },
         ),
         revoked: log.revoked_tokens().await?,
     })

@@ -169,9 +169,10 @@ impl OpenLog {
         reads::idempotency_records(&self.conn, since)
     }
 
-    /// Whether answers older than `since` exist (they are then looked up on demand).
-    pub fn has_idempotency_before(&self, since: DateTime<Utc>) -> anyhow::Result<bool> {
-        reads::has_idempotency_before(&self.conn, since)
+    /// The key hashes of the answers given before `since` (`idempotency::key_hash`), read from
+    /// the index alone: memory then looks up only the keys among them.
+    pub fn answer_hashes_before(&self, since: DateTime<Utc>) -> anyhow::Result<Vec<i64>> {
+        reads::answer_hashes_before(&self.conn, since)
     }
 
     /// Starts the writer thread; from here on only the writer writes.

@@ -17,7 +17,7 @@ use std::time::Instant;
 use rusqlite::{Connection, params};
 
 use super::schema::{self, LAYOUT_VERSION, PAGE_SIZE};
-use super::writer::answer_key_hash;
+use crate::idempotency::key_hash as answer_key_hash;
 
 /// Converts the log behind `conn` (the file at `path`) to the journal layout if it is in the
 /// first one, or finishes a conversion a crash interrupted. A new, empty file is left alone.

@@ -17,10 +17,10 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::schema;
-use super::writer::answer_key_hash;
 use crate::domain::{DeviceId, Recorded, StationId};
 use crate::engine::Snapshot;
 use crate::idempotency::IdempotencyRecord;
+use crate::idempotency::key_hash as answer_key_hash;
 use crate::store::decode;
 use crate::store::rows::{AnswerRow, Counts, EventRow, RevokedRow, SnapshotRow};
 
@@ -364,16 +364,16 @@ pub(super) fn idempotency_records(
     Ok(out)
 }
 
-/// Whether answers older than `since` exist.
-pub(super) fn has_idempotency_before(
+/// The key hashes of the answers given before `since`: a scan of `idempotency_at`, which
+/// covers them.
+pub(super) fn answer_hashes_before(
     conn: &Connection,
     since: DateTime<Utc>,
-) -> anyhow::Result<bool> {
-    Ok(conn.query_row(
-        "SELECT EXISTS(SELECT 1 FROM idempotency WHERE at_us < ?1)",
-        [since.timestamp_micros()],
-        |r| r.get(0),
-    )?)
+) -> anyhow::Result<Vec<i64>> {
+    let mut stmt =
+        conn.prepare("SELECT key_hash FROM idempotency WHERE at_us < ?1 ORDER BY at_us")?;
+    let rows = stmt.query_map([since.timestamp_micros()], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// Up to `limit` `events` rows after `after` in key order, every column as stored (`copy-log`).

@@ -34,7 +34,8 @@ pub(super) const LAYOUT_VERSION: i64 = 2;
 /// range); `events_rule_changes` indexes only the rule changes, so a report finds the rule in
 /// force at a day's start with one probe. `idempotency` keeps each idempotent answer with an 8-byte
 /// hash of its `(device, key)` (`idempotency_key`: one probe, the row then compared in full) and its
-/// time (`idempotency_at`: what retention prunes).
+/// time (`idempotency_at`: what retention prunes; it carries the hash too, so start-up lists the
+/// keys the log holds from the index alone).
 const TABLES: &str = "CREATE TABLE IF NOT EXISTS events(
         pos INTEGER PRIMARY KEY,
         station TEXT NOT NULL,
@@ -58,7 +59,7 @@ const TABLES: &str = "CREATE TABLE IF NOT EXISTS events(
         at_us INTEGER NOT NULL
     );
     CREATE INDEX IF NOT EXISTS idempotency_key ON idempotency(key_hash);
-    CREATE INDEX IF NOT EXISTS idempotency_at ON idempotency(at_us);
+    CREATE INDEX IF NOT EXISTS idempotency_at ON idempotency(at_us, key_hash);
     CREATE TABLE IF NOT EXISTS revoked_tokens(
         token_sha256 BLOB PRIMARY KEY,
         device TEXT NOT NULL,

@@ -28,6 +28,7 @@ use super::{Health, Record, Revocation, StoreError};
 use crate::domain::{Recorded, StationId};
 use crate::engine::Snapshot;
 use crate::idempotency::IdempotencyRecord;
+use crate::idempotency::key_hash as answer_key_hash;
 use crate::store::CommitObserver;
 use crate::store::prune::Prune;
 use crate::store::rows::{AnswerRow, EventRow, RevokedRow, SnapshotRow};
@@ -397,19 +398,6 @@ fn put_snapshot(
     let seq = i64::try_from(snapshot.seq()).map_err(to_sql_error)?;
     upsert.execute(params![station.as_str(), seq, state])?;
     Ok(())
-}
-
-/// What `idempotency_key` indexes an answer by: the first 8 bytes of SHA-256 over its device and
-/// key. Eight bytes keep the index small (a key may be 255 bytes); a look-up compares the rows it
-/// finds in full, so two keys sharing a hash are still told apart.
-pub(super) fn answer_key_hash(device: &str, key: &str) -> i64 {
-    use sha2::{Digest, Sha256};
-    let digest = Sha256::new()
-        .chain_update(device.as_bytes())
-        .chain_update(b"\n")
-        .chain_update(key.as_bytes())
-        .finalize();
-    i64::from_be_bytes(digest[..8].try_into().expect("SHA-256 has 32 bytes"))
 }
 
 fn to_sql_error(err: impl std::error::Error + Send + Sync + 'static) -> rusqlite::Error {
