@@ -133,3 +133,12 @@ pub fn psql(url: &str, sql: &str) -> Vec<Vec<String>> {
         .map(|line| line.split('\u{1f}').map(str::to_owned).collect())
         .collect()
 }
+
+/// How many events of `kind` the log standing for `data` holds for `station` (a stopped server's).
+pub fn logged_count(data: &Path, station: &str, kind: &str) -> u64 {
+    let rows = log_query(
+        data,
+        &format!("SELECT COUNT(*) FROM events WHERE station = '{station}' AND kind = '{kind}'"),
+    );
+    rows[0][0].parse().expect("a count")
+}
