@@ -32,6 +32,9 @@ pub struct RequestLabels {
     pub status: u16,
 }
 
+/// The `kind` label of an event whose kind was not read.
+pub const UNKNOWN_KIND: &str = "unknown";
+
 /// What became of one posted event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventOutcome {
@@ -51,13 +54,16 @@ pub enum EventOutcome {
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct EventLabels {
+    /// The event's kind (`check_in`, …), or `unknown` when it was not read (turned away at the
+    /// door, a body that names no known kind).
+    kind: &'static str,
     outcome: &'static str,
     /// The problem type's slug for a refusal, `none` otherwise.
     reason: &'static str,
 }
 
 impl EventOutcome {
-    fn labels(self) -> EventLabels {
+    fn labels(self, kind: &'static str) -> EventLabels {
         let (outcome, reason) = match self {
             EventOutcome::Accepted => ("accepted", "none"),
             EventOutcome::Replayed => ("replayed", "none"),
@@ -66,7 +72,11 @@ impl EventOutcome {
             EventOutcome::Shed => ("shed", "none"),
             EventOutcome::TimedOut => ("timed_out", "none"),
         };
-        EventLabels { outcome, reason }
+        EventLabels {
+            kind,
+            outcome,
+            reason,
+        }
     }
 }
 
@@ -122,11 +132,13 @@ impl Metrics {
             EventOutcome::Shed,
             EventOutcome::TimedOut,
         ] {
-            events.get_or_create(&outcome.labels()).inc_by(0);
+            events
+                .get_or_create(&outcome.labels(UNKNOWN_KIND))
+                .inc_by(0);
         }
         registry.register(
             "lobbywatch_events",
-            "Events posted, by outcome and, for a refusal, the problem type's slug",
+            "Events posted, by kind, outcome and, for a refusal, the problem type's slug",
             events.clone(),
         );
         let snapshots = Counter::default();
@@ -170,9 +182,9 @@ impl Metrics {
             .observe(elapsed.as_secs_f64());
     }
 
-    /// One posted event's outcome.
-    pub fn event(&self, outcome: EventOutcome) {
-        self.events.get_or_create(&outcome.labels()).inc();
+    /// One posted event's outcome; `kind` is one of `Event::KINDS` or [`UNKNOWN_KIND`].
+    pub fn event(&self, kind: &'static str, outcome: EventOutcome) {
+        self.events.get_or_create(&outcome.labels(kind)).inc();
     }
 
     /// A station snapshot handed to the log.

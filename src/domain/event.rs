@@ -182,6 +182,15 @@ impl From<Distance> for f64 {
 impl Event {
     /// The `kind` tag, for logs and the event log's `kind` column.
     pub fn kind(&self) -> &'static str {
+        let kind = self.kind_name();
+        debug_assert!(
+            Self::KINDS.contains(&kind),
+            "{kind} is missing from Event::KINDS"
+        );
+        kind
+    }
+
+    fn kind_name(&self) -> &'static str {
         match self {
             Event::CheckIn { .. } => "check_in",
             Event::CheckOut { .. } => "check_out",
@@ -195,6 +204,26 @@ impl Event {
             Event::CloseOut { .. } => "close_out",
             Event::Clock => "clock",
         }
+    }
+
+    /// Every kind [`Event::kind`] names, as `&'static str`s (a metrics label may only take these).
+    pub const KINDS: [&'static str; 11] = [
+        "check_in",
+        "check_out",
+        "call",
+        "no_show",
+        "correction",
+        "cleaned",
+        "override",
+        "acknowledge",
+        "rule_changed",
+        "close_out",
+        "clock",
+    ];
+
+    /// The kind named `name`, if events have it.
+    pub fn known_kind(name: &str) -> Option<&'static str> {
+        Self::KINDS.iter().copied().find(|k| *k == name)
     }
 
     /// Events only the service itself writes; no request may carry them.

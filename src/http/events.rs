@@ -77,9 +77,20 @@ async fn post_event(
     headers: HeaderMap,
     body: Result<JsonBody<MAX_EVENT_BODY>, ApiError>,
 ) -> Result<Response, ApiError> {
+    let kind = kind_label(&body);
     let answer = handle(&state, device, &station, &headers, body).await;
-    state.metrics.event(outcome(&answer));
+    state.metrics.event(kind, outcome(&answer));
     answer
+}
+
+/// The event's kind as a metrics label: one the service knows, else `unknown` (a label takes
+/// only a bounded set of values, never what a client wrote).
+fn kind_label(body: &Result<JsonBody<MAX_EVENT_BODY>, ApiError>) -> &'static str {
+    body.as_ref()
+        .ok()
+        .and_then(|JsonBody(value)| value.get("kind")?.as_str())
+        .and_then(crate::domain::Event::known_kind)
+        .unwrap_or(crate::metrics::UNKNOWN_KIND)
 }
 
 /// What became of an event, for the metrics: a refusal by its problem type. (One turned away

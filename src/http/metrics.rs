@@ -98,7 +98,7 @@ pub async fn observe(State(state): State<AppState>, req: Request, next: Next) ->
     let response = next.run(req).await;
     if route == super::events::ROUTE && method == "POST" {
         if let Some(outcome) = response.extensions().get::<Kind>().and_then(turned_away) {
-            state.metrics.event(outcome);
+            state.metrics.event(crate::metrics::UNKNOWN_KIND, outcome);
         }
     }
     let labels = RequestLabels {

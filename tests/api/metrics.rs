@@ -321,17 +321,21 @@ async fn a_scrape_names_every_family_with_its_type_and_only_bounded_label_values
     assert!(
         scrape.value(
             "lobbywatch_events_total",
-            &[("outcome", "accepted"), ("reason", "none")]
+            &[
+                ("kind", "check_in"),
+                ("outcome", "accepted"),
+                ("reason", "none")
+            ]
         ) >= 4.0
     );
     assert!(
-        scrape.value(
+        scrape.total(
             "lobbywatch_events_total",
             &[("outcome", "replayed"), ("reason", "none")]
         ) >= 1.0
     );
     assert!(
-        scrape.value(
+        scrape.total(
             "lobbywatch_events_total",
             &[("outcome", "refused"), ("reason", "service-closed")]
         ) >= 1.0
@@ -339,7 +343,11 @@ async fn a_scrape_names_every_family_with_its_type_and_only_bounded_label_values
     assert!(
         scrape.value(
             "lobbywatch_events_total",
-            &[("outcome", "refused"), ("reason", "unauthorized")]
+            &[
+                ("kind", "unknown"),
+                ("outcome", "refused"),
+                ("reason", "unauthorized")
+            ]
         ) >= 1.0
     );
     let events_201 = scrape.total(
@@ -524,7 +532,7 @@ async fn events_shed_at_the_door_and_over_the_rate_limit_are_counted_as_such() {
 
     let (_, scrape) = scrape(&app, "admin-token").await;
     let events = |outcome| {
-        scrape.value(
+        scrape.total(
             "lobbywatch_events_total",
             &[("outcome", outcome), ("reason", "none")],
         )
