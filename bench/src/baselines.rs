@@ -405,25 +405,39 @@ mod tests {
         assert!(Template::new(r#"{"station":"s"}"#).is_err());
     }
 
+    /// The baseline handler of `kind`, logging into `dir`, served on a loopback port.
+    async fn serve_baseline(kind: Kind, dir: &std::path::Path) -> std::net::SocketAddr {
+        let app = router(kind, None, Some(dir)).unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        addr
+    }
+
+    /// One check-in under `key`, as the bench's desks post it.
+    async fn post_check_in(
+        client: &reqwest::Client,
+        addr: std::net::SocketAddr,
+        key: &str,
+    ) -> reqwest::Result<reqwest::Response> {
+        client
+            .post(format!("http://{addr}/api/v1/stations/s0001/events"))
+            .header("authorization", "Bearer t")
+            .header("idempotency-key", key)
+            .header("content-type", "application/json")
+            .body(r#"{"kind":"check_in","service":"passport","party_size":1}"#)
+            .send()
+            .await
+    }
+
     /// B4 writes what the service writes for an event, once per key: a retry is answered with
     /// the same body and not inserted again (which would fail the writer's whole group).
     #[tokio::test]
     async fn the_durable_baseline_logs_each_event_and_its_answer_once() {
         let dir = tempfile::tempdir().unwrap();
-        let app = router(Kind::Durable, None, Some(dir.path())).unwrap();
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        let addr = serve_baseline(Kind::Durable, dir.path()).await;
         let client = reqwest::Client::new();
-        let post = |key: &'static str| {
-            client
-                .post(format!("http://{addr}/api/v1/stations/s0001/events"))
-                .header("authorization", "Bearer t")
-                .header("idempotency-key", key)
-                .header("content-type", "application/json")
-                .body(r#"{"kind":"check_in","service":"passport","party_size":1}"#)
-                .send()
-        };
+        let post = |key: &'static str| post_check_in(&client, addr, key);
         let first = post("k1").await.unwrap();
         assert_eq!(first.status(), 201);
         let first = first.bytes().await.unwrap();
@@ -452,21 +466,10 @@ mod tests {
     #[tokio::test]
     async fn the_bare_journal_baseline_appends_one_row_per_event() {
         let dir = tempfile::tempdir().unwrap();
-        let app = router(Kind::BareJournal, None, Some(dir.path())).unwrap();
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        let addr = serve_baseline(Kind::BareJournal, dir.path()).await;
         let client = reqwest::Client::new();
         for key in ["k1", "k1", "k2"] {
-            let answer = client
-                .post(format!("http://{addr}/api/v1/stations/s0001/events"))
-                .header("authorization", "Bearer t")
-                .header("idempotency-key", key)
-                .header("content-type", "application/json")
-                .body(r#"{"kind":"check_in","service":"passport","party_size":1}"#)
-                .send()
-                .await
-                .unwrap();
+            let answer = post_check_in(&client, addr, key).await.unwrap();
             assert_eq!(answer.status(), 201);
         }
         let db = rusqlite::Connection::open(dir.path().join(lobbywatch::store::DB_FILE)).unwrap();
