@@ -32,22 +32,17 @@ pub(super) fn run(
         params![forget_before, BATCH],
     )?;
     let from = mark.emptied_until.max(forget_before);
-    let (emptied, last_at): (usize, Option<i64>) = tx.query_row(
-        "WITH batch AS (
-             SELECT pos, at_us FROM idempotency WHERE at_us >= ?1 AND at_us < ?2
+    // One pass over the batch: the update says which rows it emptied, and when they were given.
+    let mut empty = tx.prepare_cached(
+        "UPDATE idempotency SET response = x'' WHERE pos IN (
+             SELECT pos FROM idempotency WHERE at_us >= ?1 AND at_us < ?2
              ORDER BY at_us LIMIT ?3)
-         SELECT COUNT(*), MAX(at_us) FROM batch",
-        params![from, empty_before, BATCH],
-        |r| Ok((r.get::<_, i64>(0)? as usize, r.get(1)?)),
+         RETURNING at_us",
     )?;
-    if emptied > 0 {
-        tx.execute(
-            "UPDATE idempotency SET response = x'' WHERE pos IN (
-                 SELECT pos FROM idempotency WHERE at_us >= ?1 AND at_us < ?2
-                 ORDER BY at_us LIMIT ?3)",
-            params![from, empty_before, BATCH],
-        )?;
-    }
+    let times = empty
+        .query_map(params![from, empty_before, BATCH], |r| r.get::<_, i64>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let (emptied, last_at) = (times.len(), times.into_iter().max());
     // A full batch may have stopped inside a run of equal times: start there again next time.
     mark.emptied_until = match last_at {
         Some(at) if emptied as i64 == BATCH => at,
