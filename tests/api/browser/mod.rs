@@ -8,6 +8,9 @@
 //!
 //! `cargo test --test api browser::screenshots -- --ignored` drives the pages against the demo and
 //! writes the README's screenshots to `docs/screenshots/`.
+//!
+//! This file holds the harness (the browser, the server, the small page helpers) and the tests
+//! that cross pages; each page's own tests live beside it, one file per page.
 
 use std::future::Future;
 use std::io::Write as _;
