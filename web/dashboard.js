@@ -2,7 +2,8 @@
 // station, sorted so the rooms that need a guard come first, with corrections and cleaning.
 // This module signs in, follows the socket and wires the page; the parts are in dashboard/:
 // text (both languages), session (token, stations, server clock), sort (urgency and order),
-// cards, alerts, chart, room (plan and cleaning) and dialogs (the guard's actions).
+// filter (which cards are shown), cards, alerts, bulk (acknowledging several), chart, room (plan
+// and today's cleaning), cleaning (its dialog) and dialogs (the guard's other actions).
 import { getJson, live, session, withToken } from "/assets/common.js";
 import { $, h } from "/assets/dom.js";
 import { applyTexts, languageSwitch } from "/assets/i18n.js";
@@ -14,6 +15,8 @@ import { announceChanges } from "/assets/dashboard/alerts.js";
 import { appendLivePoint, loadHistory } from "/assets/dashboard/chart.js";
 import { loadRoom, roomBasisKey } from "/assets/dashboard/room.js";
 import { translateDialogs } from "/assets/dashboard/dialogs.js";
+import { applyFilter, startFilter } from "/assets/dashboard/filter.js";
+import { renderBulk } from "/assets/dashboard/bulk.js";
 /** Time-based conditions (how long a ticket has waited) change without any document. */
 const TICK_MS = 15 * 1000;
 const HISTORY_EVERY_MS = 60 * 1000;
@@ -33,6 +36,8 @@ function applyLanguage() {
         translateCard(st);
         renderCard(st);
       }
+      applyFilter();
+      renderBulk();
     }
   });
 }
@@ -50,6 +55,8 @@ function showSignIn(message) {
   error.hidden = !message;
   error.textContent = message || "";
   $("sign-in").disabled = false;
+  // Like the terminal: the one thing to do on this screen is type the token.
+  $("token").focus();
 }
 
 /** Validates a token with /me and, for a guard token, starts the dashboard. A token from this
@@ -97,8 +104,9 @@ function signOut(message) {
   tokenStore.clear();
   for (const dialog of document.querySelectorAll("dialog[open]")) dialog.close();
   $("cards").replaceChildren();
+  $("bulk-result").replaceChildren();
+  $("bulk-result").hidden = true;
   showSignIn(message || t().signedOut);
-  $("token").focus();
 }
 
 // ---------------------------------------------------------------- the signed-in dashboard
@@ -124,6 +132,8 @@ function start(token, me) {
     $("cards").append(st.el);
   }
   renderHeader();
+  startFilter();
+  renderBulk();
   setConn("lost");
   // District names for the cards; the documents carry only the district id.
   getJson("/api/v1/stations").then((directory) => {
@@ -231,6 +241,8 @@ function onDocument(doc) {
   if ((st.room || st.roomLoading) && st.roomFor !== roomBasisKey(doc)) loadRoom(st, true);
   renderCard(st);
   renderHeader();
+  applyFilter();
+  renderBulk();
   scheduleSort();
 }
 
@@ -239,23 +251,30 @@ function onDocument(doc) {
 function renderHeader() {
   if (!current) return;
   $("device").textContent = t().device(current.me.device);
-  let inside = 0, outside = 0, full = 0, active = 0;
+  let inside = 0, outside = 0, full = 0, over = 0, active = 0;
   for (const st of current.stations.values()) {
     if (!st.doc) continue;
     inside += st.doc.headcount;
     outside += outsideCount(st.doc);
     const level = levelOf(st.doc);
-    if (level === "full" || level === "over") full += 1;
+    if (level === "full") full += 1;
+    if (level === "over") over += 1;
     active += (st.doc.alerts || []).filter((a) => a.state === "active").length;
   }
+  const tx = t();
+  // Short on the bar ("2 fulle"); the whole sentence ("2 stasjoner er fulle") as its tooltip and
+  // for a screen reader, which reads the sentence instead of the short form.
+  const count = (field, n, icon, short, sentence) => h("li", { class: n ? "has-full" : "", title: sentence, dataset: { count: field, n } },
+    h("span", { "aria-hidden": "true" }, n ? `${icon} ` : "", short), h("span", { class: "visually-hidden" }, sentence));
   const totals = $("totals");
-  totals.setAttribute("aria-label", t().totalsLabel);
+  totals.setAttribute("aria-label", tx.totalsLabel);
   totals.replaceChildren(
-    h("li", {}, t().stationsN(current.stations.size)),
-    h("li", {}, t().insideN(inside)),
-    h("li", {}, t().outsideN(outside)),
-    h("li", { class: full ? "has-full" : "" }, full ? "■ " : "", t().fullN(full)),
-    h("li", { class: active ? "has-full" : "" }, active ? "⚠ " : "", t().activeAlertsN(active)),
+    h("li", {}, tx.stationsN(current.stations.size)),
+    h("li", {}, tx.insideN(inside)),
+    h("li", {}, tx.outsideN(outside)),
+    count("full", full, "■", tx.fullN(full), tx.fullSentence(full)),
+    count("over", over, "✖", tx.overN(over), tx.overSentence(over)),
+    count("alerts", active, "⚠", tx.alertsN(active), tx.activeAlertsN(active)),
   );
   if (current.conn === "open") $("conn").textContent = `● ${t().live}`;
   else $("conn").textContent = connText();

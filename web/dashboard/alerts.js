@@ -4,7 +4,7 @@
 import { $, h, replaceIfChanged } from "/assets/dom.js";
 import { serviceName } from "/assets/format.js";
 import { fmtTime, minutesSince, serverNow } from "/assets/dashboard/session.js";
-import { t, surfaceName } from "/assets/dashboard/text.js";
+import { listOf, t, surfaceName } from "/assets/dashboard/text.js";
 /** A ticket admitted from the queue should walk in within a minute or two; longer than this and
  * the visitor probably did not notice the sign, so the guard should go and fetch them. */
 const PLEASE_ENTER_LONG_MS = 2 * 60 * 1000;
@@ -42,7 +42,9 @@ const ALERT_SEVERITY = { over_cap: "stop", gathering: "stop", at_cap: "warn", lo
 export function alertTitle(st, a) {
   const kind = t().alertKind[a.kind] || a.kind;
   let subject = "";
-  if (a.surface) subject = surfaceName(a.surface);
+  // One cleaning alert per station lists its surfaces; an older service raised one per surface.
+  if (a.params?.surfaces?.length) subject = listOf(a.params.surfaces.map((due) => surfaceName(due.surface)));
+  else if (a.surface) subject = surfaceName(a.surface);
   else if (a.ticket) subject = a.ticket;
   else if (a.service) {
     const svc = (st.doc?.services || []).find((s) => s.id === a.service);
@@ -108,6 +110,7 @@ export function renderAlerts(st) {
     li.dataset.state = a.state;
     li.title = a.detail;
     replaceIfChanged(li.querySelector(".alert-body"), alertBody(st, a));
+    renderAlertTools(st, li, a);
     let button = li.querySelector('button[data-action="acknowledge"]');
     if (a.state === "active") {
       if (!button) {
@@ -147,6 +150,31 @@ export function renderAlerts(st) {
   replaceIfChanged(recent.querySelector(".recent-alerts"), cleared.map((a) =>
     h("li", { class: "alert is-cleared", title: a.detail, dataset: { alert: a.id, kind: a.kind, state: "cleared" } },
       h("div", { class: "alert-body" }, alertBody(st, a)))));
+}
+
+/** An active alert's checkbox for bulk acknowledging, and a cleaning alert's "Cleaned…" button,
+ * which opens the dialog with its surfaces ticked. Kept in place like the Acknowledge button. */
+function renderAlertTools(st, li, a) {
+  let pick = li.querySelector("input.alert-pick");
+  if (a.state === "active") {
+    if (!pick) {
+      pick = h("input", { type: "checkbox", class: "alert-pick" });
+      li.prepend(pick);
+    }
+    pick.setAttribute("aria-label", t().pickLabel(alertTitle(st, a), st.name));
+  } else if (pick) {
+    if (document.activeElement === pick) li.focus();
+    pick.remove();
+  }
+  let cleaned = li.querySelector('button[data-action="cleaned"]');
+  if (a.kind === "cleaning_due" && !cleaned) {
+    cleaned = h("button", { type: "button", class: "alert-cleaned", dataset: { action: "cleaned" } });
+    li.append(cleaned);
+  }
+  if (cleaned) {
+    cleaned.textContent = t().cleaned;
+    cleaned.setAttribute("aria-label", t().cleanedLabel(st.name));
+  }
 }
 
 /** What this screen notices that the service does not raise as an alert; drawn apart (dotted,

@@ -70,7 +70,7 @@ export function translateCard(st, el = st.el) {
   group.setAttribute("aria-label", t().correctGroupLabel);
   // Visible text stays in the accessible name ("+1"); the station name tells 17 cards apart.
   group.querySelector('[data-action="correct-plus"]').setAttribute("aria-label", t().plusLabel(st.name));
-  group.querySelector('[data-action="correct-minus"]').setAttribute("aria-label", t().minusLabel(st.name));
+  renderMinus(st, el);
   const override = group.querySelector('[data-action="override"]');
   override.textContent = t().override;
   const cleaned = group.querySelector('[data-action="cleaned"]');
@@ -114,7 +114,19 @@ export function renderCard(st) {
   if (nobody && document.activeElement === override) el.querySelector('[data-action="cleaned"]').focus();
   override.disabled = nobody;
   override.setAttribute("aria-label", nobody ? t().overrideNobody(st.name) : t().overrideLabel(st.name));
+  renderMinus(st, el);
   if (el.querySelector(".card-more").open) renderDetails(st);
+}
+
+/** −1 takes back a person counted in without a ticket; with none on record (`corrections` 0)
+ * the engine refuses it, so it is not offered, and its tooltip and accessible name say why. */
+function renderMinus(st, el) {
+  const minus = el.querySelector('[data-action="correct-minus"]');
+  const refused = Boolean(st.doc) && !(st.doc.corrections > 0);
+  if (refused && document.activeElement === minus) el.querySelector('[data-action="correct-plus"]').focus();
+  minus.disabled = refused;
+  minus.title = refused ? t().minusNone : "";
+  minus.setAttribute("aria-label", refused ? t().minusNoneLabel(st.name) : t().minusLabel(st.name));
 }
 
 // ---------------------------------------------------------------- card parts

@@ -1,16 +1,14 @@
-// The guard's actions on a card: correct the headcount, record cleaning, let a party in past the
-// cap (each a dialog) and acknowledge an alert (no dialog). Every event carries an
-// Idempotency-Key that a retry of the same event reuses, so nothing is recorded twice.
+// The guard's actions on a card: correct the headcount, let a party in past the cap (each a
+// dialog; cleaning has its own module) and acknowledge an alert (no dialog). Every event carries
+// an Idempotency-Key that a retry of the same event reuses, so nothing is recorded twice.
 import { newKey, postEvent } from "/assets/common.js";
 import { $, h } from "/assets/dom.js";
 import { serviceName } from "/assets/format.js";
 import { current, expired, fmtTime, minutesSince, serverNow } from "/assets/dashboard/session.js";
-import { t, surfaceName } from "/assets/dashboard/text.js";
+import { t } from "/assets/dashboard/text.js";
 import { outsideCount, scheduleSort } from "/assets/dashboard/sort.js";
 import { renderResult } from "/assets/dashboard/cards.js";
-/** Preset surfaces are sent in English, the service's own vocabulary (the simulator uses
- * "door handles" too), and shown translated. */
-const SURFACES = ["door handles", "counter", "ticket machine", "chairs"];
+import { openCleaning, translateCleaning } from "/assets/dashboard/cleaning.js";
 /** Override reasons offered as presets; sent in English like the surfaces, since the reason
  * ends up in the service's (English) over-cap alert detail and in the log. */
 const OVERRIDE_REASONS = ["wheelchair user", "urgent travel document", "elderly or unwell"];
@@ -18,8 +16,7 @@ const OVERRIDE_REASONS = ["wheelchair user", "urgent travel document", "elderly 
 /** The dialogs' choices in the page's language (the values sent stay English). */
 export function translateDialogs() {
   $("reason-hints").replaceChildren(...t().reasonHints.map((hint) => h("option", { value: hint })));
-  $("surface-choices").replaceChildren(...SURFACES.map((surface, i) =>
-    h("label", {}, h("input", { type: "radio", name: "surface", value: surface, checked: i === 0 }), ` ${surfaceName(surface)}`)));
+  translateCleaning();
   // No preset is pre-selected: the reason is what the log and the over-cap alert will say, so
   // the guard must choose it.
   $("override-choices").replaceChildren(...OVERRIDE_REASONS.map((reason) =>
@@ -28,7 +25,7 @@ export function translateDialogs() {
 
 /** The last attempt per dialog: a retry of the same event at the same station reuses its
  * Idempotency-Key, so an answer lost on the way back is never recorded twice. */
-const pending = { correct: null, clean: null, override: null, ack: null };
+const pending = { correct: null, override: null, ack: null };
 
 function keyFor(slot, station, event) {
   const body = JSON.stringify(event);
@@ -40,13 +37,13 @@ function keyFor(slot, station, event) {
 
 let opener = null;
 
-function openDialog(dialog, station, button) {
+export function openDialog(dialog, station, button) {
   current.dialogStation = station;
   opener = button;
   dialog.showModal();
 }
 
-function closeDialog(dialog) {
+export function closeDialog(dialog) {
   if (dialog.open) dialog.close();
 }
 
@@ -63,7 +60,11 @@ for (const dialog of [$("correct-dialog"), $("clean-dialog"), $("override-dialog
 function openCorrection(st, delta, button) {
   const form = $("correct-form");
   form.dataset.station = st.id;
-  form.querySelector(`input[name="delta"][value="${delta}"]`).checked = true;
+  // −1 takes back a person counted without a ticket; with none on record the engine refuses it.
+  const noneUncounted = !(st.doc?.corrections > 0);
+  form.querySelector('input[name="delta"][value="-1"]').disabled = noneUncounted;
+  $("minus-hint").hidden = !noneUncounted;
+  form.querySelector(`input[name="delta"][value="${noneUncounted ? 1 : delta}"]`).checked = true;
   $("correct-reason").value = "";
   $("correct-error").hidden = true;
   const doc = st.doc;
@@ -74,24 +75,6 @@ function openCorrection(st, delta, button) {
   form.querySelector('button[type="submit"]').textContent = t().record;
   openDialog($("correct-dialog"), st.id, button);
   $("correct-reason").focus();
-}
-
-function openCleaning(st, button) {
-  const form = $("clean-form");
-  form.dataset.station = st.id;
-  $("clean-error").hidden = true;
-  $("surface-other").value = "";
-  const first = form.querySelector('input[name="surface"]');
-  if (first) first.checked = true;
-  const cleaning = [...(st.doc?.cleaning || [])].sort((a, b) => Date.parse(b.at) - Date.parse(a.at));
-  const last = cleaning.length
-    ? t().lastCleaned(cleaning.slice(0, 3).map((c) => `${surfaceName(c.surface)} ${fmtTime(Date.parse(c.at), st.doc.timezone)}`).join(", "))
-    : t().neverCleaned;
-  $("clean-context").textContent = t().cleanContext(st.name, last);
-  form.querySelector('button[type="submit"]').disabled = false;
-  form.querySelector('button[type="submit"]').textContent = t().record;
-  openDialog($("clean-dialog"), st.id, button);
-  first?.focus();
 }
 
 function openOverride(st, button) {
@@ -257,26 +240,5 @@ $("override-form").addEventListener("submit", (event) => {
   submitEvent("override", form, $("override-error"), overrideEvent, (body, replayed) => {
     const tz = current.stations.get(form.dataset.station)?.doc?.timezone;
     return t().overrideDone(body.ticket || ticket, body.headcount, body.cap, fmtTime(serverNow(), tz)) + (replayed ? t().replayed : "");
-  });
-});
-
-$("surface-other").addEventListener("input", () => {
-  if ($("surface-other").value.trim()) $("surface-other-choice").checked = true;
-});
-
-$("clean-form").addEventListener("submit", (event) => {
-  event.preventDefault();
-  const form = event.currentTarget;
-  const chosen = form.querySelector('input[name="surface"]:checked');
-  const surface = chosen && chosen.value ? chosen.value : $("surface-other").value.trim();
-  if (!surface) {
-    $("clean-error").textContent = t().surfaceMissing;
-    $("clean-error").hidden = false;
-    $("surface-other").focus();
-    return;
-  }
-  submitEvent("clean", form, $("clean-error"), { kind: "cleaned", surface }, (body, replayed) => {
-    const tz = current.stations.get(form.dataset.station)?.doc?.timezone;
-    return t().cleanDone(surfaceName(surface), fmtTime(serverNow(), tz)) + (replayed ? t().replayed : "");
   });
 });
