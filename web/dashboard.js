@@ -1,13 +1,13 @@
 // The guard dashboard: every station in the guard token's scope on one live socket, one card per
 // station, sorted so the rooms that need a guard come first, with corrections and cleaning.
 // This module signs in, follows the socket and wires the page; the parts are in dashboard/:
-// text (both languages), session (token, stations, server clock), sort (urgency and order),
+// text (the catalogue's words for what the service names), session (token, stations, server clock), sort (urgency and order),
 // filter (which cards are shown), cards, alerts, bulk (acknowledging several), chart, room (plan
 // and today's cleaning), cleaning (its dialog) and dialogs (the guard's other actions).
 import { getJson, live, session, withToken } from "/assets/common.js";
 import { $, h } from "/assets/dom.js";
-import { applyTexts, languageSwitch } from "/assets/i18n.js";
-import { TEXT, t } from "/assets/dashboard/text.js";
+import { applyCatalogue, languagePicker, loadCatalogue, tr } from "/assets/i18n.js";
+import { trOr } from "/assets/dashboard/text.js";
 import { current, newSession, noteServerTime, serverNow, setCurrent, whenExpired } from "/assets/dashboard/session.js";
 import { levelOf, outsideCount, scheduleSort } from "/assets/dashboard/sort.js";
 import { buildCard, renderCard, renderDetails, translateCard } from "/assets/dashboard/cards.js";
@@ -26,9 +26,9 @@ const tokenStore = session("guard");
 // ---------------------------------------------------------------- language
 
 function applyLanguage() {
-  applyTexts(TEXT, () => {
-    document.title = `${t().title} — lobbywatch`;
-    $("legend").textContent = t().legend;
+  applyCatalogue(() => {
+    document.title = `${tr("dashboard.title")} — lobbywatch`;
+    $("legend").textContent = tr("dashboard.legend");
     translateDialogs();
     if (current) {
       renderHeader();
@@ -65,28 +65,28 @@ async function signIn(token, fromStorage) {
   const error = $("sign-in-error");
   $("sign-in").disabled = true;
   error.hidden = false;
-  error.textContent = t().checking;
+  error.textContent = tr("dashboard.checking");
   let me;
   try {
     me = await getJson("/api/v1/me", token);
   } catch (e) {
     if (e.status === undefined || e.status >= 500) {
-      showSignIn(t().unreachable);
+      showSignIn(tr("dashboard.unreachable"));
       if (fromStorage) setTimeout(() => { if (!current && tokenStore.get() === token) signIn(token, true); }, 5000);
       return;
     }
     tokenStore.clear();
-    showSignIn(e.status === 401 ? t().badToken(e.message) : e.message);
+    showSignIn(e.status === 401 ? tr("dashboard.badToken", { d: e.message }) : e.message);
     return;
   }
   if (me.role !== "guard") {
     tokenStore.clear();
-    showSignIn(t().role[me.role] || t().role.other(me.role));
+    showSignIn(me.role !== "other" ? trOr(`dashboard.role.${me.role}`, tr("dashboard.role.other", { r: me.role })) : tr("dashboard.role.other", { r: me.role }));
     return;
   }
   if (!me.stations || me.stations.length === 0) {
     tokenStore.clear();
-    showSignIn(t().noStations);
+    showSignIn(tr("dashboard.noStations"));
     return;
   }
   tokenStore.set(token);
@@ -106,7 +106,7 @@ function signOut(message) {
   $("cards").replaceChildren();
   $("bulk-result").replaceChildren();
   $("bulk-result").hidden = true;
-  showSignIn(message || t().signedOut);
+  showSignIn(message || tr("dashboard.signedOut"));
 }
 
 // ---------------------------------------------------------------- the signed-in dashboard
@@ -185,7 +185,7 @@ function setConn(state, closed) {
     }
     current.everOpen = true;
     current.probing = false;
-    conn.textContent = `● ${t().live}`;
+    conn.textContent = `● ${tr("dashboard.live")}`;
   } else {
     conn.textContent = connText();
     // The figures were right until the socket dropped, so that is the time to show.
@@ -211,7 +211,7 @@ async function probeToken() {
     await getJson("/api/v1/me", session.token);
   } catch (e) {
     if (current === session && (e.status === 401 || e.status === 403)) {
-      signOut(t().expired);
+      signOut(tr("dashboard.expired"));
       return;
     }
   }
@@ -250,7 +250,7 @@ function onDocument(doc) {
 
 function renderHeader() {
   if (!current) return;
-  $("device").textContent = t().device(current.me.device);
+  $("device").textContent = tr("dashboard.device", { d: current.me.device });
   let inside = 0, outside = 0, full = 0, over = 0, active = 0;
   for (const st of current.stations.values()) {
     if (!st.doc) continue;
@@ -261,28 +261,27 @@ function renderHeader() {
     if (level === "over") over += 1;
     active += (st.doc.alerts || []).filter((a) => a.state === "active").length;
   }
-  const tx = t();
   // Short on the bar ("2 fulle"); the whole sentence ("2 stasjoner er fulle") as its tooltip and
   // for a screen reader, which reads the sentence instead of the short form.
   const count = (field, n, icon, short, sentence) => h("li", { class: n ? "has-full" : "", title: sentence, dataset: { count: field, n } },
     h("span", { "aria-hidden": "true" }, n ? `${icon} ` : "", short), h("span", { class: "visually-hidden" }, sentence));
   const totals = $("totals");
-  totals.setAttribute("aria-label", tx.totalsLabel);
+  totals.setAttribute("aria-label", tr("dashboard.totalsLabel"));
   totals.replaceChildren(
-    h("li", {}, tx.stationsN(current.stations.size)),
-    h("li", {}, tx.insideN(inside)),
-    h("li", {}, tx.outsideN(outside)),
-    count("full", full, "■", tx.fullN(full), tx.fullSentence(full)),
-    count("over", over, "✖", tx.overN(over), tx.overSentence(over)),
-    count("alerts", active, "⚠", tx.alertsN(active), tx.activeAlertsN(active)),
+    h("li", {}, tr("dashboard.stationsN", { n: current.stations.size })),
+    h("li", {}, tr("dashboard.insideN", { n: inside })),
+    h("li", {}, tr("dashboard.outsideN", { n: outside })),
+    count("full", full, "■", tr("dashboard.fullN", { n: full }), tr("dashboard.fullSentence", { n: full })),
+    count("over", over, "✖", tr("dashboard.overN", { n: over }), tr("dashboard.overSentence", { n: over })),
+    count("alerts", active, "⚠", tr("dashboard.alertsN", { n: active }), tr("dashboard.activeAlertsN", { n: active })),
   );
-  if (current.conn === "open") $("conn").textContent = `● ${t().live}`;
+  if (current.conn === "open") $("conn").textContent = `● ${tr("dashboard.live")}`;
   else $("conn").textContent = connText();
 }
 
 /** The connection line while the socket is down, with the server's reason if it gave one. */
 function connText() {
-  const text = current.everOpen ? `⚠ ${t().lost}` : `… ${t().connecting}`;
+  const text = current.everOpen ? `⚠ ${tr("dashboard.lost")}` : `… ${tr("dashboard.connecting")}`;
   return current.connReason ? `${text} (${current.connReason})` : text;
 }
 
@@ -292,7 +291,7 @@ $("sign-in-form").addEventListener("submit", (event) => {
   event.preventDefault();
   const token = $("token").value.trim();
   if (!token) {
-    showSignIn(t().emptyToken);
+    showSignIn(tr("dashboard.emptyToken"));
     $("token").focus();
     return;
   }
@@ -301,8 +300,8 @@ $("sign-in-form").addEventListener("submit", (event) => {
 
 $("sign-out").addEventListener("click", () => signOut());
 
-languageSwitch(applyLanguage);
-whenExpired(() => signOut(t().expired));
+languagePicker(applyLanguage);
+whenExpired(() => signOut(tr("dashboard.expired")));
 
 let resizeTimer = null;
 window.addEventListener("resize", () => {
@@ -312,6 +311,11 @@ window.addEventListener("resize", () => {
   }, 200);
 });
 
+try {
+  await loadCatalogue("dashboard");
+} catch {
+  /* the page's own bokmål stays; the service is probably down, which sign-in will say */
+}
 applyLanguage();
 const stored = tokenStore.get();
 if (stored) {

@@ -3,8 +3,8 @@
 // for a retry while its answer is unknown), and one line per alert saying how it went.
 import { newKey, postEvent } from "/assets/common.js";
 import { $, h } from "/assets/dom.js";
+import { tr } from "/assets/i18n.js";
 import { current, expired } from "/assets/dashboard/session.js";
-import { t } from "/assets/dashboard/text.js";
 import { renderAlerts } from "/assets/dashboard/alerts.js";
 
 /** The Idempotency-Key of each alert's unanswered acknowledgement, by station and alert id. */
@@ -28,9 +28,9 @@ function targets(ticked) {
 export function renderBulk() {
   const ticked = targets(true).length;
   const shown = targets(false).length;
-  $("ack-selected").textContent = t().ackSelected(ticked);
+  $("ack-selected").textContent = tr("dashboard.ackSelected", { n: ticked });
   $("ack-selected").disabled = ticked === 0;
-  $("ack-shown").textContent = t().ackAllShown(shown);
+  $("ack-shown").textContent = tr("dashboard.ackAllShown", { n: shown });
   $("ack-shown").disabled = shown === 0;
 }
 
@@ -50,13 +50,13 @@ async function acknowledgeOne(session, { st, li }) {
   } finally {
     st.acking.delete(alertKey);
   }
-  if (!answer) return { ok: false, text: t().bulkFail(st.name, what, t().netFail) };
+  if (!answer) return { ok: false, text: tr("dashboard.bulkFail", { s: st.name, what, why: tr("dashboard.netFail") }) };
   const { status, body, replayed } = answer;
   const inFlight = status === 409 && body.type === "/problems/request-in-flight";
   if (!inFlight && status < 500) keys.delete(slot);
   if (status === 401) return null;
-  if (status >= 200 && status < 300) return { ok: true, text: t().bulkOk(st.name, what) + (replayed ? t().replayed : "") };
-  return { ok: false, text: t().bulkFail(st.name, what, inFlight ? t().inFlight : body.detail || body.title || `HTTP ${status}`) };
+  if (status >= 200 && status < 300) return { ok: true, text: tr("dashboard.bulkOk", { s: st.name, what }) + (replayed ? tr("dashboard.replayed") : "") };
+  return { ok: false, text: tr("dashboard.bulkFail", { s: st.name, what, why: inFlight ? tr("dashboard.inFlight") : body.detail || body.title || `HTTP ${status}` }) };
 }
 
 async function acknowledgeAll(list) {
@@ -64,14 +64,14 @@ async function acknowledgeAll(list) {
   if (!session || !list.length) return;
   const box = $("bulk-result");
   box.hidden = false;
-  box.replaceChildren(h("li", {}, t().bulkSending(list.length)));
+  box.replaceChildren(h("li", {}, tr("dashboard.bulkSending", { n: list.length })));
   for (const button of [$("ack-selected"), $("ack-shown")]) button.disabled = true;
   const results = await Promise.all(list.map((target) => acknowledgeOne(session, target)));
   if (current !== session) return;
   if (results.includes(null)) { expired(); return; }
   list.forEach((target, i) => { if (results[i].ok) target.pick.checked = false; });
   const ok = results.filter((r) => r.ok).length;
-  box.replaceChildren(h("li", { class: "summary" }, t().bulkDone(ok, list.length)),
+  box.replaceChildren(h("li", { class: "summary" }, tr("dashboard.bulkDone", { ok, n: list.length })),
     ...results.map((r) => h("li", { class: r.ok ? "ok" : "bad" }, r.text)));
   for (const st of new Set(list.map((target) => target.st))) if (st.doc) renderAlerts(st);
   renderBulk();

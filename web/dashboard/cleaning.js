@@ -4,8 +4,9 @@
 // (`surface`) — both are read, so the dialog ticks the same surfaces either way.
 import { newKey, postEvent } from "/assets/common.js";
 import { $, h } from "/assets/dom.js";
+import { tr } from "/assets/i18n.js";
 import { current, expired, fmtTime, serverNow } from "/assets/dashboard/session.js";
-import { listOf, t, surfaceName } from "/assets/dashboard/text.js";
+import { listOf, surfaceName } from "/assets/dashboard/text.js";
 import { renderResult } from "/assets/dashboard/cards.js";
 import { closeDialog, openDialog } from "/assets/dashboard/dialogs.js";
 /** Surfaces offered even when nothing is due, sent in English, the service's own vocabulary (the
@@ -37,7 +38,7 @@ function offeredSurfaces(doc, due) {
 
 function choice(surface, due, checked, tz) {
   const note = due
-    ? due.visitors != null && due.since ? t().surfaceDueSince(due.visitors, fmtTime(Date.parse(due.since), tz)) : t().surfaceDue
+    ? due.visitors != null && due.since ? tr("dashboard.surfaceDueSince", { v: due.visitors, time: fmtTime(Date.parse(due.since), tz) }) : tr("dashboard.surfaceDue")
     : "";
   return h("label", { class: due ? "due" : "" },
     h("input", { type: "checkbox", name: "surface", value: surface, checked }),
@@ -63,12 +64,12 @@ export function openCleaning(st, button) {
   renderChoices(st, null);
   const cleaning = [...(st.doc?.cleaning || [])].sort((a, b) => Date.parse(b.at) - Date.parse(a.at));
   const last = cleaning.length
-    ? t().lastCleaned(cleaning.slice(0, 3).map((c) => `${surfaceName(c.surface)} ${fmtTime(Date.parse(c.at), st.doc.timezone)}`).join(", "))
-    : t().neverCleaned;
-  $("clean-context").textContent = t().cleanContext(st.name, last);
+    ? tr("dashboard.lastCleaned", { list: cleaning.slice(0, 3).map((c) => `${surfaceName(c.surface)} ${fmtTime(Date.parse(c.at), st.doc.timezone)}`).join(", ") })
+    : tr("dashboard.neverCleaned");
+  $("clean-context").textContent = tr("dashboard.cleanContext", { name: st.name, last });
   const submit = form.querySelector('button[type="submit"]');
   submit.disabled = false;
-  submit.textContent = t().record;
+  submit.textContent = tr("dashboard.record");
   openDialog($("clean-dialog"), st.id, button);
   form.querySelector('input[name="surface"]')?.focus();
 }
@@ -89,15 +90,15 @@ async function sendCleaned(session, st, surface) {
   try {
     answer = await postEvent(st.id, session.token, keys.get(slot), { kind: "cleaned", surface });
   } catch {
-    return { ok: false, text: t().cleanFail(surfaceName(surface), t().netFail) };
+    return { ok: false, text: tr("dashboard.cleanFail", { s: surfaceName(surface), why: tr("dashboard.netFail") }) };
   }
   const { status, body, replayed } = answer;
   const inFlight = status === 409 && body.type === "/problems/request-in-flight";
   // Keep the key only where the same request may still be recorded or is worth retrying as is.
   if (!inFlight && status < 500) keys.delete(slot);
   if (status === 401) return null;
-  if (status >= 200 && status < 300) return { ok: true, text: t().cleanOk(surfaceName(surface)) + (replayed ? t().replayed : "") };
-  return { ok: false, text: t().cleanFail(surfaceName(surface), inFlight ? t().inFlight : body.detail || body.title || `HTTP ${status}`) };
+  if (status >= 200 && status < 300) return { ok: true, text: tr("dashboard.cleanOk", { s: surfaceName(surface) }) + (replayed ? tr("dashboard.replayed") : "") };
+  return { ok: false, text: tr("dashboard.cleanFail", { s: surfaceName(surface), why: inFlight ? tr("dashboard.inFlight") : body.detail || body.title || `HTTP ${status}` }) };
 }
 
 function ticked(form) {
@@ -121,26 +122,26 @@ $("clean-form").addEventListener("submit", async (event) => {
   if (!st) return;
   const surfaces = ticked(form);
   if (!surfaces.length) {
-    $("clean-error").textContent = t().surfaceMissing;
+    $("clean-error").textContent = tr("dashboard.surfaceMissing");
     $("clean-error").hidden = false;
     (form.querySelector('input[name="surface"]') || $("surface-other")).focus();
     return;
   }
   const submit = form.querySelector('button[type="submit"]');
   submit.disabled = true;
-  submit.textContent = t().sending;
+  submit.textContent = tr("dashboard.sending");
   $("clean-error").hidden = true;
   const results = await Promise.all(surfaces.map((s) => sendCleaned(session, st, s)));
   if (current !== session) return;
   submit.disabled = false;
-  submit.textContent = t().record;
+  submit.textContent = tr("dashboard.record");
   if (results.includes(null)) { expired(); return; }
   const done = surfaces.filter((_, i) => results[i].ok);
   for (const input of form.querySelectorAll('input[name="surface"]')) if (done.includes(input.value)) input.checked = false;
   if (done.includes($("surface-other").value.trim())) $("surface-other-choice").checked = false;
   if (done.length === surfaces.length) {
     const at = fmtTime(serverNow(), st.doc?.timezone);
-    st.result = { ok: true, text: t().cleanDone(listOf(done.map(surfaceName)), at), at: Date.now() };
+    st.result = { ok: true, text: tr("dashboard.cleanDone", { s: listOf(done.map(surfaceName)), at }), at: Date.now() };
     closeDialog($("clean-dialog"));
     renderResult(st);
     return;
@@ -148,6 +149,6 @@ $("clean-form").addEventListener("submit", async (event) => {
   const list = $("clean-results");
   list.replaceChildren(...results.map((r) => h("li", { class: r.ok ? "ok" : "bad" }, r.text)));
   list.hidden = false;
-  $("clean-error").textContent = t().cleanSome;
+  $("clean-error").textContent = tr("dashboard.cleanSome");
   $("clean-error").hidden = false;
 });

@@ -3,9 +3,10 @@
 // an Idempotency-Key that a retry of the same event reuses, so nothing is recorded twice.
 import { newKey, postEvent } from "/assets/common.js";
 import { $, h } from "/assets/dom.js";
+import { tr } from "/assets/i18n.js";
 import { serviceName } from "/assets/format.js";
 import { current, expired, fmtTime, minutesSince, serverNow } from "/assets/dashboard/session.js";
-import { t } from "/assets/dashboard/text.js";
+import { trOr } from "/assets/dashboard/text.js";
 import { outsideCount, scheduleSort } from "/assets/dashboard/sort.js";
 import { renderResult } from "/assets/dashboard/cards.js";
 import { openCleaning, translateCleaning } from "/assets/dashboard/cleaning.js";
@@ -15,12 +16,12 @@ const OVERRIDE_REASONS = ["wheelchair user", "urgent travel document", "elderly 
 
 /** The dialogs' choices in the page's language (the values sent stay English). */
 export function translateDialogs() {
-  $("reason-hints").replaceChildren(...t().reasonHints.map((hint) => h("option", { value: hint })));
+  $("reason-hints").replaceChildren(...tr("dashboard.reasonHints").map((hint) => h("option", { value: hint })));
   translateCleaning();
   // No preset is pre-selected: the reason is what the log and the over-cap alert will say, so
   // the guard must choose it.
   $("override-choices").replaceChildren(...OVERRIDE_REASONS.map((reason) =>
-    h("label", {}, h("input", { type: "radio", name: "override-reason", value: reason }), ` ${t().overrideReasons[reason] || reason}`)));
+    h("label", {}, h("input", { type: "radio", name: "override-reason", value: reason }), ` ${trOr(`dashboard.overrideReasons.${reason}`, reason)}`)));
 }
 
 /** The last attempt per dialog: a retry of the same event at the same station reuses its
@@ -69,10 +70,10 @@ function openCorrection(st, delta, button) {
   $("correct-error").hidden = true;
   const doc = st.doc;
   $("correct-context").textContent = doc
-    ? t().correctContext(st.name, doc.headcount, doc.cap, doc.corrections)
+    ? tr("dashboard.correctContext", { name: st.name, h: doc.headcount, c: doc.cap, k: doc.corrections })
     : st.name;
   form.querySelector('button[type="submit"]').disabled = false;
-  form.querySelector('button[type="submit"]').textContent = t().record;
+  form.querySelector('button[type="submit"]').textContent = tr("dashboard.record");
   openDialog($("correct-dialog"), st.id, button);
   $("correct-reason").focus();
 }
@@ -86,7 +87,7 @@ function openOverride(st, button) {
   for (const radio of form.querySelectorAll('input[name="override-reason"]')) radio.checked = false;
   const outside = doc?.outside || [];
   $("override-context").textContent = doc
-    ? t().overrideContext(st.name, doc.headcount, doc.cap, outsideCount(doc))
+    ? tr("dashboard.overrideContext", { name: st.name, h: doc.headcount, c: doc.cap, n: outsideCount(doc) })
     : st.name;
   // The head of the queue is the default and is sent without a ticket, so the service lets in
   // whoever is first when the request arrives; a named ticket is for a particular party (the
@@ -97,14 +98,15 @@ function openOverride(st, button) {
   };
   const select = $("override-ticket");
   select.replaceChildren(...(outside.length
-    ? [h("option", { value: "" }, t().overrideHead(outside[0].ticket)),
-      ...outside.map((p) => h("option", { value: p.ticket }, t().overrideOption(p, svcName(p.service), minutesSince(p.since))))]
+    ? [h("option", { value: "" }, tr("dashboard.overrideHead", { tk: outside[0].ticket })),
+      ...outside.map((p) => h("option", { value: p.ticket }, tr("dashboard.overrideOption", { ticket: p.ticket, position: p.position, svc: svcName(p.service), m: minutesSince(p.since) })
+        + (p.party_size > 1 ? tr("dashboard.overrideOptionSize", { n: p.party_size }) : "")))]
     : []));
   const submit = form.querySelector('button[type="submit"]');
-  submit.textContent = t().overrideSubmit;
+  submit.textContent = tr("dashboard.overrideSubmit");
   submit.disabled = outside.length === 0;
   if (!outside.length) {
-    $("override-error").textContent = t().overrideNone;
+    $("override-error").textContent = tr("dashboard.overrideNone");
     $("override-error").hidden = false;
   }
   openDialog($("override-dialog"), st.id, button);
@@ -133,7 +135,7 @@ async function acknowledge(st, li, button) {
   if (current !== session) return;
   if (document.contains(button)) button.setAttribute("aria-disabled", "false");
   if (!answer) {
-    st.result = { ok: false, text: t().netFail, at: Date.now() };
+    st.result = { ok: false, text: tr("dashboard.netFail"), at: Date.now() };
     renderResult(st);
     return;
   }
@@ -142,9 +144,9 @@ async function acknowledge(st, li, button) {
   if (!inFlight && status < 500) pending.ack = null;
   if (status === 401) { expired(); return; }
   if (status >= 200 && status < 300) {
-    st.result = { ok: true, text: t().ackDone(what, fmtTime(serverNow(), st.doc?.timezone)) + (replayed ? t().replayed : ""), at: Date.now() };
+    st.result = { ok: true, text: tr("dashboard.ackDone", { what, at: fmtTime(serverNow(), st.doc?.timezone) }) + (replayed ? tr("dashboard.replayed") : ""), at: Date.now() };
   } else {
-    st.result = { ok: false, text: inFlight ? t().inFlight : `⚠ ${body.detail || body.title || `HTTP ${status}`}`, at: Date.now() };
+    st.result = { ok: false, text: inFlight ? tr("dashboard.inFlight") : `⚠ ${body.detail || body.title || `HTTP ${status}`}`, at: Date.now() };
   }
   renderResult(st);
 }
@@ -171,7 +173,7 @@ async function submitEvent(slot, form, errorBox, event, describe) {
   const submit = form.querySelector('button[type="submit"]');
   const label = submit.textContent;
   submit.disabled = true;
-  submit.textContent = t().sending;
+  submit.textContent = tr("dashboard.sending");
   errorBox.hidden = true;
   const key = keyFor(slot, st.id, event);
   let answer;
@@ -184,7 +186,7 @@ async function submitEvent(slot, form, errorBox, event, describe) {
   submit.disabled = false;
   submit.textContent = label;
   if (!answer) {
-    errorBox.textContent = t().netFail;
+    errorBox.textContent = tr("dashboard.netFail");
     errorBox.hidden = false;
     return;
   }
@@ -199,7 +201,7 @@ async function submitEvent(slot, form, errorBox, event, describe) {
     renderResult(st);
     return;
   }
-  errorBox.textContent = inFlight ? t().inFlight : body.detail || body.title || `HTTP ${status}`;
+  errorBox.textContent = inFlight ? tr("dashboard.inFlight") : body.detail || body.title || `HTTP ${status}`;
   errorBox.hidden = false;
 }
 
@@ -208,7 +210,7 @@ $("correct-form").addEventListener("submit", (event) => {
   const form = event.currentTarget;
   const reason = $("correct-reason").value.trim();
   if (!reason) {
-    $("correct-error").textContent = t().reasonMissing;
+    $("correct-error").textContent = tr("dashboard.reasonMissing");
     $("correct-error").hidden = false;
     $("correct-reason").focus();
     return;
@@ -216,7 +218,7 @@ $("correct-form").addEventListener("submit", (event) => {
   const delta = Number(form.querySelector('input[name="delta"]:checked').value);
   submitEvent("correct", form, $("correct-error"), { kind: "correction", delta, reason }, (body, replayed) => {
     const tz = current.stations.get(form.dataset.station)?.doc?.timezone;
-    return t().correctDone(delta, body.headcount, fmtTime(serverNow(), tz)) + (replayed ? t().replayed : "");
+    return tr("dashboard.correctDone", { d: delta > 0 ? "+1" : "−1", h: body.headcount, at: fmtTime(serverNow(), tz) }) + (replayed ? tr("dashboard.replayed") : "");
   });
 });
 
@@ -230,7 +232,7 @@ $("override-form").addEventListener("submit", (event) => {
   const chosen = form.querySelector('input[name="override-reason"]:checked');
   const reason = chosen && chosen.value ? chosen.value : $("override-other").value.trim();
   if (!reason) {
-    $("override-error").textContent = t().overrideMissing;
+    $("override-error").textContent = tr("dashboard.overrideMissing");
     $("override-error").hidden = false;
     (form.querySelector('input[name="override-reason"]') || $("override-other")).focus();
     return;
@@ -239,6 +241,6 @@ $("override-form").addEventListener("submit", (event) => {
   const overrideEvent = ticket ? { kind: "override", ticket, reason } : { kind: "override", reason };
   submitEvent("override", form, $("override-error"), overrideEvent, (body, replayed) => {
     const tz = current.stations.get(form.dataset.station)?.doc?.timezone;
-    return t().overrideDone(body.ticket || ticket, body.headcount, body.cap, fmtTime(serverNow(), tz)) + (replayed ? t().replayed : "");
+    return tr("dashboard.overrideDone", { tk: body.ticket || ticket, h: body.headcount, c: body.cap, at: fmtTime(serverNow(), tz) }) + (replayed ? tr("dashboard.replayed") : "");
   });
 });

@@ -2,8 +2,8 @@
 // full". On a phone 17 cards make a page metres long, so there the filter starts on "only those
 // that need a guard", and the line above the cards says how many are hidden, with "Show all".
 import { $, h } from "/assets/dom.js";
+import { tr } from "/assets/i18n.js";
 import { current } from "/assets/dashboard/session.js";
-import { t } from "/assets/dashboard/text.js";
 import { levelOf } from "/assets/dashboard/sort.js";
 /** Where the cards stack in one column (dashboard.css uses the same width). */
 const PHONE = "(max-width: 40rem)";
@@ -41,8 +41,9 @@ export function applyFilter() {
     if (!st.el.hidden) shown += 1;
   }
   const total = current.stations.size;
-  $("filter-count").textContent = t().shownN(shown, total);
+  $("filter-count").textContent = tr("dashboard.shownN", { k: shown, n: total });
   $("show-all").hidden = shown === total;
+  $("filter-empty").hidden = shown > 0;
 }
 
 /** The station names to pick from, and the filter's starting point for this screen. */

@@ -337,6 +337,30 @@ async fn the_header_counts_full_and_over_cap_stations_apart_in_norwegian() {
     ))
     .await;
 
+    // Nynorsk and English count the same stations in their own words.
+    for (language, full, over) in [
+        ("nn", "1 stasjon er full", "1 stasjon over grensa"),
+        ("en", "1 station is full", "1 station over cap"),
+        ("nb", "1 stasjon er full", "1 stasjon over grensen"),
+    ] {
+        c.find(Locator::Css("#lang"))
+            .await
+            .unwrap()
+            .select_by_value(language)
+            .await
+            .unwrap();
+        eventually(
+            &format!("the header speaks {language}"),
+            Duration::from_secs(5),
+            || async {
+                let (_, f) = header_count(&c, "full").await?;
+                let (_, o) = header_count(&c, "over").await?;
+                (f == full && o == over).then_some(())
+            },
+        )
+        .await;
+    }
+
     // The alert count is the service's, in Norwegian.
     let mut active = 0;
     for station in ["small", "big", "closed", "bergen"] {
