@@ -76,6 +76,7 @@ pub const ASSETS: &[Asset] = &[
     asset!("dashboard/room.js", JS),
     asset!("dashboard/dialogs.js", JS),
     asset!("dashboard/cleaning.js", JS),
+    asset!("dashboard/due.js", JS),
     asset!("dashboard/filter.js", JS),
     asset!("dashboard/bulk.js", JS),
     asset!("display.js", JS),

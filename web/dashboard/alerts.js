@@ -6,6 +6,8 @@ import { tr } from "/assets/i18n.js";
 import { serviceName } from "/assets/format.js";
 import { fmtTime, minutesSince, serverNow } from "/assets/dashboard/session.js";
 import { listOf, surfaceName, trOr } from "/assets/dashboard/text.js";
+import { surfacesOf } from "/assets/dashboard/due.js";
+import { outsideCount } from "/assets/dashboard/sort.js";
 /** A ticket admitted from the queue should walk in within a minute or two; longer than this and
  * the visitor probably did not notice the sign, so the guard should go and fetch them. */
 const PLEASE_ENTER_LONG_MS = 2 * 60 * 1000;
@@ -44,8 +46,7 @@ export function alertTitle(st, a) {
   const kind = trOr(`dashboard.alertKind.${a.kind}`, a.kind);
   let subject = "";
   // One cleaning alert per station lists its surfaces; an older service raised one per surface.
-  if (a.params?.surfaces?.length) subject = listOf(a.params.surfaces.map((due) => surfaceName(due.surface)));
-  else if (a.surface) subject = surfaceName(a.surface);
+  if (a.kind === "cleaning_due") subject = listOf(surfacesOf(a).map((due) => surfaceName(due.surface)));
   else if (a.ticket) subject = a.ticket;
   else if (a.service) {
     const svc = (st.doc?.services || []).find((s) => s.id === a.service);
@@ -193,7 +194,7 @@ export function hints(doc) {
   }
   if (doc.corrections > 0) hints.push(["✎", tr("dashboard.hint.corrections", { n: doc.corrections })]);
   if (!doc.open && (doc.headcount > 0 || outsideCount(doc) > 0)) {
-    hints.push(["○", tr("dashboard.hint.closedBusy", { h: doc.headcount, o: outsideCount(doc) })]);
+    hints.push(["○", tr("dashboard.hint.closedBusy", { h: doc.headcount, n: outsideCount(doc) })]);
   }
   return hints.map(([icon, text]) => h("li", { class: "hint" }, h("span", { class: "icon", "aria-hidden": "true" }, icon),
     " ", h("span", { class: "hint-label" }, `${tr("dashboard.hint.label")}:`), ` ${text}`));

@@ -1,7 +1,6 @@
-// Recording cleaning: one dialog per station that lists the surfaces due (ticked) and the others,
-// and posts one `cleaned` event per ticked surface. The service raises one cleaning alert per
-// station naming its surfaces (`params.surfaces`); an older one raised an alert per surface
-// (`surface`) — both are read, so the dialog ticks the same surfaces either way.
+// Recording cleaning: one dialog per station that lists the surfaces due (ticked, from due.js,
+// which reads the grouped alert and the older one per surface alike) and the others, and posts
+// one `cleaned` event per ticked surface.
 import { newKey, postEvent } from "/assets/common.js";
 import { $, h } from "/assets/dom.js";
 import { tr } from "/assets/i18n.js";
@@ -9,6 +8,7 @@ import { current, expired, fmtTime, serverNow } from "/assets/dashboard/session.
 import { listOf, surfaceName } from "/assets/dashboard/text.js";
 import { renderResult } from "/assets/dashboard/cards.js";
 import { closeDialog, openDialog } from "/assets/dashboard/dialogs.js";
+import { dueSurfaces } from "/assets/dashboard/due.js";
 /** Surfaces offered even when nothing is due, sent in English, the service's own vocabulary (the
  * simulator uses "door handles" too), and shown translated. */
 const SURFACES = ["door handles", "counter", "ticket machine", "chairs"];
@@ -16,18 +16,6 @@ const SURFACES = ["door handles", "counter", "ticket machine", "chairs"];
 /** The Idempotency-Key of each surface's last unanswered attempt, by station and surface: a
  * retry after a lost answer reuses it, so a cleaning is never recorded twice. */
 const keys = new Map();
-
-/** The surfaces due for cleaning at a station, from its open cleaning alerts, with what the
- * service says about them (visitors and since when, when it says). */
-export function dueSurfaces(doc) {
-  const due = new Map();
-  for (const a of doc?.alerts || []) {
-    if (a.kind !== "cleaning_due" || a.state === "cleared") continue;
-    const listed = a.params?.surfaces?.length ? a.params.surfaces : a.surface ? [{ surface: a.surface }] : [];
-    for (const s of listed) if (!due.has(s.surface)) due.set(s.surface, s);
-  }
-  return due;
-}
 
 /** Every surface worth offering: the due ones first, then the presets and today's cleaned ones. */
 function offeredSurfaces(doc, due) {
