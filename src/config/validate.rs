@@ -81,25 +81,31 @@ fn idempotency_policy(
     storage: &super::raw::RawStorage,
 ) -> super::IdempotencyPolicy {
     let default = super::IdempotencyPolicy::default();
-    let hours = storage.idempotency_retention_h.filter(|h| {
-        *h > 0 || {
-            c.report(c.err(
-                "storage.idempotency_retention_h",
-                "must be at least 1 (hours); a terminal's offline outbox resends within it",
-            ));
-            false
-        }
-    });
-    let mib = storage.idempotency_memory_mib.filter(|m| {
-        *m > 0 || {
-            c.report(c.err("storage.idempotency_memory_mib", "must be at least 1 (MiB)"));
-            false
-        }
-    });
+    let hours = at_least_one(
+        c,
+        "storage.idempotency_retention_h",
+        storage.idempotency_retention_h,
+        "must be at least 1 (hours); a terminal's offline outbox resends within it",
+    );
+    let mib = at_least_one(
+        c,
+        "storage.idempotency_memory_mib",
+        storage.idempotency_memory_mib,
+        "must be at least 1 (MiB)",
+    );
     super::IdempotencyPolicy {
         retention: hours.map_or(default.retention, |h| chrono::TimeDelta::hours(h.into())),
         memory_budget: mib.map_or(default.memory_budget, |m| m as usize * 1024 * 1024),
     }
+}
+
+/// `given`, unless it is 0: then its error is recorded and the default applies.
+fn at_least_one(c: &Checker<'_>, key: &str, given: Option<u32>, reason: &str) -> Option<u32> {
+    if given == Some(0) {
+        c.report(c.err(key, reason));
+        return None;
+    }
+    given
 }
 
 /// Carries the file name, so each check can build its error in one line, and every error found
