@@ -6,6 +6,10 @@
 //! | `/dashboard` | guards: every station in the token's scope | `dashboard.html`, `dashboard.js` |
 //! | `/display/{station}` | the lobby screen | `display.html`, `display.js` |
 //! | `/terminal/{station}` | the front desk | `terminal.html`, `terminal.js` |
+//! | `/display/{x}`, `/terminal/{x}` for no such station | whoever mistyped it: a 404 page saying so | `missing.html`, `missing.js` |
+//!
+//! Every page links `favicon.svg` (also answered at `/favicon.ico`, where browsers look by
+//! themselves), so no page load ends in a 404 in the console.
 //!
 //! Shared modules: `common.js` (fetch, socket, session), `i18n.js` (the language), `format.js`
 //! (times, numbers, names), `dom.js` (building elements). The dashboard's parts are in
@@ -20,7 +24,7 @@ use std::path::Path;
 
 use axum::Router;
 use axum::extract::{Path as UrlPath, State};
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
@@ -47,6 +51,7 @@ macro_rules! asset {
 
 const HTML: &str = "text/html; charset=utf-8";
 const JS: &str = "text/javascript; charset=utf-8";
+const SVG: &str = "image/svg+xml";
 
 /// Every embedded file; those not named by a page route are served under `/assets/`.
 pub const ASSETS: &[Asset] = &[
@@ -54,6 +59,9 @@ pub const ASSETS: &[Asset] = &[
     asset!("dashboard.html", "text/html; charset=utf-8"),
     asset!("display.html", "text/html; charset=utf-8"),
     asset!("terminal.html", "text/html; charset=utf-8"),
+    asset!("missing.html", "text/html; charset=utf-8"),
+    asset!("favicon.svg", SVG),
+    asset!("missing.js", JS),
     asset!("app.css", "text/css; charset=utf-8"),
     asset!("dashboard.css", "text/css; charset=utf-8"),
     asset!("display.css", "text/css; charset=utf-8"),
@@ -100,6 +108,10 @@ pub fn router() -> Router<AppState> {
         )
         .route("/display/{station}", get(station_page::<'d'>))
         .route("/terminal/{station}", get(station_page::<'t'>))
+        .route(
+            "/favicon.ico",
+            get(|s: State<AppState>| page(s, "favicon.svg")),
+        )
         .route("/tests/{file}", get(test_file));
     ASSETS
         .iter()
@@ -123,19 +135,24 @@ async fn page(state: State<AppState>, file: &'static str) -> Response {
     serve(state, find(file)).await
 }
 
-/// A per-station page (`'d'`isplay or `'t'`erminal); an unknown station is a 404, not a page
-/// that fails later.
+/// A per-station page (`'d'`isplay or `'t'`erminal). An unknown station is a 404 with a page
+/// that says so in the reader's language and links to the public page — a person typed that
+/// address, so they get a page, not a problem+json body and not a page that fails later.
 async fn station_page<const KIND: char>(
     state: State<AppState>,
     UrlPath(station): UrlPath<String>,
-) -> Result<Response, ApiError> {
-    station_config(&state, &station)?;
+) -> Response {
+    if station_config(&state, &station).is_err() {
+        let mut missing = serve(state, find("missing.html")).await;
+        *missing.status_mut() = StatusCode::NOT_FOUND;
+        return missing;
+    }
     let file = if KIND == 'd' {
         "display.html"
     } else {
         "terminal.html"
     };
-    Ok(serve(state, find(file)).await)
+    serve(state, find(file)).await
 }
 
 async fn serve(State(state): State<AppState>, asset: &'static Asset) -> Response {
