@@ -16,6 +16,10 @@ const TEXT = {
     live: "Direkte", lost: "Forbindelsen brutt — kobler til igjen …", today: "i dag",
     estimate: "Beregnet ventetid", minutes: (n) => `ca. ${n} min`, noEstimate: "Ikke beregnet ennå",
     estimateNote: "Beregnet ut fra hvor lenge de siste besøkende var ved skranken og hvor mange skranker som betjener tjenesten nå.",
+    lessThanMinute: "under ett minutt", unknownSign: "Ukjent nå",
+    staleNote: "Forbindelsen er brutt. Skiltet viser ikke hvordan det er nå — kobler til igjen …",
+    address: "Adresse", lastCheckIn: (at) => `Siste innsjekk i dag: ${at}`,
+    noMoreCheckIns: "Tar ikke imot flere i dag", noMoreCheckInsSign: "Ingen flere i dag",
   },
   en: {
     title: "Opening hours and queue", intro: "Choose police district, station and service to see opening hours and how busy it is now.",
@@ -28,6 +32,10 @@ const TEXT = {
     live: "Live", lost: "Connection lost — reconnecting …", today: "today",
     estimate: "Estimated wait", minutes: (n) => `about ${n} min`, noEstimate: "No estimate yet",
     estimateNote: "Estimated from how long recent visitors spent at the desk and how many desks serve this service now.",
+    lessThanMinute: "less than a minute", unknownSign: "Unknown now",
+    staleNote: "Connection lost. The sign may not show how it is now — reconnecting …",
+    address: "Address", lastCheckIn: (at) => `Last check-in today: ${at}`,
+    noMoreCheckIns: "No more check-ins today", noMoreCheckInsSign: "None today",
   },
 };
 const DAY_KEYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
@@ -35,12 +43,16 @@ const DAY_KEYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 let directory = null;
 let latest = null;
 let closeLive = null;
+/** The live socket: null until it first opens or fails, then "open" or "lost". While it is lost
+ * the last document may be old, so the page must not present its sign as the current one. */
+let connection = null;
 /** The coming 14 dates of the chosen service, from /api/v1/opening-hours. */
 let upcoming = null;
 const t = translator(TEXT);
 
 function applyLanguage() {
   applyTexts(TEXT, () => {
+    document.title = `${t().title} — lobbywatch`;
     fillServices(false);
     render();
   });
@@ -88,12 +100,13 @@ function choose() {
   history.replaceState(null, "", `#district=${district.id}&station=${station.id}&service=${service.id}`);
   if (closeLive) closeLive();
   latest = null;
+  connection = null;
   closeLive = live(`/api/v1/stations/${station.id}/public/live`, (doc) => {
     latest = doc;
     render();
   }, (state) => {
-    $("conn").textContent = state === "open" ? `● ${t().live}` : t().lost;
-    $("conn").className = `conn ${state}`;
+    connection = state;
+    render();
   });
   upcoming = null;
   const wanted = `${station.id}/${service.id}`;
@@ -138,24 +151,77 @@ function render() {
     return h("tr", { class: today ? "today" : "", dataset: { day: DAY_KEYS[i] } },
       h("th", { scope: "row" }, t().days[i], today ? [" ", h("small", {}, `(${t().today})`)] : null), h("td", {}, hours));
   }));
+  renderAddress();
+  renderConnection();
   if (!latest) return;
   const live = latest.services.find((s) => s.id === service.id);
-  const open = live ? live.open : false;
-  const sign = !open ? "closed" : latest.sign;
-  const signText = { enter: `✓ ${t().enter}`, wait_outside: `■ ${t().wait}`, closed: `× ${t().closedSign}` }[sign];
-  $("sign").textContent = signText;
-  $("sign").className = `sign ${sign}`;
+  renderSign(live);
   $("occupancy").textContent = `${latest.headcount} / ${latest.cap}`;
   $("queued").textContent = String(latest.outside_total ?? latest.outside.length);
   $("waiting").textContent = live ? String(live.waiting_inside + live.waiting_outside) : "–";
   // No number is better than a made-up one: the service sends null until it has measured.
   const minutes = live ? live.estimated_wait_min : null;
-  $("estimate").textContent = minutes == null ? t().noEstimate : t().minutes(minutes);
+  $("estimate").textContent = estimateText(minutes);
   $("estimate").title = t().estimateNote;
   $("estimate").classList.toggle("none", minutes == null);
+  renderOpenNow(live);
+  $("rule").textContent = t().rule(latest.distancing_m);
+}
+
+/** "about 4 min"; under a minute is "less than a minute", never "about 0 min". */
+function estimateText(minutes) {
+  if (minutes == null) return t().noEstimate;
+  return minutes < 1 ? t().lessThanMinute : t().minutes(minutes);
+}
+
+/** What the sign says for `live` (the chosen service in the latest document). A lost connection
+ * makes it unknown: the last ENTER may no longer be true. A service past its last check-in is
+ * unavailable even while the station is open. */
+function signOf(live) {
+  if (connection !== "open") return "unknown";
+  if (!live || !live.open) return "closed";
+  if (live.taking_check_ins === false) return "no_more";
+  return latest.sign;
+}
+
+function renderSign(live) {
+  const sign = signOf(live);
+  const text = {
+    enter: `✓ ${t().enter}`, wait_outside: `■ ${t().wait}`, closed: `× ${t().closedSign}`,
+    no_more: `× ${t().noMoreCheckInsSign}`, unknown: `? ${t().unknownSign}`,
+  }[sign] ?? `? ${t().unknownSign}`;
+  $("sign").textContent = text;
+  $("sign").className = `sign ${sign}`;
+  $("sign").dataset.sign = sign;
+}
+
+/** Open now and today's hours; the last check-in and whether it has passed. */
+function renderOpenNow(live) {
+  const open = Boolean(live?.open);
   $("open-now").textContent = open ? `${t().openNow} (${hoursText(live.hours_today)})` : t().closedNow;
   $("open-now").className = `open-now ${open ? "yes" : "no"}`;
-  $("rule").textContent = t().rule(latest.distancing_m);
+  const last = open ? live.last_check_in : null;
+  const past = open && live.taking_check_ins === false;
+  $("last-check-in").hidden = !last && !past;
+  $("last-check-in").textContent = [last ? t().lastCheckIn(last) : "", past ? t().noMoreCheckIns : ""].filter(Boolean).join(" — ");
+  $("last-check-in").classList.toggle("past", past);
+}
+
+function renderAddress() {
+  const { station } = selected();
+  const address = station?.address;
+  $("address").hidden = !address;
+  if (address) $("address").replaceChildren(h("span", { class: "label" }, `${t().address}: `), address);
+}
+
+/** Where the sign is: a lost connection says so prominently, and the figures are dimmed. */
+function renderConnection() {
+  const lost = connection === "lost";
+  $("stale").hidden = !lost;
+  $("stale").textContent = lost ? t().staleNote : "";
+  $("result").classList.toggle("stale", lost);
+  $("conn").textContent = connection === "open" ? `● ${t().live}` : lost ? t().lost : "";
+  $("conn").className = `conn ${connection ?? ""}`;
 }
 
 /** Monday-based index of today in the station's timezone, from the document's clock. */
