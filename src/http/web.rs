@@ -85,6 +85,8 @@ pub const ASSETS: &[Asset] = &[
     asset!("display/board.js", JS),
     asset!("display/fit.js", JS),
     asset!("display/sound.js", JS),
+    asset!("display/lines.js", JS),
+    asset!("display/text.js", JS),
     asset!("terminal.js", JS),
     asset!("terminal/text.js", JS),
     asset!("terminal/state.js", JS),
@@ -147,15 +149,36 @@ async fn station_page<const KIND: char>(
         *missing.status_mut() = StatusCode::NOT_FOUND;
         return missing;
     }
-    let file = if KIND == 'd' {
-        "display.html"
-    } else {
-        "terminal.html"
-    };
-    serve(state, find(file)).await
+    if KIND == 't' {
+        return serve(state, find("terminal.html")).await;
+    }
+    // The display's wall clock must be the service's (the demo runs shifted hours; a kiosk PC's
+    // clock may be wrong) from the first paint, before any document arrives: the page carries
+    // the service's time at the moment it was served.
+    let now = state.clock.now().to_rfc3339();
+    serve_with(state, find("display.html"), |body| {
+        body.replacen(
+            SERVICE_TIME_SLOT,
+            &format!(r#"<meta name="service-time" content="{now}">"#),
+            1,
+        )
+    })
+    .await
 }
 
-async fn serve(State(state): State<AppState>, asset: &'static Asset) -> Response {
+/// Where `display.html` takes the service's time.
+const SERVICE_TIME_SLOT: &str = r#"<meta name="service-time" content="">"#;
+
+async fn serve(state: State<AppState>, asset: &'static Asset) -> Response {
+    serve_with(state, asset, |body| body).await
+}
+
+/// `asset`, its body passed through `adapt` first.
+async fn serve_with(
+    State(state): State<AppState>,
+    asset: &'static Asset,
+    adapt: impl FnOnce(String) -> String,
+) -> Response {
     let body = match state.web_dir.as_deref() {
         Some(dir) => match read(dir, asset.file).await {
             Ok(body) => body,
@@ -167,6 +190,7 @@ async fn serve(State(state): State<AppState>, asset: &'static Asset) -> Response
         },
         None => asset.body.to_owned(),
     };
+    let body = adapt(body);
     (
         [
             (
