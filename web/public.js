@@ -1,43 +1,9 @@
 // The public page: district → station → service, opening hours, and how busy it is, live.
 import { getJson, live } from "/assets/common.js";
 import { $, h } from "/assets/dom.js";
-import { applyTexts, language, languageSwitch, translator } from "/assets/i18n.js";
+import { applyCatalogue, loadCatalogue, languagePicker, namesIn, tr } from "/assets/i18n.js";
 import { formatDate, hoursText, serviceName } from "/assets/format.js";
 
-const TEXT = {
-  nb: {
-    title: "Åpningstider og kø", intro: "Velg politidistrikt, sted og tjeneste for å se åpningstider og hvor travelt det er nå.",
-    district: "Politidistrikt", station: "Sted", service: "Tjeneste", inside: "Inne nå", queued: "I kø ute",
-    waitingService: "Venter på tjenesten", hours: "Åpningstider", closed: "Stengt", openNow: "Åpent nå", closedNow: "Stengt nå",
-    enter: "Kom inn", wait: "Vent ute", closedSign: "Stengt", days: ["Mandag", "Tirsdag", "Onsdag", "Torsdag", "Fredag", "Lørdag", "Søndag"],
-    changes: "De neste 14 dagene", noChanges: "Vanlige åpningstider alle dager de neste 14 dagene.",
-    closedBecause: (why) => `stengt (${why})`,
-    rule: (d) => `Avstandskrav: ${d} m. Antall inne er begrenset etter romstørrelse og stoler.`,
-    live: "Direkte", lost: "Forbindelsen brutt — kobler til igjen …", today: "i dag",
-    estimate: "Beregnet ventetid", minutes: (n) => `ca. ${n} min`, noEstimate: "Ikke beregnet ennå",
-    estimateNote: "Beregnet ut fra hvor lenge de siste besøkende var ved skranken og hvor mange skranker som betjener tjenesten nå.",
-    lessThanMinute: "under ett minutt", unknownSign: "Ukjent nå",
-    staleNote: "Forbindelsen er brutt. Skiltet viser ikke hvordan det er nå — kobler til igjen …",
-    address: "Adresse", lastCheckIn: (at) => `Siste innsjekk i dag: ${at}`,
-    noMoreCheckIns: "Tar ikke imot flere i dag", noMoreCheckInsSign: "Ingen flere i dag",
-  },
-  en: {
-    title: "Opening hours and queue", intro: "Choose police district, station and service to see opening hours and how busy it is now.",
-    district: "Police district", station: "Station", service: "Service", inside: "Inside now", queued: "Queued outside",
-    waitingService: "Waiting for this service", hours: "Opening hours", closed: "Closed", openNow: "Open now", closedNow: "Closed now",
-    enter: "Enter", wait: "Wait outside", closedSign: "Closed", days: ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
-    changes: "The next 14 days", noChanges: "Regular hours every day for the next 14 days.",
-    closedBecause: (why) => `closed (${why})`,
-    rule: (d) => `Distancing: ${d} m. The number inside is limited by the room's size and chairs.`,
-    live: "Live", lost: "Connection lost — reconnecting …", today: "today",
-    estimate: "Estimated wait", minutes: (n) => `about ${n} min`, noEstimate: "No estimate yet",
-    estimateNote: "Estimated from how long recent visitors spent at the desk and how many desks serve this service now.",
-    lessThanMinute: "less than a minute", unknownSign: "Unknown now",
-    staleNote: "Connection lost. The sign may not show how it is now — reconnecting …",
-    address: "Address", lastCheckIn: (at) => `Last check-in today: ${at}`,
-    noMoreCheckIns: "No more check-ins today", noMoreCheckInsSign: "None today",
-  },
-};
 const DAY_KEYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
 let directory = null;
@@ -48,11 +14,9 @@ let closeLive = null;
 let connection = null;
 /** The coming 14 dates of the chosen service, from /api/v1/opening-hours. */
 let upcoming = null;
-const t = translator(TEXT);
 
 function applyLanguage() {
-  applyTexts(TEXT, () => {
-    document.title = `${t().title} — lobbywatch`;
+  applyCatalogue(() => {
     fillServices(false);
     render();
   });
@@ -128,13 +92,13 @@ function renderChanges() {
   if (!upcoming) { list.replaceChildren(); return; }
   const changes = upcoming.filter((d) => d.basis.kind !== "weekly");
   if (!changes.length) {
-    list.replaceChildren(h("li", { class: "note" }, t().noChanges));
+    list.replaceChildren(h("li", { class: "note" }, tr("public.noChanges")));
     return;
   }
   list.replaceChildren(...changes.map((d) => {
     const date = formatDate(`${d.date}T12:00:00Z`);
-    const why = d.basis.kind === "holiday" ? (language() === "en" ? d.basis.name_en : d.basis.name) : d.basis.reason;
-    const hours = d.open ? `${hoursText(d.hours.join(", "))} (${why})` : t().closedBecause(why);
+    const why = d.basis.kind === "holiday" ? (namesIn() === "en" ? d.basis.name_en : d.basis.name) : d.basis.reason;
+    const hours = d.open ? `${hoursText(d.hours.join(", "))} (${why})` : tr("public.closedBecause", { why });
     return h("li", { dataset: { date: d.date } }, h("strong", {}, date), `: ${hours}`);
   }));
 }
@@ -146,10 +110,11 @@ function render() {
   $("result").hidden = false;
   const todayIndex = latest ? todayIn(latest.timezone) : -1;
   $("hours").replaceChildren(...service.week.map((day, i) => {
-    const hours = day.ranges.length ? hoursText(day.ranges.join(", ")) : t().closed;
+    // Times are kept left to right in a right-to-left page ("08:00–15:30", never reversed).
+    const hours = day.ranges.length ? h("bdi", { dir: "ltr" }, hoursText(day.ranges.join(", "))) : tr("public.closed");
     const today = i === todayIndex;
     return h("tr", { class: today ? "today" : "", dataset: { day: DAY_KEYS[i] } },
-      h("th", { scope: "row" }, t().days[i], today ? [" ", h("small", {}, `(${t().today})`)] : null), h("td", {}, hours));
+      h("th", { scope: "row" }, tr("public.days")[i], today ? [" ", h("small", {}, `(${tr("public.today")})`)] : null), h("td", {}, hours));
   }));
   renderAddress();
   renderConnection();
@@ -162,16 +127,16 @@ function render() {
   // No number is better than a made-up one: the service sends null until it has measured.
   const minutes = live ? live.estimated_wait_min : null;
   $("estimate").textContent = estimateText(minutes);
-  $("estimate").title = t().estimateNote;
+  $("estimate").title = tr("public.estimateNote");
   $("estimate").classList.toggle("none", minutes == null);
   renderOpenNow(live);
-  $("rule").textContent = t().rule(latest.distancing_m);
+  $("rule").textContent = tr("public.rule", { d: latest.distancing_m });
 }
 
 /** "about 4 min"; under a minute is "less than a minute", never "about 0 min". */
 function estimateText(minutes) {
-  if (minutes == null) return t().noEstimate;
-  return minutes < 1 ? t().lessThanMinute : t().minutes(minutes);
+  if (minutes == null) return tr("public.noEstimate");
+  return minutes < 1 ? tr("public.lessThanMinute") : tr("public.minutes", { n: minutes });
 }
 
 /** What the sign says for `live` (the chosen service in the latest document). A lost connection
@@ -187,9 +152,9 @@ function signOf(live) {
 function renderSign(live) {
   const sign = signOf(live);
   const text = {
-    enter: `✓ ${t().enter}`, wait_outside: `■ ${t().wait}`, closed: `× ${t().closedSign}`,
-    no_more: `× ${t().noMoreCheckInsSign}`, unknown: `? ${t().unknownSign}`,
-  }[sign] ?? `? ${t().unknownSign}`;
+    enter: `✓ ${tr("public.enter")}`, wait_outside: `■ ${tr("public.wait")}`, closed: `× ${tr("public.closedSign")}`,
+    no_more: `× ${tr("public.noMoreCheckInsSign")}`, unknown: `? ${tr("public.unknownSign")}`,
+  }[sign] ?? `? ${tr("public.unknownSign")}`;
   $("sign").textContent = text;
   $("sign").className = `sign ${sign}`;
   $("sign").dataset.sign = sign;
@@ -198,12 +163,13 @@ function renderSign(live) {
 /** Open now and today's hours; the last check-in and whether it has passed. */
 function renderOpenNow(live) {
   const open = Boolean(live?.open);
-  $("open-now").textContent = open ? `${t().openNow} (${hoursText(live.hours_today)})` : t().closedNow;
+  if (open) $("open-now").replaceChildren(`${tr("public.openNow")} (`, h("bdi", { dir: "ltr" }, hoursText(live.hours_today)), ")");
+  else $("open-now").textContent = tr("public.closedNow");
   $("open-now").className = `open-now ${open ? "yes" : "no"}`;
   const last = open ? live.last_check_in : null;
   const past = open && live.taking_check_ins === false;
   $("last-check-in").hidden = !last && !past;
-  $("last-check-in").textContent = [last ? t().lastCheckIn(last) : "", past ? t().noMoreCheckIns : ""].filter(Boolean).join(" — ");
+  $("last-check-in").textContent = [last ? tr("public.lastCheckIn", { at: last }) : "", past ? tr("public.noMoreCheckIns") : ""].filter(Boolean).join(" — ");
   $("last-check-in").classList.toggle("past", past);
 }
 
@@ -211,16 +177,16 @@ function renderAddress() {
   const { station } = selected();
   const address = station?.address;
   $("address").hidden = !address;
-  if (address) $("address").replaceChildren(h("span", { class: "label" }, `${t().address}: `), address);
+  if (address) $("address").replaceChildren(h("span", { class: "label" }, `${tr("public.address")}: `), address);
 }
 
 /** Where the sign is: a lost connection says so prominently, and the figures are dimmed. */
 function renderConnection() {
   const lost = connection === "lost";
   $("stale").hidden = !lost;
-  $("stale").textContent = lost ? t().staleNote : "";
+  $("stale").textContent = lost ? tr("public.staleNote") : "";
   $("result").classList.toggle("stale", lost);
-  $("conn").textContent = connection === "open" ? `● ${t().live}` : lost ? t().lost : "";
+  $("conn").textContent = connection === "open" ? `● ${tr("public.live")}` : lost ? tr("public.lost") : "";
   $("conn").className = `conn ${connection ?? ""}`;
 }
 
@@ -233,9 +199,10 @@ function todayIn(timezone) {
 $("district").addEventListener("change", () => fillStations());
 $("station").addEventListener("change", () => fillServices());
 $("service").addEventListener("change", () => choose());
-languageSwitch(applyLanguage);
+languagePicker(applyLanguage);
 
-getJson("/api/v1/stations")
+loadCatalogue("public")
+  .then(() => getJson("/api/v1/stations"))
   .then((d) => {
     directory = d;
     fillDistricts();

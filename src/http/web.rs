@@ -11,7 +11,8 @@
 //! Every page links `favicon.svg` (also answered at `/favicon.ico`, where browsers look by
 //! themselves), so no page load ends in a 404 in the console.
 //!
-//! Shared modules: `common.js` (fetch, socket, session), `i18n.js` (the language), `format.js`
+//! Shared modules: `common.js` (fetch, socket, session), `i18n.js` (the language and its
+//! catalogue, `lang/*.json`, served by [`languages`]), `format.js`
 //! (times, numbers, names), `dom.js` (building elements). The dashboard's parts are in
 //! `dashboard/`, the display's in `display/`, the terminal's in `terminal/` and `outbox.js`.
 //!
@@ -30,6 +31,8 @@ use axum::routing::get;
 
 use super::problem::ApiError;
 use super::station_config;
+
+mod languages;
 use crate::state::AppState;
 
 /// One embedded file: its name under `web/` and its compiled-in content.
@@ -86,7 +89,6 @@ pub const ASSETS: &[Asset] = &[
     asset!("display/fit.js", JS),
     asset!("display/sound.js", JS),
     asset!("display/lines.js", JS),
-    asset!("display/text.js", JS),
     asset!("terminal.js", JS),
     asset!("terminal/text.js", JS),
     asset!("terminal/state.js", JS),
@@ -114,7 +116,8 @@ pub fn router() -> Router<AppState> {
             "/favicon.ico",
             get(|s: State<AppState>| page(s, "favicon.svg")),
         )
-        .route("/tests/{file}", get(test_file));
+        .route("/tests/{file}", get(test_file))
+        .route("/assets/lang/{file}", get(languages::file));
     ASSETS
         .iter()
         .filter(|a| a.content_type != HTML)

@@ -5,7 +5,7 @@ import { live, withToken } from "/assets/common.js";
 import { $, fill, h, s } from "/assets/dom.js";
 import { formatDate, formatTime } from "/assets/format.js";
 import { fitAll } from "/assets/display/fit.js";
-import { applyLines, bilingual, firstText, secondDir, secondLanguage, secondText } from "/assets/display/lines.js";
+import { applyLines, bilingual, firstText, loadLines, secondDir, secondLanguage, secondText } from "/assets/display/lines.js";
 import { setUpSound } from "/assets/display/sound.js";
 
 const HIGHLIGHT_MS = 10_000;
@@ -102,7 +102,8 @@ function serviceTimeOffset() {
   return Number.isNaN(served) ? 0 : served - Date.now();
 }
 
-export function start() {
+export async function start() {
+  await loadLines();
   applyLines();
   state.station = stationFromPath();
   tickClock();
