@@ -110,8 +110,7 @@ function render() {
   $("result").hidden = false;
   const todayIndex = latest ? todayIn(latest.timezone) : -1;
   $("hours").replaceChildren(...service.week.map((day, i) => {
-    // Times are kept left to right in a right-to-left page ("08:00–15:30", never reversed).
-    const hours = day.ranges.length ? h("bdi", { dir: "ltr" }, hoursText(day.ranges.join(", "))) : tr("public.closed");
+    const hours = day.ranges.length ? hoursText(day.ranges.join(", ")) : tr("public.closed");
     const today = i === todayIndex;
     return h("tr", { class: today ? "today" : "", dataset: { day: DAY_KEYS[i] } },
       h("th", { scope: "row" }, tr("public.days")[i], today ? [" ", h("small", {}, `(${tr("public.today")})`)] : null), h("td", {}, hours));
@@ -163,8 +162,7 @@ function renderSign(live) {
 /** Open now and today's hours; the last check-in and whether it has passed. */
 function renderOpenNow(live) {
   const open = Boolean(live?.open);
-  if (open) $("open-now").replaceChildren(`${tr("public.openNow")} (`, h("bdi", { dir: "ltr" }, hoursText(live.hours_today)), ")");
-  else $("open-now").textContent = tr("public.closedNow");
+  $("open-now").textContent = open ? `${tr("public.openNow")} (${hoursText(live.hours_today)})` : tr("public.closedNow");
   $("open-now").className = `open-now ${open ? "yes" : "no"}`;
   const last = open ? live.last_check_in : null;
   const past = open && live.taking_check_ins === false;

@@ -10,7 +10,7 @@ use fantoccini::Client;
 use serde_json::{Value, json};
 
 use super::{Browser, attr, eventually, exists, test_service, text};
-use crate::helpers::{ServerProcess, event_request};
+use crate::helpers::{ServerProcess, event_request, test_config_toml};
 
 /// The demo's sample stations (with their addresses) on the demo's shifted clock, quiet: no
 /// simulated terminals, so the tests decide every event.
@@ -199,14 +199,63 @@ async fn the_public_page_in_arabic_reads_right_to_left_with_figures_and_times_ke
     assert!(is_arabic(&title), "the tab title is {title}");
     // Figures and times keep their own order inside the right-to-left page.
     assert_eq!(attr(&c, "#occupancy", "dir").await.as_deref(), Some("ltr"));
-    let monday = text(&c, "#hours tr[data-day='mon'] td bdi[dir='ltr']").await;
-    assert_eq!(monday.as_deref(), Some("08:00–15:30"));
+    let monday = c
+        .execute(
+            "return document.querySelector(\"#hours tr[data-day='mon'] td\").textContent",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(monday, json!("\u{2066}08:00–15:30\u{2069}"));
     // The picker offers the visitors' languages, each named in itself.
     for (code, name) in [("pl", "Polski"), ("uk", "Українська"), ("ar", "العربية")]
     {
         let option = text(&c, &format!("#lang option[value='{code}']")).await;
         assert_eq!(option.as_deref(), Some(name));
     }
+    c.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_service_past_its_last_check_in_is_shown_unavailable_with_the_time() {
+    let Some(browser) = Browser::start("public page, last check-in").await else {
+        return;
+    };
+    // Open from 00:00 to 23:59, but check-ins stop 1438 minutes before closing: the last one is
+    // at 00:01.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("lobbywatch.toml");
+    let toml = format!(
+        "{}\n[operations]\nlast_admission_min = 1438\n",
+        test_config_toml().replace("00:00-24:00", "00:00-23:59")
+    );
+    std::fs::write(&config, toml).unwrap();
+    let server = ServerProcess::start(&config, &dir.path().join("data"));
+    let doc: Value = reqwest::get(format!("{}/api/v1/stations/small/public", server.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(doc["services"][0]["last_check_in"], "00:01", "{doc}");
+    if doc["services"][0]["taking_check_ins"] == true {
+        return; // the first minute of the day in Oslo: nothing is past yet
+    }
+
+    let c = browser.session(1280, 900).await;
+    public_page(&c, &server.base, "oslo", "small", "en").await;
+    let said = eventually(
+        "the page says check-ins are over",
+        Duration::from_secs(5),
+        || async { text(&c, "#last-check-in").await.filter(|t| !t.is_empty()) },
+    )
+    .await;
+    assert_eq!(said, "Last check-in today: 00:01 — No more check-ins today");
+    assert_eq!(
+        attr(&c, "#sign", "data-sign").await.as_deref(),
+        Some("no_more")
+    );
+    assert_eq!(text(&c, "#sign").await.as_deref(), Some("× None today"));
     c.close().await.unwrap();
 }
 
