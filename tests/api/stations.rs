@@ -246,10 +246,12 @@ async fn every_page_is_served_and_unknown_stations_are_404() {
             .unwrap();
         assert_eq!(r.status(), 200, "{asset}");
     }
+    // A person typed the address: a 404 page that says so (see browser/public.rs), not JSON.
     for path in ["/display/nowhere", "/terminal/nowhere"] {
         let r = app.client.get(app.url(path)).send().await.unwrap();
         assert_eq!(r.status(), 404, "{path}");
-        assert_eq!(r.headers()["content-type"], "application/problem+json");
+        assert_eq!(r.headers()["content-type"], "text/html; charset=utf-8");
+        assert!(r.text().await.unwrap().contains("/assets/missing.js"));
     }
 }
 
