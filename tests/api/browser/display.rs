@@ -230,3 +230,59 @@ async fn the_second_line_is_the_screens_chosen_language_and_arabic_reads_right_t
     assert_eq!(attr(&c, second, "dir").await.as_deref(), Some("ltr"));
     c.close().await.unwrap();
 }
+
+/// A browser that, like an ordinary one, plays sound only after a touch or a key on the page.
+async fn browser_blocking_autoplay(browser: &Browser) -> Client {
+    let caps = json!({
+        "goog:chromeOptions": {
+            "binary": browser.chrome,
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                "--window-size=1600,900", "--autoplay-policy=document-user-activation-required",
+            ],
+        }
+    });
+    let serde_json::Value::Object(caps) = caps else {
+        unreachable!()
+    };
+    fantoccini::ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&browser.url)
+        .await
+        .expect("chromedriver opens a Chromium session")
+}
+
+#[tokio::test]
+async fn where_the_browser_blocks_sound_after_a_reload_the_display_says_so_and_a_touch_restores_it()
+{
+    let Some(browser) = Browser::start("display sound, autoplay blocked").await else {
+        return;
+    };
+    let service = test_service();
+    let base = service.process.base.clone();
+    let c = browser_blocking_autoplay(&browser).await;
+    c.goto(&format!("{base}/display/small")).await.unwrap();
+    click(&c, "#sound").await;
+    eventually("sound is on", Duration::from_secs(5), || async {
+        (attr(&c, "body", "data-sound").await? == "on").then_some(())
+    })
+    .await;
+
+    c.refresh().await.unwrap();
+    let said = eventually(
+        "the display says sound waits for a touch",
+        Duration::from_secs(5),
+        || async {
+            (attr(&c, "body", "data-sound").await? == "blocked").then_some(())?;
+            text(&c, "#sound").await
+        },
+    )
+    .await;
+    assert!(said.contains("waiting for a touch"), "{said}");
+    click(&c, "#occupancy").await;
+    eventually("a touch turns it on", Duration::from_secs(5), || async {
+        (attr(&c, "body", "data-sound").await? == "on").then_some(())
+    })
+    .await;
+    c.close().await.unwrap();
+}
