@@ -26,6 +26,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{ServerProcess, status_at, write_config};
 
+mod dashboard;
 mod display;
 mod public;
 
