@@ -42,9 +42,18 @@ function chooseSecond(offered) {
   return kept && known(kept) ? kept : "en";
 }
 
-/** Loads both languages' texts; before anything is drawn. */
+/** Loads both languages' texts; before anything is drawn. A wall screen often boots before its
+ * network is up: until the texts can be fetched it keeps trying (the page's own bokmål/English
+ * markup shows meanwhile), rather than staying dark until someone reloads it. */
 export async function loadLines() {
-  await loadCatalogue("display");
+  for (let delay = 1000; ; delay = Math.min(delay * 2, 10_000)) {
+    try {
+      await loadCatalogue("display");
+      break;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
   const offered = languages();
   lines.second = chooseSecond(offered);
   lines.dir = offered.find((l) => l.code === lines.second)?.dir ?? "ltr";
