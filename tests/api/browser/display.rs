@@ -262,6 +262,10 @@ async fn where_the_browser_blocks_sound_after_a_reload_the_display_says_so_and_a
     let base = service.process.base.clone();
     let c = browser_blocking_autoplay(&browser).await;
     c.goto(&format!("{base}/display/small")).await.unwrap();
+    eventually("sound is offered", Duration::from_secs(5), || async {
+        (attr(&c, "body", "data-sound").await? == "off").then_some(())
+    })
+    .await;
     click(&c, "#sound").await;
     eventually("sound is on", Duration::from_secs(5), || async {
         (attr(&c, "body", "data-sound").await? == "on").then_some(())
