@@ -197,6 +197,9 @@ pub struct StationStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct PublicOutside {
     pub ticket: Ticket,
+    /// How many people the ticket is for: a count, nothing personal. The lobby display needs it
+    /// to explain WAIT OUTSIDE when there is room, but not for the party at the head.
+    pub party_size: PartySize,
     pub position: u32,
     /// See [`OutsideParty::expected_enter_min`].
     pub expected_enter_min: Option<u32>,
@@ -274,6 +277,7 @@ impl PublicStatus {
                 .iter()
                 .map(|p| PublicOutside {
                     ticket: p.ticket,
+                    party_size: p.party_size,
                     position: p.position,
                     expected_enter_min: p.expected_enter_min,
                 })
