@@ -45,6 +45,9 @@ export const state = {
   focusServicesOnce: false, // right after signing in, the keyboard starts on the first check-in
   revealUntil: 0, // until when an arriving check-in answer may scroll itself into view
   recent: readJson(sessionStorage, RECENT_SLOT, null) || { issued: null, called: null, results: [] },
+  skew: null, // the service's clock minus this PC's, in ms (current.js)
+  noShowSoon: new Map(), // ticket → { until, timer }: no-shows waiting out their undo (undo.js)
+  probing: false, // asking /me whether a dropped socket means a refused token (session.js)
 };
 
 export function saveRecent() {
