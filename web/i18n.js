@@ -12,6 +12,13 @@ const SLOT = "lang";
 const FALLBACK = "nb";
 
 function storedChoice() {
+  // A link may name the language (`?lang=pl`: a poster's QR code for Polish visitors); it is then
+  // remembered like a choice made with the picker.
+  const asked = new URLSearchParams(location.search).get("lang");
+  if (asked) {
+    remember(asked);
+    return asked;
+  }
   try {
     return localStorage.getItem(SLOT) || FALLBACK;
   } catch {

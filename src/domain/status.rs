@@ -87,6 +87,12 @@ pub struct ServiceStatus {
     pub estimated_wait_min: Option<u32>,
     /// Desks that called a ticket of this service in the last 30 minutes.
     pub desks_active: u32,
+    /// The station-local time ("HH:MM") from which today's current or next opening takes no more
+    /// check-ins (`last_admission_min` before it closes); `null` when closed for the rest of the
+    /// day or open past midnight.
+    pub last_check_in: Option<String>,
+    /// Whether a check-in now would be taken: open, and before the last check-in.
+    pub taking_check_ins: bool,
     pub week: Vec<DayHours>,
 }
 
@@ -230,6 +236,9 @@ pub struct PublicService {
     pub waiting_outside: u32,
     /// See [`ServiceStatus::estimated_wait_min`].
     pub estimated_wait_min: Option<u32>,
+    /// See [`ServiceStatus::last_check_in`].
+    pub last_check_in: Option<String>,
+    pub taking_check_ins: bool,
     pub week: Vec<DayHours>,
 }
 
@@ -307,6 +316,8 @@ impl PublicStatus {
                     waiting_inside: v.waiting_inside,
                     waiting_outside: v.waiting_outside,
                     estimated_wait_min: v.estimated_wait_min,
+                    last_check_in: v.last_check_in.clone(),
+                    taking_check_ins: v.taking_check_ins,
                     week: v.week.clone(),
                 })
                 .collect(),
