@@ -23,9 +23,9 @@
 //   availability.js whether a service takes check-ins now, and why not
 //   session.js      signing in and out, the live socket
 //   controls.js     the controls and keyboard shortcuts
-//   text.js         both languages' texts and the icons
+//   text.js         the texts (the catalogue's "terminal" section) and the icons
 import { getJson } from "/assets/common.js";
-import { languageSwitch } from "/assets/i18n.js";
+import { languagePicker, loadCatalogue } from "/assets/i18n.js";
 import { outbox, readOutbox, retryNow, sendSoon, sender, senderHooks, station, state } from "/assets/terminal/state.js";
 import { applyLanguage, renderCalled, renderHeader, renderIssued } from "/assets/terminal/render.js";
 import { renderLists } from "/assets/terminal/lists.js";
@@ -55,7 +55,7 @@ wireDiscard();
 wireCallConfirm();
 wireTransfer();
 wireUndo();
-languageSwitch(applyLanguage);
+languagePicker(applyLanguage);
 
 // The sender wakes up whenever there is a reason to believe the service is reachable again.
 window.addEventListener("online", retryNow);
@@ -76,16 +76,19 @@ setInterval(() => {
 }, 1000);
 
 restoreRecent();
-applyLanguage();
-// The station's name for the header and the sign-in messages, from the public directory (no
-// token needed); a failure only leaves the id showing.
-getJson("/api/v1/stations").then((directory) => {
-  for (const district of directory.districts || []) {
-    const found = (district.stations || []).find((s) => s.id === station);
-    if (found && !state.cache?.name) {
-      state.cache = { ...(state.cache || {}), name: found.name };
-      renderHeader();
+// The texts come first: every message the desk shows is in the chosen language.
+loadCatalogue("terminal").then(() => {
+  applyLanguage();
+  // The station's name for the header and the sign-in messages, from the public directory (no
+  // token needed); a failure only leaves the id showing.
+  getJson("/api/v1/stations").then((directory) => {
+    for (const district of directory.districts || []) {
+      const found = (district.stations || []).find((s) => s.id === station);
+      if (found && !state.cache?.name) {
+        state.cache = { ...(state.cache || {}), name: found.name };
+        renderHeader();
+      }
     }
-  }
-}).catch(() => {});
-resumeOrSignIn();
+  }).catch(() => {});
+  resumeOrSignIn();
+});

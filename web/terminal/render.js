@@ -2,9 +2,9 @@
 // status strip (sign, headcount, queue), the check-in buttons, the "last ticket" and "last call"
 // boxes and the recent calls; renderAll redraws everything, also the lists and the outbox.
 import { $, forgetRendered, h, replaceIfChanged } from "/assets/dom.js";
-import { applyTexts } from "/assets/i18n.js";
+import { applyCatalogue } from "/assets/i18n.js";
 import { hoursText, serviceName as nameOf } from "/assets/format.js";
-import { TEXT, icon } from "/assets/terminal/text.js";
+import { icon } from "/assets/terminal/text.js";
 import { isMine, readOutbox, sender, serviceName, services, state, stationName, t } from "/assets/terminal/state.js";
 import { fmtTime, patch } from "/assets/terminal/view.js";
 import { renderLists } from "/assets/terminal/lists.js";
@@ -178,7 +178,7 @@ export function renderAll() {
 
 /** Puts the texts in the current language into the page and redraws what the page draws itself. */
 export function applyLanguage() {
-  applyTexts(TEXT, () => {
+  applyCatalogue(() => {
     document.title = `${t().title}${stationName() ? ` — ${stationName()}` : ""} — lobbywatch`;
     $("shortcuts").replaceChildren(...t().shortcuts.map(([k, v]) => h("div", {}, h("dt", {}, h("kbd", {}, k)), h("dd", {}, v))));
     for (const c of ["service-buttons", "inside-list", "outside-list", "results", "calls", "call-service", "outbox-held"]) forgetRendered($(c));

@@ -2,10 +2,9 @@
 // answer, the latest live document, this tab's recent results, and the outbox with its sender.
 // One small module that every other part imports; nothing here draws the page.
 import { newKey, postEvent, session } from "/assets/common.js";
-import { translator } from "/assets/i18n.js";
 import { serviceName as nameOf } from "/assets/format.js";
 import { Outbox, Sender, isMine as mayBeSentBy } from "/assets/outbox.js";
-import { TEXT } from "/assets/terminal/text.js";
+import { t } from "/assets/terminal/text.js";
 
 export const station = decodeURIComponent(location.pathname.split("/").filter(Boolean)[1] || "");
 export const tokenStore = session(`terminal.${station}`);
@@ -22,7 +21,7 @@ export const TICKET_RE = /^[A-Z][0-9]{1,6}$/;
 export const DESK_RE = /^[A-Za-z0-9-]{1,16}$/;
 const SEND_TIMEOUT_MS = 15000;
 
-export const t = translator(TEXT);
+export { t };
 
 function readJson(store, slot, fallback) {
   try {
