@@ -286,25 +286,36 @@ async fn a_revoked_token_signs_the_terminal_out_with_a_message_and_no_reconnecti
     desk.close().await.unwrap();
 }
 
-#[tokio::test]
-async fn a_closed_service_is_disabled_with_its_reason_before_anyone_taps_it() {
-    let Some(browser) = Browser::start("terminal: unavailable service").await else {
-        return;
-    };
-    // `small` with its residence service never open.
-    let dir = tempfile::tempdir().unwrap();
+/// The tests' config with `small`'s residence service open `hours` ("HH:MM-HH:MM") every day, or
+/// never open when `hours` is `None`.
+fn with_residence_hours(hours: Option<&str>) -> String {
     let toml = test_config_toml();
     let residence = toml.find("prefix = \"U\"\n").unwrap() + "prefix = \"U\"\n".len();
-    let hours_end = residence + toml[residence..].find('\n').unwrap() + 1;
+    let line_end = residence + toml[residence..].find('\n').unwrap() + 1;
+    let days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+    let line = hours.map_or_else(String::new, |h| {
+        let each: Vec<String> = days.iter().map(|d| format!("{d} = \"{h}\"")).collect();
+        format!("hours = {{ {} }}\n", each.join(", "))
+    });
+    format!("{}{line}{}", &toml[..residence], &toml[line_end..])
+}
+
+/// The terminal of `small` served from `toml`, signed in.
+async fn terminal_on(browser: &Browser, toml: &str) -> (ServerProcess, Client, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("lobbywatch.toml");
-    std::fs::write(
-        &config,
-        format!("{}{}", &toml[..residence], &toml[hours_end..]),
-    )
-    .unwrap();
+    std::fs::write(&config, toml).unwrap();
     let process = ServerProcess::start(&config, &dir.path().join("data"));
-    let base = process.base.clone();
-    let desk = terminal(&browser, &base, "small", "small-desk-token").await;
+    let desk = terminal(browser, &process.base, "small", "small-desk-token").await;
+    (process, desk, dir)
+}
+
+#[tokio::test]
+async fn a_closed_service_is_disabled_with_its_reason_before_anyone_taps_it() {
+    let Some(browser) = Browser::start("terminal: closed service").await else {
+        return;
+    };
+    let (_process, desk, _dir) = terminal_on(&browser, &with_residence_hours(None)).await;
     let button = "button[data-service='residence']";
     eventually("the residence button is disabled", WAIT, || async {
         exists(&desk, &format!("{button}[disabled]"))
@@ -327,6 +338,43 @@ async fn a_closed_service_is_disabled_with_its_reason_before_anyone_taps_it() {
     .await;
     assert!(exists(&desk, "#transfer-to-residence[disabled]").await);
     assert!(exists(&desk, "#transfer-confirm[disabled]").await);
+    desk.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_service_past_its_last_check_in_is_disabled_with_the_time_before_anyone_taps_it() {
+    let Some(browser) = Browser::start("terminal: past the last check-in").await else {
+        return;
+    };
+    // Open until ten minutes from now: the last check-in (15 minutes before closing) has passed.
+    let now = chrono::Utc::now().with_timezone(&chrono_tz::Europe::Oslo);
+    let closing = (now + chrono::Duration::minutes(10))
+        .format("%H:%M")
+        .to_string();
+    let closing = if closing < now.format("%H:%M").to_string() {
+        "23:59".to_owned()
+    } else {
+        closing
+    };
+    let (_process, desk, _dir) = terminal_on(
+        &browser,
+        &with_residence_hours(Some(&format!("00:00-{closing}"))),
+    )
+    .await;
+    let button = "button[data-service='residence']";
+    eventually("the residence button is disabled", WAIT, || async {
+        exists(&desk, &format!("{button}[disabled]"))
+            .await
+            .then_some(())
+    })
+    .await;
+    let shown = text(&desk, button).await.unwrap();
+    assert!(
+        shown.contains("siste innsjekk var"),
+        "the reason is on the button: {shown}"
+    );
+    // The service open around the clock stays available.
+    assert!(!exists(&desk, "button[data-service='passport'][disabled]").await);
     desk.close().await.unwrap();
 }
 
