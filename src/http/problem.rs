@@ -78,9 +78,10 @@ pub enum ApiError {
         "the request took longer than {0} s; if it was an event, retry with the same Idempotency-Key to learn its outcome"
     )]
     TimedOut(u64),
-    /// A reload's file is not a valid config: names the file, the key and the reason.
+    /// A reload's file is not a valid config: every error, each naming the file, the key and
+    /// the reason.
     #[error("the config was not reloaded; the running config stays in force: {0}")]
-    InvalidConfig(crate::config::ConfigError),
+    InvalidConfig(crate::config::ConfigErrors),
     /// A reload's file is valid but cannot apply now (a station with people inside, say).
     #[error("the config was not reloaded; the running config stays in force: {0}")]
     ReloadRefused(String),
@@ -183,7 +184,7 @@ problem_kinds! {
     IdempotencyKeyReused => UNPROCESSABLE_ENTITY, "idempotency-key-reused", "Idempotency-Key reused",
         "The key was used before for a different request from the same device.";
     InvalidConfig => UNPROCESSABLE_ENTITY, "invalid-config", "Invalid config file",
-        "A reload read a config file that is not valid; `detail` names the file, the key (also in `field`) and the reason. The running config stays in force.";
+        "A reload read a config file that is not valid; `detail` names the file, the key and the reason of every error (the first error's key also in `field`). The running config stays in force.";
     ReloadRefused => CONFLICT, "reload-refused", "The config cannot apply now",
         "The config file is valid but cannot apply to the running service now (e.g. a station removed while people are inside); `detail` says why. The running config stays in force.";
     IdempotencyKeyExpired => UNPROCESSABLE_ENTITY, "idempotency-key-expired", "Idempotency-Key expired",
@@ -296,7 +297,7 @@ impl ApiError {
         match self {
             ApiError::InvalidField { field, .. } => Some(field),
             ApiError::Refused(Refusal::UnknownService(_)) => Some("service"),
-            ApiError::InvalidConfig(e) if !e.key.is_empty() => Some(&e.key),
+            ApiError::InvalidConfig(e) if !e.first().key.is_empty() => Some(&e.first().key),
             _ => None,
         }
     }
@@ -470,11 +471,14 @@ mod tests {
             },
             ApiError::Overloaded,
             ApiError::TimedOut(1),
-            ApiError::InvalidConfig(crate::config::ConfigError {
-                file: "f.toml".into(),
-                key: "k".into(),
-                reason: "r".into(),
-            }),
+            ApiError::InvalidConfig(
+                crate::config::ConfigError {
+                    file: "f.toml".into(),
+                    key: "k".into(),
+                    reason: "r".into(),
+                }
+                .into(),
+            ),
             ApiError::ReloadRefused(String::new()),
             ApiError::Internal,
         ];

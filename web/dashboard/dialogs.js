@@ -1,34 +1,32 @@
-// The guard's actions on a card: correct the headcount, record cleaning, let a party in past the
-// cap (each a dialog) and acknowledge an alert (no dialog). Every event carries an
-// Idempotency-Key that a retry of the same event reuses, so nothing is recorded twice.
+// The guard's actions on a card: correct the headcount, let a party in past the cap (each a
+// dialog; cleaning has its own module) and acknowledge an alert (no dialog). Every event carries
+// an Idempotency-Key that a retry of the same event reuses, so nothing is recorded twice.
 import { newKey, postEvent } from "/assets/common.js";
 import { $, h } from "/assets/dom.js";
+import { tr } from "/assets/i18n.js";
 import { serviceName } from "/assets/format.js";
 import { current, expired, fmtTime, minutesSince, serverNow } from "/assets/dashboard/session.js";
-import { t, surfaceName } from "/assets/dashboard/text.js";
+import { trOr } from "/assets/dashboard/text.js";
 import { outsideCount, scheduleSort } from "/assets/dashboard/sort.js";
 import { renderResult } from "/assets/dashboard/cards.js";
-/** Preset surfaces are sent in English, the service's own vocabulary (the simulator uses
- * "door handles" too), and shown translated. */
-const SURFACES = ["door handles", "counter", "ticket machine", "chairs"];
+import { openCleaning, translateCleaning } from "/assets/dashboard/cleaning.js";
 /** Override reasons offered as presets; sent in English like the surfaces, since the reason
  * ends up in the service's (English) over-cap alert detail and in the log. */
 const OVERRIDE_REASONS = ["wheelchair user", "urgent travel document", "elderly or unwell"];
 
 /** The dialogs' choices in the page's language (the values sent stay English). */
 export function translateDialogs() {
-  $("reason-hints").replaceChildren(...t().reasonHints.map((hint) => h("option", { value: hint })));
-  $("surface-choices").replaceChildren(...SURFACES.map((surface, i) =>
-    h("label", {}, h("input", { type: "radio", name: "surface", value: surface, checked: i === 0 }), ` ${surfaceName(surface)}`)));
+  $("reason-hints").replaceChildren(...tr("dashboard.reasonHints").map((hint) => h("option", { value: hint })));
+  translateCleaning();
   // No preset is pre-selected: the reason is what the log and the over-cap alert will say, so
   // the guard must choose it.
   $("override-choices").replaceChildren(...OVERRIDE_REASONS.map((reason) =>
-    h("label", {}, h("input", { type: "radio", name: "override-reason", value: reason }), ` ${t().overrideReasons[reason] || reason}`)));
+    h("label", {}, h("input", { type: "radio", name: "override-reason", value: reason }), ` ${trOr(`dashboard.overrideReasons.${reason}`, reason)}`)));
 }
 
 /** The last attempt per dialog: a retry of the same event at the same station reuses its
  * Idempotency-Key, so an answer lost on the way back is never recorded twice. */
-const pending = { correct: null, clean: null, override: null, ack: null };
+const pending = { correct: null, override: null, ack: null };
 
 function keyFor(slot, station, event) {
   const body = JSON.stringify(event);
@@ -40,13 +38,13 @@ function keyFor(slot, station, event) {
 
 let opener = null;
 
-function openDialog(dialog, station, button) {
+export function openDialog(dialog, station, button) {
   current.dialogStation = station;
   opener = button;
   dialog.showModal();
 }
 
-function closeDialog(dialog) {
+export function closeDialog(dialog) {
   if (dialog.open) dialog.close();
 }
 
@@ -63,35 +61,21 @@ for (const dialog of [$("correct-dialog"), $("clean-dialog"), $("override-dialog
 function openCorrection(st, delta, button) {
   const form = $("correct-form");
   form.dataset.station = st.id;
-  form.querySelector(`input[name="delta"][value="${delta}"]`).checked = true;
+  // −1 takes back a person counted without a ticket; with none on record the engine refuses it.
+  const noneUncounted = !(st.doc?.corrections > 0);
+  form.querySelector('input[name="delta"][value="-1"]').disabled = noneUncounted;
+  $("minus-hint").hidden = !noneUncounted;
+  form.querySelector(`input[name="delta"][value="${noneUncounted ? 1 : delta}"]`).checked = true;
   $("correct-reason").value = "";
   $("correct-error").hidden = true;
   const doc = st.doc;
   $("correct-context").textContent = doc
-    ? t().correctContext(st.name, doc.headcount, doc.cap, doc.corrections)
+    ? tr("dashboard.correctContext", { name: st.name, h: doc.headcount, c: doc.cap, k: doc.corrections })
     : st.name;
   form.querySelector('button[type="submit"]').disabled = false;
-  form.querySelector('button[type="submit"]').textContent = t().record;
+  form.querySelector('button[type="submit"]').textContent = tr("dashboard.record");
   openDialog($("correct-dialog"), st.id, button);
   $("correct-reason").focus();
-}
-
-function openCleaning(st, button) {
-  const form = $("clean-form");
-  form.dataset.station = st.id;
-  $("clean-error").hidden = true;
-  $("surface-other").value = "";
-  const first = form.querySelector('input[name="surface"]');
-  if (first) first.checked = true;
-  const cleaning = [...(st.doc?.cleaning || [])].sort((a, b) => Date.parse(b.at) - Date.parse(a.at));
-  const last = cleaning.length
-    ? t().lastCleaned(cleaning.slice(0, 3).map((c) => `${surfaceName(c.surface)} ${fmtTime(Date.parse(c.at), st.doc.timezone)}`).join(", "))
-    : t().neverCleaned;
-  $("clean-context").textContent = t().cleanContext(st.name, last);
-  form.querySelector('button[type="submit"]').disabled = false;
-  form.querySelector('button[type="submit"]').textContent = t().record;
-  openDialog($("clean-dialog"), st.id, button);
-  first?.focus();
 }
 
 function openOverride(st, button) {
@@ -103,7 +87,7 @@ function openOverride(st, button) {
   for (const radio of form.querySelectorAll('input[name="override-reason"]')) radio.checked = false;
   const outside = doc?.outside || [];
   $("override-context").textContent = doc
-    ? t().overrideContext(st.name, doc.headcount, doc.cap, outsideCount(doc))
+    ? tr("dashboard.overrideContext", { name: st.name, h: doc.headcount, c: doc.cap, n: outsideCount(doc) })
     : st.name;
   // The head of the queue is the default and is sent without a ticket, so the service lets in
   // whoever is first when the request arrives; a named ticket is for a particular party (the
@@ -114,14 +98,15 @@ function openOverride(st, button) {
   };
   const select = $("override-ticket");
   select.replaceChildren(...(outside.length
-    ? [h("option", { value: "" }, t().overrideHead(outside[0].ticket)),
-      ...outside.map((p) => h("option", { value: p.ticket }, t().overrideOption(p, svcName(p.service), minutesSince(p.since))))]
+    ? [h("option", { value: "" }, tr("dashboard.overrideHead", { tk: outside[0].ticket })),
+      ...outside.map((p) => h("option", { value: p.ticket }, tr("dashboard.overrideOption", { ticket: p.ticket, position: p.position, svc: svcName(p.service), m: minutesSince(p.since) })
+        + (p.party_size > 1 ? tr("dashboard.overrideOptionSize", { n: p.party_size }) : "")))]
     : []));
   const submit = form.querySelector('button[type="submit"]');
-  submit.textContent = t().overrideSubmit;
+  submit.textContent = tr("dashboard.overrideSubmit");
   submit.disabled = outside.length === 0;
   if (!outside.length) {
-    $("override-error").textContent = t().overrideNone;
+    $("override-error").textContent = tr("dashboard.overrideNone");
     $("override-error").hidden = false;
   }
   openDialog($("override-dialog"), st.id, button);
@@ -150,7 +135,7 @@ async function acknowledge(st, li, button) {
   if (current !== session) return;
   if (document.contains(button)) button.setAttribute("aria-disabled", "false");
   if (!answer) {
-    st.result = { ok: false, text: t().netFail, at: Date.now() };
+    st.result = { ok: false, text: tr("dashboard.netFail"), at: Date.now() };
     renderResult(st);
     return;
   }
@@ -159,9 +144,9 @@ async function acknowledge(st, li, button) {
   if (!inFlight && status < 500) pending.ack = null;
   if (status === 401) { expired(); return; }
   if (status >= 200 && status < 300) {
-    st.result = { ok: true, text: t().ackDone(what, fmtTime(serverNow(), st.doc?.timezone)) + (replayed ? t().replayed : ""), at: Date.now() };
+    st.result = { ok: true, text: tr("dashboard.ackDone", { what, at: fmtTime(serverNow(), st.doc?.timezone) }) + (replayed ? tr("dashboard.replayed") : ""), at: Date.now() };
   } else {
-    st.result = { ok: false, text: inFlight ? t().inFlight : `⚠ ${body.detail || body.title || `HTTP ${status}`}`, at: Date.now() };
+    st.result = { ok: false, text: inFlight ? tr("dashboard.inFlight") : `⚠ ${body.detail || body.title || `HTTP ${status}`}`, at: Date.now() };
   }
   renderResult(st);
 }
@@ -188,7 +173,7 @@ async function submitEvent(slot, form, errorBox, event, describe) {
   const submit = form.querySelector('button[type="submit"]');
   const label = submit.textContent;
   submit.disabled = true;
-  submit.textContent = t().sending;
+  submit.textContent = tr("dashboard.sending");
   errorBox.hidden = true;
   const key = keyFor(slot, st.id, event);
   let answer;
@@ -201,7 +186,7 @@ async function submitEvent(slot, form, errorBox, event, describe) {
   submit.disabled = false;
   submit.textContent = label;
   if (!answer) {
-    errorBox.textContent = t().netFail;
+    errorBox.textContent = tr("dashboard.netFail");
     errorBox.hidden = false;
     return;
   }
@@ -216,7 +201,7 @@ async function submitEvent(slot, form, errorBox, event, describe) {
     renderResult(st);
     return;
   }
-  errorBox.textContent = inFlight ? t().inFlight : body.detail || body.title || `HTTP ${status}`;
+  errorBox.textContent = inFlight ? tr("dashboard.inFlight") : body.detail || body.title || `HTTP ${status}`;
   errorBox.hidden = false;
 }
 
@@ -225,7 +210,7 @@ $("correct-form").addEventListener("submit", (event) => {
   const form = event.currentTarget;
   const reason = $("correct-reason").value.trim();
   if (!reason) {
-    $("correct-error").textContent = t().reasonMissing;
+    $("correct-error").textContent = tr("dashboard.reasonMissing");
     $("correct-error").hidden = false;
     $("correct-reason").focus();
     return;
@@ -233,7 +218,7 @@ $("correct-form").addEventListener("submit", (event) => {
   const delta = Number(form.querySelector('input[name="delta"]:checked').value);
   submitEvent("correct", form, $("correct-error"), { kind: "correction", delta, reason }, (body, replayed) => {
     const tz = current.stations.get(form.dataset.station)?.doc?.timezone;
-    return t().correctDone(delta, body.headcount, fmtTime(serverNow(), tz)) + (replayed ? t().replayed : "");
+    return tr("dashboard.correctDone", { d: delta > 0 ? "+1" : "−1", h: body.headcount, at: fmtTime(serverNow(), tz) }) + (replayed ? tr("dashboard.replayed") : "");
   });
 });
 
@@ -247,7 +232,7 @@ $("override-form").addEventListener("submit", (event) => {
   const chosen = form.querySelector('input[name="override-reason"]:checked');
   const reason = chosen && chosen.value ? chosen.value : $("override-other").value.trim();
   if (!reason) {
-    $("override-error").textContent = t().overrideMissing;
+    $("override-error").textContent = tr("dashboard.overrideMissing");
     $("override-error").hidden = false;
     (form.querySelector('input[name="override-reason"]') || $("override-other")).focus();
     return;
@@ -256,27 +241,6 @@ $("override-form").addEventListener("submit", (event) => {
   const overrideEvent = ticket ? { kind: "override", ticket, reason } : { kind: "override", reason };
   submitEvent("override", form, $("override-error"), overrideEvent, (body, replayed) => {
     const tz = current.stations.get(form.dataset.station)?.doc?.timezone;
-    return t().overrideDone(body.ticket || ticket, body.headcount, body.cap, fmtTime(serverNow(), tz)) + (replayed ? t().replayed : "");
-  });
-});
-
-$("surface-other").addEventListener("input", () => {
-  if ($("surface-other").value.trim()) $("surface-other-choice").checked = true;
-});
-
-$("clean-form").addEventListener("submit", (event) => {
-  event.preventDefault();
-  const form = event.currentTarget;
-  const chosen = form.querySelector('input[name="surface"]:checked');
-  const surface = chosen && chosen.value ? chosen.value : $("surface-other").value.trim();
-  if (!surface) {
-    $("clean-error").textContent = t().surfaceMissing;
-    $("clean-error").hidden = false;
-    $("surface-other").focus();
-    return;
-  }
-  submitEvent("clean", form, $("clean-error"), { kind: "cleaned", surface }, (body, replayed) => {
-    const tz = current.stations.get(form.dataset.station)?.doc?.timezone;
-    return t().cleanDone(surfaceName(surface), fmtTime(serverNow(), tz)) + (replayed ? t().replayed : "");
+    return tr("dashboard.overrideDone", { tk: body.ticket || ticket, h: body.headcount, c: body.cap, at: fmtTime(serverNow(), tz) }) + (replayed ? tr("dashboard.replayed") : "");
   });
 });

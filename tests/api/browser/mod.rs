@@ -26,6 +26,8 @@ use serde_json::{Value, json};
 
 use crate::helpers::{ServerProcess, status_at, write_config};
 
+mod dashboard;
+
 /// A chromedriver process; each [`Browser::session`] is a fresh headless Chromium.
 struct Browser {
     driver: Child,
