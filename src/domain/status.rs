@@ -131,13 +131,25 @@ pub struct InsideParty {
     pub appointment: Option<String>,
 }
 
-/// A call of a ticket to a desk.
+/// A call of a ticket to a desk. A recall moves the record to the front of `calls` and counts
+/// up `recalls`, so a display announces it again without taking it for a new call (`ticket`,
+/// `desk` and `at` stay the same).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct CallRecord {
     pub ticket: Ticket,
     pub desk: DeskId,
     #[serde(serialize_with = "crate::domain::timestamp::serialize")]
     pub at: DateTime<Utc>,
+    /// How many times the desk announced this call again.
+    #[serde(default)]
+    pub recalls: u32,
+    /// When the last recall was made; absent until the first.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::domain::timestamp::serialize_option"
+    )]
+    pub recalled_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
@@ -205,13 +217,15 @@ pub struct PublicOutside {
     pub expected_enter_min: Option<u32>,
 }
 
-/// A call as shown in public: ticket and desk only.
+/// A call as shown in public: ticket and desk, and how often it was announced again (a display
+/// re-announces a call whose `recalls` went up).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct PublicCall {
     pub ticket: Ticket,
     pub desk: DeskId,
     #[serde(serialize_with = "crate::domain::timestamp::serialize")]
     pub at: DateTime<Utc>,
+    pub recalls: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -291,6 +305,7 @@ impl PublicStatus {
                     ticket: c.ticket,
                     desk: c.desk.clone(),
                     at: c.at,
+                    recalls: c.recalls,
                 })
                 .collect(),
             services: s

@@ -52,6 +52,12 @@ pub enum Refusal {
     TicketOutside(Ticket),
     #[error("{0}")]
     NothingToCall(String),
+    #[error(
+        "ticket {ticket} is not called to desk {desk} now; call it first, or recall the desk's current ticket"
+    )]
+    NotCalled { ticket: Ticket, desk: DeskId },
+    #[error("{0}")]
+    CannotTransfer(String),
     #[error("{0}")]
     PartyTooLarge(String),
     #[error("{0}")]

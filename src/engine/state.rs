@@ -22,7 +22,7 @@ use crate::domain::{DeskId, PartySize, ServiceId, Ticket};
 
 /// The current snapshot layout. Bump it whenever [`StationState`] changes shape: a snapshot of
 /// another version is refused and the station replayed from the start of its log instead.
-pub const SNAPSHOT_VERSION: u32 = 3;
+pub const SNAPSHOT_VERSION: u32 = 4;
 
 /// A station's state at one `seq`, as stored in the log's snapshots so that start-up replays only
 /// the events after it.

@@ -161,6 +161,10 @@ problem_kinds! {
         "The ticket is queued outside; it cannot check out from the room.";
     NothingToCall => CONFLICT, "nothing-to-call", "Nobody waiting",
         "No ticket is waiting inside for that service.";
+    NotCalled => CONFLICT, "not-called", "Ticket not called to this desk",
+        "A recall announces again the ticket a desk has called and not yet checked out; call a ticket first.";
+    CannotTransfer => CONFLICT, "cannot-transfer", "Ticket cannot be transferred",
+        "Only a ticket still waiting (outside, or inside and not called) can move to another service, and only to a different one.";
     PartyTooLarge => CONFLICT, "party-too-large", "Party larger than the room's cap",
         "A party can never fit under the cap; serve it elsewhere or split it.";
     CorrectionBelowZero => CONFLICT, "correction-below-zero", "Correction would go below zero",
@@ -262,6 +266,8 @@ impl ApiError {
                 Refusal::UnknownTicket(_) => Kind::UnknownTicket,
                 Refusal::TicketOutside(_) => Kind::TicketOutside,
                 Refusal::NothingToCall(_) => Kind::NothingToCall,
+                Refusal::NotCalled { .. } => Kind::NotCalled,
+                Refusal::CannotTransfer(_) => Kind::CannotTransfer,
                 Refusal::PartyTooLarge(_) => Kind::PartyTooLarge,
                 Refusal::CorrectionBelowZero(_) => Kind::CorrectionBelowZero,
                 Refusal::NothingToOverride(_) => Kind::NothingToOverride,

@@ -104,6 +104,11 @@ pub const ASSETS: &[Asset] = &[
     asset!("terminal/discard.js", JS),
     asset!("terminal/session.js", JS),
     asset!("terminal/controls.js", JS),
+    asset!("terminal/current.js", JS),
+    asset!("terminal/availability.js", JS),
+    asset!("terminal/call-confirm.js", JS),
+    asset!("terminal/transfer.js", JS),
+    asset!("terminal/undo.js", JS),
     asset!("outbox.js", JS),
 ];
 

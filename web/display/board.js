@@ -44,7 +44,7 @@ const callKey = (call) => `${call.ticket}|${call.desk}|${call.at}`;
 const state = {
   station: null,
   doc: null,
-  seen: null, // keys of the calls already on screen; null until the first document
+  seen: null, // key → recalls of the calls already on screen; null until the first document
   connected: false,
   docsSinceOpen: 0,
   lastSeq: -1,
@@ -148,17 +148,18 @@ function onConnection(connection) {
   else showOffline("noContact", { station: state.station }, "checkNetwork");
 }
 
-/** The calls in `calls` not seen before, newest first. The first document only records what is
+/** The calls in `calls` not seen before, or recalled since (a desk announced its ticket again:
+ * same call, `recalls` counted up), newest first. The first document only records what is
  * there: those calls were made before the screen came on and are not announced. */
 function newCalls(calls) {
-  const keys = calls.map(callKey);
+  const recalls = new Map(calls.map((c) => [callKey(c), Number(c.recalls) || 0]));
   if (state.seen === null) {
-    state.seen = new Set(keys);
+    state.seen = recalls;
     return [];
   }
-  const fresh = calls.filter((c) => !state.seen.has(callKey(c)));
-  // Only the last ten calls are ever sent, so the set is trimmed to those to stay small.
-  state.seen = new Set(keys);
+  const fresh = calls.filter((c) => !state.seen.has(callKey(c)) || recalls.get(callKey(c)) > state.seen.get(callKey(c)));
+  // Only the last ten calls are ever sent, so the map is trimmed to those to stay small.
+  state.seen = recalls;
   return fresh;
 }
 

@@ -704,3 +704,5 @@ async fn screenshots() {
     c.execute("window.scrollTo(0, 0)", vec![]).await.unwrap();
     shot("terminal", c).await;
 }
+
+mod terminal;
