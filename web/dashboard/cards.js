@@ -13,6 +13,11 @@ import { cleaningParts, loadRoom, roomParts } from "/assets/dashboard/room.js";
 /** Outside tickets shown before "show all": the head of the queue is what a guard acts on, and
  * a queue of 70 would otherwise push every other card off the screen. */
 const QUEUE_SHOWN = 10;
+
+/** An estimate in minutes ("≈ 6 min"), or its "under a minute" text for 0: never "≈ 0 min". */
+function minutesText(key, m) {
+  return m < 1 ? tr(`${key}Soon`) : tr(key, { m });
+}
 const LEVEL_ICON = { ok: "✓", near: "▲", full: "■", over: "✖" };
 
 export function buildCard(st, detailsOpen) {
@@ -144,7 +149,7 @@ function chip(p, where, asked) {
     isAsked ? tr("dashboard.pleaseEnter") : "",
     over ? tr("dashboard.overridden") : "",
     where === "out" ? `#${p.position}, ${tr("dashboard.minutes", { m: minutesSince(p.since) })}` : "",
-    where === "out" ? (eta != null ? tr("dashboard.expectedIn", { m: eta }) : tr("dashboard.noEstimate")) : "",
+    where === "out" ? (eta != null ? minutesText("dashboard.expectedIn", eta) : tr("dashboard.noEstimate")) : "",
     p.appointment || "",
   ].filter(Boolean).join(" · ");
   const cls = ["chip", where === "out" ? "out" : "", where === "in" && p.desk ? "called" : "", isAsked ? "asked" : "", over ? "overridden" : ""].filter(Boolean).join(" ");
@@ -174,7 +179,7 @@ function liveParts(doc, level) {
   if (doc.outside.length) {
     outsideBits.push(tr("dashboard.longestOutside", { m: minutesSince(doc.outside[0].since) }));
     const eta = doc.outside[0].expected_enter_min;
-    outsideBits.push(eta != null ? tr("dashboard.nextIn", { m: eta }) : tr("dashboard.nextUnknown"));
+    outsideBits.push(eta != null ? minutesText("dashboard.nextIn", eta) : tr("dashboard.nextUnknown"));
   }
   const basis = doc.cap_basis;
   const sr = (text) => h("span", { class: "visually-hidden" }, text);
@@ -205,7 +210,7 @@ function tableParts(doc) {
   const asked = new Set(doc.please_enter);
   const inside = order.flatMap((id) => (doc.inside && doc.inside[id]) || []);
   const wait = (s) => (s.estimated_wait_min != null
-    ? tr("dashboard.approxMin", { m: s.estimated_wait_min })
+    ? minutesText("dashboard.approxMin", s.estimated_wait_min)
     : [h("span", { "aria-hidden": "true", title: tr("dashboard.noEstimate") }, "–"), h("span", { class: "visually-hidden" }, tr("dashboard.noEstimate"))]);
   const num = (value, cls = "num") => h("td", { class: cls }, value);
   const rows = services.map((s) => h("tr", { class: s.open ? "" : "svc-closed" },
