@@ -703,6 +703,27 @@ async fn screenshots() {
     issued_ticket(&c, None).await;
     c.execute("window.scrollTo(0, 0)", vec![]).await.unwrap();
     shot("terminal", c).await;
+
+    // The same desk on a tablet: "Call next" and the current visitor stay on screen.
+    let c = browser.session(768, 1024).await;
+    c.goto(&format!("{base}/terminal/{station}")).await.unwrap();
+    sign_in(&c, &format!("demo-{station}-desk-2")).await;
+    shot("terminal-tablet", c).await;
+
+    // A guard on a phone: the stations that need a guard, not a page 8,000 px tall.
+    let c = browser.session(390, 844).await;
+    c.goto(&format!("{base}/dashboard")).await.unwrap();
+    sign_in(&c, "demo-national-guard").await;
+    shot("dashboard-phone", c).await;
+
+    // A visitor on a phone, in Arabic: right to left, figures and times left to right.
+    let c = browser.session(390, 844).await;
+    c.goto(&format!(
+        "{base}/?lang=ar#district=oslo&station={station}&service=passport"
+    ))
+    .await
+    .unwrap();
+    shot("public-phone-ar", c).await;
 }
 
 mod terminal;
