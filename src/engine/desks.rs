@@ -7,6 +7,7 @@
 use chrono::{DateTime, Utc};
 
 use super::{Outcome, Refusal, Station};
+use crate::domain::message::Message;
 use crate::domain::status::CallRecord;
 use crate::domain::{DeskId, ServiceId, Ticket};
 
@@ -34,8 +35,8 @@ impl Station {
             .find(|p| p.desk.is_none() && service.is_none_or(|s| &p.service == s))
             .ok_or_else(|| {
                 Refusal::NothingToCall(match service {
-                    Some(s) => format!("no ticket for '{s}' is waiting inside"),
-                    None => "no ticket is waiting inside".to_owned(),
+                    Some(s) => Message::new("nothing_to_call.service").with("service", s.as_str()),
+                    None => Message::new("nothing_to_call.any"),
                 })
             })?;
         next.desk = Some(desk.clone());
