@@ -1,6 +1,6 @@
 // How every page writes times, dates, durations, numbers, opening hours and service names, in
 // the current language (i18n.js). One version of each, so the pages cannot drift apart.
-import { language, locale } from "/assets/i18n.js";
+import { locale, namesIn } from "/assets/i18n.js";
 
 function intl(options, at, timeZone, lang) {
   const date = new Date(at);
@@ -43,7 +43,8 @@ export function hoursText(hours) {
   return String(hours ?? "").replaceAll("-", "–");
 }
 
-/** A service's name in the page's language (the Norwegian one when there is no English). */
+/** A service's name in the page's language: the Norwegian name for Norwegian, the English one
+ * (when the config has one) for every other language. */
 export function serviceName(service) {
-  return language() === "en" ? service.name_en || service.name : service.name;
+  return namesIn() === "en" ? service.name_en || service.name : service.name;
 }

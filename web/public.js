@@ -1,35 +1,9 @@
 // The public page: district → station → service, opening hours, and how busy it is, live.
 import { getJson, live } from "/assets/common.js";
 import { $, h } from "/assets/dom.js";
-import { applyTexts, language, languageSwitch, translator } from "/assets/i18n.js";
+import { applyCatalogue, loadCatalogue, languagePicker, namesIn, tr } from "/assets/i18n.js";
 import { formatDate, hoursText, serviceName } from "/assets/format.js";
 
-const TEXT = {
-  nb: {
-    title: "Åpningstider og kø", intro: "Velg politidistrikt, sted og tjeneste for å se åpningstider og hvor travelt det er nå.",
-    district: "Politidistrikt", station: "Sted", service: "Tjeneste", inside: "Inne nå", queued: "I kø ute",
-    waitingService: "Venter på tjenesten", hours: "Åpningstider", closed: "Stengt", openNow: "Åpent nå", closedNow: "Stengt nå",
-    enter: "Kom inn", wait: "Vent ute", closedSign: "Stengt", days: ["Mandag", "Tirsdag", "Onsdag", "Torsdag", "Fredag", "Lørdag", "Søndag"],
-    changes: "De neste 14 dagene", noChanges: "Vanlige åpningstider alle dager de neste 14 dagene.",
-    closedBecause: (why) => `stengt (${why})`,
-    rule: (d) => `Avstandskrav: ${d} m. Antall inne er begrenset etter romstørrelse og stoler.`,
-    live: "Direkte", lost: "Forbindelsen brutt — kobler til igjen …", today: "i dag",
-    estimate: "Beregnet ventetid", minutes: (n) => `ca. ${n} min`, noEstimate: "Ikke beregnet ennå",
-    estimateNote: "Beregnet ut fra hvor lenge de siste besøkende var ved skranken og hvor mange skranker som betjener tjenesten nå.",
-  },
-  en: {
-    title: "Opening hours and queue", intro: "Choose police district, station and service to see opening hours and how busy it is now.",
-    district: "Police district", station: "Station", service: "Service", inside: "Inside now", queued: "Queued outside",
-    waitingService: "Waiting for this service", hours: "Opening hours", closed: "Closed", openNow: "Open now", closedNow: "Closed now",
-    enter: "Enter", wait: "Wait outside", closedSign: "Closed", days: ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
-    changes: "The next 14 days", noChanges: "Regular hours every day for the next 14 days.",
-    closedBecause: (why) => `closed (${why})`,
-    rule: (d) => `Distancing: ${d} m. The number inside is limited by the room's size and chairs.`,
-    live: "Live", lost: "Connection lost — reconnecting …", today: "today",
-    estimate: "Estimated wait", minutes: (n) => `about ${n} min`, noEstimate: "No estimate yet",
-    estimateNote: "Estimated from how long recent visitors spent at the desk and how many desks serve this service now.",
-  },
-};
 const DAY_KEYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
 let directory = null;
@@ -37,10 +11,9 @@ let latest = null;
 let closeLive = null;
 /** The coming 14 dates of the chosen service, from /api/v1/opening-hours. */
 let upcoming = null;
-const t = translator(TEXT);
 
 function applyLanguage() {
-  applyTexts(TEXT, () => {
+  applyCatalogue(() => {
     fillServices(false);
     render();
   });
@@ -92,7 +65,7 @@ function choose() {
     latest = doc;
     render();
   }, (state) => {
-    $("conn").textContent = state === "open" ? `● ${t().live}` : t().lost;
+    $("conn").textContent = state === "open" ? `● ${tr("public.live")}` : tr("public.lost");
     $("conn").className = `conn ${state}`;
   });
   upcoming = null;
@@ -115,13 +88,13 @@ function renderChanges() {
   if (!upcoming) { list.replaceChildren(); return; }
   const changes = upcoming.filter((d) => d.basis.kind !== "weekly");
   if (!changes.length) {
-    list.replaceChildren(h("li", { class: "note" }, t().noChanges));
+    list.replaceChildren(h("li", { class: "note" }, tr("public.noChanges")));
     return;
   }
   list.replaceChildren(...changes.map((d) => {
     const date = formatDate(`${d.date}T12:00:00Z`);
-    const why = d.basis.kind === "holiday" ? (language() === "en" ? d.basis.name_en : d.basis.name) : d.basis.reason;
-    const hours = d.open ? `${hoursText(d.hours.join(", "))} (${why})` : t().closedBecause(why);
+    const why = d.basis.kind === "holiday" ? (namesIn() === "en" ? d.basis.name_en : d.basis.name) : d.basis.reason;
+    const hours = d.open ? `${hoursText(d.hours.join(", "))} (${why})` : tr("public.closedBecause", { why });
     return h("li", { dataset: { date: d.date } }, h("strong", {}, date), `: ${hours}`);
   }));
 }
@@ -133,16 +106,16 @@ function render() {
   $("result").hidden = false;
   const todayIndex = latest ? todayIn(latest.timezone) : -1;
   $("hours").replaceChildren(...service.week.map((day, i) => {
-    const hours = day.ranges.length ? hoursText(day.ranges.join(", ")) : t().closed;
+    const hours = day.ranges.length ? hoursText(day.ranges.join(", ")) : tr("public.closed");
     const today = i === todayIndex;
     return h("tr", { class: today ? "today" : "", dataset: { day: DAY_KEYS[i] } },
-      h("th", { scope: "row" }, t().days[i], today ? [" ", h("small", {}, `(${t().today})`)] : null), h("td", {}, hours));
+      h("th", { scope: "row" }, tr("public.days")[i], today ? [" ", h("small", {}, `(${tr("public.today")})`)] : null), h("td", {}, hours));
   }));
   if (!latest) return;
   const live = latest.services.find((s) => s.id === service.id);
   const open = live ? live.open : false;
   const sign = !open ? "closed" : latest.sign;
-  const signText = { enter: `✓ ${t().enter}`, wait_outside: `■ ${t().wait}`, closed: `× ${t().closedSign}` }[sign];
+  const signText = { enter: `✓ ${tr("public.enter")}`, wait_outside: `■ ${tr("public.wait")}`, closed: `× ${tr("public.closedSign")}` }[sign];
   $("sign").textContent = signText;
   $("sign").className = `sign ${sign}`;
   $("occupancy").textContent = `${latest.headcount} / ${latest.cap}`;
@@ -150,12 +123,12 @@ function render() {
   $("waiting").textContent = live ? String(live.waiting_inside + live.waiting_outside) : "–";
   // No number is better than a made-up one: the service sends null until it has measured.
   const minutes = live ? live.estimated_wait_min : null;
-  $("estimate").textContent = minutes == null ? t().noEstimate : t().minutes(minutes);
-  $("estimate").title = t().estimateNote;
+  $("estimate").textContent = minutes == null ? tr("public.noEstimate") : tr("public.minutes", { n: minutes });
+  $("estimate").title = tr("public.estimateNote");
   $("estimate").classList.toggle("none", minutes == null);
-  $("open-now").textContent = open ? `${t().openNow} (${hoursText(live.hours_today)})` : t().closedNow;
+  $("open-now").textContent = open ? `${tr("public.openNow")} (${hoursText(live.hours_today)})` : tr("public.closedNow");
   $("open-now").className = `open-now ${open ? "yes" : "no"}`;
-  $("rule").textContent = t().rule(latest.distancing_m);
+  $("rule").textContent = tr("public.rule", { d: latest.distancing_m });
 }
 
 /** Monday-based index of today in the station's timezone, from the document's clock. */
@@ -167,9 +140,10 @@ function todayIn(timezone) {
 $("district").addEventListener("change", () => fillStations());
 $("station").addEventListener("change", () => fillServices());
 $("service").addEventListener("change", () => choose());
-languageSwitch(applyLanguage);
+languagePicker(applyLanguage);
 
-getJson("/api/v1/stations")
+loadCatalogue("public")
+  .then(() => getJson("/api/v1/stations"))
   .then((d) => {
     directory = d;
     fillDistricts();

@@ -7,7 +7,8 @@
 //! | `/display/{station}` | the lobby screen | `display.html`, `display.js` |
 //! | `/terminal/{station}` | the front desk | `terminal.html`, `terminal.js` |
 //!
-//! Shared modules: `common.js` (fetch, socket, session), `i18n.js` (the language), `format.js`
+//! Shared modules: `common.js` (fetch, socket, session), `i18n.js` (the language and its
+//! catalogue, `lang/*.json`, served by [`languages`]), `format.js`
 //! (times, numbers, names), `dom.js` (building elements). The dashboard's parts are in
 //! `dashboard/`, the display's in `display/`, the terminal's in `terminal/` and `outbox.js`.
 //!
@@ -26,6 +27,8 @@ use axum::routing::get;
 
 use super::problem::ApiError;
 use super::station_config;
+
+mod languages;
 use crate::state::AppState;
 
 /// One embedded file: its name under `web/` and its compiled-in content.
@@ -100,7 +103,8 @@ pub fn router() -> Router<AppState> {
         )
         .route("/display/{station}", get(station_page::<'d'>))
         .route("/terminal/{station}", get(station_page::<'t'>))
-        .route("/tests/{file}", get(test_file));
+        .route("/tests/{file}", get(test_file))
+        .route("/assets/lang/{file}", get(languages::file));
     ASSETS
         .iter()
         .filter(|a| a.content_type != HTML)

@@ -3,6 +3,7 @@
 mod backend;
 mod browser;
 mod capacity;
+mod catalogue;
 mod cli;
 mod connections;
 mod copy_log;
