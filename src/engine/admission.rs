@@ -135,7 +135,7 @@ impl Station {
     }
 
     /// A message about `spec` at this station: its id, both its names and the station's name.
-    fn service_message(&self, code: &str, spec: &config::Service) -> Message {
+    pub(super) fn service_message(&self, code: &str, spec: &config::Service) -> Message {
         Message::new(code)
             .with("service", spec.id.as_str())
             .with("service_name", spec.name.as_str())

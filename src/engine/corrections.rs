@@ -20,8 +20,10 @@ impl Station {
         let next = i64::from(corrections) + i64::from(delta.get());
         if next < 0 {
             return Err(Refusal::CorrectionBelowZero(
+                // `n` picks the plural form of the pages' sentence.
                 Message::new("correction_below_zero")
                     .with("recorded", corrections)
+                    .with("n", corrections)
                     .with("removing", -delta.get()),
             ));
         }

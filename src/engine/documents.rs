@@ -358,6 +358,7 @@ impl Station {
                 Condition::Gathering,
                 Message::new("alert.gathering")
                     .with("people", outside_people)
+                    .with("n", outside_people)
                     .with("threshold", gathering),
             ));
         }

@@ -80,7 +80,7 @@ pub const REFUSALS: &[(&str, &str)] = &[
     ("nothing_to_call.any", "no ticket is waiting inside"),
     (
         "nothing_to_call.service",
-        "no ticket for '{service}' is waiting inside",
+        "no ticket for {service_name_en} ('{service}') is waiting inside",
     ),
     (
         "party_too_large",

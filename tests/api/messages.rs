@@ -155,3 +155,77 @@ async fn a_full_room_that_fills_again_within_the_settle_period_is_one_alert_then
     let cleared = find(&doc["alerts"], "id", full["id"].clone());
     assert_eq!(cleared["state"], "cleared");
 }
+
+/// The catalogue file of `language`.
+fn catalogue(language: &str) -> Value {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("web/lang")
+        .join(format!("{language}.json"));
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+/// The `{names}` a text (or each form of a plural text) fills in.
+fn names_in(text: &Value) -> Vec<String> {
+    let strings: Vec<&str> = match text {
+        Value::String(s) => vec![s],
+        Value::Object(forms) => forms.values().filter_map(Value::as_str).collect(),
+        _ => vec![],
+    };
+    strings
+        .into_iter()
+        .flat_map(lobbywatch::domain::message::placeholders)
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Every code's path in a `messages` section, leaves only.
+fn leaves(node: &Value, path: &str, out: &mut Vec<String>) {
+    match node {
+        Value::Object(o) if !o.contains_key("other") => {
+            for (key, value) in o {
+                let deeper = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+                leaves(value, &deeper, out);
+            }
+        }
+        _ => out.push(path.to_owned()),
+    }
+}
+
+#[test]
+fn every_code_the_service_can_write_has_a_text_in_bokmal_nynorsk_and_english() {
+    let codes = lobbywatch::http::message_codes::every_code();
+    for language in ["nb", "nn", "en"] {
+        let messages = &catalogue(language)["messages"];
+        for (code, english) in &codes {
+            let text = code.split('.').fold(messages, |node, part| &node[part]);
+            assert!(
+                text.is_string() || text.is_object(),
+                "web/lang/{language}.json lacks messages.{code} (in English: \"{english}\")"
+            );
+            // A page fills in only what the service sends: the English template's params, a
+            // name whose `_en` twin the template uses (the page picks the name of its
+            // language), and `n`, which picks a plural form.
+            let given = lobbywatch::domain::message::placeholders(english);
+            for name in names_in(text) {
+                assert!(
+                    name == "n"
+                        || given.contains(&name.as_str())
+                        || given.contains(&format!("{name}_en").as_str()),
+                    "{language}: messages.{code} fills in {{{name}}}, which the service does not send"
+                );
+            }
+        }
+        let mut listed = Vec::new();
+        leaves(messages, "", &mut listed);
+        for path in listed {
+            assert!(
+                codes.iter().any(|(code, _)| *code == path),
+                "{language}: messages.{path} is no code the service writes"
+            );
+        }
+    }
+}
