@@ -5,7 +5,7 @@
 // cards, alerts, chart, room (plan and cleaning) and dialogs (the guard's actions).
 import { getJson, live, session, withToken } from "/assets/common.js";
 import { $, h } from "/assets/dom.js";
-import { applyTexts, languageSwitch } from "/assets/i18n.js";
+import { applyTexts, languageSwitch, loadMessages, say } from "/assets/i18n.js";
 import { TEXT, t } from "/assets/dashboard/text.js";
 import { current, newSession, noteServerTime, serverNow, setCurrent, whenExpired } from "/assets/dashboard/session.js";
 import { levelOf, outsideCount, scheduleSort } from "/assets/dashboard/sort.js";
@@ -69,7 +69,8 @@ async function signIn(token, fromStorage) {
       return;
     }
     tokenStore.clear();
-    showSignIn(e.status === 401 ? t().badToken(e.message) : e.message);
+    const why = say(e.code, e.params, e.message);
+    showSignIn(e.status === 401 ? t().badToken(why) : why);
     return;
   }
   if (me.role !== "guard") {
@@ -293,6 +294,9 @@ window.addEventListener("resize", () => {
   }, 200);
 });
 
+// What the service writes (alerts, refusals) is rendered from the catalogue's messages; without
+// them (the service unreachable) the page shows the service's English words.
+await loadMessages().catch(() => {});
 applyLanguage();
 const stored = tokenStore.get();
 if (stored) {

@@ -20,7 +20,7 @@
 //   controls.js     the controls and keyboard shortcuts
 //   text.js         both languages' texts and the icons
 import { getJson } from "/assets/common.js";
-import { languageSwitch } from "/assets/i18n.js";
+import { languageSwitch, loadMessages } from "/assets/i18n.js";
 import { outbox, readOutbox, retryNow, sendSoon, sender, senderHooks, station, state } from "/assets/terminal/state.js";
 import { applyLanguage, renderCalled, renderHeader, renderIssued } from "/assets/terminal/render.js";
 import { renderLists } from "/assets/terminal/lists.js";
@@ -62,6 +62,9 @@ setInterval(() => {
 
 restoreRecent();
 applyLanguage();
+// Refusals are shown from the catalogue's messages once loaded; not waited for, so a terminal
+// whose service is unreachable still starts (and shows the service's English words).
+loadMessages().catch(() => {});
 // The station's name for the header and the sign-in messages, from the public directory (no
 // token needed); a failure only leaves the id showing.
 getJson("/api/v1/stations").then((directory) => {

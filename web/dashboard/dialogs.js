@@ -4,6 +4,7 @@
 import { newKey, postEvent } from "/assets/common.js";
 import { $, h } from "/assets/dom.js";
 import { serviceName } from "/assets/format.js";
+import { say, tr } from "/assets/i18n.js";
 import { current, expired, fmtTime, minutesSince, serverNow } from "/assets/dashboard/session.js";
 import { t, surfaceName } from "/assets/dashboard/text.js";
 import { outsideCount, scheduleSort } from "/assets/dashboard/sort.js";
@@ -11,19 +12,30 @@ import { renderResult } from "/assets/dashboard/cards.js";
 /** Preset surfaces are sent in English, the service's own vocabulary (the simulator uses
  * "door handles" too), and shown translated. */
 const SURFACES = ["door handles", "counter", "ticket machine", "chairs"];
-/** Override reasons offered as presets; sent in English like the surfaces, since the reason
- * ends up in the service's (English) over-cap alert detail and in the log. */
-const OVERRIDE_REASONS = ["wheelchair user", "urgent travel document", "elderly or unwell"];
+/** Preset reasons, sent as the service's codes (src/domain/reasons.rs) so the log and the
+ * over-cap alert keep the choice, not its words, and every page shows it in its own language. */
+const OVERRIDE_REASONS = ["wheelchair_user", "urgent_travel_document", "elderly_or_unwell"];
+const CORRECTION_REASONS = ["counted_at_door", "companion_without_ticket", "interpreter", "untracked_left"];
 
-/** The dialogs' choices in the page's language (the values sent stay English). */
+/** A preset reason in the page's language. */
+function reasonWords(code) {
+  return tr(`messages.reason.${code}`);
+}
+
+/** A typed correction reason: the code of the suggestion it is, else the text as typed. */
+function correctionReason(typed) {
+  return CORRECTION_REASONS.find((code) => reasonWords(code) === typed) ?? typed;
+}
+
+/** The dialogs' choices in the page's language (the values sent are codes and English surfaces). */
 export function translateDialogs() {
-  $("reason-hints").replaceChildren(...t().reasonHints.map((hint) => h("option", { value: hint })));
+  $("reason-hints").replaceChildren(...CORRECTION_REASONS.map((code) => h("option", { value: reasonWords(code) })));
   $("surface-choices").replaceChildren(...SURFACES.map((surface, i) =>
     h("label", {}, h("input", { type: "radio", name: "surface", value: surface, checked: i === 0 }), ` ${surfaceName(surface)}`)));
   // No preset is pre-selected: the reason is what the log and the over-cap alert will say, so
   // the guard must choose it.
   $("override-choices").replaceChildren(...OVERRIDE_REASONS.map((reason) =>
-    h("label", {}, h("input", { type: "radio", name: "override-reason", value: reason }), ` ${t().overrideReasons[reason] || reason}`)));
+    h("label", {}, h("input", { type: "radio", name: "override-reason", value: reason }), ` ${reasonWords(reason)}`)));
 }
 
 /** The last attempt per dialog: a retry of the same event at the same station reuses its
@@ -216,14 +228,14 @@ async function submitEvent(slot, form, errorBox, event, describe) {
     renderResult(st);
     return;
   }
-  errorBox.textContent = inFlight ? t().inFlight : body.detail || body.title || `HTTP ${status}`;
+  errorBox.textContent = inFlight ? t().inFlight : say(body.code, body.params, body.detail || body.title || `HTTP ${status}`);
   errorBox.hidden = false;
 }
 
 $("correct-form").addEventListener("submit", (event) => {
   event.preventDefault();
   const form = event.currentTarget;
-  const reason = $("correct-reason").value.trim();
+  const reason = correctionReason($("correct-reason").value.trim());
   if (!reason) {
     $("correct-error").textContent = t().reasonMissing;
     $("correct-error").hidden = false;
