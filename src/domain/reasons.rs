@@ -69,6 +69,16 @@ mod tests {
         }
     }
 
+    /// The API's description of the `reason` fields names every preset, so a client can offer
+    /// them.
+    #[test]
+    fn the_event_schema_names_every_preset() {
+        let source = include_str!("event.rs");
+        for (code, _) in OVERRIDE.iter().chain(CORRECTION) {
+            assert!(source.contains(&format!("`{code}`")), "{code}");
+        }
+    }
+
     #[test]
     fn a_preset_renders_as_its_words_and_free_text_as_typed() {
         let m = |reason: &str| Message::new("x").with("reason", param(reason));

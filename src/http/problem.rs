@@ -231,6 +231,9 @@ pub struct ProblemType {
     pub title: &'static str,
     pub status: u16,
     pub explanation: &'static str,
+    /// The message codes a problem of this type carries in its `code` (with `params`), for a
+    /// page to say it in its language; empty when its `detail` alone explains it.
+    pub codes: &'static [&'static str],
 }
 
 /// Declares [`Kind`], one variant per problem type, with its status, slug, title and explanation
@@ -256,6 +259,7 @@ macro_rules! problem_kinds {
                         title: $title,
                         status: StatusCode::$status.as_u16(),
                         explanation: $explanation,
+                        codes: message_codes(Kind::$kind),
                     },)+
                 }
             }
@@ -332,6 +336,47 @@ problem_kinds! {
         "The answer was not ready in time. An event may still complete: retry with the same Idempotency-Key to get its outcome.";
     Internal => INTERNAL_SERVER_ERROR, "internal", "Internal error",
         "Something failed inside the service; it has been logged.";
+}
+
+/// The message codes a problem of `kind` may carry (see [`PROBLEMS`] and
+/// [`crate::engine::REFUSALS`]).
+const fn message_codes(kind: Kind) -> &'static [&'static str] {
+    match kind {
+        Kind::Unauthorized => &["token.missing", "token.unknown", "token.revoked"],
+        Kind::Forbidden => &[
+            "forbidden.not_assigned",
+            "forbidden.guards_only.correction",
+            "forbidden.guards_only.override",
+            "forbidden.guards_only.acknowledge",
+        ],
+        Kind::MissingIdempotencyKey => &["idempotency.key_missing"],
+        Kind::InvalidIdempotencyKey => &["idempotency.key_invalid"],
+        Kind::IdempotencyKeyReused => &["idempotency.key_reused"],
+        Kind::IdempotencyKeyExpired => &["idempotency.key_expired"],
+        Kind::RequestInFlight => &["idempotency.in_flight"],
+        Kind::RateLimited => &["rate_limited"],
+        Kind::Overloaded => &["overloaded"],
+        Kind::RequestTimeout => &["timed_out"],
+        Kind::Internal => &["internal"],
+        Kind::UnknownService => &["unknown_service"],
+        Kind::UnknownTicket => &["ticket_unknown"],
+        Kind::TicketOutside => &["ticket_outside"],
+        Kind::ServiceClosed => &["service_closed.now", "service_closed.last_check_in"],
+        Kind::NothingToCall => &["nothing_to_call.any", "nothing_to_call.service"],
+        Kind::PartyTooLarge => &["party_too_large"],
+        Kind::CorrectionBelowZero => &["correction_below_zero"],
+        Kind::NothingToOverride => &[
+            "nothing_to_override.empty",
+            "nothing_to_override.inside",
+            "nothing_to_override.not_outside",
+        ],
+        Kind::AlertNotOpen => &[
+            "alert.unknown",
+            "alert.already_cleared",
+            "alert.already_acknowledged",
+        ],
+        _ => &[],
+    }
 }
 
 impl Kind {
@@ -640,10 +685,24 @@ mod tests {
                 e.status().is_client_error() || e.status().is_server_error(),
                 "{e:?}"
             );
+            if let Some(m) = e.message() {
+                assert!(e.kind().entry().codes.contains(&m.code.as_str()), "{e:?}");
+            }
             assert!(
                 CATALOGUE.iter().any(|p| p.slug == e.kind().entry().slug),
                 "{e:?}"
             );
+        }
+    }
+
+    #[test]
+    fn every_code_the_catalogue_lists_has_an_english_template() {
+        for entry in CATALOGUE {
+            for code in entry.codes {
+                let listed = crate::domain::message::lookup(PROBLEMS, code)
+                    .or_else(|| crate::domain::message::lookup(crate::engine::REFUSALS, code));
+                assert!(listed.is_some(), "{}: {code}", entry.slug);
+            }
         }
     }
 
