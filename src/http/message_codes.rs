@@ -52,6 +52,36 @@ mod tests {
         }
     }
 
+    /// The API's description says what a page needs: an alert's code, params and settle
+    /// deadline, every schema a `$ref` names present.
+    #[test]
+    fn the_openapi_document_describes_alert_codes_and_params() {
+        let doc = serde_json::to_value(crate::http::openapi::document()).unwrap();
+        let schemas = &doc["components"]["schemas"];
+        let alert = serde_json::to_string(&schemas["Alert"]).unwrap();
+        for part in ["#/components/schemas/Message", "\"settles_at\""] {
+            assert!(alert.contains(part), "Alert lacks {part}: {alert}");
+        }
+        let message = &schemas["Message"]["properties"];
+        assert!(
+            message["code"].is_object() && message["params"].is_object(),
+            "{message}"
+        );
+        let problem = &schemas["Problem"]["properties"];
+        assert!(
+            problem["code"].is_object() && problem["params"].is_object(),
+            "{problem}"
+        );
+        let text = doc.to_string();
+        for reference in text.split("\"#/components/schemas/").skip(1) {
+            let name = &reference[..reference.find('"').unwrap()];
+            assert!(
+                schemas[name].is_object(),
+                "{name} is referenced but not described"
+            );
+        }
+    }
+
     #[test]
     fn every_alert_kind_has_its_code() {
         let codes: BTreeSet<&str> = alert::ALERTS.iter().map(|(c, _)| *c).collect();
