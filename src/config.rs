@@ -5,19 +5,23 @@
 //! two steps, each in its own file: [`raw`] lets serde read the file into structs that mirror it
 //! (unknown keys and zero counts are refused there), then [`validate`] turns those into the
 //! checked values below — slugs, timezones, hours, geometry, token hashes and device scopes — so
-//! nothing downstream re-checks them. Every error names the file, the key and what is wrong.
-//! [`describe`] writes the `check-config` report.
+//! nothing downstream re-checks them. Every error names the file, the key and what is wrong, and
+//! validation reports every error of a file, not only the first ([`error`]). [`describe`] writes
+//! the `check-config` report; [`demo_tokens`] knows which tokens the demo publishes.
 
 mod database;
+mod demo_tokens;
 mod describe;
+mod error;
 mod raw;
 mod retention;
 mod validate;
 
 pub use database::DatabaseUrl;
+pub use demo_tokens::demo_token;
+pub use error::{ConfigError, ConfigErrors};
 pub use retention::IdempotencyPolicy;
 
-use std::fmt;
 use std::path::Path;
 
 use chrono_tz::Tz;
@@ -32,35 +36,6 @@ use crate::hours::Schedule;
 pub const SAMPLE_TOML: &str = include_str!("../config/sample.toml");
 /// How the sample is named in messages.
 pub const SAMPLE_NAME: &str = "built-in sample";
-
-/// A configuration error: which file, which key, and what to fix.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    pub file: String,
-    pub key: String,
-    pub reason: String,
-}
-
-impl ConfigError {
-    fn new(file: &str, key: impl Into<String>, reason: impl Into<String>) -> Self {
-        Self {
-            file: file.to_owned(),
-            key: key.into(),
-            reason: reason.into(),
-        }
-    }
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.key.is_empty() {
-            write!(f, "{}: {}", self.file, self.reason)
-        } else {
-            write!(f, "{}: {}: {}", self.file, self.key, self.reason)
-        }
-    }
-}
-impl std::error::Error for ConfigError {}
 
 /// The national distancing rule in force.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -272,16 +247,17 @@ impl Config {
         Config::parse(SAMPLE_TOML, SAMPLE_NAME).expect("the built-in sample config is valid")
     }
 
-    /// Reads and validates a config file.
-    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    /// Reads and validates a config file; every error it has, not only the first.
+    pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
         let file = path.display().to_string();
         let text = std::fs::read_to_string(path)
             .map_err(|e| ConfigError::new(&file, "", format!("cannot read the file: {e}")))?;
         Config::parse(&text, &file)
     }
 
-    /// Parses and validates TOML text; `file` names it in errors.
-    pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
+    /// Parses and validates TOML text; `file` names it in errors. A syntax error stops the
+    /// parser and is the only error; otherwise every validation error is listed.
+    pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
         validate::config(raw::read(text, file)?, file)
     }
 
@@ -325,8 +301,53 @@ station = "oslo-gronland"
 token_sha256 = "0000000000000000000000000000000000000000000000000000000000000001"
 "#;
 
+    /// The one error of a file with one mistake.
     fn err_of(text: &str) -> ConfigError {
-        Config::parse(text, "test.toml").unwrap_err()
+        let errors = Config::parse(text, "test.toml").unwrap_err();
+        assert_eq!(errors.len(), 1, "one mistake, one error: {errors}");
+        errors.first().clone()
+    }
+
+    fn keys_of(text: &str) -> Vec<String> {
+        let errors = Config::parse(text, "test.toml").unwrap_err();
+        errors.iter().map(|e| e.key.clone()).collect()
+    }
+
+    #[test]
+    fn every_independent_error_is_listed_in_file_order() {
+        let text = MINIMAL
+            .replace("distancing_m = 2.0", "distancing_m = 9.0")
+            .replace("mon = \"08:00-15:30\"", "mon = \"8-15\", tue = \"9-3\"")
+            .replace("prefix = \"P\"", "prefix = \"pp\"");
+        let text =
+            format!("{text}\n[limits]\nallowed_origins = [\"lobby\", \"https://ok.no\", \"x/\"]\n");
+        assert_eq!(
+            keys_of(&text),
+            [
+                "rules.distancing_m",
+                "limits.allowed_origins[0]",
+                "limits.allowed_origins[2]",
+                "stations[0].services[0].prefix",
+                "stations[0].services[0].hours.mon",
+                "stations[0].services[0].hours.tue",
+            ]
+        );
+    }
+
+    #[test]
+    fn an_invalid_entry_is_not_reported_again_where_it_is_named() {
+        // The district's timezone and the station's room are wrong; the station (in that
+        // district) and the device (at that station) are not also "unknown".
+        let text = MINIMAL
+            .replace(
+                "name = \"Oslo politidistrikt\"",
+                "name = \"Oslo\"\ntimezone = \"Oslo\"",
+            )
+            .replace("area_m2 = 48.0", "area_m2 = -1.0");
+        assert_eq!(
+            keys_of(&text),
+            ["districts[0].timezone", "stations[0].area_m2"]
+        );
     }
 
     #[test]

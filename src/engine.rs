@@ -14,7 +14,8 @@
 //!
 //! This file owns the [`Station`] and the order every event goes through ([`Station::apply`]);
 //! each event kind is one small function in the file of its concern: `admission.rs` (check-in,
-//! override, admitting from the queue), `desks.rs` (call, check-out, no-show), `corrections.rs`
+//! override, admitting from the queue), `desks.rs` (call, recall, check-out, no-show),
+//! `transfer.rs` (a waiting ticket moving to another service), `corrections.rs`
 //! (corrections, cleaning, acknowledgements), `day.rs` (roll-over, close-out, rule changes, what
 //! the clock makes due). `state.rs` holds what a station remembers and its snapshot;
 //! `documents.rs` the status documents and the alerts' texts.
@@ -33,6 +34,7 @@ pub mod history;
 mod outcome;
 mod reconfigure;
 mod state;
+mod transfer;
 pub mod waits;
 
 pub use desks::CALLS_KEPT;
@@ -214,6 +216,10 @@ impl Station {
             )?,
             Event::CheckOut { ticket } => self.check_out(*ticket, at, &mut outcome)?,
             Event::NoShow { ticket } => self.no_show(*ticket, &mut outcome)?,
+            Event::Recall { desk, ticket } => self.recall(desk, *ticket, at, &mut outcome)?,
+            Event::Transfer { ticket, service } => {
+                self.transfer(*ticket, service, at, mode, &mut outcome)?;
+            }
             Event::Call { desk, service } => {
                 self.call(desk, service.as_ref(), at, &mut outcome)?;
             }
@@ -283,3 +289,5 @@ mod day_tests;
 mod document_bounds_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod transfer_recall_tests;

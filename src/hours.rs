@@ -35,6 +35,16 @@ impl fmt::Display for Range {
     }
 }
 
+impl Range {
+    /// The minute of the day from which check-ins are refused, `margin` minutes before the range
+    /// closes (never before it opens); `None` for a range that runs on past midnight (ends at
+    /// 24:00), which has no closing to keep a margin from.
+    pub fn last_check_in(self, margin: u32) -> Option<u16> {
+        let margin = u16::try_from(margin).unwrap_or(u16::MAX);
+        (self.end < 24 * 60).then(|| self.end.saturating_sub(margin).max(self.start))
+    }
+}
+
 /// Opening hours for each day of the week, Monday first; an empty day is closed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WeeklyHours {
@@ -220,6 +230,13 @@ impl Schedule {
             .iter()
             .copied()
             .find(|r| r.start <= m && m < r.end)
+    }
+
+    /// The range open at `local`, or else the next one to open later that day: the one whose
+    /// last check-in a visitor asking at `local` cares about.
+    pub fn range_today(&self, local: NaiveDateTime) -> Option<Range> {
+        let m = minute_of_day(local.time());
+        self.on(local.date()).0.iter().copied().find(|r| m < r.end)
     }
 
     /// The next local time at or after `local` when the service is open, within a month.

@@ -14,6 +14,7 @@
 //! | opening hours: week, exceptions, holidays | [`hours`] |
 //! | the per-station state machine (pure) | [`engine`] |
 //! | configuration file and built-in sample | [`config`] |
+//! | `check-config`: every error of a file, or what it means at each door | [`check_config`] |
 //! | the durable event log: SQLite (one writer, group commit) or PostgreSQL (shared) | [`store`] |
 //! | keeping up with other instances on a shared log | [`follow`] |
 //! | idempotency keys | [`idempotency`] |
@@ -42,6 +43,7 @@
 
 pub mod audit;
 pub mod capacity;
+pub mod check_config;
 pub mod clock;
 pub mod config;
 pub mod connections;

@@ -12,7 +12,7 @@ use tracing_subscriber::{EnvFilter, Layer};
 /// How each log line is written.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum LogFormat {
-    /// Human-readable lines, in colour when stderr is a terminal.
+    /// Human-readable lines, in colour when stderr is a terminal and `NO_COLOR` is not set.
     #[default]
     Text,
     /// One JSON object per line (timestamp, level, target, fields, the current span and the
@@ -37,9 +37,11 @@ where
 {
     let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
     match format {
-        // Colours for a person at a terminal, plain text for a file or a journal.
         LogFormat::Text => fmt
-            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .with_ansi(colour(
+                std::io::IsTerminal::is_terminal(&std::io::stderr()),
+                std::env::var_os("NO_COLOR"),
+            ))
             .boxed(),
         // A collector reads the fields, so the request's span (method, matched route) is kept
         // on every line it covers, not only in the text's prefix.
@@ -50,6 +52,13 @@ where
             .with_span_list(true)
             .boxed(),
     }
+}
+
+/// Whether text lines are coloured: for a person at a terminal, unless they set `NO_COLOR` to
+/// anything but empty (<https://no-color.org>); never for a pipe, a file or a journal, where
+/// the escape codes would be read as text.
+fn colour(stderr_is_terminal: bool, no_color: Option<std::ffi::OsString>) -> bool {
+    stderr_is_terminal && no_color.is_none_or(|v| v.is_empty())
 }
 
 /// `RUST_LOG`, or `info` by default.
@@ -67,4 +76,17 @@ fn privacy_caps() -> Targets {
         .with_target("tungstenite", LevelFilter::DEBUG)
         .with_target("tokio_tungstenite", LevelFilter::DEBUG)
         .with_target("tokio_postgres", LevelFilter::INFO)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::colour;
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        assert!(colour(true, None));
+        assert!(colour(true, Some("".into())), "an empty NO_COLOR is unset");
+        assert!(!colour(true, Some("1".into())));
+        assert!(!colour(false, None));
+    }
 }

@@ -3,7 +3,6 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use anyhow::Context;
 use chrono::NaiveTime;
@@ -12,7 +11,6 @@ use tokio::net::TcpListener;
 
 use lobbywatch::clock::Clock;
 use lobbywatch::config::{Config, DatabaseUrl, SAMPLE_NAME};
-use lobbywatch::engine::Station;
 use lobbywatch::logging::LogFormat;
 use lobbywatch::state::StartOptions;
 use lobbywatch::store::{Storage, StoreOptions};
@@ -191,25 +189,22 @@ fn start_new_log(data: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `check-config`: the report on stdout, or the error on stderr and exit code 1.
+/// `check-config`: the report on stdout (and a warning on stderr), or every error on stderr and
+/// exit code 1.
 fn check_config(file: &Path) -> anyhow::Result<()> {
-    let checked = Config::load(file)
-        .map_err(|e| e.to_string())
-        .and_then(|config| {
-            let now = chrono::Utc::now();
-            config.stations.iter().try_for_each(|station| {
-                let station = Station::new(Arc::new(station.clone()), &config.rules);
-                lobbywatch::engine::check_config_part(&station, now)
-            })?;
-            Ok(config)
-        });
-    match checked {
-        Ok(config) => {
-            print!("{}", config.describe_caps());
+    match lobbywatch::check_config::check(file, chrono::Utc::now()) {
+        Ok(checked) => {
+            print!("{}", checked.report);
+            if let Some(warning) = checked.warning {
+                eprintln!("\n{warning}");
+            }
             Ok(())
         }
-        Err(e) => {
-            eprintln!("{e}");
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("{e}");
+            }
+            eprintln!("{}", lobbywatch::check_config::refused(&errors));
             std::process::exit(1);
         }
     }
@@ -217,7 +212,13 @@ fn check_config(file: &Path) -> anyhow::Result<()> {
 
 fn serve_command(args: ServeArgs) -> anyhow::Result<()> {
     let config = match &args.config {
-        Some(path) => Config::load(path)?,
+        Some(path) => {
+            let config = Config::load(path)?;
+            if let Some(warning) = config.demo_token_warning() {
+                tracing::warn!("{warning}");
+            }
+            config
+        }
         None => {
             tracing::warn!(
                 "no --config given: serving the {SAMPLE_NAME} config, whose device tokens are public demo tokens — not for production"

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::config::{Config, ConfigError, SAMPLE_NAME};
+use crate::config::{Config, ConfigError, ConfigErrors, SAMPLE_NAME};
 use crate::domain::event::{Distance, Reason};
 use crate::domain::{DeviceId, Event, StationId};
 use crate::engine;
@@ -32,9 +32,10 @@ use plan::Plan;
 /// Why a reload was refused; nothing changed.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ReloadError {
-    /// The file cannot be read or is not a valid config: names the file, the key and the reason.
+    /// The file cannot be read or is not a valid config: every error, each naming the file, the
+    /// key and the reason.
     #[error("{0}")]
-    Invalid(ConfigError),
+    Invalid(ConfigErrors),
     /// The file is valid but cannot apply now (a station with people inside, say).
     #[error("{0}")]
     Refused(String),
@@ -109,15 +110,18 @@ async fn read_and_apply(state: &AppState) -> Result<Summary, ReloadError> {
 /// The running config's file, read and validated again.
 fn read(running: &Config) -> Result<Arc<Config>, ReloadError> {
     if running.source == SAMPLE_NAME {
-        return Err(ReloadError::Invalid(ConfigError {
-            file: SAMPLE_NAME.to_owned(),
-            key: String::new(),
-            reason: "the service runs on the built-in sample, which has no file to read again; start it with --config".into(),
-        }));
+        return Err(ReloadError::Invalid(
+            ConfigError {
+                file: SAMPLE_NAME.to_owned(),
+                key: String::new(),
+                reason: "the service runs on the built-in sample, which has no file to read again; start it with --config".into(),
+            }
+            .into(),
+        ));
     }
     Config::load(&PathBuf::from(&running.source))
         .map(Arc::new)
-        .map_err(|e| ReloadError::Invalid(without_source_lines(e)))
+        .map_err(|e| ReloadError::Invalid(e.map(without_source_lines)))
 }
 
 /// `e` without the lines of the file a TOML syntax error quotes (`3 | database = "…"`, and the
@@ -393,7 +397,7 @@ mod tests {
     #[test]
     fn a_syntax_error_keeps_its_position_and_message_but_not_the_quoted_line() {
         let text = "[storage]\ndatabase = \"postgres://u:hunter2@db/x\" oops\n";
-        let e = Config::parse(text, "lw.toml").unwrap_err();
+        let e = Config::parse(text, "lw.toml").unwrap_err().first().clone();
         assert!(
             e.reason.contains("hunter2"),
             "the parser quotes the line: {e}"

@@ -222,6 +222,12 @@ impl DayCount {
                     self.tallies.entry(service.clone()).or_default().no_shows += 1;
                 }
             }
+            // Its call and its no-show count for the service it was moved to.
+            Event::Transfer { ticket, service } => {
+                if let Some((issued_for, _)) = self.issued.get_mut(ticket) {
+                    *issued_for = service.clone();
+                }
+            }
             Event::Cleaned { .. } => self.report.cleanings += 1,
             Event::Override { .. } => self.report.overrides += 1,
             _ => {}

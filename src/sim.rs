@@ -46,13 +46,13 @@ pub fn spawn(base_url: String, config: Arc<Config>, shutdown: CancellationToken)
     }
 }
 
-/// The demo devices' tokens are `demo-<device id>` (see config/sample.toml).
+/// The station's terminal signs in with its public demo token (see config/sample.toml).
 fn terminal_token(config: &Config, station: &config::Station) -> Option<String> {
     config
         .devices
         .iter()
         .find(|d| d.role == Role::Terminal && d.scope == Scope::Station(station.id.clone()))
-        .map(|d| format!("demo-{}", d.id))
+        .map(|d| config::demo_token(&d.id))
 }
 
 /// Bigger rooms have more desks.

@@ -1,12 +1,13 @@
 // The guard dashboard: every station in the guard token's scope on one live socket, one card per
 // station, sorted so the rooms that need a guard come first, with corrections and cleaning.
 // This module signs in, follows the socket and wires the page; the parts are in dashboard/:
-// text (both languages), session (token, stations, server clock), sort (urgency and order),
-// cards, alerts, chart, room (plan and cleaning) and dialogs (the guard's actions).
+// text (the catalogue's words for what the service names), session (token, stations, server clock), sort (urgency and order),
+// filter (which cards are shown), cards, alerts, bulk (acknowledging several), chart, room (plan
+// and today's cleaning), cleaning (its dialog) and dialogs (the guard's other actions).
 import { getJson, live, session, withToken } from "/assets/common.js";
 import { $, h } from "/assets/dom.js";
-import { applyTexts, languageSwitch, loadMessages, say } from "/assets/i18n.js";
-import { TEXT, t } from "/assets/dashboard/text.js";
+import { applyCatalogue, languagePicker, loadCatalogue, say, tr } from "/assets/i18n.js";
+import { trOr } from "/assets/dashboard/text.js";
 import { current, newSession, noteServerTime, serverNow, setCurrent, whenExpired } from "/assets/dashboard/session.js";
 import { levelOf, outsideCount, scheduleSort } from "/assets/dashboard/sort.js";
 import { buildCard, renderCard, renderDetails, translateCard } from "/assets/dashboard/cards.js";
@@ -14,6 +15,8 @@ import { announceChanges } from "/assets/dashboard/alerts.js";
 import { appendLivePoint, loadHistory } from "/assets/dashboard/chart.js";
 import { loadRoom, roomBasisKey } from "/assets/dashboard/room.js";
 import { translateDialogs } from "/assets/dashboard/dialogs.js";
+import { applyFilter, startFilter } from "/assets/dashboard/filter.js";
+import { renderBulk } from "/assets/dashboard/bulk.js";
 /** Time-based conditions (how long a ticket has waited) change without any document. */
 const TICK_MS = 15 * 1000;
 const HISTORY_EVERY_MS = 60 * 1000;
@@ -23,9 +26,9 @@ const tokenStore = session("guard");
 // ---------------------------------------------------------------- language
 
 function applyLanguage() {
-  applyTexts(TEXT, () => {
-    document.title = `${t().title} — lobbywatch`;
-    $("legend").textContent = t().legend;
+  applyCatalogue(() => {
+    document.title = `${tr("dashboard.title")} — lobbywatch`;
+    $("legend").textContent = tr("dashboard.legend");
     translateDialogs();
     if (current) {
       renderHeader();
@@ -33,6 +36,8 @@ function applyLanguage() {
         translateCard(st);
         renderCard(st);
       }
+      applyFilter();
+      renderBulk();
     }
   });
 }
@@ -50,6 +55,8 @@ function showSignIn(message) {
   error.hidden = !message;
   error.textContent = message || "";
   $("sign-in").disabled = false;
+  // Like the terminal: the one thing to do on this screen is type the token.
+  $("token").focus();
 }
 
 /** Validates a token with /me and, for a guard token, starts the dashboard. A token from this
@@ -58,29 +65,29 @@ async function signIn(token, fromStorage) {
   const error = $("sign-in-error");
   $("sign-in").disabled = true;
   error.hidden = false;
-  error.textContent = t().checking;
+  error.textContent = tr("dashboard.checking");
   let me;
   try {
     me = await getJson("/api/v1/me", token);
   } catch (e) {
     if (e.status === undefined || e.status >= 500) {
-      showSignIn(t().unreachable);
+      showSignIn(tr("dashboard.unreachable"));
       if (fromStorage) setTimeout(() => { if (!current && tokenStore.get() === token) signIn(token, true); }, 5000);
       return;
     }
     tokenStore.clear();
     const why = say(e.code, e.params, e.message);
-    showSignIn(e.status === 401 ? t().badToken(why) : why);
+    showSignIn(e.status === 401 ? tr("dashboard.badToken", { d: why }) : why);
     return;
   }
   if (me.role !== "guard") {
     tokenStore.clear();
-    showSignIn(t().role[me.role] || t().role.other(me.role));
+    showSignIn(me.role !== "other" ? trOr(`dashboard.role.${me.role}`, tr("dashboard.role.other", { r: me.role })) : tr("dashboard.role.other", { r: me.role }));
     return;
   }
   if (!me.stations || me.stations.length === 0) {
     tokenStore.clear();
-    showSignIn(t().noStations);
+    showSignIn(tr("dashboard.noStations"));
     return;
   }
   tokenStore.set(token);
@@ -98,8 +105,9 @@ function signOut(message) {
   tokenStore.clear();
   for (const dialog of document.querySelectorAll("dialog[open]")) dialog.close();
   $("cards").replaceChildren();
-  showSignIn(message || t().signedOut);
-  $("token").focus();
+  $("bulk-result").replaceChildren();
+  $("bulk-result").hidden = true;
+  showSignIn(message || tr("dashboard.signedOut"));
 }
 
 // ---------------------------------------------------------------- the signed-in dashboard
@@ -125,6 +133,8 @@ function start(token, me) {
     $("cards").append(st.el);
   }
   renderHeader();
+  startFilter();
+  renderBulk();
   setConn("lost");
   // District names for the cards; the documents carry only the district id.
   getJson("/api/v1/stations").then((directory) => {
@@ -176,7 +186,7 @@ function setConn(state, closed) {
     }
     current.everOpen = true;
     current.probing = false;
-    conn.textContent = `● ${t().live}`;
+    conn.textContent = `● ${tr("dashboard.live")}`;
   } else {
     conn.textContent = connText();
     // The figures were right until the socket dropped, so that is the time to show.
@@ -202,7 +212,7 @@ async function probeToken() {
     await getJson("/api/v1/me", session.token);
   } catch (e) {
     if (current === session && (e.status === 401 || e.status === 403)) {
-      signOut(t().expired);
+      signOut(tr("dashboard.expired"));
       return;
     }
   }
@@ -232,6 +242,8 @@ function onDocument(doc) {
   if ((st.room || st.roomLoading) && st.roomFor !== roomBasisKey(doc)) loadRoom(st, true);
   renderCard(st);
   renderHeader();
+  applyFilter();
+  renderBulk();
   scheduleSort();
 }
 
@@ -239,32 +251,38 @@ function onDocument(doc) {
 
 function renderHeader() {
   if (!current) return;
-  $("device").textContent = t().device(current.me.device);
-  let inside = 0, outside = 0, full = 0, active = 0;
+  $("device").textContent = tr("dashboard.device", { d: current.me.device });
+  let inside = 0, outside = 0, full = 0, over = 0, active = 0;
   for (const st of current.stations.values()) {
     if (!st.doc) continue;
     inside += st.doc.headcount;
     outside += outsideCount(st.doc);
     const level = levelOf(st.doc);
-    if (level === "full" || level === "over") full += 1;
+    if (level === "full") full += 1;
+    if (level === "over") over += 1;
     active += (st.doc.alerts || []).filter((a) => a.state === "active").length;
   }
+  // Short on the bar ("2 fulle"); the whole sentence ("2 stasjoner er fulle") as its tooltip and
+  // for a screen reader, which reads the sentence instead of the short form.
+  const count = (field, n, icon, short, sentence) => h("li", { class: n ? "has-full" : "", title: sentence, dataset: { count: field, n } },
+    h("span", { "aria-hidden": "true" }, n ? `${icon} ` : "", short), h("span", { class: "visually-hidden" }, sentence));
   const totals = $("totals");
-  totals.setAttribute("aria-label", t().totalsLabel);
+  totals.setAttribute("aria-label", tr("dashboard.totalsLabel"));
   totals.replaceChildren(
-    h("li", {}, t().stationsN(current.stations.size)),
-    h("li", {}, t().insideN(inside)),
-    h("li", {}, t().outsideN(outside)),
-    h("li", { class: full ? "has-full" : "" }, full ? "■ " : "", t().fullN(full)),
-    h("li", { class: active ? "has-full" : "" }, active ? "⚠ " : "", t().activeAlertsN(active)),
+    h("li", {}, tr("dashboard.stationsN", { n: current.stations.size })),
+    h("li", {}, tr("dashboard.insideN", { n: inside })),
+    h("li", {}, tr("dashboard.outsideN", { n: outside })),
+    count("full", full, "■", tr("dashboard.fullN", { n: full }), tr("dashboard.fullSentence", { n: full })),
+    count("over", over, "✖", tr("dashboard.overN", { n: over }), tr("dashboard.overSentence", { n: over })),
+    count("alerts", active, "⚠", tr("dashboard.alertsN", { n: active }), tr("dashboard.activeAlertsN", { n: active })),
   );
-  if (current.conn === "open") $("conn").textContent = `● ${t().live}`;
+  if (current.conn === "open") $("conn").textContent = `● ${tr("dashboard.live")}`;
   else $("conn").textContent = connText();
 }
 
 /** The connection line while the socket is down, with the server's reason if it gave one. */
 function connText() {
-  const text = current.everOpen ? `⚠ ${t().lost}` : `… ${t().connecting}`;
+  const text = current.everOpen ? `⚠ ${tr("dashboard.lost")}` : `… ${tr("dashboard.connecting")}`;
   return current.connReason ? `${text} (${current.connReason})` : text;
 }
 
@@ -274,7 +292,7 @@ $("sign-in-form").addEventListener("submit", (event) => {
   event.preventDefault();
   const token = $("token").value.trim();
   if (!token) {
-    showSignIn(t().emptyToken);
+    showSignIn(tr("dashboard.emptyToken"));
     $("token").focus();
     return;
   }
@@ -283,8 +301,8 @@ $("sign-in-form").addEventListener("submit", (event) => {
 
 $("sign-out").addEventListener("click", () => signOut());
 
-languageSwitch(applyLanguage);
-whenExpired(() => signOut(t().expired));
+languagePicker(applyLanguage);
+whenExpired(() => signOut(tr("dashboard.expired")));
 
 let resizeTimer = null;
 window.addEventListener("resize", () => {
@@ -294,9 +312,11 @@ window.addEventListener("resize", () => {
   }, 200);
 });
 
-// What the service writes (alerts, refusals) is rendered from the catalogue's messages; without
-// them (the service unreachable) the page shows the service's English words.
-await loadMessages().catch(() => {});
+try {
+  await loadCatalogue("dashboard");
+} catch {
+  /* the page's own bokmål stays; the service is probably down, which sign-in will say */
+}
 applyLanguage();
 const stored = tokenStore.get();
 if (stored) {

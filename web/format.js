@@ -1,6 +1,6 @@
 // How every page writes times, dates, durations, numbers, opening hours and service names, in
 // the current language (i18n.js). One version of each, so the pages cannot drift apart.
-import { locale, namesIn } from "/assets/i18n.js";
+import { direction, locale, namesIn } from "/assets/i18n.js";
 
 function intl(options, at, timeZone, lang) {
   const date = new Date(at);
@@ -38,9 +38,12 @@ export function formatNumber(n, digits = 2) {
   return new Intl.NumberFormat(locale(), { maximumFractionDigits: digits }).format(n);
 }
 
-/** Opening hours as the service sends them ("09:00-15:00, 16:00-18:00") with proper en dashes. */
+/** Opening hours as the service sends them ("09:00-15:00, 16:00-18:00") with proper en dashes;
+ * on a right-to-left page kept left to right as a whole (an isolate), so 08:00–15:30 does not read
+ * as 15:30–08:00. */
 export function hoursText(hours) {
-  return String(hours ?? "").replaceAll("-", "–");
+  const text = String(hours ?? "").replaceAll("-", "–");
+  return direction() === "rtl" && text ? `\u2066${text}\u2069` : text;
 }
 
 /** A service's name in the page's language: the Norwegian name for Norwegian, the English one

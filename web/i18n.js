@@ -12,6 +12,13 @@ const SLOT = "lang";
 const FALLBACK = "nb";
 
 function storedChoice() {
+  // A link may name the language (`?lang=pl`: a poster's QR code for Polish visitors); it is then
+  // remembered like a choice made with the picker.
+  const asked = new URLSearchParams(location.search).get("lang");
+  if (asked) {
+    remember(asked);
+    return asked;
+  }
   try {
     return localStorage.getItem(SLOT) || FALLBACK;
   } catch {
@@ -254,25 +261,12 @@ export function applyTexts(table, onChange = () => {}) {
   onChange();
 }
 
-/** The nb ⇄ en button of a page with its own table (and, after `loadMessages`, the catalogue's
- * messages switched with it). */
+/** The nb ⇄ en button of a page with its own table. */
 export function languageSwitch(onSwitch) {
   current = storedChoice() === "en" ? "en" : "nb";
-  document.getElementById("lang").addEventListener("click", async () => {
+  document.getElementById("lang").addEventListener("click", () => {
     current = current === "en" ? "nb" : "en";
     remember(current);
-    // Offline, the messages stay in the language they were: the service's words still show.
-    if (section) await useLanguage(current).catch(() => {});
     onSwitch();
   });
-}
-
-/** For a page with its own { nb, en } table: the catalogue too, in the same language, so that
- * `say` renders what the service writes (alerts, refusals) in the page's language. */
-export async function loadMessages() {
-  section = "messages";
-  const index = await (await fetch("/assets/lang/index.json")).json();
-  offered = index.languages.filter((l) => l.sections.includes(section));
-  fallbackTexts = await fetchLanguage(FALLBACK);
-  await useLanguage(current === "en" ? "en" : "nb");
 }

@@ -9,6 +9,9 @@ const DAY_KEYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 let directory = null;
 let latest = null;
 let closeLive = null;
+/** The live socket: null until it first opens or fails, then "open" or "lost". While it is lost
+ * the last document may be old, so the page must not present its sign as the current one. */
+let connection = null;
 /** The coming 14 dates of the chosen service, from /api/v1/opening-hours. */
 let upcoming = null;
 
@@ -61,12 +64,13 @@ function choose() {
   history.replaceState(null, "", `#district=${district.id}&station=${station.id}&service=${service.id}`);
   if (closeLive) closeLive();
   latest = null;
+  connection = null;
   closeLive = live(`/api/v1/stations/${station.id}/public/live`, (doc) => {
     latest = doc;
     render();
   }, (state) => {
-    $("conn").textContent = state === "open" ? `● ${tr("public.live")}` : tr("public.lost");
-    $("conn").className = `conn ${state}`;
+    connection = state;
+    render();
   });
   upcoming = null;
   const wanted = `${station.id}/${service.id}`;
@@ -111,24 +115,77 @@ function render() {
     return h("tr", { class: today ? "today" : "", dataset: { day: DAY_KEYS[i] } },
       h("th", { scope: "row" }, tr("public.days")[i], today ? [" ", h("small", {}, `(${tr("public.today")})`)] : null), h("td", {}, hours));
   }));
+  renderAddress();
+  renderConnection();
   if (!latest) return;
   const live = latest.services.find((s) => s.id === service.id);
-  const open = live ? live.open : false;
-  const sign = !open ? "closed" : latest.sign;
-  const signText = { enter: `✓ ${tr("public.enter")}`, wait_outside: `■ ${tr("public.wait")}`, closed: `× ${tr("public.closedSign")}` }[sign];
-  $("sign").textContent = signText;
-  $("sign").className = `sign ${sign}`;
+  renderSign(live);
   $("occupancy").textContent = `${latest.headcount} / ${latest.cap}`;
   $("queued").textContent = String(latest.outside_total ?? latest.outside.length);
   $("waiting").textContent = live ? String(live.waiting_inside + live.waiting_outside) : "–";
   // No number is better than a made-up one: the service sends null until it has measured.
   const minutes = live ? live.estimated_wait_min : null;
-  $("estimate").textContent = minutes == null ? tr("public.noEstimate") : tr("public.minutes", { n: minutes });
+  $("estimate").textContent = estimateText(minutes);
   $("estimate").title = tr("public.estimateNote");
   $("estimate").classList.toggle("none", minutes == null);
+  renderOpenNow(live);
+  $("rule").textContent = tr("public.rule", { d: latest.distancing_m });
+}
+
+/** "about 4 min"; under a minute is "less than a minute", never "about 0 min". */
+function estimateText(minutes) {
+  if (minutes == null) return tr("public.noEstimate");
+  return minutes < 1 ? tr("public.lessThanMinute") : tr("public.minutes", { n: minutes });
+}
+
+/** What the sign says for `live` (the chosen service in the latest document). A lost connection
+ * makes it unknown: the last ENTER may no longer be true. A service past its last check-in is
+ * unavailable even while the station is open. */
+function signOf(live) {
+  if (connection !== "open") return "unknown";
+  if (!live || !live.open) return "closed";
+  if (live.taking_check_ins === false) return "no_more";
+  return latest.sign;
+}
+
+function renderSign(live) {
+  const sign = signOf(live);
+  const text = {
+    enter: `✓ ${tr("public.enter")}`, wait_outside: `■ ${tr("public.wait")}`, closed: `× ${tr("public.closedSign")}`,
+    no_more: `× ${tr("public.noMoreCheckInsSign")}`, unknown: `? ${tr("public.unknownSign")}`,
+  }[sign] ?? `? ${tr("public.unknownSign")}`;
+  $("sign").textContent = text;
+  $("sign").className = `sign ${sign}`;
+  $("sign").dataset.sign = sign;
+}
+
+/** Open now and today's hours; the last check-in and whether it has passed. */
+function renderOpenNow(live) {
+  const open = Boolean(live?.open);
   $("open-now").textContent = open ? `${tr("public.openNow")} (${hoursText(live.hours_today)})` : tr("public.closedNow");
   $("open-now").className = `open-now ${open ? "yes" : "no"}`;
-  $("rule").textContent = tr("public.rule", { d: latest.distancing_m });
+  const last = open ? live.last_check_in : null;
+  const past = open && live.taking_check_ins === false;
+  $("last-check-in").hidden = !last && !past;
+  $("last-check-in").textContent = [last ? tr("public.lastCheckIn", { at: last }) : "", past ? tr("public.noMoreCheckIns") : ""].filter(Boolean).join(" — ");
+  $("last-check-in").classList.toggle("past", past);
+}
+
+function renderAddress() {
+  const { station } = selected();
+  const address = station?.address;
+  $("address").hidden = !address;
+  if (address) $("address").replaceChildren(h("span", { class: "label" }, `${tr("public.address")}: `), address);
+}
+
+/** Where the sign is: a lost connection says so prominently, and the figures are dimmed. */
+function renderConnection() {
+  const lost = connection === "lost";
+  $("stale").hidden = !lost;
+  $("stale").textContent = lost ? tr("public.staleNote") : "";
+  $("result").classList.toggle("stale", lost);
+  $("conn").textContent = connection === "open" ? `● ${tr("public.live")}` : lost ? tr("public.lost") : "";
+  $("conn").className = `conn ${connection ?? ""}`;
 }
 
 /** Monday-based index of today in the station's timezone, from the document's clock. */

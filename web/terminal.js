@@ -14,13 +14,18 @@
 //   render.js       header, status, check-in buttons, last ticket / last call, recent calls
 //   lists.js        inside and outside lists with their buttons
 //   outbox-view.js  the outbox banner, held actions, results, the sign-in form's note
-//   actions.js      check-in, check-out, no-show, call next; the answers to them
+//   actions.js      check-in, check-out, no-show, call next, recall, transfer; their answers
 //   discard.js      discarding another device's waiting actions
+//   current.js      the desk's current visitor, served-for timer, the service's clock
+//   call-confirm.js "call next" asks first while the desk has a called ticket; recall
+//   transfer.js     moving a waiting ticket to another service
+//   undo.js         a no-show waits a few seconds with "Undo" before it is queued
+//   availability.js whether a service takes check-ins now, and why not
 //   session.js      signing in and out, the live socket
 //   controls.js     the controls and keyboard shortcuts
-//   text.js         both languages' texts and the icons
+//   text.js         the texts (the catalogue's "terminal" section) and the icons
 import { getJson } from "/assets/common.js";
-import { languageSwitch, loadMessages } from "/assets/i18n.js";
+import { languagePicker, loadCatalogue } from "/assets/i18n.js";
 import { outbox, readOutbox, retryNow, sendSoon, sender, senderHooks, station, state } from "/assets/terminal/state.js";
 import { applyLanguage, renderCalled, renderHeader, renderIssued } from "/assets/terminal/render.js";
 import { renderLists } from "/assets/terminal/lists.js";
@@ -29,6 +34,10 @@ import { restoreRecent, settle } from "/assets/terminal/actions.js";
 import { wireDiscard } from "/assets/terminal/discard.js";
 import { resumeOrSignIn, tokenRefused, wireSignIn } from "/assets/terminal/session.js";
 import { wireControls } from "/assets/terminal/controls.js";
+import { wireCallConfirm } from "/assets/terminal/call-confirm.js";
+import { wireTransfer } from "/assets/terminal/transfer.js";
+import { renderUndo, wireUndo } from "/assets/terminal/undo.js";
+import { renderCurrent } from "/assets/terminal/current.js";
 
 senderHooks.answer = settle;
 senderHooks.tokenRefused = tokenRefused;
@@ -43,7 +52,10 @@ senderHooks.change = (running) => {
 wireSignIn();
 wireControls();
 wireDiscard();
-languageSwitch(applyLanguage);
+wireCallConfirm();
+wireTransfer();
+wireUndo();
+languagePicker(applyLanguage);
 
 // The sender wakes up whenever there is a reason to believe the service is reachable again.
 window.addEventListener("online", retryNow);
@@ -55,25 +67,28 @@ window.addEventListener("storage", (e) => {
   renderSignInOutbox();
   if (state.token) sendSoon();
 });
-// Counts the "next attempt in N s" down while waiting.
+// Counts the "next attempt in N s" down while waiting; ticks the served-for timer and the
+// no-shows' undo countdowns.
 setInterval(() => {
   if (state.token && sender.trouble && readOutbox().length) renderOutbox();
+  renderCurrent();
+  if (state.noShowSoon.size) renderUndo();
 }, 1000);
 
 restoreRecent();
-applyLanguage();
-// Refusals are shown from the catalogue's messages once loaded; not waited for, so a terminal
-// whose service is unreachable still starts (and shows the service's English words).
-loadMessages().catch(() => {});
-// The station's name for the header and the sign-in messages, from the public directory (no
-// token needed); a failure only leaves the id showing.
-getJson("/api/v1/stations").then((directory) => {
-  for (const district of directory.districts || []) {
-    const found = (district.stations || []).find((s) => s.id === station);
-    if (found && !state.cache?.name) {
-      state.cache = { ...(state.cache || {}), name: found.name };
-      renderHeader();
+// The texts come first: every message the desk shows is in the chosen language.
+loadCatalogue("terminal").then(() => {
+  applyLanguage();
+  // The station's name for the header and the sign-in messages, from the public directory (no
+  // token needed); a failure only leaves the id showing.
+  getJson("/api/v1/stations").then((directory) => {
+    for (const district of directory.districts || []) {
+      const found = (district.stations || []).find((s) => s.id === station);
+      if (found && !state.cache?.name) {
+        state.cache = { ...(state.cache || {}), name: found.name };
+        renderHeader();
+      }
     }
-  }
-}).catch(() => {});
-resumeOrSignIn();
+  }).catch(() => {});
+  resumeOrSignIn();
+});

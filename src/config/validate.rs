@@ -6,7 +6,14 @@
 //! references against the earlier ones (a station's district, a device's stations). What leaves
 //! here is parsed once (slugs, timezones, hours, geometry, token hashes, device scopes), so
 //! nothing downstream re-checks it.
+//!
+//! Checking goes on past an error, so the operator sees every error of the file at once: each
+//! error is recorded in the [`Checker`] and the check carries on with what is left. An entry
+//! whose own id is valid stays known to the sections after it (a district with a bad timezone,
+//! a station with a bad room), so that a reference to it is not reported as a second, false
+//! error; the file is refused whole whenever anything was recorded.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::num::NonZeroUsize;
@@ -21,71 +28,117 @@ use super::raw::{
     RawStation,
 };
 use super::{
-    Config, ConfigError, DatabaseUrl, District, Limits, Operations, Rules, Service, Station,
+    Config, ConfigError, ConfigErrors, DatabaseUrl, District, Limits, Operations, Rules, Service,
+    Station,
 };
 use crate::capacity::{self, RoomGeometry};
 use crate::domain::{DistrictId, ServiceId, StationId};
 use crate::hours::{self, DAY_KEYS, Exception, Schedule, WeeklyHours};
 
-/// Checks every section of `raw`, read from `file`.
-pub(super) fn config(raw: RawConfig, file: &str) -> Result<Config, ConfigError> {
-    let c = Checker { file };
-    let rules = rules(&c, raw.rules)?;
-    let districts = districts(&c, raw.districts)?;
-    let operations = operations(&c, raw.operations)?;
-    let limits = limits(&c, raw.limits)?;
+/// Checks every section of `raw`, read from `file`: the config, or every error it has.
+pub(super) fn config(raw: RawConfig, file: &str) -> Result<Config, ConfigErrors> {
+    let c = Checker::new(file);
+    let rules = c.keep(rules(&c, raw.rules));
+    let districts = districts(&c, raw.districts);
+    let operations = operations(&c, raw.operations);
+    let limits = limits(&c, raw.limits);
     let holidays = raw.calendar.norwegian_holidays;
-    let stations = stations(&c, raw.stations, &districts, &operations, holidays)?;
-    let devices = devices::devices(&c, raw.devices, &stations, &districts)?;
-    let idempotency = idempotency_policy(&c, &raw.storage)?;
-    let database = raw
-        .storage
-        .database
-        .map(|url| DatabaseUrl::parse(&url).map_err(|e| c.err("storage.database", e)))
-        .transpose()?;
-    Ok(Config {
-        source: file.to_owned(),
-        rules,
-        limits,
-        districts,
-        stations,
-        devices,
-        database,
-        idempotency,
-    })
+    // Every station the file names with a valid id, valid or not: what devices may refer to.
+    let station_ids: Vec<StationId> = raw
+        .stations
+        .iter()
+        .filter_map(|s| StationId::parse(&s.id).ok())
+        .collect();
+    let stations = stations(&c, raw.stations, &districts, &operations, holidays);
+    let devices = devices::devices(&c, raw.devices, &station_ids, &districts);
+    let idempotency = idempotency_policy(&c, &raw.storage);
+    let database = c.keep(
+        raw.storage
+            .database
+            .map(|url| DatabaseUrl::parse(&url).map_err(|e| c.err("storage.database", e)))
+            .transpose(),
+    );
+    let errors = c.errors.into_inner();
+    match (rules, database) {
+        (Some(rules), Some(database)) if errors.is_empty() => Ok(Config {
+            source: file.to_owned(),
+            rules,
+            limits,
+            districts,
+            stations,
+            devices,
+            database,
+            idempotency,
+        }),
+        _ => Err(ConfigErrors::from_vec(errors)
+            .expect("a value is missing only where its error was recorded")),
+    }
 }
 
 /// `[storage] idempotency_retention_h` and `idempotency_memory_mib`, defaults filled in.
 fn idempotency_policy(
     c: &Checker<'_>,
     storage: &super::raw::RawStorage,
-) -> Result<super::IdempotencyPolicy, ConfigError> {
+) -> super::IdempotencyPolicy {
     let default = super::IdempotencyPolicy::default();
-    let hours = storage.idempotency_retention_h;
-    if hours == Some(0) {
-        return Err(c.err(
-            "storage.idempotency_retention_h",
-            "must be at least 1 (hours); a terminal's offline outbox resends within it",
-        ));
-    }
-    let mib = storage.idempotency_memory_mib;
-    if mib == Some(0) {
-        return Err(c.err("storage.idempotency_memory_mib", "must be at least 1 (MiB)"));
-    }
-    Ok(super::IdempotencyPolicy {
+    let hours = at_least_one(
+        c,
+        "storage.idempotency_retention_h",
+        storage.idempotency_retention_h,
+        "must be at least 1 (hours); a terminal's offline outbox resends within it",
+    );
+    let mib = at_least_one(
+        c,
+        "storage.idempotency_memory_mib",
+        storage.idempotency_memory_mib,
+        "must be at least 1 (MiB)",
+    );
+    super::IdempotencyPolicy {
         retention: hours.map_or(default.retention, |h| chrono::TimeDelta::hours(h.into())),
         memory_budget: mib.map_or(default.memory_budget, |m| m as usize * 1024 * 1024),
-    })
+    }
 }
 
-/// Carries the file name so each check can build its error in one line.
+/// `given`, unless it is 0: then its error is recorded and the default applies.
+fn at_least_one(c: &Checker<'_>, key: &str, given: Option<u32>, reason: &str) -> Option<u32> {
+    if given == Some(0) {
+        c.report(c.err(key, reason));
+        return None;
+    }
+    given
+}
+
+/// Carries the file name, so each check can build its error in one line, and every error found
+/// so far, so that checking goes on past one.
 struct Checker<'a> {
     file: &'a str,
+    /// In the order found (file order, section by section). A `RefCell` because every check
+    /// holds the checker by shared reference, the way it is passed down the sections.
+    errors: RefCell<Vec<ConfigError>>,
+}
+
+impl<'a> Checker<'a> {
+    fn new(file: &'a str) -> Self {
+        Self {
+            file,
+            errors: RefCell::new(Vec::new()),
+        }
+    }
 }
 
 impl Checker<'_> {
     fn err(&self, key: impl Into<String>, reason: impl Into<String>) -> ConfigError {
         ConfigError::new(self.file, key, reason)
+    }
+
+    /// Records `e`; the check goes on.
+    fn report(&self, e: ConfigError) {
+        self.errors.borrow_mut().push(e);
+    }
+
+    /// The value of `result`, or `None` with its error recorded.
+    fn keep<T>(&self, result: Result<T, ConfigError>) -> Option<T> {
+        result.map_err(|e| self.report(e)).ok()
     }
 
     /// Refuses an id that an earlier entry of the same list already has.
@@ -101,13 +154,14 @@ impl Checker<'_> {
         }
         Ok(())
     }
-}
 
-fn non_empty(c: &Checker<'_>, key: String, s: String) -> Result<String, ConfigError> {
-    if s.trim().is_empty() {
-        Err(c.err(key, "must not be empty"))
-    } else {
-        Ok(s)
+    /// `s` when it is not blank; blank, recorded as an error and kept (the file is refused
+    /// anyway, and the entry stays known to later sections).
+    fn non_empty(&self, key: String, s: String) -> String {
+        if s.trim().is_empty() {
+            self.report(self.err(key, "must not be empty"));
+        }
+        s
     }
 }
 
@@ -122,42 +176,47 @@ fn rules(c: &Checker<'_>, raw: RawRules) -> Result<Rules, ConfigError> {
     })
 }
 
-fn districts(c: &Checker<'_>, raw: Vec<RawDistrict>) -> Result<Vec<District>, ConfigError> {
+/// Every district whose id is valid and new; one with a bad timezone is kept with UTC in its
+/// place, so its stations are not also reported.
+fn districts(c: &Checker<'_>, raw: Vec<RawDistrict>) -> Vec<District> {
     let mut districts: Vec<District> = Vec::new();
     for (i, d) in raw.into_iter().enumerate() {
         let key = format!("districts[{i}]");
-        let id = DistrictId::parse(&d.id).map_err(|e| c.err(format!("{key}.id"), e.0))?;
+        let id = c.keep(DistrictId::parse(&d.id).map_err(|e| c.err(format!("{key}.id"), e.0)));
+        let timezone: Tz = c
+            .keep(d.timezone.parse().map_err(|_| {
+                c.err(
+                    format!("{key}.timezone"),
+                    format!(
+                        "'{}' is not an IANA timezone such as \"Europe/Oslo\"",
+                        d.timezone
+                    ),
+                )
+            }))
+            .unwrap_or(Tz::UTC);
+        let name = c.non_empty(format!("{key}.name"), d.name);
+        let Some(id) = id else { continue };
         let earlier = districts.iter().map(|x| &x.id);
-        c.defined_once(&format!("{key}.id"), "district", &id, earlier)?;
-        let timezone: Tz = d.timezone.parse().map_err(|_| {
-            c.err(
-                format!("{key}.timezone"),
-                format!(
-                    "'{}' is not an IANA timezone such as \"Europe/Oslo\"",
-                    d.timezone
-                ),
-            )
-        })?;
-        districts.push(District {
-            id,
-            name: non_empty(c, format!("{key}.name"), d.name)?,
-            timezone,
-        });
+        if c.keep(c.defined_once(&format!("{key}.id"), "district", &id, earlier))
+            .is_some()
+        {
+            districts.push(District { id, name, timezone });
+        }
     }
-    Ok(districts)
+    districts
 }
 
-fn operations(c: &Checker<'_>, raw: RawOperations) -> Result<Operations, ConfigError> {
+fn operations(c: &Checker<'_>, raw: RawOperations) -> Operations {
     let d = Operations::default();
     let surfaces = match raw.surfaces {
         None => d.surfaces,
         Some(list) => list
             .into_iter()
             .enumerate()
-            .map(|(i, s)| non_empty(c, format!("operations.surfaces[{i}]"), s))
-            .collect::<Result<_, _>>()?,
+            .map(|(i, s)| c.non_empty(format!("operations.surfaces[{i}]"), s))
+            .collect(),
     };
-    Ok(Operations {
+    Operations {
         last_admission_min: raw.last_admission_min.unwrap_or(d.last_admission_min),
         close_out_grace_min: raw.close_out_grace_min.unwrap_or(d.close_out_grace_min),
         gathering_people: raw.gathering_people.map(Into::into),
@@ -171,22 +230,22 @@ fn operations(c: &Checker<'_>, raw: RawOperations) -> Result<Operations, ConfigE
         long_inside_min: raw.long_inside_min.map_or(d.long_inside_min, Into::into),
         long_wait_min: raw.long_wait_min.map_or(d.long_wait_min, Into::into),
         alert_settle_min: raw.alert_settle_min.unwrap_or(d.alert_settle_min),
-    })
+    }
 }
 
-fn limits(c: &Checker<'_>, raw: RawLimits) -> Result<Limits, ConfigError> {
+fn limits(c: &Checker<'_>, raw: RawLimits) -> Limits {
     let d = Limits::default();
     let allowed_origins = raw.allowed_origins.unwrap_or_default();
     for (i, o) in allowed_origins.iter().enumerate() {
         if !is_origin(o) {
-            return Err(c.err(
+            c.report(c.err(
                 format!("limits.allowed_origins[{i}]"),
                 format!("'{o}' is not an origin like \"https://lobby.example.no\" (scheme and host, no path)"),
             ));
         }
     }
     let max_sockets = raw.max_sockets.map_or(d.max_sockets, Into::into);
-    Ok(Limits {
+    Limits {
         max_concurrent_requests: raw
             .max_concurrent_requests
             .map_or(d.max_concurrent_requests, Into::into),
@@ -212,14 +271,15 @@ fn limits(c: &Checker<'_>, raw: RawLimits) -> Result<Limits, ConfigError> {
         max_sockets_per_device: raw
             .max_sockets_per_device
             .map_or(d.max_sockets_per_device, Into::into),
-        max_public_sockets: public_share(c, raw.max_public_sockets, max_sockets)?,
+        max_public_sockets: c
+            .keep(public_share(c, raw.max_public_sockets, max_sockets))
+            .unwrap_or_default(),
         max_public_sockets_per_address: raw
             .max_public_sockets_per_address
             .map_or(d.max_public_sockets_per_address, Into::into),
         allowed_origins,
-    })
+    }
 }
-
 /// `max_public_sockets`: below `max_sockets`, so some places are always left for devices. Unset,
 /// three quarters of `max_sockets` (the default 15,000 of 20,000), which also keeps a small
 /// `max_sockets` valid on its own.
@@ -251,115 +311,160 @@ fn is_origin(o: &str) -> bool {
 
 // ---- stations, their services, hours and exceptions --------------------------------------
 
+/// Every station that passed its checks; the errors of the others are recorded.
 fn stations(
     c: &Checker<'_>,
     raw: Vec<RawStation>,
     districts: &[District],
     operations: &Operations,
     norwegian_holidays: bool,
-) -> Result<Vec<Station>, ConfigError> {
+) -> Vec<Station> {
     // A service with no station would start, say it is healthy, and serve nobody.
     if raw.is_empty() {
-        return Err(c.err(
+        c.report(c.err(
             "stations",
             "no station is configured: add at least one [[stations]] table",
         ));
     }
     let mut stations: Vec<Station> = Vec::new();
+    let mut ids: Vec<StationId> = Vec::new();
     for (i, s) in raw.into_iter().enumerate() {
         let key = format!("stations[{i}]");
-        let station = station(
-            c,
-            &key,
-            s,
-            &stations,
+        let context = StationContext {
+            key: &key,
             districts,
             operations,
             norwegian_holidays,
-        )?;
-        stations.push(station);
+        };
+        if let Some(station) = station(c, &context, s, &mut ids) {
+            stations.push(station);
+        }
     }
-    Ok(stations)
+    stations
 }
 
-/// One `[[stations]]` entry; `earlier` are the stations before it in the file.
+/// What a station's checks need besides the entry itself.
+struct StationContext<'a> {
+    key: &'a str,
+    districts: &'a [District],
+    operations: &'a Operations,
+    norwegian_holidays: bool,
+}
+
+/// One `[[stations]]` entry, every part checked; `ids` are the ids of the entries before it.
 fn station(
     c: &Checker<'_>,
-    key: &str,
+    context: &StationContext<'_>,
     s: RawStation,
-    earlier: &[Station],
-    districts: &[District],
-    operations: &Operations,
-    norwegian_holidays: bool,
-) -> Result<Station, ConfigError> {
-    let id = StationId::parse(&s.id).map_err(|e| c.err(format!("{key}.id"), e.0))?;
-    c.defined_once(
-        &format!("{key}.id"),
-        "station",
-        &id,
-        earlier.iter().map(|x| &x.id),
-    )?;
-    let district = districts
-        .iter()
-        .find(|d| d.id.as_str() == s.district)
-        .ok_or_else(|| {
-            c.err(
-                format!("{key}.district"),
-                format!(
-                    "unknown district '{}'; define it under [[districts]]",
-                    s.district
-                ),
-            )
-        })?;
+    ids: &mut Vec<StationId>,
+) -> Option<Station> {
+    let key = context.key;
+    let id = station_id(c, key, &s.id, ids);
+    let district = c.keep(station_district(c, key, &s.district, context.districts));
     let geometry = RoomGeometry {
         area_m2: s.area_m2,
         seats: s.seats,
         max_visitors: s.max_visitors,
     };
-    capacity::validate_geometry(&geometry)
-        .map_err(|e| c.err(format!("{key}.{}", e.field), e.reason))?;
-    if let Some(q) = s.queue_line_m {
-        if !q.is_finite() || q < 0.0 {
-            return Err(c.err(
-                format!("{key}.queue_line_m"),
-                "must be a length in metres, 0 or more",
-            ));
-        }
+    let room = c.keep(
+        capacity::validate_geometry(&geometry)
+            .map_err(|e| c.err(format!("{key}.{}", e.field), e.reason)),
+    );
+    let queue_line = c.keep(queue_line(c, key, s.queue_line_m));
+    let services = services(c, key, s.services, s.exceptions, context.norwegian_holidays);
+    let name = c.non_empty(format!("{key}.name"), s.name);
+    let (id, district, (), (), services) = (id?, district?, room?, queue_line?, services?);
+    Some(Station {
+        id,
+        district: district.id.clone(),
+        name,
+        address: s.address,
+        timezone: district.timezone,
+        geometry,
+        queue_line_m: s.queue_line_m,
+        services,
+        operations: context.operations.clone(),
+    })
+}
+
+/// The station's id, when valid and not taken by an earlier station (then added to `ids`).
+fn station_id(
+    c: &Checker<'_>,
+    key: &str,
+    given: &str,
+    ids: &mut Vec<StationId>,
+) -> Option<StationId> {
+    let id = c.keep(StationId::parse(given).map_err(|e| c.err(format!("{key}.id"), e.0)))?;
+    c.keep(c.defined_once(&format!("{key}.id"), "station", &id, ids.iter()))?;
+    ids.push(id.clone());
+    Some(id)
+}
+
+fn station_district<'d>(
+    c: &Checker<'_>,
+    key: &str,
+    given: &str,
+    districts: &'d [District],
+) -> Result<&'d District, ConfigError> {
+    districts
+        .iter()
+        .find(|d| d.id.as_str() == given)
+        .ok_or_else(|| {
+            c.err(
+                format!("{key}.district"),
+                format!("unknown district '{given}'; define it under [[districts]]"),
+            )
+        })
+}
+
+fn queue_line(c: &Checker<'_>, key: &str, given: Option<f64>) -> Result<(), ConfigError> {
+    match given {
+        Some(q) if !q.is_finite() || q < 0.0 => Err(c.err(
+            format!("{key}.queue_line_m"),
+            "must be a length in metres, 0 or more",
+        )),
+        _ => Ok(()),
     }
-    if s.services.is_empty() {
-        return Err(c.err(
+}
+
+/// A station's services with its dated exceptions, or `None` when any has an error (each one
+/// recorded).
+fn services(
+    c: &Checker<'_>,
+    key: &str,
+    raw: Vec<RawService>,
+    station_exceptions: Vec<RawException>,
+    norwegian_holidays: bool,
+) -> Option<Vec<Service>> {
+    if raw.is_empty() {
+        c.report(c.err(
             format!("{key}.services"),
             "a station needs at least one [[stations.services]]",
         ));
+        return None;
     }
-    let station_exceptions = exceptions(c, &format!("{key}.exceptions"), s.exceptions)?;
+    let station_exceptions = exceptions(c, &format!("{key}.exceptions"), station_exceptions);
     let mut services: Vec<Service> = Vec::new();
-    for (j, v) in s.services.into_iter().enumerate() {
+    let mut complete = station_exceptions.is_some();
+    let station_exceptions = station_exceptions.unwrap_or_default();
+    for (j, v) in raw.into_iter().enumerate() {
         let skey = format!("{key}.services[{j}]");
-        let service = service(
+        match service(
             c,
             &skey,
             v,
             &services,
             &station_exceptions,
             norwegian_holidays,
-        )?;
-        services.push(service);
+        ) {
+            Some(service) => services.push(service),
+            None => complete = false,
+        }
     }
-    Ok(Station {
-        id,
-        district: district.id.clone(),
-        name: non_empty(c, format!("{key}.name"), s.name)?,
-        address: s.address,
-        timezone: district.timezone,
-        geometry,
-        queue_line_m: s.queue_line_m,
-        services,
-        operations: operations.clone(),
-    })
+    complete.then_some(services)
 }
 
-/// One `[[stations.services]]` entry; `earlier` are the station's services before it.
+/// One `[[stations.services]]` entry; `earlier` are the station's valid services before it.
 fn service(
     c: &Checker<'_>,
     key: &str,
@@ -367,30 +472,36 @@ fn service(
     earlier: &[Service],
     station_exceptions: &BTreeMap<NaiveDate, Exception>,
     norwegian_holidays: bool,
-) -> Result<Service, ConfigError> {
-    let id = ServiceId::parse(&v.id).map_err(|e| c.err(format!("{key}.id"), e.0))?;
-    if earlier.iter().any(|x| x.id == id) {
-        return Err(c.err(
-            format!("{key}.id"),
-            format!("service '{id}' is listed twice at this station"),
-        ));
-    }
-    let prefix = ticket_prefix(c, &format!("{key}.prefix"), &v.prefix, earlier)?;
-    let weekly = weekly_hours(c, &format!("{key}.hours"), v.hours)?;
-    let mut exceptions = station_exceptions.clone();
-    exceptions.extend(self::exceptions(
+) -> Option<Service> {
+    let id = c.keep(ServiceId::parse(&v.id).map_err(|e| c.err(format!("{key}.id"), e.0)));
+    let id = id.filter(|id| {
+        let twice = earlier.iter().any(|x| &x.id == id);
+        if twice {
+            c.report(c.err(
+                format!("{key}.id"),
+                format!("service '{id}' is listed twice at this station"),
+            ));
+        }
+        !twice
+    });
+    let prefix = c.keep(ticket_prefix(
         c,
-        &format!("{key}.exceptions"),
-        v.exceptions,
-    )?);
-    let hours = Schedule::new(weekly, exceptions, norwegian_holidays);
-    let name = non_empty(c, format!("{key}.name"), v.name)?;
-    Ok(Service {
+        &format!("{key}.prefix"),
+        &v.prefix,
+        earlier,
+    ));
+    let weekly = weekly_hours(c, &format!("{key}.hours"), v.hours);
+    let own_exceptions = exceptions(c, &format!("{key}.exceptions"), v.exceptions);
+    let name = c.non_empty(format!("{key}.name"), v.name);
+    let (id, prefix, weekly, own_exceptions) = (id?, prefix?, weekly?, own_exceptions?);
+    let mut exceptions = station_exceptions.clone();
+    exceptions.extend(own_exceptions);
+    Some(Service {
         id,
         name_en: v.name_en.unwrap_or_else(|| name.clone()),
         name,
         prefix,
-        hours,
+        hours: Schedule::new(weekly, exceptions, norwegian_holidays),
     })
 }
 
@@ -420,45 +531,68 @@ fn ticket_prefix(
     Ok(prefix)
 }
 
+/// Dated exceptions by date, or `None` when any entry has an error (each one recorded).
 fn exceptions(
     c: &Checker<'_>,
     key: &str,
     raw: Vec<RawException>,
-) -> Result<BTreeMap<NaiveDate, Exception>, ConfigError> {
+) -> Option<BTreeMap<NaiveDate, Exception>> {
     let mut out = BTreeMap::new();
+    let mut complete = true;
     for (k, e) in raw.into_iter().enumerate() {
-        let ekey = format!("{key}[{k}]");
-        let date = NaiveDate::parse_from_str(&e.date, "%Y-%m-%d").map_err(|_| {
-            c.err(
-                format!("{ekey}.date"),
-                format!("'{}' is not a date like \"2026-12-24\"", e.date),
-            )
-        })?;
-        let ranges = match e.hours.as_deref().map(str::trim) {
-            None | Some("") => Vec::new(),
-            Some(spec) => hours::parse_day(spec).map_err(|r| c.err(format!("{ekey}.hours"), r))?,
-        };
-        let reason = non_empty(c, format!("{ekey}.reason"), e.reason)?;
-        if out.insert(date, Exception { ranges, reason }).is_some() {
-            return Err(c.err(
-                format!("{ekey}.date"),
-                format!("{date} has two exceptions here; keep one"),
-            ));
+        match exception(c, &format!("{key}[{k}]"), e) {
+            Some((date, _)) if out.contains_key(&date) => {
+                c.report(c.err(
+                    format!("{key}[{k}].date"),
+                    format!("{date} has two exceptions here; keep one"),
+                ));
+                complete = false;
+            }
+            Some((date, exception)) => {
+                out.insert(date, exception);
+            }
+            None => complete = false,
         }
     }
-    Ok(out)
+    complete.then_some(out)
 }
 
-fn weekly_hours(c: &Checker<'_>, key: &str, raw: RawHours) -> Result<WeeklyHours, ConfigError> {
+/// One dated exception: its date, hours (none: closed) and reason, each checked.
+fn exception(c: &Checker<'_>, key: &str, e: RawException) -> Option<(NaiveDate, Exception)> {
+    let date = c.keep(NaiveDate::parse_from_str(&e.date, "%Y-%m-%d").map_err(|_| {
+        c.err(
+            format!("{key}.date"),
+            format!("'{}' is not a date like \"2026-12-24\"", e.date),
+        )
+    }));
+    let ranges = match e.hours.as_deref().map(str::trim) {
+        None | Some("") => Some(Vec::new()),
+        Some(spec) => c.keep(hours::parse_day(spec).map_err(|r| c.err(format!("{key}.hours"), r))),
+    };
+    let reason = c.non_empty(format!("{key}.reason"), e.reason);
+    Some((
+        date?,
+        Exception {
+            ranges: ranges?,
+            reason,
+        },
+    ))
+}
+
+/// The week, or `None` when any day has an error (each one recorded).
+fn weekly_hours(c: &Checker<'_>, key: &str, raw: RawHours) -> Option<WeeklyHours> {
     let given = [
         raw.mon, raw.tue, raw.wed, raw.thu, raw.fri, raw.sat, raw.sun,
     ];
     let mut days: [Vec<hours::Range>; 7] = Default::default();
+    let mut complete = true;
     for (i, spec) in given.iter().enumerate() {
-        if let Some(spec) = spec {
-            days[i] =
-                hours::parse_day(spec).map_err(|r| c.err(format!("{key}.{}", DAY_KEYS[i]), r))?;
+        let Some(spec) = spec else { continue };
+        let day = hours::parse_day(spec).map_err(|r| c.err(format!("{key}.{}", DAY_KEYS[i]), r));
+        match c.keep(day) {
+            Some(ranges) => days[i] = ranges,
+            None => complete = false,
         }
     }
-    Ok(WeeklyHours::from_days(days))
+    complete.then(|| WeeklyHours::from_days(days))
 }

@@ -119,6 +119,11 @@ pub enum Event {
     },
     /// A ticket did not come when called, or left the queue: it is dropped wherever it is.
     NoShow { ticket: Ticket },
+    /// A desk announces the ticket it called once more (the visitor did not hear the first call).
+    Recall { desk: DeskId, ticket: Ticket },
+    /// A waiting ticket (not yet called) moves to another service's queue, keeping its number
+    /// and its place in time.
+    Transfer { ticket: Ticket, service: ServiceId },
     /// A guard counts people inside that no ticket accounts for (or removes such a count).
     Correction {
         delta: Delta,
@@ -205,6 +210,8 @@ impl Event {
             Event::CheckOut { .. } => "check_out",
             Event::Call { .. } => "call",
             Event::NoShow { .. } => "no_show",
+            Event::Recall { .. } => "recall",
+            Event::Transfer { .. } => "transfer",
             Event::Correction { .. } => "correction",
             Event::Cleaned { .. } => "cleaned",
             Event::Override { .. } => "override",
@@ -216,11 +223,13 @@ impl Event {
     }
 
     /// Every kind [`Event::kind`] names, as `&'static str`s (a metrics label may only take these).
-    pub const KINDS: [&'static str; 11] = [
+    pub const KINDS: [&'static str; 13] = [
         "check_in",
         "check_out",
         "call",
         "no_show",
+        "recall",
+        "transfer",
         "correction",
         "cleaned",
         "override",
@@ -269,6 +278,8 @@ enum Kind {
     CheckOut,
     Call,
     NoShow,
+    Recall,
+    Transfer,
     Correction,
     Cleaned,
     Override,
@@ -289,6 +300,8 @@ impl Kind {
             Kind::CheckIn => &["service", "party_size", "appointment"],
             Kind::CheckOut | Kind::NoShow => &["ticket"],
             Kind::Call => &["desk", "service"],
+            Kind::Recall => &["desk", "ticket"],
+            Kind::Transfer => &["ticket", "service"],
             Kind::Correction => &["delta", "reason"],
             Kind::Cleaned => &["surface"],
             Kind::Override => &["ticket", "reason"],
@@ -356,6 +369,14 @@ impl EventWire {
             Kind::Call => Event::Call {
                 desk: need(self.desk, "desk", "call")?,
                 service: self.service,
+            },
+            Kind::Recall => Event::Recall {
+                desk: need(self.desk, "desk", "recall")?,
+                ticket: need(self.ticket, "ticket", "recall")?,
+            },
+            Kind::Transfer => Event::Transfer {
+                ticket: need(self.ticket, "ticket", "transfer")?,
+                service: need(self.service, "service", "transfer")?,
             },
             Kind::Correction => Event::Correction {
                 delta: need(self.delta, "delta", "correction")?,
@@ -434,6 +455,29 @@ mod tests {
             wire(r#"{"kind":"call","desk":"3","service":"passport"}"#).unwrap(),
             serde_json::from_str::<Event>(r#"{"kind":"call","desk":"3","service":"passport"}"#)
                 .unwrap()
+        );
+    }
+
+    #[test]
+    fn recall_and_transfer_need_their_fields() {
+        assert_eq!(
+            wire(r#"{"kind":"recall","desk":"2"}"#),
+            Err("ticket".into())
+        );
+        assert_eq!(
+            wire(r#"{"kind":"transfer","ticket":"P1"}"#),
+            Err("service".into())
+        );
+        assert_eq!(
+            wire(r#"{"kind":"transfer","ticket":"P1","service":"visa","desk":"2"}"#),
+            Err("desk".into())
+        );
+        assert_eq!(
+            wire(r#"{"kind":"recall","desk":"2","ticket":"P1"}"#).unwrap(),
+            Event::Recall {
+                desk: DeskId::parse("2").unwrap(),
+                ticket: Ticket::parse("P1").unwrap()
+            }
         );
     }
 

@@ -87,6 +87,12 @@ pub struct ServiceStatus {
     pub estimated_wait_min: Option<u32>,
     /// Desks that called a ticket of this service in the last 30 minutes.
     pub desks_active: u32,
+    /// The station-local time ("HH:MM") from which today's current or next opening takes no more
+    /// check-ins (`last_admission_min` before it closes); `null` when closed for the rest of the
+    /// day or open past midnight.
+    pub last_check_in: Option<String>,
+    /// Whether a check-in now would be taken: open, and before the last check-in.
+    pub taking_check_ins: bool,
     pub week: Vec<DayHours>,
 }
 
@@ -125,13 +131,25 @@ pub struct InsideParty {
     pub appointment: Option<String>,
 }
 
-/// A call of a ticket to a desk.
+/// A call of a ticket to a desk. A recall moves the record to the front of `calls` and counts
+/// up `recalls`, so a display announces it again without taking it for a new call (`ticket`,
+/// `desk` and `at` stay the same).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct CallRecord {
     pub ticket: Ticket,
     pub desk: DeskId,
     #[serde(serialize_with = "crate::domain::timestamp::serialize")]
     pub at: DateTime<Utc>,
+    /// How many times the desk announced this call again.
+    #[serde(default)]
+    pub recalls: u32,
+    /// When the last recall was made; absent until the first.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::domain::timestamp::serialize_option"
+    )]
+    pub recalled_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
@@ -191,18 +209,23 @@ pub struct StationStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct PublicOutside {
     pub ticket: Ticket,
+    /// How many people the ticket is for: a count, nothing personal. The lobby display needs it
+    /// to explain WAIT OUTSIDE when there is room, but not for the party at the head.
+    pub party_size: PartySize,
     pub position: u32,
     /// See [`OutsideParty::expected_enter_min`].
     pub expected_enter_min: Option<u32>,
 }
 
-/// A call as shown in public: ticket and desk only.
+/// A call as shown in public: ticket and desk, and how often it was announced again (a display
+/// re-announces a call whose `recalls` went up).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct PublicCall {
     pub ticket: Ticket,
     pub desk: DeskId,
     #[serde(serialize_with = "crate::domain::timestamp::serialize")]
     pub at: DateTime<Utc>,
+    pub recalls: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -216,6 +239,9 @@ pub struct PublicService {
     pub waiting_outside: u32,
     /// See [`ServiceStatus::estimated_wait_min`].
     pub estimated_wait_min: Option<u32>,
+    /// See [`ServiceStatus::last_check_in`].
+    pub last_check_in: Option<String>,
+    pub taking_check_ins: bool,
     pub week: Vec<DayHours>,
 }
 
@@ -265,6 +291,7 @@ impl PublicStatus {
                 .iter()
                 .map(|p| PublicOutside {
                     ticket: p.ticket,
+                    party_size: p.party_size,
                     position: p.position,
                     expected_enter_min: p.expected_enter_min,
                 })
@@ -278,6 +305,7 @@ impl PublicStatus {
                     ticket: c.ticket,
                     desk: c.desk.clone(),
                     at: c.at,
+                    recalls: c.recalls,
                 })
                 .collect(),
             services: s
@@ -292,6 +320,8 @@ impl PublicStatus {
                     waiting_inside: v.waiting_inside,
                     waiting_outside: v.waiting_outside,
                     estimated_wait_min: v.estimated_wait_min,
+                    last_check_in: v.last_check_in.clone(),
+                    taking_check_ins: v.taking_check_ins,
                     week: v.week.clone(),
                 })
                 .collect(),

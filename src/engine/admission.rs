@@ -79,7 +79,7 @@ impl Station {
 
     /// Refuses a check-in for `spec` at `at` while it is closed, or within its last-admission
     /// margin before closing, saying when it opens again.
-    fn check_taking_check_ins(
+    pub(super) fn check_taking_check_ins(
         &self,
         spec: &config::Service,
         at: DateTime<Utc>,

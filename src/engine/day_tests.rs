@@ -405,6 +405,41 @@ fn the_last_check_in_is_before_closing() {
     assert!(s.apply(&check_in(1), wed(8, 50), Mode::Replay).is_ok());
 }
 
+#[test]
+fn the_documents_say_the_last_check_in_and_whether_one_is_taken_as_the_engine_judges() {
+    let s = room(40.0, wednesday("08:00-09:00,10:00-11:00"));
+    let window = |at| {
+        let service = &s.status(at).services[0];
+        (service.last_check_in.clone(), service.taking_check_ins)
+    };
+    assert_eq!(
+        window(wed(7, 30)),
+        (Some("08:45".into()), false),
+        "before opening"
+    );
+    assert_eq!(window(wed(8, 44)), (Some("08:45".into()), true));
+    assert_eq!(window(wed(8, 45)), (Some("08:45".into()), false));
+    assert_eq!(
+        window(wed(9, 30)),
+        (Some("10:45".into()), false),
+        "the break: the next opening's"
+    );
+    assert_eq!(
+        window(wed(11, 30)),
+        (None, false),
+        "closed for the rest of the day"
+    );
+    for (at, taken) in [(wed(8, 44), true), (wed(8, 45), false), (wed(10, 10), true)] {
+        let mut fresh = s.clone();
+        assert_eq!(
+            fresh.apply(&check_in(1), at, Mode::Live).is_ok(),
+            taken,
+            "at {at}"
+        );
+        assert_eq!(window(at).1, taken, "the document agrees at {at}");
+    }
+}
+
 #[derive(Debug, Clone)]
 enum DayOp {
     CheckIn(u32),

@@ -1,5 +1,5 @@
-//! What the desks do with a ticket inside: call it, check it out when the visitor leaves, or drop
-//! it as a no-show.
+//! What the desks do with a ticket inside: call it, recall it (announce it again), check it out
+//! when the visitor leaves, or drop it as a no-show.
 //!
 //! A call takes the longest-waiting uncalled ticket inside (for one service or any); the time from
 //! call to check-out is what the wait estimates in `engine/waits.rs` are measured from.
@@ -52,6 +52,8 @@ impl Station {
             ticket: next.ticket,
             desk: desk.clone(),
             at,
+            recalls: 0,
+            recalled_at: None,
         };
         outcome.ticket = Some(next.ticket);
         outcome.desk = Some(desk.clone());
@@ -59,6 +61,47 @@ impl Station {
         self.state.throughput.called(&called_service, desk, at);
         self.state.calls.push_front(record);
         self.state.calls.truncate(CALLS_KEPT);
+        Ok(())
+    }
+
+    /// `recall`: `desk` announces its called `ticket` again. The call's record moves to the front
+    /// of the recent calls (the display's current call) with its count of recalls raised; it is
+    /// made again from the party when ten later calls have pushed it off the list.
+    pub(super) fn recall(
+        &mut self,
+        desk: &DeskId,
+        ticket: Ticket,
+        at: DateTime<Utc>,
+        outcome: &mut Outcome,
+    ) -> Result<(), Refusal> {
+        let called_at = self
+            .state
+            .inside
+            .iter()
+            .find(|p| p.ticket == ticket && p.desk.as_ref() == Some(desk))
+            .and_then(|p| p.called_at)
+            .ok_or_else(|| Refusal::NotCalled {
+                ticket,
+                desk: desk.clone(),
+            })?;
+        let calls = &mut self.state.calls;
+        let mut record = calls
+            .iter()
+            .position(|c| c.ticket == ticket && &c.desk == desk)
+            .and_then(|i| calls.remove(i))
+            .unwrap_or_else(|| CallRecord {
+                ticket,
+                desk: desk.clone(),
+                at: called_at,
+                recalls: 0,
+                recalled_at: None,
+            });
+        record.recalls += 1;
+        record.recalled_at = Some(at);
+        calls.push_front(record);
+        calls.truncate(CALLS_KEPT);
+        outcome.ticket = Some(ticket);
+        outcome.desk = Some(desk.clone());
         Ok(())
     }
 

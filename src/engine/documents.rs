@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Timelike, Utc};
 
 use super::Station;
 use super::alerts::{CLEARED_KEPT, Condition};
@@ -157,6 +157,7 @@ impl Station {
             .zip(&paces)
             .map(|(s, pace)| {
                 let (waiting_inside, waiting_outside) = self.waiting_for(&s.id);
+                let (last_check_in, taking_check_ins) = self.check_in_window(s, local);
                 ServiceStatus {
                     id: s.id.clone(),
                     name: s.name.clone(),
@@ -169,6 +170,8 @@ impl Station {
                     estimated_wait_min: pace
                         .map(|pace| wait_minutes(waiting_inside + waiting_outside, pace)),
                     desks_active: self.state.throughput.active_desks(&s.id, now),
+                    last_check_in,
+                    taking_check_ins,
                     week: s.hours.week(),
                 }
             })
@@ -177,6 +180,24 @@ impl Station {
         let departures_per_s =
             (!measured.is_empty()).then(|| measured.iter().map(Pace::rate).sum());
         (services, departures_per_s)
+    }
+
+    /// Today's last check-in for `service` as "HH:MM" (of the opening under way or still to
+    /// come), and whether a check-in at `local` is taken — the same margin the engine refuses by.
+    fn check_in_window(
+        &self,
+        service: &crate::config::Service,
+        local: NaiveDateTime,
+    ) -> (Option<String>, bool) {
+        let margin = self.config.operations.last_admission_min;
+        let last = service
+            .hours
+            .range_today(local)
+            .and_then(|range| range.last_check_in(margin));
+        let minute = (local.hour() * 60 + local.minute()) as u16;
+        let taking = service.hours.is_open(local) && last.is_none_or(|last| minute < last);
+        let text = last.map(|m| format!("{:02}:{:02}", m / 60, m % 60));
+        (text, taking)
     }
 
     /// Why the cap is what it is.

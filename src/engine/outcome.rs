@@ -52,6 +52,8 @@ pub enum Refusal {
     UnknownTicket(Ticket),
     TicketOutside(Ticket),
     NothingToCall(Message),
+    NotCalled { ticket: Ticket, desk: DeskId },
+    CannotTransfer(Message),
     PartyTooLarge(Message),
     CorrectionBelowZero(Message),
     NothingToOverride(Message),
@@ -102,6 +104,18 @@ pub const REFUSALS: &[(&str, &str)] = &[
         "alert.already_acknowledged",
         "alert {alert} was already acknowledged by {by}",
     ),
+    (
+        "not_called",
+        "ticket {ticket} is not called to desk {desk} now; call it first, or recall the desk's current ticket",
+    ),
+    (
+        "cannot_transfer.same_service",
+        "ticket {ticket} already waits for '{service}'; pick another service",
+    ),
+    (
+        "cannot_transfer.called",
+        "ticket {ticket} is already called to desk {desk}; serve it there, or check it out and check the visitor in again for the other service",
+    ),
 ];
 
 impl Refusal {
@@ -117,8 +131,12 @@ impl Refusal {
             Refusal::TicketOutside(t) => {
                 Message::new("ticket_outside").with("ticket", t.to_string())
             }
+            Refusal::NotCalled { ticket, desk } => Message::new("not_called")
+                .with("ticket", ticket.to_string())
+                .with("desk", desk.as_str()),
             Refusal::ServiceClosed(m)
             | Refusal::NothingToCall(m)
+            | Refusal::CannotTransfer(m)
             | Refusal::PartyTooLarge(m)
             | Refusal::CorrectionBelowZero(m)
             | Refusal::NothingToOverride(m)

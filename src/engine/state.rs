@@ -24,9 +24,9 @@ use crate::domain::{DeskId, PartySize, ServiceId, Ticket};
 /// The current snapshot layout. Bump it whenever [`StationState`] changes shape: a snapshot of
 /// another version is refused and the station replayed from the start of its log instead.
 ///
-/// 4: alerts carry a code and params, and surfaces due for cleaning are one alert per station;
-/// the over-cap cause is a message.
-pub const SNAPSHOT_VERSION: u32 = 4;
+/// 4: a call's recalls. 5: alerts carry a code and params, and surfaces due for cleaning are
+/// one alert per station; the over-cap cause is a message.
+pub const SNAPSHOT_VERSION: u32 = 5;
 
 /// A station's state at one `seq`, as stored in the log's snapshots so that start-up replays only
 /// the events after it.

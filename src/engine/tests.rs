@@ -16,11 +16,11 @@ use crate::hours::{Schedule, WeeklyHours, parse_day};
 
 /// A station with a room of `cap` visitors at 2 m (area cap = area / 4) and two services open
 /// around the clock.
-fn station(cap: u32) -> Station {
+pub(super) fn station(cap: u32) -> Station {
     station_with_hours(cap, WeeklyHours::always())
 }
 
-fn station_with_hours(cap: u32, hours: WeeklyHours) -> Station {
+pub(super) fn station_with_hours(cap: u32, hours: WeeklyHours) -> Station {
     let service = |id: &str, prefix| Service {
         id: ServiceId::parse(id).unwrap(),
         name: id.to_owned(),
@@ -56,21 +56,21 @@ fn rules_2m() -> Rules {
 }
 
 /// Wednesday 25 November 2026, 10:00 in Oslo.
-fn t0() -> DateTime<Utc> {
+pub(super) fn t0() -> DateTime<Utc> {
     chrono_tz::Europe::Oslo
         .with_ymd_and_hms(2026, 11, 25, 10, 0, 0)
         .unwrap()
         .with_timezone(&Utc)
 }
 
-fn check_in(service: &str, size: u32) -> Event {
+pub(super) fn check_in(service: &str, size: u32) -> Event {
     Event::CheckIn {
         service: ServiceId::parse(service).unwrap(),
         party_size: PartySize::new(size).unwrap(),
         appointment: None,
     }
 }
-fn check_out(t: &str) -> Event {
+pub(super) fn check_out(t: &str) -> Event {
     Event::CheckOut {
         ticket: Ticket::parse(t).unwrap(),
     }
@@ -80,7 +80,7 @@ fn no_show(t: &str) -> Event {
         ticket: Ticket::parse(t).unwrap(),
     }
 }
-fn call(desk: &str, service: Option<&str>) -> Event {
+pub(super) fn call(desk: &str, service: Option<&str>) -> Event {
     Event::Call {
         desk: DeskId::parse(desk).unwrap(),
         service: service.map(|s| ServiceId::parse(s).unwrap()),
@@ -92,7 +92,7 @@ fn correction(d: i32) -> Event {
         reason: Text::parse("counted at the door").unwrap(),
     }
 }
-fn t(s: &str) -> Ticket {
+pub(super) fn t(s: &str) -> Ticket {
     Ticket::parse(s).unwrap()
 }
 

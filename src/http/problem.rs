@@ -65,8 +65,9 @@ pub enum ApiError {
     },
     Overloaded,
     TimedOut(u64),
-    /// A reload's file is not a valid config: names the file, the key and the reason.
-    InvalidConfig(crate::config::ConfigError),
+    /// A reload's file is not a valid config: every error, each naming the file, the key and
+    /// the reason.
+    InvalidConfig(crate::config::ConfigErrors),
     /// A reload's file is valid but cannot apply now (a station with people inside, say).
     ReloadRefused(String),
     Internal,
@@ -300,6 +301,10 @@ problem_kinds! {
         "The ticket is queued outside; it cannot check out from the room.";
     NothingToCall => CONFLICT, "nothing-to-call", "Nobody waiting",
         "No ticket is waiting inside for that service.";
+    NotCalled => CONFLICT, "not-called", "Ticket not called to this desk",
+        "A recall announces again the ticket a desk has called and not yet checked out; call a ticket first.";
+    CannotTransfer => CONFLICT, "cannot-transfer", "Ticket cannot be transferred",
+        "Only a ticket still waiting (outside, or inside and not called) can move to another service, and only to a different one.";
     PartyTooLarge => CONFLICT, "party-too-large", "Party larger than the room's cap",
         "A party can never fit under the cap; serve it elsewhere or split it.";
     CorrectionBelowZero => CONFLICT, "correction-below-zero", "Correction would go below zero",
@@ -319,7 +324,7 @@ problem_kinds! {
     IdempotencyKeyReused => UNPROCESSABLE_ENTITY, "idempotency-key-reused", "Idempotency-Key reused",
         "The key was used before for a different request from the same device.";
     InvalidConfig => UNPROCESSABLE_ENTITY, "invalid-config", "Invalid config file",
-        "A reload read a config file that is not valid; `detail` names the file, the key (also in `field`) and the reason. The running config stays in force.";
+        "A reload read a config file that is not valid; `detail` names the file, the key and the reason of every error (the first error's key also in `field`). The running config stays in force.";
     ReloadRefused => CONFLICT, "reload-refused", "The config cannot apply now",
         "The config file is valid but cannot apply to the running service now (e.g. a station removed while people are inside); `detail` says why. The running config stays in force.";
     IdempotencyKeyExpired => UNPROCESSABLE_ENTITY, "idempotency-key-expired", "Idempotency-Key expired",
@@ -370,6 +375,8 @@ const fn message_codes(kind: Kind) -> &'static [&'static str] {
             "nothing_to_override.inside",
             "nothing_to_override.not_outside",
         ],
+        Kind::NotCalled => &["not_called"],
+        Kind::CannotTransfer => &["cannot_transfer.same_service", "cannot_transfer.called"],
         Kind::AlertNotOpen => &[
             "alert.unknown",
             "alert.already_cleared",
@@ -453,6 +460,8 @@ impl ApiError {
                 Refusal::UnknownTicket(_) => Kind::UnknownTicket,
                 Refusal::TicketOutside(_) => Kind::TicketOutside,
                 Refusal::NothingToCall(_) => Kind::NothingToCall,
+                Refusal::NotCalled { .. } => Kind::NotCalled,
+                Refusal::CannotTransfer(_) => Kind::CannotTransfer,
                 Refusal::PartyTooLarge(_) => Kind::PartyTooLarge,
                 Refusal::CorrectionBelowZero(_) => Kind::CorrectionBelowZero,
                 Refusal::NothingToOverride(_) => Kind::NothingToOverride,
@@ -484,7 +493,7 @@ impl ApiError {
         match self {
             ApiError::InvalidField { field, .. } => Some(field),
             ApiError::Refused(Refusal::UnknownService(_)) => Some("service"),
-            ApiError::InvalidConfig(e) if !e.key.is_empty() => Some(&e.key),
+            ApiError::InvalidConfig(e) if !e.first().key.is_empty() => Some(&e.first().key),
             _ => None,
         }
     }
@@ -672,11 +681,14 @@ mod tests {
             },
             ApiError::Overloaded,
             ApiError::TimedOut(1),
-            ApiError::InvalidConfig(crate::config::ConfigError {
-                file: "f.toml".into(),
-                key: "k".into(),
-                reason: "r".into(),
-            }),
+            ApiError::InvalidConfig(
+                crate::config::ConfigError {
+                    file: "f.toml".into(),
+                    key: "k".into(),
+                    reason: "r".into(),
+                }
+                .into(),
+            ),
             ApiError::ReloadRefused(String::new()),
             ApiError::Internal,
         ];

@@ -6,6 +6,10 @@
 //! | `/dashboard` | guards: every station in the token's scope | `dashboard.html`, `dashboard.js` |
 //! | `/display/{station}` | the lobby screen | `display.html`, `display.js` |
 //! | `/terminal/{station}` | the front desk | `terminal.html`, `terminal.js` |
+//! | `/display/{x}`, `/terminal/{x}` for no such station | whoever mistyped it: a 404 page saying so | `missing.html`, `missing.js` |
+//!
+//! Every page links `favicon.svg` (also answered at `/favicon.ico`, where browsers look by
+//! themselves), so no page load ends in a 404 in the console.
 //!
 //! Shared modules: `common.js` (fetch, socket, session), `i18n.js` (the language and its
 //! catalogue, `lang/*.json`, served by [`languages`]), `format.js`
@@ -21,7 +25,7 @@ use std::path::Path;
 
 use axum::Router;
 use axum::extract::{Path as UrlPath, State};
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
@@ -50,6 +54,7 @@ macro_rules! asset {
 
 const HTML: &str = "text/html; charset=utf-8";
 const JS: &str = "text/javascript; charset=utf-8";
+const SVG: &str = "image/svg+xml";
 
 /// Every embedded file; those not named by a page route are served under `/assets/`.
 pub const ASSETS: &[Asset] = &[
@@ -57,6 +62,9 @@ pub const ASSETS: &[Asset] = &[
     asset!("dashboard.html", "text/html; charset=utf-8"),
     asset!("display.html", "text/html; charset=utf-8"),
     asset!("terminal.html", "text/html; charset=utf-8"),
+    asset!("missing.html", "text/html; charset=utf-8"),
+    asset!("favicon.svg", SVG),
+    asset!("missing.js", JS),
     asset!("app.css", "text/css; charset=utf-8"),
     asset!("dashboard.css", "text/css; charset=utf-8"),
     asset!("display.css", "text/css; charset=utf-8"),
@@ -75,11 +83,16 @@ pub const ASSETS: &[Asset] = &[
     asset!("dashboard/chart.js", JS),
     asset!("dashboard/room.js", JS),
     asset!("dashboard/dialogs.js", JS),
+    asset!("dashboard/cleaning.js", JS),
+    asset!("dashboard/due.js", JS),
+    asset!("dashboard/filter.js", JS),
+    asset!("dashboard/bulk.js", JS),
     asset!("display.js", JS),
     asset!("display/words.js", JS),
     asset!("display/board.js", JS),
     asset!("display/fit.js", JS),
     asset!("display/sound.js", JS),
+    asset!("display/lines.js", JS),
     asset!("terminal.js", JS),
     asset!("terminal/text.js", JS),
     asset!("terminal/state.js", JS),
@@ -91,6 +104,11 @@ pub const ASSETS: &[Asset] = &[
     asset!("terminal/discard.js", JS),
     asset!("terminal/session.js", JS),
     asset!("terminal/controls.js", JS),
+    asset!("terminal/current.js", JS),
+    asset!("terminal/availability.js", JS),
+    asset!("terminal/call-confirm.js", JS),
+    asset!("terminal/transfer.js", JS),
+    asset!("terminal/undo.js", JS),
     asset!("outbox.js", JS),
 ];
 
@@ -103,6 +121,10 @@ pub fn router() -> Router<AppState> {
         )
         .route("/display/{station}", get(station_page::<'d'>))
         .route("/terminal/{station}", get(station_page::<'t'>))
+        .route(
+            "/favicon.ico",
+            get(|s: State<AppState>| page(s, "favicon.svg")),
+        )
         .route("/tests/{file}", get(test_file))
         .route("/assets/lang/{file}", get(languages::file));
     ASSETS
@@ -127,22 +149,48 @@ async fn page(state: State<AppState>, file: &'static str) -> Response {
     serve(state, find(file)).await
 }
 
-/// A per-station page (`'d'`isplay or `'t'`erminal); an unknown station is a 404, not a page
-/// that fails later.
+/// A per-station page (`'d'`isplay or `'t'`erminal). An unknown station is a 404 with a page
+/// that says so in the reader's language and links to the public page — a person typed that
+/// address, so they get a page, not a problem+json body and not a page that fails later.
 async fn station_page<const KIND: char>(
     state: State<AppState>,
     UrlPath(station): UrlPath<String>,
-) -> Result<Response, ApiError> {
-    station_config(&state, &station)?;
-    let file = if KIND == 'd' {
-        "display.html"
-    } else {
-        "terminal.html"
-    };
-    Ok(serve(state, find(file)).await)
+) -> Response {
+    if station_config(&state, &station).is_err() {
+        let mut missing = serve(state, find("missing.html")).await;
+        *missing.status_mut() = StatusCode::NOT_FOUND;
+        return missing;
+    }
+    if KIND == 't' {
+        return serve(state, find("terminal.html")).await;
+    }
+    // The display's wall clock must be the service's (the demo runs shifted hours; a kiosk PC's
+    // clock may be wrong) from the first paint, before any document arrives: the page carries
+    // the service's time at the moment it was served.
+    let now = state.clock.now().to_rfc3339();
+    serve_with(state, find("display.html"), |body| {
+        body.replacen(
+            SERVICE_TIME_SLOT,
+            &format!(r#"<meta name="service-time" content="{now}">"#),
+            1,
+        )
+    })
+    .await
 }
 
-async fn serve(State(state): State<AppState>, asset: &'static Asset) -> Response {
+/// Where `display.html` takes the service's time.
+const SERVICE_TIME_SLOT: &str = r#"<meta name="service-time" content="">"#;
+
+async fn serve(state: State<AppState>, asset: &'static Asset) -> Response {
+    serve_with(state, asset, |body| body).await
+}
+
+/// `asset`, its body passed through `adapt` first.
+async fn serve_with(
+    State(state): State<AppState>,
+    asset: &'static Asset,
+    adapt: impl FnOnce(String) -> String,
+) -> Response {
     let body = match state.web_dir.as_deref() {
         Some(dir) => match read(dir, asset.file).await {
             Ok(body) => body,
@@ -154,6 +202,7 @@ async fn serve(State(state): State<AppState>, asset: &'static Asset) -> Response
         },
         None => asset.body.to_owned(),
     };
+    let body = adapt(body);
     (
         [
             (

@@ -1,11 +1,12 @@
 //! The service's log as an operator's collector reads it: `--log-format json` writes one JSON
-//! object per line with the request's span, and still never a token or personal data.
+//! object per line with the request's span, and still never a token or personal data; text
+//! lines through a pipe carry no colour codes.
 
 use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
 
-use crate::helpers::{ServerProcess, check_in, event_request, write_config};
+use crate::helpers::{ServerProcess, check_in, event_request, sha256_hex, write_config};
 
 #[tokio::test]
 async fn json_log_lines_are_objects_with_span_fields_and_no_secrets() {
@@ -68,4 +69,60 @@ async fn json_log_lines_are_objects_with_span_fields_and_no_secrets() {
     ] {
         assert!(!text.contains(secret), "the log holds '{secret}'");
     }
+}
+
+#[tokio::test]
+async fn text_log_lines_through_a_pipe_carry_no_colour_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path());
+    // The admin accepts its public demo token, so start-up also logs a warning.
+    let toml = std::fs::read_to_string(&config).unwrap().replacen(
+        &sha256_hex("admin-token"),
+        &sha256_hex("demo-admin"),
+        1,
+    );
+    std::fs::write(&config, toml).unwrap();
+    let data = dir.path().join("data");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_lobbywatch"));
+    command
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&config)
+        .arg("--data")
+        .arg(&data)
+        .args(crate::backend::database_args(&data))
+        .env_remove("NO_COLOR");
+    let mut server = ServerProcess::spawn_logging(command, "info", Stdio::piped());
+    let mut stderr = server.child.stderr.take().unwrap();
+    let log = std::thread::spawn(move || {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut stderr, &mut text).unwrap();
+        text
+    });
+    let client = reqwest::Client::new();
+    let _ = event_request(
+        &client,
+        &server.base,
+        "wrong-token",
+        "small",
+        "k",
+        &check_in("passport"),
+    )
+    .send()
+    .await
+    .unwrap();
+    server.stop();
+
+    let text = log.join().unwrap();
+    assert!(
+        text.contains("lobbywatch listening"),
+        "the log is not there: {text}"
+    );
+    assert!(
+        text.contains("WARN") && text.contains("1 device accepts a public demo token"),
+        "serve warns about the demo token at start-up: {text}"
+    );
+    assert!(
+        !text.contains("\u{1b}["),
+        "an ANSI escape in the piped log: {text:?}"
+    );
 }

@@ -22,6 +22,7 @@ mod metrics;
 mod openapi;
 mod opening_hours;
 mod operations;
+mod recall_transfer;
 mod reload;
 mod reports;
 mod restart;

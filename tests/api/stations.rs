@@ -97,7 +97,7 @@ async fn the_public_document_has_counts_tickets_and_calls_only() {
     let p: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(
         p["outside"],
-        json!([{"ticket": "U001", "position": 1, "expected_enter_min": null}])
+        json!([{"ticket": "U001", "party_size": 1, "position": 1, "expected_enter_min": null}])
     );
     assert_eq!(p["calls"][0]["ticket"], "P001");
     assert_eq!(p["calls"][0]["desk"], "4");
@@ -246,10 +246,12 @@ async fn every_page_is_served_and_unknown_stations_are_404() {
             .unwrap();
         assert_eq!(r.status(), 200, "{asset}");
     }
+    // A person typed the address: a 404 page that says so (see browser/public.rs), not JSON.
     for path in ["/display/nowhere", "/terminal/nowhere"] {
         let r = app.client.get(app.url(path)).send().await.unwrap();
         assert_eq!(r.status(), 404, "{path}");
-        assert_eq!(r.headers()["content-type"], "application/problem+json");
+        assert_eq!(r.headers()["content-type"], "text/html; charset=utf-8");
+        assert!(r.text().await.unwrap().contains("/assets/missing.js"));
     }
 }
 

@@ -2,10 +2,12 @@
 // Acknowledge button keeps focus; the hints this screen works out itself; and the polite
 // announcement of a new serious alert for screen-reader users.
 import { $, h, replaceIfChanged } from "/assets/dom.js";
+import { has, say, tr } from "/assets/i18n.js";
 import { serviceName } from "/assets/format.js";
-import { has, say } from "/assets/i18n.js";
 import { fmtTime, minutesSince, serverNow } from "/assets/dashboard/session.js";
-import { t, surfaceName } from "/assets/dashboard/text.js";
+import { listOf, surfaceName, trOr } from "/assets/dashboard/text.js";
+import { surfacesOf } from "/assets/dashboard/due.js";
+import { outsideCount } from "/assets/dashboard/sort.js";
 /** A ticket admitted from the queue should walk in within a minute or two; longer than this and
  * the visitor probably did not notice the sign, so the guard should go and fetch them. */
 const PLEASE_ENTER_LONG_MS = 2 * 60 * 1000;
@@ -25,7 +27,7 @@ export function announceChanges(st, doc) {
   if (!before) return;
   const messages = (doc.alerts || [])
     .filter((a) => a.state === "active" && ANNOUNCED.has(a.kind) && !before.has(alertKey(a)))
-    .map((a) => t().announceAlert(st.name, alertTitle(st, a), alertText(a)));
+    .map((a) => tr("dashboard.announceAlert", { s: st.name, what: alertTitle(st, a), detail: alertText(a) }));
   if (messages.length) $("announce").textContent = messages.join(" ");
 }
 
@@ -53,9 +55,10 @@ const ALERT_SEVERITY = { over_cap: "stop", gathering: "stop", at_cap: "warn", lo
 /** "Cleaning due: door handles", "Long wait: Passport" — the kind in the page's language and its
  * subject, which the detail (English, from the service) also names. */
 export function alertTitle(st, a) {
-  const kind = t().alertKind[a.kind] || a.kind;
+  const kind = trOr(`dashboard.alertKind.${a.kind}`, a.kind);
   let subject = "";
-  if (a.surface) subject = surfaceName(a.surface);
+  // One cleaning alert per station lists its surfaces; an older service raised one per surface.
+  if (a.kind === "cleaning_due") subject = listOf(surfacesOf(a).map((due) => surfaceName(due.surface)));
   else if (a.ticket) subject = a.ticket;
   else if (a.service) {
     const svc = (st.doc?.services || []).find((s) => s.id === a.service);
@@ -74,14 +77,13 @@ const ALERT_ORDER = { over_cap: 0, gathering: 1, at_cap: 2, long_wait: 3, long_i
 
 /** An alert's icon, title, age, the service's detail and who acknowledged it. */
 function alertBody(st, a) {
-  const tx = t();
   const tz = st.doc?.timezone;
   const when = a.state === "cleared"
     ? `${fmtTime(Date.parse(a.since), tz)}–${fmtTime(Date.parse(a.cleared_at), tz)}`
-    : tx.alertSince(fmtTime(Date.parse(a.since), tz), minutesSince(a.since));
+    : tr("dashboard.alertSince", { time: fmtTime(Date.parse(a.since), tz), m: minutesSince(a.since) });
   const acked = a.acknowledged_by
     ? h("span", { class: "alert-acked" }, h("span", { "aria-hidden": "true" }, "✓"),
-      ` ${tx.alertAcked(a.acknowledged_by, a.acknowledged_at ? fmtTime(Date.parse(a.acknowledged_at), tz) : "?")}`)
+      ` ${tr("dashboard.alertAcked", { by: a.acknowledged_by, time: a.acknowledged_at ? fmtTime(Date.parse(a.acknowledged_at), tz) : "?" })}`)
     : null;
   const lines = a.state === "cleared" ? 1 : DETAIL_LINES[a.kind] ?? 2;
   const detailClass = lines === "sr" ? " visually-hidden" : lines ? ` clamp-${lines}` : "";
@@ -121,6 +123,7 @@ export function renderAlerts(st) {
     li.dataset.state = a.state;
     li.title = alertText(a);
     replaceIfChanged(li.querySelector(".alert-body"), alertBody(st, a));
+    renderAlertTools(st, li, a);
     let button = li.querySelector('button[data-action="acknowledge"]');
     if (a.state === "active") {
       if (!button) {
@@ -129,8 +132,8 @@ export function renderAlerts(st) {
         button.dataset.action = "acknowledge";
         li.append(button);
       }
-      button.textContent = t().ack;
-      button.setAttribute("aria-label", t().ackLabel(alertTitle(st, a), st.name));
+      button.textContent = tr("dashboard.ack");
+      button.setAttribute("aria-label", tr("dashboard.ackLabel", { what: alertTitle(st, a), s: st.name }));
       button.setAttribute("aria-disabled", String(Boolean(st.acking?.has(key))));
     } else if (button) {
       if (document.activeElement === button) li.focus();
@@ -156,16 +159,40 @@ export function renderAlerts(st) {
 
   const recent = st.el.querySelector(".alerts-recent");
   recent.hidden = cleared.length === 0;
-  recent.querySelector("summary").textContent = t().recentAlerts(cleared.length);
+  recent.querySelector("summary").textContent = tr("dashboard.recentAlerts", { n: cleared.length });
   replaceIfChanged(recent.querySelector(".recent-alerts"), cleared.map((a) =>
     h("li", { class: "alert is-cleared", title: alertText(a), dataset: { alert: a.id, kind: a.kind, state: "cleared" } },
       h("div", { class: "alert-body" }, alertBody(st, a)))));
 }
 
+/** An active alert's checkbox for bulk acknowledging, and a cleaning alert's "Cleaned…" button,
+ * which opens the dialog with its surfaces ticked. Kept in place like the Acknowledge button. */
+function renderAlertTools(st, li, a) {
+  let pick = li.querySelector("input.alert-pick");
+  if (a.state === "active") {
+    if (!pick) {
+      pick = h("input", { type: "checkbox", class: "alert-pick" });
+      li.prepend(pick);
+    }
+    pick.setAttribute("aria-label", tr("dashboard.pickLabel", { what: alertTitle(st, a), s: st.name }));
+  } else if (pick) {
+    if (document.activeElement === pick) li.focus();
+    pick.remove();
+  }
+  let cleaned = li.querySelector('button[data-action="cleaned"]');
+  if (a.kind === "cleaning_due" && !cleaned) {
+    cleaned = h("button", { type: "button", class: "alert-cleaned", dataset: { action: "cleaned" } });
+    li.append(cleaned);
+  }
+  if (cleaned) {
+    cleaned.textContent = tr("dashboard.cleaned");
+    cleaned.setAttribute("aria-label", tr("dashboard.cleanedLabel", { s: st.name }));
+  }
+}
+
 /** What this screen notices that the service does not raise as an alert; drawn apart (dotted,
  * "Note") so nobody looks for an Acknowledge button on them. */
 export function hints(doc) {
-  const tx = t();
   const hints = [];
   const enteredAt = new Map();
   for (const list of Object.values(doc.inside || {})) for (const p of list) enteredAt.set(p.ticket, p.entered_at);
@@ -173,14 +200,14 @@ export function hints(doc) {
     .map((ticket) => ({ ticket, since: enteredAt.get(ticket) }))
     .filter((p) => p.since && serverNow() - Date.parse(p.since) >= PLEASE_ENTER_LONG_MS);
   if (slow.length) {
-    const named = slow.slice(0, SLOW_NAMED).map((p) => `${p.ticket} (${tx.minutes(minutesSince(p.since))})`);
-    if (slow.length > SLOW_NAMED) named.push(tx.more(slow.length - SLOW_NAMED));
-    hints.push(["➜", tx.hint.pleaseEnter(named.join(", "))]);
+    const named = slow.slice(0, SLOW_NAMED).map((p) => `${p.ticket} (${tr("dashboard.minutes", { m: minutesSince(p.since) })})`);
+    if (slow.length > SLOW_NAMED) named.push(tr("dashboard.more", { n: slow.length - SLOW_NAMED }));
+    hints.push(["➜", tr("dashboard.hint.pleaseEnter", { list: named.join(", ") })]);
   }
-  if (doc.corrections > 0) hints.push(["✎", tx.hint.corrections(doc.corrections)]);
+  if (doc.corrections > 0) hints.push(["✎", tr("dashboard.hint.corrections", { n: doc.corrections })]);
   if (!doc.open && (doc.headcount > 0 || outsideCount(doc) > 0)) {
-    hints.push(["○", tx.hint.closedBusy(doc.headcount, outsideCount(doc))]);
+    hints.push(["○", tr("dashboard.hint.closedBusy", { h: doc.headcount, n: outsideCount(doc) })]);
   }
   return hints.map(([icon, text]) => h("li", { class: "hint" }, h("span", { class: "icon", "aria-hidden": "true" }, icon),
-    " ", h("span", { class: "hint-label" }, `${tx.hint.label}:`), ` ${text}`));
+    " ", h("span", { class: "hint-label" }, `${tr("dashboard.hint.label")}:`), ` ${text}`));
 }

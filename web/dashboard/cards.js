@@ -2,10 +2,10 @@
 // language changes, and its live parts redrawn from each document — gauge, services, tickets
 // inside, the queue outside, who was asked in, the action buttons and their last result.
 import { fill, h } from "/assets/dom.js";
-import { language } from "/assets/i18n.js";
+import { language, tr } from "/assets/i18n.js";
 import { formatNumber, serviceName } from "/assets/format.js";
 import { current, fmtTime, minutesSince } from "/assets/dashboard/session.js";
-import { t } from "/assets/dashboard/text.js";
+import { trOr } from "/assets/dashboard/text.js";
 import { gathering, levelOf, outsideCount, outsidePeople } from "/assets/dashboard/sort.js";
 import { hints, renderAlerts } from "/assets/dashboard/alerts.js";
 import { chartParts, loadHistory } from "/assets/dashboard/chart.js";
@@ -27,7 +27,7 @@ export function buildCard(st, detailsOpen) {
       h("h2", { class: "card-name", id: `${base}-name` }, st.name),
       h("p", { class: "card-sub" }, h("span", { class: "card-district" }), " ", h("span", { class: "card-open" }))),
     h("p", { class: "card-stale", hidden: true }),
-    h("div", { class: "card-live" }, h("p", { class: "note" }, t().waiting)),
+    h("div", { class: "card-live" }, h("p", { class: "note" }, tr("dashboard.waiting"))),
     h("section", { class: "alerts-box", "aria-labelledby": `${base}-alerts` },
       h("h3", { class: "visually-hidden", id: `${base}-alerts` }),
       h("ul", { class: "alerts open-alerts" }),
@@ -66,18 +66,18 @@ export function translateCard(st, el = st.el) {
   el.querySelector(".card-district").textContent = districtName;
   const group = el.querySelector(".card-actions");
   const label = group.querySelector(".act-label");
-  label.textContent = `${t().correctGroup}:`;
-  group.setAttribute("aria-label", t().correctGroupLabel);
+  label.textContent = `${tr("dashboard.correctGroup")}:`;
+  group.setAttribute("aria-label", tr("dashboard.correctGroupLabel"));
   // Visible text stays in the accessible name ("+1"); the station name tells 17 cards apart.
-  group.querySelector('[data-action="correct-plus"]').setAttribute("aria-label", t().plusLabel(st.name));
-  group.querySelector('[data-action="correct-minus"]').setAttribute("aria-label", t().minusLabel(st.name));
+  group.querySelector('[data-action="correct-plus"]').setAttribute("aria-label", tr("dashboard.plusLabel", { s: st.name }));
+  renderMinus(st, el);
   const override = group.querySelector('[data-action="override"]');
-  override.textContent = t().override;
+  override.textContent = tr("dashboard.override");
   const cleaned = group.querySelector('[data-action="cleaned"]');
-  cleaned.textContent = t().cleaned;
-  cleaned.setAttribute("aria-label", t().cleanedLabel(st.name));
-  el.querySelector(".card-more > summary").textContent = t().moreSummary;
-  el.querySelector(".alerts-box > h3").textContent = t().alertsLabel;
+  cleaned.textContent = tr("dashboard.cleaned");
+  cleaned.setAttribute("aria-label", tr("dashboard.cleanedLabel", { s: st.name }));
+  el.querySelector(".card-more > summary").textContent = tr("dashboard.moreSummary");
+  el.querySelector(".alerts-box > h3").textContent = tr("dashboard.alertsLabel");
 }
 
 export function renderCard(st) {
@@ -87,7 +87,7 @@ export function renderCard(st) {
   el.classList.toggle("stale", st.stale);
   stale.hidden = !st.stale;
   if (st.stale) {
-    stale.textContent = `⚠ ${t().stale(st.staleSince ? fmtTime(st.staleSince, doc?.timezone) : "")}`;
+    stale.textContent = `⚠ ${st.staleSince ? tr("dashboard.stale", { time: fmtTime(st.staleSince, doc?.timezone) }) : tr("dashboard.staleNoTime")}`;
   }
   if (st.result) renderResult(st);
   if (!doc) return;
@@ -96,7 +96,7 @@ export function renderCard(st) {
   el.dataset.level = level;
   const open = el.querySelector(".card-open");
   open.className = `card-open ${doc.open ? "is-open" : "is-closed"}`;
-  open.textContent = `${doc.open ? "●" : "○"} ${doc.open ? t().open : t().closed} · ${t().sign[doc.sign] || doc.sign}`;
+  open.textContent = `${doc.open ? "●" : "○"} ${doc.open ? tr("dashboard.open") : tr("dashboard.closed")} · ${trOr(`dashboard.sign.${doc.sign}`, doc.sign)}`;
   fill(el.querySelector(".card-live"), liveParts(doc, level));
   renderAlerts(st);
   fill(el.querySelector(".hints"), hints(doc));
@@ -106,15 +106,27 @@ export function renderCard(st) {
   const toggle = el.querySelector(".queue-toggle");
   toggle.hidden = doc.outside.length <= QUEUE_SHOWN;
   toggle.setAttribute("aria-expanded", String(Boolean(st.queueExpanded)));
-  toggle.textContent = st.queueExpanded ? t().showFewer : t().showAll(doc.outside.length);
+  toggle.textContent = st.queueExpanded ? tr("dashboard.showFewer") : tr("dashboard.showAll", { n: doc.outside.length });
   // Letting someone in past the cap needs someone outside. If the button had focus when the
   // queue emptied, focus moves to the next action rather than being lost with the disabled one.
   const override = el.querySelector('[data-action="override"]');
   const nobody = doc.outside.length === 0;
   if (nobody && document.activeElement === override) el.querySelector('[data-action="cleaned"]').focus();
   override.disabled = nobody;
-  override.setAttribute("aria-label", nobody ? t().overrideNobody(st.name) : t().overrideLabel(st.name));
+  override.setAttribute("aria-label", nobody ? tr("dashboard.overrideNobody", { s: st.name }) : tr("dashboard.overrideLabel", { s: st.name }));
+  renderMinus(st, el);
   if (el.querySelector(".card-more").open) renderDetails(st);
+}
+
+/** −1 takes back a person counted in without a ticket; with none on record (`corrections` 0)
+ * the engine refuses it, so it is not offered, and its tooltip and accessible name say why. */
+function renderMinus(st, el) {
+  const minus = el.querySelector('[data-action="correct-minus"]');
+  const refused = Boolean(st.doc) && !(st.doc.corrections > 0);
+  if (refused && document.activeElement === minus) el.querySelector('[data-action="correct-plus"]').focus();
+  minus.disabled = refused;
+  minus.title = refused ? tr("dashboard.minusNone") : "";
+  minus.setAttribute("aria-label", refused ? tr("dashboard.minusNoneLabel", { s: st.name }) : tr("dashboard.minusLabel", { s: st.name }));
 }
 
 // ---------------------------------------------------------------- card parts
@@ -122,18 +134,17 @@ export function renderCard(st) {
 /** One ticket as a chip: ticket number, then party size, desk, appointment and expected entry as
  * small marks. */
 function chip(p, where, asked) {
-  const tx = t();
   const isAsked = where === "in" && asked.has(p.ticket);
   const over = where === "in" && p.overridden;
   const eta = where === "out" ? p.expected_enter_min : undefined;
   const title = [
     p.ticket,
-    p.party_size > 1 ? tx.people(p.party_size) : "",
+    p.party_size > 1 ? tr("dashboard.people", { n: p.party_size }) : "",
     where === "in" && p.desk ? `→ ${p.desk}` : "",
-    isAsked ? tx.pleaseEnter : "",
-    over ? tx.overridden : "",
-    where === "out" ? `#${p.position}, ${tx.minutes(minutesSince(p.since))}` : "",
-    where === "out" ? (eta != null ? tx.expectedIn(eta) : tx.noEstimate) : "",
+    isAsked ? tr("dashboard.pleaseEnter") : "",
+    over ? tr("dashboard.overridden") : "",
+    where === "out" ? `#${p.position}, ${tr("dashboard.minutes", { m: minutesSince(p.since) })}` : "",
+    where === "out" ? (eta != null ? tr("dashboard.expectedIn", { m: eta }) : tr("dashboard.noEstimate")) : "",
     p.appointment || "",
   ].filter(Boolean).join(" · ");
   const cls = ["chip", where === "out" ? "out" : "", where === "in" && p.desk ? "called" : "", isAsked ? "asked" : "", over ? "overridden" : ""].filter(Boolean).join(" ");
@@ -147,72 +158,69 @@ function chip(p, where, asked) {
     p.appointment ? hidden("◆", "mark-appt") : null,
     eta != null ? hidden(`≈${eta}′`, "mark-eta") : null,
     // The override is the one mark a guard must not miss, so it is spoken, not only drawn.
-    over ? h("span", { class: "visually-hidden" }, ` (${tx.overridden})`) : null);
+    over ? h("span", { class: "visually-hidden" }, ` (${tr("dashboard.overridden")})`) : null);
 }
 
 /** The gauge: level badge, headcount / cap, the fill, the rule behind the cap, the outside line. */
 function liveParts(doc, level) {
-  const tx = t();
   const pct = doc.cap > 0 ? Math.round((doc.headcount / doc.cap) * 100) : 100;
   const fill = Math.min(100, pct);
   const people = outsidePeople(doc);
   const parties = outsideCount(doc);
 
   const outsideBits = [];
-  if (people !== parties) outsideBits.push(tx.people(people));
-  outsideBits.push(doc.queue_line_places != null ? tx.lineHolds(doc.queue_line_places) : tx.noLine);
+  if (people !== parties) outsideBits.push(tr("dashboard.people", { n: people }));
+  outsideBits.push(doc.queue_line_places != null ? tr("dashboard.lineHolds", { n: doc.queue_line_places }) : tr("dashboard.noLine"));
   if (doc.outside.length) {
-    outsideBits.push(tx.longestOutside(minutesSince(doc.outside[0].since)));
+    outsideBits.push(tr("dashboard.longestOutside", { m: minutesSince(doc.outside[0].since) }));
     const eta = doc.outside[0].expected_enter_min;
-    outsideBits.push(eta != null ? tx.nextIn(eta) : tx.nextUnknown);
+    outsideBits.push(eta != null ? tr("dashboard.nextIn", { m: eta }) : tr("dashboard.nextUnknown"));
   }
   const basis = doc.cap_basis;
   const sr = (text) => h("span", { class: "visually-hidden" }, text);
   return [
     h("div", { class: "gauge-row" },
-      h("p", { class: `level-badge level-${level}` }, h("span", { "aria-hidden": "true" }, LEVEL_ICON[level]), ` ${tx.level[level]}`),
-      h("p", { class: "count" }, sr(`${tx.insideWord}: `), h("span", { dataset: { field: "headcount" } }, doc.headcount),
-        h("span", { class: "of", "aria-hidden": "true" }, " / "), sr(` ${tx.ofCap} `), h("span", { dataset: { field: "cap" } }, doc.cap),
+      h("p", { class: `level-badge level-${level}` }, h("span", { "aria-hidden": "true" }, LEVEL_ICON[level]), ` ${tr(`dashboard.level.${level}`)}`),
+      h("p", { class: "count" }, sr(`${tr("dashboard.insideWord")}: `), h("span", { dataset: { field: "headcount" } }, doc.headcount),
+        h("span", { class: "of", "aria-hidden": "true" }, " / "), sr(` ${tr("dashboard.ofCap")} `), h("span", { dataset: { field: "cap" } }, doc.cap),
         " ", h("span", { class: "pct" }, `${pct} %`))),
     h("div", { class: "gauge", "aria-hidden": "true" }, h("div", { class: "gauge-fill", style: `width:${fill}%` }), h("div", { class: "gauge-near" })),
-    basis ? h("p", { class: "rule-line" }, tx.ruleLine(tx.limitedBy[basis.limited_by] || basis.limited_by, formatNumber(basis.distancing_m))) : null,
+    basis ? h("p", { class: "rule-line" }, tr("dashboard.ruleLine", { by: trOr(`dashboard.limitedBy.${basis.limited_by}`, basis.limited_by), d: formatNumber(basis.distancing_m) })) : null,
     h("p", { class: `outside-line${parties ? " has-queue" : ""}${gathering(doc) ? " gathering" : ""}` },
-      h("span", { class: "lbl" }, `${tx.outsideLabel}:`), " ", h("strong", { dataset: { field: "outside" } }, parties),
-      ` ${tx.parties(parties)} `, h("span", { class: "sub" }, `· ${outsideBits.join(" · ")}`)),
+      h("span", { class: "lbl" }, `${tr("dashboard.outsideLabel")}:`), " ", h("strong", { dataset: { field: "outside" } }, parties),
+      ` ${tr("dashboard.parties", { n: parties })} `, h("span", { class: "sub" }, `· ${outsideBits.join(" · ")}`)),
   ];
 }
 
 /** A labelled line of ticket chips, or "none". */
 function ticketLine(label, list) {
-  return h("div", { class: "ticket-line" }, h("span", { class: "lbl" }, `${label}:`), " ", list || h("span", { class: "none" }, t().none));
+  return h("div", { class: "ticket-line" }, h("span", { class: "lbl" }, `${label}:`), " ", list || h("span", { class: "none" }, tr("dashboard.none")));
 }
 
 /** Per service: who waits inside and outside, the estimate and the desks; then the tickets inside. */
 function tableParts(doc) {
-  const tx = t();
   const services = doc.services || [];
   const order = services.map((s) => s.id);
   for (const id of Object.keys(doc.inside || {})) if (!order.includes(id)) order.push(id);
   const asked = new Set(doc.please_enter);
   const inside = order.flatMap((id) => (doc.inside && doc.inside[id]) || []);
   const wait = (s) => (s.estimated_wait_min != null
-    ? tx.approxMin(s.estimated_wait_min)
-    : [h("span", { "aria-hidden": "true", title: tx.noEstimate }, "–"), h("span", { class: "visually-hidden" }, tx.noEstimate)]);
+    ? tr("dashboard.approxMin", { m: s.estimated_wait_min })
+    : [h("span", { "aria-hidden": "true", title: tr("dashboard.noEstimate") }, "–"), h("span", { class: "visually-hidden" }, tr("dashboard.noEstimate"))]);
   const num = (value, cls = "num") => h("td", { class: cls }, value);
   const rows = services.map((s) => h("tr", { class: s.open ? "" : "svc-closed" },
-    h("th", { scope: "row" }, serviceName(s), s.open ? null : [" ", h("small", {}, `(${tx.serviceClosed})`)]),
+    h("th", { scope: "row" }, serviceName(s), s.open ? null : [" ", h("small", {}, `(${tr("dashboard.serviceClosed")})`)]),
     num(s.waiting_inside), num(s.waiting_outside), num(wait(s), "num wait"), num(s.desks_active ?? "–")));
   const heads = [["num", "waitIn"], ["num", "waitOut"], ["num wait", "estWait"], ["num", "desks"]].map(([cls, k]) =>
-    h("th", { scope: "col", class: cls, title: tx[k] }, h("span", { "aria-hidden": "true" }, tx.short[k]), h("span", { class: "visually-hidden" }, tx[k])));
+    h("th", { scope: "col", class: cls, title: tr(`dashboard.${k}`) }, h("span", { "aria-hidden": "true" }, tr(`dashboard.short.${k}`)), h("span", { class: "visually-hidden" }, tr(`dashboard.${k}`))));
   return [
-    h("table", { class: "services" }, h("thead", {}, h("tr", {}, h("th", { scope: "col" }, tx.service), heads)), h("tbody", {}, rows)),
-    ticketLine(tx.insideTickets, inside.length ? h("ul", { class: "chips", "aria-label": tx.ticketsIn }, inside.map((p) => chip(p, "in", asked))) : null),
+    h("table", { class: "services" }, h("thead", {}, h("tr", {}, h("th", { scope: "col" }, tr("dashboard.service")), heads)), h("tbody", {}, rows)),
+    ticketLine(tr("dashboard.insideTickets"), inside.length ? h("ul", { class: "chips", "aria-label": tr("dashboard.ticketsIn") }, inside.map((p) => chip(p, "in", asked))) : null),
   ];
 }
 
 function queueParts(st, doc) {
-  const tx = t();
-  if (!doc.outside.length) return ticketLine(tx.queueOutside, null);
+  if (!doc.outside.length) return ticketLine(tr("dashboard.queueOutside"), null);
   // Beyond the head the service lists (the first 200), the queue is only counted.
   const unlisted = Math.max(0, outsideCount(doc) - doc.outside.length);
   const hiddenCount = unlisted + (st.queueExpanded ? 0 : Math.max(0, doc.outside.length - QUEUE_SHOWN));
@@ -223,16 +231,15 @@ function queueParts(st, doc) {
     if (!st.queueExpanded && i >= QUEUE_SHOWN) li.hidden = true;
     return li;
   });
-  const line = ticketLine(tx.queueOutside, h("ol", { class: "chips", "aria-label": tx.queueOutside }, chips));
-  if (hiddenCount) line.append(" ", h("span", { class: "more-count" }, tx.more(hiddenCount)));
+  const line = ticketLine(tr("dashboard.queueOutside"), h("ol", { class: "chips", "aria-label": tr("dashboard.queueOutside") }, chips));
+  if (hiddenCount) line.append(" ", h("span", { class: "more-count" }, tr("dashboard.more", { n: hiddenCount })));
   return line;
 }
 
 function askedLine(doc) {
-  const tx = t();
   const tickets = doc.please_enter.flatMap((tk, i) => [i ? ", " : null, h("strong", {}, tk)]);
-  return h("p", { class: "asked-line" }, h("span", { class: "lbl" }, h("span", { "aria-hidden": "true" }, "➜"), ` ${tx.pleaseEnter}:`), " ",
-    tickets.length ? tickets : h("span", { class: "none" }, tx.none));
+  return h("p", { class: "asked-line" }, h("span", { class: "lbl" }, h("span", { "aria-hidden": "true" }, "➜"), ` ${tr("dashboard.pleaseEnter")}:`), " ",
+    tickets.length ? tickets : h("span", { class: "none" }, tr("dashboard.none")));
 }
 
 export function renderDetails(st, roomChanged = false) {

@@ -2,8 +2,8 @@
 // reconnect), extended by the live documents in between, drawn at the box's real width.
 import { getJson } from "/assets/common.js";
 import { h, s } from "/assets/dom.js";
+import { tr } from "/assets/i18n.js";
 import { current, expired, fmtTime, noteServerTime, serverNow } from "/assets/dashboard/session.js";
-import { t } from "/assets/dashboard/text.js";
 import { outsideCount } from "/assets/dashboard/sort.js";
 import { renderDetails } from "/assets/dashboard/cards.js";
 const WINDOW_MS = 2 * 60 * 60 * 1000;
@@ -46,9 +46,8 @@ export function appendLivePoint(st, doc) {
 
 /** The chart section's contents: title, the SVG chart and its legend (or why there is none). */
 export function chartParts(st) {
-  const tx = t();
-  if (st.historyError && !st.history) return [h("p", { class: "error" }, tx.chartError(st.historyError))];
-  if (!st.history) return [h("p", { class: "note" }, tx.chartLoading)];
+  if (st.historyError && !st.history) return [h("p", { class: "error" }, tr("dashboard.chartError", { d: st.historyError }))];
+  if (!st.history) return [h("p", { class: "note" }, tr("dashboard.chartLoading"))];
   const points = st.history;
   const tz = st.doc?.timezone;
   // Drawn at the box's real width (redrawn on resize) so labels keep their size on any screen.
@@ -89,8 +88,8 @@ export function chartParts(st) {
   const now = points.length ? points[points.length - 1] : null;
   const maxOf = (k) => points.reduce((n, p) => (p.t >= from || p === points[0] ? Math.max(n, p[k]) : n), 0);
   const summary = now
-    ? tx.chartSummary(now.headcount, maxOf("headcount"), now.cap, now.outside, maxOf("outside"))
-    : tx.chartEmpty;
+    ? tr("dashboard.chartSummary", { h: now.headcount, hm: maxOf("headcount"), c: now.cap, o: now.outside, om: maxOf("outside") })
+    : tr("dashboard.chartEmpty");
   const swatch = (cls) => s("svg", { class: "swatch", width: 26, height: 10, "aria-hidden": "true" }, s("line", { class: cls, x1: 1, x2: 25, y1: 5, y2: 5 }));
   // Markers at the right edge: the current values stay visible even when the history is only
   // minutes old and its lines are a few pixels long.
@@ -98,20 +97,20 @@ export function chartParts(st) {
     ? [["s-outside", now.outside], ["s-headcount", now.headcount], ["s-cap", now.cap]]
       .map(([cls, v]) => s("circle", { class: `end ${cls}`, cx: x(to), cy: y(v), r: 3.5 }))
     : [];
-  const nowText = (v) => (now ? ` (${tx.nowWord} ${v})` : "");
+  const nowText = (v) => (now ? ` (${tr("dashboard.nowWord")} ${v})` : "");
   // The cap last: dashed on top, so it stays visible where the headcount runs along it.
   const lines = points.length
     ? [...["outside", "headcount", "cap"].map((key) => s("path", { class: `s-${key}`, d: path(key) })), ...ends]
     : [];
   return [
-    h("h3", {}, tx.chartTitle),
-    points.length ? null : h("p", { class: "note" }, tx.chartEmpty),
+    h("h3", {}, tr("dashboard.chartTitle")),
+    points.length ? null : h("p", { class: "note" }, tr("dashboard.chartEmpty")),
     s("svg", { class: "chart", viewBox: `0 0 ${W} ${H}`, width: W, height: H, role: "img", "aria-label": summary },
       grid, s("line", { class: "axis", x1: L, x2: W - R, y1: H - B, y2: H - B }), lines),
     h("ul", { class: "legend" },
-      h("li", {}, swatch("s-headcount"), ` ${tx.chartHeadcount + nowText(now?.headcount)}`),
-      h("li", {}, swatch("s-cap"), ` ${tx.chartCap + nowText(now?.cap)}`),
-      h("li", {}, swatch("s-outside"), ` ${tx.chartOutside + nowText(now?.outside)}`)),
-    st.historyError ? h("p", { class: "error" }, tx.chartError(st.historyError)) : null,
+      h("li", {}, swatch("s-headcount"), ` ${tr("dashboard.chartHeadcount") + nowText(now?.headcount)}`),
+      h("li", {}, swatch("s-cap"), ` ${tr("dashboard.chartCap") + nowText(now?.cap)}`),
+      h("li", {}, swatch("s-outside"), ` ${tr("dashboard.chartOutside") + nowText(now?.outside)}`)),
+    st.historyError ? h("p", { class: "error" }, tr("dashboard.chartError", { d: st.historyError })) : null,
   ];
 }

@@ -1,17 +1,14 @@
-// The guard's actions on a card: correct the headcount, record cleaning, let a party in past the
-// cap (each a dialog) and acknowledge an alert (no dialog). Every event carries an
-// Idempotency-Key that a retry of the same event reuses, so nothing is recorded twice.
+// The guard's actions on a card: correct the headcount, let a party in past the cap (each a
+// dialog; cleaning has its own module) and acknowledge an alert (no dialog). Every event carries
+// an Idempotency-Key that a retry of the same event reuses, so nothing is recorded twice.
 import { newKey, postEvent } from "/assets/common.js";
 import { $, h } from "/assets/dom.js";
 import { serviceName } from "/assets/format.js";
 import { say, tr } from "/assets/i18n.js";
 import { current, expired, fmtTime, minutesSince, serverNow } from "/assets/dashboard/session.js";
-import { t, surfaceName } from "/assets/dashboard/text.js";
 import { outsideCount, scheduleSort } from "/assets/dashboard/sort.js";
 import { renderResult } from "/assets/dashboard/cards.js";
-/** Preset surfaces are sent in English, the service's own vocabulary (the simulator uses
- * "door handles" too), and shown translated. */
-const SURFACES = ["door handles", "counter", "ticket machine", "chairs"];
+import { openCleaning, translateCleaning } from "/assets/dashboard/cleaning.js";
 /** Preset reasons, sent as the service's codes (src/domain/reasons.rs) so the log and the
  * over-cap alert keep the choice, not its words, and every page shows it in its own language. */
 const OVERRIDE_REASONS = ["wheelchair_user", "urgent_travel_document", "elderly_or_unwell"];
@@ -30,8 +27,7 @@ function correctionReason(typed) {
 /** The dialogs' choices in the page's language (the values sent are codes and English surfaces). */
 export function translateDialogs() {
   $("reason-hints").replaceChildren(...CORRECTION_REASONS.map((code) => h("option", { value: reasonWords(code) })));
-  $("surface-choices").replaceChildren(...SURFACES.map((surface, i) =>
-    h("label", {}, h("input", { type: "radio", name: "surface", value: surface, checked: i === 0 }), ` ${surfaceName(surface)}`)));
+  translateCleaning();
   // No preset is pre-selected: the reason is what the log and the over-cap alert will say, so
   // the guard must choose it.
   $("override-choices").replaceChildren(...OVERRIDE_REASONS.map((reason) =>
@@ -40,7 +36,7 @@ export function translateDialogs() {
 
 /** The last attempt per dialog: a retry of the same event at the same station reuses its
  * Idempotency-Key, so an answer lost on the way back is never recorded twice. */
-const pending = { correct: null, clean: null, override: null, ack: null };
+const pending = { correct: null, override: null, ack: null };
 
 function keyFor(slot, station, event) {
   const body = JSON.stringify(event);
@@ -52,13 +48,13 @@ function keyFor(slot, station, event) {
 
 let opener = null;
 
-function openDialog(dialog, station, button) {
+export function openDialog(dialog, station, button) {
   current.dialogStation = station;
   opener = button;
   dialog.showModal();
 }
 
-function closeDialog(dialog) {
+export function closeDialog(dialog) {
   if (dialog.open) dialog.close();
 }
 
@@ -75,35 +71,21 @@ for (const dialog of [$("correct-dialog"), $("clean-dialog"), $("override-dialog
 function openCorrection(st, delta, button) {
   const form = $("correct-form");
   form.dataset.station = st.id;
-  form.querySelector(`input[name="delta"][value="${delta}"]`).checked = true;
+  // −1 takes back a person counted without a ticket; with none on record the engine refuses it.
+  const noneUncounted = !(st.doc?.corrections > 0);
+  form.querySelector('input[name="delta"][value="-1"]').disabled = noneUncounted;
+  $("minus-hint").hidden = !noneUncounted;
+  form.querySelector(`input[name="delta"][value="${noneUncounted ? 1 : delta}"]`).checked = true;
   $("correct-reason").value = "";
   $("correct-error").hidden = true;
   const doc = st.doc;
   $("correct-context").textContent = doc
-    ? t().correctContext(st.name, doc.headcount, doc.cap, doc.corrections)
+    ? tr("dashboard.correctContext", { name: st.name, h: doc.headcount, c: doc.cap, k: doc.corrections })
     : st.name;
   form.querySelector('button[type="submit"]').disabled = false;
-  form.querySelector('button[type="submit"]').textContent = t().record;
+  form.querySelector('button[type="submit"]').textContent = tr("dashboard.record");
   openDialog($("correct-dialog"), st.id, button);
   $("correct-reason").focus();
-}
-
-function openCleaning(st, button) {
-  const form = $("clean-form");
-  form.dataset.station = st.id;
-  $("clean-error").hidden = true;
-  $("surface-other").value = "";
-  const first = form.querySelector('input[name="surface"]');
-  if (first) first.checked = true;
-  const cleaning = [...(st.doc?.cleaning || [])].sort((a, b) => Date.parse(b.at) - Date.parse(a.at));
-  const last = cleaning.length
-    ? t().lastCleaned(cleaning.slice(0, 3).map((c) => `${surfaceName(c.surface)} ${fmtTime(Date.parse(c.at), st.doc.timezone)}`).join(", "))
-    : t().neverCleaned;
-  $("clean-context").textContent = t().cleanContext(st.name, last);
-  form.querySelector('button[type="submit"]').disabled = false;
-  form.querySelector('button[type="submit"]').textContent = t().record;
-  openDialog($("clean-dialog"), st.id, button);
-  first?.focus();
 }
 
 function openOverride(st, button) {
@@ -115,7 +97,7 @@ function openOverride(st, button) {
   for (const radio of form.querySelectorAll('input[name="override-reason"]')) radio.checked = false;
   const outside = doc?.outside || [];
   $("override-context").textContent = doc
-    ? t().overrideContext(st.name, doc.headcount, doc.cap, outsideCount(doc))
+    ? tr("dashboard.overrideContext", { name: st.name, h: doc.headcount, c: doc.cap, n: outsideCount(doc) })
     : st.name;
   // The head of the queue is the default and is sent without a ticket, so the service lets in
   // whoever is first when the request arrives; a named ticket is for a particular party (the
@@ -126,14 +108,15 @@ function openOverride(st, button) {
   };
   const select = $("override-ticket");
   select.replaceChildren(...(outside.length
-    ? [h("option", { value: "" }, t().overrideHead(outside[0].ticket)),
-      ...outside.map((p) => h("option", { value: p.ticket }, t().overrideOption(p, svcName(p.service), minutesSince(p.since))))]
+    ? [h("option", { value: "" }, tr("dashboard.overrideHead", { tk: outside[0].ticket })),
+      ...outside.map((p) => h("option", { value: p.ticket }, tr("dashboard.overrideOption", { ticket: p.ticket, position: p.position, svc: svcName(p.service), m: minutesSince(p.since) })
+        + (p.party_size > 1 ? tr("dashboard.overrideOptionSize", { n: p.party_size }) : "")))]
     : []));
   const submit = form.querySelector('button[type="submit"]');
-  submit.textContent = t().overrideSubmit;
+  submit.textContent = tr("dashboard.overrideSubmit");
   submit.disabled = outside.length === 0;
   if (!outside.length) {
-    $("override-error").textContent = t().overrideNone;
+    $("override-error").textContent = tr("dashboard.overrideNone");
     $("override-error").hidden = false;
   }
   openDialog($("override-dialog"), st.id, button);
@@ -162,7 +145,7 @@ async function acknowledge(st, li, button) {
   if (current !== session) return;
   if (document.contains(button)) button.setAttribute("aria-disabled", "false");
   if (!answer) {
-    st.result = { ok: false, text: t().netFail, at: Date.now() };
+    st.result = { ok: false, text: tr("dashboard.netFail"), at: Date.now() };
     renderResult(st);
     return;
   }
@@ -171,9 +154,9 @@ async function acknowledge(st, li, button) {
   if (!inFlight && status < 500) pending.ack = null;
   if (status === 401) { expired(); return; }
   if (status >= 200 && status < 300) {
-    st.result = { ok: true, text: t().ackDone(what, fmtTime(serverNow(), st.doc?.timezone)) + (replayed ? t().replayed : ""), at: Date.now() };
+    st.result = { ok: true, text: tr("dashboard.ackDone", { what, at: fmtTime(serverNow(), st.doc?.timezone) }) + (replayed ? tr("dashboard.replayed") : ""), at: Date.now() };
   } else {
-    st.result = { ok: false, text: inFlight ? t().inFlight : `⚠ ${body.detail || body.title || `HTTP ${status}`}`, at: Date.now() };
+    st.result = { ok: false, text: inFlight ? tr("dashboard.inFlight") : `⚠ ${body.detail || body.title || `HTTP ${status}`}`, at: Date.now() };
   }
   renderResult(st);
 }
@@ -200,7 +183,7 @@ async function submitEvent(slot, form, errorBox, event, describe) {
   const submit = form.querySelector('button[type="submit"]');
   const label = submit.textContent;
   submit.disabled = true;
-  submit.textContent = t().sending;
+  submit.textContent = tr("dashboard.sending");
   errorBox.hidden = true;
   const key = keyFor(slot, st.id, event);
   let answer;
@@ -213,7 +196,7 @@ async function submitEvent(slot, form, errorBox, event, describe) {
   submit.disabled = false;
   submit.textContent = label;
   if (!answer) {
-    errorBox.textContent = t().netFail;
+    errorBox.textContent = tr("dashboard.netFail");
     errorBox.hidden = false;
     return;
   }
@@ -228,7 +211,7 @@ async function submitEvent(slot, form, errorBox, event, describe) {
     renderResult(st);
     return;
   }
-  errorBox.textContent = inFlight ? t().inFlight : say(body.code, body.params, body.detail || body.title || `HTTP ${status}`);
+  errorBox.textContent = inFlight ? tr("dashboard.inFlight") : say(body.code, body.params, body.detail || body.title || `HTTP ${status}`);
   errorBox.hidden = false;
 }
 
@@ -237,7 +220,7 @@ $("correct-form").addEventListener("submit", (event) => {
   const form = event.currentTarget;
   const reason = correctionReason($("correct-reason").value.trim());
   if (!reason) {
-    $("correct-error").textContent = t().reasonMissing;
+    $("correct-error").textContent = tr("dashboard.reasonMissing");
     $("correct-error").hidden = false;
     $("correct-reason").focus();
     return;
@@ -245,7 +228,7 @@ $("correct-form").addEventListener("submit", (event) => {
   const delta = Number(form.querySelector('input[name="delta"]:checked').value);
   submitEvent("correct", form, $("correct-error"), { kind: "correction", delta, reason }, (body, replayed) => {
     const tz = current.stations.get(form.dataset.station)?.doc?.timezone;
-    return t().correctDone(delta, body.headcount, fmtTime(serverNow(), tz)) + (replayed ? t().replayed : "");
+    return tr("dashboard.correctDone", { d: delta > 0 ? "+1" : "−1", h: body.headcount, at: fmtTime(serverNow(), tz) }) + (replayed ? tr("dashboard.replayed") : "");
   });
 });
 
@@ -259,7 +242,7 @@ $("override-form").addEventListener("submit", (event) => {
   const chosen = form.querySelector('input[name="override-reason"]:checked');
   const reason = chosen && chosen.value ? chosen.value : $("override-other").value.trim();
   if (!reason) {
-    $("override-error").textContent = t().overrideMissing;
+    $("override-error").textContent = tr("dashboard.overrideMissing");
     $("override-error").hidden = false;
     (form.querySelector('input[name="override-reason"]') || $("override-other")).focus();
     return;
@@ -268,27 +251,6 @@ $("override-form").addEventListener("submit", (event) => {
   const overrideEvent = ticket ? { kind: "override", ticket, reason } : { kind: "override", reason };
   submitEvent("override", form, $("override-error"), overrideEvent, (body, replayed) => {
     const tz = current.stations.get(form.dataset.station)?.doc?.timezone;
-    return t().overrideDone(body.ticket || ticket, body.headcount, body.cap, fmtTime(serverNow(), tz)) + (replayed ? t().replayed : "");
-  });
-});
-
-$("surface-other").addEventListener("input", () => {
-  if ($("surface-other").value.trim()) $("surface-other-choice").checked = true;
-});
-
-$("clean-form").addEventListener("submit", (event) => {
-  event.preventDefault();
-  const form = event.currentTarget;
-  const chosen = form.querySelector('input[name="surface"]:checked');
-  const surface = chosen && chosen.value ? chosen.value : $("surface-other").value.trim();
-  if (!surface) {
-    $("clean-error").textContent = t().surfaceMissing;
-    $("clean-error").hidden = false;
-    $("surface-other").focus();
-    return;
-  }
-  submitEvent("clean", form, $("clean-error"), { kind: "cleaned", surface }, (body, replayed) => {
-    const tz = current.stations.get(form.dataset.station)?.doc?.timezone;
-    return t().cleanDone(surfaceName(surface), fmtTime(serverNow(), tz)) + (replayed ? t().replayed : "");
+    return tr("dashboard.overrideDone", { tk: body.ticket || ticket, h: body.headcount, c: body.cap, at: fmtTime(serverNow(), tz) }) + (replayed ? tr("dashboard.replayed") : "");
   });
 });

@@ -2,9 +2,10 @@
 // the seat map to scale — and today's cleaning.
 import { getJson } from "/assets/common.js";
 import { h, s } from "/assets/dom.js";
+import { tr } from "/assets/i18n.js";
 import { formatNumber } from "/assets/format.js";
 import { current, fmtTime, minutesSince } from "/assets/dashboard/session.js";
-import { t, surfaceName } from "/assets/dashboard/text.js";
+import { surfaceName, trOr } from "/assets/dashboard/text.js";
 import { renderDetails } from "/assets/dashboard/cards.js";
 export /** What the room plan depends on that a live document shows: the rule and the cap. */
 function roomBasisKey(doc) {
@@ -39,38 +40,36 @@ export async function loadRoom(st, again = false) {
 }
 
 function capCaption(room) {
-  const tx = t();
   const d = formatNumber(room.distancing_m);
   const per = formatNumber(room.area_model === "hex" ? (Math.sqrt(3) / 2) * room.distancing_m ** 2 : room.distancing_m ** 2);
-  const parts = [tx.capLine(room.cap, tx.limitedBy[room.limited_by] || room.limited_by)];
-  parts.push(tx.areaLine(formatNumber(room.area_m2), per, room.area_cap, room.area_model));
-  if (room.seats && room.seat_cap != null) parts.push(tx.seatLine(room.seat_cap, room.seats.length, d));
-  if (room.max_visitors != null) parts.push(tx.maxLine(room.max_visitors));
+  const parts = [tr("dashboard.capLine", { cap: room.cap, by: trOr(`dashboard.limitedBy.${room.limited_by}`, room.limited_by) })];
+  parts.push(tr("dashboard.areaLine", { a: formatNumber(room.area_m2), per, ac: room.area_cap, model: tr(`dashboard.areaModel.${room.area_model === "hex" ? "hex" : "grid"}`) }));
+  if (room.seats && room.seat_cap != null) parts.push(tr("dashboard.seatLine", { sc: room.seat_cap, k: room.seats.length, d }));
+  if (room.max_visitors != null) parts.push(tr("dashboard.maxLine", { m: room.max_visitors }));
   let text = parts.join("; ");
-  if (room.exact === false) text += ` (${tx.inexact})`;
+  if (room.exact === false) text += ` (${tr("dashboard.inexact")})`;
   return text;
 }
 
 /** The room section's contents: title, the seat map and its legend, how the cap comes about. */
 export function roomParts(st) {
-  const tx = t();
-  if (st.roomError && !st.room) return [h("p", { class: "error" }, tx.roomError(st.roomError))];
-  if (!st.room) return [h("p", { class: "note" }, tx.roomLoading)];
+  if (st.roomError && !st.room) return [h("p", { class: "error" }, tr("dashboard.roomError", { d: st.roomError }))];
+  if (!st.room) return [h("p", { class: "note" }, tr("dashboard.roomLoading"))];
   const room = st.room;
   const caption = h("p", { class: "cap-caption" }, `${capCaption(room)}.`);
   if (!room.seats || room.seats.length === 0) {
-    return [h("h3", {}, tx.roomTitle), caption, h("p", { class: "note" }, tx.noSeats)];
+    return [h("h3", {}, tr("dashboard.roomTitle")), caption, h("p", { class: "note" }, tr("dashboard.noSeats"))];
   }
   const dText = formatNumber(room.distancing_m);
   const swatch = (...shapes) => s("svg", { class: "swatch", width: 14, height: 14, "aria-hidden": "true" }, shapes);
   const square = (cls) => s("rect", { class: `seat ${cls}`, x: 1, y: 1, width: 12, height: 12, rx: 1.5 });
   return [
-    h("h3", {}, tx.roomTitle),
+    h("h3", {}, tr("dashboard.roomTitle")),
     seatMap(room),
     h("ul", { class: "legend" },
-      h("li", {}, swatch(square("usable"), s("text", { class: "tickmark", x: 7, y: 11, "text-anchor": "middle", "font-size": 10 }, "✓")), ` ${tx.seatUsable}`),
-      h("li", {}, swatch(square("blocked")), ` ${tx.seatBlocked(dText)}`),
-      h("li", {}, swatch(s("circle", { class: "reach", cx: 7, cy: 7, r: 6 })), ` ${tx.seatCircle(dText)}`)),
+      h("li", {}, swatch(square("usable"), s("text", { class: "tickmark", x: 7, y: 11, "text-anchor": "middle", "font-size": 10 }, "✓")), ` ${tr("dashboard.seatUsable")}`),
+      h("li", {}, swatch(square("blocked")), ` ${tr("dashboard.seatBlocked", { d: dText })}`),
+      h("li", {}, swatch(s("circle", { class: "reach", cx: 7, cy: 7, r: 6 })), ` ${tr("dashboard.seatCircle", { d: dText })}`)),
     caption,
   ];
 }
@@ -116,15 +115,14 @@ function seatMap(room) {
     s("line", { x1: 8 + scale, x2: 8 + scale, y1: barY - 4, y2: barY + 4 }),
     s("text", { x: 12 + scale, y: barY + 4 }, "1 m"));
   return s("svg", { class: "room", viewBox: `0 0 ${W.toFixed(1)} ${H.toFixed(1)}`, style: `max-width:${Math.ceil(W)}px`, role: "img",
-    "aria-label": t().seatMapLabel(seats.length, usable.size, formatNumber(d)) }, circles, marks, scaleBar);
+    "aria-label": tr("dashboard.seatMapLabel", { k: seats.length, u: usable.size, d: formatNumber(d) }) }, circles, marks, scaleBar);
 }
 
 /** Today's cleaning, newest first. */
 export function cleaningParts(st) {
-  const tx = t();
   const list = [...(st.doc?.cleaning || [])].sort((a, b) => Date.parse(b.at) - Date.parse(a.at));
   const tz = st.doc?.timezone;
-  return [h("h3", {}, tx.cleaningTitle), list.length
-    ? h("ul", { class: "cleaning" }, list.map((c) => h("li", {}, `${surfaceName(c.surface)} — ${fmtTime(Date.parse(c.at), tz)} (${tx.minutes(minutesSince(c.at))})`)))
-    : h("p", { class: "note" }, tx.neverCleaned)];
+  return [h("h3", {}, tr("dashboard.cleaningTitle")), list.length
+    ? h("ul", { class: "cleaning" }, list.map((c) => h("li", {}, `${surfaceName(c.surface)} — ${fmtTime(Date.parse(c.at), tz)} (${tr("dashboard.minutes", { m: minutesSince(c.at) })})`)))
+    : h("p", { class: "note" }, tr("dashboard.neverCleaned"))];
 }

@@ -5,6 +5,7 @@ import { live, withToken } from "/assets/common.js";
 import { $, fill, h, s } from "/assets/dom.js";
 import { formatDate, formatTime } from "/assets/format.js";
 import { fitAll } from "/assets/display/fit.js";
+import { applyLines, bilingual, firstText, loadLines, secondDir, secondLanguage, secondText } from "/assets/display/lines.js";
 import { setUpSound } from "/assets/display/sound.js";
 
 const HIGHLIGHT_MS = 10_000;
@@ -15,11 +16,7 @@ const MAX_ANNOUNCED_AT_ONCE = 3;
 // when a fresh change shows the service's clock differs by more than this, the screen follows it.
 const CLOCK_TOLERANCE_MS = 30_000;
 
-const SIGNS = {
-  enter: { nb: "KOM INN", en: "ENTER" },
-  wait_outside: { nb: "VENT UTE", en: "WAIT OUTSIDE" },
-  closed: { nb: "STENGT", en: "CLOSED" },
-};
+const SIGNS = { enter: "signEnter", wait_outside: "signWait", closed: "signClosed" };
 // Inline SVG rather than emoji: a kiosk PC may have no colour-emoji font, and a tofu box on the
 // one sign that matters most is not acceptable. The shape carries the meaning as much as colour.
 const LINE = { fill: "none", stroke: "currentColor" };
@@ -42,22 +39,16 @@ const SIGN_ICONS = {
 const svgParts = (parts) => parts.map(([tag, attrs, children = []]) => s(tag, attrs, svgParts(children)));
 const signIcon = (sign) => s("svg", { viewBox: "0 0 100 100", focusable: "false" }, svgParts(SIGN_ICONS[sign]));
 
-/** "nb / en" as three spans, text only: nothing from the service is ever parsed as HTML. */
-function bilingual(nb, en) {
-  return [h("span", { class: "nb" }, nb), h("span", { class: "sep", "aria-hidden": "true" }, " / "),
-    h("span", { class: "en", lang: "en" }, en)];
-}
-
 const callKey = (call) => `${call.ticket}|${call.desk}|${call.at}`;
 
 const state = {
   station: null,
   doc: null,
-  seen: null, // keys of the calls already on screen; null until the first document
+  seen: null, // key → recalls of the calls already on screen; null until the first document
   connected: false,
   docsSinceOpen: 0,
   lastSeq: -1,
-  clockOffset: 0,
+  clockOffset: serviceTimeOffset(),
   highlightTimer: null,
   highlightKey: null,
   shown: {}, // what each part of the screen was last rendered from
@@ -104,13 +95,23 @@ async function usableToken(token) {
   return "";
 }
 
-export function start() {
+/** How far the service's clock is from this PC's, from the time the service wrote into the page
+ * when it served it: the clock is right from the first paint, before any document arrives. */
+function serviceTimeOffset() {
+  const served = Date.parse(document.querySelector("meta[name='service-time']")?.content ?? "");
+  return Number.isNaN(served) ? 0 : served - Date.now();
+}
+
+export async function start() {
+  await loadLines();
+  applyLines();
   state.station = stationFromPath();
+  tickClock();
   if (!state.station) {
-    showOffline("Ingen stasjon i adressen", "No station in the address", "Bruk /display/<stasjon> · Use /display/<station>");
+    showOffline("noStation", {}, "useDisplayPath");
     return;
   }
-  document.title = `${state.station} — Lobbyskjerm`;
+  document.title = `${state.station} — ${firstText("title")}`;
   state.sound = setUpSound();
   const path = `/api/v1/stations/${encodeURIComponent(state.station)}/public/live`;
   usableToken(displayToken()).then((token) => {
@@ -143,22 +144,22 @@ function onConnection(connection) {
   state.connected = connection === "open";
   state.docsSinceOpen = 0;
   if (state.connected) hideOffline();
-  else if (state.doc) showOffline("Forbindelsen er brutt — kobler til igjen …", "Connection lost — reconnecting …", "");
-  else showOffline(`Ingen kontakt med stasjonen «${state.station}» — prøver igjen …`, `No contact with station «${state.station}» — retrying …`,
-    "Sjekk nettverket og adressen · Check the network and the address");
+  else if (state.doc) showOffline("connectionLost", {}, "");
+  else showOffline("noContact", { station: state.station }, "checkNetwork");
 }
 
-/** The calls in `calls` not seen before, newest first. The first document only records what is
+/** The calls in `calls` not seen before, or recalled since (a desk announced its ticket again:
+ * same call, `recalls` counted up), newest first. The first document only records what is
  * there: those calls were made before the screen came on and are not announced. */
 function newCalls(calls) {
-  const keys = calls.map(callKey);
+  const recalls = new Map(calls.map((c) => [callKey(c), Number(c.recalls) || 0]));
   if (state.seen === null) {
-    state.seen = new Set(keys);
+    state.seen = recalls;
     return [];
   }
-  const fresh = calls.filter((c) => !state.seen.has(callKey(c)));
-  // Only the last ten calls are ever sent, so the set is trimmed to those to stay small.
-  state.seen = new Set(keys);
+  const fresh = calls.filter((c) => !state.seen.has(callKey(c)) || recalls.get(callKey(c)) > state.seen.get(callKey(c)));
+  // Only the last ten calls are ever sent, so the map is trimmed to those to stay small.
+  state.seen = recalls;
   return fresh;
 }
 
@@ -200,11 +201,12 @@ function render() {
   document.body.classList.remove("nodata");
   if (doc.name) {
     $("station-name").textContent = doc.name;
-    document.title = `${doc.name} — Lobbyskjerm`;
+    document.title = `${doc.name} — ${firstText("title")}`;
   }
   // Live regions re-announce whatever is rewritten, so a part is only rebuilt when it changed.
-  const pleaseEnter = Array.isArray(doc.please_enter) ? doc.please_enter : [];
-  if (changed("sign", doc.sign)) renderSign(doc.sign);
+  const pleaseEnter = stillToComeIn(doc);
+  const why = waitReason(doc);
+  if (changed("sign", [doc.sign, why])) renderSign(doc.sign, why);
   if (changed("current", doc.calls[0] ?? null)) renderCurrentCall(doc.calls[0]);
   if (changed("please", pleaseEnter)) renderPleaseEnter(pleaseEnter);
   if (changed("recent", doc.calls.slice(0, 5))) renderRecent(doc.calls.slice(0, 5));
@@ -213,13 +215,31 @@ function render() {
   fitAll();
 }
 
-function renderSign(sign) {
+/** The tickets asked in that have not come in yet, in the order they were asked: what the
+ * service lists, less any a desk has called since (that party is at the desk, not outside). */
+function stillToComeIn(doc) {
+  const listed = Array.isArray(doc.please_enter) ? doc.please_enter : [];
+  const called = new Set(doc.calls.map((c) => c.ticket));
+  return listed.filter((ticket) => !called.has(ticket));
+}
+
+/** Why WAIT OUTSIDE shows while there is room: the party at the head of the queue is larger than
+ * the room left (nobody may overtake it). `{ room, size }`, or null when no explaining is due. */
+function waitReason(doc) {
+  if (doc.sign !== "wait_outside") return null;
+  const room = (Number(doc.cap) || 0) - (Number(doc.headcount) || 0);
+  const size = Number(doc.outside?.[0]?.party_size);
+  return room > 0 && size > room ? { room, size } : null;
+}
+
+function renderSign(sign, why) {
   const el = $("sign");
   const known = SIGNS[sign] ? sign : "closed";
   el.dataset.sign = sign ?? "";
   el.className = `sign ${known}`;
   el.querySelector(".sign-icon").replaceChildren(signIcon(known));
-  fill(el.querySelector(".sign-text"), bilingual(SIGNS[known].nb, SIGNS[known].en));
+  fill(el.querySelector(".sign-text"), bilingual(SIGNS[known]),
+    why ? h("span", { id: "sign-why", class: "sign-why" }, bilingual("roomForNext", why)) : null);
 }
 
 function renderCurrentCall(call) {
@@ -227,25 +247,25 @@ function renderCurrentCall(call) {
   if (!call) {
     el.removeAttribute("data-ticket");
     el.classList.remove("fresh");
-    fill(el, h("span", { class: "none" }, bilingual("Ingen opprop ennå", "No calls yet")));
+    fill(el, h("span", { class: "none" }, bilingual("noCallsYet")));
     return;
   }
   el.dataset.ticket = call.ticket;
   if (state.highlightKey && state.highlightKey !== callKey(call)) el.classList.remove("fresh");
   fill(el, h("span", { class: "ticket" }, call.ticket), h("span", { class: "arrow", "aria-hidden": "true" }, "→"),
-    h("span", { class: "desk" }, bilingual(`Skranke ${call.desk}`, `Desk ${call.desk}`)));
+    h("span", { class: "desk" }, bilingual("deskN", { desk: call.desk })));
 }
 
 function renderPleaseEnter(tickets) {
-  fill($("please-enter"), tickets.map((t) => h("li", { class: "ticket-chip", dataset: { ticket: t } }, t)));
+  fill($("please-enter"), tickets.map((t) => h("li", { class: "ticket-chip", dir: "ltr", dataset: { ticket: t } }, t)));
   $("please-enter-none").hidden = tickets.length > 0;
 }
 
 function renderRecent(calls) {
-  fill($("recent-calls"), calls.map((call, i) => h("li", { class: i === 0 ? "latest" : null, dataset: { ticket: call.ticket } },
+  fill($("recent-calls"), calls.map((call, i) => h("li", { class: i === 0 ? "latest" : null, dir: "ltr", dataset: { ticket: call.ticket } },
     h("span", { class: "ticket" }, call.ticket), h("span", { class: "arrow", "aria-hidden": "true" }, "→"),
     // A screen reader gets "P007, skranke 3" rather than a bare number.
-    h("span", { class: "desk" }, h("span", { class: "visually-hidden" }, "skranke "), call.desk))));
+    h("span", { class: "desk" }, h("span", { class: "visually-hidden" }, `${firstText("desk")} `), call.desk))));
 }
 
 function renderFigures(doc) {
@@ -259,9 +279,7 @@ function renderFigures(doc) {
   $("outside-count").textContent = String(doc.outside_total ?? (Array.isArray(doc.outside) ? doc.outside.length : 0));
   const distance = Number(doc.distancing_m);
   if (distance > 0) {
-    const nb = distance.toLocaleString("nb-NO", { maximumFractionDigits: 1 });
-    const en = distance.toLocaleString("en-GB", { maximumFractionDigits: 1 });
-    fill($("distancing"), bilingual(`Hold ${nb} m avstand`, `Keep ${en} m apart`));
+    fill($("distancing"), bilingual("keepApart", { d: distance }));
   } else {
     fill($("distancing"));
   }
@@ -292,9 +310,13 @@ function stationFromPath() {
   }
 }
 
-function showOffline(nb, en, hint) {
-  $("offline-nb").textContent = nb;
-  $("offline-en").textContent = en;
+/** The banner: `key` (with `params`) on both lines, and a smaller hint (`hintKey`) under it. */
+function showOffline(key, params, hintKey) {
+  $("offline-nb").textContent = firstText(key, params);
+  $("offline-en").textContent = secondText(key, params);
+  $("offline-en").lang = secondLanguage();
+  $("offline-en").dir = secondDir();
+  const hint = hintKey ? `${firstText(hintKey)} · ${secondText(hintKey)}` : "";
   $("offline-hint").textContent = hint;
   $("offline-hint").hidden = !hint;
   $("offline").hidden = false;

@@ -2,6 +2,7 @@
 // display.css) until nothing overflows, so a big group let in at once, a wide ticket with a long
 // desk name, or a small screen is shrunk rather than cut off.
 import { $, h } from "/assets/dom.js";
+import { firstText, secondText } from "/assets/display/lines.js";
 
 const FIT_SCALES = [1, 0.9, 0.8, 0.7, 0.62, 0.55, 0.48, 0.42];
 const PLEASE_ENTER_LAST_STEP = 4; // 0.62 × 8vmin: still readable from the back of the room
@@ -19,9 +20,9 @@ function fit(el, lastStep = FIT_SCALES.length - 1) {
   }
 }
 
-/** "Please enter" shrinks only as far as stays readable across the room; past that the oldest
- * tickets give way to a "+N" marker. Those were let in earliest and have most likely come in
- * already, while the newest are the ones people outside are looking for. */
+/** "Please enter" shrinks only as far as stays readable across the room; past that the list
+ * keeps its order (the first asked in first) and the ones that do not fit give way to a "+N"
+ * marker at the end, so nobody reads a later ticket as called before an earlier one. */
 function fitPleaseEnter() {
   const list = $("please-enter");
   list.querySelector(".more")?.remove();
@@ -30,14 +31,14 @@ function fitPleaseEnter() {
   fit(list, PLEASE_ENTER_LAST_STEP);
   const panel = list.closest(".panel");
   if (!overflows(panel)) return;
-  const more = h("li", { class: "ticket-chip more" });
-  list.prepend(more);
+  const more = h("li", { class: "ticket-chip more", dir: "ltr" });
+  list.append(more);
   let dropped = 0;
-  for (const chip of chips.slice(0, -1)) {
+  for (const chip of chips.slice(1).reverse()) {
     chip.hidden = true;
     dropped += 1;
     more.textContent = `+${dropped}`;
-    more.setAttribute("aria-label", `${dropped} tidligere / ${dropped} earlier`);
+    more.setAttribute("aria-label", `${firstText("more", { n: dropped })} / ${secondText("more", { n: dropped })}`);
     if (!overflows(panel)) break;
   }
 }

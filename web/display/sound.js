@@ -1,10 +1,17 @@
 // The display's sound: a two-tone chime (WebAudio) and a spoken announcement (Web Speech), bokmål
 // then English, for each new call. Browsers only play sound after a user gesture, so the screen
-// offers an "Enable sound" button; once chosen (remembered in localStorage), any touch or key
-// after a reload turns it back on — or nothing at all on a kiosk that allows autoplay.
+// offers an "Enable sound" button. Once chosen, it is remembered in this screen's localStorage:
+// after a reload sound is on at once where the browser allows autoplay (a kiosk started with
+// --autoplay-policy=no-user-gesture-required); where it does not, the screen says so honestly
+// ("sound is on, but the browser is waiting for a touch") and the first touch or key turns it on.
+import { fill } from "/assets/dom.js";
+import { bilingual } from "/assets/display/lines.js";
 import { announcement } from "/assets/display/words.js";
 
 const SOUND_KEY = "lobbywatch.display.sound";
+// How long a resume() may take before the browser counts as blocking autoplay: Chromium leaves
+// the promise pending (neither resolved nor rejected) until a gesture.
+const AUTOPLAY_WAIT_MS = 800;
 const NB_VOICES = ["nb-no", "nb", "no-no", "no"];
 const EN_VOICES = ["en-gb", "en"];
 
@@ -23,12 +30,33 @@ function audioContext() {
   return sound.context;
 }
 
-/** Shows or hides the "Enable sound" button. */
-function offer(shown) {
+/** The sound's state on screen: "on" (no button), "off" (the "Enable sound" button) or
+ * "blocked" (chosen, but the browser waits for a touch: the button says so). `body[data-sound]`
+ * tells which. */
+function show(mode) {
   const button = document.getElementById("sound");
-  button.hidden = !shown;
-  document.body.classList.toggle("sound-offered", shown);
+  button.hidden = mode === "on";
+  button.classList.toggle("blocked", mode === "blocked");
+  fill(document.getElementById("sound-label"), bilingual(mode === "blocked" ? "soundBlocked" : "enableSound"));
+  document.body.dataset.sound = mode;
+  document.body.classList.toggle("sound-offered", mode !== "on");
   window.dispatchEvent(new Event("resize")); // the panels' room changed: refit
+}
+
+function remember() {
+  try {
+    localStorage.setItem(SOUND_KEY, "on");
+  } catch {
+    /* on for this page load only */
+  }
+}
+
+function chosen() {
+  try {
+    return localStorage.getItem(SOUND_KEY) === "on";
+  } catch {
+    return false;
+  }
 }
 
 /** A silent utterance inside the gesture unlocks speech for later, gesture-less calls. */
@@ -42,7 +70,7 @@ function primeSpeech() {
 
 // Called from a click, touch or key: the user gesture is what lets the browser play sound.
 async function enable() {
-  localStorage.setItem(SOUND_KEY, "on");
+  remember();
   const ctx = audioContext();
   try {
     await ctx?.resume();
@@ -51,7 +79,7 @@ async function enable() {
   }
   primeSpeech();
   sound.enabled = true;
-  offer(false);
+  show("on");
   document.removeEventListener("pointerdown", enableOnGesture, true);
   document.removeEventListener("keydown", enableOnGesture, true);
 }
@@ -61,23 +89,24 @@ function enableOnGesture() {
   enable();
 }
 
-/** Sound was chosen before this reload. A kiosk started with
- * --autoplay-policy=no-user-gesture-required lets it run straight away; an ordinary browser
- * keeps it suspended until a gesture, so the button comes back. */
+/** Sound was chosen before this reload. A kiosk that allows autoplay runs it straight away; an
+ * ordinary browser keeps it suspended until a gesture, so the screen says it is waiting for one,
+ * and the first touch or key anywhere turns it on. */
 function resumeChosenSound() {
   const ctx = audioContext();
+  const settled = new Promise((resolve) => setTimeout(resolve, AUTOPLAY_WAIT_MS));
   const check = () => {
+    if (sound.enabled) return; // a gesture came first
     if (ctx && ctx.state === "running") {
       sound.enabled = true;
-      offer(false);
+      show("on");
     } else {
-      offer(true);
+      show("blocked");
       document.addEventListener("pointerdown", enableOnGesture, true);
       document.addEventListener("keydown", enableOnGesture, true);
     }
   };
-  if (ctx) ctx.resume().then(check, check);
-  else check();
+  Promise.race([ctx ? ctx.resume() : Promise.resolve(), settled]).then(check, check);
 }
 
 /** "Ding-dong": E5 then C5, each a sine with a quiet octave overtone and a bell-like decay.
@@ -154,8 +183,8 @@ async function drain() {
  * reads a call out when sound is on (and does nothing when it is not). */
 export function setUpSound() {
   document.getElementById("sound").addEventListener("click", enable);
-  if (localStorage.getItem(SOUND_KEY) === "on") resumeChosenSound();
-  else offer(true);
+  if (chosen()) resumeChosenSound();
+  else show("off");
   if ("speechSynthesis" in window) {
     // Voices load asynchronously in Chromium; asking once early fills the list.
     speechSynthesis.getVoices();

@@ -11,6 +11,7 @@ import {
 import { flash, showError } from "/assets/terminal/view.js";
 import { renderCalled, renderIssued } from "/assets/terminal/render.js";
 import { renderLists } from "/assets/terminal/lists.js";
+import { availability } from "/assets/terminal/availability.js";
 import { renderOutbox, renderResults } from "/assets/terminal/outbox-view.js";
 
 const MAX_RESULTS = 20;
@@ -84,7 +85,7 @@ export function settle(entry, answer) {
 
 export function checkIn(serviceId) {
   const service = services().find((s) => s.id === serviceId);
-  if (!service || !service.open) return;
+  if (!service || !availability(service).ok) return;
   const party = Number($("party-size").value) || 1;
   const appointment = $("appointment").value.trim();
   const event = { kind: "check_in", service: service.id, party_size: party };
@@ -108,17 +109,26 @@ export function ticketAction(kind, ticket) {
   return true;
 }
 
-export function callNext() {
+/** The desk number of the call form, remembered for the next visit; null (with the error shown)
+ * when it is not a desk. */
+export function checkedDesk() {
   const desk = $("desk").value.trim();
   if (!DESK_RE.test(desk)) {
     showError("desk-error", t().deskInvalid);
     $("desk").setAttribute("aria-invalid", "true");
     $("desk").focus();
-    return;
+    return null;
   }
   showError("desk-error", null);
   $("desk").removeAttribute("aria-invalid");
   localStorage.setItem(DESK_SLOT, desk);
+  return desk;
+}
+
+/** Calls the next ticket to the desk (call-confirm.js asks first when the desk has one). */
+export function callNext() {
+  const desk = checkedDesk();
+  if (!desk) return;
   const event = { kind: "call", desk };
   const service = $("call-service").value;
   if (service) event.service = service;
@@ -127,6 +137,18 @@ export function callNext() {
   state.recent.called = { key: entry.key, state: "queued", desk, service: service || null };
   saveRecent();
   renderCalled();
+}
+
+/** Announces `desk`'s called `ticket` again on the lobby display. */
+export function recall(desk, ticket) {
+  if (!DESK_RE.test(desk) || !TICKET_RE.test(ticket)) return;
+  enqueue({ kind: "recall", desk, ticket });
+}
+
+/** Moves waiting `ticket` to `service`'s queue (it keeps its number and its turn). */
+export function transfer(ticket, service) {
+  if (!TICKET_RE.test(ticket) || !services().some((s) => s.id === service)) return;
+  enqueue({ kind: "transfer", ticket, service });
 }
 
 export function setParty(n) {

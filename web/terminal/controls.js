@@ -1,11 +1,15 @@
 // The desk's controls and keyboard: party size, the check-in buttons, the lists' check-out /
-// no-show buttons, the ticket field, "call next" with its desk, "send now" — and the single-key
-// shortcuts (1–9, + / −, N, /) listed on the page. A double-click's second click is never a
+// no-show / transfer buttons, the ticket field, "call next" with its desk, "send now" — and the
+// single-key shortcuts (1–9, + / −, N, R, /) listed on the page. A double-click's second click is never a
 // second action.
 import { $, h } from "/assets/dom.js";
 import { DESK_RE, DESK_SLOT, TICKET_RE, retryNow, services, t } from "/assets/terminal/state.js";
 import { flash, showError } from "/assets/terminal/view.js";
-import { callNext, checkIn, setParty, ticketAction } from "/assets/terminal/actions.js";
+import { checkIn, setParty, ticketAction } from "/assets/terminal/actions.js";
+import { askBeforeCall, recallCurrent } from "/assets/terminal/call-confirm.js";
+import { openTransfer } from "/assets/terminal/transfer.js";
+import { noShowWithUndo } from "/assets/terminal/undo.js";
+import { availability } from "/assets/terminal/availability.js";
 
 const partySize = () => Number($("party-size").value);
 
@@ -36,6 +40,14 @@ function ticketFromField() {
   return value;
 }
 
+/** A list row's button: a no-show waits out its undo, a transfer asks for the service. */
+function rowAction(action, row) {
+  const ticket = row.dataset.ticket;
+  if (action === "no_show") noShowWithUndo(ticket);
+  else if (action === "transfer") openTransfer(ticket, row.dataset.service);
+  else ticketAction(action, ticket);
+}
+
 function wireTickets() {
   // Check-out / no-show from the lists: one delegated handler, the ticket comes from the row.
   for (const list of ["inside-list", "outside-list"]) {
@@ -43,7 +55,7 @@ function wireTickets() {
       const button = e.target.closest("button[data-action]");
       if (!button || e.detail > 1) return;
       const row = button.closest("[data-ticket]");
-      if (row) ticketAction(button.dataset.action, row.dataset.ticket);
+      if (row) rowAction(button.dataset.action, row);
     });
   }
   $("ticket-field").addEventListener("input", () => {
@@ -57,14 +69,16 @@ function wireTickets() {
   });
   $("ticket-no-show").addEventListener("click", () => {
     const ticket = ticketFromField();
-    if (ticket && ticketAction("no_show", ticket)) $("ticket-field").value = "";
+    if (!ticket) return;
+    noShowWithUndo(ticket);
+    $("ticket-field").value = "";
   });
 }
 
 function wireCall() {
   $("call-form").addEventListener("submit", (e) => {
     e.preventDefault();
-    callNext();
+    askBeforeCall();
   });
   // The second click of a double-click on "Call next" would call a second person to the desk.
   $("call-next").addEventListener("click", (e) => {
@@ -80,8 +94,8 @@ function wireCall() {
 /** The single-key shortcuts, outside any field and while no dialog is open. */
 function onKey(e) {
   if ($("app").hidden || e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey) return;
-  // A key pressed in the discard confirmation is meant for it, not for the page behind it.
-  if ($("discard-dialog").open) return;
+  // A key pressed in a dialog is meant for it, not for the page behind it.
+  if (document.querySelector("dialog[open]")) return;
   const target = e.target;
   if (target instanceof Element && target.closest("input, select, textarea, [contenteditable]")) {
     // Esc leaves the field so the single-key shortcuts work again.
@@ -90,7 +104,7 @@ function onKey(e) {
   }
   if (/^[1-9]$/.test(e.key)) {
     const service = services()[Number(e.key) - 1];
-    if (service && service.open) {
+    if (service && availability(service).ok) {
       e.preventDefault();
       checkIn(service.id);
     }
@@ -100,7 +114,10 @@ function onKey(e) {
     flash($("party-size"));
   } else if (e.key === "n" || e.key === "N") {
     e.preventDefault();
-    callNext();
+    askBeforeCall();
+  } else if (e.key === "r" || e.key === "R") {
+    e.preventDefault();
+    recallCurrent();
   } else if (e.key === "/") {
     e.preventDefault();
     $("ticket-field").focus();

@@ -11,6 +11,8 @@ import { fmtTime, patch } from "/assets/terminal/view.js";
  * stay (that action may never be sent), with a note that one is waiting. */
 function pendingTickets() {
   const pending = new Map();
+  // A no-show still waiting out its undo counts as this device's: nothing more to press on the row.
+  for (const ticket of state.noShowSoon.keys()) pending.set(ticket, { mine: true, kind: "no_show" });
   for (const e of readOutbox()) {
     if (!e.event.ticket) continue;
     const mine = isMine(e);
@@ -21,11 +23,12 @@ function pendingTickets() {
 
 /** The parts of a list row: its marks (party, appointment, a held action) and its buttons. */
 function rowParts(pending) {
-  const label = (a) => (a === "check_out" ? t().checkOut : t().noShow);
+  const label = (a) => ({ check_out: t().checkOut, no_show: t().noShow, transfer: t().transfer })[a];
+  const css = { check_out: "act-out", no_show: "act-noshow", transfer: "act-transfer" };
   return {
     buttons: (ticket, actions) => (pending.get(ticket)?.mine
-      ? h("span", { class: "pending" }, icon("clock"), ` ${t().pending}`)
-      : actions.map((a) => h("button", { type: "button", class: `act ${a === "check_out" ? "act-out" : "act-noshow"}`, dataset: { action: a }, "aria-label": `${label(a)} ${ticket}` }, label(a)))),
+      ? h("span", { class: "pending" }, icon("clock"), ` ${state.noShowSoon.has(ticket) ? t().noShowWaiting : t().pending}`)
+      : actions.map((a) => h("button", { type: "button", class: `act ${css[a]}`, dataset: { action: a }, "aria-label": `${label(a)} ${ticket}` }, label(a)))),
     party: (n) => (n > 1 ? h("span", { class: "party-badge" }, t().persons(n)) : null),
     appt: (a) => (a ? h("span", { class: "appt" }, `${t().appt} ${a}`) : null),
     held: (ticket) => {
@@ -41,19 +44,19 @@ function insideRow(p, parts, pleaseEnter) {
   const state = p.desk
     ? h("span", { class: "called-badge" }, icon("call"), ` ${t().calledTo(p.desk)}`)
     : pleaseEnter.has(p.ticket) ? h("span", { class: "enter-badge" }, icon("enter"), ` ${t().pleaseEnter}`) : null;
-  return h("li", { dataset: { ticket: p.ticket }, class: `row${p.desk ? " is-called" : ""}` },
+  return h("li", { dataset: { ticket: p.ticket, service: p.service }, class: `row${p.desk ? " is-called" : ""}` },
     h("span", { class: "tkt" }, p.ticket),
     h("span", { class: "meta" }, parts.party(p.party_size), state, h("span", { class: "when" }, t().enteredAt(fmtTime(p.entered_at))), parts.appt(p.appointment), parts.held(p.ticket)),
-    h("span", { class: "acts" }, parts.buttons(p.ticket, ["check_out", "no_show"])));
+    h("span", { class: "acts" }, parts.buttons(p.ticket, p.desk ? ["check_out", "no_show"] : ["check_out", "no_show", "transfer"])));
 }
 
 function outsideRow(p, parts) {
-  return h("li", { dataset: { ticket: p.ticket }, class: "row" },
+  return h("li", { dataset: { ticket: p.ticket, service: p.service }, class: "row" },
     h("span", { class: "pos", "aria-hidden": "true" }, p.position),
     h("span", { class: "tkt" }, p.ticket),
     h("span", { class: "meta" }, h("span", { class: "svc-tag" }, serviceName(p.service)), parts.party(p.party_size), parts.eta(p.expected_enter_min),
       h("span", { class: "when" }, t().since(fmtTime(p.since))), parts.appt(p.appointment), parts.held(p.ticket)),
-    h("span", { class: "acts" }, parts.buttons(p.ticket, ["no_show"])));
+    h("span", { class: "acts" }, parts.buttons(p.ticket, ["no_show", "transfer"])));
 }
 
 /** Inside, one group per service in the order of doc.services (then any other key); returns the
@@ -67,7 +70,7 @@ function insideGroups(doc, parts) {
     count += parties.length;
     return h("section", { class: "svc-group", "aria-label": serviceName(id) },
       h("h3", {}, `${serviceName(id)} `, h("span", { class: "count" }, parties.length)),
-      parties.length ? h("ul", {}, parties.map((p) => insideRow(p, parts, pleaseEnter))) : h("p", { class: "note" }, t().none));
+      parties.length ? h("ul", {}, parties.map((p) => insideRow({ ...p, service: id }, parts, pleaseEnter))) : h("p", { class: "note" }, t().none));
   });
   return { groups, count };
 }

@@ -15,6 +15,8 @@ function resultText(r) {
   if (e.kind === "check_out") return t().rCheckedOut(e.ticket);
   if (e.kind === "no_show") return t().rNoShow(e.ticket);
   if (e.kind === "call") return t().rCalled(r.body.ticket, r.body.desk);
+  if (e.kind === "recall") return t().rRecalled(e.ticket, e.desk);
+  if (e.kind === "transfer") return t().rTransferred(e.ticket, serviceName(e.service));
   return describeEvent(e);
 }
 

@@ -2,12 +2,14 @@
 // status strip (sign, headcount, queue), the check-in buttons, the "last ticket" and "last call"
 // boxes and the recent calls; renderAll redraws everything, also the lists and the outbox.
 import { $, forgetRendered, h, replaceIfChanged } from "/assets/dom.js";
-import { applyTexts } from "/assets/i18n.js";
+import { applyCatalogue } from "/assets/i18n.js";
 import { hoursText, serviceName as nameOf } from "/assets/format.js";
-import { TEXT, icon } from "/assets/terminal/text.js";
+import { icon } from "/assets/terminal/text.js";
 import { isMine, readOutbox, sender, serviceName, services, state, stationName, t } from "/assets/terminal/state.js";
 import { fmtTime, patch } from "/assets/terminal/view.js";
 import { renderLists } from "/assets/terminal/lists.js";
+import { availability } from "/assets/terminal/availability.js";
+import { renderCurrent } from "/assets/terminal/current.js";
 import { renderOutbox, renderResults, renderSignInOutbox } from "/assets/terminal/outbox-view.js";
 
 export function renderHeader() {
@@ -64,10 +66,14 @@ function serviceButton(s, i) {
     ? h("span", { class: `svc-est${live.estimated_wait_min == null ? " none" : ""}` }, icon("clock"),
       ` ${live.estimated_wait_min == null ? t().noEstimate : t().estimate(live.estimated_wait_min)}`)
     : null;
-  const extra = s.open
-    ? [h("span", { class: "svc-sub" }, s.hours_today ? hoursText(s.hours_today) : "", state.doc ? ` · ${t().waitingIn(s.waiting_inside, s.waiting_outside)}` : ""), estimate]
-    : [h("span", { class: "svc-sub svc-closed" }, icon("cross"), ` ${t().closed}`)];
-  return h("button", { type: "button", class: `svc${s.open ? "" : " closed"}`, dataset: { service: s.id }, disabled: !s.open, "aria-keyshortcuts": shortcut || null },
+  const { ok, reason } = availability(s);
+  // The last check-in is shown while it is still ahead, so the clerk can warn a party in time.
+  const last = s.last_check_in ? ` · ${t().lastCheckIn(s.last_check_in)}` : "";
+  const extra = ok
+    ? [h("span", { class: "svc-sub" }, s.hours_today ? hoursText(s.hours_today) : "", state.doc ? ` · ${t().waitingIn(s.waiting_inside, s.waiting_outside)}` : ""),
+      last ? h("span", { class: "svc-sub svc-last" }, icon("clock"), ` ${t().lastCheckIn(s.last_check_in)}`) : null, estimate]
+    : [h("span", { class: "svc-sub svc-closed" }, icon("cross"), ` ${reason}`)];
+  return h("button", { type: "button", class: `svc${ok ? "" : " closed"}`, dataset: { service: s.id }, disabled: !ok, "aria-keyshortcuts": shortcut || null },
     h("span", { class: "svc-prefix", "aria-hidden": "true" }, s.prefix || ""),
     h("span", { class: "svc-text" }, h("span", { class: "svc-name" }, nameOf(s)), extra),
     shortcut ? h("kbd", { class: "svc-key", "aria-hidden": "true" }, shortcut) : null);
@@ -166,12 +172,13 @@ export function renderAll() {
   renderResults();
   renderOutbox();
   renderCalls();
+  renderCurrent();
   renderSignInOutbox();
 }
 
 /** Puts the texts in the current language into the page and redraws what the page draws itself. */
 export function applyLanguage() {
-  applyTexts(TEXT, () => {
+  applyCatalogue(() => {
     document.title = `${t().title}${stationName() ? ` — ${stationName()}` : ""} — lobbywatch`;
     $("shortcuts").replaceChildren(...t().shortcuts.map(([k, v]) => h("div", {}, h("dt", {}, h("kbd", {}, k)), h("dd", {}, v))));
     for (const c of ["service-buttons", "inside-list", "outside-list", "results", "calls", "call-service", "outbox-held"]) forgetRendered($(c));

@@ -11,6 +11,9 @@ import { showError } from "/assets/terminal/view.js";
 import { renderAll, renderCalls, renderHeader, renderIssued, renderServices, renderStatus } from "/assets/terminal/render.js";
 import { renderLists } from "/assets/terminal/lists.js";
 import { closeDiscardDialog } from "/assets/terminal/discard.js";
+import { closeCallDialog } from "/assets/terminal/call-confirm.js";
+import { closeTransferDialog } from "/assets/terminal/transfer.js";
+import { noteServerTime, renderCurrent } from "/assets/terminal/current.js";
 
 let closeLive = null;
 
@@ -21,8 +24,9 @@ let closeLive = null;
 function onDocument(doc) {
   if (doc.station !== station) return;
   state.doc = doc;
+  noteServerTime(doc.as_of);
   try {
-    state.cache = { name: doc.name, services: doc.services.map(({ id, name, name_en, prefix, open, hours_today }) => ({ id, name, name_en, prefix, open, hours_today })) };
+    state.cache = { name: doc.name, services: doc.services.map(({ id, name, name_en, prefix, open, hours_today, last_check_in, taking_check_ins }) => ({ id, name, name_en, prefix, open, hours_today, last_check_in, taking_check_ins })) };
     localStorage.setItem(CACHE_SLOT, JSON.stringify(state.cache));
   } catch { /* the cache only helps a reload while offline */ }
   renderHeader();
@@ -31,9 +35,16 @@ function onDocument(doc) {
   renderLists();
   renderCalls();
   renderIssued();
+  renderCurrent();
 }
 
 function onConnection(connection, closed) {
+  // 4401: the service closed the socket because this token was revoked — sign out now, rather
+  // than reconnect for ever while the outbox fills with actions it would refuse.
+  if (connection === "lost" && closed?.code === 4401) {
+    tokenRefused(closed.reason);
+    return;
+  }
   const wasLost = state.conn === "lost";
   state.conn = connection;
   // The server's reason for closing (too many sockets, not reading, …), shown on the stale line.
@@ -43,7 +54,29 @@ function onConnection(connection, closed) {
   if (connection === "open") {
     if (!state.me) verify(state.token, true); // signed in from storage while the service was down
     if (wasLost || readOutbox().length) retryNow();
+  } else {
+    probeToken();
   }
+}
+
+/** A refused upgrade (an unknown or revoked token) looks to the page like a network drop, so
+ * after a drop ask /me once: 401/403 signs out with the service's reason, anything else (the
+ * service is down) keeps the desk working into the outbox. */
+async function probeToken() {
+  const token = state.token;
+  if (!token || state.probing) return;
+  state.probing = true;
+  try {
+    await getJson("/api/v1/me", token);
+  } catch (e) {
+    if (state.token === token && (e.status === 401 || e.status === 403)) {
+      state.probing = false;
+      tokenRefused(e.message);
+      return;
+    }
+  }
+  // Asked again on a later drop only: the socket retries every few seconds.
+  setTimeout(() => { state.probing = false; }, 10000);
 }
 
 function startLive() {
@@ -131,6 +164,8 @@ export function signOut(reason) {
   sender.stop();
   try { sessionStorage.removeItem(DEVICE_SLOT); } catch { /* nothing to forget */ }
   closeDiscardDialog();
+  closeCallDialog();
+  closeTransferDialog();
   // The outbox stays in localStorage: it is sent when the same device signs in again.
   $("app").hidden = true;
   $("sign-in-section").hidden = false;

@@ -2,10 +2,10 @@
 // answer, the latest live document, this tab's recent results, and the outbox with its sender.
 // One small module that every other part imports; nothing here draws the page.
 import { newKey, postEvent, session } from "/assets/common.js";
-import { say, translator } from "/assets/i18n.js";
+import { say } from "/assets/i18n.js";
 import { serviceName as nameOf } from "/assets/format.js";
 import { Outbox, Sender, isMine as mayBeSentBy } from "/assets/outbox.js";
-import { TEXT } from "/assets/terminal/text.js";
+import { t } from "/assets/terminal/text.js";
 
 export const station = decodeURIComponent(location.pathname.split("/").filter(Boolean)[1] || "");
 export const tokenStore = session(`terminal.${station}`);
@@ -22,7 +22,7 @@ export const TICKET_RE = /^[A-Z][0-9]{1,6}$/;
 export const DESK_RE = /^[A-Za-z0-9-]{1,16}$/;
 const SEND_TIMEOUT_MS = 15000;
 
-export const t = translator(TEXT);
+export { t };
 
 function readJson(store, slot, fallback) {
   try {
@@ -45,6 +45,9 @@ export const state = {
   focusServicesOnce: false, // right after signing in, the keyboard starts on the first check-in
   revealUntil: 0, // until when an arriving check-in answer may scroll itself into view
   recent: readJson(sessionStorage, RECENT_SLOT, null) || { issued: null, called: null, results: [] },
+  skew: null, // the service's clock minus this PC's, in ms (current.js)
+  noShowSoon: new Map(), // ticket → { until, timer }: no-shows waiting out their undo (undo.js)
+  probing: false, // asking /me whether a dropped socket means a refused token (session.js)
 };
 
 export function saveRecent() {

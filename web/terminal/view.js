@@ -73,5 +73,7 @@ export function describeEvent(e) {
   const kind = t().kinds[e.kind] || e.kind;
   if (e.kind === "check_in") return `${kind} ${serviceName(e.service)}${e.party_size > 1 ? `, ${t().persons(e.party_size)}` : ""}`;
   if (e.kind === "call") return `${kind} (${t().toDesk(e.desk)}${e.service ? `, ${serviceName(e.service)}` : ""})`;
+  if (e.kind === "recall") return `${kind} ${e.ticket} (${t().toDesk(e.desk)})`;
+  if (e.kind === "transfer") return `${kind} ${e.ticket} → ${serviceName(e.service)}`;
   return `${kind} ${e.ticket || ""}`;
 }

@@ -1,62 +1,85 @@
 //! The `[[devices]]` section: each device's id (the service's own is reserved), role, token
 //! hashes (one, or two while rotating; none shared between devices) and the stations its role
-//! lets it act on, checked against the stations and districts before it.
+//! lets it act on, checked against the stations and districts before it. Every part of every
+//! entry is checked; a device with any error is left out, its errors recorded.
 
 use std::collections::HashSet;
 
 use super::Checker;
 use crate::config::raw::{OneOrMore, RawDevice};
-use crate::config::{ConfigError, Device, District, Role, Scope, Station};
+use crate::config::{ConfigError, Device, District, Role, Scope};
 use crate::domain::{DeviceId, DistrictId, SERVICE_DEVICE, StationId};
 
+/// Every device that passed its checks; `stations` are the ids of the file's stations (an
+/// invalid station is still one a device may name).
 pub(super) fn devices(
     c: &Checker<'_>,
     raw: Vec<RawDevice>,
-    stations: &[Station],
+    stations: &[StationId],
     districts: &[District],
-) -> Result<Vec<Device>, ConfigError> {
+) -> Vec<Device> {
     let mut devices: Vec<Device> = Vec::new();
+    let mut ids: Vec<DeviceId> = Vec::new();
     let mut hashes = HashSet::new();
     for (i, d) in raw.into_iter().enumerate() {
         let key = format!("devices[{i}]");
-        let device = device(c, &key, d, &devices, &mut hashes, stations, districts)?;
-        devices.push(device);
+        let known = Known {
+            stations,
+            districts,
+        };
+        if let Some(device) = device(c, &key, d, &mut ids, &mut hashes, &known) {
+            devices.push(device);
+        }
     }
-    Ok(devices)
+    devices
 }
 
-/// One `[[devices]]` entry; `earlier` are the devices before it, `hashes` every token hash
-/// taken so far (a token must identify one device).
+/// What a device's scope may name: the file's stations and districts.
+struct Known<'a> {
+    stations: &'a [StationId],
+    districts: &'a [District],
+}
+
+/// One `[[devices]]` entry; `ids` are the ids before it, `hashes` every token hash taken so far
+/// (a token must identify one device).
 fn device(
     c: &Checker<'_>,
     key: &str,
     d: RawDevice,
-    earlier: &[Device],
+    ids: &mut Vec<DeviceId>,
     hashes: &mut HashSet<[u8; 32]>,
-    stations: &[Station],
-    districts: &[District],
-) -> Result<Device, ConfigError> {
-    let id = DeviceId::parse(&d.id).map_err(|e| c.err(format!("{key}.id"), e.0))?;
+    known: &Known<'_>,
+) -> Option<Device> {
+    let id = device_id(c, key, &d.id, ids);
+    let tokens_sha256 = c.keep(token_hashes(
+        c,
+        &format!("{key}.token_sha256"),
+        &d.token_sha256,
+        hashes,
+    ));
+    let scope = c.keep(scope(c, key, &d, known));
+    Some(Device {
+        id: id?,
+        role: d.role,
+        scope: scope?,
+        tokens_sha256: tokens_sha256?,
+    })
+}
+
+/// The device's id, when valid, not reserved and not taken by an earlier device (then added to
+/// `ids`).
+fn device_id(c: &Checker<'_>, key: &str, given: &str, ids: &mut Vec<DeviceId>) -> Option<DeviceId> {
+    let id = c.keep(DeviceId::parse(given).map_err(|e| c.err(format!("{key}.id"), e.0)))?;
     if id.as_str() == SERVICE_DEVICE {
-        return Err(c.err(
+        c.report(c.err(
             format!("{key}.id"),
             format!("'{id}' is reserved for the service's own events; choose another id"),
         ));
+        return None;
     }
-    c.defined_once(
-        &format!("{key}.id"),
-        "device",
-        &id,
-        earlier.iter().map(|x| &x.id),
-    )?;
-    let tokens_sha256 = token_hashes(c, &format!("{key}.token_sha256"), &d.token_sha256, hashes)?;
-    let scope = scope(c, key, &d, stations, districts)?;
-    Ok(Device {
-        id,
-        role: d.role,
-        scope,
-        tokens_sha256,
-    })
+    c.keep(c.defined_once(&format!("{key}.id"), "device", &id, ids.iter()))?;
+    ids.push(id.clone());
+    Some(id)
 }
 
 /// One hash, or two while rotating; each 64 hex digits and not used by any other device.
@@ -103,8 +126,7 @@ fn scope(
     c: &Checker<'_>,
     key: &str,
     d: &RawDevice,
-    stations: &[Station],
-    districts: &[District],
+    known: &Known<'_>,
 ) -> Result<Scope, ConfigError> {
     let given = [
         d.station.is_some(),
@@ -119,7 +141,7 @@ fn scope(
         Role::Terminal | Role::Display => match (&d.station, given) {
             (Some(s), 1) => Ok(Scope::Station(known_station(
                 c,
-                stations,
+                known.stations,
                 s,
                 format!("{key}.station"),
             )?)),
@@ -132,7 +154,7 @@ fn scope(
             key,
             "a guard needs exactly one of `districts = [..]`, `stations = [..]` or `all = true`",
         )),
-        Role::Guard => guard_scope(c, key, d, stations, districts),
+        Role::Guard => guard_scope(c, key, d, known),
         Role::Admin | Role::Metrics if given != 0 => Err(c.err(
             key,
             "an admin or metrics device has no station scope; remove station/stations/districts/all",
@@ -146,17 +168,16 @@ fn guard_scope(
     c: &Checker<'_>,
     key: &str,
     d: &RawDevice,
-    stations: &[Station],
-    districts: &[District],
+    known: &Known<'_>,
 ) -> Result<Scope, ConfigError> {
     if let Some(list) = &d.stations {
         let ids = each(list, &format!("{key}.stations"), |s, k| {
-            known_station(c, stations, s, k)
+            known_station(c, known.stations, s, k)
         })?;
         Ok(Scope::Stations(ids))
     } else if let Some(list) = &d.districts {
         let ids = each(list, &format!("{key}.districts"), |s, k| {
-            known_district(c, districts, s, k)
+            known_district(c, known.districts, s, k)
         })?;
         Ok(Scope::Districts(ids))
     } else if d.all == Some(true) {
@@ -180,14 +201,14 @@ fn each<T>(
 
 fn known_station(
     c: &Checker<'_>,
-    stations: &[Station],
+    stations: &[StationId],
     s: &str,
     key: String,
 ) -> Result<StationId, ConfigError> {
     stations
         .iter()
-        .find(|x| x.id.as_str() == s)
-        .map(|x| x.id.clone())
+        .find(|x| x.as_str() == s)
+        .cloned()
         .ok_or_else(|| c.err(key, format!("unknown station '{s}'")))
 }
 

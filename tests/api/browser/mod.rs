@@ -28,6 +28,10 @@ use serde_json::{Value, json};
 
 use crate::helpers::{ServerProcess, status_at, write_config};
 
+mod dashboard;
+mod display;
+mod public;
+
 /// A chromedriver process; each [`Browser::session`] is a fresh headless Chromium.
 struct Browser {
     driver: Child,
@@ -702,3 +706,5 @@ async fn screenshots() {
     c.execute("window.scrollTo(0, 0)", vec![]).await.unwrap();
     shot("terminal", c).await;
 }
+
+mod terminal;
