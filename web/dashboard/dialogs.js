@@ -156,7 +156,7 @@ async function acknowledge(st, li, button) {
   if (status >= 200 && status < 300) {
     st.result = { ok: true, text: tr("dashboard.ackDone", { what, at: fmtTime(serverNow(), st.doc?.timezone) }) + (replayed ? tr("dashboard.replayed") : ""), at: Date.now() };
   } else {
-    st.result = { ok: false, text: inFlight ? tr("dashboard.inFlight") : `⚠ ${body.detail || body.title || `HTTP ${status}`}`, at: Date.now() };
+    st.result = { ok: false, text: inFlight ? tr("dashboard.inFlight") : `⚠ ${say(body.code, body.params, body.detail || body.title || `HTTP ${status}`)}`, at: Date.now() };
   }
   renderResult(st);
 }
