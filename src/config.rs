@@ -98,6 +98,10 @@ pub struct Operations {
     pub long_inside_min: u32,
     /// An estimated wait above this many minutes alerts the guards.
     pub long_wait_min: u32,
+    /// An at-cap, gathering or long-wait alert whose condition stops holding clears only after
+    /// this many minutes without it (holding again meanwhile, it is the same alert); 0 clears
+    /// at once. Over cap always clears at once.
+    pub alert_settle_min: u32,
 }
 
 impl Default for Operations {
@@ -113,6 +117,7 @@ impl Default for Operations {
             cleaning_every_visitors: 50,
             long_inside_min: 120,
             long_wait_min: 60,
+            alert_settle_min: 5,
         }
     }
 }

@@ -39,7 +39,7 @@ pub mod waits;
 
 pub use desks::CALLS_KEPT;
 pub use documents::check_config_part;
-pub use outcome::{Outcome, Place, Refusal};
+pub use outcome::{Outcome, Place, REFUSALS, Refusal};
 pub use state::{SNAPSHOT_VERSION, Snapshot};
 
 use crate::capacity::Capacity;
@@ -115,6 +115,10 @@ impl Station {
     /// Visitors inside: every party inside plus the guards' corrections.
     pub fn headcount(&self) -> u32 {
         self.state.inside.iter().map(|p| p.size.get()).sum::<u32>() + self.state.corrections
+    }
+    /// How long a damped alert settles before it clears (`[operations] alert_settle_min`).
+    fn alert_settle(&self) -> chrono::Duration {
+        chrono::Duration::minutes(i64::from(self.config.operations.alert_settle_min))
     }
     /// Alerts raised and not yet cleared (acknowledged or not), oldest first.
     pub fn open_alerts(&self) -> &[crate::domain::Alert] {
@@ -250,7 +254,10 @@ impl Station {
             self.state.over_cap_cause = None;
         }
         let holding = self.conditions(at);
-        self.state.alerts.reconcile(holding, self.state.seq, at);
+        let settle = self.alert_settle();
+        self.state
+            .alerts
+            .reconcile(holding, self.state.seq, at, settle);
         self.state.history.record(Sample {
             at,
             headcount: self.headcount(),

@@ -8,6 +8,9 @@ export async function getJson(path, token) {
   if (!response.ok) {
     const error = new Error(body.detail || `${response.status} ${response.statusText}`);
     error.status = response.status;
+    // The problem's code and params, for a page to say it in its language.
+    error.code = body.code;
+    error.params = body.params;
     throw error;
   }
   return body;

@@ -6,7 +6,7 @@
 // and today's cleaning), cleaning (its dialog) and dialogs (the guard's other actions).
 import { getJson, live, session, withToken } from "/assets/common.js";
 import { $, h } from "/assets/dom.js";
-import { applyCatalogue, languagePicker, loadCatalogue, tr } from "/assets/i18n.js";
+import { applyCatalogue, languagePicker, loadCatalogue, say, tr } from "/assets/i18n.js";
 import { trOr } from "/assets/dashboard/text.js";
 import { current, newSession, noteServerTime, serverNow, setCurrent, whenExpired } from "/assets/dashboard/session.js";
 import { levelOf, outsideCount, scheduleSort } from "/assets/dashboard/sort.js";
@@ -76,7 +76,8 @@ async function signIn(token, fromStorage) {
       return;
     }
     tokenStore.clear();
-    showSignIn(e.status === 401 ? tr("dashboard.badToken", { d: e.message }) : e.message);
+    const why = say(e.code, e.params, e.message);
+    showSignIn(e.status === 401 ? tr("dashboard.badToken", { d: why }) : why);
     return;
   }
   if (me.role !== "guard") {

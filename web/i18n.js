@@ -138,12 +138,30 @@ export function has(key) {
   return lookup(texts, key) !== undefined || lookup(fallbackTexts, key) !== undefined;
 }
 
-/** Nested messages in `params` (an over-cap alert's cause) become their own sentences first. */
+function isMessage(value) {
+  return value && typeof value === "object" && !Array.isArray(value) && typeof value.code === "string";
+}
+
+/** One param as a sentence part: a nested message (an over-cap alert's cause, a preset reason)
+ * in this language; a list item that is a plain object (a due surface) by `messages.<name>.item`. */
+function sayParam(name, value) {
+  if (isMessage(value)) return say(value.code, value.params, value.detail ?? "");
+  if (Array.isArray(value)) {
+    const items = value.map((item) => (item && typeof item === "object" && !isMessage(item)
+      ? say(`${name}.item`, item, "") : sayParam(name, item)));
+    return new Intl.ListFormat(locale(), { type: "conjunction" }).format(items.map(String));
+  }
+  return value;
+}
+
+/** The params of a message ready to fill in: each part rendered, and a name with an English
+ * twin (`service_name` / `service_name_en`) in the language's choice of the two. */
 function sayParams(params) {
   const out = {};
+  const english = namesIn() === "en";
   for (const [name, value] of Object.entries(params ?? {})) {
-    const nested = value && typeof value === "object" && !Array.isArray(value) && typeof value.code === "string";
-    out[name] = nested ? say(value.code, value.params, value.detail ?? "") : value;
+    const twin = params[`${name}_en`];
+    out[name] = sayParam(name, english && twin !== undefined ? twin : value);
   }
   return out;
 }

@@ -132,7 +132,7 @@ pub(super) struct RawLimits {
 }
 
 /// `[operations]`; every key is optional and falls back to [`super::Operations::default`].
-/// The two margins may be 0 (no margin); the rest are counts and periods of at least 1.
+/// The two margins and the alerts' settle period may be 0 (none); the rest are counts and periods of at least 1.
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawOperations {
@@ -144,6 +144,7 @@ pub(super) struct RawOperations {
     pub cleaning_every_visitors: Option<NonZeroU32>,
     pub long_inside_min: Option<NonZeroU32>,
     pub long_wait_min: Option<NonZeroU32>,
+    pub alert_settle_min: Option<u32>,
 }
 
 /// `{ date = "2026-12-24", hours = "08:00-12:00", reason = "Julaften" }`; no `hours` (or `""`)

@@ -229,6 +229,7 @@ fn operations(c: &Checker<'_>, raw: RawOperations) -> Operations {
             .map_or(d.cleaning_every_visitors, Into::into),
         long_inside_min: raw.long_inside_min.map_or(d.long_inside_min, Into::into),
         long_wait_min: raw.long_wait_min.map_or(d.long_wait_min, Into::into),
+        alert_settle_min: raw.alert_settle_min.unwrap_or(d.alert_settle_min),
     }
 }
 

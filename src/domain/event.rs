@@ -125,7 +125,13 @@ pub enum Event {
     /// and its place in time.
     Transfer { ticket: Ticket, service: ServiceId },
     /// A guard counts people inside that no ticket accounts for (or removes such a count).
-    Correction { delta: Delta, reason: Reason },
+    Correction {
+        delta: Delta,
+        /// Why: a preset code (`counted_at_door`, `companion_without_ticket`, `interpreter`,
+        /// `untracked_left`; `domain/reasons.rs`), which pages show in their language, or free
+        /// text, kept as typed.
+        reason: Reason,
+    },
     /// A contact surface was cleaned.
     Cleaned { surface: Surface },
     /// A guard lets the head of the outside queue — or a named ticket — in past the cap, for a
@@ -133,6 +139,9 @@ pub enum Event {
     Override {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         ticket: Option<Ticket>,
+        /// Why: a preset code (`wheelchair_user`, `urgent_travel_document`,
+        /// `elderly_or_unwell`; `domain/reasons.rs`), which pages show in their language, or
+        /// free text, kept as typed.
         reason: Reason,
     },
     /// A guard acknowledges an alert. `by` is the guard's device, taken from its token.

@@ -7,6 +7,8 @@
 pub mod alert;
 pub mod event;
 pub mod ids;
+pub mod message;
+pub mod reasons;
 pub mod rule;
 pub mod status;
 pub mod timestamp;

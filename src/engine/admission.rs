@@ -11,6 +11,7 @@ use super::state::Party;
 use super::{Mode, Outcome, Place, Refusal, Station};
 use crate::config;
 use crate::domain::event::Appointment;
+use crate::domain::message::{self, Message};
 use crate::domain::{PartySize, ServiceId, Ticket};
 use crate::hours::Basis;
 
@@ -37,12 +38,12 @@ impl Station {
             self.check_taking_check_ins(spec, at)?;
         }
         if size.get() > self.capacity.cap {
-            return Err(Refusal::PartyTooLarge(format!(
-                "a party of {} is larger than this room's cap of {} at {} m distancing; serve the party outside the waiting room or split it over several tickets",
-                size.get(),
-                self.capacity.cap,
-                self.capacity.distancing_m
-            )));
+            return Err(Refusal::PartyTooLarge(
+                Message::new("party_too_large")
+                    .with("party", size.get())
+                    .with("cap", self.capacity.cap)
+                    .with("distancing_m", self.capacity.distancing_m),
+            ));
         }
         let number = self.state.numbers.entry(service.clone()).or_insert(0);
         *number += 1;
@@ -85,32 +86,36 @@ impl Station {
     ) -> Result<(), Refusal> {
         let local = at.with_timezone(&self.config.timezone).naive_local();
         if !spec.hours.is_open(local) {
-            let next = spec.hours.next_opening(local).map_or_else(
-                || "it has no opening hours in the coming month".to_owned(),
+            let opens = spec.hours.next_opening(local).map_or_else(
+                || Message::new("opens.not_soon"),
                 |t| {
+                    let time = t.format("%H:%M").to_string();
                     if t.date() == local.date() {
-                        format!("it opens again at {}", t.format("%H:%M"))
+                        Message::new("opens.today").with("time", time)
                     } else {
-                        format!(
-                            "it opens {} at {}",
-                            weekday_en(t.weekday()),
-                            t.format("%H:%M")
-                        )
+                        Message::new("opens.on_day")
+                            .with("weekday", message::weekday(t.weekday()).to_value())
+                            .with("time", time)
                     }
                 },
             );
-            let why = match spec.hours.on(local.date()).1 {
-                Basis::Weekly => String::new(),
-                Basis::Holiday { name, name_en } => format!(", {name_en} ({name})"),
-                Basis::Exception { reason } => format!(", {reason}"),
+            let basis = match spec.hours.on(local.date()).1 {
+                Basis::Weekly => Message::new("closed_basis.weekly"),
+                Basis::Holiday { name, name_en } => Message::new("closed_basis.holiday")
+                    .with("name", name)
+                    .with("name_en", name_en),
+                Basis::Exception { reason } => {
+                    Message::new("closed_basis.exception").with("reason", reason)
+                }
             };
-            return Err(Refusal::ServiceClosed(format!(
-                "{} at {} is closed now ({} {}{why}); {next}",
-                spec.name_en,
-                self.config.name,
-                local.format("%a %H:%M"),
-                self.config.timezone
-            )));
+            return Err(Refusal::ServiceClosed(
+                self.service_message("service_closed.now", spec)
+                    .with("weekday", message::weekday(local.weekday()).to_value())
+                    .with("time", local.format("%H:%M").to_string())
+                    .with("timezone", self.config.timezone.to_string())
+                    .with("basis", basis.to_value())
+                    .with("opens", opens.to_value()),
+            ));
         }
         let last = self.config.operations.last_admission_min;
         if let Some(range) = spec.hours.open_range(local) {
@@ -118,18 +123,24 @@ impl Station {
             // A range ending at 24:00 runs on into the next day: not a closing.
             if range.end < 24 * 60 && u32::from(minute) + last >= u32::from(range.end) {
                 let last_in = range.end.saturating_sub(last as u16);
-                return Err(Refusal::ServiceClosed(format!(
-                    "{} at {} takes its last check-in {last} minutes before closing ({:02}:{:02}, closing {:02}:{:02})",
-                    spec.name_en,
-                    self.config.name,
-                    last_in / 60,
-                    last_in % 60,
-                    range.end / 60,
-                    range.end % 60
-                )));
+                return Err(Refusal::ServiceClosed(
+                    self.service_message("service_closed.last_check_in", spec)
+                        .with("minutes", last)
+                        .with("last_check_in", clock(last_in))
+                        .with("closing", clock(range.end)),
+                ));
             }
         }
         Ok(())
+    }
+
+    /// A message about `spec` at this station: its id, both its names and the station's name.
+    pub(super) fn service_message(&self, code: &str, spec: &config::Service) -> Message {
+        Message::new(code)
+            .with("service", spec.id.as_str())
+            .with("service_name", spec.name.as_str())
+            .with("service_name_en", spec.name_en.as_str())
+            .with("station", self.config.name.as_str())
     }
 
     /// `override`: a guard lets `ticket` (or the head of the queue) in past the cap.
@@ -142,16 +153,17 @@ impl Station {
         let outside = &self.state.outside;
         let i = match ticket {
             Some(t) => outside.iter().position(|p| p.ticket == t).ok_or_else(|| {
-                Refusal::NothingToOverride(if self.state.inside.iter().any(|p| p.ticket == t) {
-                    format!("{t} is already inside")
+                let code = if self.state.inside.iter().any(|p| p.ticket == t) {
+                    "nothing_to_override.inside"
                 } else {
-                    format!("{t} is not waiting outside")
-                })
+                    "nothing_to_override.not_outside"
+                };
+                Refusal::NothingToOverride(Message::new(code).with("ticket", t.to_string()))
             })?,
             None if outside.is_empty() => {
-                return Err(Refusal::NothingToOverride(
-                    "nobody is waiting outside".to_owned(),
-                ));
+                return Err(Refusal::NothingToOverride(Message::new(
+                    "nothing_to_override.empty",
+                )));
             }
             None => 0,
         };
@@ -187,15 +199,7 @@ impl Station {
     }
 }
 
-fn weekday_en(w: chrono::Weekday) -> &'static str {
-    use chrono::Weekday::*;
-    match w {
-        Mon => "Monday",
-        Tue => "Tuesday",
-        Wed => "Wednesday",
-        Thu => "Thursday",
-        Fri => "Friday",
-        Sat => "Saturday",
-        Sun => "Sunday",
-    }
+/// Minutes after midnight as `HH:MM`.
+fn clock(minute: u16) -> String {
+    format!("{:02}:{:02}", minute / 60, minute % 60)
 }

@@ -13,14 +13,28 @@
 
 use std::collections::VecDeque;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::DeviceId;
-pub use crate::domain::alert::{Alert, AlertState, Condition};
+pub use crate::domain::alert::{ALERTS, Alert, AlertState, Condition};
+use crate::domain::message::Message;
 
 /// How many cleared alerts the status document keeps (the log keeps them all).
 pub const CLEARED_KEPT: usize = 20;
+
+/// Whether an alert on `condition` whose condition stopped holding settles rather than clears.
+fn may_settle(condition: &Condition, settle: Duration, over_cap: bool) -> bool {
+    condition.is_damped()
+        && settle > Duration::zero()
+        && !(over_cap && *condition == Condition::AtCap)
+}
+
+/// Gives `alert` `message`, and the English detail rendered from it.
+fn set_message(alert: &mut Alert, message: Message) {
+    alert.detail = message.english(ALERTS);
+    alert.message = message;
+}
 
 /// Why an acknowledgement was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,50 +54,70 @@ pub struct Alerts {
 }
 
 impl Alerts {
-    /// Makes the open alerts match `holding` (each condition with its detail): raises new ones
+    /// Makes the open alerts match `holding` (each condition with its message): raises new ones
     /// (each with the next id; `seq` is the event that raised them), clears those whose
-    /// condition no longer holds. An open alert whose detail
-    /// changed keeps its id and state and takes the new detail. Returns whether anything changed.
+    /// condition no longer holds. An open alert whose message changed keeps its id and state and
+    /// takes the new message. A damped alert ([`Condition::is_damped`]) whose condition stops
+    /// holding settles for `settle` first (none when zero): it clears only once the condition
+    /// has been absent that long, and if it holds again meanwhile it is the same alert. Returns
+    /// whether anything changed.
     pub fn reconcile(
         &mut self,
-        holding: Vec<(Condition, String)>,
+        holding: Vec<(Condition, Message)>,
         seq: u64,
         at: DateTime<Utc>,
+        settle: Duration,
     ) -> bool {
+        let over_cap = holding.iter().any(|(c, _)| *c == Condition::OverCap);
         let mut changed = false;
         let mut still_open = Vec::with_capacity(self.open.len());
         for mut alert in std::mem::take(&mut self.open) {
             match holding.iter().find(|(c, _)| *c == alert.condition) {
-                Some((_, detail)) => {
-                    if alert.detail != *detail {
-                        alert.detail.clone_from(detail);
+                Some((_, message)) => {
+                    changed |= alert.settles_at.take().is_some();
+                    if alert.message != *message {
+                        set_message(&mut alert, message.clone());
                         changed = true;
                     }
                     still_open.push(alert);
                 }
+                // Over cap supersedes a full room at once.
+                None if may_settle(&alert.condition, settle, over_cap) => match alert.settles_at {
+                    None => {
+                        alert.settles_at = Some(at + settle);
+                        still_open.push(alert);
+                        changed = true;
+                    }
+                    Some(deadline) if at < deadline => still_open.push(alert),
+                    Some(_) => {
+                        self.clear(alert, at);
+                        changed = true;
+                    }
+                },
                 None => {
-                    alert.state = AlertState::Cleared;
-                    alert.cleared_at = Some(at);
-                    self.cleared.push_front(alert);
-                    self.cleared.truncate(CLEARED_KEPT);
+                    self.clear(alert, at);
                     changed = true;
                 }
             }
         }
-        for (condition, detail) in holding {
+        for (condition, message) in holding {
             if !still_open.iter().any(|a| a.condition == condition) {
                 self.raised += 1;
-                still_open.push(Alert {
+                let mut alert = Alert {
                     id: self.raised,
                     raised_by_seq: seq,
                     condition,
                     state: AlertState::Active,
                     since: at,
-                    detail,
+                    message: Message::new(""),
+                    detail: String::new(),
+                    settles_at: None,
                     acknowledged_by: None,
                     acknowledged_at: None,
                     cleared_at: None,
-                });
+                };
+                set_message(&mut alert, message);
+                still_open.push(alert);
                 changed = true;
             }
         }
@@ -91,16 +125,26 @@ impl Alerts {
         changed
     }
 
-    /// Whether reconciling with `holding` would change anything (the clock's question: is a
-    /// `clock` event worth logging now?).
-    pub fn would_change(&self, holding: &[(Condition, String)]) -> bool {
-        holding.len() != self.open.len()
-            || holding.iter().any(|(c, d)| {
-                !self
-                    .open
-                    .iter()
-                    .any(|a| a.condition == *c && a.detail == *d)
-            })
+    /// Moves `alert` to the cleared, as of `at`.
+    fn clear(&mut self, mut alert: Alert, at: DateTime<Utc>) {
+        alert.state = AlertState::Cleared;
+        alert.settles_at = None;
+        alert.cleared_at = Some(at);
+        self.cleared.push_front(alert);
+        self.cleared.truncate(CLEARED_KEPT);
+    }
+
+    /// Whether reconciling with `holding` at `at` would change anything (the clock's question:
+    /// is a `clock` event worth logging now?). It answers by reconciling a copy, so a settling
+    /// alert's deadline counts exactly as [`Alerts::reconcile`] counts it, and a replay clears
+    /// it at the same moment.
+    pub fn would_change(
+        &self,
+        holding: &[(Condition, Message)],
+        at: DateTime<Utc>,
+        settle: Duration,
+    ) -> bool {
+        self.clone().reconcile(holding.to_vec(), 0, at, settle)
     }
 
     /// Checks that alert `id` may be acknowledged, without changing anything.
@@ -148,13 +192,39 @@ mod tests {
         DateTime::from_timestamp(1_790_000_000 + s, 0).unwrap()
     }
 
+    fn at_cap(n: u32) -> (Condition, Message) {
+        (
+            Condition::AtCap,
+            Message::new("alert.at_cap")
+                .with("headcount", n)
+                .with("cap", n),
+        )
+    }
+
+    fn gathering(people: u32) -> (Condition, Message) {
+        (
+            Condition::Gathering,
+            Message::new("alert.gathering")
+                .with("people", people)
+                .with("threshold", 10),
+        )
+    }
+
+    const NOW: Duration = Duration::zero();
+
+    fn settle() -> Duration {
+        Duration::minutes(5)
+    }
+
     #[test]
     fn conditions_raise_acknowledge_and_clear() {
         let mut a = Alerts::default();
-        assert!(a.reconcile(vec![(Condition::AtCap, "3 / 3".into())], 7, t(0)));
-        assert!(!a.reconcile(vec![(Condition::AtCap, "3 / 3".into())], 8, t(1)));
+        assert!(a.reconcile(vec![at_cap(3)], 7, t(0), NOW));
+        assert!(!a.reconcile(vec![at_cap(3)], 8, t(1), NOW));
         assert_eq!(a.open()[0].id, 1);
         assert_eq!(a.open()[0].raised_by_seq, 7);
+        assert_eq!(a.open()[0].message.code, "alert.at_cap");
+        assert_eq!(a.open()[0].detail, "3 / 3: new arrivals wait outside");
         let guard = DeviceId::parse("oslo-guard").unwrap();
         assert_eq!(a.check_acknowledge(1), Ok(()));
         a.acknowledge(1, &guard, t(2));
@@ -165,8 +235,9 @@ mod tests {
                 by: guard.clone()
             })
         );
-        // Over cap replaces at cap.
-        assert!(a.reconcile(vec![(Condition::OverCap, "4 / 3".into())], 9, t(3)));
+        // Over cap replaces at cap, at once even when alerts settle.
+        let over = (Condition::OverCap, Message::new("alert.over_cap"));
+        assert!(a.reconcile(vec![over], 9, t(3), settle()));
         let list = a.listing();
         assert_eq!(list[0].condition, Condition::OverCap);
         assert_eq!(list[0].state, AlertState::Active);
@@ -178,26 +249,20 @@ mod tests {
     }
 
     #[test]
-    fn a_changed_detail_keeps_the_alert() {
+    fn a_changed_message_keeps_the_alert() {
         let mut a = Alerts::default();
-        a.reconcile(vec![(Condition::Gathering, "10 outside".into())], 1, t(0));
-        assert!(a.would_change(&[(Condition::Gathering, "12 outside".into())]));
-        assert!(a.reconcile(vec![(Condition::Gathering, "12 outside".into())], 2, t(1)));
+        a.reconcile(vec![gathering(10)], 1, t(0), NOW);
+        assert!(a.would_change(&[gathering(12)], t(1), NOW));
+        assert!(a.reconcile(vec![gathering(12)], 2, t(1), NOW));
         assert_eq!(a.open()[0].id, 1);
-        assert_eq!(a.open()[0].detail, "12 outside");
+        assert_eq!(a.open()[0].message.params["people"], 12);
+        assert!(a.open()[0].detail.starts_with("12 people queued outside"));
     }
 
     #[test]
     fn alerts_raised_together_have_their_own_ids() {
         let mut a = Alerts::default();
-        a.reconcile(
-            vec![
-                (Condition::AtCap, String::new()),
-                (Condition::Gathering, String::new()),
-            ],
-            5,
-            t(0),
-        );
+        a.reconcile(vec![at_cap(3), gathering(10)], 5, t(0), NOW);
         let ids: Vec<u64> = a.open().iter().map(|x| x.id).collect();
         assert_eq!(ids, [1, 2]);
         assert!(a.open().iter().all(|x| x.raised_by_seq == 5));
@@ -207,9 +272,57 @@ mod tests {
     fn only_the_last_cleared_are_kept() {
         let mut a = Alerts::default();
         for i in 0..(CLEARED_KEPT as u64 + 5) {
-            a.reconcile(vec![(Condition::AtCap, String::new())], i * 2, t(0));
-            a.reconcile(vec![], i * 2 + 1, t(1));
+            a.reconcile(vec![at_cap(3)], i * 2, t(0), NOW);
+            a.reconcile(vec![], i * 2 + 1, t(1), NOW);
         }
         assert_eq!(a.listing().len(), CLEARED_KEPT);
+    }
+
+    #[test]
+    fn a_full_room_that_fills_again_within_the_settle_period_is_one_alert() {
+        let mut a = Alerts::default();
+        a.reconcile(vec![at_cap(3)], 1, t(0), settle());
+        let guard = DeviceId::parse("oslo-guard").unwrap();
+        a.acknowledge(1, &guard, t(10));
+        // One leaves: the alert settles rather than clears.
+        assert!(a.reconcile(vec![], 2, t(60), settle()));
+        assert_eq!(a.open()[0].settles_at, Some(t(60) + settle()));
+        // Nothing changes while it settles.
+        assert!(!a.would_change(&[], t(200), settle()));
+        // Full again: the same alert, still acknowledged, no longer settling.
+        assert!(a.reconcile(vec![at_cap(3)], 3, t(240), settle()));
+        let open = a.open();
+        assert_eq!((open.len(), open[0].id), (1, 1));
+        assert_eq!(open[0].state, AlertState::Acknowledged);
+        assert_eq!(open[0].settles_at, None);
+    }
+
+    #[test]
+    fn a_settling_alert_clears_when_its_deadline_passes_and_the_clock_says_so() {
+        let mut a = Alerts::default();
+        a.reconcile(vec![gathering(10)], 1, t(0), settle());
+        a.reconcile(vec![], 2, t(60), settle());
+        let deadline = t(60) + settle();
+        assert!(!a.would_change(&[], deadline - Duration::seconds(1), settle()));
+        assert!(a.would_change(&[], deadline, settle()));
+        assert!(a.reconcile(vec![], 3, deadline, settle()));
+        assert!(a.open().is_empty());
+        assert_eq!(a.listing()[0].cleared_at, Some(deadline));
+        assert_eq!(a.listing()[0].settles_at, None);
+        // Raised again later: a new alert.
+        a.reconcile(vec![gathering(10)], 4, deadline + settle(), settle());
+        assert_eq!(a.open()[0].id, 2);
+    }
+
+    #[test]
+    fn over_cap_and_undamped_kinds_clear_at_once_and_zero_turns_damping_off() {
+        let mut a = Alerts::default();
+        let over = (Condition::OverCap, Message::new("alert.over_cap"));
+        a.reconcile(vec![over], 1, t(0), settle());
+        a.reconcile(vec![], 2, t(1), settle());
+        assert!(a.open().is_empty());
+        a.reconcile(vec![at_cap(3)], 3, t(2), NOW);
+        a.reconcile(vec![], 4, t(3), NOW);
+        assert!(a.open().is_empty());
     }
 }

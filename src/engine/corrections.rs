@@ -10,6 +10,7 @@ use super::state::SurfaceUse;
 use super::{Refusal, Station};
 use crate::domain::DeviceId;
 use crate::domain::event::Delta;
+use crate::domain::message::Message;
 
 impl Station {
     /// `correction`: people counted in (or out) without a ticket. The count never goes below
@@ -18,10 +19,13 @@ impl Station {
         let corrections = self.state.corrections;
         let next = i64::from(corrections) + i64::from(delta.get());
         if next < 0 {
-            return Err(Refusal::CorrectionBelowZero(format!(
-                "only {corrections} uncounted people are recorded inside, so {} cannot be removed; check out the ticket of a party that left instead",
-                -delta.get()
-            )));
+            return Err(Refusal::CorrectionBelowZero(
+                // `n` picks the plural form of the pages' sentence.
+                Message::new("correction_below_zero")
+                    .with("recorded", corrections)
+                    .with("n", corrections)
+                    .with("removing", -delta.get()),
+            ));
         }
         self.state.corrections = next as u32;
         Ok(())
@@ -45,10 +49,12 @@ impl Station {
         let alerts = &mut self.state.alerts;
         alerts.check_acknowledge(alert).map_err(|r| {
             Refusal::Alert(match r {
-                AckRefusal::Unknown(id) => format!("there is no alert {id} at this station"),
-                AckRefusal::Cleared(id) => format!("alert {id} has already cleared"),
+                AckRefusal::Unknown(id) => Message::new("alert.unknown").with("alert", id),
+                AckRefusal::Cleared(id) => Message::new("alert.already_cleared").with("alert", id),
                 AckRefusal::AlreadyAcknowledged { id, by } => {
-                    format!("alert {id} was already acknowledged by {by}")
+                    Message::new("alert.already_acknowledged")
+                        .with("alert", id)
+                        .with("by", by.as_str())
                 }
             })
         })?;

@@ -52,7 +52,7 @@ impl Station {
         }
         self.state
             .alerts
-            .would_change(&self.conditions(now))
+            .would_change(&self.conditions(now), now, self.alert_settle())
             .then_some(Event::Clock)
     }
 

@@ -7,6 +7,7 @@
 use chrono::{DateTime, Utc};
 
 use super::{Outcome, Refusal, Station};
+use crate::domain::message::Message;
 use crate::domain::status::CallRecord;
 use crate::domain::{DeskId, ServiceId, Ticket};
 
@@ -22,22 +23,28 @@ impl Station {
         at: DateTime<Utc>,
         outcome: &mut Outcome,
     ) -> Result<(), Refusal> {
-        if let Some(s) = service {
-            if !self.config.services.iter().any(|x| &x.id == s) {
-                return Err(Refusal::UnknownService(s.clone()));
-            }
-        }
-        let next = self
+        let spec = match service {
+            Some(s) => Some(
+                self.config
+                    .services
+                    .iter()
+                    .find(|x| &x.id == s)
+                    .ok_or_else(|| Refusal::UnknownService(s.clone()))?,
+            ),
+            None => None,
+        };
+        let Some(i) = self
             .state
             .inside
-            .iter_mut()
-            .find(|p| p.desk.is_none() && service.is_none_or(|s| &p.service == s))
-            .ok_or_else(|| {
-                Refusal::NothingToCall(match service {
-                    Some(s) => format!("no ticket for '{s}' is waiting inside"),
-                    None => "no ticket is waiting inside".to_owned(),
-                })
-            })?;
+            .iter()
+            .position(|p| p.desk.is_none() && service.is_none_or(|s| &p.service == s))
+        else {
+            return Err(Refusal::NothingToCall(match spec {
+                Some(spec) => self.service_message("nothing_to_call.service", spec),
+                None => Message::new("nothing_to_call.any"),
+            }));
+        };
+        let next = &mut self.state.inside[i];
         next.desk = Some(desk.clone());
         next.called_at = Some(at);
         next.asked_in = false;

@@ -15,11 +15,12 @@ use super::alerts::{CLEARED_KEPT, Condition};
 use super::desks::CALLS_KEPT;
 use super::waits::{self, Pace, wait_minutes};
 use crate::domain::alert::{Alert, AlertState};
+use crate::domain::message::Message;
 use crate::domain::status::{
     CLEANING_LISTED, CapBasis, CleaningRecord, INSIDE_LISTED, InsideParty, OPEN_ALERTS_LISTED,
     OUTSIDE_LISTED, OutsideParty, PublicStatus, ServiceStatus, Sign, StationStatus,
 };
-use crate::domain::{Event, ServiceId};
+use crate::domain::{Event, ServiceId, reasons};
 
 /// The largest a serialized party outside can be: its appointment is 64 characters of up to 4
 /// bytes in UTF-8 (256), a service id 64, a ticket a prefix and 10 digits, a time 30, the
@@ -27,9 +28,15 @@ use crate::domain::{Event, ServiceId};
 pub const OUTSIDE_PARTY_MAX: usize = 640;
 /// A party inside: as outside, with three times and a 16-byte desk instead of the service.
 pub const INSIDE_PARTY_MAX: usize = 768;
-/// An alert: a surface (256) or ticket or service, a detail that may repeat the surface or a
-/// service's name, a device id (up to 256 bytes) that acknowledged it, three times.
-pub const ALERT_MAX: usize = 2048;
+/// An alert: a ticket or service and its names, in params and again in the detail (an
+/// over-cap cause's reason of up to 200 characters of up to 4 bytes, twice), a device id (up to
+/// 256 bytes) that acknowledged it, four times.
+pub const ALERT_MAX: usize = 3072;
+/// The due surfaces a cleaning alert lists (tracked surfaces in the config's order).
+pub const CLEANING_ALERT_SURFACES: usize = 8;
+/// A cleaning alert: as any alert, plus its surfaces (a surface of up to 256 bytes, its count
+/// and time, ~320 bytes) in params and again in the detail.
+pub const CLEANING_ALERT_MAX: usize = ALERT_MAX + 2 * CLEANING_ALERT_SURFACES * 320;
 /// A cleaning record: a surface (256) and a time.
 pub const CLEANING_MAX: usize = 384;
 /// A call: ticket, desk, time.
@@ -48,6 +55,8 @@ pub const MAX_DOCUMENT_BYTES: usize = CONFIG_PART_MAX
     + OUTSIDE_LISTED * OUTSIDE_PARTY_MAX
     + INSIDE_LISTED * (INSIDE_PARTY_MAX + TICKET_MAX)
     + (OPEN_ALERTS_LISTED + CLEARED_KEPT) * ALERT_MAX
+    // One cleaning alert open at a time, and any of the cleared.
+    + (1 + CLEARED_KEPT) * (CLEANING_ALERT_MAX - ALERT_MAX)
     + CLEANING_LISTED * CLEANING_MAX
     + CALLS_KEPT * CALL_MAX;
 
@@ -70,7 +79,7 @@ pub fn check_config_part(station: &Station, now: DateTime<Utc>) -> Result<(), St
 
 /// The cause an over-cap alert names when no correction, override or rule change put the
 /// headcount over the cap (a config that shrank the room since, say).
-const UNRECORDED_CAUSE: &str = "an unrecorded cause";
+const UNRECORDED_CAUSE: &str = "cause.unrecorded";
 
 impl Station {
     /// The bytes of the full document at `now` with every list the day fills left empty: the
@@ -319,39 +328,44 @@ impl Station {
     }
 
     /// The alert conditions that hold at `at`, each with what a guard should read.
-    pub(super) fn conditions(&self, at: DateTime<Utc>) -> Vec<(Condition, String)> {
+    pub(super) fn conditions(&self, at: DateTime<Utc>) -> Vec<(Condition, Message)> {
         let mut holding = Vec::new();
         self.cap_conditions(&mut holding);
         self.gathering_condition(&mut holding);
-        self.cleaning_conditions(at, &mut holding);
+        self.cleaning_condition(at, &mut holding);
         self.long_inside_conditions(at, &mut holding);
         self.long_wait_conditions(at, &mut holding);
         holding
     }
 
     /// At cap, or over it and why.
-    fn cap_conditions(&self, holding: &mut Vec<(Condition, String)>) {
+    fn cap_conditions(&self, holding: &mut Vec<(Condition, Message)>) {
         let (headcount, cap) = (self.headcount(), self.capacity.cap);
         if headcount > cap {
             let cause = self
                 .state
                 .over_cap_cause
-                .as_deref()
-                .unwrap_or(UNRECORDED_CAUSE);
+                .clone()
+                .unwrap_or_else(|| Message::new(UNRECORDED_CAUSE));
             holding.push((
                 Condition::OverCap,
-                format!("{headcount} inside, cap {cap}, after {cause}; admissions stop until the headcount is under the cap"),
+                Message::new("alert.over_cap")
+                    .with("headcount", headcount)
+                    .with("cap", cap)
+                    .with("cause", cause.to_value()),
             ));
         } else if headcount == cap && cap > 0 {
             holding.push((
                 Condition::AtCap,
-                format!("{headcount} / {cap}: new arrivals wait outside"),
+                Message::new("alert.at_cap")
+                    .with("headcount", headcount)
+                    .with("cap", cap),
             ));
         }
     }
 
     /// A crowd outside: as many people as the queue line holds, or the configured number.
-    fn gathering_condition(&self, holding: &mut Vec<(Condition, String)>) {
+    fn gathering_condition(&self, holding: &mut Vec<(Condition, Message)>) {
         let outside_people: u32 = self.state.outside.iter().map(|p| p.size.get()).sum();
         let gathering = self
             .config
@@ -363,58 +377,66 @@ impl Station {
         if outside_people >= gathering {
             holding.push((
                 Condition::Gathering,
-                format!("{outside_people} people queued outside (alert at {gathering}); keep 2 m along the queue"),
+                Message::new("alert.gathering")
+                    .with("people", outside_people)
+                    .with("n", outside_people)
+                    .with("threshold", gathering),
             ));
         }
     }
 
-    /// Tracked surfaces used by enough visitors, or for long enough, since their last cleaning.
-    fn cleaning_conditions(&self, at: DateTime<Utc>, holding: &mut Vec<(Condition, String)>) {
+    /// Tracked surfaces used by enough visitors, or for long enough, since their last cleaning:
+    /// one alert for the station listing them, so a guard cleans the room in one round.
+    fn cleaning_condition(&self, at: DateTime<Utc>, holding: &mut Vec<(Condition, Message)>) {
         let ops = &self.config.operations;
-        for (surface, used) in &self.state.surfaces {
-            let Some(since) = used.dirty_since else {
-                continue;
-            };
-            let minutes = (at - since).num_minutes();
-            if used.visitors >= ops.cleaning_every_visitors
-                || minutes >= i64::from(ops.cleaning_every_min)
-            {
-                holding.push((
-                    Condition::CleaningDue {
-                        surface: surface.clone(),
-                    },
-                    format!(
-                        "{surface}: in use since {} by {} visitors (clean every {} min or {} visitors)",
-                        self.local_clock(since),
-                        used.visitors,
-                        ops.cleaning_every_min,
-                        ops.cleaning_every_visitors
-                    ),
-                ));
-            }
+        let due: Vec<serde_json::Value> = self
+            .state
+            .surfaces
+            .iter()
+            .filter_map(|(surface, used)| {
+                let since = used.dirty_since?;
+                let minutes = (at - since).num_minutes();
+                (used.visitors >= ops.cleaning_every_visitors
+                    || minutes >= i64::from(ops.cleaning_every_min))
+                .then(|| {
+                    serde_json::json!({
+                        "surface": surface,
+                        "visitors": used.visitors,
+                        "since": self.local_clock(since),
+                    })
+                })
+            })
+            .take(CLEANING_ALERT_SURFACES)
+            .collect();
+        if !due.is_empty() {
+            holding.push((
+                Condition::CleaningDue,
+                Message::new("alert.cleaning_due")
+                    .with("surfaces", due)
+                    .with("every_min", ops.cleaning_every_min)
+                    .with("every_visitors", ops.cleaning_every_visitors),
+            ));
         }
     }
 
     /// Tickets inside so long that the party has probably left without checking out.
-    fn long_inside_conditions(&self, at: DateTime<Utc>, holding: &mut Vec<(Condition, String)>) {
+    fn long_inside_conditions(&self, at: DateTime<Utc>, holding: &mut Vec<(Condition, Message)>) {
         let long_inside_min = self.config.operations.long_inside_min;
         for p in &self.state.inside {
             let entered = p.entered_at.unwrap_or(p.checked_in_at);
             if (at - entered).num_minutes() >= i64::from(long_inside_min) {
                 holding.push((
                     Condition::LongInside { ticket: p.ticket },
-                    format!(
-                        "{} inside since {}: check it out if the party has left",
-                        p.ticket,
-                        self.local_clock(entered)
-                    ),
+                    Message::new("alert.long_inside")
+                        .with("ticket", p.ticket.to_string())
+                        .with("since", self.local_clock(entered)),
                 ));
             }
         }
     }
 
     /// Services whose estimated wait is above the threshold.
-    fn long_wait_conditions(&self, at: DateTime<Utc>, holding: &mut Vec<(Condition, String)>) {
+    fn long_wait_conditions(&self, at: DateTime<Utc>, holding: &mut Vec<(Condition, Message)>) {
         let long_wait_min = self.config.operations.long_wait_min;
         for s in &self.config.services {
             let Some(pace) = self.state.throughput.pace(&s.id, at) else {
@@ -428,10 +450,14 @@ impl Station {
                     Condition::LongWait {
                         service: s.id.clone(),
                     },
-                    format!(
-                        "{}: about {minutes} min for {waiting} waiting at {} desk(s) (alert above {long_wait_min} min)",
-                        s.name_en, pace.desks
-                    ),
+                    Message::new("alert.long_wait")
+                        .with("service", s.id.as_str())
+                        .with("service_name", s.name.as_str())
+                        .with("service_name_en", s.name_en.as_str())
+                        .with("minutes", minutes)
+                        .with("waiting", waiting)
+                        .with("desks", pace.desks)
+                        .with("threshold", long_wait_min),
                 ));
             }
         }
@@ -445,19 +471,23 @@ impl Station {
     }
 }
 
-/// What pushed the headcount over the cap, in the words of the over-cap alert: the event that
-/// did it, with the cap it left (`cap`).
-pub(super) fn over_cap_cause(event: &Event, cap: u32) -> String {
+/// What pushed the headcount over the cap, as the over-cap alert's `cause`: the event that did
+/// it, with the cap it left (`cap`). A preset reason is its code, free text as typed.
+pub(super) fn over_cap_cause(event: &Event, cap: u32) -> Message {
     match event {
-        Event::Correction { reason, .. } => format!("a guard's correction ({reason})"),
-        Event::Override { reason, .. } => format!("a guard's override ({reason})"),
+        Event::Correction { reason, .. } => {
+            Message::new("cause.correction").with("reason", reasons::param(reason.as_str()))
+        }
+        Event::Override { reason, .. } => {
+            Message::new("cause.override").with("reason", reasons::param(reason.as_str()))
+        }
         Event::RuleChanged {
             distancing_m,
             scope,
-        } => format!(
-            "the rule change to {} m ({scope}), which lowered the cap to {cap}",
-            distancing_m.metres()
-        ),
-        _ => UNRECORDED_CAUSE.to_owned(),
+        } => Message::new("cause.rule_change")
+            .with("distancing_m", distancing_m.metres())
+            .with("scope", scope.as_str())
+            .with("cap", cap),
+        _ => Message::new(UNRECORDED_CAUSE),
     }
 }

@@ -1,10 +1,11 @@
 //! What an event did, or why it was refused: the engine's two answers to [`super::Station::apply`].
 //!
 //! An [`Outcome`] is the body of the 201 answer to an accepted event; a [`Refusal`] says, in words a
-//! terminal can show, why nothing changed.
+//! terminal can show (a code and params, with the English beside), why nothing changed.
 
 use serde::Serialize;
 
+use crate::domain::message::Message;
 use crate::domain::{DeskId, ServiceId, Ticket};
 
 /// Where a checked-in party ended up.
@@ -40,33 +41,117 @@ pub struct Outcome {
 }
 
 /// Why an event was not applied. Nothing changed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+///
+/// Each refusal is a [`Message`] (a code from [`REFUSALS`] and its params) that a page renders
+/// in its own language; its English text (`Display`, the problem's `detail`) is rendered from the
+/// same message. The variant decides the problem type.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
-    #[error("this station has no service '{0}'")]
     UnknownService(ServiceId),
-    #[error("{0}")]
-    ServiceClosed(String),
-    #[error("ticket {0} is not issued today at this station or has already left")]
+    ServiceClosed(Message),
     UnknownTicket(Ticket),
-    #[error("ticket {0} is waiting outside, not inside; to drop it from the queue send no_show")]
     TicketOutside(Ticket),
-    #[error("{0}")]
-    NothingToCall(String),
-    #[error(
-        "ticket {ticket} is not called to desk {desk} now; call it first, or recall the desk's current ticket"
-    )]
+    NothingToCall(Message),
     NotCalled { ticket: Ticket, desk: DeskId },
-    #[error("{0}")]
-    CannotTransfer(String),
-    #[error("{0}")]
-    PartyTooLarge(String),
-    #[error("{0}")]
-    CorrectionBelowZero(String),
-    #[error("{0}")]
-    NothingToOverride(String),
-    #[error("{0}")]
-    Alert(String),
+    CannotTransfer(Message),
+    PartyTooLarge(Message),
+    CorrectionBelowZero(Message),
+    NothingToOverride(Message),
+    Alert(Message),
 }
+
+/// Every refusal code with its English template.
+pub const REFUSALS: &[(&str, &str)] = &[
+    ("unknown_service", "this station has no service '{service}'"),
+    (
+        "service_closed.now",
+        "{service_name_en} at {station} is closed now ({weekday} {time} {timezone}{basis}); {opens}",
+    ),
+    (
+        "service_closed.last_check_in",
+        "{service_name_en} at {station} takes its last check-in {minutes} minutes before closing ({last_check_in}, closing {closing})",
+    ),
+    (
+        "ticket_unknown",
+        "ticket {ticket} is not issued today at this station or has already left",
+    ),
+    (
+        "ticket_outside",
+        "ticket {ticket} is waiting outside, not inside; to drop it from the queue send no_show",
+    ),
+    ("nothing_to_call.any", "no ticket is waiting inside"),
+    (
+        "nothing_to_call.service",
+        "no ticket for {service_name_en} ('{service}') is waiting inside",
+    ),
+    (
+        "party_too_large",
+        "a party of {party} is larger than this room's cap of {cap} at {distancing_m} m distancing; serve the party outside the waiting room or split it over several tickets",
+    ),
+    (
+        "correction_below_zero",
+        "only {recorded} uncounted people are recorded inside, so {removing} cannot be removed; check out the ticket of a party that left instead",
+    ),
+    ("nothing_to_override.empty", "nobody is waiting outside"),
+    ("nothing_to_override.inside", "{ticket} is already inside"),
+    (
+        "nothing_to_override.not_outside",
+        "{ticket} is not waiting outside",
+    ),
+    ("alert.unknown", "there is no alert {alert} at this station"),
+    ("alert.already_cleared", "alert {alert} has already cleared"),
+    (
+        "alert.already_acknowledged",
+        "alert {alert} was already acknowledged by {by}",
+    ),
+    (
+        "not_called",
+        "ticket {ticket} is not called to desk {desk} now; call it first, or recall the desk's current ticket",
+    ),
+    (
+        "cannot_transfer.same_service",
+        "ticket {ticket} already waits for '{service}'; pick another service",
+    ),
+    (
+        "cannot_transfer.called",
+        "ticket {ticket} is already called to desk {desk}; serve it there, or check it out and check the visitor in again for the other service",
+    ),
+];
+
+impl Refusal {
+    /// The refusal as a code and params.
+    pub fn message(&self) -> Message {
+        match self {
+            Refusal::UnknownService(s) => {
+                Message::new("unknown_service").with("service", s.as_str())
+            }
+            Refusal::UnknownTicket(t) => {
+                Message::new("ticket_unknown").with("ticket", t.to_string())
+            }
+            Refusal::TicketOutside(t) => {
+                Message::new("ticket_outside").with("ticket", t.to_string())
+            }
+            Refusal::NotCalled { ticket, desk } => Message::new("not_called")
+                .with("ticket", ticket.to_string())
+                .with("desk", desk.as_str()),
+            Refusal::ServiceClosed(m)
+            | Refusal::NothingToCall(m)
+            | Refusal::CannotTransfer(m)
+            | Refusal::PartyTooLarge(m)
+            | Refusal::CorrectionBelowZero(m)
+            | Refusal::NothingToOverride(m)
+            | Refusal::Alert(m) => m.clone(),
+        }
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message().english(REFUSALS))
+    }
+}
+
+impl std::error::Error for Refusal {}
 
 impl Outcome {
     /// The outcome of event number `seq` of `kind`, before the event has done anything.

@@ -17,12 +17,16 @@ use super::history::History;
 use super::waits::Throughput;
 use crate::config::{self, Rules};
 use crate::domain::event::Appointment;
+use crate::domain::message::Message;
 use crate::domain::status::CallRecord;
 use crate::domain::{DeskId, PartySize, ServiceId, Ticket};
 
 /// The current snapshot layout. Bump it whenever [`StationState`] changes shape: a snapshot of
 /// another version is refused and the station replayed from the start of its log instead.
-pub const SNAPSHOT_VERSION: u32 = 4;
+///
+/// 4: a call's recalls. 5: alerts carry a code and params, and surfaces due for cleaning are
+/// one alert per station; the over-cap cause is a message.
+pub const SNAPSHOT_VERSION: u32 = 5;
 
 /// A station's state at one `seq`, as stored in the log's snapshots so that start-up replays only
 /// the events after it.
@@ -65,7 +69,7 @@ pub struct StationState {
     /// Use since the last cleaning of each surface the config tracks.
     pub(super) surfaces: BTreeMap<String, SurfaceUse>,
     /// What pushed the headcount over the cap, while it is over.
-    pub(super) over_cap_cause: Option<String>,
+    pub(super) over_cap_cause: Option<Message>,
 }
 
 /// One ticket and the people on it.

@@ -10,6 +10,7 @@ use super::*;
 use crate::capacity::{AreaModel, RoomGeometry};
 use crate::config::{Rules, Service};
 use crate::domain::event::{Delta, Text};
+use crate::domain::message::Message;
 use crate::domain::{DistrictId, PartySize, StationId};
 use crate::hours::{Schedule, WeeklyHours, parse_day};
 
@@ -174,7 +175,7 @@ fn calls_take_the_longest_waiting_ticket_and_never_the_same_twice() {
     assert_eq!(c.ticket, Some(t("P002")));
     assert_eq!(
         s.apply(&call("4", None), t0(), Mode::Live),
-        Err(Refusal::NothingToCall("no ticket is waiting inside".into()))
+        Err(Refusal::NothingToCall(Message::new("nothing_to_call.any")))
     );
     let calls = s.status(t0()).calls;
     assert_eq!(calls[0].ticket, t("P002"));
@@ -248,9 +249,18 @@ fn a_closed_service_refuses_check_in_live_but_replays_what_was_accepted() {
     days[2] = parse_day("08:00-09:00").unwrap(); // Wednesday only, closed at 10:00
     let mut s = station_with_hours(5, WeeklyHours::from_days(days));
     match s.apply(&check_in("passport", 1), t0(), Mode::Live) {
-        Err(Refusal::ServiceClosed(why)) => {
+        Err(r @ Refusal::ServiceClosed(_)) => {
+            let why = r.to_string();
             assert!(why.contains("closed now"), "{why}");
             assert!(why.contains("opens Wednesday at 08:00"), "{why}");
+            let m = r.message();
+            assert_eq!(m.code, "service_closed.now");
+            assert_eq!(m.params["service"], "passport");
+            assert_eq!(m.params["opens"]["code"], "opens.on_day");
+            assert_eq!(
+                m.params["opens"]["params"]["weekday"]["code"],
+                "weekday.wednesday"
+            );
         }
         other => panic!("expected a closed refusal, got {other:?}"),
     }
@@ -517,6 +527,42 @@ fn a_snapshot_of_another_layout_or_for_missing_services_is_not_restored() {
     let restored = Station::restore(Arc::new(s.config().clone()), &rules_2m(), snapshot).unwrap();
     assert_eq!(restored.inside_tickets(), vec![t("U001")]);
     assert_eq!(restored.seq(), 1);
+}
+
+/// A snapshot written before alerts had codes (layout 3: a cleaning alert per surface, alerts
+/// with only a detail) is never restored: it no longer reads, or its version is refused, and the
+/// station is replayed from its log instead.
+#[test]
+fn a_snapshot_from_before_alert_codes_is_not_restored() {
+    let mut s = station(3);
+    for _ in 0..3 {
+        s.apply(&check_in("residence", 1), t0(), Mode::Live)
+            .unwrap();
+    }
+    let mut old = serde_json::to_value(s.snapshot()).unwrap();
+    assert!(
+        !old["state"]["alerts"]["open"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    old["version"] = serde_json::json!(3);
+    for alert in old["state"]["alerts"]["open"].as_array_mut().unwrap() {
+        let alert = alert.as_object_mut().unwrap();
+        alert.remove("code");
+        alert.remove("params");
+    }
+    old["state"]["alerts"]["open"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({
+            "id": 9, "raised_by_seq": 1, "kind": "cleaning_due", "surface": "counter",
+            "state": "active", "since": "2026-11-25T08:00:00Z", "detail": "counter: due",
+        }));
+    let restored = serde_json::from_value::<Snapshot>(old)
+        .ok()
+        .and_then(|snap| Station::restore(Arc::new(s.config().clone()), &rules_2m(), snap));
+    assert!(restored.is_none(), "an old snapshot must not be restored");
 }
 
 #[test]

@@ -9,6 +9,7 @@
 use chrono::{DateTime, Utc};
 
 use super::{Mode, Outcome, Refusal, Station};
+use crate::domain::message::Message;
 use crate::domain::{ServiceId, Ticket};
 
 impl Station {
@@ -34,9 +35,11 @@ impl Station {
         }
         let party = self.waiting_party(ticket)?;
         if &party.service == service {
-            return Err(Refusal::CannotTransfer(format!(
-                "ticket {ticket} already waits for '{service}'; pick another service"
-            )));
+            return Err(Refusal::CannotTransfer(
+                Message::new("cannot_transfer.same_service")
+                    .with("ticket", ticket.to_string())
+                    .with("service", service.as_str()),
+            ));
         }
         party.service = service.clone();
         outcome.ticket = Some(ticket);
@@ -53,9 +56,11 @@ impl Station {
             .find(|p| p.ticket == ticket)
             .ok_or(Refusal::UnknownTicket(ticket))?;
         match &party.desk {
-            Some(desk) => Err(Refusal::CannotTransfer(format!(
-                "ticket {ticket} is already called to desk {desk}; serve it there, or check it out and check the visitor in again for the other service"
-            ))),
+            Some(desk) => Err(Refusal::CannotTransfer(
+                Message::new("cannot_transfer.called")
+                    .with("ticket", ticket.to_string())
+                    .with("desk", desk.as_str()),
+            )),
             None => Ok(party),
         }
     }

@@ -97,7 +97,11 @@ fn a_transfer_keeps_the_ticket_and_its_place_in_time_among_the_other_service() {
     assert_eq!(
         s.apply(&call("2", Some("passport")), t0(), Mode::Live),
         Err(Refusal::NothingToCall(
-            "no ticket for 'passport' is waiting inside".into()
+            crate::domain::message::Message::new("nothing_to_call.service")
+                .with("service", "passport")
+                .with("service_name", s.config().services[0].name.as_str())
+                .with("service_name_en", s.config().services[0].name_en.as_str())
+                .with("station", s.config().name.as_str())
         ))
     );
 }
@@ -130,11 +134,11 @@ fn transfers_that_cannot_be_made_are_refused_and_change_nothing() {
     );
     assert!(matches!(
         refused(&mut s, transfer("P002", "passport")),
-        Refusal::CannotTransfer(why) if why.contains("already waits for 'passport'")
+        r @ Refusal::CannotTransfer(_) if r.to_string().contains("already waits for 'passport'")
     ));
     assert!(matches!(
         refused(&mut s, transfer("P001", "residence")),
-        Refusal::CannotTransfer(why) if why.contains("already called to desk 1")
+        r @ Refusal::CannotTransfer(_) if r.to_string().contains("already called to desk 1")
     ));
     assert_eq!(
         refused(&mut s, transfer("P007", "residence")),

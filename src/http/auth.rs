@@ -17,29 +17,24 @@ use super::problem::ApiError;
 use crate::config::{self, Device, Role, Scope};
 use crate::domain::Event;
 use crate::state::AppState;
-use crate::tokens::{Rejected, Tokens};
+use crate::tokens::Tokens;
 
 /// The refusal of anything but `GET /metrics` to a metrics device.
 fn metrics_only() -> ApiError {
     ApiError::Forbidden("a metrics token reads GET /metrics and nothing else".into())
 }
 
+/// The refusal of a terminal or guard at a station outside its scope.
+fn not_assigned(device: &Device, station: &config::Station) -> ApiError {
+    ApiError::NotAssigned {
+        device: device.id.clone(),
+        station: station.id.clone(),
+    }
+}
+
 /// Resolves a presented token to its device, or refuses with 401 saying what to do.
 pub fn authenticate(tokens: &Tokens, token: Option<&str>) -> Result<Arc<Device>, ApiError> {
-    tokens.require(token).map_err(|why| {
-        ApiError::Unauthorized(
-            match why {
-                Rejected::Missing => {
-                    "this request needs a device token: send `Authorization: Bearer <token>`"
-                }
-                Rejected::Unknown => "the device token is not valid",
-                Rejected::Revoked => {
-                    "this device token was revoked by an administrator; ask for a new one"
-                }
-            }
-            .into(),
-        )
-    })
+    tokens.require(token).map_err(ApiError::Unauthorized)
 }
 
 /// The token from an `Authorization: Bearer` header, if any.
@@ -75,10 +70,7 @@ pub fn covers(scope: &Scope, station: &config::Station) -> bool {
 pub fn may_read(device: &Device, station: &config::Station) -> Result<(), ApiError> {
     match device.role {
         Role::Terminal | Role::Guard if covers(&device.scope, station) => Ok(()),
-        Role::Terminal | Role::Guard => Err(ApiError::Forbidden(format!(
-            "device '{}' is not assigned to station '{}'",
-            device.id, station.id
-        ))),
+        Role::Terminal | Role::Guard => Err(not_assigned(device, station)),
         Role::Display => Err(ApiError::Forbidden(
             "a display reads the public documents only (…/public and …/public/live need no token)"
                 .into(),
@@ -94,10 +86,7 @@ pub fn may_read(device: &Device, station: &config::Station) -> Result<(), ApiErr
 pub fn may_act(device: &Device, station: &config::Station) -> Result<(), ApiError> {
     match device.role {
         Role::Terminal | Role::Guard if covers(&device.scope, station) => Ok(()),
-        Role::Terminal | Role::Guard => Err(ApiError::Forbidden(format!(
-            "device '{}' is not assigned to station '{}'",
-            device.id, station.id
-        ))),
+        Role::Terminal | Role::Guard => Err(not_assigned(device, station)),
         Role::Display => Err(ApiError::Forbidden(
             "a display token cannot post events; use the station's terminal token".into(),
         )),
@@ -118,16 +107,12 @@ pub fn may_post(device: &Device, station: &config::Station, event: &Event) -> Re
             event.kind()
         )));
     }
-    if device.role != Role::Guard {
-        let only_guards = match event {
-            Event::Correction { .. } => Some("correct the headcount"),
-            Event::Override { .. } => Some("let a party in past the cap"),
-            Event::Acknowledge { .. } => Some("acknowledge alerts"),
-            _ => None,
-        };
-        if let Some(what) = only_guards {
-            return Err(ApiError::Forbidden(format!("only a guard may {what}")));
-        }
+    let guards_only = matches!(
+        event,
+        Event::Correction { .. } | Event::Override { .. } | Event::Acknowledge { .. }
+    );
+    if guards_only && device.role != Role::Guard {
+        return Err(ApiError::GuardsOnly(event.kind()));
     }
     Ok(())
 }

@@ -33,6 +33,7 @@ pub mod json;
 pub mod limits;
 pub mod live;
 pub mod me;
+pub mod message_codes;
 pub mod metrics;
 pub mod openapi;
 pub mod opening_hours;

@@ -10,84 +10,220 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde::Serialize;
 
+use crate::domain::message::Message;
+use crate::domain::{DeviceId, StationId};
 use crate::engine::Refusal;
 use crate::idempotency::Answer;
 use crate::ingest::IngestError;
+use crate::tokens::Rejected;
 
 /// The content type of every error body.
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
-#[derive(Debug, Clone, thiserror::Error)]
+/// Every error the API answers with. Those a clerk's or guard's page shows carry a message
+/// ([`ApiError::message`]: a code from [`PROBLEMS`] or a refusal's, with params), and their
+/// English `detail` is rendered from it; the rest say in English what to fix in the request.
+#[derive(Debug, Clone)]
 pub enum ApiError {
-    #[error("{0}")]
     MalformedJson(String),
-    #[error("{0}")]
     BadRequest(String),
-    #[error(
-        "this request needs an Idempotency-Key header: 1–255 visible ASCII characters, unique per event, reused only to retry that same event"
-    )]
     MissingIdempotencyKey,
-    #[error("the Idempotency-Key header must be 1–255 visible ASCII characters (no spaces)")]
     InvalidIdempotencyKey,
-    #[error("{field}: {reason}")]
-    InvalidField { field: String, reason: String },
-    #[error(
-        "this Idempotency-Key was already used for a different request from this device; use a new key for a new event"
-    )]
+    InvalidField {
+        field: String,
+        reason: String,
+    },
     IdempotencyKeyReused,
-    #[error(
-        "this Idempotency-Key was answered at {answered_at}, more than {retention_h} hours ago; answers are kept for {retention_h} hours, so this request was neither replayed nor applied — if the event still has to be recorded, send it again with a new key"
-    )]
     IdempotencyKeyExpired {
         answered_at: String,
         retention_h: i64,
     },
-    #[error(
-        "the first request with this Idempotency-Key is still being processed; retry in a moment"
-    )]
     RequestInFlight,
-    #[error("{0}")]
     NotFound(String),
-    #[error("{0}")]
     Refused(Refusal),
-    #[error("{0}")]
-    Unauthorized(String),
-    #[error("{0}")]
+    /// No token, or one the service does not accept.
+    Unauthorized(Rejected),
     Forbidden(String),
-    #[error("{0}")]
+    /// A terminal or guard token used at a station outside its scope.
+    NotAssigned {
+        device: DeviceId,
+        station: StationId,
+    },
+    /// An event only a guard may send (its kind: `correction`, `override`, `acknowledge`).
+    GuardsOnly(&'static str),
     MethodNotAllowed(String),
-    #[error("{0}")]
     PayloadTooLarge(String),
-    #[error("{0}")]
     UnsupportedMediaType(String),
-    #[error("{0}")]
     Unavailable(String),
-    #[error(
-        "this device has sent more than {per_minute} events in a minute; wait {retry_after_s} s (the answer's Retry-After) and send again with the same Idempotency-Key"
-    )]
-    RateLimited { per_minute: u32, retry_after_s: u64 },
-    #[error(
-        "this address has asked the capacity calculator more than {per_minute} times in a minute; wait {retry_after_s} s (the answer's Retry-After)"
-    )]
-    CalculatorRateLimited { per_minute: u32, retry_after_s: u64 },
-    #[error(
-        "the service is handling as many requests as it can; nothing was done — retry after a second"
-    )]
+    RateLimited {
+        per_minute: u32,
+        retry_after_s: u64,
+    },
+    CalculatorRateLimited {
+        per_minute: u32,
+        retry_after_s: u64,
+    },
     Overloaded,
-    #[error(
-        "the request took longer than {0} s; if it was an event, retry with the same Idempotency-Key to learn its outcome"
-    )]
     TimedOut(u64),
     /// A reload's file is not a valid config: every error, each naming the file, the key and
     /// the reason.
-    #[error("the config was not reloaded; the running config stays in force: {0}")]
     InvalidConfig(crate::config::ConfigErrors),
     /// A reload's file is valid but cannot apply now (a station with people inside, say).
-    #[error("the config was not reloaded; the running config stays in force: {0}")]
     ReloadRefused(String),
-    #[error("an internal error occurred; it has been logged")]
     Internal,
 }
+
+/// The codes of the problems a page shows a clerk or guard, with their English templates
+/// (refusals have theirs in [`crate::engine::REFUSALS`]).
+pub const PROBLEMS: &[(&str, &str)] = &[
+    (
+        "token.missing",
+        "this request needs a device token: send `Authorization: Bearer <token>`",
+    ),
+    ("token.unknown", "the device token is not valid"),
+    (
+        "token.revoked",
+        "this device token was revoked by an administrator; ask for a new one",
+    ),
+    (
+        "forbidden.not_assigned",
+        "device '{device}' is not assigned to station '{station}'",
+    ),
+    (
+        "forbidden.guards_only.correction",
+        "only a guard may correct the headcount",
+    ),
+    (
+        "forbidden.guards_only.override",
+        "only a guard may let a party in past the cap",
+    ),
+    (
+        "forbidden.guards_only.acknowledge",
+        "only a guard may acknowledge alerts",
+    ),
+    (
+        "idempotency.key_missing",
+        "this request needs an Idempotency-Key header: 1–255 visible ASCII characters, unique per event, reused only to retry that same event",
+    ),
+    (
+        "idempotency.key_invalid",
+        "the Idempotency-Key header must be 1–255 visible ASCII characters (no spaces)",
+    ),
+    (
+        "idempotency.key_reused",
+        "this Idempotency-Key was already used for a different request from this device; use a new key for a new event",
+    ),
+    (
+        "idempotency.key_expired",
+        "this Idempotency-Key was answered at {answered_at}, more than {retention_h} hours ago; answers are kept for {retention_h} hours, so this request was neither replayed nor applied — if the event still has to be recorded, send it again with a new key",
+    ),
+    (
+        "idempotency.in_flight",
+        "the first request with this Idempotency-Key is still being processed; retry in a moment",
+    ),
+    (
+        "rate_limited",
+        "this device has sent more than {per_minute} events in a minute; wait {retry_after_s} s (the answer's Retry-After) and send again with the same Idempotency-Key",
+    ),
+    (
+        "overloaded",
+        "the service is handling as many requests as it can; nothing was done — retry after a second",
+    ),
+    (
+        "timed_out",
+        "the request took longer than {seconds} s; if it was an event, retry with the same Idempotency-Key to learn its outcome",
+    ),
+    ("internal", "an internal error occurred; it has been logged"),
+];
+
+impl ApiError {
+    /// What a page renders in its own language, for the problems a clerk or guard meets;
+    /// `None` for those that only a developer or operator fixes (the English `detail` says how).
+    pub fn message(&self) -> Option<Message> {
+        let m = |code: &str| Some(Message::new(code));
+        match self {
+            ApiError::Refused(r) => Some(r.message()),
+            ApiError::Unauthorized(why) => m(match why {
+                Rejected::Missing => "token.missing",
+                Rejected::Unknown => "token.unknown",
+                Rejected::Revoked => "token.revoked",
+            }),
+            ApiError::NotAssigned { device, station } => Some(
+                Message::new("forbidden.not_assigned")
+                    .with("device", device.as_str())
+                    .with("station", station.as_str()),
+            ),
+            ApiError::GuardsOnly(kind) => m(&format!("forbidden.guards_only.{kind}")),
+            ApiError::MissingIdempotencyKey => m("idempotency.key_missing"),
+            ApiError::InvalidIdempotencyKey => m("idempotency.key_invalid"),
+            ApiError::IdempotencyKeyReused => m("idempotency.key_reused"),
+            ApiError::IdempotencyKeyExpired {
+                answered_at,
+                retention_h,
+            } => Some(
+                Message::new("idempotency.key_expired")
+                    .with("answered_at", answered_at.as_str())
+                    .with("retention_h", *retention_h),
+            ),
+            ApiError::RequestInFlight => m("idempotency.in_flight"),
+            ApiError::RateLimited {
+                per_minute,
+                retry_after_s,
+            } => Some(
+                Message::new("rate_limited")
+                    .with("per_minute", *per_minute)
+                    .with("retry_after_s", *retry_after_s),
+            ),
+            ApiError::Overloaded => m("overloaded"),
+            ApiError::TimedOut(seconds) => {
+                Some(Message::new("timed_out").with("seconds", *seconds))
+            }
+            ApiError::Internal => m("internal"),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let ApiError::Refused(r) = self {
+            return r.fmt(f);
+        }
+        if let Some(m) = self.message() {
+            return f.write_str(&m.english(PROBLEMS));
+        }
+        match self {
+            ApiError::MalformedJson(s)
+            | ApiError::BadRequest(s)
+            | ApiError::NotFound(s)
+            | ApiError::Forbidden(s)
+            | ApiError::MethodNotAllowed(s)
+            | ApiError::PayloadTooLarge(s)
+            | ApiError::UnsupportedMediaType(s)
+            | ApiError::Unavailable(s) => f.write_str(s),
+            ApiError::InvalidField { field, reason } => write!(f, "{field}: {reason}"),
+            ApiError::CalculatorRateLimited {
+                per_minute,
+                retry_after_s,
+            } => write!(
+                f,
+                "this address has asked the capacity calculator more than {per_minute} times in a minute; wait {retry_after_s} s (the answer's Retry-After)"
+            ),
+            ApiError::InvalidConfig(e) => write!(
+                f,
+                "the config was not reloaded; the running config stays in force: {e}"
+            ),
+            ApiError::ReloadRefused(s) => write!(
+                f,
+                "the config was not reloaded; the running config stays in force: {s}"
+            ),
+            // Each of the rest has a message, rendered above.
+            _ => f.write_str(self.kind().entry().title),
+        }
+    }
+}
+
+impl std::error::Error for ApiError {}
 
 /// One entry of the problem-type catalogue.
 #[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
@@ -96,6 +232,9 @@ pub struct ProblemType {
     pub title: &'static str,
     pub status: u16,
     pub explanation: &'static str,
+    /// The message codes a problem of this type carries in its `code` (with `params`), for a
+    /// page to say it in its language; empty when its `detail` alone explains it.
+    pub codes: &'static [&'static str],
 }
 
 /// Declares [`Kind`], one variant per problem type, with its status, slug, title and explanation
@@ -121,6 +260,7 @@ macro_rules! problem_kinds {
                         title: $title,
                         status: StatusCode::$status.as_u16(),
                         explanation: $explanation,
+                        codes: message_codes(Kind::$kind),
                     },)+
                 }
             }
@@ -203,6 +343,49 @@ problem_kinds! {
         "Something failed inside the service; it has been logged.";
 }
 
+/// The message codes a problem of `kind` may carry (see [`PROBLEMS`] and
+/// [`crate::engine::REFUSALS`]).
+const fn message_codes(kind: Kind) -> &'static [&'static str] {
+    match kind {
+        Kind::Unauthorized => &["token.missing", "token.unknown", "token.revoked"],
+        Kind::Forbidden => &[
+            "forbidden.not_assigned",
+            "forbidden.guards_only.correction",
+            "forbidden.guards_only.override",
+            "forbidden.guards_only.acknowledge",
+        ],
+        Kind::MissingIdempotencyKey => &["idempotency.key_missing"],
+        Kind::InvalidIdempotencyKey => &["idempotency.key_invalid"],
+        Kind::IdempotencyKeyReused => &["idempotency.key_reused"],
+        Kind::IdempotencyKeyExpired => &["idempotency.key_expired"],
+        Kind::RequestInFlight => &["idempotency.in_flight"],
+        Kind::RateLimited => &["rate_limited"],
+        Kind::Overloaded => &["overloaded"],
+        Kind::RequestTimeout => &["timed_out"],
+        Kind::Internal => &["internal"],
+        Kind::UnknownService => &["unknown_service"],
+        Kind::UnknownTicket => &["ticket_unknown"],
+        Kind::TicketOutside => &["ticket_outside"],
+        Kind::ServiceClosed => &["service_closed.now", "service_closed.last_check_in"],
+        Kind::NothingToCall => &["nothing_to_call.any", "nothing_to_call.service"],
+        Kind::PartyTooLarge => &["party_too_large"],
+        Kind::CorrectionBelowZero => &["correction_below_zero"],
+        Kind::NothingToOverride => &[
+            "nothing_to_override.empty",
+            "nothing_to_override.inside",
+            "nothing_to_override.not_outside",
+        ],
+        Kind::NotCalled => &["not_called"],
+        Kind::CannotTransfer => &["cannot_transfer.same_service", "cannot_transfer.called"],
+        Kind::AlertNotOpen => &[
+            "alert.unknown",
+            "alert.already_cleared",
+            "alert.already_acknowledged",
+        ],
+        _ => &[],
+    }
+}
+
 impl Kind {
     /// The kind a problem+json body names in its `type`, if any (a stored refusal's answer).
     pub fn of_body(body: &[u8]) -> Option<Kind> {
@@ -245,6 +428,17 @@ pub struct Problem {
     /// for `invalid-config`.
     #[serde(skip_serializing_if = "Option::is_none")]
     field: Option<String>,
+    /// For the problems a clerk's or guard's page shows (refusals, token, scope, rate and
+    /// Idempotency-Key problems): a stable code the page renders in its language from
+    /// `messages.<code>`, with `params`; `detail` is the same message in English.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "ticket_unknown")]
+    code: Option<String>,
+    /// The values `code`'s sentence needs (tickets, service ids and names, times as `HH:MM`,
+    /// counts); a value that is an object with a `code` is a message itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>, example = json!({"ticket": "P123"}))]
+    params: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 impl ApiError {
@@ -274,7 +468,9 @@ impl ApiError {
                 Refusal::Alert(_) => Kind::AlertNotOpen,
             },
             ApiError::Unauthorized(_) => Kind::Unauthorized,
-            ApiError::Forbidden(_) => Kind::Forbidden,
+            ApiError::Forbidden(_) | ApiError::NotAssigned { .. } | ApiError::GuardsOnly(_) => {
+                Kind::Forbidden
+            }
             ApiError::MethodNotAllowed(_) => Kind::MethodNotAllowed,
             ApiError::PayloadTooLarge(_) => Kind::PayloadTooLarge,
             ApiError::UnsupportedMediaType(_) => Kind::UnsupportedMediaType,
@@ -305,12 +501,15 @@ impl ApiError {
     /// The serialized problem body (stored for idempotent replays of refusals).
     pub fn body(&self) -> Bytes {
         let p = self.kind().entry();
+        let (code, params) = self.message().map(|m| (m.code, m.params)).unzip();
         let body = Problem {
             type_: format!("/problems/{}", p.slug),
             title: p.title,
             status: p.status,
             detail: self.to_string(),
             field: self.field().map(str::to_owned),
+            code,
+            params,
         };
         serde_json::to_vec(&body)
             .expect("problem bodies serialize")
@@ -351,7 +550,9 @@ impl IntoResponse for ApiError {
         response.extensions_mut().insert(self.kind());
         let challenge = match self {
             ApiError::Unauthorized(_) => Some(r#"Bearer error="invalid_token""#),
-            ApiError::Forbidden(_) => Some(r#"Bearer error="insufficient_scope""#),
+            ApiError::Forbidden(_) | ApiError::NotAssigned { .. } | ApiError::GuardsOnly(_) => {
+                Some(r#"Bearer error="insufficient_scope""#)
+            }
             _ => None,
         };
         if let Some(c) = challenge {
@@ -419,7 +620,7 @@ mod tests {
     #[test]
     fn a_stored_problem_body_names_its_kind_and_anything_else_none() {
         for error in [
-            ApiError::Refused(Refusal::NothingToCall(String::new())),
+            ApiError::Refused(Refusal::NothingToCall(Message::new("nothing_to_call.any"))),
             ApiError::RateLimited {
                 per_minute: 5,
                 retry_after_s: 1,
@@ -452,10 +653,19 @@ mod tests {
             },
             ApiError::RequestInFlight,
             ApiError::NotFound(String::new()),
-            ApiError::Refused(Refusal::NothingToCall(String::new())),
-            ApiError::Refused(Refusal::Alert(String::new())),
-            ApiError::Refused(Refusal::NothingToOverride(String::new())),
-            ApiError::Unauthorized(String::new()),
+            ApiError::Refused(Refusal::NothingToCall(Message::new("nothing_to_call.any"))),
+            ApiError::Refused(Refusal::Alert(
+                Message::new("alert.unknown").with("alert", 1),
+            )),
+            ApiError::Refused(Refusal::NothingToOverride(Message::new(
+                "nothing_to_override.empty",
+            ))),
+            ApiError::Unauthorized(Rejected::Revoked),
+            ApiError::NotAssigned {
+                device: DeviceId::parse("d").unwrap(),
+                station: StationId::parse("s").unwrap(),
+            },
+            ApiError::GuardsOnly("override"),
             ApiError::Forbidden(String::new()),
             ApiError::MethodNotAllowed(String::new()),
             ApiError::PayloadTooLarge(String::new()),
@@ -487,10 +697,24 @@ mod tests {
                 e.status().is_client_error() || e.status().is_server_error(),
                 "{e:?}"
             );
+            if let Some(m) = e.message() {
+                assert!(e.kind().entry().codes.contains(&m.code.as_str()), "{e:?}");
+            }
             assert!(
                 CATALOGUE.iter().any(|p| p.slug == e.kind().entry().slug),
                 "{e:?}"
             );
+        }
+    }
+
+    #[test]
+    fn every_code_the_catalogue_lists_has_an_english_template() {
+        for entry in CATALOGUE {
+            for code in entry.codes {
+                let listed = crate::domain::message::lookup(PROBLEMS, code)
+                    .or_else(|| crate::domain::message::lookup(crate::engine::REFUSALS, code));
+                assert!(listed.is_some(), "{}: {code}", entry.slug);
+            }
         }
     }
 

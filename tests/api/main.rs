@@ -17,6 +17,7 @@ mod layers;
 mod limits;
 mod live;
 mod logs;
+mod messages;
 mod metrics;
 mod openapi;
 mod opening_hours;

@@ -255,7 +255,7 @@ async fn after_closing_the_clock_closes_out_the_day_by_a_logged_event() {
 }
 
 #[tokio::test]
-async fn a_surface_due_for_cleaning_is_raised_by_the_clock_and_cleared_by_cleaning() {
+async fn surfaces_due_for_cleaning_are_one_alert_raised_by_the_clock_and_cleared_by_cleaning() {
     let clock = Clock::system();
     let app = TestApp::spawn_on_clock(test_config(), clock.clone()).await;
     app.post_events("big-desk", "big", [("k1", check_in("passport"))])
@@ -274,12 +274,28 @@ async fn a_surface_due_for_cleaning_is_raised_by_the_clock_and_cleared_by_cleani
     clock.advance(TimeDelta::minutes(61));
     lobbywatch::ticker::log_due_events(&app.state).await;
     let doc = app.status("big").await;
-    assert_eq!(cleaning(&doc).len(), 4, "{}", doc["alerts"]);
+    let due = cleaning(&doc);
+    assert_eq!(due.len(), 1, "one alert for the station: {}", doc["alerts"]);
+    assert_eq!(due[0]["code"], "alert.cleaning_due");
+    let surfaces = |alert: &Value| -> Vec<String> {
+        alert["params"]["surfaces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["surface"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(surfaces(&due[0]).len(), 4, "{}", due[0]);
     let counter = json!({"kind": "cleaned", "surface": "counter"});
     app.post_events("big-desk", "big", [("k2", counter)]).await;
     let doc = app.status("big").await;
-    assert_eq!(cleaning(&doc).len(), 3);
-    assert!(cleaning(&doc).iter().all(|a| a["surface"] != "counter"));
+    let still = cleaning(&doc);
+    assert_eq!(
+        still[0]["id"], due[0]["id"],
+        "the same alert while the list changes"
+    );
+    assert_eq!(surfaces(&still[0]).len(), 3);
+    assert!(!surfaces(&still[0]).contains(&"counter".to_owned()));
     // And two hours inside: the ticket has probably left without checking out.
     clock.advance(TimeDelta::minutes(60));
     lobbywatch::ticker::log_due_events(&app.state).await;

@@ -2,7 +2,7 @@
 // Acknowledge button keeps focus; the hints this screen works out itself; and the polite
 // announcement of a new serious alert for screen-reader users.
 import { $, h, replaceIfChanged } from "/assets/dom.js";
-import { tr } from "/assets/i18n.js";
+import { has, say, tr } from "/assets/i18n.js";
 import { serviceName } from "/assets/format.js";
 import { fmtTime, minutesSince, serverNow } from "/assets/dashboard/session.js";
 import { listOf, surfaceName, trOr } from "/assets/dashboard/text.js";
@@ -27,8 +27,20 @@ export function announceChanges(st, doc) {
   if (!before) return;
   const messages = (doc.alerts || [])
     .filter((a) => a.state === "active" && ANNOUNCED.has(a.kind) && !before.has(alertKey(a)))
-    .map((a) => tr("dashboard.announceAlert", { s: st.name, what: alertTitle(st, a), detail: a.detail }));
+    .map((a) => tr("dashboard.announceAlert", { s: st.name, what: alertTitle(st, a), detail: alertText(a) }));
   if (messages.length) $("announce").textContent = messages.join(" ");
+}
+
+/** What the alert says, in the page's language from its code and params (the service's English
+ * detail for a code this page does not know). */
+export function alertText(a) {
+  return say(a.code, a.params, a.detail);
+}
+
+/** The language an alert's text is in, for a screen reader: English only when it is the
+ * service's own detail. */
+function alertLang(a) {
+  return a.code && has(`messages.${a.code}`) ? null : "en";
 }
 
 /** Alerts raised by one event share its seq as their id, so the kind and subject are needed
@@ -75,11 +87,11 @@ function alertBody(st, a) {
     : null;
   const lines = a.state === "cleared" ? 1 : DETAIL_LINES[a.kind] ?? 2;
   const detailClass = lines === "sr" ? " visually-hidden" : lines ? ` clamp-${lines}` : "";
-  // The detail is the service's own text, in English: marked so a screen reader reads it so.
+  // The service's English detail, when shown, is marked so a screen reader reads it so.
   return [h("span", { class: "icon", "aria-hidden": "true" }, ALERT_ICON[a.kind] || "!"), " ",
     h("span", { class: "alert-text" },
       h("span", { class: "alert-head" }, h("strong", { class: "alert-title" }, alertTitle(st, a)), " ", h("span", { class: "alert-meta" }, `· ${when}`)),
-      " ", h("span", { class: `alert-detail${detailClass}`, lang: "en" }, a.detail), acked)];
+      " ", h("span", { class: `alert-detail${detailClass}`, lang: alertLang(a) }, alertText(a)), acked)];
 }
 
 /** Updates the open alerts in place (one <li> per alert, keyed), so a focused Acknowledge
@@ -109,7 +121,7 @@ export function renderAlerts(st) {
     li.dataset.alert = String(a.id);
     li.dataset.kind = a.kind;
     li.dataset.state = a.state;
-    li.title = a.detail;
+    li.title = alertText(a);
     replaceIfChanged(li.querySelector(".alert-body"), alertBody(st, a));
     renderAlertTools(st, li, a);
     let button = li.querySelector('button[data-action="acknowledge"]');
@@ -149,7 +161,7 @@ export function renderAlerts(st) {
   recent.hidden = cleared.length === 0;
   recent.querySelector("summary").textContent = tr("dashboard.recentAlerts", { n: cleared.length });
   replaceIfChanged(recent.querySelector(".recent-alerts"), cleared.map((a) =>
-    h("li", { class: "alert is-cleared", title: a.detail, dataset: { alert: a.id, kind: a.kind, state: "cleared" } },
+    h("li", { class: "alert is-cleared", title: alertText(a), dataset: { alert: a.id, kind: a.kind, state: "cleared" } },
       h("div", { class: "alert-body" }, alertBody(st, a)))));
 }
 

@@ -3,7 +3,7 @@
 // for a retry while its answer is unknown), and one line per alert saying how it went.
 import { newKey, postEvent } from "/assets/common.js";
 import { $, h } from "/assets/dom.js";
-import { tr } from "/assets/i18n.js";
+import { say, tr } from "/assets/i18n.js";
 import { current, expired } from "/assets/dashboard/session.js";
 import { renderAlerts } from "/assets/dashboard/alerts.js";
 
@@ -56,7 +56,7 @@ async function acknowledgeOne(session, { st, li }) {
   if (!inFlight && status < 500) keys.delete(slot);
   if (status === 401) return null;
   if (status >= 200 && status < 300) return { ok: true, text: tr("dashboard.bulkOk", { s: st.name, what }) + (replayed ? tr("dashboard.replayed") : "") };
-  return { ok: false, text: tr("dashboard.bulkFail", { s: st.name, what, why: inFlight ? tr("dashboard.inFlight") : body.detail || body.title || `HTTP ${status}` }) };
+  return { ok: false, text: tr("dashboard.bulkFail", { s: st.name, what, why: inFlight ? tr("dashboard.inFlight") : say(body.code, body.params, body.detail || body.title || `HTTP ${status}`) }) };
 }
 
 async function acknowledgeAll(list) {

@@ -3,7 +3,7 @@
 // one `cleaned` event per ticked surface.
 import { newKey, postEvent } from "/assets/common.js";
 import { $, h } from "/assets/dom.js";
-import { tr } from "/assets/i18n.js";
+import { say, tr } from "/assets/i18n.js";
 import { current, expired, fmtTime, serverNow } from "/assets/dashboard/session.js";
 import { listOf, surfaceName } from "/assets/dashboard/text.js";
 import { renderResult } from "/assets/dashboard/cards.js";
@@ -86,7 +86,7 @@ async function sendCleaned(session, st, surface) {
   if (!inFlight && status < 500) keys.delete(slot);
   if (status === 401) return null;
   if (status >= 200 && status < 300) return { ok: true, text: tr("dashboard.cleanOk", { s: surfaceName(surface) }) + (replayed ? tr("dashboard.replayed") : "") };
-  return { ok: false, text: tr("dashboard.cleanFail", { s: surfaceName(surface), why: inFlight ? tr("dashboard.inFlight") : body.detail || body.title || `HTTP ${status}` }) };
+  return { ok: false, text: tr("dashboard.cleanFail", { s: surfaceName(surface), why: inFlight ? tr("dashboard.inFlight") : say(body.code, body.params, body.detail || body.title || `HTTP ${status}`) }) };
 }
 
 function ticked(form) {

@@ -3,25 +3,35 @@
 // an Idempotency-Key that a retry of the same event reuses, so nothing is recorded twice.
 import { newKey, postEvent } from "/assets/common.js";
 import { $, h } from "/assets/dom.js";
-import { tr } from "/assets/i18n.js";
 import { serviceName } from "/assets/format.js";
+import { say, tr } from "/assets/i18n.js";
 import { current, expired, fmtTime, minutesSince, serverNow } from "/assets/dashboard/session.js";
-import { trOr } from "/assets/dashboard/text.js";
 import { outsideCount, scheduleSort } from "/assets/dashboard/sort.js";
 import { renderResult } from "/assets/dashboard/cards.js";
 import { openCleaning, translateCleaning } from "/assets/dashboard/cleaning.js";
-/** Override reasons offered as presets; sent in English like the surfaces, since the reason
- * ends up in the service's (English) over-cap alert detail and in the log. */
-const OVERRIDE_REASONS = ["wheelchair user", "urgent travel document", "elderly or unwell"];
+/** Preset reasons, sent as the service's codes (src/domain/reasons.rs) so the log and the
+ * over-cap alert keep the choice, not its words, and every page shows it in its own language. */
+const OVERRIDE_REASONS = ["wheelchair_user", "urgent_travel_document", "elderly_or_unwell"];
+const CORRECTION_REASONS = ["counted_at_door", "companion_without_ticket", "interpreter", "untracked_left"];
 
-/** The dialogs' choices in the page's language (the values sent stay English). */
+/** A preset reason in the page's language. */
+function reasonWords(code) {
+  return tr(`messages.reason.${code}`);
+}
+
+/** A typed correction reason: the code of the suggestion it is, else the text as typed. */
+function correctionReason(typed) {
+  return CORRECTION_REASONS.find((code) => reasonWords(code) === typed) ?? typed;
+}
+
+/** The dialogs' choices in the page's language (the values sent are codes and English surfaces). */
 export function translateDialogs() {
-  $("reason-hints").replaceChildren(...tr("dashboard.reasonHints").map((hint) => h("option", { value: hint })));
+  $("reason-hints").replaceChildren(...CORRECTION_REASONS.map((code) => h("option", { value: reasonWords(code) })));
   translateCleaning();
   // No preset is pre-selected: the reason is what the log and the over-cap alert will say, so
   // the guard must choose it.
   $("override-choices").replaceChildren(...OVERRIDE_REASONS.map((reason) =>
-    h("label", {}, h("input", { type: "radio", name: "override-reason", value: reason }), ` ${trOr(`dashboard.overrideReasons.${reason}`, reason)}`)));
+    h("label", {}, h("input", { type: "radio", name: "override-reason", value: reason }), ` ${reasonWords(reason)}`)));
 }
 
 /** The last attempt per dialog: a retry of the same event at the same station reuses its
@@ -146,7 +156,7 @@ async function acknowledge(st, li, button) {
   if (status >= 200 && status < 300) {
     st.result = { ok: true, text: tr("dashboard.ackDone", { what, at: fmtTime(serverNow(), st.doc?.timezone) }) + (replayed ? tr("dashboard.replayed") : ""), at: Date.now() };
   } else {
-    st.result = { ok: false, text: inFlight ? tr("dashboard.inFlight") : `⚠ ${body.detail || body.title || `HTTP ${status}`}`, at: Date.now() };
+    st.result = { ok: false, text: inFlight ? tr("dashboard.inFlight") : `⚠ ${say(body.code, body.params, body.detail || body.title || `HTTP ${status}`)}`, at: Date.now() };
   }
   renderResult(st);
 }
@@ -201,14 +211,14 @@ async function submitEvent(slot, form, errorBox, event, describe) {
     renderResult(st);
     return;
   }
-  errorBox.textContent = inFlight ? tr("dashboard.inFlight") : body.detail || body.title || `HTTP ${status}`;
+  errorBox.textContent = inFlight ? tr("dashboard.inFlight") : say(body.code, body.params, body.detail || body.title || `HTTP ${status}`);
   errorBox.hidden = false;
 }
 
 $("correct-form").addEventListener("submit", (event) => {
   event.preventDefault();
   const form = event.currentTarget;
-  const reason = $("correct-reason").value.trim();
+  const reason = correctionReason($("correct-reason").value.trim());
   if (!reason) {
     $("correct-error").textContent = tr("dashboard.reasonMissing");
     $("correct-error").hidden = false;

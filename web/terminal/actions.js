@@ -4,6 +4,7 @@
 // results. This tab's recent actions live in state.recent (sessionStorage).
 import { newKey } from "/assets/common.js";
 import { $ } from "/assets/dom.js";
+import { say } from "/assets/i18n.js";
 import {
   DESK_RE, DESK_SLOT, TICKET_RE, myDevice, outbox, readOutbox, saveRecent, sendSoon, services, state, t,
 } from "/assets/terminal/state.js";
@@ -70,7 +71,7 @@ function settleRecent(entry, ok, body, detail) {
 export function settle(entry, answer) {
   const ok = answer.status >= 200 && answer.status < 300;
   const body = answer.body || {};
-  const detail = ok ? null : (body.detail || body.title || `HTTP ${answer.status}`);
+  const detail = ok ? null : say(body.code, body.params, body.detail || body.title || `HTTP ${answer.status}`);
   addResult({ key: entry.key, event: publicEvent(entry.event), ok, status: answer.status, body: ok ? body : null,
     detail, replayed: answer.replayed, queuedAt: entry.queuedAt, at: new Date().toISOString() });
   settleRecent(entry, ok, body, detail);

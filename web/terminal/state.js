@@ -2,6 +2,7 @@
 // answer, the latest live document, this tab's recent results, and the outbox with its sender.
 // One small module that every other part imports; nothing here draws the page.
 import { newKey, postEvent, session } from "/assets/common.js";
+import { say } from "/assets/i18n.js";
 import { serviceName as nameOf } from "/assets/format.js";
 import { Outbox, Sender, isMine as mayBeSentBy } from "/assets/outbox.js";
 import { t } from "/assets/terminal/text.js";
@@ -90,7 +91,8 @@ export const sender = new Sender({
   timeoutMs: SEND_TIMEOUT_MS,
   onAnswer: (entry, answer) => senderHooks.answer(entry, answer),
   onTokenRefused: (answer, sendToken) => {
-    if (state.token === sendToken) senderHooks.tokenRefused(answer.body?.detail || answer.body?.title || `HTTP ${answer.status}`);
+    const body = answer.body || {};
+    if (state.token === sendToken) senderHooks.tokenRefused(say(body.code, body.params, body.detail || body.title || `HTTP ${answer.status}`));
   },
   onChange: (running) => senderHooks.change(running),
 });

@@ -12,6 +12,8 @@
 //! This file holds the harness (the browser, the server, the small page helpers) and the tests
 //! that cross pages; each page's own tests live beside it, one file per page.
 
+mod messages;
+
 use std::future::Future;
 use std::io::Write as _;
 use std::net::TcpListener;
