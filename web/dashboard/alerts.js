@@ -78,9 +78,14 @@ const ALERT_ORDER = { over_cap: 0, gathering: 1, at_cap: 2, long_wait: 3, long_i
 /** An alert's icon, title, age, the service's detail and who acknowledged it. */
 function alertBody(st, a) {
   const tz = st.doc?.timezone;
-  const when = a.state === "cleared"
+  const since = a.state === "cleared"
     ? `${fmtTime(Date.parse(a.since), tz)}–${fmtTime(Date.parse(a.cleared_at), tz)}`
     : tr("dashboard.alertSince", { time: fmtTime(Date.parse(a.since), tz), m: minutesSince(a.since) });
+  // A damped alert whose condition has stopped: it clears at `settles_at` unless it holds again,
+  // so the guard sees it is going away rather than a full room that will not end.
+  const when = a.state !== "cleared" && a.settles_at
+    ? `${since} · ${tr("dashboard.alertSettling", { time: fmtTime(Date.parse(a.settles_at), tz) })}`
+    : since;
   const acked = a.acknowledged_by
     ? h("span", { class: "alert-acked" }, h("span", { "aria-hidden": "true" }, "✓"),
       ` ${tr("dashboard.alertAcked", { by: a.acknowledged_by, time: a.acknowledged_at ? fmtTime(Date.parse(a.acknowledged_at), tz) : "?" })}`)
