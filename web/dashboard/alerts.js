@@ -78,14 +78,14 @@ const ALERT_ORDER = { over_cap: 0, gathering: 1, at_cap: 2, long_wait: 3, long_i
 /** An alert's icon, title, age, the service's detail and who acknowledged it. */
 function alertBody(st, a) {
   const tz = st.doc?.timezone;
-  const since = a.state === "cleared"
+  const when = a.state === "cleared"
     ? `${fmtTime(Date.parse(a.since), tz)}–${fmtTime(Date.parse(a.cleared_at), tz)}`
     : tr("dashboard.alertSince", { time: fmtTime(Date.parse(a.since), tz), m: minutesSince(a.since) });
   // A damped alert whose condition has stopped: it clears at `settles_at` unless it holds again,
   // so the guard sees it is going away rather than a full room that will not end.
-  const when = a.state !== "cleared" && a.settles_at
-    ? `${since} · ${tr("dashboard.alertSettling", { time: fmtTime(Date.parse(a.settles_at), tz) })}`
-    : since;
+  const settling = a.state !== "cleared" && a.settles_at
+    ? h("span", { class: "alert-settling" }, tr("dashboard.alertSettling", { time: fmtTime(Date.parse(a.settles_at), tz) }))
+    : null;
   const acked = a.acknowledged_by
     ? h("span", { class: "alert-acked" }, h("span", { "aria-hidden": "true" }, "✓"),
       ` ${tr("dashboard.alertAcked", { by: a.acknowledged_by, time: a.acknowledged_at ? fmtTime(Date.parse(a.acknowledged_at), tz) : "?" })}`)
@@ -95,7 +95,7 @@ function alertBody(st, a) {
   // The service's English detail, when shown, is marked so a screen reader reads it so.
   return [h("span", { class: "icon", "aria-hidden": "true" }, ALERT_ICON[a.kind] || "!"), " ",
     h("span", { class: "alert-text" },
-      h("span", { class: "alert-head" }, h("strong", { class: "alert-title" }, alertTitle(st, a)), " ", h("span", { class: "alert-meta" }, `· ${when}`)),
+      h("span", { class: "alert-head" }, h("strong", { class: "alert-title" }, alertTitle(st, a)), " ", h("span", { class: "alert-meta" }, `· ${when}`), settling),
       " ", h("span", { class: `alert-detail${detailClass}`, lang: alertLang(a) }, alertText(a)), acked)];
 }
 
