@@ -26,17 +26,7 @@ impl Station {
         mode: Mode,
         outcome: &mut Outcome,
     ) -> Result<(), Refusal> {
-        let spec = self
-            .config
-            .services
-            .iter()
-            .find(|s| &s.id == service)
-            .ok_or_else(|| Refusal::UnknownService(service.clone()))?;
-        // Opening hours may have changed since a logged check-in was accepted: a replay does not
-        // judge them again.
-        if mode == Mode::Live {
-            self.check_taking_check_ins(spec, at)?;
-        }
+        let prefix = self.service_for_check_in(service, at, mode)?.prefix;
         if size.get() > self.capacity.cap {
             return Err(Refusal::PartyTooLarge(
                 Message::new("party_too_large")
@@ -47,7 +37,7 @@ impl Station {
         }
         let number = self.state.numbers.entry(service.clone()).or_insert(0);
         *number += 1;
-        let ticket = Ticket::new(spec.prefix, *number);
+        let ticket = Ticket::new(prefix, *number);
         let mut party = Party {
             ticket,
             service: service.clone(),
@@ -75,6 +65,27 @@ impl Station {
             outcome.position = Some(self.state.outside.len() as u32);
         }
         Ok(())
+    }
+
+    /// This station's `service`, to check a party in for at `at` (or transfer one to): refused
+    /// when it has no such service or — live only — when it takes no check-ins now. Opening hours
+    /// may have changed since a logged event was accepted, so a replay does not judge them again.
+    pub(super) fn service_for_check_in(
+        &self,
+        service: &ServiceId,
+        at: DateTime<Utc>,
+        mode: Mode,
+    ) -> Result<&config::Service, Refusal> {
+        let spec = self
+            .config
+            .services
+            .iter()
+            .find(|s| &s.id == service)
+            .ok_or_else(|| Refusal::UnknownService(service.clone()))?;
+        if mode == Mode::Live {
+            self.check_taking_check_ins(spec, at)?;
+        }
+        Ok(spec)
     }
 
     /// Refuses a check-in for `spec` at `at` while it is closed, or within its last-admission

@@ -22,17 +22,8 @@ impl Station {
         mode: Mode,
         outcome: &mut Outcome,
     ) -> Result<(), Refusal> {
-        let spec = self
-            .config
-            .services
-            .iter()
-            .find(|s| &s.id == service)
-            .ok_or_else(|| Refusal::UnknownService(service.clone()))?;
-        // As for a check-in: the target must be taking check-ins now; a replay does not judge
-        // opening hours again.
-        if mode == Mode::Live {
-            self.check_taking_check_ins(spec, at)?;
-        }
+        // The target must be taking check-ins now, as for a check-in.
+        self.service_for_check_in(service, at, mode)?;
         let party = self.waiting_party(ticket)?;
         if &party.service == service {
             return Err(Refusal::CannotTransfer(
