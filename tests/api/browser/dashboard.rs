@@ -3,14 +3,13 @@
 //! −1 the engine would refuse not offered, a filter on a phone, the token field focused, and
 //! the seat map's legend.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
 
-use super::{Browser, attr, click, eventually, sign_in, text, type_into};
+use super::{Browser, attr, click, eventually, page_unit_tests, sign_in, text, type_into};
 use crate::helpers::{ServerProcess, check_in, event_request, status_at, test_config_toml};
 
 /// The real binary on the tests' config plus `extra` TOML (e.g. `[operations]`).
@@ -558,41 +557,8 @@ async fn the_dashboard_reads_grouped_and_per_surface_cleaning_alerts_alike_in_it
     let Some(browser) = Browser::start("dashboard unit tests").await else {
         return;
     };
-    // The test pages are served only with `--web-dir`, so the service reads them from this checkout.
-    let data = tempfile::tempdir().unwrap();
-    let web = Path::new(env!("CARGO_MANIFEST_DIR")).join("web");
-    let mut command = Command::new(env!("CARGO_BIN_EXE_lobbywatch"));
-    command
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-        .arg(data.path())
-        .args(crate::backend::database_args(data.path()))
-        .arg("--web-dir")
-        .arg(&web);
-    let server = ServerProcess::spawn(command);
-
-    let c = browser.session(1280, 900).await;
-    c.goto(&format!("{}/tests/dashboard.test.html", server.base))
-        .await
-        .unwrap();
-    eventually(
-        "the dashboard's unit tests have run",
-        Duration::from_secs(20),
-        || async { attr(&c, "body", "data-done").await },
-    )
-    .await;
-    let count = |field: &'static str| {
-        let c = &c;
-        async move {
-            attr(c, "#summary", field)
-                .await
-                .and_then(|n| n.parse::<usize>().ok())
-                .unwrap_or_else(|| panic!("#summary has {field}"))
-        }
-    };
-    let (passed, failed) = (count("data-passed").await, count("data-failed").await);
-    let report = text(&c, "#results").await.unwrap_or_default();
+    let (passed, failed, report) = page_unit_tests(&browser, "dashboard.test.html").await;
     assert_eq!(failed, 0, "failing dashboard unit tests:\n{report}");
     // Every test of the file ran (a module that failed to load would run none).
     assert_eq!(passed, 6, "not every dashboard unit test ran:\n{report}");
-    c.close().await.unwrap();
 }

@@ -603,13 +603,11 @@ async fn check_ins_made_while_the_service_is_down_are_applied_once_after_it_retu
     desk.close().await.unwrap();
 }
 
-#[tokio::test]
-async fn the_terminal_outbox_passes_its_unit_tests_in_the_browser() {
-    let Some(browser) = Browser::start("outbox unit tests").await else {
-        return;
-    };
-    // The test pages are served only with `--web-dir` (never embedded), so the service reads the
-    // pages, the modules under test and their tests from this checkout.
+/// Runs a page's unit tests, `web/tests/{page}`, in the browser and returns how many passed, how
+/// many failed, and the page's report. The test pages are served only with `--web-dir` (never
+/// embedded), so the service reads the pages, the modules under test and their tests from this
+/// checkout.
+async fn page_unit_tests(browser: &Browser, page: &str) -> (usize, usize, String) {
     let data = tempfile::tempdir().unwrap();
     let web = Path::new(env!("CARGO_MANIFEST_DIR")).join("web");
     let mut command = Command::new(env!("CARGO_BIN_EXE_lobbywatch"));
@@ -622,11 +620,11 @@ async fn the_terminal_outbox_passes_its_unit_tests_in_the_browser() {
     let server = ServerProcess::spawn(command);
 
     let c = browser.session(1280, 900).await;
-    c.goto(&format!("{}/tests/outbox.test.html", server.base))
+    c.goto(&format!("{}/tests/{page}", server.base))
         .await
         .unwrap();
     eventually(
-        "the outbox tests have run",
+        &format!("the unit tests of {page} have run"),
         Duration::from_secs(20),
         || async { attr(&c, "body", "data-done").await },
     )
@@ -642,10 +640,19 @@ async fn the_terminal_outbox_passes_its_unit_tests_in_the_browser() {
     };
     let (passed, failed) = (count("data-passed").await, count("data-failed").await);
     let report = text(&c, "#results").await.unwrap_or_default();
+    c.close().await.unwrap();
+    (passed, failed, report)
+}
+
+#[tokio::test]
+async fn the_terminal_outbox_passes_its_unit_tests_in_the_browser() {
+    let Some(browser) = Browser::start("outbox unit tests").await else {
+        return;
+    };
+    let (passed, failed, report) = page_unit_tests(&browser, "outbox.test.html").await;
     assert_eq!(failed, 0, "failing outbox tests:\n{report}");
     // Every test of the file ran (a module that failed to load would run none).
     assert!(passed >= 12, "only {passed} outbox tests ran:\n{report}");
-    c.close().await.unwrap();
 }
 
 /// Not a check: produces the README's screenshots from the running demo.
