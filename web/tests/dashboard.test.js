@@ -6,6 +6,7 @@
 import { loadCatalogue } from "/assets/i18n.js";
 import { dueSurfaces } from "/assets/dashboard/due.js";
 import { alertTitle, hints } from "/assets/dashboard/alerts.js";
+import { assertEqual, runAll, test } from "/tests/runner.js";
 
 const SINCE = "2026-11-30T08:40:00Z";
 
@@ -19,15 +20,6 @@ const grouped = (state = "active") => ({
   params: { surfaces: [{ surface: "door handles", visitors: 52, since: SINCE }, { surface: "counter", visitors: 50, since: SINCE }] },
 });
 const single = (id, surface, state = "active") => ({ id, kind: "cleaning_due", state, since: SINCE, detail: `${surface}: due`, surface });
-
-function assertEqual(actual, expected, what) {
-  const a = JSON.stringify(actual);
-  const e = JSON.stringify(expected);
-  if (a !== e) throw new Error(`${what}: expected ${e}, got ${a}`);
-}
-
-const tests = [];
-const test = (name, body) => tests.push({ name, body });
 
 test("a grouped cleaning alert names every surface with its visitors", () => {
   const due = dueSurfaces(doc([grouped()]));
@@ -60,29 +52,5 @@ test("a closed station with people inside and outside gets its hint", () => {
   if (!text.includes("Stengt, men 2 inne og 1 parti ute.")) throw new Error(`hints: ${text}`);
 });
 
-async function runAll() {
-  await loadCatalogue("dashboard");
-  const list = document.getElementById("results");
-  let failed = 0;
-  for (const { name, body } of tests) {
-    const li = document.createElement("li");
-    li.dataset.test = name;
-    try {
-      await body();
-      li.dataset.result = "pass";
-      li.textContent = `✓ ${name}`;
-    } catch (e) {
-      failed += 1;
-      li.dataset.result = "fail";
-      li.textContent = `✗ ${name}: ${e.message}`;
-    }
-    list.append(li);
-  }
-  const summary = document.getElementById("summary");
-  summary.dataset.passed = String(tests.length - failed);
-  summary.dataset.failed = String(failed);
-  summary.textContent = `${tests.length - failed} passed, ${failed} failed`;
-  document.body.dataset.done = "true";
-}
-
+await loadCatalogue("dashboard");
 runAll();

@@ -3,6 +3,7 @@
 // `--web-dir`, never embedded) and reads the results from the page: each test is an
 // `li[data-test]` with `data-result` "pass" or "fail", and `#summary` says when all have run.
 import { Outbox, Sender, isMine, retryable } from "/assets/outbox.js";
+import { assertEqual, runAll, test } from "/tests/runner.js";
 
 /** A Storage-like object kept in memory; `refuse` makes setItem throw like a full localStorage. */
 function memoryStorage() {
@@ -49,15 +50,6 @@ function newSender(outbox, service, extra = {}) {
   });
   return { sender, answers, refused };
 }
-
-function assertEqual(actual, expected, what) {
-  const a = JSON.stringify(actual);
-  const e = JSON.stringify(expected);
-  if (a !== e) throw new Error(`${what}: expected ${e}, got ${a}`);
-}
-
-const tests = [];
-const test = (name, body) => tests.push({ name, body });
 
 test("queued events survive a reload of the page (same storage)", async () => {
   const storage = memoryStorage();
@@ -195,29 +187,5 @@ test("which answers are worth a retry", async () => {
   const verdicts = [201, 200, 400, 404, 409, 422, 408, 425, 429, 500, 503].map((status) => retryable({ status, body: {} }));
   assertEqual(verdicts, [false, false, false, false, false, false, true, true, true, true, true], "retryable");
 });
-
-async function runAll() {
-  const list = document.getElementById("results");
-  let failed = 0;
-  for (const { name, body } of tests) {
-    const li = document.createElement("li");
-    li.dataset.test = name;
-    try {
-      await body();
-      li.dataset.result = "pass";
-      li.textContent = `✓ ${name}`;
-    } catch (e) {
-      failed += 1;
-      li.dataset.result = "fail";
-      li.textContent = `✗ ${name}: ${e.message}`;
-    }
-    list.append(li);
-  }
-  const summary = document.getElementById("summary");
-  summary.dataset.passed = String(tests.length - failed);
-  summary.dataset.failed = String(failed);
-  summary.textContent = `${tests.length - failed} passed, ${failed} failed`;
-  document.body.dataset.done = "true";
-}
 
 runAll();
