@@ -339,3 +339,17 @@ async fn the_log_holds_no_code_and_no_link_hash() {
         "the log holds the link's hash: {text}"
     );
 }
+
+#[tokio::test]
+async fn the_visitors_page_is_never_cached_nor_named_to_another_site() {
+    let app = TestApp::spawn_with_config(config()).await;
+    let (_, code) = linked_check_in(&app, "k").await;
+    for path in [format!("/t/{code}"), format!("/api/v1/tickets/{code}")] {
+        let r = app.client.get(app.url(&path)).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        assert_eq!(r.headers()["cache-control"], "no-store", "{path}");
+        assert_eq!(r.headers()["referrer-policy"], "no-referrer", "{path}");
+    }
+    let page = app.get_text(&format!("/t/{code}")).await;
+    assert!(page.contains("/assets/ticket.js"), "{page}");
+}
