@@ -101,6 +101,8 @@ function renderActions(view, mode) {
   if (canArrive && page.entrance && !page.arrivalTried) {
     // Scanned at the entrance: the poster's code says the visitor is at the door.
     page.arrivalTried = true;
+    // The poster's address did its work: a reload must not post the arrival again.
+    history.replaceState(null, "", `/t/${encodeURIComponent(page.code)}`);
     send("arrived", page.entrance);
   }
 }

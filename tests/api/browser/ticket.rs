@@ -100,3 +100,74 @@ async fn a_ticket_goes_from_check_in_to_come_in_now_on_the_visitors_phone() {
     std::fs::write(out, png).unwrap();
     c.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn the_entrance_poster_confirms_arrival_and_a_lost_connection_is_said_plainly() {
+    let Some(browser) = Browser::start("ticket page, entrance poster and stale data").await else {
+        return;
+    };
+    // The tests' config with a code posted at the small station's entrance.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("lobbywatch.toml");
+    let toml = crate::helpers::test_config_toml().replacen(
+        "queue_line_m = 6.0\n",
+        "queue_line_m = 6.0\n\n[stations.remote]\nentrance_code = \"DOOR-7\"\n",
+        1,
+    );
+    std::fs::write(&config, toml).unwrap();
+    let server = crate::helpers::ServerProcess::start(&config, &dir.path().join("data"));
+    let base = server.base.clone();
+    let desk = "small-desk-token";
+    for key in ["a", "b", "c"] {
+        post(&base, desk, "small", key, check_in("passport")).await;
+    }
+    let answer: Value = event_request(
+        &reqwest::Client::new(),
+        &base,
+        desk,
+        "small",
+        "ours",
+        &check_in("passport"),
+    )
+    .send()
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let url = answer["ticket_link"]["url"].as_str().unwrap();
+
+    // The visitor opens their link (the phone keeps it) and goes for a walk.
+    let c = browser.session(PHONE.0, PHONE.1).await;
+    c.goto(&format!("{base}{url}")).await.unwrap();
+    state(&c, "waiting").await;
+    click(&c, "#away").await;
+    state(&c, "walk").await;
+
+    // Back at the door they scan the poster: the page confirms their arrival by itself.
+    c.goto(&format!("{base}/t/arrive?station=small&entrance=DOOR-7"))
+        .await
+        .unwrap();
+    let said = eventually(
+        "the arrival is confirmed",
+        Duration::from_secs(10),
+        || async { text(&c, "#message").await.filter(|t| !t.is_empty()) },
+    )
+    .await;
+    assert_eq!(said, "Takk – du er registrert ved døren.");
+    let (headline, detail) = state(&c, "waiting").await;
+    assert_eq!(headline, "Du er neste");
+    assert!(!detail.contains("annet sted"), "at the door now: {detail}");
+
+    // The service goes away: the page says which time it is showing.
+    server.kill9();
+    let stale = eventually(
+        "the page says its data is old",
+        Duration::from_secs(10),
+        || async { text(&c, "#stale").await.filter(|t| !t.is_empty()) },
+    )
+    .await;
+    assert!(stale.starts_with("Viser data fra "), "{stale}");
+    assert!(stale.contains("kobler til på nytt"), "{stale}");
+    c.close().await.unwrap();
+}
