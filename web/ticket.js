@@ -92,6 +92,7 @@ function renderActions(view, mode) {
   const canArrive = view.remote && queued && view.entrance_code_required;
   $("away").hidden = !view.can_wait_elsewhere;
   $("here").hidden = !canArrive || !$("arrive-form").hidden;
+  $("arrive-at-desk").hidden = !(view.remote && queued && !view.entrance_code_required);
   if (!canArrive) $("arrive-form").hidden = true;
   $("more-time").hidden = !view.more_time_available;
   $("leave").hidden = !view.can_leave || !$("leave-confirm").hidden;
