@@ -52,6 +52,7 @@ pub(super) fn config(raw: RawConfig, file: &str) -> Result<Config, ConfigErrors>
     let stations = stations(&c, raw.stations, &districts, &operations, holidays);
     let devices = devices::devices(&c, raw.devices, &station_ids, &districts);
     let idempotency = idempotency_policy(&c, &raw.storage);
+    let web = web(&c, raw.web);
     let database = c.keep(
         raw.storage
             .database
@@ -69,6 +70,7 @@ pub(super) fn config(raw: RawConfig, file: &str) -> Result<Config, ConfigErrors>
             devices,
             database,
             idempotency,
+            web,
         }),
         _ => Err(ConfigErrors::from_vec(errors)
             .expect("a value is missing only where its error was recorded")),
@@ -298,6 +300,26 @@ fn public_share(
             ),
         )),
     }
+}
+
+/// `[web] public_url`: an origin, or its error recorded (and none used). It is printed into
+/// visitors' links, so nothing a URL could carry besides a host and a port (a user name, a
+/// query, a fragment, spaces) passes.
+fn web(c: &Checker<'_>, raw: super::raw::RawWeb) -> super::Web {
+    let public_url = raw.public_url.filter(|url| {
+        let ok = is_origin(url)
+            && url
+                .bytes()
+                .all(|b| b.is_ascii_graphic() && !matches!(b, b'?' | b'#' | b'@'));
+        if !ok {
+            c.report(c.err(
+                "web.public_url",
+                format!("'{url}' is not an origin like \"https://ko.politiet.no\" (scheme and host, no path)"),
+            ));
+        }
+        ok
+    });
+    super::Web { public_url }
 }
 
 /// A scheme and a host, nothing after: what a browser sends as `Origin`.
