@@ -495,6 +495,7 @@ token_sha256 = "0000000000000000000000000000000000000000000000000000000000000001
             "https://ko.politiet.no?x=1",
             "https://user@ko.politiet.no",
             "https://ko politiet.no",
+            "https://ko.politiet.no\\\"><script>",
         ] {
             assert_eq!(err_of(&with(bad)).key, "web.public_url", "{bad}");
         }

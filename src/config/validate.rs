@@ -303,14 +303,16 @@ fn public_share(
 }
 
 /// `[web] public_url`: an origin, or its error recorded (and none used). It is printed into
-/// visitors' links, so nothing a URL could carry besides a host and a port (a user name, a
-/// query, a fragment, spaces) passes.
+/// visitors' links and written into the terminal's page, so after the scheme only what a host
+/// and a port are made of passes (no user name, query, fragment, space or quote).
 fn web(c: &Checker<'_>, raw: super::raw::RawWeb) -> super::Web {
     let public_url = raw.public_url.filter(|url| {
         let ok = is_origin(url)
-            && url
-                .bytes()
-                .all(|b| b.is_ascii_graphic() && !matches!(b, b'?' | b'#' | b'@'));
+            && url.split_once("://").is_some_and(|(_, host)| {
+                host.bytes().all(|b| {
+                    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']')
+                })
+            });
         if !ok {
             c.report(c.err(
                 "web.public_url",

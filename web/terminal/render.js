@@ -10,6 +10,7 @@ import { fmtTime, patch } from "/assets/terminal/view.js";
 import { renderLists } from "/assets/terminal/lists.js";
 import { availability } from "/assets/terminal/availability.js";
 import { renderCurrent } from "/assets/terminal/current.js";
+import { renderTicketLink } from "/assets/terminal/slip.js";
 import { renderOutbox, renderResults, renderSignInOutbox } from "/assets/terminal/outbox-view.js";
 
 export function renderHeader() {
@@ -132,6 +133,7 @@ function markBox(box, boxState, ticket) {
 export function renderIssued() {
   const box = $("issued");
   const it = state.recent.issued;
+  renderTicketLink();
   markBox(box, it ? it.state : "none", it?.ticket);
   if (!it) {
     // Replaced only when it really changed: a screen reader would otherwise read the last ticket

@@ -54,6 +54,7 @@ const WITH_VALUES = {
   pastLastCheckIn: (time) => tr("terminal.pastLastCheckIn", { time }),
   rRecalled: (ticket, desk) => tr("terminal.rRecalled", { ticket, desk }),
   rTransferred: (ticket, service) => tr("terminal.rTransferred", { ticket, service }),
+  qrAlt: (ticket) => tr("terminal.qrAlt", { ticket }),
 };
 
 /** Texts grouped the way the page uses them. */
