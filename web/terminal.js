@@ -22,6 +22,7 @@
 //   undo.js         a no-show waits a few seconds with "Undo" before it is queued
 //   availability.js whether a service takes check-ins now, and why not
 //   slip.js         the issued ticket's link (QR code, short link) and its printed slip
+//   remote.js       parties waiting elsewhere and those on the way in, marked "Arrived"
 //   session.js      signing in and out, the live socket
 //   controls.js     the controls and keyboard shortcuts
 //   text.js         the texts (the catalogue's "terminal" section) and the icons

@@ -111,6 +111,7 @@ pub const ASSETS: &[Asset] = &[
     asset!("terminal/transfer.js", JS),
     asset!("terminal/undo.js", JS),
     asset!("terminal/slip.js", JS),
+    asset!("terminal/remote.js", JS),
     asset!("outbox.js", JS),
 ];
 
