@@ -14,12 +14,14 @@ mod demo_tokens;
 mod describe;
 mod error;
 mod raw;
+mod remote;
 mod retention;
 mod validate;
 
 pub use database::DatabaseUrl;
 pub use demo_tokens::demo_token;
 pub use error::{ConfigError, ConfigErrors};
+pub use remote::Remote;
 pub use retention::IdempotencyPolicy;
 
 use std::path::Path;
@@ -75,6 +77,8 @@ pub struct Station {
     pub services: Vec<Service>,
     /// How the station runs its day (from the file's `[operations]`).
     pub operations: Operations,
+    /// Parties that wait elsewhere (`[stations.remote]`).
+    pub remote: Remote,
 }
 
 /// How a station runs its day: when admissions stop, when the day's tickets are closed out, and

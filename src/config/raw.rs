@@ -201,6 +201,22 @@ pub(super) struct RawStation {
     pub exceptions: Vec<RawException>,
     #[serde(default)]
     pub services: Vec<RawService>,
+    /// Parties that wait elsewhere, and joining before arriving.
+    #[serde(default)]
+    pub remote: Option<RawRemote>,
+}
+
+/// `[stations.remote]`; every key is optional and falls back to [`super::Remote::default`].
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRemote {
+    pub notify_ahead: Option<NonZeroU32>,
+    pub come_back_min: Option<NonZeroU32>,
+    pub more_time_places: Option<NonZeroU32>,
+    pub join: Option<bool>,
+    pub join_quota: Option<NonZeroU32>,
+    pub join_hours: Option<String>,
+    pub entrance_code: Option<String>,
 }
 
 #[derive(Deserialize)]

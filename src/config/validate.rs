@@ -22,6 +22,7 @@ use chrono::NaiveDate;
 use chrono_tz::Tz;
 
 mod devices;
+mod remote;
 
 use super::raw::{
     RawConfig, RawDistrict, RawException, RawHours, RawLimits, RawOperations, RawRules, RawService,
@@ -397,7 +398,9 @@ fn station(
     let queue_line = c.keep(queue_line(c, key, s.queue_line_m));
     let services = services(c, key, s.services, s.exceptions, context.norwegian_holidays);
     let name = c.non_empty(format!("{key}.name"), s.name);
-    let (id, district, (), (), services) = (id?, district?, room?, queue_line?, services?);
+    let remote = remote::remote(c, key, s.remote);
+    let (id, district, (), (), services, remote) =
+        (id?, district?, room?, queue_line?, services?, remote?);
     Some(Station {
         id,
         district: district.id.clone(),
@@ -408,6 +411,7 @@ fn station(
         queue_line_m: s.queue_line_m,
         services,
         operations: context.operations.clone(),
+        remote,
     })
 }
 

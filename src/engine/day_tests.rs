@@ -37,6 +37,7 @@ fn room(area: f64, hours: WeeklyHours) -> Station {
             hours: Schedule::weekly(hours),
         }],
         operations: Operations::default(),
+        remote: crate::config::Remote::default(),
     };
     Station::new(
         Arc::new(cfg),
@@ -70,6 +71,7 @@ fn check_in(size: u32) -> Event {
         service: ServiceId::parse("passport").unwrap(),
         party_size: PartySize::new(size).unwrap(),
         appointment: None,
+        link: None,
     }
 }
 fn check_out(t: &str) -> Event {

@@ -43,6 +43,7 @@ pub mod qr;
 pub mod reports;
 pub mod rules;
 pub mod stations;
+pub mod ticket_link;
 pub mod web;
 
 use axum::Json;

@@ -49,7 +49,8 @@ const INSERT_REVOKED: &str =
 
 /// What the writer is asked to do.
 pub(super) enum Work {
-    Record(Record),
+    /// Boxed: a record (an event with its answer) is several times the size of the others.
+    Record(Box<Record>),
     Revoke(Revocation),
     /// A pass of answer retention (`prune.rs`).
     Prune(Prune),
