@@ -55,10 +55,11 @@ function qrSource(link) {
   return `/t/${encodeURIComponent(link.code)}/qr.svg`;
 }
 
-/** The issued ticket when it has a link to show: answered, with `ticket_link`. */
+/** The issued ticket when it has a link to show: answered, with `ticket_link` and its code (a
+ * replay after the desk's token was rotated carries only the link's id: nothing to print). */
 function linkedTicket() {
   const it = state.recent.issued;
-  return it && it.link && (it.state === "inside" || it.state === "outside") ? it : null;
+  return it && it.link?.code && it.link?.url && (it.state === "inside" || it.state === "outside") ? it : null;
 }
 
 /** The card under the ticket box: QR code, short link, paper and "Print slip" — or hidden. */
