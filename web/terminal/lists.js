@@ -5,7 +5,7 @@ import { $, h } from "/assets/dom.js";
 import { icon } from "/assets/terminal/text.js";
 import { isMine, readOutbox, serviceName, services, state, t } from "/assets/terminal/state.js";
 import { fmtTime, patch } from "/assets/terminal/view.js";
-import { outsideActions, remoteBadge, renderComing } from "/assets/terminal/remote.js";
+import { comingBadge, insideActions, outsideActions, remoteBadge, renderComing } from "/assets/terminal/remote.js";
 
 /** Tickets with a check-out or no-show still in the outbox. This device's: their buttons are
  * disabled so a second click cannot queue the same action twice. Another device's: the buttons
@@ -42,13 +42,15 @@ function rowParts(pending) {
 }
 
 function insideRow(p, parts, pleaseEnter) {
+  // A remote party asked in and not here yet: marked, and "Arrived" is in the list above (remote.js).
   const state = p.desk
     ? h("span", { class: "called-badge" }, icon("call"), ` ${t().calledTo(p.desk)}`)
-    : pleaseEnter.has(p.ticket) ? h("span", { class: "enter-badge" }, icon("enter"), ` ${t().pleaseEnter}`) : null;
+    : p.remote ? comingBadge(p)
+      : pleaseEnter.has(p.ticket) ? h("span", { class: "enter-badge" }, icon("enter"), ` ${t().pleaseEnter}`) : null;
   return h("li", { dataset: { ticket: p.ticket, service: p.service }, class: `row${p.desk ? " is-called" : ""}` },
     h("span", { class: "tkt" }, p.ticket),
     h("span", { class: "meta" }, parts.party(p.party_size), state, h("span", { class: "when" }, t().enteredAt(fmtTime(p.entered_at))), parts.appt(p.appointment), parts.held(p.ticket)),
-    h("span", { class: "acts" }, parts.buttons(p.ticket, p.desk ? ["check_out", "no_show"] : ["check_out", "no_show", "transfer"])));
+    h("span", { class: "acts" }, parts.buttons(p.ticket, insideActions(p))));
 }
 
 function outsideRow(p, parts) {

@@ -6,7 +6,7 @@
 import { $, h } from "/assets/dom.js";
 import { icon } from "/assets/terminal/text.js";
 import { serviceName, state, t } from "/assets/terminal/state.js";
-import { patch } from "/assets/terminal/view.js";
+import { fmtTime, patch } from "/assets/terminal/view.js";
 
 /** The "waiting elsewhere" mark of an outside row, or null for a party at the door. */
 export function remoteBadge(party) {
@@ -18,12 +18,27 @@ export function outsideActions(party) {
   return party.remote ? ["arrived", "no_show", "transfer"] : ["no_show", "transfer"];
 }
 
-/** The service of `ticket` among the parties inside, if the document lists it there. */
-function serviceOf(doc, ticket) {
+/** The actions of an inside row: a called party is checked out or a no-show; one on its way
+ * (remote, not here yet) is marked "Arrived" in the list of those coming, or a no-show. */
+export function insideActions(party) {
+  if (party.desk) return ["check_out", "no_show"];
+  if (party.remote) return ["no_show"];
+  return ["check_out", "no_show", "transfer"];
+}
+
+/** "on the way, until 10:42": a remote party asked in, and when its room stops being held. */
+export function comingBadge(party) {
+  const until = party.come_back_by ? ` ${t().comeBackBy(fmtTime(party.come_back_by))}` : "";
+  return h("span", { class: "remote-badge" }, icon("enter"), ` ${t().comingBadge}${until}`);
+}
+
+/** The party inside with `ticket` (and its service), if the document lists it. */
+function insideParty(doc, ticket) {
   for (const [service, parties] of Object.entries(doc.inside || {})) {
-    if (parties.some((p) => p.ticket === ticket)) return service;
+    const party = parties.find((p) => p.ticket === ticket);
+    if (party) return { ...party, service };
   }
-  return null;
+  return { ticket, service: null };
 }
 
 /** The figure "waiting elsewhere" beside "waiting outside" (then: at the door only). */
@@ -41,11 +56,10 @@ export function renderComing(buttons) {
   $("coming-box").hidden = coming.length === 0;
   $("coming-total").textContent = coming.length ? `(${coming.length})` : "";
   patch($("coming-list"), coming.map((ticket) => {
-    const service = serviceOf(state.doc, ticket);
-    return h("li", { class: "row coming-row", dataset: { ticket, service } },
+    const party = insideParty(state.doc, ticket);
+    return h("li", { class: "row coming-row", dataset: { ticket, service: party.service } },
       h("span", { class: "tkt" }, ticket),
-      h("span", { class: "meta" }, service ? h("span", { class: "svc-tag" }, serviceName(service)) : null,
-        h("span", { class: "remote-badge" }, icon("enter"), ` ${t().comingBadge}`)),
+      h("span", { class: "meta" }, party.service ? h("span", { class: "svc-tag" }, serviceName(party.service)) : null, comingBadge(party)),
       h("span", { class: "acts" }, buttons(ticket, ["arrived"])));
   }));
 }

@@ -56,6 +56,7 @@ const WITH_VALUES = {
   rTransferred: (ticket, service) => tr("terminal.rTransferred", { ticket, service }),
   qrAlt: (ticket) => tr("terminal.qrAlt", { ticket }),
   rArrived: (ticket) => tr("terminal.rArrived", { ticket }),
+  comeBackBy: (time) => tr("terminal.comeBackBy", { time }),
 };
 
 /** Texts grouped the way the page uses them. */
