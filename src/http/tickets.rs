@@ -4,7 +4,7 @@
 //! and nothing else.
 //!
 //! **Finding a ticket.** The code is hashed and the hash looked up in each station's latest
-//! published documents (`Docs.tickets`, a hash map per station). Scanning the stations — a
+//! published documents (`Docs.tickets`, each station's board of linked tickets). Scanning the stations — a
 //! handful of map look-ups — needs no index of its own that would have to follow every event,
 //! reload and day's roll-over: a link is found exactly while a published document carries its
 //! ticket, and expires the moment the day's roll-over drops it from them.
@@ -58,11 +58,11 @@ struct Found {
 }
 
 impl Found {
-    /// The ticket's view as last published.
-    fn view(&self) -> &axum::extract::ws::Utf8Bytes {
+    /// The ticket's view as last published, JSON.
+    fn view(&self) -> String {
         self.docs
             .tickets
-            .get(&self.hash)
+            .view_json(&self.hash)
             .expect("found only where the documents carry the ticket")
     }
 }
@@ -77,7 +77,7 @@ fn find(state: &AppState, raw: &str) -> Result<Found, ApiError> {
         .iter()
         .find_map(|(id, slot)| {
             let docs = slot.live.latest();
-            docs.tickets.contains_key(&hash).then(|| Found {
+            docs.tickets.has(&hash).then(|| Found {
                 hash,
                 station: id.clone(),
                 slot: slot.clone(),
@@ -115,7 +115,7 @@ async fn get_ticket(
                 HeaderValue::from_static("no-referrer"),
             ),
         ],
-        found.view().to_string(),
+        found.view(),
     )
         .into_response())
 }

@@ -29,4 +29,5 @@ mod restart;
 mod retention;
 mod stations;
 mod ticket_links;
+mod ticket_qr;
 mod tokens;

@@ -176,13 +176,12 @@ fn event_for(state: &AppState, found: &Found, action: &TicketAction) -> Result<E
 
 /// The ticket number in the found view.
 fn ticket_of(found: &Found) -> Result<Ticket, ApiError> {
-    #[derive(Deserialize)]
-    struct Number {
-        ticket: Ticket,
-    }
-    serde_json::from_str::<Number>(found.view().as_str())
-        .map(|n| n.ticket)
-        .map_err(|_| ApiError::Internal)
+    found
+        .docs
+        .tickets
+        .view(&found.hash)
+        .map(|view| view.ticket)
+        .ok_or(ApiError::UnknownTicketLink)
 }
 
 /// Arrival from the page needs the code posted at the entrance: it shows the visitor is at the

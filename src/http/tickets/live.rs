@@ -70,7 +70,7 @@ pub(super) async fn ticket_live(
 /// carries it.
 fn views(slot: &crate::state::StationSlot, hash: LinkHash) -> BoxStream<'static, Utf8Bytes> {
     WatchStream::new(slot.live.subscribe())
-        .map(move |docs| docs.tickets.get(&hash).cloned())
+        .map(move |docs| docs.tickets.view_json(&hash).map(Utf8Bytes::from))
         .take_while(|view| std::future::ready(view.is_some()))
         .filter_map(std::future::ready)
         .boxed()
