@@ -657,6 +657,19 @@ async fn the_terminal_outbox_passes_its_unit_tests_in_the_browser() {
     assert!(passed >= 12, "only {passed} outbox tests ran:\n{report}");
 }
 
+/// Keeps a screenshot a test took on its way: in `docs/screenshots/` (the README's) when
+/// `LOBBYWATCH_SCREENSHOTS` is set, else in the tests' scratch directory — so an ordinary
+/// `cargo test` never changes a tracked file.
+pub(super) fn keep_screenshot(name: &str, png: &[u8]) {
+    let dir = if std::env::var_os("LOBBYWATCH_SCREENSHOTS").is_some() {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots")
+    } else {
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots")
+    };
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(name), png).unwrap();
+}
+
 /// Not a check: produces the README's screenshots from the running demo.
 #[tokio::test]
 #[ignore = "writes docs/screenshots/*.png from the demo; run on purpose"]

@@ -1,9 +1,8 @@
 //! The ticket link at the front desk, in a real Chromium: after a check-in the terminal shows the
 //! link's QR code and short link, remembers the slip's paper, and — with print media emulated as
 //! the printer sees the page — prints the slip alone, 80 mm wide, with station, service, ticket,
-//! time, QR code, link and the line in bokmål and English. Writes `docs/screenshots/slip.png`.
+//! time, QR code, link and the line in bokmål and English. Its screenshot is the README's `slip.png` (see `keep_screenshot`).
 
-use std::path::Path;
 use std::time::Duration;
 
 use fantoccini::{Client, Locator};
@@ -176,8 +175,7 @@ async fn a_check_in_shows_its_link_as_a_qr_code_and_prints_a_slip_of_80_mm() {
         .screenshot()
         .await
         .unwrap();
-    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots/slip.png");
-    std::fs::write(out, shot).unwrap();
+    super::keep_screenshot("slip.png", &shot);
     desk.close().await.unwrap();
 }
 

@@ -3,7 +3,6 @@
 //! next), a check-out admits them, and the page says COME IN NOW with the time the room is held
 //! — announced assertively for a screen reader.
 
-use std::path::Path;
 use std::time::Duration;
 
 use fantoccini::Client;
@@ -96,8 +95,7 @@ async fn a_ticket_goes_from_check_in_to_come_in_now_on_the_visitors_phone() {
     assert_eq!(role.as_deref(), Some("assertive"));
 
     let png = c.screenshot().await.unwrap();
-    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots/ticket-phone.png");
-    std::fs::write(out, png).unwrap();
+    super::keep_screenshot("ticket-phone.png", &png);
     c.close().await.unwrap();
 }
 
