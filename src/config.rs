@@ -16,11 +16,13 @@ mod error;
 mod raw;
 mod retention;
 mod validate;
+mod webhook;
 
 pub use database::DatabaseUrl;
 pub use demo_tokens::demo_token;
 pub use error::{ConfigError, ConfigErrors};
 pub use retention::IdempotencyPolicy;
+pub use webhook::{Webhook, WebhookSecret};
 
 use std::path::Path;
 
@@ -75,6 +77,8 @@ pub struct Station {
     pub services: Vec<Service>,
     /// How the station runs its day (from the file's `[operations]`).
     pub operations: Operations,
+    /// `[stations.webhook]`: where the station's webhooks go, if anywhere.
+    pub webhook: Option<Webhook>,
 }
 
 /// How a station runs its day: when admissions stop, when the day's tickets are closed out, and

@@ -61,6 +61,7 @@ fn station() -> Station {
         queue_line_m: Some(8.0),
         services: vec![service("passport", 'P'), service("residence", 'U')],
         operations: Operations::default(),
+        webhook: None,
     };
     Station::new(
         Arc::new(cfg),

@@ -40,6 +40,7 @@
 //! | when the config was loaded, the last reload's outcome | [`reload_status`] |
 //! | HTTP routes, auth, problem+json | [`http`] |
 //! | the demo's simulated terminals | [`sim`] |
+//! | signed webhooks from a durable outbox: payloads, signatures, the deliverer | [`webhooks`] |
 
 pub mod audit;
 pub mod capacity;
@@ -72,6 +73,7 @@ pub mod state;
 pub mod store;
 pub mod ticker;
 pub mod tokens;
+pub mod webhooks;
 
 use std::future::Future;
 use std::time::Duration;

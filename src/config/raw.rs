@@ -190,6 +190,19 @@ pub(super) struct RawStation {
     pub exceptions: Vec<RawException>,
     #[serde(default)]
     pub services: Vec<RawService>,
+    /// `[stations.webhook]`: where this station's webhooks go, and the secret they are signed with.
+    #[serde(default)]
+    pub webhook: Option<RawWebhook>,
+}
+
+/// `[stations.webhook]` (see `webhooks.rs`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawWebhook {
+    /// `http://` or `https://`.
+    pub url: String,
+    /// `whsec_<base64>`, the Standard Webhooks form.
+    pub secret: String,
 }
 
 #[derive(Deserialize)]

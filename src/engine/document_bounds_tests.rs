@@ -48,6 +48,7 @@ fn small_station() -> Station {
             service(format!("b{}", "x".repeat(63)), 'U'),
         ],
         operations: config::Operations::default(),
+        webhook: None,
     };
     let rules = Rules {
         distancing_m: 2.0,
