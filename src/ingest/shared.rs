@@ -140,19 +140,12 @@ fn decide(
                 body: Bytes::from(serde_json::to_vec(&outcome).expect("outcomes serialize")),
             };
             let device = &claim.device.id;
-            let accepted = accept(
-                state,
-                &next,
-                station,
-                device,
-                event.clone(),
-                outcome.seq,
-                at,
-            );
+            let accepted = accept(state, &next, station, device, event.clone(), &outcome, at);
             let record = Record {
                 event: Some(accepted.recorded),
                 idempotency: Some(claim.record(&answer, at)),
                 snapshot: accepted.snapshot,
+                webhooks: accepted.webhooks,
             };
             let next = Some((next, accepted.docs));
             (
@@ -170,6 +163,7 @@ fn decide(
                 event: None,
                 idempotency: Some(claim.record(&answer, at)),
                 snapshot: None,
+                webhooks: Vec::new(),
             };
             (
                 record,
@@ -349,11 +343,13 @@ fn decide_system(
         recorded,
         docs,
         snapshot,
-    } = accept(state, &next, station, device, event, outcome.seq, at);
+        webhooks,
+    } = accept(state, &next, station, device, event, &outcome, at);
     let record = Record {
         event: Some(recorded),
         idempotency: None,
         snapshot,
+        webhooks,
     };
     Ok(Some((record, (next, docs, outcome))))
 }

@@ -90,6 +90,7 @@ mod tests {
                 at: Utc::now(),
             }),
             snapshot: None,
+            webhooks: Vec::new(),
         }
     }
 
