@@ -105,6 +105,7 @@ pub async fn run(
     };
     let ticker = tokio::spawn(ticker::keep_time(state.clone()));
     let follower = tokio::spawn(follow::follow(state.clone()));
+    let deliverer = tokio::spawn(webhooks::deliver::deliver(state.clone()));
     let graceful = serve::accept_until(listener, app(state), connections, timeouts, shutdown).await;
     tracing::info!("shutting down: closing live sockets, finishing requests");
     cancel.cancel();
@@ -125,6 +126,7 @@ pub async fn run(
     let _ = tokio::time::timeout(Duration::from_secs(2), closed).await;
     let _ = ticker.await;
     let _ = follower.await;
+    let _ = deliverer.await;
     store.flush().await;
     tracing::info!("event log flushed; bye");
     Ok(())

@@ -6,7 +6,7 @@
 //! notices — a ticket admitted, called, told to start walking, a guard's alert raised. The rows
 //! are written to the log's outbox **in the same transaction as the event** that caused them
 //! (`ingest` fills [`crate::store::Record::webhooks`] with [`for_event`]), so an event is never
-//! durable without its webhooks, nor a webhook without its event. A deliverer task
+//! durable without its webhooks, nor a webhook without its event. A deliverer task ([`deliver`])
 //! sends what is due, signs it the Standard Webhooks way ([`sign`]), and retries with backoff
 //! across restarts. Each row's id is `{station}.{seq}.{index}`, decided by the event alone: a
 //! retry, a replay or another instance never make a second id for the same notice, and a
@@ -17,7 +17,9 @@
 //! | `notices.rs` | which webhooks an accepted event causes, from the engine's notices |
 //! | `sign.rs` | the `webhook-signature` header (HMAC-SHA256) and its check |
 //! | `payload.rs` | the JSON body of each notice: opaque ids only, never personal data |
+//! | `deliver.rs` | the deliverer task: claim what is due, POST, settle, back off |
 
+pub mod deliver;
 pub mod notices;
 pub mod payload;
 pub mod sign;

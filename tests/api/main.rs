@@ -29,3 +29,4 @@ mod restart;
 mod retention;
 mod stations;
 mod tokens;
+mod webhooks;
