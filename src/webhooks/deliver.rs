@@ -21,6 +21,8 @@ use crate::store::{DueWebhook, Settle};
 
 /// How often the outbox is looked at when the last round found nothing to send.
 pub const POLL: Duration = Duration::from_millis(500);
+/// How long to wait after the outbox could not be read.
+const UNREADABLE_PAUSE: Duration = Duration::from_secs(5);
 /// Rows claimed and sent at once.
 const BATCH: usize = 32;
 /// A receiver that has not answered within this time is tried again later.
@@ -63,18 +65,29 @@ pub async fn deliver(state: AppState) {
             return;
         }
     };
-    let mut full = false;
+    let mut pause = POLL;
     loop {
-        if !full {
+        if !pause.is_zero() {
             tokio::select! {
                 () = state.shutdown.cancelled() => return,
-                () = tokio::time::sleep(POLL) => {}
+                () = tokio::time::sleep(pause) => {}
             }
         }
         tokio::select! {
             () = state.shutdown.cancelled() => return,
-            sent = round(&state, &client) => full = sent >= BATCH,
+            claimed = round(&state, &client) => pause = next_pause(claimed),
         }
+    }
+}
+
+/// How long to wait before the next round: none after a full batch (more may be due), the poll
+/// interval after a partial one, longer after a failed read of the outbox (a database that is
+/// down is not asked twice a second, nor is the log filled with the same warning).
+fn next_pause(claimed: Option<usize>) -> Duration {
+    match claimed {
+        Some(n) if n >= BATCH => Duration::ZERO,
+        Some(_) => POLL,
+        None => UNREADABLE_PAUSE,
     }
 }
 
@@ -88,13 +101,14 @@ fn client() -> reqwest::Result<reqwest::Client> {
         .build()
 }
 
-/// Claims a batch of due rows, sends them at once and settles each; returns how many it claimed.
-async fn round(state: &AppState, client: &reqwest::Client) -> usize {
+/// Claims a batch of due rows, sends them at once and settles each; returns how many it
+/// claimed, `None` when the outbox could not be read.
+async fn round(state: &AppState, client: &reqwest::Client) -> Option<usize> {
     let due = match state.store.claim_webhooks(Utc::now(), LEASE, BATCH).await {
         Ok(due) => due,
         Err(e) => {
-            tracing::warn!(cause = %e, "reading the webhook outbox failed");
-            return 0;
+            tracing::warn!(cause = %e, "reading the webhook outbox failed; trying again in 5 s");
+            return None;
         }
     };
     let claimed = due.len();
@@ -104,7 +118,7 @@ async fn round(state: &AppState, client: &reqwest::Client) -> usize {
             tracing::warn!(cause = %e, "recording a webhook's delivery failed; it will be sent again");
         }
     }
-    claimed
+    Some(claimed)
 }
 
 /// Sends one row, unless it is too old or its station no longer has a webhook, and says what
@@ -191,6 +205,14 @@ mod tests {
             [5, 10, 20, 40, 80, 160, 320, 640, 1280, 2560, 3600, 3600]
         );
         assert_eq!(backoff(u32::MAX), MAX_BACKOFF);
+    }
+
+    #[test]
+    fn a_full_batch_is_followed_at_once_and_an_unreadable_outbox_after_a_pause() {
+        assert_eq!(next_pause(Some(BATCH)), Duration::ZERO);
+        assert_eq!(next_pause(Some(1)), POLL);
+        assert_eq!(next_pause(Some(0)), POLL);
+        assert_eq!(next_pause(None), UNREADABLE_PAUSE);
     }
 
     #[test]
