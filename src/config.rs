@@ -14,6 +14,7 @@ mod demo_tokens;
 mod describe;
 mod error;
 mod raw;
+mod remote;
 mod retention;
 mod validate;
 mod webhook;
@@ -21,6 +22,7 @@ mod webhook;
 pub use database::DatabaseUrl;
 pub use demo_tokens::demo_token;
 pub use error::{ConfigError, ConfigErrors};
+pub use remote::Remote;
 pub use retention::IdempotencyPolicy;
 pub use webhook::{Webhook, WebhookSecret};
 
@@ -79,6 +81,8 @@ pub struct Station {
     pub operations: Operations,
     /// `[stations.webhook]`: where the station's webhooks go, if anywhere.
     pub webhook: Option<Webhook>,
+    /// Parties that wait elsewhere (`[stations.remote]`).
+    pub remote: Remote,
 }
 
 /// How a station runs its day: when admissions stop, when the day's tickets are closed out, and

@@ -33,13 +33,16 @@ pub mod documents;
 pub mod history;
 mod outcome;
 mod reconfigure;
+mod remote;
 mod state;
+mod ticket_view;
 mod transfer;
 pub mod waits;
 
 pub use desks::CALLS_KEPT;
 pub use documents::check_config_part;
-pub use outcome::{Outcome, Place, REFUSALS, Refusal};
+pub use outcome::{Notice, NoticeKind, Outcome, Place, REFUSALS, Refusal};
+pub use state::Ending;
 pub use state::{SNAPSHOT_VERSION, Snapshot};
 
 use crate::capacity::Capacity;
@@ -178,17 +181,17 @@ impl Station {
         let today = self.local_date(at);
         if self.state.day.is_some_and(|d| d < today) {
             let mut next = self.clone();
-            let closed_out = next.roll_over(today);
+            let closed_out = next.roll_over(today, at);
             let mut outcome = next.apply_same_day(event, at, mode)?;
             outcome.closed_out.splice(0..0, closed_out);
             *self = next;
-            self.after(event, at);
+            self.after(event, at, &mut outcome);
             return Ok(outcome);
         }
-        let outcome = self.apply_same_day(event, at, mode)?;
+        let mut outcome = self.apply_same_day(event, at, mode)?;
         // The first accepted event starts the station's first day.
         self.state.day.get_or_insert(today);
-        self.after(event, at);
+        self.after(event, at, &mut outcome);
         Ok(outcome)
     }
 
@@ -206,16 +209,31 @@ impl Station {
                 service,
                 party_size,
                 appointment,
-            } => self.check_in(
+                link,
+            } => {
+                let arrival = admission::Arrival {
+                    service,
+                    party_size: *party_size,
+                    appointment: appointment.as_ref(),
+                    link: *link,
+                    remote: false,
+                };
+                self.check_in(arrival, at, mode, &mut outcome)?;
+            }
+            Event::Join {
                 service,
-                *party_size,
-                appointment.as_ref(),
-                at,
-                mode,
-                &mut outcome,
-            )?,
+                party_size,
+                link,
+            } => self.join(service, *party_size, *link, at, mode, &mut outcome)?,
+            Event::Arrived { ticket } => self.arrived(*ticket, &mut outcome)?,
+            Event::Away { ticket } => self.away(*ticket, &mut outcome)?,
+            Event::MoreTime { ticket } => self.more_time(*ticket, &mut outcome)?,
+            Event::Leave { ticket } => self.leave(*ticket, at, &mut outcome)?,
+            Event::ComeBackMissed { ticket } => {
+                self.come_back_missed(*ticket, at, mode, &mut outcome)?;
+            }
             Event::CheckOut { ticket } => self.check_out(*ticket, at, &mut outcome)?,
-            Event::NoShow { ticket } => self.no_show(*ticket, &mut outcome)?,
+            Event::NoShow { ticket } => self.no_show(*ticket, at, &mut outcome)?,
             Event::Recall { desk, ticket } => self.recall(desk, *ticket, at, &mut outcome)?,
             Event::Transfer { ticket, service } => {
                 self.transfer(*ticket, service, at, mode, &mut outcome)?;
@@ -230,11 +248,12 @@ impl Station {
             }
             Event::Acknowledge { alert, by } => self.acknowledge(*alert, by, at)?,
             Event::RuleChanged { distancing_m, .. } => self.change_rule(distancing_m.metres()),
-            Event::CloseOut { .. } => outcome.closed_out = self.close_out(),
+            Event::CloseOut { .. } => outcome.closed_out = self.close_out(at),
             // Time passed: only the alert review after every event has anything to do.
             Event::Clock => {}
         }
         outcome.admitted = self.admit_from_queue(at);
+        self.ticket_notices(&mut outcome);
         self.state.seq += 1;
         self.state.last_at = Some(at);
         outcome.headcount = self.headcount();
@@ -243,8 +262,33 @@ impl Station {
         Ok(outcome)
     }
 
-    /// What follows every accepted event: the alerts are reviewed and the history recorded.
-    fn after(&mut self, event: &Event, at: DateTime<Utc>) {
+    /// What this event tells linked tickets: each admitted one, the one called, and those now
+    /// near enough to start walking — in that order.
+    fn ticket_notices(&mut self, outcome: &mut Outcome) {
+        let mut notices = Vec::new();
+        let linked = |t: &Ticket| {
+            self.state
+                .inside
+                .iter()
+                .find(|p| &p.ticket == t && p.link.is_some())
+        };
+        for ticket in &outcome.admitted {
+            if let Some(party) = linked(ticket) {
+                notices.push(Notice::ticket(NoticeKind::TicketAdmitted, party));
+            }
+        }
+        if outcome.kind == "call" {
+            if let Some(party) = outcome.ticket.as_ref().and_then(linked) {
+                notices.push(Notice::ticket(NoticeKind::TicketCalled, party));
+            }
+        }
+        self.tell_to_walk(&mut notices);
+        outcome.notices.extend(notices);
+    }
+
+    /// What follows every accepted event: the alerts are reviewed (each one raised is a
+    /// notice) and the history recorded.
+    fn after(&mut self, event: &Event, at: DateTime<Utc>, outcome: &mut Outcome) {
         if self.headcount() > self.capacity.cap {
             if self.state.over_cap_cause.is_none() {
                 self.state.over_cap_cause =
@@ -255,9 +299,18 @@ impl Station {
         }
         let holding = self.conditions(at);
         let settle = self.alert_settle();
+        let raised_before = self.state.alerts.raised();
         self.state
             .alerts
             .reconcile(holding, self.state.seq, at, settle);
+        outcome.notices.extend(
+            self.state
+                .alerts
+                .open()
+                .iter()
+                .filter(|a| a.id > raised_before)
+                .map(Notice::alert),
+        );
         self.state.history.record(Sample {
             at,
             headcount: self.headcount(),
@@ -287,6 +340,8 @@ fn room(config: &config::Station, rules: &Rules) -> (Capacity, Option<u32>) {
 mod day_tests;
 #[cfg(test)]
 mod document_bounds_tests;
+#[cfg(test)]
+mod remote_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

@@ -62,6 +62,11 @@ fn station() -> Station {
         services: vec![service("passport", 'P'), service("residence", 'U')],
         operations: Operations::default(),
         webhook: None,
+        remote: config::Remote {
+            join: true,
+            join_quota: 5,
+            ..config::Remote::default()
+        },
     };
     Station::new(
         Arc::new(cfg),
@@ -128,11 +133,31 @@ fn operation(
     } else {
         "residence"
     };
-    Some(match kind % 11 {
+    let party_size = PartySize::new(u32::from(arg % 4) + 1).expect("1..=4");
+    let link = || crate::domain::ticket_link::LinkCode::generate().hash();
+    Some(match kind % 19 {
         0..=2 => Event::CheckIn {
             service: ServiceId::parse(service).expect("valid id"),
-            party_size: PartySize::new(u32::from(arg % 4) + 1).expect("1..=4"),
+            party_size,
             appointment: None,
+            link: (arg % 3 == 0).then(link),
+        },
+        11 => Event::Join {
+            service: ServiceId::parse(service).expect("valid id"),
+            party_size,
+            link: link(),
+        },
+        12 => Event::Away { ticket: picked()? },
+        13 => Event::Arrived { ticket: picked()? },
+        14 => Event::MoreTime { ticket: picked()? },
+        15 => Event::Leave { ticket: picked()? },
+        16 => Event::Recall {
+            desk: DeskId::parse(&format!("{}", arg % 3 + 1)).expect("valid desk"),
+            ticket: picked()?,
+        },
+        17 => Event::Transfer {
+            ticket: picked()?,
+            service: ServiceId::parse(service).expect("valid id"),
         },
         3 => Event::CheckOut { ticket: picked()? },
         4 => Event::NoShow { ticket: picked()? },

@@ -91,7 +91,13 @@ pub fn parse_day(s: &str) -> Result<Vec<Range>, String> {
     Ok(ranges)
 }
 
-fn minute_of_day(t: NaiveTime) -> u16 {
+/// Minutes after midnight as `HH:MM`.
+pub fn clock(minute: u16) -> String {
+    format!("{:02}:{:02}", minute / 60, minute % 60)
+}
+
+/// Minutes after midnight of `t`.
+pub fn minute_of_day(t: NaiveTime) -> u16 {
     (t.hour() * 60 + t.minute()) as u16
 }
 

@@ -77,6 +77,15 @@ pub struct Reply {
     pub replayed: bool,
 }
 
+/// One posted event: its Idempotency-Key, its body as sent (the request's identity), the event
+/// parsed from it, and for a check-in the new ticket's link code sealed for the stored answer.
+pub struct Request<'a> {
+    pub key: IdempotencyKey,
+    pub body: &'a serde_json::Value,
+    pub event: Event,
+    pub sealed_link: Option<String>,
+}
+
 /// Applies a parsed event from `device` at `station` under `key`. A refusal by the engine is an
 /// answer like an outcome — stored for replays under the key — and `render_refusal` gives its
 /// status and body (the HTTP layer's problem+json); it runs after the station's lock is released.
@@ -84,16 +93,21 @@ pub async fn submit(
     state: &AppState,
     device: &Arc<Device>,
     station: &StationId,
-    key: IdempotencyKey,
-    body: &serde_json::Value,
-    event: Event,
+    request: Request<'_>,
     render_refusal: impl Fn(Refusal) -> Answer + Send + Sync + 'static,
 ) -> Result<Reply, IngestError> {
+    let Request {
+        key,
+        body,
+        event,
+        sealed_link,
+    } = request;
     let slot = station_slot(state, station)?;
     let claim = Claim {
         device: device.clone(),
         key,
         fingerprint: fingerprint(station, body),
+        sealed_link,
     };
     if let Log::Local(_) = state.store {
         // A shared log answers an old key when its insert collides (`shared.rs`).
@@ -181,9 +195,20 @@ struct Claim {
     device: Arc<Device>,
     key: IdempotencyKey,
     fingerprint: [u8; 32],
+    /// A new ticket's link code, sealed for the stored answer (`http/ticket_link.rs`).
+    sealed_link: Option<String>,
 }
 
 impl Claim {
+    /// The body of the 201 answer to `outcome`: a new ticket's link carries only its sealed
+    /// code, which the HTTP layer opens for the one who asked.
+    fn answer_body(&self, mut outcome: Outcome) -> Bytes {
+        if let Some(link) = &mut outcome.ticket_link {
+            link.sealed.clone_from(&self.sealed_link);
+        }
+        Bytes::from(serde_json::to_vec(&outcome).expect("outcomes serialize"))
+    }
+
     /// `answer`, given `at`, as the log keeps it under this key.
     fn record(&self, answer: &Answer, at: DateTime<Utc>) -> IdempotencyRecord {
         IdempotencyRecord {
@@ -258,7 +283,7 @@ fn apply_and_log(
         let applied = engine.apply(&event, at, Mode::Live).map(|outcome| {
             let answer = Answer {
                 status: CREATED,
-                body: Bytes::from(serde_json::to_vec(&outcome).expect("outcomes serialize")),
+                body: claim.answer_body(outcome.clone()),
             };
             let device = &claim.device.id;
             let accepted = accept(state, &engine, station, device, event, &outcome, at);

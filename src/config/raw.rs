@@ -193,6 +193,9 @@ pub(super) struct RawStation {
     /// `[stations.webhook]`: where this station's webhooks go, and the secret they are signed with.
     #[serde(default)]
     pub webhook: Option<RawWebhook>,
+    /// Parties that wait elsewhere, and joining before arriving.
+    #[serde(default)]
+    pub remote: Option<RawRemote>,
 }
 
 /// `[stations.webhook]` (see `webhooks.rs`).
@@ -203,6 +206,19 @@ pub(super) struct RawWebhook {
     pub url: String,
     /// `whsec_<base64>`, the Standard Webhooks form.
     pub secret: String,
+}
+
+/// `[stations.remote]`; every key is optional and falls back to [`super::Remote::default`].
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRemote {
+    pub notify_ahead: Option<NonZeroU32>,
+    pub come_back_min: Option<NonZeroU32>,
+    pub more_time_places: Option<NonZeroU32>,
+    pub join: Option<bool>,
+    pub join_quota: Option<NonZeroU32>,
+    pub join_hours: Option<String>,
+    pub entrance_code: Option<String>,
 }
 
 #[derive(Deserialize)]

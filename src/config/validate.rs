@@ -22,6 +22,7 @@ use chrono::NaiveDate;
 use chrono_tz::Tz;
 
 mod devices;
+mod remote;
 
 use super::raw::{
     RawConfig, RawDistrict, RawException, RawHours, RawLimits, RawOperations, RawRules, RawService,
@@ -373,13 +374,21 @@ fn station(
     let queue_line = c.keep(queue_line(c, key, s.queue_line_m));
     let services = services(c, key, s.services, s.exceptions, context.norwegian_holidays);
     let name = c.non_empty(format!("{key}.name"), s.name);
+    let remote = remote::remote(c, key, s.remote);
     // `None` inside: no webhook configured; `None` outside: one with an error (recorded).
     let webhook = match s.webhook {
         Some(raw) => webhook(c, key, raw).map(Some),
         None => Some(None),
     };
-    let (id, district, (), (), services, webhook) =
-        (id?, district?, room?, queue_line?, services?, webhook?);
+    let (id, district, (), (), services, remote, webhook) = (
+        id?,
+        district?,
+        room?,
+        queue_line?,
+        services?,
+        remote?,
+        webhook?,
+    );
     Some(Station {
         id,
         district: district.id.clone(),
@@ -390,6 +399,7 @@ fn station(
         queue_line_m: s.queue_line_m,
         services,
         operations: context.operations.clone(),
+        remote,
         webhook,
     })
 }

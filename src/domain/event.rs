@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::ids::{DeskId, DeviceId, ParseError, PartySize, ServiceId, StationId, Ticket};
+use super::ticket_link::LinkHash;
 
 /// Text a person typed, 1..=MAX characters, no control characters, trimmed of surrounding spaces.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -108,7 +109,36 @@ pub enum Event {
         party_size: PartySize,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         appointment: Option<Appointment>,
+        /// The hash of the ticket link the service gave the party (`domain/ticket_link.rs`); set
+        /// by the service, never by a client.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schema(value_type = Option<String>, read_only)]
+        link: Option<LinkHash>,
     },
+    /// A visitor joins the queue before arriving, from the public page
+    /// (`POST /api/v1/stations/{station}/join`): a ticket with a link and no terminal, waiting
+    /// elsewhere until it arrives. Written by the service.
+    Join {
+        service: ServiceId,
+        #[serde(default)]
+        party_size: PartySize,
+        #[schema(value_type = String)]
+        link: LinkHash,
+    },
+    /// A party waiting elsewhere is now at the door (the desk saw it, or its page was shown the
+    /// code posted at the entrance).
+    Arrived { ticket: Ticket },
+    /// "I'm not at the door": a party queued outside keeps its place but waits elsewhere, and is
+    /// no longer counted among the people at the door. From the ticket's page.
+    Away { ticket: Ticket },
+    /// "I need more time": a party waiting elsewhere moves back the station's
+    /// `more_time_places`, once. From the ticket's page.
+    MoreTime { ticket: Ticket },
+    /// The visitor leaves the queue from the ticket's page.
+    Leave { ticket: Ticket },
+    /// A party waiting elsewhere was asked in and did not arrive within the station's
+    /// `come_back_min`: it is dropped and its room goes to the next. Written by the service.
+    ComeBackMissed { ticket: Ticket },
     /// A party leaves the waiting room (served, or gone).
     CheckOut { ticket: Ticket },
     /// A desk calls the longest-waiting ticket inside (of one service, when given).
@@ -219,11 +249,17 @@ impl Event {
             Event::RuleChanged { .. } => "rule_changed",
             Event::CloseOut { .. } => "close_out",
             Event::Clock => "clock",
+            Event::Join { .. } => "join",
+            Event::Arrived { .. } => "arrived",
+            Event::Away { .. } => "away",
+            Event::MoreTime { .. } => "more_time",
+            Event::Leave { .. } => "leave",
+            Event::ComeBackMissed { .. } => "come_back_missed",
         }
     }
 
     /// Every kind [`Event::kind`] names, as `&'static str`s (a metrics label may only take these).
-    pub const KINDS: [&'static str; 13] = [
+    pub const KINDS: [&'static str; 19] = [
         "check_in",
         "check_out",
         "call",
@@ -237,6 +273,12 @@ impl Event {
         "rule_changed",
         "close_out",
         "clock",
+        "join",
+        "arrived",
+        "away",
+        "more_time",
+        "leave",
+        "come_back_missed",
     ];
 
     /// The kind named `name`, if events have it.
@@ -248,7 +290,19 @@ impl Event {
     pub fn is_system(&self) -> bool {
         matches!(
             self,
-            Event::RuleChanged { .. } | Event::CloseOut { .. } | Event::Clock
+            Event::RuleChanged { .. }
+                | Event::CloseOut { .. }
+                | Event::Clock
+                | Event::ComeBackMissed { .. }
+        )
+    }
+
+    /// Events a visitor's ticket page posts with its link (`POST /api/v1/tickets/{code}/events`),
+    /// or the service writes for the public's join; no device's token posts them.
+    pub fn is_visitors(&self) -> bool {
+        matches!(
+            self,
+            Event::Join { .. } | Event::Away { .. } | Event::MoreTime { .. } | Event::Leave { .. }
         )
     }
 }
@@ -284,6 +338,7 @@ enum Kind {
     Cleaned,
     Override,
     Acknowledge,
+    Arrived,
 }
 
 /// A field that is missing, or present where the kind has no use for it.
@@ -298,7 +353,7 @@ impl Kind {
     fn fields(self) -> &'static [&'static str] {
         match self {
             Kind::CheckIn => &["service", "party_size", "appointment"],
-            Kind::CheckOut | Kind::NoShow => &["ticket"],
+            Kind::CheckOut | Kind::NoShow | Kind::Arrived => &["ticket"],
             Kind::Call => &["desk", "service"],
             Kind::Recall => &["desk", "ticket"],
             Kind::Transfer => &["ticket", "service"],
@@ -359,6 +414,7 @@ impl EventWire {
                 service: need(self.service, "service", "check_in")?,
                 party_size: self.party_size.unwrap_or_default(),
                 appointment: self.appointment,
+                link: None,
             },
             Kind::CheckOut => Event::CheckOut {
                 ticket: need(self.ticket, "ticket", "check_out")?,
@@ -393,6 +449,9 @@ impl EventWire {
                 alert: need(self.alert, "alert", "acknowledge")?,
                 by: sender.clone(),
             },
+            Kind::Arrived => Event::Arrived {
+                ticket: need(self.ticket, "ticket", "arrived")?,
+            },
         })
     }
 }
@@ -420,7 +479,8 @@ mod tests {
             Event::CheckIn {
                 service: ServiceId::parse("passport").unwrap(),
                 party_size: PartySize::ONE,
-                appointment: None
+                appointment: None,
+                link: None,
             }
         );
     }

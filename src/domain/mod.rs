@@ -11,6 +11,8 @@ pub mod message;
 pub mod reasons;
 pub mod rule;
 pub mod status;
+pub mod ticket;
+pub mod ticket_link;
 pub mod timestamp;
 
 pub use alert::{Alert, AlertState, Condition};

@@ -108,6 +108,9 @@ pub struct OutsideParty {
     /// Minutes until this party is expected to be let in, from how fast the desks serve; `null`
     /// when nothing has been measured yet.
     pub expected_enter_min: Option<u32>,
+    /// Waits elsewhere (its ticket's page said so, or it joined before arriving): keeps its
+    /// place, but is not one of the people at the door.
+    pub remote: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub appointment: Option<String>,
 }
@@ -127,6 +130,11 @@ pub struct InsideParty {
     pub called_at: Option<DateTime<Utc>>,
     /// Let in past the cap by a guard's override.
     pub overridden: bool,
+    /// Asked in while waiting elsewhere and not arrived yet: its room is held until
+    /// `come_back_by`.
+    pub remote: bool,
+    #[serde(serialize_with = "crate::domain::timestamp::serialize_option")]
+    pub come_back_by: Option<DateTime<Utc>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub appointment: Option<String>,
 }
@@ -186,6 +194,12 @@ pub struct StationStatus {
     pub outside_total: u32,
     /// People outside, in all the parties.
     pub outside_people: u32,
+    /// Parties queued at the door (the rest of `outside_total` wait elsewhere).
+    pub outside_at_door: u32,
+    /// People queued at the door: what the gathering alert and the queue line count.
+    pub people_at_door: u32,
+    /// Parties waiting elsewhere, in the queue.
+    pub outside_remote: u32,
     /// Inside, per service, in order of arrival: the first [`INSIDE_LISTED`] parties to arrive.
     pub inside: BTreeMap<ServiceId, Vec<InsideParty>>,
     /// Parties inside, all of them.
@@ -193,6 +207,9 @@ pub struct StationStatus {
     /// Tickets admitted from the outside queue that should come in now (at most
     /// [`INSIDE_LISTED`]).
     pub please_enter: Vec<Ticket>,
+    /// Tickets asked in while waiting elsewhere, on their way (at most [`INSIDE_LISTED`]); not
+    /// in `please_enter`.
+    pub coming: Vec<Ticket>,
     /// The last 10 calls, newest first.
     pub calls: Vec<CallRecord>,
     /// The configured surfaces, then others newest first; at most [`CLEANING_LISTED`].
@@ -215,6 +232,8 @@ pub struct PublicOutside {
     pub position: u32,
     /// See [`OutsideParty::expected_enter_min`].
     pub expected_enter_min: Option<u32>,
+    /// See [`OutsideParty::remote`].
+    pub remote: bool,
 }
 
 /// A call as shown in public: ticket and desk, and how often it was announced again (a display
@@ -265,7 +284,13 @@ pub struct PublicStatus {
     pub outside: Vec<PublicOutside>,
     /// Parties outside, all of them.
     pub outside_total: u32,
+    /// See [`StationStatus::outside_at_door`].
+    pub outside_at_door: u32,
+    /// See [`StationStatus::outside_remote`].
+    pub outside_remote: u32,
     pub please_enter: Vec<Ticket>,
+    /// See [`StationStatus::coming`].
+    pub coming: Vec<Ticket>,
     /// The last 10 calls, newest first.
     pub calls: Vec<PublicCall>,
     pub services: Vec<PublicService>,
@@ -294,10 +319,14 @@ impl PublicStatus {
                     party_size: p.party_size,
                     position: p.position,
                     expected_enter_min: p.expected_enter_min,
+                    remote: p.remote,
                 })
                 .collect(),
             outside_total: s.outside_total,
+            outside_at_door: s.outside_at_door,
+            outside_remote: s.outside_remote,
             please_enter: s.please_enter.clone(),
+            coming: s.coming.clone(),
             calls: s
                 .calls
                 .iter()

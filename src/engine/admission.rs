@@ -12,21 +12,45 @@ use super::{Mode, Outcome, Place, Refusal, Station};
 use crate::config;
 use crate::domain::event::Appointment;
 use crate::domain::message::{self, Message};
+use crate::domain::ticket_link::{LinkAnswer, LinkHash};
 use crate::domain::{PartySize, ServiceId, Ticket};
 use crate::hours::Basis;
+
+/// Who a new ticket is for: a party at the front desk (`check_in`) or one joining from afar
+/// (`join`, `remote`).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Arrival<'a> {
+    pub(super) service: &'a ServiceId,
+    pub(super) party_size: PartySize,
+    pub(super) appointment: Option<&'a Appointment>,
+    pub(super) link: Option<LinkHash>,
+    pub(super) remote: bool,
+}
 
 impl Station {
     /// `check_in`: a new ticket for `service`, inside or queued outside.
     pub(super) fn check_in(
         &mut self,
-        service: &ServiceId,
-        size: PartySize,
-        appointment: Option<&Appointment>,
+        arrival: Arrival<'_>,
         at: DateTime<Utc>,
         mode: Mode,
         outcome: &mut Outcome,
     ) -> Result<(), Refusal> {
-        let prefix = self.service_for_check_in(service, at, mode)?.prefix;
+        let prefix = self.service_for_check_in(arrival.service, at, mode)?.prefix;
+        self.issue(prefix, arrival, at, outcome)
+    }
+
+    /// A new ticket for a party that `arrival` describes: inside if it fits and nobody is
+    /// queued before it, else at the back of the queue. A party that joined from afar and finds
+    /// room is asked in, with `come_back_min` to arrive.
+    pub(super) fn issue(
+        &mut self,
+        prefix: char,
+        arrival: Arrival<'_>,
+        at: DateTime<Utc>,
+        outcome: &mut Outcome,
+    ) -> Result<(), Refusal> {
+        let size = arrival.party_size;
         if size.get() > self.capacity.cap {
             return Err(Refusal::PartyTooLarge(
                 Message::new("party_too_large")
@@ -35,28 +59,43 @@ impl Station {
                     .with("distancing_m", self.capacity.distancing_m),
             ));
         }
-        let number = self.state.numbers.entry(service.clone()).or_insert(0);
+        let number = self
+            .state
+            .numbers
+            .entry(arrival.service.clone())
+            .or_insert(0);
         *number += 1;
         let ticket = Ticket::new(prefix, *number);
         let mut party = Party {
             ticket,
-            service: service.clone(),
+            service: arrival.service.clone(),
             size,
-            appointment: appointment.cloned(),
+            appointment: arrival.appointment.cloned(),
             checked_in_at: at,
             entered_at: None,
             asked_in: false,
             desk: None,
             called_at: None,
             overridden: false,
+            link: arrival.link,
+            remote: arrival.remote,
+            joined: arrival.remote,
+            more_time_used: false,
+            told_to_walk: false,
+            come_back_by: None,
         };
         for used in self.state.surfaces.values_mut() {
             used.dirty_since.get_or_insert(at);
             used.visitors += size.get();
         }
         outcome.ticket = Some(ticket);
+        outcome.ticket_link = arrival.link.as_ref().map(LinkAnswer::of);
         if self.state.outside.is_empty() && self.headcount() + size.get() <= self.capacity.cap {
             party.entered_at = Some(at);
+            if party.remote {
+                party.asked_in = true;
+                self.ask_in_from_afar(&mut party, at);
+            }
             self.state.inside.push(party);
             outcome.state = Some(Place::Inside);
         } else {
@@ -137,8 +176,8 @@ impl Station {
                 return Err(Refusal::ServiceClosed(
                     self.service_message("service_closed.last_check_in", spec)
                         .with("minutes", last)
-                        .with("last_check_in", clock(last_in))
-                        .with("closing", clock(range.end)),
+                        .with("last_check_in", crate::hours::clock(last_in))
+                        .with("closing", crate::hours::clock(range.end)),
                 ));
             }
         }
@@ -182,6 +221,9 @@ impl Station {
         party.entered_at = Some(at);
         party.asked_in = true;
         party.overridden = true;
+        if party.remote {
+            self.ask_in_from_afar(&mut party, at);
+        }
         outcome.ticket = Some(party.ticket);
         outcome.state = Some(Place::Inside);
         self.state.inside.push(party);
@@ -203,14 +245,12 @@ impl Station {
             headcount += party.size.get();
             party.entered_at = Some(at);
             party.asked_in = true;
+            if party.remote {
+                self.ask_in_from_afar(&mut party, at);
+            }
             admitted.push(party.ticket);
             self.state.inside.push(party);
         }
         admitted
     }
-}
-
-/// Minutes after midnight as `HH:MM`.
-fn clock(minute: u16) -> String {
-    format!("{:02}:{:02}", minute / 60, minute % 60)
 }

@@ -54,6 +54,11 @@ pub struct Alerts {
 }
 
 impl Alerts {
+    /// How many alerts this station has raised: the last id given.
+    pub fn raised(&self) -> u64 {
+        self.raised
+    }
+
     /// Makes the open alerts match `holding` (each condition with its message): raises new ones
     /// (each with the next id; `seq` is the event that raised them), clears those whose
     /// condition no longer holds. An open alert whose message changed keeps its id and state and

@@ -8,30 +8,37 @@
 use chrono::{DateTime, NaiveDate, Timelike, Utc};
 
 use super::Station;
+use super::state::Ending;
 use crate::domain::{Event, Ticket};
 
 impl Station {
-    /// A new local day: ticket numbers restart, and yesterday's remaining tickets and counts are
-    /// closed out (the office has closed in between).
-    pub(super) fn roll_over(&mut self, today: NaiveDate) -> Vec<Ticket> {
-        let closed = self.close_out();
+    /// A new local day: ticket numbers and join counts restart, yesterday's remaining tickets
+    /// and counts are closed out (the office has closed in between), and yesterday's ticket
+    /// links expire.
+    pub(super) fn roll_over(&mut self, today: NaiveDate, at: DateTime<Utc>) -> Vec<Ticket> {
+        let closed = self.close_out(at);
         self.state.numbers.clear();
+        self.state.joins.clear();
+        self.state.ended.clear();
         self.state.day = Some(today);
         closed
     }
 
     /// `close_out`: every ticket still inside or outside is dropped, inside first, and the
-    /// corrections go back to zero. Returns the dropped tickets.
-    pub(super) fn close_out(&mut self) -> Vec<Ticket> {
+    /// corrections go back to zero; a linked ticket's page says it was closed out. Returns the
+    /// dropped tickets.
+    pub(super) fn close_out(&mut self, at: DateTime<Utc>) -> Vec<Ticket> {
         let state = &mut self.state;
-        let closed = state
+        let parties: Vec<_> = state
             .inside
             .drain(..)
             .chain(state.outside.drain(..))
-            .map(|p| p.ticket)
             .collect();
         state.corrections = 0;
-        closed
+        for party in &parties {
+            self.ended(party, Ending::ClosedOut, at);
+        }
+        parties.into_iter().map(|p| p.ticket).collect()
     }
 
     /// `rule_changed`: the distancing in force becomes `distancing_m`, and with it the cap and the
@@ -42,13 +49,17 @@ impl Station {
     }
 
     /// The event the service should log now, by the clock alone: the day's close-out once the
-    /// station has closed, or a `clock` event when an alert became due or went away. `None` when
+    /// station has closed, dropping a party that was asked in from afar and did not come in
+    /// time, or a `clock` event when an alert became due or went away. `None` when
     /// time changed nothing.
     pub fn due(&self, now: DateTime<Utc>) -> Option<Event> {
         if let Some(reason) = self.close_out_due(now) {
             return Some(Event::CloseOut {
                 reason: crate::domain::event::Reason::parse(&reason).ok()?,
             });
+        }
+        if let Some(ticket) = self.come_back_overdue(now) {
+            return Some(Event::ComeBackMissed { ticket });
         }
         self.state
             .alerts

@@ -38,6 +38,7 @@ fn room(area: f64, hours: WeeklyHours) -> Station {
         }],
         operations: Operations::default(),
         webhook: None,
+        remote: crate::config::Remote::default(),
     };
     Station::new(
         Arc::new(cfg),
@@ -71,6 +72,7 @@ fn check_in(size: u32) -> Event {
         service: ServiceId::parse("passport").unwrap(),
         party_size: PartySize::new(size).unwrap(),
         appointment: None,
+        link: None,
     }
 }
 fn check_out(t: &str) -> Event {

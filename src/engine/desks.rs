@@ -6,6 +6,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::state::Ending;
 use super::{Outcome, Refusal, Station};
 use crate::domain::message::Message;
 use crate::domain::status::CallRecord;
@@ -37,7 +38,8 @@ impl Station {
             .state
             .inside
             .iter()
-            .position(|p| p.desk.is_none() && service.is_none_or(|s| &p.service == s))
+            // A party waiting elsewhere is called once it has arrived.
+            .position(|p| p.desk.is_none() && !p.remote && service.is_none_or(|s| &p.service == s))
         else {
             return Err(Refusal::NothingToCall(match spec {
                 Some(spec) => self.service_message("nothing_to_call.service", spec),
@@ -117,20 +119,20 @@ impl Station {
         if let Some(called_at) = party.called_at {
             self.state.throughput.served(&party.service, called_at, at);
         }
+        self.ended(&party, Ending::Served, at);
         outcome.ticket = Some(ticket);
         Ok(())
     }
 
     /// `no_show`: drops `ticket` wherever it is, inside or in the queue outside.
-    pub(super) fn no_show(&mut self, ticket: Ticket, outcome: &mut Outcome) -> Result<(), Refusal> {
-        let state = &mut self.state;
-        if let Some(i) = state.inside.iter().position(|p| p.ticket == ticket) {
-            state.inside.remove(i);
-        } else if let Some(i) = state.outside.iter().position(|p| p.ticket == ticket) {
-            state.outside.remove(i);
-        } else {
-            return Err(Refusal::UnknownTicket(ticket));
-        }
+    pub(super) fn no_show(
+        &mut self,
+        ticket: Ticket,
+        at: DateTime<Utc>,
+        outcome: &mut Outcome,
+    ) -> Result<(), Refusal> {
+        let party = self.remove_anywhere(ticket)?;
+        self.ended(&party, Ending::NoShow, at);
         outcome.ticket = Some(ticket);
         Ok(())
     }

@@ -49,6 +49,7 @@ fn small_station() -> Station {
         ],
         operations: config::Operations::default(),
         webhook: None,
+        remote: config::Remote::default(),
     };
     let rules = Rules {
         distancing_m: 2.0,
@@ -79,6 +80,7 @@ fn worst_case() -> (Station, DateTime<Utc>) {
             service: services[i % 2].clone(),
             party_size: PartySize::new(1 + (i % 3) as u32).unwrap(),
             appointment: Some(Text::parse(&widest(i)).unwrap()),
+            link: None,
         };
         apply(&mut s, e, t0());
     }

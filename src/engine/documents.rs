@@ -118,21 +118,31 @@ impl Station {
             outside: self.outside_listing(departures_per_s),
             outside_total: state.outside.len() as u32,
             outside_people: state.outside.iter().map(|p| p.size.get()).sum(),
+            outside_at_door: state.outside.iter().filter(|p| !p.remote).count() as u32,
+            people_at_door: self.at_door_people(),
+            outside_remote: state.outside.iter().filter(|p| p.remote).count() as u32,
             inside: self.inside_by_service(),
             inside_total: state.inside.len() as u32,
-            please_enter: state
-                .inside
-                .iter()
-                .filter(|p| p.asked_in)
-                .map(|p| p.ticket)
-                .take(INSIDE_LISTED)
-                .collect(),
+            please_enter: self.asked_in(false),
+            coming: self.asked_in(true),
             calls: state.calls.iter().cloned().collect(),
             cleaning: self.cleaning_listing(),
             alerts: self.alerts_listing(),
             open_alerts_total: state.alerts.open().len() as u32,
             services,
         }
+    }
+
+    /// Tickets asked in and not yet called, in order: those at hand, or (`remote`) those on
+    /// their way from elsewhere.
+    fn asked_in(&self, remote: bool) -> Vec<crate::domain::Ticket> {
+        self.state
+            .inside
+            .iter()
+            .filter(|p| p.asked_in && p.remote == remote)
+            .map(|p| p.ticket)
+            .take(INSIDE_LISTED)
+            .collect()
     }
 
     /// The public document at `now`: built from the full one through its field-by-field copy.
@@ -142,7 +152,7 @@ impl Station {
 
     /// Each service at `now`, and how fast the room empties (all desks together, per second), if
     /// any desk's pace is measured: the outside queue moves at that pace.
-    fn services_status(&self, now: DateTime<Utc>) -> (Vec<ServiceStatus>, Option<f64>) {
+    pub(super) fn services_status(&self, now: DateTime<Utc>) -> (Vec<ServiceStatus>, Option<f64>) {
         let cfg = &self.config;
         let local = now.with_timezone(&cfg.timezone).naive_local();
         // Each service's measured pace, once: for its own wait and for the queue outside.
@@ -232,6 +242,7 @@ impl Station {
                 since: p.checked_in_at,
                 expected_enter_min: departures_per_s
                     .map(|rate| waits::minutes_for(i as u32 + 1, rate)),
+                remote: p.remote,
                 appointment: p.appointment.as_ref().map(|a| a.as_str().to_owned()),
             })
             .collect()
@@ -257,6 +268,8 @@ impl Station {
                     desk: p.desk.clone(),
                     called_at: p.called_at,
                     overridden: p.overridden,
+                    remote: p.remote,
+                    come_back_by: p.come_back_by,
                     appointment: p.appointment.as_ref().map(|a| a.as_str().to_owned()),
                 });
         }
@@ -300,7 +313,7 @@ impl Station {
     }
 
     /// The sign at the door.
-    fn sign(&self, open: bool) -> Sign {
+    pub(super) fn sign(&self, open: bool) -> Sign {
         if !open {
             Sign::Closed
         } else if self.state.outside.is_empty() && self.headcount() < self.capacity.cap {
@@ -366,7 +379,7 @@ impl Station {
 
     /// A crowd outside: as many people as the queue line holds, or the configured number.
     fn gathering_condition(&self, holding: &mut Vec<(Condition, Message)>) {
-        let outside_people: u32 = self.state.outside.iter().map(|p| p.size.get()).sum();
+        let outside_people = self.at_door_people();
         let gathering = self
             .config
             .operations

@@ -5,7 +5,9 @@
 
 use serde::Serialize;
 
+use super::state::Party;
 use crate::domain::message::Message;
+use crate::domain::ticket_link::{LinkAnswer, LinkHash};
 use crate::domain::{DeskId, ServiceId, Ticket};
 
 /// Where a checked-in party ended up.
@@ -38,6 +40,79 @@ pub struct Outcome {
     pub headcount: u32,
     pub cap: u32,
     pub outside: u32,
+    /// The new ticket's link, for a check-in or a join: its opaque id, and for the terminal
+    /// that asked, the code and the visitor's page (`/t/{code}`), which no public document,
+    /// socket or log line carries.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ticket_link: Option<LinkAnswer>,
+    /// What this event tells people beyond the documents (the webhooks' source), in a fixed
+    /// order, so `{station}.{seq}.{index}` names each one the same on every instance and replay.
+    /// Not part of the answer.
+    #[serde(skip)]
+    pub notices: Vec<Notice>,
+}
+
+/// Something a visitor's gateway or a guard's pager should hear about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoticeKind {
+    /// A linked ticket was asked in from the queue.
+    TicketAdmitted,
+    /// A linked ticket was called to a desk.
+    TicketCalled,
+    /// A linked ticket waiting elsewhere came within `notify_ahead` places of the room.
+    TicketStartWalking,
+    /// An alert was raised for the guards.
+    AlertRaised,
+}
+
+impl NoticeKind {
+    /// The webhook's `type`.
+    pub fn name(self) -> &'static str {
+        match self {
+            NoticeKind::TicketAdmitted => "ticket.admitted",
+            NoticeKind::TicketCalled => "ticket.called",
+            NoticeKind::TicketStartWalking => "ticket.start_walking",
+            NoticeKind::AlertRaised => "alert.raised",
+        }
+    }
+}
+
+/// One notice: about a linked ticket (its link and number, and the desk of a call) or an alert
+/// (its id and code). Never personal data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub kind: NoticeKind,
+    pub link: Option<LinkHash>,
+    pub ticket: Option<Ticket>,
+    pub desk: Option<DeskId>,
+    pub alert: Option<u64>,
+    pub code: Option<String>,
+}
+
+impl Notice {
+    /// A notice about `party`'s linked ticket.
+    pub(super) fn ticket(kind: NoticeKind, party: &Party) -> Self {
+        Notice {
+            kind,
+            link: party.link,
+            ticket: Some(party.ticket),
+            desk: party.desk.clone(),
+            alert: None,
+            code: None,
+        }
+    }
+
+    /// A notice that `alert` was raised.
+    pub(super) fn alert(alert: &crate::domain::Alert) -> Self {
+        Notice {
+            kind: NoticeKind::AlertRaised,
+            link: None,
+            ticket: None,
+            desk: None,
+            alert: Some(alert.id),
+            code: Some(alert.message.code.clone()),
+        }
+    }
 }
 
 /// Why an event was not applied. Nothing changed.
@@ -52,12 +127,19 @@ pub enum Refusal {
     UnknownTicket(Ticket),
     TicketOutside(Ticket),
     NothingToCall(Message),
-    NotCalled { ticket: Ticket, desk: DeskId },
+    NotCalled {
+        ticket: Ticket,
+        desk: DeskId,
+    },
     CannotTransfer(Message),
     PartyTooLarge(Message),
     CorrectionBelowZero(Message),
     NothingToOverride(Message),
     Alert(Message),
+    /// What a ticket's page asked does not fit the ticket's state.
+    TicketState(Message),
+    /// The station does not take a join before arriving now.
+    JoinRefused(Message),
 }
 
 /// Every refusal code with its English template.
@@ -116,6 +198,38 @@ pub const REFUSALS: &[(&str, &str)] = &[
         "cannot_transfer.called",
         "ticket {ticket} is already called to desk {desk}; serve it there, or check it out and check the visitor in again for the other service",
     ),
+    (
+        "ticket_state.not_outside",
+        "ticket {ticket} is no longer waiting in the queue",
+    ),
+    (
+        "ticket_state.already_away",
+        "ticket {ticket} already waits elsewhere",
+    ),
+    (
+        "ticket_state.not_away",
+        "ticket {ticket} is not waiting elsewhere",
+    ),
+    (
+        "ticket_state.more_time_used",
+        "ticket {ticket} has had its more time already; leave the queue if you cannot come",
+    ),
+    (
+        "ticket_state.called",
+        "ticket {ticket} is called to desk {desk}; go there, or tell the desk",
+    ),
+    (
+        "join.off",
+        "{station} does not take joins before arriving; check in at the front desk",
+    ),
+    (
+        "join.hours",
+        "joining the queue for {service_name_en} at {station} is open {from}–{to}",
+    ),
+    (
+        "join.quota",
+        "today's {quota} places for joining the queue for {service_name_en} at {station} are taken; check in at the front desk",
+    ),
 ];
 
 impl Refusal {
@@ -140,7 +254,9 @@ impl Refusal {
             | Refusal::PartyTooLarge(m)
             | Refusal::CorrectionBelowZero(m)
             | Refusal::NothingToOverride(m)
-            | Refusal::Alert(m) => m.clone(),
+            | Refusal::Alert(m)
+            | Refusal::TicketState(m)
+            | Refusal::JoinRefused(m) => m.clone(),
         }
     }
 }
@@ -168,6 +284,8 @@ impl Outcome {
             headcount: 0,
             cap: 0,
             outside: 0,
+            ticket_link: None,
+            notices: Vec::new(),
         }
     }
 }

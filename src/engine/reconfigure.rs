@@ -70,6 +70,7 @@ mod tests {
             service: config.services[0].id.clone(),
             party_size: PartySize::ONE,
             appointment: None,
+            link: None,
         };
         // Replayed, so that the sample's opening hours do not depend on when the test runs.
         station.apply(&check_in, Utc::now(), Mode::Replay).unwrap();

@@ -19,14 +19,16 @@ use crate::config::{self, Rules};
 use crate::domain::event::Appointment;
 use crate::domain::message::Message;
 use crate::domain::status::CallRecord;
+use crate::domain::ticket_link::LinkHash;
 use crate::domain::{DeskId, PartySize, ServiceId, Ticket};
 
 /// The current snapshot layout. Bump it whenever [`StationState`] changes shape: a snapshot of
 /// another version is refused and the station replayed from the start of its log instead.
 ///
 /// 4: a call's recalls. 5: alerts carry a code and params, and surfaces due for cleaning are
-/// one alert per station; the over-cap cause is a message.
-pub const SNAPSHOT_VERSION: u32 = 5;
+/// one alert per station; the over-cap cause is a message. 6: ticket links, parties waiting
+/// elsewhere, the day's joins and the links' endings.
+pub const SNAPSHOT_VERSION: u32 = 6;
 
 /// A station's state at one `seq`, as stored in the log's snapshots so that start-up replays only
 /// the events after it.
@@ -70,6 +72,36 @@ pub struct StationState {
     pub(super) surfaces: BTreeMap<String, SurfaceUse>,
     /// What pushed the headcount over the cap, while it is over.
     pub(super) over_cap_cause: Option<Message>,
+    /// Parties that joined before arriving today, per service (the join quota's count).
+    pub(super) joins: BTreeMap<ServiceId, u32>,
+    /// How today's linked tickets that left ended, so their pages can say so until the day
+    /// rolls over (then the links expire).
+    pub(super) ended: BTreeMap<LinkHash, Ended>,
+}
+
+/// How a linked ticket left, for its page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(super) struct Ended {
+    pub(super) ticket: Ticket,
+    pub(super) service: ServiceId,
+    pub(super) how: Ending,
+    pub(super) at: DateTime<Utc>,
+}
+
+/// The ways a ticket leaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Ending {
+    /// Checked out at a desk.
+    Served,
+    /// Dropped by a desk as a no-show.
+    NoShow,
+    /// Left the queue from its page.
+    Left,
+    /// Waited elsewhere, was asked in and did not arrive in time.
+    ComeBackMissed,
+    /// Still there when the day was closed out.
+    ClosedOut,
 }
 
 /// One ticket and the people on it.
@@ -87,6 +119,19 @@ pub(super) struct Party {
     pub(super) called_at: Option<DateTime<Utc>>,
     /// Let in past the cap by a guard's override.
     pub(super) overridden: bool,
+    /// The hash of the party's ticket link, if it has one.
+    pub(super) link: Option<LinkHash>,
+    /// Waiting elsewhere (joined before arriving, or said "I'm not at the door"): kept in its
+    /// place but not counted among the people at the door.
+    pub(super) remote: bool,
+    /// Joined from the public page before arriving.
+    pub(super) joined: bool,
+    /// Has had its one "I need more time".
+    pub(super) more_time_used: bool,
+    /// Its page has been told to start walking (its webhook sent).
+    pub(super) told_to_walk: bool,
+    /// Asked in while waiting elsewhere: dropped if it has not arrived by then.
+    pub(super) come_back_by: Option<DateTime<Utc>>,
 }
 
 /// How much a tracked surface has been used since it was last cleaned.
@@ -117,6 +162,8 @@ impl StationState {
             alerts: Alerts::default(),
             surfaces: tracked_surfaces(config, BTreeMap::new()),
             over_cap_cause: None,
+            joins: BTreeMap::new(),
+            ended: BTreeMap::new(),
         }
     }
 

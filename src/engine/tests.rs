@@ -43,13 +43,14 @@ pub(super) fn station_with_hours(cap: u32, hours: WeeklyHours) -> Station {
         services: vec![service("passport", 'P'), service("residence", 'U')],
         operations: config::Operations::default(),
         webhook: None,
+        remote: config::Remote::default(),
     };
     let s = Station::new(Arc::new(cfg), &rules_2m());
     assert_eq!(s.cap(), cap);
     s
 }
 
-fn rules_2m() -> Rules {
+pub(super) fn rules_2m() -> Rules {
     Rules {
         distancing_m: 2.0,
         area_model: AreaModel::Grid,
@@ -69,6 +70,7 @@ pub(super) fn check_in(service: &str, size: u32) -> Event {
         service: ServiceId::parse(service).unwrap(),
         party_size: PartySize::new(size).unwrap(),
         appointment: None,
+        link: None,
     }
 }
 pub(super) fn check_out(t: &str) -> Event {
@@ -316,6 +318,7 @@ fn the_public_document_carries_no_appointment_reference() {
             service: ServiceId::parse("passport").unwrap(),
             party_size: PartySize::ONE,
             appointment: Some(Text::parse("CANARY-4711").unwrap()),
+            link: None,
         };
         s.apply(&e, t0(), Mode::Live).unwrap();
     }

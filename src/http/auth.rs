@@ -39,7 +39,12 @@ pub fn authenticate(tokens: &Tokens, token: Option<&str>) -> Result<Arc<Device>,
 
 /// The token from an `Authorization: Bearer` header, if any.
 pub fn bearer_token(parts: &Parts) -> Option<&str> {
-    let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
+    bearer_token_in(&parts.headers)
+}
+
+/// The token from the `Authorization: Bearer` header among `headers`, if any.
+pub fn bearer_token_in(headers: &axum::http::HeaderMap) -> Option<&str> {
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }

@@ -9,12 +9,14 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 
-use super::auth::{Caller, may_act, may_post};
+use super::auth::{Caller, bearer_token_in, may_act, may_post};
 use super::json::{JsonBody, parse_json};
 use super::problem::{ApiError, Kind, problem_response};
 use super::station_config;
+use super::ticket_link;
 use crate::domain::Event;
 use crate::domain::event::EventWire;
+use crate::domain::ticket_link::LinkCode;
 use crate::engine::Outcome;
 use crate::idempotency::IdempotencyKey;
 use crate::ingest;
@@ -109,6 +111,17 @@ fn outcome(answer: &Result<Response, ApiError>) -> EventOutcome {
     }
 }
 
+/// A check-in gets a new ticket link: its hash goes into the event (and the log), its code
+/// sealed under the caller's token into the stored answer. Other events get none.
+fn give_link(event: &mut Event, token: Option<&str>) -> Option<String> {
+    let Event::CheckIn { link, .. } = event else {
+        return None;
+    };
+    let code = LinkCode::generate();
+    *link = Some(code.hash());
+    token.map(|token| ticket_link::seal(&code, token))
+}
+
 /// The event's way through, in the order a client can act on: station, scope, rate, key, body.
 async fn handle(
     state: &AppState,
@@ -136,11 +149,19 @@ async fn handle(
     };
     let JsonBody(value) = body?;
     let wire: EventWire = parse_json(value.clone())?;
-    let event = wire
+    let mut event = wire
         .into_event(&device.id)
         .map_err(|e| ApiError::invalid(e.field, e.reason))?;
     may_post(&device, &station, &event)?;
-    let reply = ingest::submit(state, &device, &station.id, key, &value, event, |refusal| {
+    let token = bearer_token_in(headers);
+    let sealed_link = give_link(&mut event, token);
+    let request = ingest::Request {
+        key,
+        body: &value,
+        event,
+        sealed_link,
+    };
+    let reply = ingest::submit(state, &device, &station.id, request, |refusal| {
         ApiError::Refused(refusal).answer()
     })
     .await?;
@@ -154,7 +175,7 @@ async fn handle(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("application/json"),
             )],
-            reply.answer.body.clone(),
+            ticket_link::reveal(&reply.answer.body, token),
         )
             .into_response()
     } else {

@@ -41,6 +41,7 @@ pub mod problem;
 pub mod reports;
 pub mod rules;
 pub mod stations;
+pub mod ticket_link;
 pub mod web;
 
 use axum::Json;

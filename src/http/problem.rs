@@ -313,6 +313,10 @@ problem_kinds! {
         "An override lets in a party waiting outside: the head of the queue, or the ticket named.";
     AlertNotOpen => CONFLICT, "alert-not-open", "The alert cannot be acknowledged",
         "Only an open alert of this station can be acknowledged, once; see the status document's `alerts`.";
+    TicketState => CONFLICT, "ticket-state", "The ticket cannot do that now",
+        "What a ticket's page asked does not fit where the ticket is: only a ticket queued at the door can wait elsewhere, only one waiting elsewhere can arrive or have more time (once), and a called ticket cannot leave the queue.";
+    JoinRefused => CONFLICT, "join-refused", "Joining the queue is not open",
+        "The station does not take joins before arriving now: it does not offer it, it is outside the join hours, or the day's quota for the service is used up. Check in at the front desk.";
     PayloadTooLarge => PAYLOAD_TOO_LARGE, "payload-too-large", "Body too large",
         "The request body exceeds the route's limit.";
     UnsupportedMediaType => UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", "Unsupported media type",
@@ -377,6 +381,14 @@ const fn message_codes(kind: Kind) -> &'static [&'static str] {
         ],
         Kind::NotCalled => &["not_called"],
         Kind::CannotTransfer => &["cannot_transfer.same_service", "cannot_transfer.called"],
+        Kind::TicketState => &[
+            "ticket_state.not_outside",
+            "ticket_state.already_away",
+            "ticket_state.not_away",
+            "ticket_state.more_time_used",
+            "ticket_state.called",
+        ],
+        Kind::JoinRefused => &["join.off", "join.hours", "join.quota"],
         Kind::AlertNotOpen => &[
             "alert.unknown",
             "alert.already_cleared",
@@ -466,6 +478,8 @@ impl ApiError {
                 Refusal::CorrectionBelowZero(_) => Kind::CorrectionBelowZero,
                 Refusal::NothingToOverride(_) => Kind::NothingToOverride,
                 Refusal::Alert(_) => Kind::AlertNotOpen,
+                Refusal::TicketState(_) => Kind::TicketState,
+                Refusal::JoinRefused(_) => Kind::JoinRefused,
             },
             ApiError::Unauthorized(_) => Kind::Unauthorized,
             ApiError::Forbidden(_) | ApiError::NotAssigned { .. } | ApiError::GuardsOnly(_) => {

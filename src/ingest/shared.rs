@@ -20,7 +20,6 @@
 
 use std::sync::Arc;
 
-use bytes::Bytes;
 use chrono::{DateTime, Utc};
 
 use super::{Accepted, CREATED, Claim, IngestError, Reply, accept};
@@ -137,7 +136,7 @@ fn decide(
         Ok((next, outcome)) => {
             let answer = Answer {
                 status: CREATED,
-                body: Bytes::from(serde_json::to_vec(&outcome).expect("outcomes serialize")),
+                body: claim.answer_body(outcome.clone()),
             };
             let device = &claim.device.id;
             let accepted = accept(state, &next, station, device, event.clone(), &outcome, at);

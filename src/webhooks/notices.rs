@@ -1,12 +1,12 @@
-//! Which webhooks an accepted event causes: one per notice of the engine's outcome, at a station
-//! that has a webhook configured — none anywhere else, so a station without one writes nothing
-//! more to its log.
+//! Which webhooks an accepted event causes: one per notice of the engine's outcome
+//! (`Outcome::notices`, in the engine's fixed order), at a station that has a webhook configured —
+//! none anywhere else, so a station without one writes nothing more to its log.
 
 use chrono::{DateTime, Utc};
 
-use super::payload::{Data, Webhook, WebhookType, outbox_rows};
+use super::payload::{Data, Webhook, outbox_rows};
 use crate::config;
-use crate::engine::Outcome;
+use crate::engine::{Notice, Outcome};
 use crate::store::OutboxRow;
 
 /// The outbox rows of `outcome`, an event of `station` accepted `at`.
@@ -15,30 +15,28 @@ pub fn for_event(
     outcome: &Outcome,
     at: DateTime<Utc>,
 ) -> Vec<OutboxRow> {
-    if station.webhook.is_none() {
+    if station.webhook.is_none() || outcome.notices.is_empty() {
         return Vec::new();
     }
-    outbox_rows(&station.id, outcome.seq, at, webhooks(outcome))
+    outbox_rows(
+        &station.id,
+        outcome.seq,
+        at,
+        outcome.notices.iter().map(webhook),
+    )
 }
 
-/// The webhooks of `outcome`, in a deterministic order.
-fn webhooks(outcome: &Outcome) -> Vec<Webhook> {
-    let admitted = outcome.admitted.iter().map(|ticket| Webhook {
-        kind: WebhookType::TicketAdmitted,
+/// A notice as sent: the link as its opaque id, never the link's hash in full (nor, since the
+/// engine never has it, its code).
+fn webhook(notice: &Notice) -> Webhook {
+    Webhook {
+        kind: notice.kind,
         data: Data {
-            ticket: Some(ticket.to_string()),
-            ..Data::default()
+            link: notice.link.as_ref().map(|link| link.id()),
+            ticket: notice.ticket.as_ref().map(ToString::to_string),
+            desk: notice.desk.as_ref().map(|desk| desk.as_str().to_owned()),
+            alert: notice.alert,
+            code: notice.code.clone(),
         },
-    });
-    let called = (outcome.kind == "call")
-        .then(|| Webhook {
-            kind: WebhookType::TicketCalled,
-            data: Data {
-                ticket: outcome.ticket.as_ref().map(ToString::to_string),
-                desk: outcome.desk.as_ref().map(|d| d.as_str().to_owned()),
-                ..Data::default()
-            },
-        })
-        .into_iter();
-    admitted.chain(called).collect()
+    }
 }

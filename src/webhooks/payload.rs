@@ -13,24 +13,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
 use crate::domain::StationId;
+use crate::engine::NoticeKind;
 use crate::store::OutboxRow;
-
-/// The webhook types; the `type` of the body.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum WebhookType {
-    /// A party was asked into the room.
-    #[serde(rename = "ticket.admitted")]
-    TicketAdmitted,
-    /// A desk called the ticket.
-    #[serde(rename = "ticket.called")]
-    TicketCalled,
-    /// A remote party is within the station's `notify_ahead` places of the room.
-    #[serde(rename = "ticket.start_walking")]
-    TicketStartWalking,
-    /// An alert for the guards was raised.
-    #[serde(rename = "alert.raised")]
-    AlertRaised,
-}
 
 /// A notice's facts, as sent; each is absent when the notice has none.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -50,17 +34,18 @@ pub struct Data {
     pub code: Option<String>,
 }
 
-/// One webhook to send: its type and facts.
+/// One webhook to send: its type (the engine's notice kind) and facts.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Webhook {
-    pub kind: WebhookType,
+    pub kind: NoticeKind,
     pub data: Data,
 }
 
 #[derive(Serialize)]
 struct Body<'a> {
+    /// `ticket.admitted`, `ticket.called`, `ticket.start_walking` or `alert.raised`.
     #[serde(rename = "type")]
-    kind: WebhookType,
+    kind: &'static str,
     timestamp: String,
     data: StationData<'a>,
 }
@@ -75,7 +60,7 @@ struct StationData<'a> {
 /// The body of `webhook`, caused by an event of `station` accepted `at`.
 pub fn body(station: &StationId, at: DateTime<Utc>, webhook: &Webhook) -> String {
     serde_json::to_string(&Body {
-        kind: webhook.kind,
+        kind: webhook.kind.name(),
         timestamp: at.to_rfc3339_opts(SecondsFormat::Millis, true),
         data: StationData {
             station: station.as_str(),
@@ -121,7 +106,7 @@ mod tests {
     #[test]
     fn a_called_ticket_says_its_station_link_ticket_and_desk() {
         let called = Webhook {
-            kind: WebhookType::TicketCalled,
+            kind: NoticeKind::TicketCalled,
             data: Data {
                 link: Some("3f9a0c1d2e4b5a69".into()),
                 ticket: Some("P007".into()),
@@ -144,7 +129,7 @@ mod tests {
     #[test]
     fn an_alert_says_its_id_and_code_only() {
         let raised = Webhook {
-            kind: WebhookType::AlertRaised,
+            kind: NoticeKind::AlertRaised,
             data: Data {
                 alert: Some(42),
                 code: Some("alert.gathering".into()),
@@ -163,7 +148,7 @@ mod tests {
     #[test]
     fn rows_are_numbered_by_station_seq_and_index() {
         let admitted = |ticket: &str| Webhook {
-            kind: WebhookType::TicketAdmitted,
+            kind: NoticeKind::TicketAdmitted,
             data: Data {
                 ticket: Some(ticket.into()),
                 ..Data::default()

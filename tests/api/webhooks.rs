@@ -172,20 +172,21 @@ fn of_type<'a>(received: &'a [Received], kind: &str) -> Vec<&'a Received> {
 }
 
 #[tokio::test]
-async fn an_admitted_and_a_called_ticket_are_sent_signed_with_their_ids() {
+async fn an_admitted_and_a_called_ticket_and_an_alert_are_sent_signed_with_opaque_ids_only() {
     let (receiver, url) = Receiver::start(Mode::Accept).await;
     let app = TestApp::spawn_with_config(config_with_webhook(&url)).await;
-    // Three fill the room (cap 3), the fourth waits outside.
-    let (_, first) = app
-        .post_event_json("small-desk", "small", "first", &check_in("passport"))
-        .await;
-    app.check_in_passports("small-desk", "small", "in", 2).await;
-    let (status, fourth) = app
-        .post_event_json("small-desk", "small", "out", &check_in("passport"))
-        .await;
-    assert_eq!((status, fourth["state"].as_str()), (201, Some("outside")));
-    let waiting = fourth["ticket"].as_str().unwrap().to_owned();
-    // The first leaves: the fourth is admitted; then desk 2 calls the first ticket inside.
+    // Three fill the room (cap 3: an at-cap alert), the fourth waits outside.
+    let mut answers = Vec::new();
+    for key in ["first", "second", "third", "fourth"] {
+        let (status, answer) = app
+            .post_event_json("small-desk", "small", key, &check_in("passport"))
+            .await;
+        assert_eq!(status, 201, "{answer}");
+        answers.push(answer);
+    }
+    let (first, fourth) = (&answers[0], &answers[3]);
+    assert_eq!(fourth["state"], "outside");
+    // The first leaves (seq 5): the fourth is admitted; desk 2 calls the second (seq 6).
     app.post_events(
         "small-desk",
         "small",
@@ -200,28 +201,57 @@ async fn an_admitted_and_a_called_ticket_are_sent_signed_with_their_ids() {
     .await;
 
     let received = receiver
-        .wait_for("ticket.admitted and ticket.called", |r| {
-            !of_type(r, "ticket.admitted").is_empty() && !of_type(r, "ticket.called").is_empty()
+        .wait_for("ticket.admitted, ticket.called and alert.raised", |r| {
+            ["ticket.admitted", "ticket.called", "alert.raised"]
+                .iter()
+                .all(|kind| !of_type(r, kind).is_empty())
         })
         .await;
     assert_all_signed(&received);
-    let admitted = of_type(&received, "ticket.admitted");
-    let admitted = admitted
-        .iter()
-        .find(|r| r.body["data"]["ticket"] == waiting.as_str())
-        .unwrap_or_else(|| panic!("{waiting} admitted: {received:#?}"));
-    assert_eq!(admitted.body["data"]["station"], "small");
-    let called = of_type(&received, "ticket.called")[0];
-    assert_eq!(called.body["data"]["desk"], "2");
+
+    let admitted = of_type(&received, "ticket.admitted")[0];
+    assert_eq!(admitted.id, "small.5.0");
+    assert_eq!(
+        admitted.body["data"],
+        json!({"station": "small", "link": fourth["ticket_link"]["id"], "ticket": fourth["ticket"]})
+    );
     assert!(
-        called.body["timestamp"]
+        admitted.body["timestamp"]
             .as_str()
             .is_some_and(|t| t.ends_with('Z'))
     );
-    // Ids are the station, the event's seq and the notice's index: seq 5 is the check-out.
-    assert!(admitted.id.starts_with("small.5."), "{}", admitted.id);
-    assert!(called.id.starts_with("small.6."), "{}", called.id);
-    // Each delivered exactly once here: nothing was refused.
+
+    let called = of_type(&received, "ticket.called")[0];
+    let second = &answers[1];
+    assert_eq!(called.id, "small.6.0");
+    assert_eq!(
+        called.body["data"],
+        json!({"station": "small", "link": second["ticket_link"]["id"], "ticket": second["ticket"], "desk": "2"})
+    );
+
+    let alert = of_type(&received, "alert.raised")[0];
+    assert_eq!(alert.id, "small.3.0", "raised by the third check-in");
+    assert_eq!(alert.body["data"]["code"], "alert.at_cap");
+    assert!(alert.body["data"]["alert"].is_u64(), "{:?}", alert.body);
+
+    // The opaque id is 16 hex characters; the link's code (the capability) is in no webhook.
+    for answer in &answers {
+        let link = &answer["ticket_link"];
+        assert!(
+            link["id"].as_str().is_some_and(|id| id.len() == 16),
+            "{link}"
+        );
+        let code = link["code"]
+            .as_str()
+            .expect("the check-in answer has the code");
+        for r in &received {
+            assert!(
+                !r.body.to_string().contains(code),
+                "{r:?} carries a link code"
+            );
+        }
+    }
+    // Each delivered once: nothing was refused.
     let mut ids: Vec<&str> = received.iter().map(|r| r.id.as_str()).collect();
     ids.sort_unstable();
     ids.dedup();
