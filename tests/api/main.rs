@@ -28,5 +28,6 @@ mod reports;
 mod restart;
 mod retention;
 mod stations;
+mod ticket_qr;
 mod tokens;
 mod webhooks;
