@@ -146,6 +146,21 @@ prefix = "P"
     }
 
     #[test]
+    fn check_config_names_each_webhook_by_scheme_and_host_only() {
+        let toml = with_webhook(
+            "url = \"https://user:pa55word@gateway.example/hooks?key=k3y\"\nsecret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"",
+        );
+        let report = Config::parse(&toml, "site.toml").unwrap().describe_caps();
+        assert!(
+            report.contains("webhook: small → https://gateway.example\n"),
+            "{report}"
+        );
+        for secret in ["pa55word", "k3y", "/hooks", "MfKQ9r8G"] {
+            assert!(!report.contains(secret), "{report}");
+        }
+    }
+
+    #[test]
     fn debug_shows_neither_the_secret_nor_credentials_in_the_url() {
         let toml = with_webhook(
             "url = \"https://user:pa55word@gateway.example/hooks\"\nsecret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"",
