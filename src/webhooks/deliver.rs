@@ -113,17 +113,21 @@ async fn round(state: &AppState, client: &reqwest::Client) -> Option<usize> {
     };
     let claimed = due.len();
     let attempts = due.into_iter().map(|row| attempt(state, client, row));
-    for settle in futures_util::future::join_all(attempts).await {
-        if let Err(e) = state.store.settle_webhook(settle).await {
-            tracing::warn!(cause = %e, "recording a webhook's delivery failed; it will be sent again");
+    for (outcome, settle) in futures_util::future::join_all(attempts).await {
+        match state.store.settle_webhook(settle).await {
+            // Counted once settled, so a count says the outbox agrees.
+            Ok(()) => state.metrics.webhook(outcome.label()),
+            Err(e) => {
+                tracing::warn!(cause = %e, "recording a webhook's delivery failed; it will be sent again");
+            }
         }
     }
     Some(claimed)
 }
 
-/// Sends one row, unless it is too old or its station no longer has a webhook, and says what
-/// becomes of it.
-async fn attempt(state: &AppState, client: &reqwest::Client, row: DueWebhook) -> Settle {
+/// Sends one row, unless it is too old or its station no longer has a webhook: what came of it,
+/// and what becomes of the row.
+async fn attempt(state: &AppState, client: &reqwest::Client, row: DueWebhook) -> (Attempt, Settle) {
     let now = Utc::now();
     let outcome = if now > gives_up_at(row.created) {
         tracing::warn!(webhook = %row.id, attempts = row.attempts, "webhook given up: not delivered within a day");
@@ -134,8 +138,7 @@ async fn attempt(state: &AppState, client: &reqwest::Client, row: DueWebhook) ->
         tracing::info!(webhook = %row.id, "webhook dropped: its station no longer has a webhook configured");
         Attempt::GaveUp
     };
-    state.metrics.webhook(outcome.label());
-    match outcome {
+    let settle = match outcome {
         Attempt::Delivered | Attempt::GaveUp => Settle::Done(row.id),
         Attempt::Failed => {
             let attempts = row.attempts.saturating_add(1);
@@ -145,7 +148,8 @@ async fn attempt(state: &AppState, client: &reqwest::Client, row: DueWebhook) ->
                 attempts,
             }
         }
-    }
+    };
+    (outcome, settle)
 }
 
 /// The station's webhook in the config in force now (a reload may have changed it).

@@ -260,6 +260,63 @@ async fn an_admitted_and_a_called_ticket_and_an_alert_are_sent_signed_with_opaqu
 }
 
 #[tokio::test]
+async fn only_a_station_with_a_webhook_writes_any_and_a_delivered_one_leaves_the_outbox() {
+    let (receiver, url) = Receiver::start(Mode::Accept).await;
+    let app = TestApp::spawn_with_config(config_with_webhook(&url)).await;
+    let call = json!({"kind": "call", "desk": "1"});
+    for station in ["big", "small"] {
+        let device = format!("{station}-desk");
+        app.post_events(
+            &device,
+            station,
+            [("in", check_in("passport")), ("call", call.clone())],
+        )
+        .await;
+    }
+    let received = receiver
+        .wait_for("small's called ticket", |r| {
+            !of_type(r, "ticket.called").is_empty()
+        })
+        .await;
+    assert_eq!(received.len(), 1, "only small has a webhook: {received:#?}");
+    assert_eq!(received[0].id, "small.2.0");
+    // Settled (deleted) once the receiver's 204 is back: wait for the count, then look.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !scrape(&app)
+        .await
+        .contains(r#"lobbywatch_webhook_attempts_total{outcome="delivered"} 1"#)
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the delivery is counted"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Had big written a row, the deliverer would have dropped it (no webhook there) as given up.
+    let metrics = scrape(&app).await;
+    assert!(
+        metrics.contains(r#"lobbywatch_webhook_attempts_total{outcome="gave_up"} 0"#),
+        "{metrics}"
+    );
+    let data = app.stop().await;
+    let left = crate::backend::log_query(data.path(), "SELECT id FROM webhook_outbox");
+    assert!(left.is_empty(), "rows left in the outbox: {left:?}");
+}
+
+/// The `/metrics` text, read with the metrics device's token.
+async fn scrape(app: &TestApp) -> String {
+    app.client
+        .get(app.url("/metrics"))
+        .bearer_auth("scraper-token")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
 async fn a_refused_webhook_is_sent_again_with_the_same_id_until_taken() {
     let (receiver, url) = Receiver::start(Mode::Refuse(1)).await;
     let app = TestApp::spawn_with_config(config_with_webhook(&url)).await;
@@ -284,16 +341,7 @@ async fn a_refused_webhook_is_sent_again_with_the_same_id_until_taken() {
     // Taken the second time: not sent a third.
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(of_type(&receiver.received(), "ticket.called").len(), 2);
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .bearer_auth("scraper-token")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = scrape(&app).await;
     assert!(
         metrics.contains(r#"lobbywatch_webhook_attempts_total{outcome="failed"} 1"#),
         "{metrics}"
