@@ -28,6 +28,7 @@ mod reports;
 mod restart;
 mod retention;
 mod stations;
+mod ticket_links;
 mod ticket_qr;
 mod tokens;
 mod webhooks;
