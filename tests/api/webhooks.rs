@@ -260,6 +260,43 @@ async fn an_admitted_and_a_called_ticket_and_an_alert_are_sent_signed_with_opaqu
 }
 
 #[tokio::test]
+async fn a_party_that_waits_elsewhere_near_the_head_is_told_to_start_walking() {
+    let (receiver, url) = Receiver::start(Mode::Accept).await;
+    let app = TestApp::spawn_with_config(config_with_webhook(&url)).await;
+    // The room is full (cap 3); the fourth waits first in line, then says it waits elsewhere
+    // through its own link: within `notify_ahead` (3) places, it is told to start walking.
+    app.check_in_passports("small-desk", "small", "in", 3).await;
+    let (_, fourth) = app
+        .post_event_json("small-desk", "small", "fourth", &check_in("passport"))
+        .await;
+    let code = fourth["ticket_link"]["code"].as_str().expect("a link code");
+    let away = app
+        .client
+        .post(app.url(&format!("/api/v1/tickets/{code}/events")))
+        .header("Idempotency-Key", "away-1")
+        .json(&json!({"kind": "away"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(away.status(), 201, "{}", away.text().await.unwrap());
+
+    let received = receiver
+        .wait_for("ticket.start_walking", |r| {
+            !of_type(r, "ticket.start_walking").is_empty()
+        })
+        .await;
+    assert_all_signed(&received);
+    let walking = of_type(&received, "ticket.start_walking")[0];
+    assert_eq!(walking.id, "small.5.0", "caused by the away event");
+    assert_eq!(
+        walking.body["data"],
+        json!({"station": "small", "link": fourth["ticket_link"]["id"], "ticket": fourth["ticket"]})
+    );
+    assert!(!walking.body.to_string().contains(code));
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn only_a_station_with_a_webhook_writes_any_and_a_delivered_one_leaves_the_outbox() {
     let (receiver, url) = Receiver::start(Mode::Accept).await;
     let app = TestApp::spawn_with_config(config_with_webhook(&url)).await;
