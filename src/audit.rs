@@ -160,6 +160,7 @@ mod tests {
                 }),
                 idempotency: None,
                 snapshot: None,
+                webhooks: Vec::new(),
             });
             ack.await.unwrap().unwrap();
         }

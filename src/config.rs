@@ -17,12 +17,14 @@ mod raw;
 mod remote;
 mod retention;
 mod validate;
+mod webhook;
 
 pub use database::DatabaseUrl;
 pub use demo_tokens::demo_token;
 pub use error::{ConfigError, ConfigErrors};
 pub use remote::Remote;
 pub use retention::IdempotencyPolicy;
+pub use webhook::{Webhook, WebhookSecret};
 
 use std::path::Path;
 
@@ -77,6 +79,8 @@ pub struct Station {
     pub services: Vec<Service>,
     /// How the station runs its day (from the file's `[operations]`).
     pub operations: Operations,
+    /// `[stations.webhook]`: where the station's webhooks go, if anywhere.
+    pub webhook: Option<Webhook>,
     /// Parties that wait elsewhere (`[stations.remote]`).
     pub remote: Remote,
 }

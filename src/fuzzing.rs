@@ -61,6 +61,7 @@ fn station() -> Station {
         queue_line_m: Some(8.0),
         services: vec![service("passport", 'P'), service("residence", 'U')],
         operations: Operations::default(),
+        webhook: None,
         remote: config::Remote {
             join: true,
             join_quota: 5,

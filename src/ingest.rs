@@ -286,11 +286,12 @@ fn apply_and_log(
                 body: claim.answer_body(outcome.clone()),
             };
             let device = &claim.device.id;
-            let accepted = accept(state, &engine, station, device, event, outcome.seq, at);
+            let accepted = accept(state, &engine, station, device, event, &outcome, at);
             let ack = log.submit(Record {
                 event: Some(accepted.recorded),
                 idempotency: Some(claim.record(&answer, at)),
                 snapshot: accepted.snapshot,
+                webhooks: accepted.webhooks,
             });
             (ack, answer, Some(accepted.docs))
         });
@@ -302,6 +303,7 @@ fn apply_and_log(
             event: None,
             idempotency: Some(claim.record(&answer, at)),
             snapshot: None,
+            webhooks: Vec::new(),
         });
         (ack, answer, None)
     });
@@ -378,11 +380,12 @@ pub async fn apply_system(
         let outcome = engine
             .apply(&event, at, Mode::Live)
             .map_err(IngestError::Refused)?;
-        let accepted = accept(state, &engine, station, device, event, outcome.seq, at);
+        let accepted = accept(state, &engine, station, device, event, &outcome, at);
         let ack = log.submit(Record {
             event: Some(accepted.recorded),
             idempotency: None,
             snapshot: accepted.snapshot,
+            webhooks: accepted.webhooks,
         });
         (ack, outcome, accepted.docs)
     };
@@ -400,12 +403,13 @@ pub async fn apply_system(
 }
 
 /// What follows an event the engine accepted, still under the station's lock: its log entry,
-/// the documents of the new state (published once it is committed), and the station's snapshot
-/// when one is due.
+/// the documents of the new state (published once it is committed), the station's snapshot
+/// when one is due, and the webhooks it caused (written with it).
 struct Accepted {
     recorded: Recorded,
     docs: Arc<Docs>,
     snapshot: Option<(StationId, Box<crate::engine::Snapshot>)>,
+    webhooks: Vec<crate::store::OutboxRow>,
 }
 
 fn accept(
@@ -414,10 +418,12 @@ fn accept(
     station: &StationId,
     device: &DeviceId,
     event: Event,
-    seq: u64,
+    outcome: &Outcome,
     at: DateTime<Utc>,
 ) -> Accepted {
+    let seq = outcome.seq;
     Accepted {
+        webhooks: crate::webhooks::for_event(engine.config(), outcome, at),
         recorded: Recorded {
             station: station.clone(),
             seq,

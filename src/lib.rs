@@ -40,6 +40,7 @@
 //! | when the config was loaded, the last reload's outcome | [`reload_status`] |
 //! | HTTP routes, auth, problem+json | [`http`] |
 //! | the demo's simulated terminals | [`sim`] |
+//! | signed webhooks from a durable outbox: payloads, signatures, the deliverer | [`webhooks`] |
 
 pub mod audit;
 pub mod capacity;
@@ -72,6 +73,7 @@ pub mod state;
 pub mod store;
 pub mod ticker;
 pub mod tokens;
+pub mod webhooks;
 
 use std::future::Future;
 use std::time::Duration;
@@ -103,6 +105,7 @@ pub async fn run(
     };
     let ticker = tokio::spawn(ticker::keep_time(state.clone()));
     let follower = tokio::spawn(follow::follow(state.clone()));
+    let deliverer = tokio::spawn(webhooks::deliver::deliver(state.clone()));
     let graceful = serve::accept_until(listener, app(state), connections, timeouts, shutdown).await;
     tracing::info!("shutting down: closing live sockets, finishing requests");
     cancel.cancel();
@@ -123,6 +126,7 @@ pub async fn run(
     let _ = tokio::time::timeout(Duration::from_secs(2), closed).await;
     let _ = ticker.await;
     let _ = follower.await;
+    let _ = deliverer.await;
     store.flush().await;
     tracing::info!("event log flushed; bye");
     Ok(())

@@ -69,13 +69,16 @@ fn log_filter() -> EnvFilter {
 /// Caps on libraries whatever `RUST_LOG` asks: the WebSocket library at `debug` (at `trace` it
 /// logs every frame it sends) and the PostgreSQL driver at `info` (at `debug` it logs every
 /// statement's parameters) — status documents and event bodies carry appointment references,
-/// which no log may. A cap, not a level: `RUST_LOG=warn` keeps them at `warn`.
+/// which no log may; and the HTTP client at `info` (at `debug` it names each connection's URL, and
+/// a webhook receiver's URL may carry the gateway's key). A cap, not a level: `RUST_LOG=warn`
+/// keeps them at `warn`.
 fn privacy_caps() -> Targets {
     Targets::new()
         .with_default(LevelFilter::TRACE)
         .with_target("tungstenite", LevelFilter::DEBUG)
         .with_target("tokio_tungstenite", LevelFilter::DEBUG)
         .with_target("tokio_postgres", LevelFilter::INFO)
+        .with_target("reqwest", LevelFilter::INFO)
 }
 
 #[cfg(test)]

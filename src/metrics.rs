@@ -80,6 +80,12 @@ impl EventOutcome {
     }
 }
 
+/// One webhook delivery attempt's outcome (`delivered`, `failed`, `gave_up`).
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct WebhookLabels {
+    outcome: &'static str,
+}
+
 type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
 
 /// The registry and the handles of everything counted where it happens. Shared as an `Arc`.
@@ -90,6 +96,7 @@ pub struct Metrics {
     events: Family<EventLabels, Counter>,
     snapshots: Counter,
     commits: CommitObserver,
+    webhooks: Family<WebhookLabels, Counter>,
 }
 
 /// Request latencies: 1 ms to about 16 s.
@@ -161,12 +168,23 @@ impl Metrics {
             "Records made durable by each commit of the event log (always 1 on PostgreSQL)",
             commits.group_size.clone(),
         );
+        let webhooks = Family::<WebhookLabels, Counter>::default();
+        // Each outcome from zero, so the family and its rates exist before the first webhook.
+        for outcome in ["delivered", "failed", "gave_up"] {
+            webhooks.get_or_create(&WebhookLabels { outcome }).inc_by(0);
+        }
+        registry.register(
+            "lobbywatch_webhook_attempts",
+            "Webhook delivery attempts by outcome: delivered (2xx), failed (retried later), gave_up",
+            webhooks.clone(),
+        );
         Metrics {
             registry,
             requests,
             events,
             snapshots,
             commits,
+            webhooks,
         }
     }
 
@@ -190,6 +208,13 @@ impl Metrics {
     /// A station snapshot handed to the log.
     pub fn snapshot_taken(&self) {
         self.snapshots.inc();
+    }
+
+    /// One webhook delivery attempt; `outcome` is `delivered`, `failed` or `gave_up`.
+    pub fn webhook(&self, outcome: &'static str) {
+        self.webhooks
+            .get_or_create(&WebhookLabels { outcome })
+            .inc();
     }
 
     /// The whole scrape: the counted families, then what `now` reads from the state.

@@ -15,6 +15,7 @@
 //! and everything else — reads, revocations, health — goes through [`Log`]'s methods.
 
 mod decode;
+pub mod outbox;
 pub mod postgres;
 pub mod prune;
 pub mod rows;
@@ -30,6 +31,7 @@ use crate::engine::Snapshot;
 use crate::idempotency::IdempotencyRecord;
 
 pub use crate::config::DatabaseUrl;
+pub use outbox::{DueWebhook, OutboxRow, Settle};
 pub use prune::Prune;
 pub use sqlite::{
     Backup, CHECKPOINT_AFTER, DB_FILE, LogReader, MARKER_FILE, MAX_GROUP, OpenLog,
@@ -94,6 +96,9 @@ pub struct Record {
     /// The station's state after `event`, when a snapshot is due; written in the same
     /// transaction, so a snapshot never runs ahead of the events it summarises.
     pub snapshot: Option<(StationId, Box<Snapshot>)>,
+    /// The webhooks the event caused (`webhooks::outbox_rows`), written in the same
+    /// transaction, so an event is never durable without them.
+    pub webhooks: Vec<OutboxRow>,
 }
 
 /// An admin's revocation of a device's tokens.
@@ -256,6 +261,28 @@ impl Log {
         match self {
             Log::Local(log) => acknowledged(log.prune_answers(prune)).await,
             Log::Shared(log) => log.prune_answers(prune).await,
+        }
+    }
+
+    /// Up to `limit` outbox rows due at `now`, claimed for delivery: on a shared log no other
+    /// instance gets them until `lease` has passed (see `store/outbox.rs`).
+    pub async fn claim_webhooks(
+        &self,
+        now: DateTime<Utc>,
+        lease: std::time::Duration,
+        limit: usize,
+    ) -> anyhow::Result<Vec<DueWebhook>> {
+        match self {
+            Log::Local(log) => log.due_webhooks(now, limit).await,
+            Log::Shared(log) => log.claim_webhooks(now, lease, limit).await,
+        }
+    }
+
+    /// Records what became of a delivery attempt.
+    pub async fn settle_webhook(&self, settle: Settle) -> Result<(), StoreError> {
+        match self {
+            Log::Local(log) => acknowledged(log.settle_webhook(settle)).await,
+            Log::Shared(log) => log.settle_webhook(&settle).await,
         }
     }
 

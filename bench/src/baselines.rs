@@ -253,6 +253,7 @@ async fn durable_event(
     }
     let at = Utc::now();
     let ack = b.store.submit(Record {
+        webhooks: Vec::new(),
         event: Some(Recorded {
             station,
             seq: n,

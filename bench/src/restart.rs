@@ -159,6 +159,7 @@ impl Desk {
             snapshot: store
                 .snapshot_due(seq)
                 .then(|| (station_id.clone(), Box::new(self.engine.snapshot()))),
+            webhooks: Vec::new(),
             event: Some(Recorded {
                 station: station_id,
                 seq,

@@ -43,7 +43,26 @@ impl Config {
                 "\n{NOT_PROVEN} the best set of chairs found within the search budget, not proven the largest\n"
             ));
         }
+        out.push_str(&self.webhooks());
         out
+    }
+
+    /// One line per station with a webhook: where it goes, by scheme and host only (a URL's
+    /// path or credentials may hold the gateway's key; the secret is never shown).
+    fn webhooks(&self) -> String {
+        let lines: Vec<String> = self
+            .stations
+            .iter()
+            .filter_map(|s| {
+                let url = &s.webhook.as_ref()?.url;
+                let host = url.host_str().unwrap_or_default();
+                Some(format!("webhook: {} → {}://{host}\n", s.id, url.scheme()))
+            })
+            .collect();
+        if lines.is_empty() {
+            return String::new();
+        }
+        format!("\n{}", lines.concat())
     }
 
     /// How many devices of each role, e.g. `4 terminal, 2 guard, 1 admin, 1 metrics` (a role

@@ -201,9 +201,22 @@ pub(super) struct RawStation {
     pub exceptions: Vec<RawException>,
     #[serde(default)]
     pub services: Vec<RawService>,
+    /// `[stations.webhook]`: where this station's webhooks go, and the secret they are signed with.
+    #[serde(default)]
+    pub webhook: Option<RawWebhook>,
     /// Parties that wait elsewhere, and joining before arriving.
     #[serde(default)]
     pub remote: Option<RawRemote>,
+}
+
+/// `[stations.webhook]` (see `webhooks.rs`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawWebhook {
+    /// `http://` or `https://`.
+    pub url: String,
+    /// `whsec_<base64>`, the Standard Webhooks form.
+    pub secret: String,
 }
 
 /// `[stations.remote]`; every key is optional and falls back to [`super::Remote::default`].

@@ -26,11 +26,11 @@ mod remote;
 
 use super::raw::{
     RawConfig, RawDistrict, RawException, RawHours, RawLimits, RawOperations, RawRules, RawService,
-    RawStation,
+    RawStation, RawWebhook,
 };
 use super::{
     Config, ConfigError, ConfigErrors, DatabaseUrl, District, Limits, Operations, Rules, Service,
-    Station,
+    Station, Webhook, WebhookSecret,
 };
 use crate::capacity::{self, RoomGeometry};
 use crate::domain::{DistrictId, ServiceId, StationId};
@@ -399,8 +399,20 @@ fn station(
     let services = services(c, key, s.services, s.exceptions, context.norwegian_holidays);
     let name = c.non_empty(format!("{key}.name"), s.name);
     let remote = remote::remote(c, key, s.remote);
-    let (id, district, (), (), services, remote) =
-        (id?, district?, room?, queue_line?, services?, remote?);
+    // `None` inside: no webhook configured; `None` outside: one with an error (recorded).
+    let webhook = match s.webhook {
+        Some(raw) => webhook(c, key, raw).map(Some),
+        None => Some(None),
+    };
+    let (id, district, (), (), services, remote, webhook) = (
+        id?,
+        district?,
+        room?,
+        queue_line?,
+        services?,
+        remote?,
+        webhook?,
+    );
     Some(Station {
         id,
         district: district.id.clone(),
@@ -412,6 +424,29 @@ fn station(
         services,
         operations: context.operations.clone(),
         remote,
+        webhook,
+    })
+}
+
+/// `[stations.webhook]`: an absolute http(s) URL, and a Standard Webhooks secret (whose value
+/// no error repeats). Both are checked, so a file with two errors gets both.
+fn webhook(c: &Checker<'_>, key: &str, raw: RawWebhook) -> Option<Webhook> {
+    let url = reqwest::Url::parse(&raw.url)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
+    if url.is_none() {
+        c.report(c.err(
+            format!("{key}.webhook.url"),
+            "must be an http:// or https:// URL with a host",
+        ));
+    }
+    let secret = c.keep(
+        WebhookSecret::parse(&raw.secret)
+            .map_err(|reason| c.err(format!("{key}.webhook.secret"), reason)),
+    );
+    Some(Webhook {
+        url: url?,
+        secret: secret?,
     })
 }
 

@@ -70,6 +70,7 @@ async fn write_log(config: &Config, dir: &Path, events: u64) {
             snapshot: store
                 .snapshot_due(outcome.seq)
                 .then(|| (station.clone(), Box::new(engine.snapshot()))),
+            webhooks: Vec::new(),
             event: Some(Recorded {
                 station,
                 seq: outcome.seq,
@@ -84,6 +85,7 @@ async fn write_log(config: &Config, dir: &Path, events: u64) {
                 event: None,
                 idempotency: Some(answer(&format!("refused-{i}"), 409, at)),
                 snapshot: None,
+                webhooks: Vec::new(),
             };
             acks.push(store.submit(refusal));
         }

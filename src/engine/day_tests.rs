@@ -37,6 +37,7 @@ fn room(area: f64, hours: WeeklyHours) -> Station {
             hours: Schedule::weekly(hours),
         }],
         operations: Operations::default(),
+        webhook: None,
         remote: crate::config::Remote::default(),
     };
     Station::new(

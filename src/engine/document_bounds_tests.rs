@@ -48,6 +48,7 @@ fn small_station() -> Station {
             service(format!("b{}", "x".repeat(63)), 'U'),
         ],
         operations: config::Operations::default(),
+        webhook: None,
         remote: config::Remote::default(),
     };
     let rules = Rules {

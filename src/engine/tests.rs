@@ -42,6 +42,7 @@ pub(super) fn station_with_hours(cap: u32, hours: WeeklyHours) -> Station {
         queue_line_m: Some(10.0),
         services: vec![service("passport", 'P'), service("residence", 'U')],
         operations: config::Operations::default(),
+        webhook: None,
         remote: config::Remote::default(),
     };
     let s = Station::new(Arc::new(cfg), &rules_2m());

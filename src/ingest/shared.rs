@@ -139,19 +139,12 @@ fn decide(
                 body: claim.answer_body(outcome.clone()),
             };
             let device = &claim.device.id;
-            let accepted = accept(
-                state,
-                &next,
-                station,
-                device,
-                event.clone(),
-                outcome.seq,
-                at,
-            );
+            let accepted = accept(state, &next, station, device, event.clone(), &outcome, at);
             let record = Record {
                 event: Some(accepted.recorded),
                 idempotency: Some(claim.record(&answer, at)),
                 snapshot: accepted.snapshot,
+                webhooks: accepted.webhooks,
             };
             let next = Some((next, accepted.docs));
             (
@@ -169,6 +162,7 @@ fn decide(
                 event: None,
                 idempotency: Some(claim.record(&answer, at)),
                 snapshot: None,
+                webhooks: Vec::new(),
             };
             (
                 record,
@@ -348,11 +342,13 @@ fn decide_system(
         recorded,
         docs,
         snapshot,
-    } = accept(state, &next, station, device, event, outcome.seq, at);
+        webhooks,
+    } = accept(state, &next, station, device, event, &outcome, at);
     let record = Record {
         event: Some(recorded),
         idempotency: None,
         snapshot,
+        webhooks,
     };
     Ok(Some((record, (next, docs, outcome))))
 }

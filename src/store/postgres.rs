@@ -16,11 +16,13 @@
 //! | `copy.rs` | `copy-log`: a whole log read from one snapshot, an empty log filled in one transaction |
 //! | `reads.rs` | every read: start-up, catching up, stored answers, ranges |
 //! | `listen.rs` | `LISTEN`ing for other instances' commits; whether the database answers |
+//! | `outbox.rs` | the webhook outbox: rows written with their event, claimed under a lease, settled |
 
 mod announce;
 mod append;
 mod copy;
 mod listen;
+mod outbox;
 mod prune;
 mod reads;
 mod schema;
@@ -208,6 +210,23 @@ impl Store {
             }
             Err(e) => Err(StoreError::Failed(e.to_string())),
         }
+    }
+
+    /// Claims up to `limit` outbox rows due at `now` for `lease` (see `outbox.rs`).
+    pub async fn claim_webhooks(
+        &self,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: usize,
+    ) -> anyhow::Result<Vec<crate::store::DueWebhook>> {
+        outbox::claim(&self.pool, now, lease, limit).await
+    }
+
+    /// Records what became of a webhook's delivery attempt.
+    pub async fn settle_webhook(&self, settle: &crate::store::Settle) -> Result<(), StoreError> {
+        outbox::settle(&self.pool, settle)
+            .await
+            .map_err(|e| StoreError::Failed(e.to_string()))
     }
 
     /// `station`'s events after `after_seq`, in order (catching up).

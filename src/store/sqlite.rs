@@ -20,6 +20,7 @@
 //! | `bare_journal.rs` | the bench's B6: the writer's groups as one index-free row per event |
 //! | `checkpointer.rs` | the checkpointer thread and the writer's WAL restarts |
 //! | `reads.rs` | every read: replay, snapshots, stored answers, ranges, the readers' pool |
+//! | `outbox.rs` | the webhook outbox: rows written with their event, read when due, settled |
 
 mod backup;
 mod bare_journal;
@@ -28,6 +29,7 @@ mod copy;
 mod datadir;
 mod marker;
 mod migrate;
+mod outbox;
 mod prune;
 mod reads;
 mod schema;
@@ -222,6 +224,25 @@ impl Store {
         prune: crate::store::Prune,
     ) -> oneshot::Receiver<Result<(), StoreError>> {
         self.send(Work::Prune(prune))
+    }
+
+    /// Records what became of a webhook's delivery attempt, in the writer's next group.
+    pub fn settle_webhook(
+        &self,
+        settle: crate::store::Settle,
+    ) -> oneshot::Receiver<Result<(), StoreError>> {
+        self.send(Work::Settle(settle))
+    }
+
+    /// Up to `limit` outbox rows due at `now` (one deliverer reads them; see `outbox.rs`).
+    pub async fn due_webhooks(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> anyhow::Result<Vec<crate::store::DueWebhook>> {
+        self.readers
+            .read(move |reader| outbox::due(reader.connection(), now, limit))
+            .await
     }
 
     fn send(&self, work: Work) -> oneshot::Receiver<Result<(), StoreError>> {

@@ -31,3 +31,4 @@ mod stations;
 mod ticket_links;
 mod ticket_qr;
 mod tokens;
+mod webhooks;

@@ -17,6 +17,7 @@ const FAMILIES: &[(&str, &str)] = &[
     ("lobbywatch_http_request_duration_seconds", "histogram"),
     ("lobbywatch_events_total", "counter"),
     ("lobbywatch_log_snapshots_total", "counter"),
+    ("lobbywatch_webhook_attempts_total", "counter"),
     ("lobbywatch_log_commit_duration_seconds", "histogram"),
     ("lobbywatch_log_commit_group_size", "histogram"),
     ("lobbywatch_log_failing", "gauge"),

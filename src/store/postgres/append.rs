@@ -107,7 +107,7 @@ async fn lock_station(client: &impl GenericClient, station: &StationId) -> Resul
     Ok(())
 }
 
-/// Writes the record's event, snapshot and answer.
+/// Writes the record's event, snapshot, answer and webhooks.
 async fn write_record(client: &impl GenericClient, record: &Record) -> Result<(), AppendError> {
     if let Some(event) = &record.event {
         insert_event(client, event).await?;
@@ -119,6 +119,9 @@ async fn write_record(client: &impl GenericClient, record: &Record) -> Result<()
     }
     if let Some(answer) = &record.idempotency {
         insert_answer(client, answer).await?;
+    }
+    for row in &record.webhooks {
+        super::outbox::insert(client, row).await?;
     }
     Ok(())
 }
@@ -331,7 +334,7 @@ fn seq_param(seq: u64) -> Result<i64, AppendError> {
 }
 
 /// A driver error as what it means for the record: which key was taken, or unavailable.
-fn classify(e: tokio_postgres::Error) -> AppendError {
+pub(super) fn classify(e: tokio_postgres::Error) -> AppendError {
     let taken = e
         .as_db_error()
         .filter(|db| db.code() == &SqlState::UNIQUE_VIOLATION)

@@ -52,6 +52,16 @@ const MIGRATIONS: &[&str] = &[
          created_us BIGINT NOT NULL);
      INSERT INTO meta VALUES (1, md5(random()::text || clock_timestamp()::text),
          (extract(epoch FROM clock_timestamp()) * 1000000)::bigint);",
+    // 2: the webhook outbox (`outbox.rs`): rows written with their event, found by when each
+    // is due, deleted once delivered.
+    "CREATE TABLE webhook_outbox(
+         id TEXT PRIMARY KEY,
+         station TEXT NOT NULL,
+         body TEXT NOT NULL,
+         created_us BIGINT NOT NULL,
+         due_us BIGINT NOT NULL,
+         attempts INTEGER NOT NULL);
+     CREATE INDEX webhook_outbox_due ON webhook_outbox(due_us);",
 ];
 
 /// The schema version this binary writes and reads.

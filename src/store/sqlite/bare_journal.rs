@@ -92,6 +92,7 @@ mod tests {
                 at: Utc::now(),
             }),
             snapshot: None,
+            webhooks: Vec::new(),
         }
     }
 

@@ -202,6 +202,7 @@ mod tests {
                             at: Utc::now(),
                         }),
                         snapshot: None,
+                        webhooks: Vec::new(),
                     })
                 })
                 .collect();

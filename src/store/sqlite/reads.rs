@@ -42,6 +42,11 @@ impl LogReader {
         })
     }
 
+    /// The connection itself, for the reads kept beside what they read (`outbox.rs`).
+    pub(super) fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
     /// Calls `f` with `station`'s logged events after `after_seq`, in sequence order.
     pub fn replay(
         &self,
@@ -234,6 +239,14 @@ impl ReaderPool {
             idle.push(reader);
         }
         result
+    }
+
+    /// Runs `f` on a pooled connection in a blocking task (reads kept in other files).
+    pub(super) async fn read<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&LogReader) -> anyhow::Result<T> + Send + 'static,
+    ) -> anyhow::Result<T> {
+        self.read_in_blocking_task(f).await
     }
 
     /// Runs `f` on a connection of its own in a blocking task, off the async worker threads.
@@ -546,6 +559,7 @@ mod tests {
                 event: None,
                 idempotency: Some(answer.clone()),
                 snapshot: None,
+                webhooks: Vec::new(),
             })
             .await
             .unwrap()

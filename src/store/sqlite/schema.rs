@@ -3,8 +3,8 @@
 //! Everything that decides what the file on disk looks like lives here, so the schema is read
 //! in one place: WAL journal mode (readers never wait for the writer, the writer never waits for
 //! readers), `synchronous=FULL` (a commit is on disk before it is acknowledged), 1 KiB pages, and
-//! the tables `events` (the journal), `idempotency` (answers), `revoked_tokens`, `snapshots` and `meta` (the log's
-//! identity). The tables are created if missing, so opening a new directory and reopening a log
+//! the tables `events` (the journal), `idempotency` (answers), `revoked_tokens`, `snapshots`,
+//! `webhook_outbox` and `meta` (the log's identity). The tables are created if missing, so opening a new directory and reopening a log
 //! are the same call; a log in the first layout is converted first (`migrate.rs`).
 //!
 //! **Why this layout.** A commit writes every page it touched to the WAL, whole, and a
@@ -35,7 +35,9 @@ pub(super) const LAYOUT_VERSION: i64 = 2;
 /// force at a day's start with one probe. `idempotency` keeps each idempotent answer with an 8-byte
 /// hash of its `(device, key)` (`idempotency_key`: one probe, the row then compared in full) and its
 /// time (`idempotency_at`: what retention prunes; it carries the hash too, so start-up lists the
-/// keys the log holds from the index alone).
+/// keys the log holds from the index alone). `webhook_outbox` holds the webhooks not yet
+/// delivered (`outbox.rs`), found by when each is due; it is empty whenever every receiver is
+/// keeping up, so it costs the log next to nothing.
 const TABLES: &str = "CREATE TABLE IF NOT EXISTS events(
         pos INTEGER PRIMARY KEY,
         station TEXT NOT NULL,
@@ -71,6 +73,15 @@ const TABLES: &str = "CREATE TABLE IF NOT EXISTS events(
         seq INTEGER NOT NULL,
         state TEXT NOT NULL
     ) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS webhook_outbox(
+        id TEXT PRIMARY KEY,
+        station TEXT NOT NULL,
+        body TEXT NOT NULL,
+        created_us INTEGER NOT NULL,
+        due_us INTEGER NOT NULL,
+        attempts INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS webhook_outbox_due ON webhook_outbox(due_us);
     CREATE TABLE IF NOT EXISTS meta(
         only INTEGER PRIMARY KEY CHECK (only = 1),
         log_id TEXT NOT NULL,

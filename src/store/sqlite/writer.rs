@@ -23,6 +23,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::checkpointer::{self, CHECKPOINT_AFTER, Checkpointer, WAL_FRAMES_LIMIT};
 use super::marker::Marker;
+use super::outbox;
 use super::prune::{self, Watermark};
 use super::{Health, Record, Revocation, StoreError};
 use crate::domain::{Recorded, StationId};
@@ -30,6 +31,7 @@ use crate::engine::Snapshot;
 use crate::idempotency::IdempotencyRecord;
 use crate::idempotency::key_hash as answer_key_hash;
 use crate::store::CommitObserver;
+use crate::store::outbox::Settle;
 use crate::store::prune::Prune;
 use crate::store::rows::{AnswerRow, EventRow, RevokedRow, SnapshotRow};
 
@@ -48,12 +50,17 @@ const INSERT_REVOKED: &str =
     "INSERT OR IGNORE INTO revoked_tokens(token_sha256, device, at_us, by) VALUES (?1, ?2, ?3, ?4)";
 
 /// What the writer is asked to do.
+// A `Record` is most of what the writer is sent, each moved once through the channel: boxing it
+// would add an allocation per event to save bytes of the rarer jobs' queue slots.
+#[allow(clippy::large_enum_variant)]
 pub(super) enum Work {
     /// Boxed: a record (an event with its answer) is several times the size of the others.
     Record(Box<Record>),
     Revoke(Revocation),
     /// A pass of answer retention (`prune.rs`).
     Prune(Prune),
+    /// What became of a webhook's delivery attempt (`outbox.rs`).
+    Settle(Settle),
     /// Nothing to write: the acknowledgement says everything queued before is committed.
     Flush,
 }
@@ -263,6 +270,7 @@ fn write_group(
                     let rows = prune::run(&tx, *p, pruned)?;
                     tracing::debug!(rows, "stored answers pruned");
                 }
+                Work::Settle(settle) => outbox::settle(&tx, settle)?,
                 Work::Flush => {}
             }
         }
@@ -276,6 +284,7 @@ struct Statements<'conn> {
     upsert_snapshot: CachedStatement<'conn>,
     insert_idempotency: CachedStatement<'conn>,
     insert_revoked: CachedStatement<'conn>,
+    insert_webhook: CachedStatement<'conn>,
 }
 
 impl<'conn> Statements<'conn> {
@@ -285,6 +294,7 @@ impl<'conn> Statements<'conn> {
             upsert_snapshot: conn.prepare_cached(UPSERT_SNAPSHOT)?,
             insert_idempotency: conn.prepare_cached(INSERT_ANSWER)?,
             insert_revoked: conn.prepare_cached(INSERT_REVOKED)?,
+            insert_webhook: conn.prepare_cached(outbox::INSERT)?,
         })
     }
 
@@ -297,6 +307,9 @@ impl<'conn> Statements<'conn> {
         }
         if let Some(answer) = &record.idempotency {
             self.idempotency(answer)?;
+        }
+        for row in &record.webhooks {
+            outbox::insert(&mut self.insert_webhook, row)?;
         }
         Ok(())
     }

@@ -40,6 +40,7 @@ async fn commit(store: &Store, after: u64, n: u64) {
                 }),
                 idempotency: None,
                 snapshot: None,
+                webhooks: Vec::new(),
             })
         })
         .collect();
@@ -331,6 +332,7 @@ async fn a_log_that_failed_is_closed_with_every_committed_event_in_the_database_
             }),
             idempotency: None,
             snapshot: None,
+            webhooks: Vec::new(),
         });
         if ack.await.unwrap().is_err() {
             break;
