@@ -209,7 +209,7 @@ impl Store {
     /// Queues a record for the next group commit. Call it inside the station's lock so the log
     /// order is the apply order; await the returned receiver outside the lock.
     pub fn submit(&self, record: Record) -> oneshot::Receiver<Result<(), StoreError>> {
-        self.send(Work::Record(Box::new(record)))
+        self.send(Work::Record(record))
     }
 
     /// Makes a revocation durable; await the receiver before acting on it.

@@ -27,14 +27,12 @@ pub(super) fn write_group(conn: &mut Connection, group: &[Job]) -> rusqlite::Res
     {
         let mut append = tx.prepare_cached(APPEND)?;
         for job in group {
-            if let Work::Record(record) = &job.work {
-                if let Record {
-                    event: Some(recorded),
-                    ..
-                } = record.as_ref()
-                {
-                    append.execute(params![json(recorded)?])?;
-                }
+            if let Work::Record(Record {
+                event: Some(recorded),
+                ..
+            }) = &job.work
+            {
+                append.execute(params![json(recorded)?])?;
             }
         }
     }

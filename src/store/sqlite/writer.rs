@@ -54,8 +54,7 @@ const INSERT_REVOKED: &str =
 // would add an allocation per event to save bytes of the rarer jobs' queue slots.
 #[allow(clippy::large_enum_variant)]
 pub(super) enum Work {
-    /// Boxed: a record (an event with its answer) is several times the size of the others.
-    Record(Box<Record>),
+    Record(Record),
     Revoke(Revocation),
     /// A pass of answer retention (`prune.rs`).
     Prune(Prune),
