@@ -124,7 +124,8 @@ function render() {
   if (!latest) return;
   renderSign(live);
   $("occupancy").textContent = `${latest.headcount} / ${latest.cap}`;
-  $("queued").textContent = String(latest.outside_total ?? latest.outside.length);
+  // The queue at the door: parties waiting elsewhere keep their place but are not there.
+  $("queued").textContent = String(latest.outside_at_door ?? latest.outside_total ?? latest.outside.length);
   $("waiting").textContent = live ? String(live.waiting_inside + live.waiting_outside) : "–";
   // No number is better than a made-up one: the service sends null until it has measured.
   const minutes = live ? live.estimated_wait_min : null;

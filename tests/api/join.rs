@@ -205,3 +205,48 @@ async fn the_daily_report_counts_joins_remote_parties_and_their_no_shows() {
     assert_eq!(passport["remote_no_shows"], 1);
     assert_eq!(passport["left"], 0);
 }
+
+#[test]
+fn the_demo_prints_one_live_ticket_link_on_stdout_and_never_in_its_log() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let data = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lobbywatch"))
+        .args(["demo", "--listen", "127.0.0.1:0", "--data"])
+        .arg(data.path())
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the demo starts");
+    // The log is drained as it comes, so the demo never blocks on a full pipe.
+    let mut stderr = child.stderr.take().unwrap();
+    let log = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut text);
+        text
+    });
+    let (lines, seen) = std::sync::mpsc::channel();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    std::thread::spawn(move || {
+        for line in stdout.lines().map_while(Result::ok) {
+            let _ = lines.send(line);
+        }
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let link = loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let line = seen
+            .recv_timeout(left)
+            .expect("the demo prints a ticket link");
+        if let Some(at) = line.find("/t/") {
+            break line[at + 3..].split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(link.len(), 24, "a whole code: {link}");
+    let log = log.join().unwrap();
+    assert!(log.contains("listening"), "the log was read: {log}");
+    assert!(!log.contains(&link), "the code is in the log");
+}
