@@ -247,6 +247,17 @@ pub struct Config {
     pub database: Option<DatabaseUrl>,
     /// `[storage] idempotency_*`: how long and in how much memory answers are kept.
     pub idempotency: IdempotencyPolicy,
+    /// `[web]`: how the pages are reached from outside.
+    pub web: Web,
+}
+
+/// `[web]`: how visitors reach the service, for the links it prints (a ticket slip's QR code).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Web {
+    /// The origin (scheme and host, no path, e.g. `https://ko.politiet.no`) that visitors' phones
+    /// reach the service at. Behind a proxy the request's own `Host` may be an internal name, so
+    /// an operator names the public one; without it, the request's `Host` is used.
+    pub public_url: Option<String>,
 }
 
 impl Config {
@@ -474,6 +485,28 @@ token_sha256 = "0000000000000000000000000000000000000000000000000000000000000001
         let e = err_of(&MINIMAL.replace("area_m2 = 48.0", "area_m2 = 48.0\narea = 3"));
         assert!(e.to_string().contains("area"), "{e}");
         assert!(e.to_string().starts_with("test.toml: "), "{e}");
+    }
+
+    #[test]
+    fn a_public_url_is_an_origin_or_an_error() {
+        let with = |url: &str| format!("{MINIMAL}\n[web]\npublic_url = \"{url}\"\n");
+        let c = Config::parse(&with("https://ko.politiet.no"), "t.toml").unwrap();
+        assert_eq!(c.web.public_url.as_deref(), Some("https://ko.politiet.no"));
+        assert_eq!(
+            Config::parse(MINIMAL, "t.toml").unwrap().web,
+            Web::default()
+        );
+        for bad in [
+            "ko.politiet.no",
+            "https://ko.politiet.no/",
+            "https://ko.politiet.no/t",
+            "https://ko.politiet.no?x=1",
+            "https://user@ko.politiet.no",
+            "https://ko politiet.no",
+            "https://ko.politiet.no\\\"><script>",
+        ] {
+            assert_eq!(err_of(&with(bad)).key, "web.public_url", "{bad}");
+        }
     }
 
     #[test]

@@ -44,6 +44,7 @@ pub use documents::check_config_part;
 pub use outcome::{Notice, NoticeKind, Outcome, Place, REFUSALS, Refusal};
 pub use state::Ending;
 pub use state::{SNAPSHOT_VERSION, Snapshot};
+pub use ticket_view::TicketBoard;
 
 use crate::capacity::Capacity;
 use crate::config::{self, Rules};

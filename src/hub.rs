@@ -7,7 +7,6 @@
 //! durable, and never replaced by an older one ([`Live::publish`] compares sequence numbers), so a
 //! reader can never see a state the log could lose.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::ws::Utf8Bytes;
@@ -16,8 +15,7 @@ use serde::Serialize;
 use tokio::sync::watch;
 
 use crate::domain::status::{PublicStatus, Sign};
-use crate::domain::ticket_link::LinkHash;
-use crate::engine::Station;
+use crate::engine::{Station, TicketBoard};
 
 /// A station's headline numbers, for lists that need no whole document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -39,9 +37,9 @@ pub struct Docs {
     pub full: Utf8Bytes,
     /// The public status document, JSON.
     pub public: Utf8Bytes,
-    /// Each linked ticket's own view, JSON, by its link's hash: what a ticket's page and socket
-    /// read (`domain/ticket.rs`). Never published whole.
-    pub tickets: HashMap<LinkHash, Utf8Bytes>,
+    /// Where each linked ticket stands, by its link's hash: a ticket's page and socket render
+    /// their own view from it (`TicketBoard::view_json`). Never published whole.
+    pub tickets: TicketBoard,
 }
 
 impl Docs {
@@ -65,14 +63,7 @@ impl Docs {
             public: serde_json::to_string(&public)
                 .expect("status documents always serialize")
                 .into(),
-            tickets: station
-                .ticket_views(now)
-                .into_iter()
-                .map(|(link, view)| {
-                    let json = serde_json::to_string(&view).expect("ticket views always serialize");
-                    (link, json.into())
-                })
-                .collect(),
+            tickets: station.ticket_board(now),
         }
     }
 }

@@ -21,6 +21,8 @@
 //   transfer.js     moving a waiting ticket to another service
 //   undo.js         a no-show waits a few seconds with "Undo" before it is queued
 //   availability.js whether a service takes check-ins now, and why not
+//   slip.js         the issued ticket's link (QR code, short link) and its printed slip
+//   remote.js       parties waiting elsewhere and those on the way in, marked "Arrived"
 //   session.js      signing in and out, the live socket
 //   controls.js     the controls and keyboard shortcuts
 //   text.js         the texts (the catalogue's "terminal" section) and the icons
@@ -38,6 +40,7 @@ import { wireCallConfirm } from "/assets/terminal/call-confirm.js";
 import { wireTransfer } from "/assets/terminal/transfer.js";
 import { renderUndo, wireUndo } from "/assets/terminal/undo.js";
 import { renderCurrent } from "/assets/terminal/current.js";
+import { wireSlip } from "/assets/terminal/slip.js";
 
 senderHooks.answer = settle;
 senderHooks.tokenRefused = tokenRefused;
@@ -55,6 +58,7 @@ wireDiscard();
 wireCallConfirm();
 wireTransfer();
 wireUndo();
+wireSlip();
 languagePicker(applyLanguage);
 
 // The sender wakes up whenever there is a reason to believe the service is reachable again.

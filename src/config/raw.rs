@@ -58,6 +58,17 @@ pub(super) struct RawConfig {
     pub devices: Vec<RawDevice>,
     #[serde(default)]
     pub storage: RawStorage,
+    #[serde(default)]
+    pub web: RawWeb,
+}
+
+/// `[web]`: how the service's pages are reached from outside.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawWeb {
+    /// The origin visitors reach the service at (e.g. `https://ko.politiet.no`); without it,
+    /// each request's `Host`.
+    pub public_url: Option<String>,
 }
 
 /// `[storage]`: where the event log lives when the command line does not say, and how long and

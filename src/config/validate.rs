@@ -53,6 +53,7 @@ pub(super) fn config(raw: RawConfig, file: &str) -> Result<Config, ConfigErrors>
     let stations = stations(&c, raw.stations, &districts, &operations, holidays);
     let devices = devices::devices(&c, raw.devices, &station_ids, &districts);
     let idempotency = idempotency_policy(&c, &raw.storage);
+    let web = web(&c, raw.web);
     let database = c.keep(
         raw.storage
             .database
@@ -70,6 +71,7 @@ pub(super) fn config(raw: RawConfig, file: &str) -> Result<Config, ConfigErrors>
             devices,
             database,
             idempotency,
+            web,
         }),
         _ => Err(ConfigErrors::from_vec(errors)
             .expect("a value is missing only where its error was recorded")),
@@ -302,6 +304,28 @@ fn public_share(
             ),
         )),
     }
+}
+
+/// `[web] public_url`: an origin, or its error recorded (and none used). It is printed into
+/// visitors' links and written into the terminal's page, so after the scheme only what a host
+/// and a port are made of passes (no user name, query, fragment, space or quote).
+fn web(c: &Checker<'_>, raw: super::raw::RawWeb) -> super::Web {
+    let public_url = raw.public_url.filter(|url| {
+        let ok = is_origin(url)
+            && url.split_once("://").is_some_and(|(_, host)| {
+                host.bytes().all(|b| {
+                    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']')
+                })
+            });
+        if !ok {
+            c.report(c.err(
+                "web.public_url",
+                format!("'{url}' is not an origin like \"https://ko.politiet.no\" (scheme and host, no path)"),
+            ));
+        }
+        ok
+    });
+    super::Web { public_url }
 }
 
 /// A scheme and a host, nothing after: what a browser sends as `Origin`.

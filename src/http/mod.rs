@@ -16,6 +16,7 @@
 //! | the distancing rule at run time | `rules.rs` |
 //! | daily reports and history from the log | `reports.rs` |
 //! | the web pages | `web.rs` |
+//! | a ticket link's QR code (`/t/{code}/qr.svg`) | `qr.rs` |
 //! | errors as problem+json | `problem.rs` |
 //! | request bodies: size, content type, strict JSON | `json.rs` |
 //! | the OpenAPI document (`GET /api/v1/openapi.json`) | `openapi.rs` |
@@ -40,6 +41,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod opening_hours;
 pub mod problem;
+pub mod qr;
 pub mod reports;
 pub mod rules;
 pub mod stations;
@@ -75,6 +77,7 @@ pub fn app(state: AppState) -> Router {
         .merge(reports::router())
         .merge(openapi::router())
         .merge(web::router())
+        .merge(qr::router())
         .merge(metrics::router())
         .route("/problems", get(catalogue))
         .route("/problems/{slug}", get(problem_type))

@@ -5,7 +5,7 @@
 //! | `/` | the public: district → station → service, hours, how busy, joining a queue | `index.html`, `public.js`, `public/join.js` |
 //! | `/dashboard` | guards: every station in the token's scope | `dashboard.html`, `dashboard.js` |
 //! | `/display/{station}` | the lobby screen | `display.html`, `display.js` |
-//! | `/terminal/{station}` | the front desk | `terminal.html`, `terminal.js` |
+//! | `/terminal/{station}` | the front desk | `terminal.html`, `terminal.js`, `slip.css` (its printed ticket slip) |
 //! | `/display/{x}`, `/terminal/{x}` for no such station | whoever mistyped it: a 404 page saying so | `missing.html`, `missing.js` |
 //!
 //! Every page links `favicon.svg` (also answered at `/favicon.ico`, where browsers look by
@@ -69,6 +69,7 @@ pub const ASSETS: &[Asset] = &[
     asset!("dashboard.css", "text/css; charset=utf-8"),
     asset!("display.css", "text/css; charset=utf-8"),
     asset!("terminal.css", "text/css; charset=utf-8"),
+    asset!("slip.css", "text/css; charset=utf-8"),
     asset!("common.js", JS),
     asset!("i18n.js", JS),
     asset!("format.js", JS),
@@ -110,6 +111,8 @@ pub const ASSETS: &[Asset] = &[
     asset!("terminal/call-confirm.js", JS),
     asset!("terminal/transfer.js", JS),
     asset!("terminal/undo.js", JS),
+    asset!("terminal/slip.js", JS),
+    asset!("terminal/remote.js", JS),
     asset!("outbox.js", JS),
 ];
 
@@ -163,7 +166,18 @@ async fn station_page<const KIND: char>(
         return missing;
     }
     if KIND == 't' {
-        return serve(state, find("terminal.html")).await;
+        // The origin a ticket slip's short link names, as its QR code does (`qr.rs`): the
+        // configured public one, or (left empty) the page's own. Validated as a bare origin, so
+        // it cannot break out of the attribute.
+        let public_url = state.config().web.public_url.clone().unwrap_or_default();
+        return serve_with(state, find("terminal.html"), |body| {
+            body.replacen(
+                PUBLIC_URL_SLOT,
+                &format!(r#"<meta name="public-url" content="{public_url}">"#),
+                1,
+            )
+        })
+        .await;
     }
     // The display's wall clock must be the service's (the demo runs shifted hours; a kiosk PC's
     // clock may be wrong) from the first paint, before any document arrives: the page carries
@@ -178,6 +192,9 @@ async fn station_page<const KIND: char>(
     })
     .await
 }
+
+/// Where `terminal.html` takes `[web] public_url`.
+const PUBLIC_URL_SLOT: &str = r#"<meta name="public-url" content="">"#;
 
 /// Where `display.html` takes the service's time.
 const SERVICE_TIME_SLOT: &str = r#"<meta name="service-time" content="">"#;

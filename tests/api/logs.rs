@@ -126,3 +126,58 @@ async fn text_log_lines_through_a_pipe_carry_no_colour_codes() {
         "an ANSI escape in the piped log: {text:?}"
     );
 }
+
+#[tokio::test]
+async fn a_ticket_links_code_never_reaches_the_log_only_its_route_template() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path());
+    let log_path = dir.path().join("server.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let data = dir.path().join("data");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_lobbywatch"));
+    command
+        .args(["--log-format", "json", "serve", "--listen", "127.0.0.1:0"])
+        .arg("--config")
+        .arg(&config)
+        .arg("--data")
+        .arg(&data)
+        .args(crate::backend::database_args(&data));
+    // At `trace`, the most any operator could turn on.
+    let server = ServerProcess::spawn_logging(command, "trace", Stdio::from(log));
+    let client = reqwest::Client::new();
+    let answer: Value = event_request(
+        &client,
+        &server.base,
+        "small-desk-token",
+        "small",
+        "linked",
+        &check_in("passport"),
+    )
+    .send()
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let code = answer["ticket_link"]["code"]
+        .as_str()
+        .expect("a check-in answer carries its ticket link")
+        .to_owned();
+    let qr = client
+        .get(format!("{}/t/{code}/qr.svg", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(qr.status(), 200);
+    server.stop();
+
+    let text = std::fs::read_to_string(&log_path).unwrap();
+    assert!(
+        text.contains(r#""route":"/t/{code}/qr.svg""#),
+        "the QR request is logged by its route template: {text}"
+    );
+    assert!(
+        !text.contains(&code),
+        "the log holds the ticket link's code"
+    );
+}

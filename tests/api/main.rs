@@ -29,4 +29,5 @@ mod reports;
 mod restart;
 mod retention;
 mod stations;
+mod ticket_qr;
 mod tokens;

@@ -55,7 +55,10 @@ function settleRecent(entry, ok, body, detail) {
   const recent = state.recent;
   if (recent.issued?.key === entry.key) {
     recent.issued = ok
-      ? { ...recent.issued, state: body.state, ticket: body.ticket, position: body.position ?? null, admitted: body.admitted || [] }
+      // The link for the visitor's phone comes with the answer (and with its replay, byte for
+      // byte); the slip's check-in time is when the desk checked the party in.
+      ? { ...recent.issued, state: body.state, ticket: body.ticket, position: body.position ?? null, admitted: body.admitted || [],
+        link: body.ticket_link ?? null, at: entry.queuedAt ?? null }
       : { ...recent.issued, state: "refused", detail };
   }
   if (recent.called?.key === entry.key) {

@@ -1,5 +1,5 @@
 // The desk's controls and keyboard: party size, the check-in buttons, the lists' check-out /
-// no-show / transfer buttons, the ticket field, "call next" with its desk, "send now" — and the
+// no-show / transfer / arrived buttons, the ticket field, "call next" with its desk, "send now" — and the
 // single-key shortcuts (1–9, + / −, N, R, /) listed on the page. A double-click's second click is never a
 // second action.
 import { $, h } from "/assets/dom.js";
@@ -50,7 +50,7 @@ function rowAction(action, row) {
 
 function wireTickets() {
   // Check-out / no-show from the lists: one delegated handler, the ticket comes from the row.
-  for (const list of ["inside-list", "outside-list"]) {
+  for (const list of ["inside-list", "outside-list", "coming-list"]) {
     $(list).addEventListener("click", (e) => {
       const button = e.target.closest("button[data-action]");
       if (!button || e.detail > 1) return;

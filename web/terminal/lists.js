@@ -1,10 +1,11 @@
-// The two lists a clerk works down: who is inside (grouped per service) and the queue outside,
-// each row with its check-out / no-show buttons — or a note that such an action is still waiting
-// in the outbox.
+// The lists a clerk works down: who is inside (grouped per service), who is asked in and on the
+// way (remote.js), and the queue outside, each row with its check-out / no-show / arrived buttons
+// — or a note that such an action is still waiting in the outbox.
 import { $, h } from "/assets/dom.js";
 import { icon } from "/assets/terminal/text.js";
 import { isMine, readOutbox, serviceName, services, state, t } from "/assets/terminal/state.js";
 import { fmtTime, patch } from "/assets/terminal/view.js";
+import { comingBadge, insideActions, outsideActions, remoteBadge, renderComing } from "/assets/terminal/remote.js";
 
 /** Tickets with a check-out or no-show still in the outbox. This device's: their buttons are
  * disabled so a second click cannot queue the same action twice. Another device's: the buttons
@@ -23,8 +24,8 @@ function pendingTickets() {
 
 /** The parts of a list row: its marks (party, appointment, a held action) and its buttons. */
 function rowParts(pending) {
-  const label = (a) => ({ check_out: t().checkOut, no_show: t().noShow, transfer: t().transfer })[a];
-  const css = { check_out: "act-out", no_show: "act-noshow", transfer: "act-transfer" };
+  const label = (a) => ({ check_out: t().checkOut, no_show: t().noShow, transfer: t().transfer, arrived: t().arrived })[a];
+  const css = { check_out: "act-out", no_show: "act-noshow", transfer: "act-transfer", arrived: "act-arrived" };
   return {
     buttons: (ticket, actions) => (pending.get(ticket)?.mine
       ? h("span", { class: "pending" }, icon("clock"), ` ${state.noShowSoon.has(ticket) ? t().noShowWaiting : t().pending}`)
@@ -41,22 +42,24 @@ function rowParts(pending) {
 }
 
 function insideRow(p, parts, pleaseEnter) {
+  // A remote party asked in and not here yet: marked, and "Arrived" is in the list above (remote.js).
   const state = p.desk
     ? h("span", { class: "called-badge" }, icon("call"), ` ${t().calledTo(p.desk)}`)
-    : pleaseEnter.has(p.ticket) ? h("span", { class: "enter-badge" }, icon("enter"), ` ${t().pleaseEnter}`) : null;
+    : p.remote ? comingBadge(p)
+      : pleaseEnter.has(p.ticket) ? h("span", { class: "enter-badge" }, icon("enter"), ` ${t().pleaseEnter}`) : null;
   return h("li", { dataset: { ticket: p.ticket, service: p.service }, class: `row${p.desk ? " is-called" : ""}` },
     h("span", { class: "tkt" }, p.ticket),
     h("span", { class: "meta" }, parts.party(p.party_size), state, h("span", { class: "when" }, t().enteredAt(fmtTime(p.entered_at))), parts.appt(p.appointment), parts.held(p.ticket)),
-    h("span", { class: "acts" }, parts.buttons(p.ticket, p.desk ? ["check_out", "no_show"] : ["check_out", "no_show", "transfer"])));
+    h("span", { class: "acts" }, parts.buttons(p.ticket, insideActions(p))));
 }
 
 function outsideRow(p, parts) {
-  return h("li", { dataset: { ticket: p.ticket, service: p.service }, class: "row" },
+  return h("li", { dataset: { ticket: p.ticket, service: p.service }, class: `row${p.remote ? " is-remote" : ""}` },
     h("span", { class: "pos", "aria-hidden": "true" }, p.position),
     h("span", { class: "tkt" }, p.ticket),
-    h("span", { class: "meta" }, h("span", { class: "svc-tag" }, serviceName(p.service)), parts.party(p.party_size), parts.eta(p.expected_enter_min),
+    h("span", { class: "meta" }, h("span", { class: "svc-tag" }, serviceName(p.service)), remoteBadge(p), parts.party(p.party_size), parts.eta(p.expected_enter_min),
       h("span", { class: "when" }, t().since(fmtTime(p.since))), parts.appt(p.appointment), parts.held(p.ticket)),
-    h("span", { class: "acts" }, parts.buttons(p.ticket, ["no_show", "transfer"])));
+    h("span", { class: "acts" }, parts.buttons(p.ticket, outsideActions(p))));
 }
 
 /** Inside, one group per service in the order of doc.services (then any other key); returns the
@@ -80,6 +83,7 @@ export function renderLists() {
   if (!doc) {
     patch($("inside-list"), h("p", { class: "note" }, state.token ? t().connecting : ""));
     patch($("outside-list"));
+    $("coming-box").hidden = true;
     $("inside-total").textContent = "";
     $("outside-total").textContent = "";
     return;
@@ -89,6 +93,7 @@ export function renderLists() {
   patch($("inside-list"), inside.groups);
   $("inside-total").textContent = `(${inside.count})`;
 
+  renderComing(parts.buttons);
   const outside = doc.outside.map((p) => outsideRow(p, parts));
   patch($("outside-list"), outside.length ? outside : h("li", { class: "empty note" }, t().none));
   $("outside-total").textContent = `(${doc.outside_total ?? doc.outside.length})`;

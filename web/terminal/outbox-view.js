@@ -17,6 +17,7 @@ function resultText(r) {
   if (e.kind === "call") return t().rCalled(r.body.ticket, r.body.desk);
   if (e.kind === "recall") return t().rRecalled(e.ticket, e.desk);
   if (e.kind === "transfer") return t().rTransferred(e.ticket, serviceName(e.service));
+  if (e.kind === "arrived") return t().rArrived(e.ticket);
   return describeEvent(e);
 }
 

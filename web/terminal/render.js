@@ -10,6 +10,8 @@ import { fmtTime, patch } from "/assets/terminal/view.js";
 import { renderLists } from "/assets/terminal/lists.js";
 import { availability } from "/assets/terminal/availability.js";
 import { renderCurrent } from "/assets/terminal/current.js";
+import { renderTicketLink } from "/assets/terminal/slip.js";
+import { renderRemoteFigure } from "/assets/terminal/remote.js";
 import { renderOutbox, renderResults, renderSignInOutbox } from "/assets/terminal/outbox-view.js";
 
 export function renderHeader() {
@@ -44,10 +46,12 @@ export function renderStatus() {
     const [symbol, label] = { enter: ["check", t().enter], wait_outside: ["stop", t().wait], closed: ["cross", t().closedSign] }[kind] || ["cross", kind];
     sign.replaceChildren(icon(symbol), ` ${label}`);
     $("headcount").textContent = `${doc.headcount} / ${doc.cap}`;
-    $("outside-count").textContent = String(doc.outside_total ?? doc.outside.length);
+    // At the door only, when the document counts the parties waiting elsewhere apart.
+    $("outside-count").textContent = String(doc.outside_at_door ?? doc.outside_total ?? doc.outside.length);
     $("please-enter-box").hidden = doc.please_enter.length === 0;
     $("please-enter").textContent = doc.please_enter.join(", ");
   }
+  renderRemoteFigure();
   const stale = doc && state.conn === "lost";
   $("stale").hidden = !stale;
   if (stale) {
@@ -132,6 +136,7 @@ function markBox(box, boxState, ticket) {
 export function renderIssued() {
   const box = $("issued");
   const it = state.recent.issued;
+  renderTicketLink();
   markBox(box, it ? it.state : "none", it?.ticket);
   if (!it) {
     // Replaced only when it really changed: a screen reader would otherwise read the last ticket
@@ -181,7 +186,7 @@ export function applyLanguage() {
   applyCatalogue(() => {
     document.title = `${t().title}${stationName() ? ` — ${stationName()}` : ""} — lobbywatch`;
     $("shortcuts").replaceChildren(...t().shortcuts.map(([k, v]) => h("div", {}, h("dt", {}, h("kbd", {}, k)), h("dd", {}, v))));
-    for (const c of ["service-buttons", "inside-list", "outside-list", "results", "calls", "call-service", "outbox-held"]) forgetRendered($(c));
+    for (const c of ["service-buttons", "inside-list", "outside-list", "results", "calls", "call-service", "outbox-held", "coming-list"]) forgetRendered($(c));
     renderAll();
   });
 }

@@ -54,6 +54,9 @@ const WITH_VALUES = {
   pastLastCheckIn: (time) => tr("terminal.pastLastCheckIn", { time }),
   rRecalled: (ticket, desk) => tr("terminal.rRecalled", { ticket, desk }),
   rTransferred: (ticket, service) => tr("terminal.rTransferred", { ticket, service }),
+  qrAlt: (ticket) => tr("terminal.qrAlt", { ticket }),
+  rArrived: (ticket) => tr("terminal.rArrived", { ticket }),
+  comeBackBy: (time) => tr("terminal.comeBackBy", { time }),
 };
 
 /** Texts grouped the way the page uses them. */
@@ -61,6 +64,7 @@ const GROUPS = {
   kinds: () => ({
     check_in: tr("terminal.kindCheckIn"), check_out: tr("terminal.kindCheckOut"), no_show: tr("terminal.kindNoShow"),
     call: tr("terminal.kindCall"), recall: tr("terminal.kindRecall"), transfer: tr("terminal.kindTransfer"),
+    arrived: tr("terminal.kindArrived"),
   }),
   outboxText: () => ({
     ok: tr("terminal.outboxOk"), sending: tr("terminal.outboxSending"), down: tr("terminal.outboxDown"),
@@ -88,6 +92,8 @@ const ICONS = {
   enter: [["path", { d: "M4 12h14M13 6l6 6-6 6" }]],
   warn: [["path", { d: "M12 3L2 21h20z" }], ["path", { d: "M12 10v5M12 18v.01" }]],
   sync: [["path", { d: "M20 12a8 8 0 1 1-2.3-5.6" }], ["path", { d: "M20 4v5h-5" }]],
+  // A map pin: the party is somewhere else.
+  away: [["path", { d: "M12 21s-6.5-6.2-6.5-11a6.5 6.5 0 0 1 13 0c0 4.8-6.5 11-6.5 11z" }], ["circle", { cx: "12", cy: "10", r: "2.3" }]],
 };
 
 /** One icon as an `<svg>` element, hidden from screen readers (the text next to it says it). */

@@ -31,6 +31,7 @@ use crate::helpers::{ServerProcess, status_at, write_config};
 mod dashboard;
 mod display;
 mod public;
+mod slip;
 
 /// A chromedriver process; each [`Browser::session`] is a fresh headless Chromium.
 struct Browser {

@@ -1,18 +1,23 @@
 //! The front-desk terminal protecting the clerk from slips, in a real Chromium: "Call next" asks
 //! while the desk has a called ticket, a recall shows on the display again, a transfer moves the
 //! ticket, a no-show can be undone before anything is sent, a revoked token signs the page out,
-//! a closed service is disabled before anyone taps it, and "Call next" stays on a tablet screen.
+//! a closed service is disabled before anyone taps it, "Call next" stays on a tablet screen, and
+//! parties waiting elsewhere are shown apart and marked "Arrived" at the door.
 
 use std::time::Duration;
 
 use fantoccini::{Client, Locator};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::{
     Browser, attr, click, eventually, exists, issued_ticket, terminal, test_service, text,
     type_into,
 };
-use crate::helpers::{ServerProcess, status_at, test_config_toml};
+use lobbywatch::domain::event::Event;
+use lobbywatch::domain::{DeviceId, StationId, Ticket};
+use lobbywatch::ingest;
+
+use crate::helpers::{ServerProcess, TestApp, status_at, test_config_toml};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -416,4 +421,89 @@ async fn call_next_is_on_screen_at_tablet_sizes_without_scrolling() {
         );
         c.close().await.unwrap();
     }
+}
+
+/// What a visitor's ticket page says for `ticket` ("I'm not at the door"), applied the way the
+/// service applies a visitor's event: under the station's lock, as the device `public`.
+async fn visitor_waits_elsewhere(app: &TestApp, ticket: &str) {
+    let ticket = Ticket::parse(ticket).unwrap();
+    let station = StationId::parse("small").unwrap();
+    let public = DeviceId::parse("public").unwrap();
+    ingest::apply_system(&app.state, &station, &public, move |_, _| {
+        Some(Event::Away { ticket })
+    })
+    .await
+    .expect("the away event applies")
+    .expect("the away event is decided");
+}
+
+#[tokio::test]
+async fn parties_waiting_elsewhere_show_apart_and_the_desk_marks_them_arrived() {
+    let Some(browser) = Browser::start("terminal: remote parties, arrived").await else {
+        return;
+    };
+    // In process, so the test can say what a visitor's page says; the browser talks to it over HTTP.
+    let app = TestApp::spawn().await;
+    let base = app.base.clone();
+    let desk = terminal(&browser, &base, "small", "small-desk-token").await;
+    // The room holds 3: P004 and P005 wait outside, and say they will wait elsewhere.
+    check_in_passports(&desk, 5).await;
+    visitor_waits_elsewhere(&app, "P004").await;
+    visitor_waits_elsewhere(&app, "P005").await;
+    eventually("both are shown waiting elsewhere", WAIT, || async {
+        let remote = text(&desk, "#remote-count").await?;
+        let at_door = text(&desk, "#outside-count").await?;
+        let marked = exists(
+            &desk,
+            "#outside-list .is-remote[data-ticket='P005'] [data-action='arrived']",
+        )
+        .await;
+        (remote == "2" && at_door == "0" && marked).then_some(())
+    })
+    .await;
+
+    // P005 is at the door after all.
+    click(
+        &desk,
+        "#outside-list [data-ticket='P005'] [data-action='arrived']",
+    )
+    .await;
+    eventually("P005 counts at the door again", WAIT, || async {
+        let remote = text(&desk, "#remote-count").await?;
+        let at_door = text(&desk, "#outside-count").await?;
+        (remote == "1" && at_door == "1").then_some(())
+    })
+    .await;
+
+    // Room frees up: P004, still elsewhere, is asked in and listed as on its way.
+    click(
+        &desk,
+        "#inside-list [data-ticket='P001'] [data-action='check_out']",
+    )
+    .await;
+    eventually("P004 is listed as coming", WAIT, || async {
+        let shown = attr(&desk, "#coming-box", "hidden").await.is_none();
+        (shown && exists(&desk, "#coming-list [data-ticket='P004']").await).then_some(())
+    })
+    .await;
+    click(
+        &desk,
+        "#coming-list [data-ticket='P004'] [data-action='arrived']",
+    )
+    .await;
+    eventually("P004 has arrived", WAIT, || async {
+        let doc = status(&base, "small").await;
+        let p004 = doc["inside"]["passport"]
+            .as_array()?
+            .iter()
+            .find(|p| p["ticket"] == "P004")?
+            .clone();
+        (p004["remote"] == false && doc["coming"] == json!([])).then_some(())
+    })
+    .await;
+    eventually("the list of those coming is gone", WAIT, || async {
+        attr(&desk, "#coming-box", "hidden").await.map(|_| ())
+    })
+    .await;
+    desk.close().await.unwrap();
 }
