@@ -14,7 +14,13 @@ use crate::helpers::{TestApp, oslo_time, test_config_toml};
 /// `closed` takes joins but its service never opens; `big` takes none. Extra `[limits]` lines
 /// may be given.
 fn config_with_joins(limits: &str) -> Config {
-    let toml = test_config_toml()
+    let toml = format!("{}\n[limits]\n{limits}\n", toml_with_joins());
+    Config::parse(&toml, "joins.toml").expect("a valid config")
+}
+
+/// The test config's TOML with the joins of [`config_with_joins`].
+pub(crate) fn toml_with_joins() -> String {
+    test_config_toml()
         .replace(
             "area_m2 = 12.0\nqueue_line_m = 6.0\n",
             "area_m2 = 12.0\nqueue_line_m = 6.0\n\n[stations.remote]\njoin = true\njoin_quota = 2\n",
@@ -26,9 +32,7 @@ fn config_with_joins(limits: &str) -> Config {
         .replace(
             "name = \"Closed politistasjon\"\narea_m2 = 40.0\n",
             "name = \"Closed politistasjon\"\narea_m2 = 40.0\n\n[stations.remote]\njoin = true\n",
-        );
-    let toml = format!("{toml}\n[limits]\n{limits}\n");
-    Config::parse(&toml, "joins.toml").expect("a valid config")
+        )
 }
 
 /// A server with joins on a Wednesday at 10:00 in Oslo (outside `bergen`'s join hours).
