@@ -398,6 +398,67 @@ mod tests {
     use super::*;
 
     #[test]
+    fn joins_remote_parties_their_no_shows_and_leaving_are_counted_per_service() {
+        use crate::domain::ticket_link::LinkCode;
+        use crate::domain::{DeviceId, PartySize};
+        let config = config::Config::sample();
+        let station = Arc::new(
+            config
+                .stations
+                .iter()
+                .find(|s| s.remote.join)
+                .unwrap()
+                .clone(),
+        );
+        let service = &station.services[0];
+        let at = chrono::DateTime::parse_from_rfc3339("2026-11-30T09:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let join = Event::Join {
+            service: service.id.clone(),
+            party_size: PartySize::new(2).unwrap(),
+            link: LinkCode::generate().hash(),
+        };
+        // Both join an empty room (asked in from afar); the first never comes, the second
+        // leaves from its page.
+        let events = [
+            join.clone(),
+            join,
+            Event::ComeBackMissed {
+                ticket: Ticket::new(service.prefix, 1),
+            },
+            Event::Leave {
+                ticket: Ticket::new(service.prefix, 2),
+            },
+        ];
+        let recorded: Vec<Recorded> = events
+            .into_iter()
+            .enumerate()
+            .map(|(i, event)| Recorded {
+                station: station.id.clone(),
+                seq: i as u64 + 1,
+                at: at + TimeDelta::minutes(i as i64),
+                device: DeviceId::parse("public").unwrap(),
+                event,
+            })
+            .collect();
+        let date = at.date_naive();
+        let day_span = (at - TimeDelta::hours(9), at + TimeDelta::hours(15));
+        let report = day(
+            &station,
+            &config.rules,
+            date,
+            day_span,
+            at + TimeDelta::hours(1),
+            &recorded,
+        );
+        let row = &report.services[0];
+        assert_eq!((row.parties, row.visitors), (2, 4));
+        assert_eq!((row.joins, row.remote), (2, 2));
+        assert_eq!((row.remote_no_shows, row.left), (1, 1));
+    }
+
+    #[test]
     fn percentiles_are_nearest_rank_in_minutes() {
         let s: Vec<i64> = (1..=10).map(|m| m * 60).collect();
         assert_eq!(percentile_min(&s, 50), Some(5.0));
