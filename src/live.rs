@@ -90,13 +90,43 @@ where
     .await
 }
 
+/// How a socket closes when its updates end: the close code and the reason the page shows.
+#[derive(Debug, Clone, Copy)]
+pub struct UpdatesEnd {
+    pub code: u16,
+    pub reason: &'static str,
+}
+
+/// A station's updates end when a reload removes the station.
+pub const STATION_GONE: UpdatesEnd = UpdatesEnd {
+    code: CLOSE_GOING_AWAY,
+    reason: "this station is no longer served",
+};
+
 /// [`serve`], for a device's socket that must close (with 4401) the moment `revoked` fires.
 pub async fn serve_until_revoked<S, E, U>(
+    socket: S,
+    updates: U,
+    shutdown: CancellationToken,
+    revoked: CancellationToken,
+    heartbeat: Heartbeat,
+) -> Ended
+where
+    S: Sink<Message> + Stream<Item = Result<Message, E>> + Unpin,
+    U: Stream<Item = Utf8Bytes> + Unpin,
+{
+    serve_until(socket, updates, shutdown, revoked, heartbeat, STATION_GONE).await
+}
+
+/// [`serve_until_revoked`], closing with `end` when the updates end (a ticket's socket ends
+/// when its link expires, which is not the station going away).
+pub async fn serve_until<S, E, U>(
     mut socket: S,
     mut updates: U,
     shutdown: CancellationToken,
     revoked: CancellationToken,
     heartbeat: Heartbeat,
+    end: UpdatesEnd,
 ) -> Ended
 where
     S: Sink<Message> + Stream<Item = Result<Message, E>> + Unpin,
@@ -131,11 +161,8 @@ where
                     Ok(Err(_)) => return Ended::ClientGone,
                     Err(_) => return too_slow(&mut socket).await,
                 },
-                // The station is no longer served (a reload removed it).
-                None => {
-                    let why = "this station is no longer served";
-                    return close(&mut socket, CLOSE_GOING_AWAY, why, Ended::UpdatesEnded).await;
-                }
+                // The station is no longer served (a reload removed it), or what it watched ended.
+                None => return close(&mut socket, end.code, end.reason, Ended::UpdatesEnded).await,
             },
             _ = tick.tick() => {
                 if last_heard.elapsed() >= heartbeat.timeout {

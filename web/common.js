@@ -29,6 +29,8 @@ export function live(path, onDocument, onState = () => {}) {
   let delay = 500;
   const url = () => `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}${path}`;
   const connect = () => {
+    // Closed for good from inside onState (a page that learnt its socket will never work).
+    if (closed) return;
     socket = new WebSocket(url());
     socket.onopen = () => {
       delay = 500;

@@ -114,7 +114,7 @@ fn holder(device: Option<&Device>, peer: SocketAddr) -> Holder {
 
 /// Refuses an upgrade from a page of another origin (a browser always sends `Origin`; other
 /// clients may omit it). The service's own origin is always allowed.
-fn check_origin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+pub(super) fn check_origin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
     let Some(origin) = headers.get(header::ORIGIN) else {
         return Ok(());
     };
@@ -145,7 +145,7 @@ fn check_origin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
 }
 
 /// A plain HTTP request to a WebSocket route.
-fn not_a_websocket(rejection: WebSocketUpgradeRejection) -> ApiError {
+pub(super) fn not_a_websocket(rejection: WebSocketUpgradeRejection) -> ApiError {
     ApiError::BadRequest(format!(
         "this route is a live WebSocket: connect with a WebSocket client ({})",
         rejection.body_text()
@@ -182,7 +182,7 @@ fn upgrade(
 
 /// Closes a socket over a cap with 1013 and the cap's reason, under a timeout (the peer may not
 /// read).
-async fn refuse(mut socket: WebSocket, holder: &Holder, refusal: Refusal) {
+pub(super) async fn refuse(mut socket: WebSocket, holder: &Holder, refusal: Refusal) {
     // Never an address or token in the log: a device id, or just "public".
     let device = match holder {
         Holder::Device(d) => d.as_str(),

@@ -15,6 +15,7 @@
 //! | opening hours for the coming two weeks | `opening_hours.rs` |
 //! | the distancing rule at run time | `rules.rs` |
 //! | daily reports and history from the log | `reports.rs` |
+//! | a visitor's own ticket by its link: view, socket, actions | `tickets.rs` |
 //! | the web pages | `web.rs` |
 //! | a ticket link's QR code (`/t/{code}/qr.svg`) | `qr.rs` |
 //! | errors as problem+json | `problem.rs` |
@@ -46,6 +47,7 @@ pub mod reports;
 pub mod rules;
 pub mod stations;
 pub mod ticket_link;
+pub mod tickets;
 pub mod web;
 
 use axum::Json;
@@ -75,6 +77,7 @@ pub fn app(state: AppState) -> Router {
         .merge(opening_hours::router())
         .merge(rules::router())
         .merge(reports::router())
+        .merge(tickets::router())
         .merge(openapi::router())
         .merge(web::router())
         .merge(qr::router())

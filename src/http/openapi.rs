@@ -130,6 +130,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         super::opening_hours::Api::openapi(),
         super::rules::Api::openapi(),
         super::reports::Api::openapi(),
+        super::tickets::Api::openapi(),
         super::metrics::Api::openapi(),
     ] {
         doc.merge(area);

@@ -40,6 +40,12 @@ pub enum ApiError {
     },
     RequestInFlight,
     NotFound(String),
+    /// A ticket link that is malformed, never issued, or expired: one answer for all three, so
+    /// the route tells a guesser nothing.
+    UnknownTicketLink,
+    /// "I'm here" from a ticket's page without the code posted at the station's entrance (or at
+    /// a station that posts none).
+    WrongEntranceCode(String),
     Refused(Refusal),
     /// No token, or one the service does not accept.
     Unauthorized(Rejected),
@@ -213,12 +219,16 @@ impl std::fmt::Display for ApiError {
             ApiError::MalformedJson(s)
             | ApiError::BadRequest(s)
             | ApiError::NotFound(s)
+            | ApiError::WrongEntranceCode(s)
             | ApiError::Forbidden(s)
             | ApiError::MethodNotAllowed(s)
             | ApiError::PayloadTooLarge(s)
             | ApiError::UnsupportedMediaType(s)
             | ApiError::Unavailable(s) => f.write_str(s),
             ApiError::InvalidField { field, reason } => write!(f, "{field}: {reason}"),
+            ApiError::UnknownTicketLink => f.write_str(
+                "no ticket has this link today: check the address, or ask at the front desk",
+            ),
             ApiError::CalculatorRateLimited {
                 per_minute,
                 retry_after_s,
@@ -308,6 +318,10 @@ problem_kinds! {
         "The route exists but does not take this HTTP method; see the API list in the README or /api/v1/openapi.json.";
     NotFound => NOT_FOUND, "not-found", "Not found",
         "No such station, ticket or page.";
+    UnknownTicketLink => NOT_FOUND, "unknown-ticket-link", "Unknown ticket link",
+        "The ticket link is not known: mistyped, or expired with the day's close-out. The same answer for every such link.";
+    WrongEntranceCode => FORBIDDEN, "wrong-entrance-code", "Arrival needs the entrance code",
+        "Arriving from a ticket's page needs the code posted at the station's entrance (its QR poster fills it in); a station without one takes arrivals at the front desk.";
     UnknownTicket => NOT_FOUND, "unknown-ticket", "Unknown ticket",
         "The ticket was not issued today at this station, or has already left.";
     RequestInFlight => CONFLICT, "request-in-flight", "Request in flight",
@@ -486,6 +500,8 @@ impl ApiError {
             ApiError::IdempotencyKeyExpired { .. } => Kind::IdempotencyKeyExpired,
             ApiError::RequestInFlight => Kind::RequestInFlight,
             ApiError::NotFound(_) => Kind::NotFound,
+            ApiError::UnknownTicketLink => Kind::UnknownTicketLink,
+            ApiError::WrongEntranceCode(_) => Kind::WrongEntranceCode,
             ApiError::Refused(r) => match r {
                 Refusal::UnknownService(_) => Kind::UnknownService,
                 Refusal::ServiceClosed(_) => Kind::ServiceClosed,
@@ -689,6 +705,8 @@ mod tests {
             },
             ApiError::RequestInFlight,
             ApiError::NotFound(String::new()),
+            ApiError::UnknownTicketLink,
+            ApiError::WrongEntranceCode(String::new()),
             ApiError::Refused(Refusal::NothingToCall(Message::new("nothing_to_call.any"))),
             ApiError::Refused(Refusal::Alert(
                 Message::new("alert.unknown").with("alert", 1),

@@ -6,6 +6,7 @@
 //! | `/dashboard` | guards: every station in the token's scope | `dashboard.html`, `dashboard.js` |
 //! | `/display/{station}` | the lobby screen | `display.html`, `display.js` |
 //! | `/terminal/{station}` | the front desk | `terminal.html`, `terminal.js`, `slip.css` (its printed ticket slip) |
+//! | `/t/{code}` | a visitor following their own ticket (the code is the capability) | `ticket.html`, `ticket.js`, `ticket/` |
 //! | `/display/{x}`, `/terminal/{x}` for no such station | whoever mistyped it: a 404 page saying so | `missing.html`, `missing.js` |
 //!
 //! Every page links `favicon.svg` (also answered at `/favicon.ico`, where browsers look by
@@ -63,6 +64,12 @@ pub const ASSETS: &[Asset] = &[
     asset!("display.html", "text/html; charset=utf-8"),
     asset!("terminal.html", "text/html; charset=utf-8"),
     asset!("missing.html", "text/html; charset=utf-8"),
+    asset!("ticket.html", "text/html; charset=utf-8"),
+    asset!("ticket.css", "text/css; charset=utf-8"),
+    asset!("ticket.js", JS),
+    asset!("ticket/view.js", JS),
+    asset!("ticket/alert.js", JS),
+    asset!("ticket/actions.js", JS),
     asset!("favicon.svg", SVG),
     asset!("missing.js", JS),
     asset!("app.css", "text/css; charset=utf-8"),
@@ -125,6 +132,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/display/{station}", get(station_page::<'d'>))
         .route("/terminal/{station}", get(station_page::<'t'>))
+        .route("/t/{code}", get(ticket_page))
         .route(
             "/favicon.ico",
             get(|s: State<AppState>| page(s, "favicon.svg")),
@@ -191,6 +199,16 @@ async fn station_page<const KIND: char>(
         )
     })
     .await
+}
+
+/// A visitor's ticket page, for any code: the page asks the API, which answers every unknown
+/// code alike. Never stored by a cache (the address is the ticket's capability) and never
+/// named to another site (`serve_with` sends `Referrer-Policy: no-referrer`).
+async fn ticket_page(state: State<AppState>) -> Response {
+    let mut page = serve(state, find("ticket.html")).await;
+    page.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    page
 }
 
 /// Where `terminal.html` takes `[web] public_url`.

@@ -29,5 +29,6 @@ mod reports;
 mod restart;
 mod retention;
 mod stations;
+mod ticket_links;
 mod ticket_qr;
 mod tokens;

@@ -32,6 +32,7 @@ mod dashboard;
 mod display;
 mod public;
 mod slip;
+mod ticket;
 
 /// A chromedriver process; each [`Browser::session`] is a fresh headless Chromium.
 struct Browser {
