@@ -6,7 +6,9 @@
 //! again), each open desk calls the next ticket, serves it for a while and checks it out, a few
 //! called tickets never come (no-show), and a cleaner answers the cleaning-due alerts a little
 //! while after they are raised. Where a station takes joins before arriving, some visitors join
-//! from afar through the public join route instead, wait elsewhere, and most arrive a little
+//! from afar through the public join route instead, and some told to wait outside say on their
+//! ticket's page that they wait elsewhere (the ticket route, with the link's code); they wait
+//! elsewhere, and most arrive a little
 //! while after they are asked in (the desk marks them arrived); a few never come, and the
 //! service's clock drops them. At start one join is made for the operator, whose ticket link is
 //! printed to follow on a phone. Nothing here touches the engine directly: if the demo looks
@@ -245,7 +247,38 @@ impl FrontDesk {
         if self.rng.random_bool(0.3) {
             event["appointment"] = json!(format!("BK-{:06}", self.rng.random_range(0..1_000_000)));
         }
-        self.post(event).await;
+        let Some(answer) = self.post(event).await else {
+            return;
+        };
+        // Some of those told to wait outside would rather wait in the café: their ticket's page
+        // says so, and they come back when asked in, like those who joined from afar.
+        if answer["state"] == "outside" && self.rng.random_bool(0.3) {
+            self.wait_elsewhere(&answer).await;
+        }
+    }
+
+    /// Posts "I'm not at the door" through the ticket's own route, with its link's code.
+    async fn wait_elsewhere(&mut self, answer: &Value) {
+        let (Some(ticket), Some(code)) = (
+            answer["ticket"].as_str(),
+            answer["ticket_link"]["code"].as_str(),
+        ) else {
+            return;
+        };
+        let url = self.url.split("/api/v1/").next().unwrap_or_default();
+        let sent = self
+            .client
+            .post(format!("{url}/api/v1/tickets/{code}/events"))
+            .header(
+                "Idempotency-Key",
+                format!("sim-{:032x}", self.rng.random::<u128>()),
+            )
+            .json(&json!({"kind": "away"}))
+            .send()
+            .await;
+        if sent.is_ok_and(|r| r.status().is_success()) {
+            self.away.insert(ticket.to_owned());
+        }
     }
 
     /// A visitor joins from afar; one in ten will not come when asked in.
