@@ -193,6 +193,9 @@ pub struct Limits {
     pub events_per_minute_per_device: u32,
     /// Capacity-calculator requests one source address may make per minute (a token bucket).
     pub capacity_per_minute_per_address: u32,
+    /// Joins before arriving one source address may make per hour (a token bucket): a limit on
+    /// abuse from one network, not an identity check.
+    pub joins_per_hour_per_address: u32,
     /// Seat searches the anonymous calculator runs at once; one more is answered 503 at once.
     pub capacity_solvers: usize,
     /// Branch-and-bound nodes one calculator request may search; past them the answer is the
@@ -223,6 +226,7 @@ impl Default for Limits {
             max_connections: 4096,
             events_per_minute_per_device: 600,
             capacity_per_minute_per_address: 30,
+            joins_per_hour_per_address: 5,
             capacity_solvers: 1,
             capacity_search_nodes: capacity::REQUEST_NODE_BUDGET,
             max_sockets: 20_000,

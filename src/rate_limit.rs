@@ -2,8 +2,11 @@
 //! device the token belongs to — never by IP address, which behind a proxy is everyone's; the
 //! anonymous capacity calculator, which has no device, per source address.
 //!
-//! A bucket holds up to a minute's allowance and refills evenly, so a desk may burst (a queue of
-//! events sent after a network drop) but not sustain more than its rate.
+//! A bucket holds up to a window's allowance (a minute's, or for the public's joins an hour's)
+//! and refills evenly, so a desk may burst (a queue of events sent after a network drop) but not
+//! sustain more than its rate.
+
+use std::net::IpAddr;
 
 use std::hash::Hash;
 use std::time::Duration;
@@ -17,7 +20,10 @@ const FIRST_SWEEP_AT: usize = 4096;
 
 #[derive(Debug)]
 pub struct RateLimiter<K: Hash + Eq> {
-    per_minute: u32,
+    /// Tokens a full bucket holds: the allowance per window.
+    allowance: u32,
+    /// The window the allowance refills over, in seconds.
+    window_s: f64,
     buckets: DashMap<K, Bucket>,
     /// The bucket count at which the next `take` drops every full bucket. Keys such as source
     /// addresses are not a fixed set: without this, a caller with many addresses would grow
@@ -33,22 +39,29 @@ struct Bucket {
 
 impl<K: Hash + Eq + Clone> RateLimiter<K> {
     pub fn new(per_minute: u32) -> Self {
+        Self::per_window(per_minute, Duration::from_secs(60))
+    }
+
+    /// `allowance` takes per `window`, refilled evenly over it.
+    pub fn per_window(allowance: u32, window: Duration) -> Self {
         Self {
-            per_minute: per_minute.max(1),
+            allowance: allowance.max(1),
+            window_s: window.as_secs_f64().max(1.0),
             buckets: DashMap::new(),
             sweep_at: std::sync::atomic::AtomicUsize::new(FIRST_SWEEP_AT),
         }
     }
 
+    /// The allowance per window (per minute, for a limiter made by [`RateLimiter::new`]).
     pub fn per_minute(&self) -> u32 {
-        self.per_minute
+        self.allowance
     }
 
     /// Takes one token for `key` at `now`, or says how long until one is free.
     pub fn take(&self, key: &K, now: Instant) -> Result<(), Duration> {
         self.sweep_if_large(now);
-        let capacity = f64::from(self.per_minute);
-        let per_second = capacity / 60.0;
+        let capacity = f64::from(self.allowance);
+        let per_second = capacity / self.window_s;
         let mut bucket = self.buckets.entry(key.clone()).or_insert(Bucket {
             tokens: capacity,
             updated: now,
@@ -80,14 +93,26 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
         if self.buckets.len() < self.sweep_at.load(Ordering::Relaxed) {
             return;
         }
-        let capacity = f64::from(self.per_minute);
-        let per_second = capacity / 60.0;
+        let capacity = f64::from(self.allowance);
+        let per_second = capacity / self.window_s;
         self.buckets.retain(|_, b| {
             let elapsed = now.saturating_duration_since(b.updated).as_secs_f64();
             b.tokens + elapsed * per_second < capacity
         });
         let next = (self.buckets.len() * 2).max(FIRST_SWEEP_AT);
         self.sweep_at.store(next, Ordering::Relaxed);
+    }
+}
+
+/// The key a source address is limited by: IPv4 as is (also when mapped into IPv6), IPv6 by
+/// its /64, the block one subscriber usually holds.
+pub fn address_key(peer: IpAddr) -> IpAddr {
+    match peer {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6((u128::from(v6) & !u128::from(u64::MAX)).into()),
+        },
     }
 }
 

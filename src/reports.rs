@@ -5,7 +5,7 @@
 //! is rebuilt exactly by replaying its events on an empty station under the rule in force when it
 //! began. Replaying a busy day is a few thousand engine steps: well under 100 ms.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
@@ -96,6 +96,16 @@ pub struct ServiceDay {
     /// Tickets called to a desk.
     pub called: u32,
     pub no_shows: u32,
+    /// Tickets that joined the queue before arriving (the public page's join; also in
+    /// `parties`).
+    pub joins: u32,
+    /// Tickets that waited elsewhere: joined before arriving, or went away from the door.
+    pub remote: u32,
+    /// Remote tickets asked in that did not arrive within `come_back_min` (apart from
+    /// `no_shows`, which a desk records).
+    pub remote_no_shows: u32,
+    /// Tickets that left the queue from their own page.
+    pub left: u32,
     /// Minutes from check-in to call, median and 90th percentile; `null` when nobody was called.
     pub wait_p50_min: Option<f64>,
     pub wait_p90_min: Option<f64>,
@@ -143,6 +153,8 @@ struct DayCount {
     tallies: BTreeMap<ServiceId, Tally>,
     /// Each ticket issued today: its service and when it was issued.
     issued: HashMap<Ticket, (ServiceId, DateTime<Utc>)>,
+    /// Tickets counted as remote already (one that went away twice counts once).
+    remote: HashSet<Ticket>,
     /// The counted part of the day: its start, and its end or now, whichever is first.
     start: DateTime<Utc>,
     until: DateTime<Utc>,
@@ -157,6 +169,10 @@ struct Tally {
     parties: u32,
     called: u32,
     no_shows: u32,
+    joins: u32,
+    remote: u32,
+    remote_no_shows: u32,
+    left: u32,
     waits_s: Vec<i64>,
 }
 
@@ -184,6 +200,7 @@ impl DayCount {
             },
             tallies: BTreeMap::new(),
             issued: HashMap::new(),
+            remote: HashSet::new(),
             start,
             until,
             span: (start, 0, config.capacity(rules).cap),
@@ -210,6 +227,31 @@ impl DayCount {
                     self.issued.insert(ticket, (service.clone(), r.at));
                 }
             }
+            Event::Join {
+                service,
+                party_size,
+                ..
+            } => {
+                let t = self.tallies.entry(service.clone()).or_default();
+                t.visitors += party_size.get();
+                t.parties += 1;
+                t.joins += 1;
+                if let Some(ticket) = outcome.ticket {
+                    self.issued.insert(ticket, (service.clone(), r.at));
+                    self.count_remote(ticket);
+                }
+            }
+            Event::Away { ticket } => self.count_remote(*ticket),
+            Event::ComeBackMissed { ticket } => {
+                if let Some(t) = self.tally_of(ticket) {
+                    t.remote_no_shows += 1;
+                }
+            }
+            Event::Leave { ticket } => {
+                if let Some(t) = self.tally_of(ticket) {
+                    t.left += 1;
+                }
+            }
             Event::Call { .. } => {
                 if let Some((service, at)) = outcome.ticket.and_then(|t| self.issued.get(&t)) {
                     let t = self.tallies.entry(service.clone()).or_default();
@@ -231,6 +273,21 @@ impl DayCount {
             Event::Cleaned { .. } => self.report.cleanings += 1,
             Event::Override { .. } => self.report.overrides += 1,
             _ => {}
+        }
+    }
+
+    /// The tally of the service `ticket` was issued for (or moved to), if issued today.
+    fn tally_of(&mut self, ticket: &Ticket) -> Option<&mut Tally> {
+        let (service, _) = self.issued.get(ticket)?;
+        Some(self.tallies.entry(service.clone()).or_default())
+    }
+
+    /// Counts `ticket` as one that waited elsewhere, once.
+    fn count_remote(&mut self, ticket: Ticket) {
+        if self.remote.insert(ticket) {
+            if let Some(t) = self.tally_of(&ticket) {
+                t.remote += 1;
+            }
         }
     }
 
@@ -276,6 +333,10 @@ impl Tally {
             parties: self.parties,
             called: self.called,
             no_shows: self.no_shows,
+            joins: self.joins,
+            remote: self.remote,
+            remote_no_shows: self.remote_no_shows,
+            left: self.left,
             wait_p50_min: percentile_min(&self.waits_s, 50),
             wait_p90_min: percentile_min(&self.waits_s, 90),
         }
@@ -299,13 +360,13 @@ fn round1(x: f64) -> f64 {
 /// figures repeated on each of its rows, so every row stands alone in a spreadsheet).
 pub fn to_csv(days: &[StationDay]) -> String {
     let mut out = String::from(
-        "date,district,station,service,visitors,parties,called,no_shows,wait_p50_min,wait_p90_min,max_occupancy,minutes_at_cap,minutes_over_cap,cleanings,overrides,closed_out\n",
+        "date,district,station,service,visitors,parties,called,no_shows,wait_p50_min,wait_p90_min,max_occupancy,minutes_at_cap,minutes_over_cap,cleanings,overrides,closed_out,joins,remote,remote_no_shows,left\n",
     );
     let opt = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
     for d in days {
         for s in &d.services {
             out.push_str(&format!(
-                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
                 d.date,
                 d.district,
                 d.station,
@@ -321,7 +382,11 @@ pub fn to_csv(days: &[StationDay]) -> String {
                 d.minutes_over_cap,
                 d.cleanings,
                 d.overrides,
-                d.closed_out
+                d.closed_out,
+                s.joins,
+                s.remote,
+                s.remote_no_shows,
+                s.left
             ));
         }
     }
@@ -331,6 +396,67 @@ pub fn to_csv(days: &[StationDay]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn joins_remote_parties_their_no_shows_and_leaving_are_counted_per_service() {
+        use crate::domain::ticket_link::LinkCode;
+        use crate::domain::{DeviceId, PartySize};
+        let config = config::Config::sample();
+        let station = Arc::new(
+            config
+                .stations
+                .iter()
+                .find(|s| s.remote.join)
+                .unwrap()
+                .clone(),
+        );
+        let service = &station.services[0];
+        let at = chrono::DateTime::parse_from_rfc3339("2026-11-30T09:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let join = Event::Join {
+            service: service.id.clone(),
+            party_size: PartySize::new(2).unwrap(),
+            link: LinkCode::generate().hash(),
+        };
+        // Both join an empty room (asked in from afar); the first never comes, the second
+        // leaves from its page.
+        let events = [
+            join.clone(),
+            join,
+            Event::ComeBackMissed {
+                ticket: Ticket::new(service.prefix, 1),
+            },
+            Event::Leave {
+                ticket: Ticket::new(service.prefix, 2),
+            },
+        ];
+        let recorded: Vec<Recorded> = events
+            .into_iter()
+            .enumerate()
+            .map(|(i, event)| Recorded {
+                station: station.id.clone(),
+                seq: i as u64 + 1,
+                at: at + TimeDelta::minutes(i as i64),
+                device: DeviceId::parse("public").unwrap(),
+                event,
+            })
+            .collect();
+        let date = at.date_naive();
+        let day_span = (at - TimeDelta::hours(9), at + TimeDelta::hours(15));
+        let report = day(
+            &station,
+            &config.rules,
+            date,
+            day_span,
+            at + TimeDelta::hours(1),
+            &recorded,
+        );
+        let row = &report.services[0];
+        assert_eq!((row.parties, row.visitors), (2, 4));
+        assert_eq!((row.joins, row.remote), (2, 2));
+        assert_eq!((row.remote_no_shows, row.left), (1, 1));
+    }
 
     #[test]
     fn percentiles_are_nearest_rank_in_minutes() {

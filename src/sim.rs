@@ -5,10 +5,16 @@
 //! fill, queues form outside — sometimes long enough to raise a gathering alert — and drain
 //! again), each open desk calls the next ticket, serves it for a while and checks it out, a few
 //! called tickets never come (no-show), and a cleaner answers the cleaning-due alerts a little
-//! while after they are raised. Nothing here touches the engine directly: if the demo looks
+//! while after they are raised. Where a station takes joins before arriving, some visitors join
+//! from afar through the public join route instead, and some told to wait outside say on their
+//! ticket's page that they wait elsewhere (the ticket route, with the link's code); they wait
+//! elsewhere, and most arrive a little
+//! while after they are asked in (the desk marks them arrived); a few never come, and the
+//! service's clock drops them. At start one join is made for the operator, whose ticket link is
+//! printed to follow on a phone. Nothing here touches the engine directly: if the demo looks
 //! right, the API works.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,6 +33,10 @@ pub fn spawn(base_url: String, config: Arc<Config>, shutdown: CancellationToken)
         .timeout(Duration::from_secs(10))
         .build()
         .expect("building the HTTP client");
+    if let Some(station) = config.stations.iter().find(|s| s.remote.join) {
+        let url = format!("{base_url}/api/v1/stations/{}", station.id);
+        tokio::spawn(print_a_ticket_link(client.clone(), base_url.clone(), url));
+    }
     for (i, station) in config.stations.iter().enumerate() {
         let Some(token) = terminal_token(&config, station) else {
             continue;
@@ -34,6 +44,8 @@ pub fn spawn(base_url: String, config: Arc<Config>, shutdown: CancellationToken)
         let desk = FrontDesk {
             client: client.clone(),
             url: format!("{base_url}/api/v1/stations/{}", station.id),
+            away: HashSet::new(),
+            never_coming: HashSet::new(),
             token,
             rng: StdRng::seed_from_u64(i as u64 * 7919 + 17),
             desks: (1..=desk_count(station, &config))
@@ -44,6 +56,59 @@ pub fn spawn(base_url: String, config: Arc<Config>, shutdown: CancellationToken)
         let shutdown = shutdown.clone();
         tokio::spawn(async move { desk.run(shutdown).await });
     }
+}
+
+/// Joins the first service that takes joins at the station at `url` and prints its ticket link
+/// on stdout, with the other demo URLs: the operator opens it on a phone to watch a ticket move.
+/// Printing a capability to the operator's own terminal is the point here; it is never logged.
+async fn print_a_ticket_link(client: reqwest::Client, base_url: String, url: String) {
+    let Ok(status) = client.get(format!("{url}/public")).send().await else {
+        return;
+    };
+    let Ok(status) = status.json::<Value>().await else {
+        return;
+    };
+    let joinable = status["services"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|s| s["joinable"] == Value::Bool(true))
+        .and_then(|s| s["id"].as_str());
+    let Some(service) = joinable else {
+        println!("  (no service takes joins before arriving now, so no ticket link to follow)");
+        return;
+    };
+    let Some(answer) = join(&client, &url, service, 1).await else {
+        return;
+    };
+    if let (Some(ticket), Some(path)) = (
+        answer["ticket"].as_str(),
+        answer["ticket_link"]["url"].as_str(),
+    ) {
+        println!(
+            "  your ticket      {base_url}{path}   ({ticket}, joined from afar: open it on a phone)"
+        );
+    }
+}
+
+/// Joins `service`'s queue at the station at `url` through the public route (no token).
+async fn join(
+    client: &reqwest::Client,
+    url: &str,
+    service: &str,
+    party_size: u32,
+) -> Option<Value> {
+    let answer = client
+        .post(format!("{url}/join"))
+        .json(&json!({"service": service, "party_size": party_size}))
+        .send()
+        .await
+        .ok()?;
+    if !answer.status().is_success() {
+        tracing::debug!(status = %answer.status(), "simulated join refused");
+        return None;
+    }
+    answer.json().await.ok()
 }
 
 /// The station's terminal signs in with its public demo token (see config/sample.toml).
@@ -77,6 +142,10 @@ struct FrontDesk {
     client: reqwest::Client,
     url: String,
     token: String,
+    /// Tickets this desk's visitors joined from afar and that have not arrived yet.
+    away: HashSet<String>,
+    /// Of those, the ones that will never come (the service's clock drops them).
+    never_coming: HashSet<String>,
     rng: StdRng,
     desks: Vec<(String, Desk)>,
     /// Offsets this station's arrival cycle from the others'.
@@ -108,6 +177,9 @@ impl FrontDesk {
             if last_look.elapsed() > Duration::from_secs(20) {
                 last_look = Instant::now();
                 self.answer_cleaning_alerts().await;
+            }
+            if !self.away.is_empty() && self.rng.random_bool(0.2) {
+                self.remote_parties_arrive().await;
             }
         }
     }
@@ -162,11 +234,102 @@ impl FrontDesk {
             80..95 => 2,
             _ => 3,
         };
+        let joinable = status["services"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|s| s["id"] == service.as_str() && s["joinable"] == Value::Bool(true));
+        if joinable && self.rng.random_bool(0.25) {
+            self.join_from_afar(service, party_size).await;
+            return;
+        }
         let mut event = json!({"kind": "check_in", "service": service, "party_size": party_size});
         if self.rng.random_bool(0.3) {
             event["appointment"] = json!(format!("BK-{:06}", self.rng.random_range(0..1_000_000)));
         }
-        self.post(event).await;
+        let Some(answer) = self.post(event).await else {
+            return;
+        };
+        // Some of those told to wait outside would rather wait in the café: their ticket's page
+        // says so, and they come back when asked in, like those who joined from afar.
+        if answer["state"] == "outside" && self.rng.random_bool(0.3) {
+            self.wait_elsewhere(&answer).await;
+        }
+    }
+
+    /// Posts "I'm not at the door" through the ticket's own route, with its link's code.
+    async fn wait_elsewhere(&mut self, answer: &Value) {
+        let (Some(ticket), Some(code)) = (
+            answer["ticket"].as_str(),
+            answer["ticket_link"]["code"].as_str(),
+        ) else {
+            return;
+        };
+        let url = self.url.split("/api/v1/").next().unwrap_or_default();
+        let sent = self
+            .client
+            .post(format!("{url}/api/v1/tickets/{code}/events"))
+            .header(
+                "Idempotency-Key",
+                format!("sim-{:032x}", self.rng.random::<u128>()),
+            )
+            .json(&json!({"kind": "away"}))
+            .send()
+            .await;
+        if sent.is_ok_and(|r| r.status().is_success()) {
+            self.away.insert(ticket.to_owned());
+        }
+    }
+
+    /// A visitor joins from afar; one in ten will not come when asked in.
+    async fn join_from_afar(&mut self, service: &str, party_size: u32) {
+        let Some(answer) = join(&self.client, &self.url, service, party_size).await else {
+            return;
+        };
+        if let Some(ticket) = answer["ticket"].as_str() {
+            self.away.insert(ticket.to_owned());
+            if self.rng.random_bool(0.1) {
+                self.never_coming.insert(ticket.to_owned());
+            }
+        }
+    }
+
+    /// Parties asked in from afar (`coming`) arrive a while later, and the desk marks them
+    /// arrived; those gone from the station (served, dropped, closed out) are forgotten.
+    async fn remote_parties_arrive(&mut self) {
+        let Some(status) = self.status().await else {
+            return;
+        };
+        let tickets = |field: &str| -> HashSet<String> {
+            status[field]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|t| t.as_str().map(str::to_owned))
+                .collect()
+        };
+        let coming = tickets("coming");
+        let outside: HashSet<String> = status["outside"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p["ticket"].as_str().map(str::to_owned))
+            .collect();
+        // The listing holds only the head of a long queue: then nothing is forgotten yet.
+        let complete = status["outside_total"].as_u64() == Some(outside.len() as u64);
+        self.away
+            .retain(|t| coming.contains(t) || outside.contains(t) || !complete);
+        // Only this desk's own visitors: a ticket someone follows on a phone arrives by itself.
+        let arriving: Vec<String> = coming.intersection(&self.away).cloned().collect();
+        self.never_coming.retain(|t| self.away.contains(t));
+        for ticket in arriving {
+            if self.never_coming.contains(&ticket) || !self.rng.random_bool(0.3) {
+                continue;
+            }
+            self.post(json!({"kind": "arrived", "ticket": ticket}))
+                .await;
+            self.away.remove(&ticket);
+        }
     }
 
     async fn work_desks(&mut self) {

@@ -3,6 +3,7 @@ import { getJson, live } from "/assets/common.js";
 import { $, h } from "/assets/dom.js";
 import { applyCatalogue, loadCatalogue, languagePicker, namesIn, tr } from "/assets/i18n.js";
 import { formatDate, hoursText, serviceName } from "/assets/format.js";
+import { renderJoin, wireJoin } from "/assets/public/join.js";
 
 const DAY_KEYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
@@ -104,7 +105,7 @@ function renderChanges() {
 }
 
 function render() {
-  const { service } = selected();
+  const { station, service } = selected();
   if (!service) return;
   renderChanges();
   $("result").hidden = false;
@@ -117,11 +118,14 @@ function render() {
   }));
   renderAddress();
   renderConnection();
+  const live = latest?.services.find((s) => s.id === service.id);
+  // Joining needs the service's word that it is open to joins now: not offered while offline.
+  renderJoin(station, service, connection === "open" ? live : null);
   if (!latest) return;
-  const live = latest.services.find((s) => s.id === service.id);
   renderSign(live);
   $("occupancy").textContent = `${latest.headcount} / ${latest.cap}`;
-  $("queued").textContent = String(latest.outside_total ?? latest.outside.length);
+  // The queue at the door: parties waiting elsewhere keep their place but are not there.
+  $("queued").textContent = String(latest.outside_at_door ?? latest.outside_total ?? latest.outside.length);
   $("waiting").textContent = live ? String(live.waiting_inside + live.waiting_outside) : "–";
   // No number is better than a made-up one: the service sends null until it has measured.
   const minutes = live ? live.estimated_wait_min : null;
@@ -198,6 +202,7 @@ $("district").addEventListener("change", () => fillStations());
 $("station").addEventListener("change", () => fillServices());
 $("service").addEventListener("change", () => choose());
 languagePicker(applyLanguage);
+wireJoin(() => ({ ...selected(), redraw: render }));
 
 loadCatalogue("public")
   .then(() => getJson("/api/v1/stations"))

@@ -133,6 +133,7 @@ pub(super) struct RawLimits {
     pub max_connections: Option<NonZeroUsize>,
     pub events_per_minute_per_device: Option<NonZeroU32>,
     pub capacity_per_minute_per_address: Option<NonZeroU32>,
+    pub joins_per_hour_per_address: Option<NonZeroU32>,
     pub capacity_solvers: Option<NonZeroUsize>,
     pub capacity_search_nodes: Option<NonZeroU64>,
     pub max_sockets: Option<NonZeroUsize>,

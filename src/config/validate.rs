@@ -266,6 +266,9 @@ fn limits(c: &Checker<'_>, raw: RawLimits) -> Limits {
         capacity_per_minute_per_address: raw
             .capacity_per_minute_per_address
             .map_or(d.capacity_per_minute_per_address, Into::into),
+        joins_per_hour_per_address: raw
+            .joins_per_hour_per_address
+            .map_or(d.joins_per_hour_per_address, Into::into),
         capacity_solvers: raw.capacity_solvers.map_or(d.capacity_solvers, Into::into),
         capacity_search_nodes: raw
             .capacity_search_nodes

@@ -93,6 +93,9 @@ pub struct ServiceStatus {
     pub last_check_in: Option<String>,
     /// Whether a check-in now would be taken: open, and before the last check-in.
     pub taking_check_ins: bool,
+    /// Whether the public may join this service's queue before arriving now: the station offers
+    /// it, within its join hours, under the day's quota, and the service takes check-ins.
+    pub joinable: bool,
     pub week: Vec<DayHours>,
 }
 
@@ -261,6 +264,8 @@ pub struct PublicService {
     /// See [`ServiceStatus::last_check_in`].
     pub last_check_in: Option<String>,
     pub taking_check_ins: bool,
+    /// See [`ServiceStatus::joinable`].
+    pub joinable: bool,
     pub week: Vec<DayHours>,
 }
 
@@ -351,6 +356,7 @@ impl PublicStatus {
                     estimated_wait_min: v.estimated_wait_min,
                     last_check_in: v.last_check_in.clone(),
                     taking_check_ins: v.taking_check_ins,
+                    joinable: v.joinable,
                     week: v.week.clone(),
                 })
                 .collect(),

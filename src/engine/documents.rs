@@ -182,6 +182,7 @@ impl Station {
                     desks_active: self.state.throughput.active_desks(&s.id, now),
                     last_check_in,
                     taking_check_ins,
+                    joinable: taking_check_ins && self.check_open_to_joins(s, now).is_ok(),
                     week: s.hours.week(),
                 }
             })

@@ -48,7 +48,7 @@ impl Station {
 
     /// Refuses a join the station does not take now: joins off, outside the join hours, or the
     /// day's quota for the service used up.
-    fn check_open_to_joins(
+    pub(super) fn check_open_to_joins(
         &self,
         spec: &crate::config::Service,
         at: DateTime<Utc>,

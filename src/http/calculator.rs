@@ -27,7 +27,7 @@ use tokio::time::Instant;
 
 use crate::capacity::{self, AreaModel, Capacity, GeometryError, RoomGeometry, SearchBudget};
 use crate::config::Limits;
-use crate::rate_limit::RateLimiter;
+use crate::rate_limit::{RateLimiter, address_key as rate_key};
 
 /// The calculator's limits, shared by every request to it.
 #[derive(Debug)]
@@ -139,17 +139,6 @@ impl Calculator {
 /// The solver thread could not be started, or ended without an answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SolverGone;
-
-/// The key an address is limited by: IPv4 as is (also when mapped into IPv6), IPv6 by its /64.
-fn rate_key(peer: IpAddr) -> IpAddr {
-    match peer {
-        IpAddr::V4(v4) => IpAddr::V4(v4),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => IpAddr::V6((u128::from(v6) & !u128::from(u64::MAX)).into()),
-        },
-    }
-}
 
 /// Nice 19 for the calling thread only (Linux sets niceness per thread). Raising one's own
 /// niceness needs no privilege; if it fails anyway the search runs at normal priority, still

@@ -4,6 +4,7 @@
 //! |---|---|
 //! | posting events | `events.rs` |
 //! | reading stations (directory, full, public) | `stations.rs` |
+//! | the public joining a queue before arriving | `join.rs` |
 //! | live WebSockets | `live.rs` |
 //! | the capacity calculator | `capacity.rs` |
 //! | its bounds: node budget, solver slots, cancellation, rate per address | `calculator.rs` |
@@ -31,6 +32,7 @@ pub mod capacity;
 pub mod devices;
 pub mod events;
 pub mod health;
+pub mod join;
 pub mod json;
 pub mod limits;
 pub mod live;
@@ -67,6 +69,7 @@ pub fn app(state: AppState) -> Router {
         .merge(stations::router())
         .merge(live::router())
         .merge(capacity::router(&state.config()))
+        .merge(join::router(&state.config()))
         .merge(health::router())
         .merge(me::router())
         .merge(devices::router())

@@ -122,6 +122,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         super::stations::Api::openapi(),
         super::live::Api::openapi(),
         super::capacity::Api::openapi(),
+        super::join::Api::openapi(),
         super::health::Api::openapi(),
         super::me::Api::openapi(),
         super::devices::Api::openapi(),

@@ -69,6 +69,11 @@ pub enum ApiError {
         per_minute: u32,
         retry_after_s: u64,
     },
+    /// This source address joined queues too often (the public page's join, which has no token).
+    JoinRateLimited {
+        per_hour: u32,
+        retry_after_s: u64,
+    },
     Overloaded,
     TimedOut(u64),
     /// A reload's file is not a valid config: every error, each naming the file, the key and
@@ -132,6 +137,10 @@ pub const PROBLEMS: &[(&str, &str)] = &[
         "this device has sent more than {per_minute} events in a minute; wait {retry_after_s} s (the answer's Retry-After) and send again with the same Idempotency-Key",
     ),
     (
+        "join.too_often",
+        "this network has joined queues {per_hour} times in the last hour; try again in {retry_after_min} min, or check in at the front desk",
+    ),
+    (
         "overloaded",
         "the service is handling as many requests as it can; nothing was done — retry after a second",
     ),
@@ -179,6 +188,14 @@ impl ApiError {
                 Message::new("rate_limited")
                     .with("per_minute", *per_minute)
                     .with("retry_after_s", *retry_after_s),
+            ),
+            ApiError::JoinRateLimited {
+                per_hour,
+                retry_after_s,
+            } => Some(
+                Message::new("join.too_often")
+                    .with("per_hour", *per_hour)
+                    .with("retry_after_min", retry_after_s.div_ceil(60)),
             ),
             ApiError::Overloaded => m("overloaded"),
             ApiError::TimedOut(seconds) => {
@@ -353,6 +370,8 @@ problem_kinds! {
         "Each device may post a limited number of events per minute; wait for Retry-After and retry with the same key.";
     CalculatorRateLimited => TOO_MANY_REQUESTS, "calculator-rate-limited", "Too many calculations from this address",
         "Each source address may ask the capacity calculator a limited number of times per minute; wait for Retry-After.";
+    JoinRateLimited => TOO_MANY_REQUESTS, "join-rate-limited", "Too many joins from this address",
+        "Each source address may join queues a limited number of times per hour (`[limits] joins_per_hour_per_address`): a limit on abuse from one network, not an identity check. Wait for Retry-After, or check in at the front desk.";
     Overloaded => SERVICE_UNAVAILABLE, "overloaded", "The service is busy",
         "Too many requests at once; the request was not processed. Retry after Retry-After.";
     RequestTimeout => SERVICE_UNAVAILABLE, "request-timeout", "The request took too long",
@@ -378,6 +397,7 @@ const fn message_codes(kind: Kind) -> &'static [&'static str] {
         Kind::IdempotencyKeyExpired => &["idempotency.key_expired"],
         Kind::RequestInFlight => &["idempotency.in_flight"],
         Kind::RateLimited => &["rate_limited"],
+        Kind::JoinRateLimited => &["join.too_often"],
         Kind::Overloaded => &["overloaded"],
         Kind::RequestTimeout => &["timed_out"],
         Kind::Internal => &["internal"],
@@ -507,6 +527,7 @@ impl ApiError {
             ApiError::Unavailable(_) => Kind::Unavailable,
             ApiError::RateLimited { .. } => Kind::RateLimited,
             ApiError::CalculatorRateLimited { .. } => Kind::CalculatorRateLimited,
+            ApiError::JoinRateLimited { .. } => Kind::JoinRateLimited,
             ApiError::Overloaded => Kind::Overloaded,
             ApiError::TimedOut(_) => Kind::RequestTimeout,
             ApiError::InvalidConfig(_) => Kind::InvalidConfig,
@@ -592,7 +613,8 @@ impl IntoResponse for ApiError {
         }
         let retry_after = match &self {
             ApiError::RateLimited { retry_after_s, .. }
-            | ApiError::CalculatorRateLimited { retry_after_s, .. } => Some(*retry_after_s),
+            | ApiError::CalculatorRateLimited { retry_after_s, .. }
+            | ApiError::JoinRateLimited { retry_after_s, .. } => Some(*retry_after_s),
             ApiError::Overloaded | ApiError::TimedOut(_) => Some(1),
             // The log has failed: nothing changes until an operator restarts the service.
             ApiError::Unavailable(_) => Some(30),

@@ -2,7 +2,7 @@
 //!
 //! | page | for | files |
 //! |---|---|---|
-//! | `/` | the public: district → station → service, hours, how busy | `index.html`, `public.js` |
+//! | `/` | the public: district → station → service, hours, how busy, joining a queue | `index.html`, `public.js`, `public/join.js` |
 //! | `/dashboard` | guards: every station in the token's scope | `dashboard.html`, `dashboard.js` |
 //! | `/display/{station}` | the lobby screen | `display.html`, `display.js` |
 //! | `/terminal/{station}` | the front desk | `terminal.html`, `terminal.js`, `slip.css` (its printed ticket slip) |
@@ -82,6 +82,7 @@ pub const ASSETS: &[Asset] = &[
     asset!("format.js", JS),
     asset!("dom.js", JS),
     asset!("public.js", JS),
+    asset!("public/join.js", JS),
     asset!("dashboard.js", JS),
     asset!("dashboard/text.js", JS),
     asset!("dashboard/session.js", JS),

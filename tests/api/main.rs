@@ -13,6 +13,7 @@ mod errors;
 mod events;
 mod helpers;
 mod instances;
+mod join;
 mod layers;
 mod limits;
 mod live;

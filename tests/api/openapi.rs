@@ -11,6 +11,7 @@ use crate::helpers::TestApp;
 /// route must be added here and documented, or the count check below fails.
 const ROUTES: &[(&str, &[&str])] = &[
     ("/api/v1/stations/{station}/events", &["post"]),
+    ("/api/v1/stations/{station}/join", &["post"]),
     ("/api/v1/stations", &["get"]),
     ("/api/v1/stations/{station}", &["get"]),
     ("/api/v1/stations/{station}/public", &["get"]),

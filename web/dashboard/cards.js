@@ -150,9 +150,10 @@ function chip(p, where, asked) {
     over ? tr("dashboard.overridden") : "",
     where === "out" ? `#${p.position}, ${tr("dashboard.minutes", { m: minutesSince(p.since) })}` : "",
     where === "out" ? (eta != null ? minutesText("dashboard.expectedIn", eta) : tr("dashboard.noEstimate")) : "",
+    p.remote ? tr("dashboard.remote") : "",
     p.appointment || "",
   ].filter(Boolean).join(" · ");
-  const cls = ["chip", where === "out" ? "out" : "", where === "in" && p.desk ? "called" : "", isAsked ? "asked" : "", over ? "overridden" : ""].filter(Boolean).join(" ");
+  const cls = ["chip", where === "out" ? "out" : "", where === "in" && p.desk ? "called" : "", isAsked ? "asked" : "", over ? "overridden" : "", p.remote ? "remote" : ""].filter(Boolean).join(" ");
   const hidden = (text, mark) => h("span", { class: mark, "aria-hidden": "true" }, text);
   return h("li", { class: cls, dataset: { ticket: p.ticket }, title },
     isAsked ? hidden("➜", "mark-asked") : null,
@@ -162,6 +163,7 @@ function chip(p, where, asked) {
     where === "in" && p.desk ? h("span", { class: "mark-desk" }, `→${p.desk}`) : null,
     p.appointment ? hidden("◆", "mark-appt") : null,
     eta != null ? hidden(`≈${eta}′`, "mark-eta") : null,
+    p.remote ? [hidden("⌂", "mark-remote"), h("span", { class: "visually-hidden" }, ` (${tr("dashboard.remote")})`)] : null,
     // The override is the one mark a guard must not miss, so it is spoken, not only drawn.
     over ? h("span", { class: "visually-hidden" }, ` (${tr("dashboard.overridden")})`) : null);
 }
@@ -174,6 +176,9 @@ function liveParts(doc, level) {
   const parties = outsideCount(doc);
 
   const outsideBits = [];
+  // Parties waiting elsewhere keep their place but are not bodies at the door: counted apart.
+  const remote = Number(doc.outside_remote) || 0;
+  if (remote) outsideBits.push(tr("dashboard.atDoorElsewhere", { door: parties - remote, away: remote }));
   if (people !== parties) outsideBits.push(tr("dashboard.people", { n: people }));
   outsideBits.push(doc.queue_line_places != null ? tr("dashboard.lineHolds", { n: doc.queue_line_places }) : tr("dashboard.noLine"));
   if (doc.outside.length) {
@@ -243,8 +248,21 @@ function queueParts(st, doc) {
 
 function askedLine(doc) {
   const tickets = doc.please_enter.flatMap((tk, i) => [i ? ", " : null, h("strong", {}, tk)]);
-  return h("p", { class: "asked-line" }, h("span", { class: "lbl" }, h("span", { "aria-hidden": "true" }, "➜"), ` ${tr("dashboard.pleaseEnter")}:`), " ",
-    tickets.length ? tickets : h("span", { class: "none" }, tr("dashboard.none")));
+  return [h("p", { class: "asked-line" }, h("span", { class: "lbl" }, h("span", { "aria-hidden": "true" }, "➜"), ` ${tr("dashboard.pleaseEnter")}:`), " ",
+    tickets.length ? tickets : h("span", { class: "none" }, tr("dashboard.none"))), comingLine(doc)];
+}
+
+/** Asked in while waiting elsewhere, not arrived yet: each with the time its room is held until
+ * (then the clock drops it and asks in the next). Nothing when nobody is on the way. */
+function comingLine(doc) {
+  const coming = doc.coming || [];
+  if (!coming.length) return null;
+  const inside = Object.values(doc.inside || {}).flat();
+  const items = coming.flatMap((tk, i) => {
+    const by = inside.find((p) => p.ticket === tk)?.come_back_by;
+    return [i ? ", " : null, h("strong", { dataset: { ticket: tk } }, tk), by ? ` (${tr("dashboard.comeBackBy", { time: fmtTime(by, doc.timezone) })})` : null];
+  });
+  return h("p", { class: "coming-line" }, h("span", { class: "lbl" }, h("span", { "aria-hidden": "true" }, "⌂"), ` ${tr("dashboard.onTheWay")}:`), " ", items);
 }
 
 export function renderDetails(st, roomChanged = false) {

@@ -209,6 +209,8 @@ function render() {
   if (changed("sign", [doc.sign, why])) renderSign(doc.sign, why);
   if (changed("current", doc.calls[0] ?? null)) renderCurrentCall(doc.calls[0]);
   if (changed("please", pleaseEnter)) renderPleaseEnter(pleaseEnter);
+  const coming = onTheWay(doc);
+  if (changed("coming", coming)) renderComing(coming);
   if (changed("recent", doc.calls.slice(0, 5))) renderRecent(doc.calls.slice(0, 5));
   renderFigures(doc);
   tickClock();
@@ -221,6 +223,21 @@ function stillToComeIn(doc) {
   const listed = Array.isArray(doc.please_enter) ? doc.please_enter : [];
   const called = new Set(doc.calls.map((c) => c.ticket));
   return listed.filter((ticket) => !called.has(ticket));
+}
+
+/** The tickets asked in from elsewhere and not yet arrived, less any a desk has called since. */
+function onTheWay(doc) {
+  const listed = Array.isArray(doc.coming) ? doc.coming : [];
+  const called = new Set(doc.calls.map((c) => c.ticket));
+  return listed.filter((ticket) => !called.has(ticket));
+}
+
+/** "On the way: P012, U004" on both lines; hidden when nobody is on the way. */
+function renderComing(tickets) {
+  const el = $("coming");
+  el.hidden = tickets.length === 0;
+  fill(el, tickets.length ? [h("span", { class: "coming-label" }, bilingual("onTheWay")), " ",
+    tickets.map((t) => h("span", { class: "ticket-chip small", dir: "ltr", dataset: { ticket: t } }, t))] : []);
 }
 
 /** Why WAIT OUTSIDE shows while there is room: the party at the head of the queue is larger than
@@ -276,7 +293,12 @@ function renderFigures(doc) {
   const meter = $("meter-fill");
   meter.style.width = `${Math.round(ratio * 100)}%`;
   meter.className = headcount >= cap ? "full" : ratio >= 0.75 ? "high" : "";
-  $("outside-count").textContent = String(doc.outside_total ?? (Array.isArray(doc.outside) ? doc.outside.length : 0));
+  // The queue at the door; those waiting elsewhere are counted apart (and only shown when any).
+  const total = Number(doc.outside_total ?? (Array.isArray(doc.outside) ? doc.outside.length : 0));
+  const remote = Number(doc.outside_remote) || 0;
+  $("outside-count").textContent = String(doc.outside_at_door ?? total - remote);
+  $("remote-count").textContent = String(remote);
+  $("remote-figure").hidden = remote === 0;
   const distance = Number(doc.distancing_m);
   if (distance > 0) {
     fill($("distancing"), bilingual("keepApart", { d: distance }));

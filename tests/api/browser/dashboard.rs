@@ -1,7 +1,7 @@
 //! The guard dashboard in Chromium, as a guard uses it at real load: one cleaning dialog for
 //! several surfaces, acknowledging several alerts at once, the header's counts in Norwegian, a
-//! −1 the engine would refuse not offered, a filter on a phone, the token field focused, and
-//! the seat map's legend.
+//! −1 the engine would refuse not offered, a filter on a phone, the token field focused, the
+//! seat map's legend, and parties waiting elsewhere counted apart from those at the door.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -21,9 +21,14 @@ struct Dashboard {
 
 impl Dashboard {
     fn start(extra: &str) -> Dashboard {
+        Self::start_with(&format!("{}\n{extra}\n", test_config_toml()))
+    }
+
+    /// The real binary on the config `toml`.
+    fn start_with(toml: &str) -> Dashboard {
         let dir = tempfile::tempdir().unwrap();
         let config: PathBuf = dir.path().join("lobbywatch.toml");
-        std::fs::write(&config, format!("{}\n{extra}\n", test_config_toml())).unwrap();
+        std::fs::write(&config, toml).unwrap();
         let process = ServerProcess::start(&config, &dir.path().join("data"));
         Dashboard {
             process,
@@ -561,4 +566,64 @@ async fn the_dashboard_reads_grouped_and_per_surface_cleaning_alerts_alike_in_it
     assert_eq!(failed, 0, "failing dashboard unit tests:\n{report}");
     // Every test of the file ran (a module that failed to load would run none).
     assert_eq!(passed, 6, "not every dashboard unit test ran:\n{report}");
+}
+
+#[tokio::test]
+async fn parties_waiting_elsewhere_are_counted_apart_from_the_door_and_those_on_the_way_listed() {
+    let Some(browser) = Browser::start("dashboard, parties waiting elsewhere").await else {
+        return;
+    };
+    let service = Dashboard::start_with(&crate::join::toml_with_joins());
+    let join = || async {
+        let answer = service
+            .client
+            .post(format!(
+                "{}/api/v1/stations/small/join",
+                service.process.base
+            ))
+            .json(&json!({"service": "passport"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 201);
+    };
+    // Cap 3: P001 joins the empty room (asked in, on its way), two fill it, P004 waits at the
+    // door and P005 joins behind it, waiting elsewhere.
+    join().await;
+    service.check_ins("small", 3).await;
+    join().await;
+
+    let c = service.open(&browser, 1280, 900, "oslo-guard-token").await;
+    let outside = eventually(
+        "the card counts the door and elsewhere apart",
+        Duration::from_secs(5),
+        || async {
+            text(&c, &format!("{SMALL} .outside-line"))
+                .await
+                .filter(|t| t.contains("andre steder"))
+        },
+    )
+    .await;
+    assert!(outside.contains("ved døra 1 · andre steder 1"), "{outside}");
+    let remote = attr(&c, &format!("{SMALL} li.chip[data-ticket='P005']"), "class")
+        .await
+        .unwrap();
+    assert!(
+        remote.contains("remote"),
+        "P005 is drawn as waiting elsewhere: {remote}"
+    );
+    let at_door = attr(&c, &format!("{SMALL} li.chip[data-ticket='P004']"), "class")
+        .await
+        .unwrap();
+    assert!(
+        !at_door.contains("remote"),
+        "P004 is at the door: {at_door}"
+    );
+    let coming = text(&c, &format!("{SMALL} .coming-line")).await.unwrap();
+    assert!(coming.contains("P001"), "{coming}");
+    assert!(
+        coming.contains("innen"),
+        "with the time its room is held until: {coming}"
+    );
+    c.close().await.unwrap();
 }

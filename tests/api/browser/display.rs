@@ -1,7 +1,7 @@
 //! The lobby display as the waiting room reads it: WAIT OUTSIDE explained when there is room,
 //! "please enter" in the order people were asked in with any "+N" last, the service's clock from
 //! the first paint, sound that stays on across a reload, and a second line in the screen's
-//! chosen language.
+//! chosen language; and parties waiting elsewhere counted apart, with the tickets on their way.
 
 use std::time::Duration;
 
@@ -289,4 +289,67 @@ async fn where_the_browser_blocks_sound_after_a_reload_the_display_says_so_and_a
     })
     .await;
     c.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_display_counts_parties_waiting_elsewhere_apart_and_lists_those_on_the_way() {
+    let Some(browser) = Browser::start("display, waiting elsewhere").await else {
+        return;
+    };
+    let data = tempfile::tempdir().unwrap();
+    // The demo's Grønland (cap 20) takes joins; its clock stands at 09:30 on a weekday.
+    let demo = quiet_demo(data.path());
+    let base = demo.base.clone();
+    let station = "oslo-gronland";
+    let c = display(&browser, &base, station, (1600, 900)).await;
+    assert!(
+        attr(&c, "#remote-figure", "hidden").await.is_some(),
+        "nobody waits elsewhere yet"
+    );
+
+    // P001 joins an empty room: asked in from afar, on its way. Two parties of ten fill the
+    // rest (one waits at the door), and P004 joins behind it, waiting elsewhere.
+    join(&base, station).await;
+    let desk = "demo-oslo-gronland-desk-1";
+    for key in ["ten-a", "ten-b"] {
+        let event = json!({"kind": "check_in", "service": "passport", "party_size": 10});
+        post(&base, desk, station, key, event).await;
+    }
+    join(&base, station).await;
+    let (at_door, elsewhere, coming) = eventually(
+        "the display shows who waits where",
+        Duration::from_secs(5),
+        || async {
+            attr(&c, "#remote-figure", "hidden")
+                .await
+                .is_none()
+                .then_some(())?;
+            let coming = text(&c, "#coming").await.filter(|t| t.contains("P001"))?;
+            Some((
+                text(&c, "#outside-count").await?,
+                text(&c, "#remote-count").await?,
+                coming,
+            ))
+        },
+    )
+    .await;
+    assert_eq!((at_door.as_str(), elsewhere.as_str()), ("1", "1"));
+    assert!(coming.contains("På vei"), "{coming}");
+    assert!(coming.contains("On the way"), "{coming}");
+    assert!(
+        !coming.contains("P004"),
+        "P004 waits, it is not asked in: {coming}"
+    );
+    c.close().await.unwrap();
+}
+
+/// Joins the demo station's passport queue from afar, which must be accepted.
+async fn join(base: &str, station: &str) {
+    let answer = reqwest::Client::new()
+        .post(format!("{base}/api/v1/stations/{station}/join"))
+        .json(&json!({"service": "passport"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 201, "{}", answer.text().await.unwrap());
 }

@@ -1,15 +1,16 @@
 //! The public page as a visitor meets it: it never shows an old ENTER as current when its live
 //! connection is lost, never promises "about 0 min", names the station's address, follows the
 //! chosen language (its tab title too, and Arabic right to left); and the small things every page
-//! shares: the favicon, and the page for a mistyped station.
+//! shares: the favicon, and the page for a mistyped station. Where a station takes joins, the page
+//! joins the queue from afar and leads to the new ticket's page.
 
 use std::process::Command;
 use std::time::Duration;
 
-use fantoccini::Client;
+use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
 
-use super::{Browser, attr, eventually, exists, test_service, text};
+use super::{Browser, attr, click, eventually, exists, test_service, text};
 use crate::helpers::{ServerProcess, event_request, test_config_toml};
 
 /// The demo's sample stations (with their addresses) on the demo's shifted clock, quiet: no
@@ -346,6 +347,67 @@ async fn a_mistyped_station_gets_a_page_that_says_so_in_the_pages_language() {
     eventually("the page is in bokmål", Duration::from_secs(5), || async {
         (text(&c, "h1").await? == "Fant ikke stedet").then_some(())
     })
+    .await;
+    c.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_public_page_joins_the_queue_from_afar_and_lands_on_the_ticket_page() {
+    let Some(browser) = Browser::start("public page, join from afar").await else {
+        return;
+    };
+    let data = tempfile::tempdir().unwrap();
+    // The demo's Grønland takes joins 08:00–14:00; its clock stands at 09:30 on a weekday.
+    let demo = quiet_demo(data.path());
+    let base = demo.base.clone();
+    let c = browser.session(420, 900).await;
+    public_page(&c, &base, "oslo", "oslo-gronland", "en").await;
+    click(&c, "#join-start").await;
+    c.find(Locator::Css("#join-party option[value='2']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    click(&c, "#join-submit").await;
+    let shown = eventually(
+        "the page shows the new ticket",
+        Duration::from_secs(10),
+        || async { attr(&c, "#join-done .join-ticket", "data-ticket").await },
+    )
+    .await;
+    assert_eq!(shown, "P001");
+    let done = text(&c, "#join-done").await.unwrap();
+    assert!(done.contains("Your ticket: P001"), "{done}");
+    let href = attr(&c, "#join-link", "href").await.unwrap();
+    let code = href.rsplit("/t/").next().unwrap().to_owned();
+    assert_eq!(code.len(), 24, "{href}");
+    // Kept for today in this browser only, so the page can offer "my ticket" again.
+    let kept = c
+        .execute("return localStorage.getItem('lobbywatch.myTicket')", vec![])
+        .await
+        .unwrap();
+    assert!(kept.as_str().unwrap().contains(&code), "{kept}");
+    let status = reqwest::get(format!("{base}/api/v1/stations/oslo-gronland/public"))
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(
+        status["coming"],
+        json!(["P001"]),
+        "asked in at once, from afar"
+    );
+    click(&c, "#join-link").await;
+    eventually(
+        "the browser is on the ticket's page",
+        Duration::from_secs(5),
+        || async {
+            let url = c.current_url().await.ok()?;
+            (url.path() == format!("/t/{code}")).then_some(())
+        },
+    )
     .await;
     c.close().await.unwrap();
 }
