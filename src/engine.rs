@@ -30,6 +30,7 @@ mod corrections;
 mod day;
 mod desks;
 pub mod documents;
+mod ended;
 pub mod history;
 mod outcome;
 mod reconfigure;

@@ -45,7 +45,7 @@ pub struct Docs {
 impl Docs {
     /// Renders both documents of `station` as of `now`.
     pub fn render(station: &Station, now: DateTime<Utc>) -> Docs {
-        let full = station.status(now);
+        let (full, tickets) = station.documents(now);
         let public = PublicStatus::from_full(&full);
         Docs {
             seq: full.seq,
@@ -63,7 +63,7 @@ impl Docs {
             public: serde_json::to_string(&public)
                 .expect("status documents always serialize")
                 .into(),
-            tickets: station.ticket_board(now),
+            tickets,
         }
     }
 }

@@ -97,8 +97,25 @@ impl Station {
 
     /// The full status document at `now` (opening hours are judged at `now`).
     pub fn status(&self, now: DateTime<Utc>) -> StationStatus {
-        let cfg = &self.config;
         let (services, departures_per_s) = self.services_status(now);
+        self.status_with(now, services, departures_per_s)
+    }
+
+    /// The full status document and the board of linked tickets at `now`, what is published
+    /// after every event: the services' status worked out once for both.
+    pub fn documents(&self, now: DateTime<Utc>) -> (StationStatus, super::TicketBoard) {
+        let (services, departures_per_s) = self.services_status(now);
+        let board = self.ticket_board_with(now, services.clone(), departures_per_s);
+        (self.status_with(now, services, departures_per_s), board)
+    }
+
+    fn status_with(
+        &self,
+        now: DateTime<Utc>,
+        services: Vec<ServiceStatus>,
+        departures_per_s: Option<f64>,
+    ) -> StationStatus {
+        let cfg = &self.config;
         let open = services.iter().any(|s| s.open);
         let state = &self.state;
         StationStatus {

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Station;
 use super::alerts::Alerts;
+use super::ended::EndedTickets;
 use super::history::History;
 use super::waits::Throughput;
 use crate::config::{self, Rules};
@@ -76,7 +77,7 @@ pub struct StationState {
     pub(super) joins: BTreeMap<ServiceId, u32>,
     /// How today's linked tickets that left ended, so their pages can say so until the day
     /// rolls over (then the links expire).
-    pub(super) ended: BTreeMap<LinkHash, Ended>,
+    pub(super) ended: EndedTickets,
 }
 
 /// How a linked ticket left, for its page.
@@ -163,7 +164,7 @@ impl StationState {
             surfaces: tracked_surfaces(config, BTreeMap::new()),
             over_cap_cause: None,
             joins: BTreeMap::new(),
-            ended: BTreeMap::new(),
+            ended: EndedTickets::default(),
         }
     }
 

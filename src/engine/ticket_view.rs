@@ -11,7 +11,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use super::state::{Ending, Party};
+use super::ended::EndedTickets;
+use super::state::{Ended, Ending, Party};
 use super::{Station, waits};
 use crate::domain::status::{ServiceStatus, Sign};
 use crate::domain::ticket::{TicketState, TicketView};
@@ -22,7 +23,10 @@ use crate::domain::{DeskId, PartySize, ServiceId, StationId, Ticket};
 #[derive(Debug, Clone)]
 pub struct TicketBoard {
     shared: Arc<Shared>,
+    /// Tickets in the queue or the room.
     spots: HashMap<LinkHash, Spot>,
+    /// Tickets that ended today (shared with the state, not copied).
+    ended: EndedTickets,
 }
 
 /// What every ticket's view at this station shares.
@@ -72,9 +76,35 @@ enum Whereabouts {
     },
 }
 
+impl Spot {
+    fn ended(e: &Ended) -> Spot {
+        Spot {
+            ticket: e.ticket,
+            service: e.service.clone(),
+            size: PartySize::ONE,
+            at: Whereabouts::Ended {
+                how: e.how,
+                at: e.at,
+            },
+        }
+    }
+}
+
 impl Station {
     /// The board of every linked ticket as of `now`.
     pub fn ticket_board(&self, now: DateTime<Utc>) -> TicketBoard {
+        let (services, departures_per_s) = self.services_status(now);
+        self.ticket_board_with(now, services, departures_per_s)
+    }
+
+    /// The board as of `now`, given the services' status and the desks' pace at `now` (the
+    /// documents work them out once for both).
+    pub(super) fn ticket_board_with(
+        &self,
+        now: DateTime<Utc>,
+        services: Vec<ServiceStatus>,
+        departures_per_s: Option<f64>,
+    ) -> TicketBoard {
         let state = &self.state;
         let queued = state.outside.iter().zip(1..).filter_map(|(p, position)| {
             let at = Whereabouts::Queued {
@@ -95,23 +125,10 @@ impl Station {
             };
             Some((p.link?, spot(p, at)))
         });
-        let ended = state.ended.iter().map(|(link, e)| {
-            let at = Whereabouts::Ended {
-                how: e.how,
-                at: e.at,
-            };
-            let spot = Spot {
-                ticket: e.ticket,
-                service: e.service.clone(),
-                size: PartySize::ONE,
-                at,
-            };
-            (*link, spot)
-        });
-        let spots = queued.chain(inside).chain(ended).collect();
         TicketBoard {
-            shared: Arc::new(self.shared_part(now)),
-            spots,
+            shared: Arc::new(self.shared_part(now, services, departures_per_s)),
+            spots: queued.chain(inside).collect(),
+            ended: state.ended.clone(),
         }
     }
 
@@ -121,8 +138,12 @@ impl Station {
         self.ticket_board(now).view(link)
     }
 
-    fn shared_part(&self, now: DateTime<Utc>) -> Shared {
-        let (services, departures_per_s) = self.services_status(now);
+    fn shared_part(
+        &self,
+        now: DateTime<Utc>,
+        services: Vec<ServiceStatus>,
+        departures_per_s: Option<f64>,
+    ) -> Shared {
         let open = services.iter().any(|s| s.open);
         let cfg = &self.config;
         Shared {
@@ -152,12 +173,19 @@ fn spot(p: &Party, at: Whereabouts) -> Spot {
 impl TicketBoard {
     /// Whether the board has the ticket whose link hashes to `link`.
     pub fn has(&self, link: &LinkHash) -> bool {
-        self.spots.contains_key(link)
+        self.spots.contains_key(link) || self.ended.get(link).is_some()
     }
 
     /// The view of the ticket whose link hashes to `link`.
     pub fn view(&self, link: &LinkHash) -> Option<TicketView> {
-        let spot = self.spots.get(link)?;
+        let ended;
+        let spot = match self.spots.get(link) {
+            Some(spot) => spot,
+            None => {
+                ended = Spot::ended(self.ended.get(link)?);
+                &ended
+            }
+        };
         let shared = &self.shared;
         let service = shared.services.iter().find(|s| s.id == spot.service);
         let mut view = TicketView {
