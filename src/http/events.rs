@@ -8,6 +8,7 @@ use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use bytes::Bytes;
 
 use super::auth::{Caller, bearer_token_in, may_act, may_post};
 use super::json::{JsonBody, parse_json};
@@ -139,14 +140,7 @@ async fn handle(
             per_minute: state.rate.per_minute(),
             retry_after_s: wait.as_secs_f64().ceil().max(1.0) as u64,
         })?;
-    let key = match headers.get(IDEMPOTENCY_KEY) {
-        None => return Err(ApiError::MissingIdempotencyKey),
-        Some(v) => v
-            .to_str()
-            .ok()
-            .and_then(IdempotencyKey::parse)
-            .ok_or(ApiError::InvalidIdempotencyKey)?,
-    };
+    let key = idempotency_key(headers)?;
     let JsonBody(value) = body?;
     let wire: EventWire = parse_json(value.clone())?;
     let mut event = wire
@@ -166,6 +160,30 @@ async fn handle(
     })
     .await?;
 
+    Ok(reply_response(&reply, |body| {
+        ticket_link::reveal(body, token)
+    }))
+}
+
+/// The request's `Idempotency-Key`, or why it has none.
+pub(super) fn idempotency_key(headers: &HeaderMap) -> Result<IdempotencyKey, ApiError> {
+    match headers.get(IDEMPOTENCY_KEY) {
+        None => Err(ApiError::MissingIdempotencyKey),
+        Some(v) => v
+            .to_str()
+            .ok()
+            .and_then(IdempotencyKey::parse)
+            .ok_or(ApiError::InvalidIdempotencyKey),
+    }
+}
+
+/// The HTTP answer to an event: an accepted one's body as `shown` makes it for this caller, a
+/// refusal as its problem+json (its kind kept for the metrics), and a stored answer sent again
+/// marked `Idempotent-Replayed`.
+pub(super) fn reply_response(
+    reply: &ingest::Reply,
+    shown: impl FnOnce(&Bytes) -> Bytes,
+) -> Response {
     let status =
         StatusCode::from_u16(reply.answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = if status.is_success() {
@@ -175,7 +193,7 @@ async fn handle(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("application/json"),
             )],
-            ticket_link::reveal(&reply.answer.body, token),
+            shown(&reply.answer.body),
         )
             .into_response()
     } else {
@@ -190,5 +208,5 @@ async fn handle(
             .headers_mut()
             .insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
     }
-    Ok(response)
+    response
 }

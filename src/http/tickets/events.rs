@@ -10,20 +10,19 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use bytes::Bytes;
 use serde::Deserialize;
 
-use super::super::events::{IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED};
+use super::super::events::{idempotency_key, reply_response};
 use super::super::json::{JsonBody, parse_json};
-use super::super::problem::{ApiError, Kind, problem_response};
+use super::super::problem::ApiError;
 use super::super::station_config;
 use super::{Found, find};
 use crate::config::{Device, Role, Scope};
 use crate::domain::event::Event;
 use crate::domain::{DeviceId, Ticket};
-use crate::idempotency::IdempotencyKey;
 use crate::ingest;
 use crate::state::AppState;
 
@@ -106,31 +105,7 @@ pub(super) async fn post_ticket_event(
         ApiError::Refused(refusal).answer()
     })
     .await?;
-    let status =
-        StatusCode::from_u16(reply.answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut response = if status.is_success() {
-        (
-            status,
-            [(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            )],
-            own_part(&reply.answer.body),
-        )
-            .into_response()
-    } else {
-        let mut refused = problem_response(status, reply.answer.body.clone());
-        if let Some(kind) = Kind::of_body(&reply.answer.body) {
-            refused.extensions_mut().insert(kind);
-        }
-        refused
-    };
-    if reply.replayed {
-        response
-            .headers_mut()
-            .insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
-    }
-    Ok(response)
+    Ok(reply_response(&reply, own_part))
 }
 
 /// The link's own poster: `t-<opaque id>`, scoped to its station, with no token.
@@ -143,17 +118,6 @@ fn visitor_device(found: &Found) -> Arc<Device> {
         scope: Scope::Station(found.station.clone()),
         tokens_sha256: Vec::new(),
     })
-}
-
-fn idempotency_key(headers: &HeaderMap) -> Result<IdempotencyKey, ApiError> {
-    match headers.get(IDEMPOTENCY_KEY) {
-        None => Err(ApiError::MissingIdempotencyKey),
-        Some(v) => v
-            .to_str()
-            .ok()
-            .and_then(IdempotencyKey::parse)
-            .ok_or(ApiError::InvalidIdempotencyKey),
-    }
 }
 
 /// The event `action` means for the found ticket; `arrived` only with the entrance's code.
