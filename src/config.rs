@@ -9,6 +9,7 @@
 //! validation reports every error of a file, not only the first ([`error`]). [`describe`] writes
 //! the `check-config` report; [`demo_tokens`] knows which tokens the demo publishes.
 
+mod booking;
 mod database;
 mod demo_tokens;
 mod describe;
@@ -19,6 +20,7 @@ mod retention;
 mod validate;
 mod webhook;
 
+pub use booking::{BookingRules, ServiceBooking};
 pub use database::DatabaseUrl;
 pub use demo_tokens::demo_token;
 pub use error::{ConfigError, ConfigErrors};
@@ -65,6 +67,10 @@ pub struct Service {
     pub prefix: char,
     /// The week, dated exceptions (the station's and the service's own) and public holidays.
     pub hours: Schedule,
+    /// `[stations.services.booking]`: the service's bookable slots, if it takes bookings.
+    pub booking: Option<ServiceBooking>,
+    /// Walk-in tickets (check-ins and joins, not bookings) per day, if capped.
+    pub walk_in_quota: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -83,6 +89,8 @@ pub struct Station {
     pub webhook: Option<Webhook>,
     /// Parties that wait elsewhere (`[stations.remote]`).
     pub remote: Remote,
+    /// Holding room for booked parties (`[stations.bookings]`).
+    pub bookings: BookingRules,
 }
 
 /// How a station runs its day: when admissions stop, when the day's tickets are closed out, and

@@ -26,6 +26,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 mod admission;
 pub mod alerts;
+pub mod bookings;
 mod corrections;
 mod day;
 mod desks;
@@ -35,6 +36,7 @@ pub mod history;
 mod outcome;
 mod reconfigure;
 mod remote;
+pub mod slots;
 mod state;
 mod ticket_view;
 mod transfer;
@@ -219,6 +221,8 @@ impl Station {
                     appointment: appointment.as_ref(),
                     link: *link,
                     remote: false,
+                    booking: None,
+                    ahead: false,
                 };
                 self.check_in(arrival, at, mode, &mut outcome)?;
             }
@@ -253,6 +257,48 @@ impl Station {
             Event::CloseOut { .. } => outcome.closed_out = self.close_out(at),
             // Time passed: only the alert review after every event has anything to do.
             Event::Clock => {}
+            Event::BookingMade {
+                booking,
+                service,
+                slot,
+                party_size,
+                code,
+                external_ref,
+                browser,
+            } => {
+                let new = bookings::NewBooking {
+                    service,
+                    slot: *slot,
+                    size: *party_size,
+                    code: *code,
+                    external_ref: external_ref.as_ref(),
+                    browser: browser.as_ref(),
+                };
+                self.make_booking(booking, new, at, mode)?;
+                outcome.booking = Some(booking.clone());
+            }
+            Event::BookingMoved { booking, slot } => {
+                self.move_booking(booking, *slot, at, mode)?;
+                outcome.booking = Some(booking.clone());
+            }
+            Event::BookingCancelled {
+                booking,
+                release_at,
+            } => {
+                self.cancel_booking(booking, *release_at, at)?;
+                outcome.booking = Some(booking.clone());
+            }
+            Event::BookingDue { booking } => {
+                self.booking_due(booking, at, mode)?;
+                outcome.booking = Some(booking.clone());
+            }
+            Event::BookingArrived { booking } => {
+                self.booking_arrived(booking, at, mode, &mut outcome)?;
+            }
+            Event::BookingNoShow { booking } => {
+                self.booking_no_show(booking, at, mode)?;
+                outcome.booking = Some(booking.clone());
+            }
         }
         outcome.admitted = self.admit_from_queue(at);
         self.ticket_notices(&mut outcome);
@@ -338,6 +384,8 @@ fn room(config: &config::Station, rules: &Rules) -> (Capacity, Option<u32>) {
     (config.capacity(rules), queue_line_places)
 }
 
+#[cfg(test)]
+mod booking_tests;
 #[cfg(test)]
 mod day_tests;
 #[cfg(test)]

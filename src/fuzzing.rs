@@ -46,6 +46,11 @@ fn station() -> Station {
         name_en: id.to_owned(),
         prefix,
         hours: Schedule::weekly(WeeklyHours::from_days(days.clone())),
+        booking: Some(config::ServiceBooking {
+            slot_min: 15,
+            bookable_desks: 2,
+        }),
+        walk_in_quota: None,
     };
     let cfg = config::Station {
         id: StationId::parse("fuzz").expect("valid id"),
@@ -67,6 +72,7 @@ fn station() -> Station {
             join_quota: 5,
             ..config::Remote::default()
         },
+        bookings: config::BookingRules::default(),
     };
     Station::new(
         Arc::new(cfg),

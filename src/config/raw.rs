@@ -208,6 +208,29 @@ pub(super) struct RawStation {
     /// Parties that wait elsewhere, and joining before arriving.
     #[serde(default)]
     pub remote: Option<RawRemote>,
+    /// Holding room for booked parties.
+    #[serde(default)]
+    pub bookings: Option<RawBookingRules>,
+}
+
+/// `[stations.bookings]`; every key is optional and falls back to
+/// [`super::BookingRules::default`].
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawBookingRules {
+    pub hold_min: Option<u32>,
+    pub grace_min: Option<NonZeroU32>,
+    pub booked_first: Option<bool>,
+    pub horizon_days: Option<u32>,
+    pub release_max_min: Option<u32>,
+}
+
+/// `[stations.services.booking]`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawServiceBooking {
+    pub slot_min: NonZeroU32,
+    pub bookable_desks: NonZeroU32,
 }
 
 /// `[stations.webhook]` (see `webhooks.rs`).
@@ -246,6 +269,12 @@ pub(super) struct RawService {
     /// Dated exceptions for this service; they win over the station's on the same date.
     #[serde(default)]
     pub exceptions: Vec<RawException>,
+    /// Bookable slots, if the service takes bookings.
+    #[serde(default)]
+    pub booking: Option<RawServiceBooking>,
+    /// Walk-in tickets per day, if capped.
+    #[serde(default)]
+    pub walk_in_quota: Option<u32>,
 }
 
 #[derive(Deserialize, Default)]

@@ -21,6 +21,7 @@ use std::num::NonZeroUsize;
 use chrono::NaiveDate;
 use chrono_tz::Tz;
 
+mod booking;
 mod devices;
 mod remote;
 
@@ -402,12 +403,13 @@ fn station(
     let services = services(c, key, s.services, s.exceptions, context.norwegian_holidays);
     let name = c.non_empty(format!("{key}.name"), s.name);
     let remote = remote::remote(c, key, s.remote);
+    let bookings = booking::rules(c, key, s.bookings);
     // `None` inside: no webhook configured; `None` outside: one with an error (recorded).
     let webhook = match s.webhook {
         Some(raw) => webhook(c, key, raw).map(Some),
         None => Some(None),
     };
-    let (id, district, (), (), services, remote, webhook) = (
+    let (id, district, (), (), services, remote, webhook, bookings) = (
         id?,
         district?,
         room?,
@@ -415,6 +417,7 @@ fn station(
         services?,
         remote?,
         webhook?,
+        bookings?,
     );
     Some(Station {
         id,
@@ -428,6 +431,7 @@ fn station(
         operations: context.operations.clone(),
         remote,
         webhook,
+        bookings,
     })
 }
 
@@ -559,7 +563,9 @@ fn service(
     let weekly = weekly_hours(c, &format!("{key}.hours"), v.hours);
     let own_exceptions = exceptions(c, &format!("{key}.exceptions"), v.exceptions);
     let name = c.non_empty(format!("{key}.name"), v.name);
-    let (id, prefix, weekly, own_exceptions) = (id?, prefix?, weekly?, own_exceptions?);
+    let booking = booking::service(c, key, v.booking);
+    let (id, prefix, weekly, own_exceptions, booking) =
+        (id?, prefix?, weekly?, own_exceptions?, booking?);
     let mut exceptions = station_exceptions.clone();
     exceptions.extend(own_exceptions);
     Some(Service {
@@ -568,6 +574,8 @@ fn service(
         name,
         prefix,
         hours: Schedule::new(weekly, exceptions, norwegian_holidays),
+        booking,
+        walk_in_quota: v.walk_in_quota,
     })
 }
 

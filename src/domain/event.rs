@@ -10,8 +10,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::booking::{BookingId, BrowserKey, ExternalRef};
 use super::ids::{DeskId, DeviceId, ParseError, PartySize, ServiceId, StationId, Ticket};
-use super::ticket_link::LinkHash;
+use super::ticket_link::{LinkCode, LinkHash};
 
 /// Text a person typed, 1..=MAX characters, no control characters, trimmed of surrounding spaces.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -191,6 +192,58 @@ pub enum Event {
     /// Time passed and changed what the engine reviews by the clock (an alert became due or
     /// went away); logged so that a replay raises the same alerts at the same moments.
     Clock,
+    /// A party booked the slot starting at `slot` (from the public page, or pushed by an
+    /// integration with its `external_ref`). Written by the service; nothing in it names a person.
+    BookingMade {
+        #[schema(value_type = String)]
+        booking: BookingId,
+        service: ServiceId,
+        slot: DateTime<Utc>,
+        #[serde(default)]
+        party_size: PartySize,
+        /// The hash of the booking's code, for a booking made by the public.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schema(value_type = Option<String>)]
+        code: Option<LinkHash>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schema(value_type = Option<String>)]
+        external_ref: Option<ExternalRef>,
+        /// The hash of the booking browser's key, which counts its open bookings.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schema(value_type = Option<String>)]
+        browser: Option<BrowserKey>,
+    },
+    /// A booking moves to the slot starting at `slot` (same service). Written by the service.
+    BookingMoved {
+        #[schema(value_type = String)]
+        booking: BookingId,
+        slot: DateTime<Utc>,
+    },
+    /// A booking is cancelled; its slot is free to others from `release_at` (a random short
+    /// delay the service chose). Written by the service.
+    BookingCancelled {
+        #[schema(value_type = String)]
+        booking: BookingId,
+        release_at: DateTime<Utc>,
+    },
+    /// A booking's slot starts within the station's `hold_min`: room is held for it from now.
+    /// Written by the service.
+    BookingDue {
+        #[schema(value_type = String)]
+        booking: BookingId,
+    },
+    /// A booked party checked in at the front desk (the terminal read its code or reference):
+    /// it gets a ticket, ahead of the walk-ins when in its window.
+    BookingArrived {
+        #[schema(value_type = String)]
+        booking: BookingId,
+    },
+    /// A booked party did not arrive by `grace_min` after its slot started: its held room goes
+    /// to the queue. Written by the service.
+    BookingNoShow {
+        #[schema(value_type = String)]
+        booking: BookingId,
+    },
 }
 
 /// A distancing rule in metres, 0.5–5 (finite, so it can be compared exactly).
@@ -255,11 +308,17 @@ impl Event {
             Event::MoreTime { .. } => "more_time",
             Event::Leave { .. } => "leave",
             Event::ComeBackMissed { .. } => "come_back_missed",
+            Event::BookingMade { .. } => "booking_made",
+            Event::BookingMoved { .. } => "booking_moved",
+            Event::BookingCancelled { .. } => "booking_cancelled",
+            Event::BookingDue { .. } => "booking_due",
+            Event::BookingArrived { .. } => "booking_arrived",
+            Event::BookingNoShow { .. } => "booking_no_show",
         }
     }
 
     /// Every kind [`Event::kind`] names, as `&'static str`s (a metrics label may only take these).
-    pub const KINDS: [&'static str; 19] = [
+    pub const KINDS: [&'static str; 25] = [
         "check_in",
         "check_out",
         "call",
@@ -279,6 +338,12 @@ impl Event {
         "more_time",
         "leave",
         "come_back_missed",
+        "booking_made",
+        "booking_moved",
+        "booking_cancelled",
+        "booking_due",
+        "booking_arrived",
+        "booking_no_show",
     ];
 
     /// The kind named `name`, if events have it.
@@ -294,6 +359,17 @@ impl Event {
                 | Event::CloseOut { .. }
                 | Event::Clock
                 | Event::ComeBackMissed { .. }
+                | Event::BookingDue { .. }
+                | Event::BookingNoShow { .. }
+        )
+    }
+
+    /// Events the service writes for the booking routes (the public's, the booking's own and an
+    /// integration's); no device posts them on the events route.
+    pub fn is_bookings(&self) -> bool {
+        matches!(
+            self,
+            Event::BookingMade { .. } | Event::BookingMoved { .. } | Event::BookingCancelled { .. }
         )
     }
 
@@ -323,6 +399,9 @@ pub struct EventWire {
     reason: Option<Reason>,
     surface: Option<Surface>,
     alert: Option<u64>,
+    booking: Option<BookingId>,
+    code: Option<String>,
+    external_ref: Option<ExternalRef>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -339,6 +418,7 @@ enum Kind {
     Override,
     Acknowledge,
     Arrived,
+    BookingArrived,
 }
 
 /// A field that is missing, or present where the kind has no use for it.
@@ -361,6 +441,7 @@ impl Kind {
             Kind::Cleaned => &["surface"],
             Kind::Override => &["ticket", "reason"],
             Kind::Acknowledge => &["alert"],
+            Kind::BookingArrived => &["booking", "code", "external_ref"],
         }
     }
 }
@@ -401,6 +482,9 @@ impl EventWire {
             ("reason", self.reason.is_some()),
             ("surface", self.surface.is_some()),
             ("alert", self.alert.is_some()),
+            ("booking", self.booking.is_some()),
+            ("code", self.code.is_some()),
+            ("external_ref", self.external_ref.is_some()),
         ]
         .into_iter()
         .find(|(field, given)| *given && !allowed.contains(field))
@@ -452,7 +536,43 @@ impl EventWire {
             Kind::Arrived => Event::Arrived {
                 ticket: need(self.ticket, "ticket", "arrived")?,
             },
+            Kind::BookingArrived => Event::BookingArrived {
+                booking: booking_named(self.booking, self.code, self.external_ref)?,
+            },
         })
+    }
+}
+
+/// The booking a terminal names by exactly one of its id, its code (typed or read from the QR)
+/// or an integration's reference. The code itself goes no further than this function.
+fn booking_named(
+    id: Option<BookingId>,
+    code: Option<String>,
+    external_ref: Option<ExternalRef>,
+) -> Result<BookingId, FieldError> {
+    match (id, code, external_ref) {
+        (Some(id), None, None) => Ok(id),
+        (None, Some(code), None) => {
+            // A code read off a screen may come with spaces or as the page's whole URL.
+            let code = code.trim().rsplit('/').next().unwrap_or_default().to_owned();
+            LinkCode::parse(&code)
+                .map(|c| BookingId::of_code(&c))
+                .ok_or(FieldError {
+                    field: "code",
+                    reason: "a booking code is the 24 letters, digits, '-' and '_' on the booking"
+                        .into(),
+                })
+        }
+        (None, None, Some(r)) => Ok(BookingId::of_external(&r)),
+        (None, None, None) => Err(FieldError {
+            field: "code",
+            reason: "a booking_arrived event needs the booking's `code`, its `external_ref` or its `booking` id".into(),
+        }),
+        _ => Err(FieldError {
+            field: "code",
+            reason: "name the booking once: by `code`, `external_ref` or `booking`, not several"
+                .into(),
+        }),
     }
 }
 

@@ -5,6 +5,7 @@
 //! validate), so the engine and the handlers only ever see well-formed identifiers and sizes.
 
 pub mod alert;
+pub mod booking;
 pub mod event;
 pub mod ids;
 pub mod message;

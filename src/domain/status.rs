@@ -24,6 +24,8 @@ use super::rule::{AreaModel, Limit};
 /// may override, what a display calls — in order; the rest are counted (`outside_total`). A
 /// queue at a small station can be thousands long, and nobody acts on its 201st party.
 pub const OUTSIDE_LISTED: usize = 200;
+/// Bookings due a full document lists (`bookings_due`): the next ones a guard plans for.
+pub const BOOKINGS_LISTED: usize = 12;
 /// Parties inside a document lists, in order of arrival (and tickets in `please_enter`). More
 /// than a room's cap is inside only by guards' overrides; no waiting room holds 300 parties.
 pub const INSIDE_LISTED: usize = 300;
@@ -96,7 +98,25 @@ pub struct ServiceStatus {
     /// Whether the public may join this service's queue before arriving now: the station offers
     /// it, within its join hours, under the day's quota, and the service takes check-ins.
     pub joinable: bool,
+    /// Whether the service takes bookings (`GET /api/v1/stations/{station}/slots`).
+    pub bookable: bool,
+    /// Walk-in tickets still to be given today, when the service caps them (`walk_in_quota`);
+    /// 0 with a quota of 0 means booked visitors only.
+    pub walk_ins_left: Option<u32>,
     pub week: Vec<DayHours>,
+}
+
+/// A booking whose slot is near, for the guards (never in a public document).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct BookingSoon {
+    /// The booking's opaque id (a terminal may check it in by this id).
+    pub booking: String,
+    pub service: ServiceId,
+    #[serde(serialize_with = "crate::domain::timestamp::serialize")]
+    pub slot: DateTime<Utc>,
+    pub party_size: PartySize,
+    /// Room is held for it now (its slot is within `hold_min`).
+    pub held: bool,
 }
 
 /// A party queued outside, in queue order.
@@ -114,6 +134,8 @@ pub struct OutsideParty {
     /// Waits elsewhere (its ticket's page said so, or it joined before arriving): keeps its
     /// place, but is not one of the people at the door.
     pub remote: bool,
+    /// Checked in for a booking.
+    pub booked: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub appointment: Option<String>,
 }
@@ -138,6 +160,8 @@ pub struct InsideParty {
     pub remote: bool,
     #[serde(serialize_with = "crate::domain::timestamp::serialize_option")]
     pub come_back_by: Option<DateTime<Utc>>,
+    /// Checked in for a booking.
+    pub booked: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub appointment: Option<String>,
 }
@@ -203,6 +227,12 @@ pub struct StationStatus {
     pub people_at_door: u32,
     /// Parties waiting elsewhere, in the queue.
     pub outside_remote: u32,
+    /// People the room is held for: booked parties due (their slot within `hold_min`) that have
+    /// not arrived. Walk-ins come in only while headcount + held stays under the cap.
+    pub held: u32,
+    /// Open bookings due today from now on (and those late within their grace), by slot: at most
+    /// [`BOOKINGS_LISTED`].
+    pub bookings_due: Vec<BookingSoon>,
     /// Inside, per service, in order of arrival: the first [`INSIDE_LISTED`] parties to arrive.
     pub inside: BTreeMap<ServiceId, Vec<InsideParty>>,
     /// Parties inside, all of them.
@@ -237,6 +267,8 @@ pub struct PublicOutside {
     pub expected_enter_min: Option<u32>,
     /// See [`OutsideParty::remote`].
     pub remote: bool,
+    /// See [`OutsideParty::booked`].
+    pub booked: bool,
 }
 
 /// A call as shown in public: ticket and desk, and how often it was announced again (a display
@@ -266,6 +298,10 @@ pub struct PublicService {
     pub taking_check_ins: bool,
     /// See [`ServiceStatus::joinable`].
     pub joinable: bool,
+    /// See [`ServiceStatus::bookable`].
+    pub bookable: bool,
+    /// See [`ServiceStatus::walk_ins_left`].
+    pub walk_ins_left: Option<u32>,
     pub week: Vec<DayHours>,
 }
 
@@ -293,6 +329,8 @@ pub struct PublicStatus {
     pub outside_at_door: u32,
     /// See [`StationStatus::outside_remote`].
     pub outside_remote: u32,
+    /// See [`StationStatus::held`].
+    pub held: u32,
     pub please_enter: Vec<Ticket>,
     /// See [`StationStatus::coming`].
     pub coming: Vec<Ticket>,
@@ -325,11 +363,13 @@ impl PublicStatus {
                     position: p.position,
                     expected_enter_min: p.expected_enter_min,
                     remote: p.remote,
+                    booked: p.booked,
                 })
                 .collect(),
             outside_total: s.outside_total,
             outside_at_door: s.outside_at_door,
             outside_remote: s.outside_remote,
+            held: s.held,
             please_enter: s.please_enter.clone(),
             coming: s.coming.clone(),
             calls: s
@@ -357,6 +397,8 @@ impl PublicStatus {
                     last_check_in: v.last_check_in.clone(),
                     taking_check_ins: v.taking_check_ins,
                     joinable: v.joinable,
+                    bookable: v.bookable,
+                    walk_ins_left: v.walk_ins_left,
                     week: v.week.clone(),
                 })
                 .collect(),

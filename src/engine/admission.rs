@@ -10,6 +10,7 @@ use chrono::{DateTime, Datelike, Timelike, Utc};
 use super::state::Party;
 use super::{Mode, Outcome, Place, Refusal, Station};
 use crate::config;
+use crate::domain::booking::BookingId;
 use crate::domain::event::Appointment;
 use crate::domain::message::{self, Message};
 use crate::domain::ticket_link::{LinkAnswer, LinkHash};
@@ -25,6 +26,10 @@ pub(super) struct Arrival<'a> {
     pub(super) appointment: Option<&'a Appointment>,
     pub(super) link: Option<LinkHash>,
     pub(super) remote: bool,
+    /// The booking it arrives for, if booked.
+    pub(super) booking: Option<&'a BookingId>,
+    /// A booked party in its window: it goes ahead of the walk-ins.
+    pub(super) ahead: bool,
 }
 
 impl Station {
@@ -36,13 +41,35 @@ impl Station {
         mode: Mode,
         outcome: &mut Outcome,
     ) -> Result<(), Refusal> {
-        let prefix = self.service_for_check_in(arrival.service, at, mode)?.prefix;
+        let spec = self.service_for_check_in(arrival.service, at, mode)?;
+        let prefix = spec.prefix;
+        if mode == Mode::Live {
+            self.check_walk_in_quota(spec)?;
+        }
         self.issue(prefix, arrival, at, outcome)
     }
 
-    /// A new ticket for a party that `arrival` describes: inside if it fits and nobody is
-    /// queued before it, else at the back of the queue. A party that joined from afar and finds
-    /// room is asked in, with `come_back_min` to arrive.
+    /// Refuses a walk-in for `spec` once the day's `walk_in_quota` is used up.
+    pub(super) fn check_walk_in_quota(&self, spec: &config::Service) -> Result<(), Refusal> {
+        let Some(quota) = spec.walk_in_quota else {
+            return Ok(());
+        };
+        if self.state.walk_ins.get(&spec.id).copied().unwrap_or(0) >= quota {
+            let message = if quota == 0 {
+                self.service_message("walk_in_quota.by_booking_only", spec)
+            } else {
+                self.service_message("walk_in_quota.used", spec)
+                    .with("quota", quota)
+            };
+            return Err(Refusal::WalkInQuota(message));
+        }
+        Ok(())
+    }
+
+    /// A new ticket for a party that `arrival` describes: inside if it fits beside the room held
+    /// for due bookings and nobody is queued before it, else at the back of the queue — or, for a
+    /// booked party in its window, behind the booked parties at the queue's head. A party that
+    /// joined from afar and finds room is asked in, with `come_back_min` to arrive.
     pub(super) fn issue(
         &mut self,
         prefix: char,
@@ -83,14 +110,30 @@ impl Station {
             more_time_used: false,
             told_to_walk: false,
             come_back_by: None,
+            booking: arrival.booking.cloned(),
+            ahead: arrival.ahead,
         };
+        if arrival.booking.is_none() {
+            *self
+                .state
+                .walk_ins
+                .entry(arrival.service.clone())
+                .or_insert(0) += 1;
+        }
         for used in self.state.surfaces.values_mut() {
             used.dirty_since.get_or_insert(at);
             used.visitors += size.get();
         }
         outcome.ticket = Some(ticket);
         outcome.ticket_link = arrival.link.as_ref().map(LinkAnswer::of);
-        if self.state.outside.is_empty() && self.headcount() + size.get() <= self.capacity.cap {
+        // Booked parties in their window queue only behind each other.
+        let before = if arrival.ahead {
+            self.state.outside.iter().take_while(|p| p.ahead).count()
+        } else {
+            self.state.outside.len()
+        };
+        let held = self.held_except(arrival.booking);
+        if before == 0 && self.headcount() + held + size.get() <= self.capacity.cap {
             party.entered_at = Some(at);
             if party.remote {
                 party.asked_in = true;
@@ -99,9 +142,9 @@ impl Station {
             self.state.inside.push(party);
             outcome.state = Some(Place::Inside);
         } else {
-            self.state.outside.push_back(party);
+            self.state.outside.insert(before, party);
             outcome.state = Some(Place::Outside);
-            outcome.position = Some(self.state.outside.len() as u32);
+            outcome.position = Some(before as u32 + 1);
         }
         Ok(())
     }
@@ -235,8 +278,9 @@ impl Station {
     pub(super) fn admit_from_queue(&mut self, at: DateTime<Utc>) -> Vec<Ticket> {
         let mut admitted = Vec::new();
         let mut headcount = self.headcount();
+        let held = self.held();
         while let Some(head) = self.state.outside.front() {
-            if headcount + head.size.get() > self.capacity.cap {
+            if headcount + held + head.size.get() > self.capacity.cap {
                 break;
             }
             let Some(mut party) = self.state.outside.pop_front() else {

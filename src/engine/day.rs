@@ -19,7 +19,9 @@ impl Station {
         let closed = self.close_out(at);
         self.state.numbers.clear();
         self.state.joins.clear();
+        self.state.walk_ins.clear();
         self.state.ended.clear();
+        self.forget_ended_bookings(at);
         self.state.day = Some(today);
         closed
     }
@@ -60,6 +62,9 @@ impl Station {
         }
         if let Some(ticket) = self.come_back_overdue(now) {
             return Some(Event::ComeBackMissed { ticket });
+        }
+        if let Some(event) = self.booking_due_now(now) {
+            return Some(event);
         }
         self.state
             .alerts

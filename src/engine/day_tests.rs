@@ -35,10 +35,13 @@ fn room(area: f64, hours: WeeklyHours) -> Station {
             name_en: "Passport".into(),
             prefix: 'P',
             hours: Schedule::weekly(hours),
+            booking: None,
+            walk_in_quota: None,
         }],
         operations: Operations::default(),
         webhook: None,
         remote: crate::config::Remote::default(),
+        bookings: Default::default(),
     };
     Station::new(
         Arc::new(cfg),

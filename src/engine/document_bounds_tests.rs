@@ -30,6 +30,8 @@ fn small_station() -> Station {
         name_en: "Passports and national ID cards".into(),
         prefix,
         hours: Schedule::weekly(WeeklyHours::always()),
+        booking: None,
+        walk_in_quota: None,
     };
     let cfg = config::Station {
         id: StationId::parse(&"s".repeat(64)).unwrap(),
@@ -50,6 +52,7 @@ fn small_station() -> Station {
         operations: config::Operations::default(),
         webhook: None,
         remote: config::Remote::default(),
+        bookings: Default::default(),
     };
     let rules = Rules {
         distancing_m: 2.0,

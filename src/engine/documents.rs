@@ -138,6 +138,8 @@ impl Station {
             outside_at_door: state.outside.iter().filter(|p| !p.remote).count() as u32,
             people_at_door: self.at_door_people(),
             outside_remote: state.outside.iter().filter(|p| p.remote).count() as u32,
+            held: self.held(),
+            bookings_due: self.bookings_soon(now),
             inside: self.inside_by_service(),
             inside_total: state.inside.len() as u32,
             please_enter: self.asked_in(false),
@@ -199,7 +201,13 @@ impl Station {
                     desks_active: self.state.throughput.active_desks(&s.id, now),
                     last_check_in,
                     taking_check_ins,
-                    joinable: taking_check_ins && self.check_open_to_joins(s, now).is_ok(),
+                    joinable: taking_check_ins
+                        && self.check_open_to_joins(s, now).is_ok()
+                        && self.check_walk_in_quota(s).is_ok(),
+                    bookable: s.booking.is_some(),
+                    walk_ins_left: s.walk_in_quota.map(|q| {
+                        q.saturating_sub(self.state.walk_ins.get(&s.id).copied().unwrap_or(0))
+                    }),
                     week: s.hours.week(),
                 }
             })
@@ -261,6 +269,7 @@ impl Station {
                 expected_enter_min: departures_per_s
                     .map(|rate| waits::minutes_for(i as u32 + 1, rate)),
                 remote: p.remote,
+                booked: p.booking.is_some(),
                 appointment: p.appointment.as_ref().map(|a| a.as_str().to_owned()),
             })
             .collect()
@@ -288,6 +297,7 @@ impl Station {
                     overridden: p.overridden,
                     remote: p.remote,
                     come_back_by: p.come_back_by,
+                    booked: p.booking.is_some(),
                     appointment: p.appointment.as_ref().map(|a| a.as_str().to_owned()),
                 });
         }
@@ -334,7 +344,9 @@ impl Station {
     pub(super) fn sign(&self, open: bool) -> Sign {
         if !open {
             Sign::Closed
-        } else if self.state.outside.is_empty() && self.headcount() < self.capacity.cap {
+        } else if self.state.outside.is_empty()
+            && self.headcount() + self.held() < self.capacity.cap
+        {
             Sign::Enter
         } else {
             Sign::WaitOutside

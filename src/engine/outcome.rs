@@ -6,6 +6,7 @@
 use serde::Serialize;
 
 use super::state::Party;
+use crate::domain::booking::BookingId;
 use crate::domain::message::Message;
 use crate::domain::ticket_link::{LinkAnswer, LinkHash};
 use crate::domain::{DeskId, ServiceId, Ticket};
@@ -45,6 +46,10 @@ pub struct Outcome {
     /// socket or log line carries.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ticket_link: Option<LinkAnswer>,
+    /// The booking the event was about.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub booking: Option<BookingId>,
     /// What this event tells people beyond the documents (the webhooks' source), in a fixed
     /// order, so `{station}.{seq}.{index}` names each one the same on every instance and replay.
     /// Not part of the answer.
@@ -140,6 +145,12 @@ pub enum Refusal {
     TicketState(Message),
     /// The station does not take a join before arriving now.
     JoinRefused(Message),
+    /// A booking cannot be made or moved there.
+    BookingRefused(Message),
+    /// The booking is unknown, or not in a state for this.
+    BookingState(Message),
+    /// The day's walk-in quota for the service is used up.
+    WalkInQuota(Message),
 }
 
 /// Every refusal code with its English template.
@@ -226,6 +237,56 @@ pub const REFUSALS: &[(&str, &str)] = &[
         "join.hours",
         "joining the queue for {service_name_en} at {station} is open {from}–{to}",
     ),
+    ("booking_refused.exists", "booking {booking} exists already"),
+    (
+        "booking_refused.not_bookable",
+        "{service_name_en} at {station} takes no bookings; check in at the front desk",
+    ),
+    (
+        "booking_refused.not_a_slot",
+        "{slot} is not a slot of {service_name_en} at {station}; slots are {slot_min} minutes from the opening time from each opening; list the free ones with the station's slots route",
+    ),
+    (
+        "booking_refused.past",
+        "the slot at {slot} has started or passed; pick a later one",
+    ),
+    (
+        "booking_refused.beyond_horizon",
+        "{slot} is more than {days} days ahead; {station} takes bookings up to {days} days ahead",
+    ),
+    (
+        "booking_refused.full",
+        "the slot at {slot} for {service_name_en} at {station} is taken; pick another",
+    ),
+    (
+        "booking_unknown",
+        "there is no booking {booking} at this station",
+    ),
+    (
+        "booking_state.arrived",
+        "booking {booking} has already checked in",
+    ),
+    (
+        "booking_state.no_show",
+        "booking {booking} lapsed: nobody came for the slot at {slot}; check the party in as a walk-in",
+    ),
+    ("booking_state.cancelled", "booking {booking} was cancelled"),
+    (
+        "booking_state.not_due",
+        "booking {booking} is not yet within the hold time, or already held",
+    ),
+    (
+        "booking_state.not_late",
+        "booking {booking} is still within its grace time",
+    ),
+    (
+        "walk_in_quota.used",
+        "today's {quota} walk-in tickets for {service_name_en} at {station} are given; book a time instead",
+    ),
+    (
+        "walk_in_quota.by_booking_only",
+        "{service_name_en} at {station} serves booked visitors only; book a time",
+    ),
     (
         "join.quota",
         "today's {quota} places for joining the queue for {service_name_en} at {station} are taken; check in at the front desk",
@@ -256,7 +317,10 @@ impl Refusal {
             | Refusal::NothingToOverride(m)
             | Refusal::Alert(m)
             | Refusal::TicketState(m)
-            | Refusal::JoinRefused(m) => m.clone(),
+            | Refusal::JoinRefused(m)
+            | Refusal::BookingRefused(m)
+            | Refusal::BookingState(m)
+            | Refusal::WalkInQuota(m) => m.clone(),
         }
     }
 }
@@ -285,6 +349,7 @@ impl Outcome {
             cap: 0,
             outside: 0,
             ticket_link: None,
+            booking: None,
             notices: Vec::new(),
         }
     }

@@ -33,6 +33,7 @@ impl Station {
         let prefix = spec.prefix;
         if mode == Mode::Live {
             self.check_open_to_joins(spec, at)?;
+            self.check_walk_in_quota(spec)?;
         }
         let arrival = Arrival {
             service,
@@ -40,6 +41,8 @@ impl Station {
             appointment: None,
             link: Some(link),
             remote: true,
+            booking: None,
+            ahead: false,
         };
         self.issue(prefix, arrival, at, outcome)?;
         *self.state.joins.entry(service.clone()).or_insert(0) += 1;

@@ -13,10 +13,12 @@ use serde::{Deserialize, Serialize};
 
 use super::Station;
 use super::alerts::Alerts;
+use super::bookings::Booking;
 use super::ended::EndedTickets;
 use super::history::History;
 use super::waits::Throughput;
 use crate::config::{self, Rules};
+use crate::domain::booking::BookingId;
 use crate::domain::event::Appointment;
 use crate::domain::message::Message;
 use crate::domain::status::CallRecord;
@@ -28,8 +30,9 @@ use crate::domain::{DeskId, PartySize, ServiceId, Ticket};
 ///
 /// 4: a call's recalls. 5: alerts carry a code and params, and surfaces due for cleaning are
 /// one alert per station; the over-cap cause is a message. 6: ticket links, parties waiting
-/// elsewhere, the day's joins and the links' endings.
-pub const SNAPSHOT_VERSION: u32 = 6;
+/// elsewhere, the day's joins and the links' endings. 7: bookings, booked parties and the day's
+/// walk-ins.
+pub const SNAPSHOT_VERSION: u32 = 7;
 
 /// A station's state at one `seq`, as stored in the log's snapshots so that start-up replays only
 /// the events after it.
@@ -78,6 +81,10 @@ pub struct StationState {
     /// How today's linked tickets that left ended, so their pages can say so until the day
     /// rolls over (then the links expire).
     pub(super) ended: EndedTickets,
+    /// Bookings from today to the horizon, and today's that ended, by id.
+    pub(super) bookings: BTreeMap<BookingId, Booking>,
+    /// Walk-in tickets (check-ins and joins) given today, per service (the walk-in quota's count).
+    pub(super) walk_ins: BTreeMap<ServiceId, u32>,
 }
 
 /// How a linked ticket left, for its page.
@@ -133,6 +140,10 @@ pub(super) struct Party {
     pub(super) told_to_walk: bool,
     /// Asked in while waiting elsewhere: dropped if it has not arrived by then.
     pub(super) come_back_by: Option<DateTime<Utc>>,
+    /// The booking it arrived for, if booked.
+    pub(super) booking: Option<BookingId>,
+    /// Arrived in its booking's window: queued ahead of the walk-ins.
+    pub(super) ahead: bool,
 }
 
 /// How much a tracked surface has been used since it was last cleaned.
@@ -165,6 +176,8 @@ impl StationState {
             over_cap_cause: None,
             joins: BTreeMap::new(),
             ended: EndedTickets::default(),
+            bookings: BTreeMap::new(),
+            walk_ins: BTreeMap::new(),
         }
     }
 
@@ -172,6 +185,7 @@ impl StationState {
     fn services_known(&self, config: &config::Station) -> bool {
         let known = |s: &ServiceId| config.services.iter().any(|x| &x.id == s);
         self.numbers.keys().all(known)
+            && self.bookings.values().all(|b| known(&b.service))
             && self
                 .inside
                 .iter()

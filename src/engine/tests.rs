@@ -27,6 +27,8 @@ pub(super) fn station_with_hours(cap: u32, hours: WeeklyHours) -> Station {
         name_en: id.to_owned(),
         prefix,
         hours: Schedule::weekly(hours.clone()),
+        booking: None,
+        walk_in_quota: None,
     };
     let cfg = config::Station {
         id: StationId::parse("test").unwrap(),
@@ -44,6 +46,7 @@ pub(super) fn station_with_hours(cap: u32, hours: WeeklyHours) -> Station {
         operations: config::Operations::default(),
         webhook: None,
         remote: config::Remote::default(),
+        bookings: Default::default(),
     };
     let s = Station::new(Arc::new(cfg), &rules_2m());
     assert_eq!(s.cap(), cap);

@@ -106,7 +106,7 @@ pub fn may_act(device: &Device, station: &config::Station) -> Result<(), ApiErro
 /// acknowledgements are for guards only; the service's own events for nobody.
 pub fn may_post(device: &Device, station: &config::Station, event: &Event) -> Result<(), ApiError> {
     may_act(device, station)?;
-    if event.is_system() {
+    if event.is_system() || event.is_bookings() {
         return Err(ApiError::Forbidden(format!(
             "`{}` events are written by the service itself",
             event.kind()

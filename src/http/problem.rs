@@ -348,6 +348,12 @@ problem_kinds! {
         "What a ticket's page asked does not fit where the ticket is: only a ticket queued at the door can wait elsewhere, only one waiting elsewhere can arrive or have more time (once), and a called ticket cannot leave the queue.";
     JoinRefused => CONFLICT, "join-refused", "Joining the queue is not open",
         "The station does not take joins before arriving now: it does not offer it, it is outside the join hours, or the day's quota for the service is used up. Check in at the front desk.";
+    BookingRefused => CONFLICT, "booking-refused", "That slot cannot be booked",
+        "The service takes no bookings, or the time is not one of its slots, has passed, lies beyond the booking horizon, or is taken. List the free slots and pick one.";
+    BookingState => CONFLICT, "booking-state", "The booking cannot do that now",
+        "The booking is unknown at this station, or has already arrived, lapsed as a no-show or been cancelled.";
+    WalkInQuota => CONFLICT, "walk-in-quota", "No more walk-in tickets today",
+        "The day's walk-in quota for the service is used up, or it serves booked visitors only. Book a time.";
     PayloadTooLarge => PAYLOAD_TOO_LARGE, "payload-too-large", "Body too large",
         "The request body exceeds the route's limit.";
     UnsupportedMediaType => UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", "Unsupported media type",
@@ -423,6 +429,23 @@ const fn message_codes(kind: Kind) -> &'static [&'static str] {
             "ticket_state.called",
         ],
         Kind::JoinRefused => &["join.off", "join.hours", "join.quota"],
+        Kind::BookingRefused => &[
+            "booking_refused.exists",
+            "booking_refused.not_bookable",
+            "booking_refused.not_a_slot",
+            "booking_refused.past",
+            "booking_refused.beyond_horizon",
+            "booking_refused.full",
+        ],
+        Kind::BookingState => &[
+            "booking_unknown",
+            "booking_state.arrived",
+            "booking_state.no_show",
+            "booking_state.cancelled",
+            "booking_state.not_due",
+            "booking_state.not_late",
+        ],
+        Kind::WalkInQuota => &["walk_in_quota.used", "walk_in_quota.by_booking_only"],
         Kind::AlertNotOpen => &[
             "alert.unknown",
             "alert.already_cleared",
@@ -516,6 +539,9 @@ impl ApiError {
                 Refusal::Alert(_) => Kind::AlertNotOpen,
                 Refusal::TicketState(_) => Kind::TicketState,
                 Refusal::JoinRefused(_) => Kind::JoinRefused,
+                Refusal::BookingRefused(_) => Kind::BookingRefused,
+                Refusal::BookingState(_) => Kind::BookingState,
+                Refusal::WalkInQuota(_) => Kind::WalkInQuota,
             },
             ApiError::Unauthorized(_) => Kind::Unauthorized,
             ApiError::Forbidden(_) | ApiError::NotAssigned { .. } | ApiError::GuardsOnly(_) => {
