@@ -22,6 +22,7 @@
 //   undo.js         a no-show waits a few seconds with "Undo" before it is queued
 //   availability.js whether a service takes check-ins now, and why not
 //   slip.js         the issued ticket's link (QR code, short link) and its printed slip
+//   booking.js      checking a booked party in by its code or reference; early/late against its slot
 //   remote.js       parties waiting elsewhere and those on the way in, marked "Arrived"
 //   session.js      signing in and out, the live socket
 //   controls.js     the controls and keyboard shortcuts
@@ -41,8 +42,12 @@ import { wireTransfer } from "/assets/terminal/transfer.js";
 import { renderUndo, wireUndo } from "/assets/terminal/undo.js";
 import { renderCurrent } from "/assets/terminal/current.js";
 import { wireSlip } from "/assets/terminal/slip.js";
+import { settleBooking, wireBooking } from "/assets/terminal/booking.js";
 
-senderHooks.answer = settle;
+senderHooks.answer = (entry, answer) => {
+  settle(entry, answer);
+  settleBooking(entry, answer);
+};
 senderHooks.tokenRefused = tokenRefused;
 senderHooks.change = (running) => {
   renderOutbox();
@@ -59,6 +64,7 @@ wireCallConfirm();
 wireTransfer();
 wireUndo();
 wireSlip();
+wireBooking();
 languagePicker(applyLanguage);
 
 // The sender wakes up whenever there is a reason to believe the service is reachable again.

@@ -96,12 +96,14 @@ pub const ASSETS: &[Asset] = &[
     asset!("dashboard/due.js", JS),
     asset!("dashboard/filter.js", JS),
     asset!("dashboard/bulk.js", JS),
+    asset!("dashboard/bookings.js", JS),
     asset!("display.js", JS),
     asset!("display/words.js", JS),
     asset!("display/board.js", JS),
     asset!("display/fit.js", JS),
     asset!("display/sound.js", JS),
     asset!("display/lines.js", JS),
+    asset!("display/bookings.js", JS),
     asset!("terminal.js", JS),
     asset!("terminal/text.js", JS),
     asset!("terminal/state.js", JS),
@@ -120,6 +122,7 @@ pub const ASSETS: &[Asset] = &[
     asset!("terminal/undo.js", JS),
     asset!("terminal/slip.js", JS),
     asset!("terminal/remote.js", JS),
+    asset!("terminal/booking.js", JS),
     asset!("outbox.js", JS),
 ];
 

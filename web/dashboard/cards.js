@@ -1,6 +1,7 @@
 // One station's card: built once (so focus and open <details> survive), translated when the
 // language changes, and its live parts redrawn from each document — gauge, services, tickets
-// inside, the queue outside, who was asked in, the action buttons and their last result.
+// inside, the next bookings, the queue outside, who was asked in, the action buttons and their
+// last result.
 import { fill, h } from "/assets/dom.js";
 import { language, tr } from "/assets/i18n.js";
 import { formatNumber, serviceName } from "/assets/format.js";
@@ -10,6 +11,7 @@ import { gathering, levelOf, outsideCount, outsidePeople } from "/assets/dashboa
 import { hints, renderAlerts } from "/assets/dashboard/alerts.js";
 import { chartParts, loadHistory } from "/assets/dashboard/chart.js";
 import { cleaningParts, loadRoom, roomParts } from "/assets/dashboard/room.js";
+import { bookedMark, gauge, gaugeLegend, nextBookings } from "/assets/dashboard/bookings.js";
 /** Outside tickets shown before "show all": the head of the queue is what a guard acts on, and
  * a queue of 70 would otherwise push every other card off the screen. */
 const QUEUE_SHOWN = 10;
@@ -39,6 +41,7 @@ export function buildCard(st, detailsOpen) {
       h("ul", { class: "hints" }),
       h("details", { class: "alerts-recent", hidden: true }, h("summary"), h("ul", { class: "alerts recent-alerts" }))),
     h("div", { class: "card-table" }),
+    h("div", { class: "bookings-box" }),
     h("div", { class: "queue-box", id: `${base}-queue` }),
     h("button", { type: "button", class: "queue-toggle", "aria-expanded": "false", "aria-controls": `${base}-queue`, hidden: true }),
     h("div", { class: "asked-box" }),
@@ -106,6 +109,7 @@ export function renderCard(st) {
   renderAlerts(st);
   fill(el.querySelector(".hints"), hints(doc));
   fill(el.querySelector(".card-table"), tableParts(doc));
+  fill(el.querySelector(".bookings-box"), nextBookings(doc));
   fill(el.querySelector(".queue-box"), queueParts(st, doc));
   fill(el.querySelector(".asked-box"), askedLine(doc));
   const toggle = el.querySelector(".queue-toggle");
@@ -151,9 +155,10 @@ function chip(p, where, asked) {
     where === "out" ? `#${p.position}, ${tr("dashboard.minutes", { m: minutesSince(p.since) })}` : "",
     where === "out" ? (eta != null ? minutesText("dashboard.expectedIn", eta) : tr("dashboard.noEstimate")) : "",
     p.remote ? tr("dashboard.remote") : "",
+    p.booked ? tr("dashboard.booked") : "",
     p.appointment || "",
   ].filter(Boolean).join(" · ");
-  const cls = ["chip", where === "out" ? "out" : "", where === "in" && p.desk ? "called" : "", isAsked ? "asked" : "", over ? "overridden" : "", p.remote ? "remote" : ""].filter(Boolean).join(" ");
+  const cls = ["chip", where === "out" ? "out" : "", where === "in" && p.desk ? "called" : "", isAsked ? "asked" : "", over ? "overridden" : "", p.remote ? "remote" : "", p.booked ? "booked" : ""].filter(Boolean).join(" ");
   const hidden = (text, mark) => h("span", { class: mark, "aria-hidden": "true" }, text);
   return h("li", { class: cls, dataset: { ticket: p.ticket }, title },
     isAsked ? hidden("➜", "mark-asked") : null,
@@ -164,14 +169,15 @@ function chip(p, where, asked) {
     p.appointment ? hidden("◆", "mark-appt") : null,
     eta != null ? hidden(`≈${eta}′`, "mark-eta") : null,
     p.remote ? [hidden("⌂", "mark-remote"), h("span", { class: "visually-hidden" }, ` (${tr("dashboard.remote")})`)] : null,
+    bookedMark(p),
     // The override is the one mark a guard must not miss, so it is spoken, not only drawn.
     over ? h("span", { class: "visually-hidden" }, ` (${tr("dashboard.overridden")})`) : null);
 }
 
-/** The gauge: level badge, headcount / cap, the fill, the rule behind the cap, the outside line. */
+/** The gauge: level badge, headcount / cap, the fill with the room held for bookings and its
+ * legend, the rule behind the cap, the outside line. */
 function liveParts(doc, level) {
   const pct = doc.cap > 0 ? Math.round((doc.headcount / doc.cap) * 100) : 100;
-  const fill = Math.min(100, pct);
   const people = outsidePeople(doc);
   const parties = outsideCount(doc);
 
@@ -194,7 +200,8 @@ function liveParts(doc, level) {
       h("p", { class: "count" }, sr(`${tr("dashboard.insideWord")}: `), h("span", { dataset: { field: "headcount" } }, doc.headcount),
         h("span", { class: "of", "aria-hidden": "true" }, " / "), sr(` ${tr("dashboard.ofCap")} `), h("span", { dataset: { field: "cap" } }, doc.cap),
         " ", h("span", { class: "pct" }, `${pct} %`))),
-    h("div", { class: "gauge", "aria-hidden": "true" }, h("div", { class: "gauge-fill", style: `width:${fill}%` }), h("div", { class: "gauge-near" })),
+    gauge(doc),
+    gaugeLegend(doc),
     basis ? h("p", { class: "rule-line" }, tr("dashboard.ruleLine", { by: trOr(`dashboard.limitedBy.${basis.limited_by}`, basis.limited_by), d: formatNumber(basis.distancing_m) })) : null,
     h("p", { class: `outside-line${parties ? " has-queue" : ""}${gathering(doc) ? " gathering" : ""}` },
       h("span", { class: "lbl" }, `${tr("dashboard.outsideLabel")}:`), " ", h("strong", { dataset: { field: "outside" } }, parties),

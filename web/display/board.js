@@ -7,6 +7,7 @@ import { formatDate, formatTime } from "/assets/format.js";
 import { fitAll } from "/assets/display/fit.js";
 import { applyLines, bilingual, firstText, loadLines, secondDir, secondLanguage, secondText } from "/assets/display/lines.js";
 import { setUpSound } from "/assets/display/sound.js";
+import { isBooked, rememberBooked, takesBookings, waitReasons } from "/assets/display/bookings.js";
 
 const HIGHLIGHT_MS = 10_000;
 // A reconnect can deliver several calls made while the screen was offline; reading out a long
@@ -132,6 +133,7 @@ function onDocument(doc) {
   state.lastSeq = Number(doc.seq);
   const fresh = newCalls(doc.calls);
   state.doc = doc;
+  rememberBooked(doc);
   render();
   if (fresh.length) {
     if (fresh.some((c) => callKey(c) === callKey(doc.calls[0]))) highlight(callKey(doc.calls[0]));
@@ -205,10 +207,12 @@ function render() {
   }
   // Live regions re-announce whatever is rewritten, so a part is only rebuilt when it changed.
   const pleaseEnter = stillToComeIn(doc);
-  const why = waitReason(doc);
+  const why = waitReasons(doc);
   if (changed("sign", [doc.sign, why])) renderSign(doc.sign, why);
   if (changed("current", doc.calls[0] ?? null)) renderCurrentCall(doc.calls[0]);
-  if (changed("please", pleaseEnter)) renderPleaseEnter(pleaseEnter);
+  if (changed("please", [pleaseEnter, pleaseEnter.map(isBooked)])) renderPleaseEnter(pleaseEnter);
+  const bookable = takesBookings(doc);
+  if (changed("bookable", bookable)) renderBookedHint(bookable);
   const coming = onTheWay(doc);
   if (changed("coming", coming)) renderComing(coming);
   if (changed("recent", doc.calls.slice(0, 5))) renderRecent(doc.calls.slice(0, 5));
@@ -240,15 +244,6 @@ function renderComing(tickets) {
     tickets.map((t) => h("span", { class: "ticket-chip small", dir: "ltr", dataset: { ticket: t } }, t))] : []);
 }
 
-/** Why WAIT OUTSIDE shows while there is room: the party at the head of the queue is larger than
- * the room left (nobody may overtake it). `{ room, size }`, or null when no explaining is due. */
-function waitReason(doc) {
-  if (doc.sign !== "wait_outside") return null;
-  const room = (Number(doc.cap) || 0) - (Number(doc.headcount) || 0);
-  const size = Number(doc.outside?.[0]?.party_size);
-  return room > 0 && size > room ? { room, size } : null;
-}
-
 function renderSign(sign, why) {
   const el = $("sign");
   const known = SIGNS[sign] ? sign : "closed";
@@ -256,7 +251,14 @@ function renderSign(sign, why) {
   el.className = `sign ${known}`;
   el.querySelector(".sign-icon").replaceChildren(signIcon(known));
   fill(el.querySelector(".sign-text"), bilingual(SIGNS[known]),
-    why ? h("span", { id: "sign-why", class: "sign-why" }, bilingual("roomForNext", why)) : null);
+    why.length ? h("span", { id: "sign-why", class: "sign-why" }, why.map(([key, params]) => h("span", { class: "why-line" }, bilingual(key, params)))) : null);
+}
+
+/** "Booked? Show your booking code at the desk", while the station takes bookings. */
+function renderBookedHint(bookable) {
+  const el = $("booked-hint");
+  el.hidden = !bookable;
+  fill(el, bookable ? bilingual("bookedHint") : []);
 }
 
 function renderCurrentCall(call) {
@@ -274,7 +276,8 @@ function renderCurrentCall(call) {
 }
 
 function renderPleaseEnter(tickets) {
-  fill($("please-enter"), tickets.map((t) => h("li", { class: "ticket-chip", dir: "ltr", dataset: { ticket: t } }, t)));
+  fill($("please-enter"), tickets.map((t) => h("li", { class: `ticket-chip${isBooked(t) ? " booked" : ""}`, dir: "ltr", dataset: { ticket: t } }, t,
+    isBooked(t) ? h("span", { class: "booked-mark" }, h("span", { "aria-hidden": "true" }, " ✓"), h("span", { class: "visually-hidden" }, ` (${firstText("booked")})`)) : null)));
   $("please-enter-none").hidden = tickets.length > 0;
 }
 

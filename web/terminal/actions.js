@@ -16,10 +16,11 @@ import { renderOutbox, renderResults } from "/assets/terminal/outbox-view.js";
 
 const MAX_RESULTS = 20;
 
-/** The event without the appointment reference: results are display memory, kept in
- * sessionStorage, and an appointment reference is personal data they do not need. */
+/** The event without the appointment reference or a booking's code: results are display memory,
+ * kept in sessionStorage, and an appointment reference is personal data they do not need, a booking
+ * code the visitor's key to their booking. */
 export function publicEvent(event) {
-  const { appointment, ...rest } = event;
+  const { appointment, code, ...rest } = event;
   return rest;
 }
 
@@ -35,7 +36,7 @@ export function addResult(result) {
  * null when it could not be stored — then nothing is sent either, so the clerk sees it failed and
  * can try again instead of believing it is safe.
  */
-function enqueue(event) {
+export function enqueue(event) {
   let entry;
   try {
     entry = outbox.add(event, myDevice());

@@ -1,6 +1,6 @@
 // The lists a clerk works down: who is inside (grouped per service), who is asked in and on the
 // way (remote.js), and the queue outside, each row with its check-out / no-show / arrived buttons
-// — or a note that such an action is still waiting in the outbox.
+// — or a note that such an action is still waiting in the outbox. Booked parties are marked.
 import { $, h } from "/assets/dom.js";
 import { icon } from "/assets/terminal/text.js";
 import { isMine, readOutbox, serviceName, services, state, t } from "/assets/terminal/state.js";
@@ -31,6 +31,8 @@ function rowParts(pending) {
       ? h("span", { class: "pending" }, icon("clock"), ` ${state.noShowSoon.has(ticket) ? t().noShowWaiting : t().pending}`)
       : actions.map((a) => h("button", { type: "button", class: `act ${css[a]}`, dataset: { action: a }, "aria-label": `${label(a)} ${ticket}` }, label(a)))),
     party: (n) => (n > 1 ? h("span", { class: "party-badge" }, t().persons(n)) : null),
+    // A booked party: marked with a word, not only a colour.
+    booked: (p) => (p.booked ? h("span", { class: "booked-badge" }, icon("check"), ` ${t().bookedBadge}`) : null),
     appt: (a) => (a ? h("span", { class: "appt" }, `${t().appt} ${a}`) : null),
     held: (ticket) => {
       const p = pending.get(ticket);
@@ -49,7 +51,7 @@ function insideRow(p, parts, pleaseEnter) {
       : pleaseEnter.has(p.ticket) ? h("span", { class: "enter-badge" }, icon("enter"), ` ${t().pleaseEnter}`) : null;
   return h("li", { dataset: { ticket: p.ticket, service: p.service }, class: `row${p.desk ? " is-called" : ""}` },
     h("span", { class: "tkt" }, p.ticket),
-    h("span", { class: "meta" }, parts.party(p.party_size), state, h("span", { class: "when" }, t().enteredAt(fmtTime(p.entered_at))), parts.appt(p.appointment), parts.held(p.ticket)),
+    h("span", { class: "meta" }, parts.booked(p), parts.party(p.party_size), state, h("span", { class: "when" }, t().enteredAt(fmtTime(p.entered_at))), parts.appt(p.appointment), parts.held(p.ticket)),
     h("span", { class: "acts" }, parts.buttons(p.ticket, insideActions(p))));
 }
 
@@ -57,7 +59,7 @@ function outsideRow(p, parts) {
   return h("li", { dataset: { ticket: p.ticket, service: p.service }, class: `row${p.remote ? " is-remote" : ""}` },
     h("span", { class: "pos", "aria-hidden": "true" }, p.position),
     h("span", { class: "tkt" }, p.ticket),
-    h("span", { class: "meta" }, h("span", { class: "svc-tag" }, serviceName(p.service)), remoteBadge(p), parts.party(p.party_size), parts.eta(p.expected_enter_min),
+    h("span", { class: "meta" }, h("span", { class: "svc-tag" }, serviceName(p.service)), remoteBadge(p), parts.booked(p), parts.party(p.party_size), parts.eta(p.expected_enter_min),
       h("span", { class: "when" }, t().since(fmtTime(p.since))), parts.appt(p.appointment), parts.held(p.ticket)),
     h("span", { class: "acts" }, parts.buttons(p.ticket, outsideActions(p))));
 }

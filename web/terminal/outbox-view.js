@@ -18,6 +18,7 @@ function resultText(r) {
   if (e.kind === "recall") return t().rRecalled(e.ticket, e.desk);
   if (e.kind === "transfer") return t().rTransferred(e.ticket, serviceName(e.service));
   if (e.kind === "arrived") return t().rArrived(e.ticket);
+  if (e.kind === "booking_arrived") return t().rBookingIn(r.body.ticket);
   return describeEvent(e);
 }
 

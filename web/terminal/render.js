@@ -11,6 +11,7 @@ import { renderLists } from "/assets/terminal/lists.js";
 import { availability } from "/assets/terminal/availability.js";
 import { renderCurrent } from "/assets/terminal/current.js";
 import { renderTicketLink } from "/assets/terminal/slip.js";
+import { renderBooking } from "/assets/terminal/booking.js";
 import { renderRemoteFigure } from "/assets/terminal/remote.js";
 import { renderOutbox, renderResults, renderSignInOutbox } from "/assets/terminal/outbox-view.js";
 
@@ -174,6 +175,7 @@ export function renderAll() {
   renderLists();
   renderIssued();
   renderCalled();
+  renderBooking();
   renderResults();
   renderOutbox();
   renderCalls();

@@ -14,6 +14,7 @@ import { closeDiscardDialog } from "/assets/terminal/discard.js";
 import { closeCallDialog } from "/assets/terminal/call-confirm.js";
 import { closeTransferDialog } from "/assets/terminal/transfer.js";
 import { noteServerTime, renderCurrent } from "/assets/terminal/current.js";
+import { rememberBookings } from "/assets/terminal/booking.js";
 
 let closeLive = null;
 
@@ -24,6 +25,7 @@ let closeLive = null;
 function onDocument(doc) {
   if (doc.station !== station) return;
   state.doc = doc;
+  rememberBookings(doc);
   noteServerTime(doc.as_of);
   try {
     state.cache = { name: doc.name, services: doc.services.map(({ id, name, name_en, prefix, open, hours_today, last_check_in, taking_check_ins }) => ({ id, name, name_en, prefix, open, hours_today, last_check_in, taking_check_ins })) };

@@ -57,6 +57,10 @@ const WITH_VALUES = {
   qrAlt: (ticket) => tr("terminal.qrAlt", { ticket }),
   rArrived: (ticket) => tr("terminal.rArrived", { ticket }),
   comeBackBy: (time) => tr("terminal.comeBackBy", { time }),
+  bookingSlot: (time) => tr("terminal.bookingSlot", { time }),
+  bookingEarly: (m) => tr("terminal.bookingEarly", { m }),
+  bookingLate: (m) => tr("terminal.bookingLate", { m }),
+  rBookingIn: (ticket) => tr("terminal.rBookingIn", { ticket }),
 };
 
 /** Texts grouped the way the page uses them. */
@@ -64,7 +68,7 @@ const GROUPS = {
   kinds: () => ({
     check_in: tr("terminal.kindCheckIn"), check_out: tr("terminal.kindCheckOut"), no_show: tr("terminal.kindNoShow"),
     call: tr("terminal.kindCall"), recall: tr("terminal.kindRecall"), transfer: tr("terminal.kindTransfer"),
-    arrived: tr("terminal.kindArrived"),
+    arrived: tr("terminal.kindArrived"), booking_arrived: tr("terminal.kindBookingArrived"),
   }),
   outboxText: () => ({
     ok: tr("terminal.outboxOk"), sending: tr("terminal.outboxSending"), down: tr("terminal.outboxDown"),

@@ -75,5 +75,7 @@ export function describeEvent(e) {
   if (e.kind === "call") return `${kind} (${t().toDesk(e.desk)}${e.service ? `, ${serviceName(e.service)}` : ""})`;
   if (e.kind === "recall") return `${kind} ${e.ticket} (${t().toDesk(e.desk)})`;
   if (e.kind === "transfer") return `${kind} ${e.ticket} → ${serviceName(e.service)}`;
+  // A booking's code is never shown back: it is the visitor's key to the booking.
+  if (e.kind === "booking_arrived") return `${kind}${e.external_ref ? ` ${e.external_ref}` : ""}`;
   return `${kind} ${e.ticket || ""}`;
 }
