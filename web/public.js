@@ -1,9 +1,11 @@
-// The public page: district → station → service, opening hours, and how busy it is, live.
+// The public page: district → station → service, opening hours, and how busy it is, live; joining
+// the queue from elsewhere (public/join.js) and booking a time (public/booking.js).
 import { getJson, live } from "/assets/common.js";
 import { $, h } from "/assets/dom.js";
 import { applyCatalogue, loadCatalogue, languagePicker, namesIn, tr } from "/assets/i18n.js";
 import { formatDate, hoursText, serviceName } from "/assets/format.js";
 import { renderJoin, wireJoin } from "/assets/public/join.js";
+import { renderBooking, wireBooking } from "/assets/public/booking.js";
 
 const DAY_KEYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
@@ -121,6 +123,7 @@ function render() {
   const live = latest?.services.find((s) => s.id === service.id);
   // Joining needs the service's word that it is open to joins now: not offered while offline.
   renderJoin(station, service, connection === "open" ? live : null);
+  renderBooking(selected().district, station, service, latest);
   if (!latest) return;
   renderSign(live);
   $("occupancy").textContent = `${latest.headcount} / ${latest.cap}`;
@@ -203,6 +206,10 @@ $("station").addEventListener("change", () => fillServices());
 $("service").addEventListener("change", () => choose());
 languagePicker(applyLanguage);
 wireJoin(() => ({ ...selected(), redraw: render }));
+wireBooking(() => ({ ...selected(), redraw: render }), (stationId) => {
+  $("station").value = stationId;
+  fillServices();
+});
 
 loadCatalogue("public")
   .then(() => getJson("/api/v1/stations"))
