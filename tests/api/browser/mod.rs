@@ -28,6 +28,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{ServerProcess, status_at, write_config};
 
+mod booking;
 mod dashboard;
 mod display;
 mod public;
@@ -748,6 +749,11 @@ async fn screenshots() {
     .await
     .unwrap();
     shot("public-phone-ar", c).await;
+
+    // A visitor books passport at the station on the public page and lands on the booking's page.
+    let c = browser.session(390, 844).await;
+    booking::book_on_the_public_page(&c, &base, "oslo", station).await;
+    shot("booking-page", c).await;
 }
 
 mod terminal;
