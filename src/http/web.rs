@@ -2,11 +2,12 @@
 //!
 //! | page | for | files |
 //! |---|---|---|
-//! | `/` | the public: district → station → service, hours, how busy, joining a queue | `index.html`, `public.js`, `public/join.js` |
+//! | `/` | the public: district → station → service, hours, how busy, joining a queue, booking a time | `index.html`, `public.js`, `public/` |
 //! | `/dashboard` | guards: every station in the token's scope | `dashboard.html`, `dashboard.js` |
 //! | `/display/{station}` | the lobby screen | `display.html`, `display.js` |
 //! | `/terminal/{station}` | the front desk | `terminal.html`, `terminal.js`, `slip.css` (its printed ticket slip) |
 //! | `/t/{code}` | a visitor following their own ticket (the code is the capability) | `ticket.html`, `ticket.js`, `ticket/` |
+//! | `/b/{code}` | a visitor's own booking: its code and QR, move, cancel (the code is the capability) | `booking.html`, `booking.js`, `booking/`, `booking.css` |
 //! | `/display/{x}`, `/terminal/{x}` for no such station | whoever mistyped it: a 404 page saying so | `missing.html`, `missing.js` |
 //!
 //! Every page links `favicon.svg` (also answered at `/favicon.ico`, where browsers look by
@@ -144,6 +145,7 @@ pub fn router() -> Router<AppState> {
         .route("/display/{station}", get(station_page::<'d'>))
         .route("/terminal/{station}", get(station_page::<'t'>))
         .route("/t/{code}", get(ticket_page))
+        .route("/b/{code}", get(booking_page))
         .route(
             "/favicon.ico",
             get(|s: State<AppState>| page(s, "favicon.svg")),
@@ -217,6 +219,15 @@ async fn station_page<const KIND: char>(
 /// named to another site (`serve_with` sends `Referrer-Policy: no-referrer`).
 async fn ticket_page(state: State<AppState>) -> Response {
     let mut page = serve(state, find("ticket.html")).await;
+    page.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    page
+}
+
+/// A visitor's booking page, for any code: the page asks the API, which answers every unknown
+/// code alike. Like the ticket's page, never stored by a cache and never named to another site.
+async fn booking_page(state: State<AppState>) -> Response {
+    let mut page = serve(state, find("booking.html")).await;
     page.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     page
