@@ -12,8 +12,9 @@ use fantoccini::{Client, Locator};
 use super::{Browser, attr, click, eventually, exists, sign_in, terminal, text, type_into};
 use crate::helpers::{ServerProcess, test_config_toml};
 
-/// A phone's viewport (an iPhone 12–15's CSS pixels), as in `ticket.rs`.
-const PHONE: (u32, u32) = (390, 844);
+/// A phone's width (an iPhone 12–15's CSS pixels, as in `ticket.rs`), tall enough that the
+/// screenshot shows the booking page down to its code.
+const PHONE: (u32, u32) = (390, 1200);
 
 /// The tests' config with passport at `big` taking bookings (15-minute slots, two bookable desks)
 /// and a proof of work of 4 bits, so the page solves it at once.
@@ -69,6 +70,12 @@ pub(super) async fn book_on_the_public_page(
         .select_by_value("2")
         .await
         .unwrap();
+    c.execute(
+        "document.getElementById('booking').scrollIntoView()",
+        vec![],
+    )
+    .await
+    .unwrap();
     let png = c.screenshot().await.unwrap();
     super::keep_screenshot("booking-public.png", &png);
     click(c, "#book-submit").await;
@@ -197,4 +204,57 @@ async fn the_booking_parts_of_the_pages_pass_their_unit_tests() {
     assert_eq!(failed, 0, "failing booking tests:\n{report}");
     // Every test of the file ran (a module that failed to load would run none).
     assert!(passed >= 9, "only {passed} booking tests ran:\n{report}");
+}
+
+#[tokio::test]
+async fn the_visitor_moves_the_booking_to_another_time_and_cancels_it() {
+    let Some(browser) = Browser::start("booking page: move and cancel").await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(&booking_config(dir.path()), &dir.path().join("data"));
+    let c = browser.session(PHONE.0, PHONE.1).await;
+    book_on_the_public_page(&c, &server.base, "oslo", "big").await;
+    let before = text(&c, "#time").await.unwrap();
+
+    // Another time: the form offers the free ones but the booking's own.
+    click(&c, "#move").await;
+    click(&c, "#move-time-list .choice input").await;
+    click(&c, "#move-confirm").await;
+    eventually(
+        "the page says the booking moved",
+        Duration::from_secs(10),
+        || async {
+            text(&c, "#message")
+                .await
+                .filter(|m| m == "Bestillingen er flyttet.")
+        },
+    )
+    .await;
+    let after = text(&c, "#time").await.unwrap();
+    assert_ne!(after, before, "the time changed");
+    let status = attr(&c, "#state", "data-status").await.unwrap();
+    assert!(
+        status == "booked" || status == "due",
+        "still open: {status}"
+    );
+
+    // Cancelling asks first; then the code is gone from the page and the status says cancelled.
+    click(&c, "#cancel").await;
+    click(&c, "#cancel-yes").await;
+    eventually(
+        "the booking is cancelled",
+        Duration::from_secs(10),
+        || async { (attr(&c, "#state", "data-status").await? == "cancelled").then_some(()) },
+    )
+    .await;
+    assert_eq!(
+        text(&c, "#headline").await.unwrap(),
+        "Bestillingen er avbestilt"
+    );
+    assert!(
+        attr(&c, "#code-card", "hidden").await.is_some(),
+        "a cancelled booking shows no code to take to the desk"
+    );
+    c.close().await.unwrap();
 }
