@@ -144,6 +144,28 @@ async fn a_visitor_books_on_the_public_page_and_the_desk_checks_the_typed_code_i
         .unwrap();
     super::keep_screenshot("booking-dashboard-held.png", &png);
 
+    // The lobby display tells booked visitors where to go, on both its lines.
+    let screen = browser.session(1280, 720).await;
+    screen.goto(&format!("{base}/display/big")).await.unwrap();
+    let hint = eventually(
+        "the display tells booked visitors where to go",
+        Duration::from_secs(10),
+        || async {
+            text(&screen, "#booked-hint")
+                .await
+                .filter(|t| !t.is_empty())
+        },
+    )
+    .await;
+    assert!(
+        hint.contains("Bestilt time? Vis bestillingskoden i skranken"),
+        "{hint}"
+    );
+    assert!(
+        hint.contains("Booked? Show your booking code at the desk"),
+        "{hint}"
+    );
+
     // At the desk the clerk types the code as the visitor reads it out, in its groups.
     let t = terminal(&browser, &base, "big", "big-desk-token").await;
     type_into(&t, "#booking-field", &shown).await;
@@ -190,7 +212,7 @@ async fn a_visitor_books_on_the_public_page_and_the_desk_checks_the_typed_code_i
         || async { (attr(&c, "#state", "data-status").await? == "arrived").then_some(()) },
     )
     .await;
-    for client in [c, d, t] {
+    for client in [c, d, t, screen] {
         client.close().await.unwrap();
     }
 }
