@@ -3,8 +3,8 @@
 // POST /api/v1/bookings/{code}/move. The page's `change` sends it and redraws from the answer.
 import { $ } from "/assets/dom.js";
 import { tr } from "/assets/i18n.js";
-import { formatDate, formatTime } from "/assets/format.js";
-import { radio } from "/assets/choices.js";
+import { formatTime } from "/assets/format.js";
+import { dayLabel, radio } from "/assets/choices.js";
 import { byDay, freeSlots } from "/assets/public/slots.js";
 
 const form = { days: null, date: null, slot: null, timezone: null };
@@ -15,7 +15,7 @@ function renderForm() {
   $("move-loading").hidden = days !== null;
   $("move-none").hidden = !(days && days.length === 0);
   $("move-days").hidden = !days?.length;
-  $("move-day-list").replaceChildren(...(days || []).map((d) => radio("move-day", d.date, formatDate(d.slots[0].start, { timeZone: timezone }), d.date === form.date)));
+  $("move-day-list").replaceChildren(...(days || []).map((d) => radio("move-day", d.date, dayLabel(d.slots[0].start, timezone), d.date === form.date)));
   const day = days?.find((d) => d.date === form.date);
   $("move-times").hidden = !day;
   $("move-time-list").replaceChildren(...(day ? day.slots : []).map((s) => radio("move-time", s.start, formatTime(s.start, { timeZone: timezone }), s.start === form.slot)));

@@ -7,7 +7,7 @@ import { say, tr } from "/assets/i18n.js";
 import { formatDate, formatTime, serviceName } from "/assets/format.js";
 import { canSolve, solve } from "/assets/public/pow.js";
 import { byDay, freeSlots, nextSlots } from "/assets/public/slots.js";
-import { radio } from "/assets/choices.js";
+import { dayLabel, radio } from "/assets/choices.js";
 
 const MAX_PARTY = 10;
 
@@ -75,10 +75,8 @@ function renderNext(latest) {
   const first = view.first;
   const elsewhere = first && first.station !== station?.id;
   $("first-slot").hidden = !first;
-  $("first-slot").replaceChildren(...(first ? [
-    tr("public.firstSlot", { station: first.name, when: when(first.start) }), " ",
-    elsewhere ? h("button", { type: "button", id: "book-there", class: "button secondary", dataset: { station: first.station, start: first.start } }, tr("public.bookThere")) : null,
-  ] : []));
+  const there = elsewhere ? [" ", h("button", { type: "button", id: "book-there", class: "button secondary", dataset: { station: first.station, start: first.start } }, tr("public.bookThere"))] : [];
+  $("first-slot").replaceChildren(...(first ? [tr("public.firstSlot", { station: first.name, when: when(first.start) }), ...there] : []));
 }
 
 /** The day and time radio groups of the loaded slots. */
@@ -88,7 +86,7 @@ function renderChoices() {
   $("book-loading").hidden = days !== null;
   $("book-none").hidden = !(days && days.length === 0);
   const timeZone = view.timezone || undefined;
-  $("book-day-list").replaceChildren(...(days || []).map((d) => radio("book-day", d.date, formatDate(d.slots[0].start, { timeZone }), d.date === view.date)));
+  $("book-day-list").replaceChildren(...(days || []).map((d) => radio("book-day", d.date, dayLabel(d.slots[0].start, timeZone), d.date === view.date)));
   const day = days?.find((d) => d.date === view.date);
   $("book-times").hidden = !day;
   $("book-time-list").replaceChildren(...(day ? day.slots : []).map((s) => radio("book-time", s.start, formatTime(s.start, { timeZone }), s.start === view.slot)));
