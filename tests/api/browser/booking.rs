@@ -165,6 +165,8 @@ async fn a_visitor_books_on_the_public_page_and_the_desk_checks_the_typed_code_i
         hint.contains("Booked? Show your booking code at the desk"),
         "{hint}"
     );
+    let png = screen.screenshot().await.unwrap();
+    super::keep_screenshot("booking-display.png", &png);
 
     // At the desk the clerk types the code as the visitor reads it out, in its groups.
     let t = terminal(&browser, &base, "big", "big-desk-token").await;
