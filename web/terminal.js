@@ -23,6 +23,7 @@
 //   availability.js whether a service takes check-ins now, and why not
 //   slip.js         the issued ticket's link (QR code, short link) and its printed slip
 //   booking.js      checking a booked party in by its code or reference; early/late against its slot
+//   camera.js       reading a booking's QR code with the camera, where the browser can
 //   remote.js       parties waiting elsewhere and those on the way in, marked "Arrived"
 //   session.js      signing in and out, the live socket
 //   controls.js     the controls and keyboard shortcuts
@@ -43,6 +44,7 @@ import { renderUndo, wireUndo } from "/assets/terminal/undo.js";
 import { renderCurrent } from "/assets/terminal/current.js";
 import { wireSlip } from "/assets/terminal/slip.js";
 import { settleBooking, wireBooking } from "/assets/terminal/booking.js";
+import { wireCamera } from "/assets/terminal/camera.js";
 
 senderHooks.answer = (entry, answer) => {
   settle(entry, answer);
@@ -65,6 +67,7 @@ wireTransfer();
 wireUndo();
 wireSlip();
 wireBooking();
+wireCamera();
 languagePicker(applyLanguage);
 
 // The sender wakes up whenever there is a reason to believe the service is reachable again.

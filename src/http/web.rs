@@ -132,6 +132,7 @@ pub const ASSETS: &[Asset] = &[
     asset!("terminal/slip.js", JS),
     asset!("terminal/remote.js", JS),
     asset!("terminal/booking.js", JS),
+    asset!("terminal/camera.js", JS),
     asset!("outbox.js", JS),
 ];
 

@@ -61,6 +61,7 @@ const WITH_VALUES = {
   bookingEarly: (m) => tr("terminal.bookingEarly", { m }),
   bookingLate: (m) => tr("terminal.bookingLate", { m }),
   rBookingIn: (ticket) => tr("terminal.rBookingIn", { ticket }),
+  cameraFailed: (why) => tr("terminal.cameraFailed", { why }),
 };
 
 /** Texts grouped the way the page uses them. */
