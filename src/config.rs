@@ -204,6 +204,14 @@ pub struct Limits {
     /// Joins before arriving one source address may make per hour (a token bucket): a limit on
     /// abuse from one network, not an identity check.
     pub joins_per_hour_per_address: u32,
+    /// Leading zero bits the proof of work on a public booking must reach (0: none asked). Each
+    /// bit doubles a booking's cost in hashing, to a bot as to a visitor's phone.
+    pub booking_pow_bits: u32,
+    /// Public bookings one source address may make per hour (a token bucket): a limit on one
+    /// network, not an identity check.
+    pub bookings_per_hour_per_address: u32,
+    /// Open bookings one browser (its `lw_browser` cookie) may hold at once, over every station.
+    pub open_bookings_per_browser: u32,
     /// Seat searches the anonymous calculator runs at once; one more is answered 503 at once.
     pub capacity_solvers: usize,
     /// Branch-and-bound nodes one calculator request may search; past them the answer is the
@@ -235,6 +243,9 @@ impl Default for Limits {
             events_per_minute_per_device: 600,
             capacity_per_minute_per_address: 30,
             joins_per_hour_per_address: 5,
+            booking_pow_bits: 16,
+            bookings_per_hour_per_address: 10,
+            open_bookings_per_browser: 2,
             capacity_solvers: 1,
             capacity_search_nodes: capacity::REQUEST_NODE_BUDGET,
             max_sockets: 20_000,
