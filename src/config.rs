@@ -478,6 +478,32 @@ token_sha256 = "0000000000000000000000000000000000000000000000000000000000000001
     }
 
     #[test]
+    fn booking_limits_default_and_the_proof_of_work_stays_within_a_phones_reach() {
+        let d = Config::parse(MINIMAL, "t.toml").unwrap().limits;
+        assert_eq!(
+            (
+                d.booking_pow_bits,
+                d.bookings_per_hour_per_address,
+                d.open_bookings_per_browser
+            ),
+            (16, 10, 2)
+        );
+        let off = Config::parse(
+            &format!("{MINIMAL}\n[limits]\nbooking_pow_bits = 0\nopen_bookings_per_browser = 1\n"),
+            "t.toml",
+        )
+        .unwrap();
+        assert_eq!(off.limits.booking_pow_bits, 0, "0 asks no work");
+        assert_eq!(off.limits.open_bookings_per_browser, 1);
+        let e = err_of(&format!("{MINIMAL}\n[limits]\nbooking_pow_bits = 40\n"));
+        assert_eq!(e.key, "limits.booking_pow_bits");
+        let e = err_of(&format!(
+            "{MINIMAL}\n[limits]\nopen_bookings_per_browser = 0\n"
+        ));
+        assert!(e.key.contains("open_bookings_per_browser"), "{e:?}");
+    }
+
+    #[test]
     fn public_sockets_always_leave_places_for_devices() {
         let e = err_of(&format!(
             "{MINIMAL}\n[limits]\nmax_sockets = 100\nmax_public_sockets = 100\n"
