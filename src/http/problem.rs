@@ -156,6 +156,18 @@ pub const PROBLEMS: &[(&str, &str)] = &[
         "this network has joined queues {per_hour} times in the last hour; try again in {retry_after_min} min, or check in at the front desk",
     ),
     (
+        "booking_public.too_often",
+        "this network has made {per_hour} bookings in the last hour; nothing was booked — try again in {retry_after_min} min, or book at the front desk",
+    ),
+    (
+        "booking_public.too_many_open",
+        "this browser already holds {limit} open bookings, the most one may; nothing was booked — cancel one you no longer need from its page, then book again",
+    ),
+    (
+        "booking_public.unknown",
+        "no booking has this code: check the address or the code, or ask at the front desk",
+    ),
+    (
         "overloaded",
         "the service is handling as many requests as it can; nothing was done — retry after a second",
     ),
@@ -212,6 +224,18 @@ impl ApiError {
                     .with("per_hour", *per_hour)
                     .with("retry_after_min", retry_after_s.div_ceil(60)),
             ),
+            ApiError::BookingRateLimited {
+                per_hour,
+                retry_after_s,
+            } => Some(
+                Message::new("booking_public.too_often")
+                    .with("per_hour", *per_hour)
+                    .with("retry_after_min", retry_after_s.div_ceil(60)),
+            ),
+            ApiError::TooManyOpenBookings { limit } => {
+                Some(Message::new("booking_public.too_many_open").with("limit", *limit))
+            }
+            ApiError::UnknownBooking => m("booking_public.unknown"),
             ApiError::Overloaded => m("overloaded"),
             ApiError::TimedOut(seconds) => {
                 Some(Message::new("timed_out").with("seconds", *seconds))
@@ -243,21 +267,6 @@ impl std::fmt::Display for ApiError {
             ApiError::PowFailed(why) => write!(
                 f,
                 "{why}; nothing was booked — fetch a new challenge (GET /api/v1/bookings/challenge), solve it and send the booking again"
-            ),
-            ApiError::BookingRateLimited {
-                per_hour,
-                retry_after_s,
-            } => write!(
-                f,
-                "this network has made {per_hour} bookings in the last hour; nothing was booked — try again in {} min, or book at the front desk",
-                retry_after_s.div_ceil(60)
-            ),
-            ApiError::TooManyOpenBookings { limit } => write!(
-                f,
-                "this browser already holds {limit} open bookings; nothing was booked — cancel one you no longer need (from its page) and book again"
-            ),
-            ApiError::UnknownBooking => f.write_str(
-                "no booking has this code: check the address or the code, or ask at the front desk",
             ),
             ApiError::InvalidField { field, reason } => write!(f, "{field}: {reason}"),
             ApiError::UnknownTicketLink => f.write_str(
@@ -446,6 +455,9 @@ const fn message_codes(kind: Kind) -> &'static [&'static str] {
         Kind::RequestInFlight => &["idempotency.in_flight"],
         Kind::RateLimited => &["rate_limited"],
         Kind::JoinRateLimited => &["join.too_often"],
+        Kind::BookingRateLimited => &["booking_public.too_often"],
+        Kind::TooManyOpenBookings => &["booking_public.too_many_open"],
+        Kind::UnknownBooking => &["booking_public.unknown"],
         Kind::Overloaded => &["overloaded"],
         Kind::RequestTimeout => &["timed_out"],
         Kind::Internal => &["internal"],

@@ -297,6 +297,7 @@ async fn a_code_reads_and_changes_its_own_booking_and_every_other_code_gets_one_
     }
     assert!(problems.windows(2).all(|w| w[0] == w[1]), "{problems:?}");
     assert_eq!(problems[0]["type"], "/problems/unknown-booking");
+    assert_eq!(problems[0]["code"], "booking_public.unknown");
 
     let (status, view) = get_booking(&app, &mine).await;
     assert_eq!((status, view["status"].as_str()), (200, Some("booked")));
@@ -379,6 +380,10 @@ async fn one_address_booking_too_often_is_told_when_to_come_back() {
     let third = book(&app, slot(10, 30), None).await;
     assert_eq!(third.status, 429, "{}", third.body);
     assert_eq!(third.body["type"], "/problems/booking-rate-limited");
+    assert_eq!(
+        third.body["code"], "booking_public.too_often",
+        "the page says it in its language"
+    );
     let wait: u64 = third.retry_after.expect("a Retry-After").parse().unwrap();
     assert!(
         (1..=1800).contains(&wait),
@@ -406,6 +411,8 @@ async fn a_browser_holds_at_most_its_open_bookings_and_a_cancel_frees_one() {
     let third = book(&app, slot(11, 0), Some(&cookie)).await;
     assert_eq!(third.status, 409, "{}", third.body);
     assert_eq!(third.body["type"], "/problems/too-many-open-bookings");
+    assert_eq!(third.body["code"], "booking_public.too_many_open");
+    assert_eq!(third.body["params"], json!({"limit": 2}));
     assert_eq!(
         book(&app, slot(11, 0), None).await.status,
         201,
