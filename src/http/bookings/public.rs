@@ -18,6 +18,7 @@
 //! 5. the engine: a bookable service, one of its slots, in the future, within the horizon, free.
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{ConnectInfo, Path, State};
@@ -83,7 +84,7 @@ pub(super) struct BookingRequest {
 )]
 pub(super) async fn book(
     State(app): State<AppState>,
-    guards: std::sync::Arc<Guards>,
+    guards: Arc<Guards>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(station): Path<String>,
     headers: HeaderMap,
