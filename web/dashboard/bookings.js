@@ -47,15 +47,22 @@ function bookingRow(b, service, timezone) {
     " ", h("span", { class: "bk-held" }, b.held ? tr("dashboard.bookingHeld") : tr("dashboard.bookingNotHeld")));
 }
 
-/** "Next bookings": the bookings due today, by slot; nothing for a station without any. */
+/** Bookings listed on a card: those held now and the next few; a card of 17 stays short. */
+const SHOWN = 5;
+
+/** "Next bookings": the bookings due today, by slot (all those room is held for, then up to
+ * [`SHOWN`]), the rest counted; nothing for a station without any. */
 export function nextBookings(doc) {
   const due = doc.bookings_due || [];
   if (!due.length) return null;
   const names = new Map((doc.services || []).map((s) => [s.id, s]));
-  const rows = due.map((b) => bookingRow(b, names.get(b.service), doc.timezone));
+  const shown = due.filter((b, i) => b.held || i < SHOWN);
+  const rows = shown.map((b) => bookingRow(b, names.get(b.service), doc.timezone));
+  const rest = due.length - shown.length;
   return h("div", { class: "bookings-due" },
     h("span", { class: "lbl" }, `${tr("dashboard.nextBookings")}:`),
-    h("ul", { class: "bookings-list", "aria-label": tr("dashboard.nextBookings") }, rows));
+    h("ul", { class: "bookings-list", "aria-label": tr("dashboard.nextBookings") }, rows),
+    rest ? h("span", { class: "more-count" }, tr("dashboard.more", { n: rest })) : null);
 }
 
 /** The mark of a booked party on its ticket chip: drawn, and spoken. */
