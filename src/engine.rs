@@ -15,7 +15,8 @@
 //! This file owns the [`Station`] and the order every event goes through ([`Station::apply`]);
 //! each event kind is one small function in the file of its concern: `admission.rs` (check-in,
 //! override, admitting from the queue), `desks.rs` (call, recall, check-out, no-show),
-//! `transfer.rs` (a waiting ticket moving to another service), `corrections.rs`
+//! `transfer.rs` (a waiting ticket moving to another service), `bookings.rs` and `slots.rs`
+//! (booked parties, the room held for them, and the slots they book), `corrections.rs`
 //! (corrections, cleaning, acknowledgements), `day.rs` (roll-over, close-out, rule changes, what
 //! the clock makes due). `state.rs` holds what a station remembers and its snapshot;
 //! `documents.rs` the status documents and the alerts' texts.

@@ -25,6 +25,8 @@ pub struct Summary {
     pub headcount: u32,
     pub cap: u32,
     pub outside: u32,
+    /// People the room is held for (booked parties due).
+    pub held: u32,
 }
 
 /// One station's documents at one point, each serialized once.
@@ -56,6 +58,7 @@ impl Docs {
                 headcount: full.headcount,
                 cap: full.cap,
                 outside: full.outside_total,
+                held: full.held,
             },
             full: serde_json::to_string(&full)
                 .expect("status documents always serialize")

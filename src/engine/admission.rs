@@ -1,9 +1,11 @@
-//! Who comes in: a check-in (inside if it fits and nobody is queued before it, else outside), a
-//! guard's override past the cap, and admitting the head of the outside queue whenever room
-//! frees up.
+//! Who comes in: a check-in (inside if it fits beside the room held for due bookings and nobody
+//! is queued before it, else outside), a guard's override past the cap, and admitting the head of
+//! the outside queue whenever room frees up.
 //!
-//! The queue outside is first in first out and never overtaken; these are the rules the property
-//! test in `engine/tests.rs` checks against a tiny model.
+//! The queue outside is first in first out and never overtaken — except by a booked party
+//! arriving in its window, which queues behind the booked parties at the head and ahead of the
+//! walk-ins (`bookings.rs`). These are the rules the property test in `engine/tests.rs` checks
+//! against a tiny model.
 
 use chrono::{DateTime, Datelike, Timelike, Utc};
 

@@ -161,6 +161,27 @@ fn booked_parties_in_their_window_go_ahead_of_the_walk_ins() {
 }
 
 #[test]
+fn a_desk_calls_a_booked_party_in_its_window_before_the_walk_ins_inside() {
+    let mut s = booking_station(4);
+    let slot = t0() + min(30);
+    ok(&mut s, &made(1, slot, 1), t0());
+    ok(&mut s, &check_in("passport", 1), t0());
+    ok(
+        &mut s,
+        &Event::BookingArrived { booking: id(1) },
+        slot - min(5),
+    );
+    let called = ok(&mut s, &super::tests::call("1", None), slot);
+    assert_eq!(
+        called.ticket,
+        Some(t("P002")),
+        "the booked party, though it came later"
+    );
+    let next = ok(&mut s, &super::tests::call("2", None), slot);
+    assert_eq!(next.ticket, Some(t("P001")));
+}
+
+#[test]
 fn booked_first_off_queues_booked_parties_with_the_walk_ins() {
     let mut s = booking_station(1);
     let mut cfg = s.config().clone();

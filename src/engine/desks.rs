@@ -34,13 +34,7 @@ impl Station {
             ),
             None => None,
         };
-        let Some(i) = self
-            .state
-            .inside
-            .iter()
-            // A party waiting elsewhere is called once it has arrived.
-            .position(|p| p.desk.is_none() && !p.remote && service.is_none_or(|s| &p.service == s))
-        else {
+        let Some(i) = self.next_to_call(service) else {
             return Err(Refusal::NothingToCall(match spec {
                 Some(spec) => self.service_message("nothing_to_call.service", spec),
                 None => Message::new("nothing_to_call.any"),
@@ -64,6 +58,20 @@ impl Station {
         self.state.calls.push_front(record);
         self.state.calls.truncate(CALLS_KEPT);
         Ok(())
+    }
+
+    /// The party inside a desk calls next (of `service`, when given): a booked party that came
+    /// in its window first — its time was booked — then the longest waiting. A party waiting
+    /// elsewhere is called once it has arrived.
+    fn next_to_call(&self, service: Option<&ServiceId>) -> Option<usize> {
+        let waiting = |p: &&super::state::Party| {
+            p.desk.is_none() && !p.remote && service.is_none_or(|s| &p.service == s)
+        };
+        let inside = &self.state.inside;
+        inside
+            .iter()
+            .position(|p| waiting(&p) && p.ahead)
+            .or_else(|| inside.iter().position(|p| waiting(&p)))
     }
 
     /// `recall`: `desk` announces its called `ticket` again. The call's record moves to the front

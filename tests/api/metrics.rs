@@ -25,6 +25,7 @@ const FAMILIES: &[(&str, &str)] = &[
     ("lobbywatch_station_headcount", "gauge"),
     ("lobbywatch_station_cap", "gauge"),
     ("lobbywatch_station_outside", "gauge"),
+    ("lobbywatch_station_held", "gauge"),
     ("lobbywatch_station_open", "gauge"),
     ("lobbywatch_station_alerts", "gauge"),
     ("lobbywatch_sockets_open", "gauge"),

@@ -97,7 +97,7 @@ async fn the_public_document_has_counts_tickets_and_calls_only() {
     let p: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(
         p["outside"],
-        json!([{"ticket": "U001", "party_size": 1, "position": 1, "expected_enter_min": null, "remote": false}])
+        json!([{"ticket": "U001", "party_size": 1, "position": 1, "expected_enter_min": null, "remote": false, "booked": false}])
     );
     assert_eq!(p["calls"][0]["ticket"], "P001");
     assert_eq!(p["calls"][0]["desk"], "4");

@@ -121,6 +121,12 @@ fn stations(state: &AppState, encoder: &mut DescriptorEncoder<'_>) -> Result<(),
     )?;
     gauge(
         encoder,
+        "lobbywatch_station_held",
+        "People the room is held for: booked parties due within hold_min that have not arrived.",
+        per_station(|s| i64::from(s.held)),
+    )?;
+    gauge(
+        encoder,
         "lobbywatch_station_open",
         "1 while any of the station's services is open, else 0.",
         per_station(|s| i64::from(s.open)),
