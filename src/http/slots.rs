@@ -23,6 +23,7 @@ use super::problem::ApiError;
 use super::station_config;
 use crate::config;
 use crate::domain::{DistrictId, ServiceId, StationId};
+use crate::engine::Station;
 use crate::engine::slots::FreeSlot;
 use crate::state::AppState;
 
@@ -117,29 +118,40 @@ async fn station_slots(
     let slot = state
         .station(&station.id)
         .ok_or_else(|| ApiError::NotFound(format!("no station '{}'", station.id)))?;
-    let now = state.clock.now();
     let engine = slot.engine.lock().map_err(|_| ApiError::Internal)?;
+    let answer = free_slots(&engine, service, (from, to), state.clock.now())?;
+    drop(engine);
+    Ok(cacheable(answer))
+}
+
+/// `service`'s free slots at the station of `engine` over the local days asked, clipped to today
+/// and the horizon as of `now`.
+fn free_slots(
+    engine: &Station,
+    service: ServiceId,
+    (from, to): (Option<NaiveDate>, Option<NaiveDate>),
+    now: DateTime<Utc>,
+) -> Result<StationSlots, ApiError> {
     let config = engine.config();
-    let spec = engine
+    let booking = engine
         .bookable(&service)
+        .and_then(|spec| spec.booking)
         .ok_or_else(|| not_bookable(config, &service))?;
-    let booking = spec.booking.ok_or_else(|| not_bookable(config, &service))?;
     let (today, last) = engine.booking_days(now);
     let first_day = from.unwrap_or(today).max(today);
     let last_day = to.unwrap_or(last).min(last);
     let tz = config.timezone;
+    let (start, end) = (
+        local_midnight(tz, first_day),
+        local_midnight(tz, last_day.succ_opt().unwrap_or(last_day)),
+    );
     let slots = engine
-        .slots(
-            &service,
-            local_midnight(tz, first_day),
-            local_midnight(tz, last_day.succ_opt().unwrap_or(last_day)),
-            now,
-        )
+        .slots(&service, start, end, now)
         .into_iter()
         .filter(|s| s.free > 0)
         .map(SlotView::from)
         .collect();
-    let answer = StationSlots {
+    Ok(StationSlots {
         station: config.id.clone(),
         service,
         timezone: tz.to_string(),
@@ -148,9 +160,7 @@ async fn station_slots(
         from: first_day,
         to: last_day,
         slots,
-    };
-    drop(engine);
-    Ok(cacheable(answer))
+    })
 }
 
 /// The next free slot of a service at each station of a district that books it, and the first
