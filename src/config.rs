@@ -207,6 +207,14 @@ pub struct Limits {
     /// Joins before arriving one source address may make per hour (a token bucket): a limit on
     /// abuse from one network, not an identity check.
     pub joins_per_hour_per_address: u32,
+    /// Leading zero bits the proof of work on a public booking must reach (0: none asked). Each
+    /// bit doubles a booking's cost in hashing, to a bot as to a visitor's phone.
+    pub booking_pow_bits: u32,
+    /// Public bookings one source address may make per hour (a token bucket): a limit on one
+    /// network, not an identity check.
+    pub bookings_per_hour_per_address: u32,
+    /// Open bookings one browser (its `lw_browser` cookie) may hold at once, over every station.
+    pub open_bookings_per_browser: u32,
     /// Seat searches the anonymous calculator runs at once; one more is answered 503 at once.
     pub capacity_solvers: usize,
     /// Branch-and-bound nodes one calculator request may search; past them the answer is the
@@ -238,6 +246,9 @@ impl Default for Limits {
             events_per_minute_per_device: 600,
             capacity_per_minute_per_address: 30,
             joins_per_hour_per_address: 5,
+            booking_pow_bits: 16,
+            bookings_per_hour_per_address: 10,
+            open_bookings_per_browser: 2,
             capacity_solvers: 1,
             capacity_search_nodes: capacity::REQUEST_NODE_BUDGET,
             max_sockets: 20_000,
@@ -467,6 +478,32 @@ token_sha256 = "0000000000000000000000000000000000000000000000000000000000000001
             Limits::default().max_sockets_per_device
         );
         assert_eq!(ok.stations[0].operations.gathering_people, Some(4));
+    }
+
+    #[test]
+    fn booking_limits_default_and_the_proof_of_work_stays_within_a_phones_reach() {
+        let d = Config::parse(MINIMAL, "t.toml").unwrap().limits;
+        assert_eq!(
+            (
+                d.booking_pow_bits,
+                d.bookings_per_hour_per_address,
+                d.open_bookings_per_browser
+            ),
+            (16, 10, 2)
+        );
+        let off = Config::parse(
+            &format!("{MINIMAL}\n[limits]\nbooking_pow_bits = 0\nopen_bookings_per_browser = 1\n"),
+            "t.toml",
+        )
+        .unwrap();
+        assert_eq!(off.limits.booking_pow_bits, 0, "0 asks no work");
+        assert_eq!(off.limits.open_bookings_per_browser, 1);
+        let e = err_of(&format!("{MINIMAL}\n[limits]\nbooking_pow_bits = 40\n"));
+        assert_eq!(e.key, "limits.booking_pow_bits");
+        let e = err_of(&format!(
+            "{MINIMAL}\n[limits]\nopen_bookings_per_browser = 0\n"
+        ));
+        assert!(e.key.contains("open_bookings_per_browser"), "{e:?}");
     }
 
     #[test]

@@ -386,6 +386,8 @@ fn room(config: &config::Station, rules: &Rules) -> (Capacity, Option<u32>) {
 }
 
 #[cfg(test)]
+mod booking_props;
+#[cfg(test)]
 mod booking_tests;
 #[cfg(test)]
 mod day_tests;

@@ -4,14 +4,19 @@
 //! `… engine_ops`), and a property test in the ordinary suite feeds them random bytes on stable,
 //! so they are exercised in CI too. Each panics only when the code under test is wrong: decoding
 //! must never panic and must give a field-named error or an event that round-trips through the
-//! log format; the engine must keep its invariants and replay its own log to the same state.
+//! log format; the engine must keep its invariants and replay its own log to the same state —
+//! bookings made, moved, cancelled and arriving among the walk-ins, the clock making them due and
+//! no-shows, with the held room always the due bookings' sizes and no booking admitted twice.
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, Utc};
+use std::collections::HashSet;
+
+use chrono::{DateTime, Duration, DurationRound, Utc};
 
 use crate::capacity::{AreaModel, RoomGeometry};
 use crate::config::{self, Operations, Rules};
+use crate::domain::booking::{BookingId, ExternalRef};
 use crate::domain::event::{Distance, EventWire, Reason, Text};
 use crate::domain::{DeskId, DeviceId, DistrictId, Event, PartySize, ServiceId, StationId, Ticket};
 use crate::engine::{Mode, Station};
@@ -92,6 +97,8 @@ pub fn engine_ops(data: &[u8]) {
     let mut at: DateTime<Utc> = DateTime::from_timestamp(1_795_417_200, 0).expect("valid time");
     let mut log: Vec<(Event, DateTime<Utc>)> = Vec::new();
     let mut tickets: Vec<Ticket> = Vec::new();
+    let mut bookings: Vec<BookingId> = Vec::new();
+    let mut arrivals: HashSet<BookingId> = HashSet::new();
     for chunk in data.chunks(3) {
         let [kind, arg, minutes] = [
             chunk[0],
@@ -99,12 +106,25 @@ pub fn engine_ops(data: &[u8]) {
             *chunk.get(2).unwrap_or(&0),
         ];
         at += Duration::minutes(i64::from(minutes % 30));
-        let Some(event) = operation(kind, arg, &tickets, &s, at) else {
+        let picks = Picks {
+            tickets: &tickets,
+            bookings: &bookings,
+        };
+        let Some(event) = operation(kind, arg, picks, &s, at) else {
             continue;
         };
         if let Ok(outcome) = s.apply(&event, at, Mode::Live) {
-            if let (Event::CheckIn { .. }, Some(t)) = (&event, outcome.ticket) {
+            if let (Event::CheckIn { .. } | Event::BookingArrived { .. }, Some(t)) =
+                (&event, outcome.ticket)
+            {
                 tickets.push(t);
+            }
+            match &event {
+                Event::BookingMade { booking, .. } => bookings.push(booking.clone()),
+                Event::BookingArrived { booking } => {
+                    assert!(arrivals.insert(booking.clone()), "a booking admitted twice");
+                }
+                _ => {}
             }
             log.push((event, at));
         }
@@ -119,20 +139,26 @@ pub fn engine_ops(data: &[u8]) {
     assert_eq!(replayed.status(at), s.status(at));
 }
 
+/// What the operations pick from: the tickets issued and the bookings made so far.
+#[derive(Clone, Copy)]
+struct Picks<'a> {
+    tickets: &'a [Ticket],
+    bookings: &'a [BookingId],
+}
+
 /// The event that operation `kind` with argument `arg` makes at `at`: one of the desk's events,
-/// or what the station has due; `None` when it needs a ticket and none was issued, or nothing
-/// is due.
-fn operation(
-    kind: u8,
-    arg: u8,
-    tickets: &[Ticket],
-    s: &Station,
-    at: DateTime<Utc>,
-) -> Option<Event> {
+/// a booking's, or what the station has due; `None` when it needs a ticket or a booking and
+/// none was issued, or nothing is due.
+fn operation(kind: u8, arg: u8, picks: Picks<'_>, s: &Station, at: DateTime<Utc>) -> Option<Event> {
+    let tickets = picks.tickets;
     let picked = || {
         tickets
             .get(usize::from(arg) % tickets.len().max(1))
             .copied()
+    };
+    let booking = || {
+        let made = picks.bookings;
+        made.get(usize::from(arg) % made.len().max(1)).cloned()
     };
     let service = if arg % 2 == 0 {
         "passport"
@@ -141,7 +167,19 @@ fn operation(
     };
     let party_size = PartySize::new(u32::from(arg % 4) + 1).expect("1..=4");
     let link = || crate::domain::ticket_link::LinkCode::generate().hash();
-    Some(match kind % 19 {
+    Some(match kind % 23 {
+        19 => booking_made(arg, party_size, s, at),
+        20 => Event::BookingMoved {
+            booking: booking()?,
+            slot: quarter_after(at, arg / 4),
+        },
+        21 => Event::BookingCancelled {
+            booking: booking()?,
+            release_at: at + Duration::minutes(i64::from(arg % 5)),
+        },
+        22 => Event::BookingArrived {
+            booking: booking()?,
+        },
         0..=2 => Event::CheckIn {
             service: ServiceId::parse(service).expect("valid id"),
             party_size,
@@ -191,9 +229,38 @@ fn operation(
     })
 }
 
-/// Every party inside is counted once in the headcount (with the corrections), and no ticket
-/// is both inside and outside.
+/// A booking of passport for a quarter hour up to two hours ahead, named after how many the
+/// station keeps (so each is new).
+fn booking_made(arg: u8, party_size: PartySize, s: &Station, at: DateTime<Utc>) -> Event {
+    let reference = format!("fuzz-{}", s.bookings().count());
+    let external_ref = ExternalRef::parse(&reference).expect("valid reference");
+    Event::BookingMade {
+        booking: BookingId::of_external(&external_ref),
+        service: ServiceId::parse("passport").expect("valid id"),
+        slot: quarter_after(at, arg % 8),
+        party_size,
+        code: None,
+        external_ref: Some(external_ref),
+        browser: None,
+    }
+}
+
+/// The start of the `n`-th quarter hour after the one `at` is in.
+fn quarter_after(at: DateTime<Utc>, n: u8) -> DateTime<Utc> {
+    let quarter = Duration::minutes(15);
+    let this = at.duration_trunc(quarter).expect("in range");
+    this + quarter * (i32::from(n) + 1)
+}
+
+/// Every party inside is counted once in the headcount (with the corrections), no ticket is
+/// both inside and outside, and the held room is exactly the due bookings' sizes.
 fn assert_invariants(s: &Station) {
+    let held: u32 = s
+        .bookings()
+        .filter(|b| b.is_held())
+        .map(|b| b.size.get())
+        .sum();
+    assert_eq!(s.held(), held);
     let parties: u32 = s.inside_parties().iter().map(|p| p.1).sum();
     assert_eq!(s.headcount(), parties + s.corrections());
     let inside = s.inside_tickets();

@@ -4,6 +4,14 @@
 //! and the day's own close-out empties the room after closing — so a day (or a range of days)
 //! is rebuilt exactly by replaying its events on an empty station under the rule in force when it
 //! began. Replaying a busy day is a few thousand engine steps: well under 100 ms.
+//!
+//! Bookings are the one thing a day inherits: a booking made last week holds room today. So the
+//! bookings' own events of the days before (made, moved, cancelled; see [`earlier_bookings`])
+//! are replayed first, uncounted, and the day's due, arrived and no-show events find them.
+
+mod bookings;
+
+pub use bookings::BookingDay;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -13,8 +21,10 @@ use serde::Serialize;
 
 use crate::config::{self, Rules};
 use crate::domain::{DistrictId, Event, Recorded, ServiceId, StationId, Ticket};
+use crate::engine::bookings::Booking;
 use crate::engine::history::Sample;
 use crate::engine::{Mode, Outcome, Station};
+use bookings::BookingTally;
 
 /// The rule in force after `last_change` (the last `rule_changed` before the replayed range).
 pub fn rules_at(configured: Rules, last_change: Option<&Recorded>) -> Rules {
@@ -27,14 +37,36 @@ pub fn rules_at(configured: Rules, last_change: Option<&Recorded>) -> Rules {
     }
 }
 
-/// Replays `events` on an empty station, calling `visit` after each accepted one.
+/// How far before a day its bookings may have been made: the booking horizon and a day.
+pub fn booking_lookback(config: &config::Station) -> TimeDelta {
+    if config.services.iter().all(|s| s.booking.is_none()) {
+        return TimeDelta::zero();
+    }
+    TimeDelta::days(i64::from(config.bookings.horizon_days) + 1)
+}
+
+/// Of the events logged before a day, the bookings' own (made, moved, cancelled): what that day
+/// inherits. A `booking_due` logged just before midnight is left out, so a slot in the first
+/// `hold_min` after midnight is reported as held only from midnight — no office is open then.
+pub fn earlier_bookings(events: Vec<Recorded>) -> Vec<Recorded> {
+    events
+        .into_iter()
+        .filter(|r| r.event.is_bookings())
+        .collect()
+}
+
+/// Replays `earlier` (the bookings a day inherits) and then `events` on an empty station,
+/// calling `visit` after each accepted one of `events`.
 fn replay(
     config: &Arc<config::Station>,
     rules: &Rules,
-    events: &[Recorded],
+    (earlier, events): (&[Recorded], &[Recorded]),
     mut visit: impl FnMut(&Recorded, &Outcome, &Station),
 ) -> Station {
     let mut station = Station::new(config.clone(), rules);
+    for r in earlier {
+        let _ = station.apply(&r.event, r.at, Mode::Replay);
+    }
     for r in events {
         // Logged events were accepted once; one that no longer applies (a config change since)
         // is skipped here rather than failing the report.
@@ -46,18 +78,19 @@ fn replay(
 }
 
 /// Headcount, cap and outside queue at every `step` from `from` (inclusive) to `to`
-/// (exclusive). `events` must start at the beginning of `from`'s local day.
+/// (exclusive). `events` must start at the beginning of `from`'s local day, `earlier` hold the
+/// bookings it inherits.
 pub fn series(
     config: &Arc<config::Station>,
     rules: &Rules,
-    events: &[Recorded],
+    (earlier, events): (&[Recorded], &[Recorded]),
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     step: TimeDelta,
 ) -> Vec<Sample> {
     // The state after each event, in order.
     let mut changes: Vec<Sample> = Vec::with_capacity(events.len());
-    replay(config, rules, events, |r, _, station| {
+    replay(config, rules, (earlier, events), |r, _, station| {
         changes.push(Sample {
             at: r.at,
             headcount: station.headcount(),
@@ -109,6 +142,7 @@ pub struct ServiceDay {
     /// Minutes from check-in to call, median and 90th percentile; `null` when nobody was called.
     pub wait_p50_min: Option<f64>,
     pub wait_p90_min: Option<f64>,
+    pub bookings: BookingDay,
 }
 
 /// One station's day.
@@ -122,6 +156,9 @@ pub struct StationDay {
     pub max_occupancy: u32,
     pub minutes_at_cap: f64,
     pub minutes_over_cap: f64,
+    /// Minutes during which room held for due bookings kept the head of the queue out although
+    /// it would have fitted by headcount alone.
+    pub minutes_held_turned_away: f64,
     pub cleanings: u32,
     pub overrides: u32,
     /// Tickets left at the end of the day and closed out.
@@ -130,17 +167,17 @@ pub struct StationDay {
 }
 
 /// The report of one local day, `[start, end)`, counted up to `now` (a day in progress is
-/// reported so far).
+/// reported so far), from the day's `events` and the `earlier` bookings it inherits.
 pub fn day(
     config: &Arc<config::Station>,
     rules: &Rules,
     date: NaiveDate,
     (start, end): (DateTime<Utc>, DateTime<Utc>),
     now: DateTime<Utc>,
-    events: &[Recorded],
+    (earlier, events): (&[Recorded], &[Recorded]),
 ) -> StationDay {
     let mut count = DayCount::new(config, rules, date, (start, end.min(now)));
-    replay(config, rules, events, |r, outcome, station| {
+    replay(config, rules, (earlier, events), |r, outcome, station| {
         count.event(r, outcome, station);
     });
     count.finish(config)
@@ -160,6 +197,8 @@ struct DayCount {
     until: DateTime<Utc>,
     /// The state in force: since when, headcount and cap.
     span: (DateTime<Utc>, u32, u32),
+    /// The service of the head of the queue while held room turns it away.
+    turned_away: Option<ServiceId>,
 }
 
 /// One service's figures so far.
@@ -174,6 +213,7 @@ struct Tally {
     remote_no_shows: u32,
     left: u32,
     waits_s: Vec<i64>,
+    bookings: BookingTally,
 }
 
 impl DayCount {
@@ -193,6 +233,7 @@ impl DayCount {
                 max_occupancy: 0,
                 minutes_at_cap: 0.0,
                 minutes_over_cap: 0.0,
+                minutes_held_turned_away: 0.0,
                 cleanings: 0,
                 overrides: 0,
                 closed_out: 0,
@@ -204,6 +245,7 @@ impl DayCount {
             start,
             until,
             span: (start, 0, config.capacity(rules).cap),
+            turned_away: None,
         }
     }
 
@@ -212,6 +254,7 @@ impl DayCount {
         self.report.events += 1;
         self.close_span(r.at);
         self.span = (r.at, station.headcount(), station.cap());
+        self.turned_away = head_turned_away(station);
         self.report.max_occupancy = self.report.max_occupancy.max(station.headcount());
         self.report.closed_out += outcome.closed_out.len() as u32;
         match &r.event {
@@ -223,6 +266,7 @@ impl DayCount {
                 let t = self.tallies.entry(service.clone()).or_default();
                 t.visitors += party_size.get();
                 t.parties += 1;
+                t.bookings.walk_in();
                 if let Some(ticket) = outcome.ticket {
                     self.issued.insert(ticket, (service.clone(), r.at));
                 }
@@ -236,6 +280,7 @@ impl DayCount {
                 t.visitors += party_size.get();
                 t.parties += 1;
                 t.joins += 1;
+                t.bookings.walk_in();
                 if let Some(ticket) = outcome.ticket {
                     self.issued.insert(ticket, (service.clone(), r.at));
                     self.count_remote(ticket);
@@ -270,9 +315,32 @@ impl DayCount {
                     *issued_for = service.clone();
                 }
             }
+            Event::BookingMade { booking, .. }
+            | Event::BookingMoved { booking, .. }
+            | Event::BookingCancelled { booking, .. }
+            | Event::BookingArrived { booking }
+            | Event::BookingNoShow { booking } => {
+                if let Some(b) = station.booking(booking) {
+                    self.booking_event(r, outcome, b);
+                }
+            }
             Event::Cleaned { .. } => self.report.cleanings += 1,
             Event::Override { .. } => self.report.overrides += 1,
             _ => {}
+        }
+    }
+
+    /// Counts a booking's event; an arrival is also a party checked in whose ticket is followed
+    /// like a walk-in's.
+    fn booking_event(&mut self, r: &Recorded, outcome: &Outcome, booking: &Booking) {
+        let t = self.tallies.entry(booking.service.clone()).or_default();
+        t.bookings.booking_event(&r.event, r.at, booking.slot);
+        if matches!(r.event, Event::BookingArrived { .. }) {
+            t.visitors += booking.size.get();
+            t.parties += 1;
+            if let Some(ticket) = outcome.ticket {
+                self.issued.insert(ticket, (booking.service.clone(), r.at));
+            }
         }
     }
 
@@ -292,13 +360,21 @@ impl DayCount {
     }
 
     /// Adds the state in force, from its start to `to` (both within the counted part of the
-    /// day), to the minutes at or over the cap.
+    /// day), to the minutes at or over the cap and those held room turned the queue's head away.
     fn close_span(&mut self, to: DateTime<Utc>) {
         let (since, headcount, cap) = self.span;
-        let minutes = (to.min(self.until) - since.max(self.start))
+        let ms = (to.min(self.until) - since.max(self.start))
             .num_milliseconds()
-            .max(0) as f64
-            / 60_000.0;
+            .max(0);
+        let minutes = ms as f64 / 60_000.0;
+        if let Some(service) = self.turned_away.clone() {
+            self.report.minutes_held_turned_away += minutes;
+            self.tallies
+                .entry(service)
+                .or_default()
+                .bookings
+                .turned_away(ms);
+        }
         if headcount > cap {
             self.report.minutes_over_cap += minutes;
         } else if headcount == cap && cap > 0 {
@@ -313,6 +389,7 @@ impl DayCount {
         let mut report = self.report;
         report.minutes_at_cap = round1(report.minutes_at_cap);
         report.minutes_over_cap = round1(report.minutes_over_cap);
+        report.minutes_held_turned_away = round1(report.minutes_held_turned_away);
         report.services = config
             .services
             .iter()
@@ -320,6 +397,20 @@ impl DayCount {
             .collect();
         report
     }
+}
+
+/// The service of the head of `station`'s queue when held room is what keeps it out.
+fn head_turned_away(station: &Station) -> Option<ServiceId> {
+    if !station.held_room_turns_away() {
+        return None;
+    }
+    let (head, _) = *station.outside_parties().first()?;
+    station
+        .config()
+        .services
+        .iter()
+        .find(|s| s.prefix == head.prefix())
+        .map(|s| s.id.clone())
 }
 
 impl Tally {
@@ -339,6 +430,7 @@ impl Tally {
             left: self.left,
             wait_p50_min: percentile_min(&self.waits_s, 50),
             wait_p90_min: percentile_min(&self.waits_s, 90),
+            bookings: self.bookings.into_day(service),
         }
     }
 }
@@ -360,13 +452,15 @@ fn round1(x: f64) -> f64 {
 /// figures repeated on each of its rows, so every row stands alone in a spreadsheet).
 pub fn to_csv(days: &[StationDay]) -> String {
     let mut out = String::from(
-        "date,district,station,service,visitors,parties,called,no_shows,wait_p50_min,wait_p90_min,max_occupancy,minutes_at_cap,minutes_over_cap,cleanings,overrides,closed_out,joins,remote,remote_no_shows,left\n",
+        "date,district,station,service,visitors,parties,called,no_shows,wait_p50_min,wait_p90_min,max_occupancy,minutes_at_cap,minutes_over_cap,cleanings,overrides,closed_out,joins,remote,remote_no_shows,left,",
     );
+    out.push_str(bookings::CSV_HEADER);
+    out.push('\n');
     let opt = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
     for d in days {
         for s in &d.services {
             out.push_str(&format!(
-                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
                 d.date,
                 d.district,
                 d.station,
@@ -386,7 +480,8 @@ pub fn to_csv(days: &[StationDay]) -> String {
                 s.joins,
                 s.remote,
                 s.remote_no_shows,
-                s.left
+                s.left,
+                bookings::csv_cells(&s.bookings)
             ));
         }
     }
@@ -450,7 +545,7 @@ mod tests {
             date,
             day_span,
             at + TimeDelta::hours(1),
-            &recorded,
+            (&[], &recorded),
         );
         let row = &report.services[0];
         assert_eq!((row.parties, row.visitors), (2, 4));

@@ -11,8 +11,11 @@
 //! elsewhere, and most arrive a little
 //! while after they are asked in (the desk marks them arrived); a few never come, and the
 //! service's clock drops them. At start one join is made for the operator, whose ticket link is
-//! printed to follow on a phone. Nothing here touches the engine directly: if the demo looks
-//! right, the API works.
+//! printed to follow on a phone. Booked visitors come too, pushed by the national booking
+//! system's integration and checked in at the terminal (`sim/bookings.rs`). Nothing here touches
+//! the engine directly: if the demo looks right, the API works.
+
+mod bookings;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -37,6 +40,7 @@ pub fn spawn(base_url: String, config: Arc<Config>, shutdown: CancellationToken)
         let url = format!("{base_url}/api/v1/stations/{}", station.id);
         tokio::spawn(print_a_ticket_link(client.clone(), base_url.clone(), url));
     }
+    bookings::spawn(&client, &base_url, &config, &shutdown);
     for (i, station) in config.stations.iter().enumerate() {
         let Some(token) = terminal_token(&config, station) else {
             continue;

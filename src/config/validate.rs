@@ -270,6 +270,15 @@ fn limits(c: &Checker<'_>, raw: RawLimits) -> Limits {
         joins_per_hour_per_address: raw
             .joins_per_hour_per_address
             .map_or(d.joins_per_hour_per_address, Into::into),
+        booking_pow_bits: c
+            .keep(pow_bits(c, raw.booking_pow_bits, d.booking_pow_bits))
+            .unwrap_or_default(),
+        bookings_per_hour_per_address: raw
+            .bookings_per_hour_per_address
+            .map_or(d.bookings_per_hour_per_address, Into::into),
+        open_bookings_per_browser: raw
+            .open_bookings_per_browser
+            .map_or(d.open_bookings_per_browser, Into::into),
         capacity_solvers: raw.capacity_solvers.map_or(d.capacity_solvers, Into::into),
         capacity_search_nodes: raw
             .capacity_search_nodes
@@ -287,6 +296,22 @@ fn limits(c: &Checker<'_>, raw: RawLimits) -> Limits {
         allowed_origins,
     }
 }
+/// `booking_pow_bits`: at most [`MAX_POW_BITS`], past which a phone would hash for minutes.
+fn pow_bits(c: &Checker<'_>, bits: Option<u32>, default: u32) -> Result<u32, ConfigError> {
+    match bits {
+        None => Ok(default),
+        Some(b) if b <= MAX_POW_BITS => Ok(b),
+        Some(b) => Err(c.err(
+            "limits.booking_pow_bits",
+            format!("{b} bits is more work than a visitor's phone can do in reasonable time; use 0–{MAX_POW_BITS} (0: no proof of work)"),
+        )),
+    }
+}
+
+/// The most leading zero bits a booking's proof of work may ask: about 16 million hashes on
+/// average, a minute or so of a phone's browser.
+const MAX_POW_BITS: u32 = 24;
+
 /// `max_public_sockets`: below `max_sockets`, so some places are always left for devices. Unset,
 /// three quarters of `max_sockets` (the default 15,000 of 20,000), which also keeps a small
 /// `max_sockets` valid on its own.

@@ -5,6 +5,7 @@
 //! | posting events | `events.rs` |
 //! | reading stations (directory, full, public) | `stations.rs` |
 //! | the public joining a queue before arriving | `join.rs` |
+//! | the public booking a time: proof of work, the booking, its code's routes | `bookings/` |
 //! | live WebSockets | `live.rs` |
 //! | the capacity calculator | `capacity.rs` |
 //! | its bounds: node budget, solver slots, cancellation, rate per address | `calculator.rs` |
@@ -19,7 +20,7 @@
 //! | daily reports and history from the log | `reports.rs` |
 //! | a visitor's own ticket by its link: view, socket, actions | `tickets.rs` |
 //! | the web pages | `web.rs` |
-//! | a ticket link's QR code (`/t/{code}/qr.svg`) | `qr.rs` |
+//! | a ticket link's or booking's QR code (`/t/{code}/qr.svg`, `/b/{code}/qr.svg`) | `qr.rs` |
 //! | errors as problem+json | `problem.rs` |
 //! | request bodies: size, content type, strict JSON | `json.rs` |
 //! | the OpenAPI document (`GET /api/v1/openapi.json`) | `openapi.rs` |
@@ -29,6 +30,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod bookings;
 pub mod calculator;
 pub mod capacity;
 pub mod devices;
@@ -74,6 +76,7 @@ pub fn app(state: AppState) -> Router {
         .merge(live::router())
         .merge(capacity::router(&state.config()))
         .merge(join::router(&state.config()))
+        .merge(bookings::router(&state.config()))
         .merge(health::router())
         .merge(me::router())
         .merge(devices::router())

@@ -123,6 +123,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         super::live::Api::openapi(),
         super::capacity::Api::openapi(),
         super::join::Api::openapi(),
+        super::bookings::Api::openapi(),
         super::health::Api::openapi(),
         super::me::Api::openapi(),
         super::devices::Api::openapi(),

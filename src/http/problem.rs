@@ -74,6 +74,21 @@ pub enum ApiError {
         per_hour: u32,
         retry_after_s: u64,
     },
+    /// A public booking's proof of work is missing, malformed, wrong, expired or spent: what
+    /// to do is the same for each (fetch a new challenge), the detail says which.
+    PowFailed(String),
+    /// This source address made too many public bookings.
+    BookingRateLimited {
+        per_hour: u32,
+        retry_after_s: u64,
+    },
+    /// The asking browser already holds as many open bookings as one may.
+    TooManyOpenBookings {
+        limit: u32,
+    },
+    /// A booking code that is malformed, never issued or no longer kept: one answer for all,
+    /// so the routes tell a guesser nothing.
+    UnknownBooking,
     Overloaded,
     TimedOut(u64),
     /// A reload's file is not a valid config: every error, each naming the file, the key and
@@ -144,6 +159,18 @@ pub const PROBLEMS: &[(&str, &str)] = &[
         "this network has joined queues {per_hour} times in the last hour; try again in {retry_after_min} min, or check in at the front desk",
     ),
     (
+        "booking_public.too_often",
+        "this network has made {per_hour} bookings in the last hour; nothing was booked — try again in {retry_after_min} min, or book at the front desk",
+    ),
+    (
+        "booking_public.too_many_open",
+        "this browser already holds {limit} open bookings, the most one may; nothing was booked — cancel one you no longer need from its page, then book again",
+    ),
+    (
+        "booking_public.unknown",
+        "no booking has this code: check the address or the code, or ask at the front desk",
+    ),
+    (
         "overloaded",
         "the service is handling as many requests as it can; nothing was done — retry after a second",
     ),
@@ -200,6 +227,18 @@ impl ApiError {
                     .with("per_hour", *per_hour)
                     .with("retry_after_min", retry_after_s.div_ceil(60)),
             ),
+            ApiError::BookingRateLimited {
+                per_hour,
+                retry_after_s,
+            } => Some(
+                Message::new("booking_public.too_often")
+                    .with("per_hour", *per_hour)
+                    .with("retry_after_min", retry_after_s.div_ceil(60)),
+            ),
+            ApiError::TooManyOpenBookings { limit } => {
+                Some(Message::new("booking_public.too_many_open").with("limit", *limit))
+            }
+            ApiError::UnknownBooking => m("booking_public.unknown"),
             ApiError::Overloaded => m("overloaded"),
             ApiError::TimedOut(seconds) => {
                 Some(Message::new("timed_out").with("seconds", *seconds))
@@ -229,6 +268,10 @@ impl std::fmt::Display for ApiError {
             | ApiError::UnsupportedMediaType(s)
             | ApiError::Unavailable(s)
             | ApiError::BookingDiffers(s) => f.write_str(s),
+            ApiError::PowFailed(why) => write!(
+                f,
+                "{why}; nothing was booked — fetch a new challenge (GET /api/v1/bookings/challenge), solve it and send the booking again"
+            ),
             ApiError::InvalidField { field, reason } => write!(f, "{field}: {reason}"),
             ApiError::UnknownTicketLink => f.write_str(
                 "no ticket has this link today: check the address, or ask at the front desk",
@@ -384,6 +427,14 @@ problem_kinds! {
         "Each source address may ask the capacity calculator a limited number of times per minute; wait for Retry-After.";
     JoinRateLimited => TOO_MANY_REQUESTS, "join-rate-limited", "Too many joins from this address",
         "Each source address may join queues a limited number of times per hour (`[limits] joins_per_hour_per_address`): a limit on abuse from one network, not an identity check. Wait for Retry-After, or check in at the front desk.";
+    PowFailed => UNPROCESSABLE_ENTITY, "pow-failed", "The proof of work does not hold",
+        "A public booking carries the solution of a fresh challenge from `GET /api/v1/bookings/challenge` (`pow`: the challenge and a nonce whose SHA-256 starts with its `difficulty` zero bits). It was missing, wrong, older than 5 minutes or already used; fetch a new one.";
+    BookingRateLimited => TOO_MANY_REQUESTS, "booking-rate-limited", "Too many bookings from this address",
+        "Each source address may make a limited number of public bookings per hour (`[limits] bookings_per_hour_per_address`): a limit on one network, not an identity check. Wait for Retry-After, or book at the front desk.";
+    TooManyOpenBookings => CONFLICT, "too-many-open-bookings", "This browser holds enough bookings",
+        "A browser may hold a limited number of open bookings at once (`[limits] open_bookings_per_browser`). Cancel one from its page, or wait until one has passed.";
+    UnknownBooking => NOT_FOUND, "unknown-booking", "Unknown booking",
+        "No booking has this code: mistyped, or no longer kept after its day. The same answer for every such code.";
     Overloaded => SERVICE_UNAVAILABLE, "overloaded", "The service is busy",
         "Too many requests at once; the request was not processed. Retry after Retry-After.";
     RequestTimeout => SERVICE_UNAVAILABLE, "request-timeout", "The request took too long",
@@ -410,6 +461,9 @@ const fn message_codes(kind: Kind) -> &'static [&'static str] {
         Kind::RequestInFlight => &["idempotency.in_flight"],
         Kind::RateLimited => &["rate_limited"],
         Kind::JoinRateLimited => &["join.too_often"],
+        Kind::BookingRateLimited => &["booking_public.too_often"],
+        Kind::TooManyOpenBookings => &["booking_public.too_many_open"],
+        Kind::UnknownBooking => &["booking_public.unknown"],
         Kind::Overloaded => &["overloaded"],
         Kind::RequestTimeout => &["timed_out"],
         Kind::Internal => &["internal"],
@@ -560,6 +614,10 @@ impl ApiError {
             ApiError::RateLimited { .. } => Kind::RateLimited,
             ApiError::CalculatorRateLimited { .. } => Kind::CalculatorRateLimited,
             ApiError::JoinRateLimited { .. } => Kind::JoinRateLimited,
+            ApiError::PowFailed(_) => Kind::PowFailed,
+            ApiError::BookingRateLimited { .. } => Kind::BookingRateLimited,
+            ApiError::TooManyOpenBookings { .. } => Kind::TooManyOpenBookings,
+            ApiError::UnknownBooking => Kind::UnknownBooking,
             ApiError::Overloaded => Kind::Overloaded,
             ApiError::TimedOut(_) => Kind::RequestTimeout,
             ApiError::InvalidConfig(_) => Kind::InvalidConfig,
@@ -647,7 +705,8 @@ impl IntoResponse for ApiError {
         let retry_after = match &self {
             ApiError::RateLimited { retry_after_s, .. }
             | ApiError::CalculatorRateLimited { retry_after_s, .. }
-            | ApiError::JoinRateLimited { retry_after_s, .. } => Some(*retry_after_s),
+            | ApiError::JoinRateLimited { retry_after_s, .. }
+            | ApiError::BookingRateLimited { retry_after_s, .. } => Some(*retry_after_s),
             ApiError::Overloaded | ApiError::TimedOut(_) => Some(1),
             // The log has failed: nothing changes until an operator restarts the service.
             ApiError::Unavailable(_) => Some(30),
@@ -766,6 +825,13 @@ mod tests {
                 per_minute: 1,
                 retry_after_s: 1,
             },
+            ApiError::PowFailed(String::new()),
+            ApiError::BookingRateLimited {
+                per_hour: 1,
+                retry_after_s: 1,
+            },
+            ApiError::TooManyOpenBookings { limit: 2 },
+            ApiError::UnknownBooking,
             ApiError::Overloaded,
             ApiError::TimedOut(1),
             ApiError::InvalidConfig(

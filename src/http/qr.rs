@@ -1,8 +1,8 @@
 //! `GET /t/{code}/qr.svg`: the QR code of a ticket link, for the front desk's answer card and the
-//! printed slip — drawn by the service, so no page needs a QR library and nothing is fetched from
-//! a CDN.
+//! printed slip, and `GET /b/{code}/qr.svg`, a booking's, for its page — drawn by the service, so
+//! no page needs a QR library and nothing is fetched from a CDN.
 //!
-//! The code is a capability: whoever holds it follows that ticket. So this route
+//! The code is a capability: whoever holds it follows that ticket (or booking). So each route
 //! - draws any well-formed code without looking it up: its answer says nothing about which codes
 //!   exist (no oracle to guess against); a malformed one is a 404 like any unknown path;
 //! - is logged only as its template (the request span names the matched route, never the path —
@@ -26,31 +26,38 @@ use super::problem::ApiError;
 use crate::domain::ticket_link::LinkCode;
 use crate::state::AppState;
 
-/// The route, as it appears in logs and metrics.
+/// The routes, as they appear in logs and metrics: a ticket link's and a booking's.
 pub const ROUTE: &str = "/t/{code}/qr.svg";
+pub const BOOKING_ROUTE: &str = "/b/{code}/qr.svg";
 
 /// Smallest side of the drawn code in SVG user units; the page and the slip scale it.
 const MIN_SIDE: u32 = 200;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route(ROUTE, get(qr_svg))
+    Router::new()
+        .route(ROUTE, get(qr_svg::<'t'>))
+        .route(BOOKING_ROUTE, get(qr_svg::<'b'>))
 }
 
-async fn qr_svg(
+/// The QR of a `'t'`icket link's page or a `'b'`ooking's.
+async fn qr_svg<const PAGE: char>(
     State(state): State<AppState>,
     Path(code): Path<String>,
     uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    // Shape only: whether such a ticket exists is never asked here. The code itself stays out
-    // of the problem's body: it may be a mistyped real one.
-    let code =
-        LinkCode::parse(&code).ok_or_else(|| ApiError::NotFound("no such ticket link".into()))?;
+    // Shape only: whether such a ticket or booking exists is never asked here. The code itself
+    // stays out of the problem's body: it may be a mistyped real one.
+    let code = LinkCode::parse(&code).ok_or_else(|| ApiError::NotFound("no such page".into()))?;
     let origin = match state.config().web.public_url.clone() {
         Some(url) => url,
         None => request_origin(&uri, &headers)?,
     };
-    let svg = render(&format!("{origin}{}", code.path()));
+    let page = match PAGE {
+        'b' => super::bookings::page(&code),
+        _ => code.path(),
+    };
+    let svg = render(&format!("{origin}{page}"));
     Ok((
         [
             (

@@ -51,19 +51,38 @@ fn day_bounds(tz: Tz, date: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
     (midnight(date), midnight(date.succ_opt().unwrap_or(date)))
 }
 
-/// What replaying `station` over `[start, end)` needs, `start` being the start of a local day:
-/// the rule in force at `start` and the events in between.
+/// What replaying a station over `[start, end)` needs, `start` being the start of a local day.
+struct ReplayInput {
+    /// The rule in force at `start`.
+    rules: Rules,
+    /// The bookings' own events before `start`: the bookings the day inherits.
+    earlier: Vec<Recorded>,
+    /// The events in between.
+    events: Vec<Recorded>,
+}
+
 async fn replay_input(
     store: &Log,
     configured: Rules,
-    station: &StationId,
+    station: &config::Station,
     (start, end): (DateTime<Utc>, DateTime<Utc>),
-) -> anyhow::Result<(Rules, Vec<Recorded>)> {
+) -> anyhow::Result<ReplayInput> {
+    let id = &station.id;
     let rules = reports::rules_at(
         configured,
-        store.rule_change_before(station, start).await?.as_ref(),
+        store.rule_change_before(id, start).await?.as_ref(),
     );
-    Ok((rules, store.events_between(station, start, end).await?))
+    let lookback = reports::booking_lookback(station);
+    let earlier = if lookback.is_zero() {
+        Vec::new()
+    } else {
+        reports::earlier_bookings(store.events_between(id, start - lookback, start).await?)
+    };
+    Ok(ReplayInput {
+        rules,
+        earlier,
+        events: store.events_between(id, start, end).await?,
+    })
 }
 
 /// Runs a report's replay — CPU work over a day of events — off the async workers.
@@ -203,11 +222,15 @@ async fn day_reports(
     let mut days = Vec::with_capacity(stations.len());
     for station in stations {
         let bounds = day_bounds(station.timezone, date);
-        let (rules, events) = replay_input(&state.store, state.config().rules, &station.id, bounds)
+        let input = replay_input(&state.store, state.config().rules, &station, bounds)
             .await
             .map_err(|e| log_error(&state.store, &e))?;
         days.push(
-            compute(move || reports::day(&station, &rules, date, bounds, now, &events)).await?,
+            compute(move || {
+                let logged = (&input.earlier[..], &input.events[..]);
+                reports::day(&station, &input.rules, date, bounds, now, logged)
+            })
+            .await?,
         );
     }
     Ok(days)
@@ -310,16 +333,14 @@ pub async fn history_from_log(
         from.with_timezone(&config.timezone).date_naive(),
     )
     .0;
-    let (rules, events) = replay_input(
-        &state.store,
-        state.config().rules,
-        &config.id,
-        (day_start, to),
-    )
-    .await
-    .map_err(|e| log_error(&state.store, &e))?;
-    let points: Vec<Sample> =
-        compute(move || reports::series(&config, &rules, &events, from, to, step)).await?;
+    let input = replay_input(&state.store, state.config().rules, &config, (day_start, to))
+        .await
+        .map_err(|e| log_error(&state.store, &e))?;
+    let points: Vec<Sample> = compute(move || {
+        let logged = (&input.earlier[..], &input.events[..]);
+        reports::series(&config, &input.rules, logged, from, to, step)
+    })
+    .await?;
     Ok(LoggedHistory {
         station: station.id.clone(),
         from,

@@ -1,6 +1,7 @@
 //! lobbywatch's integration tests: the real server on port 0, real clients.
 
 mod backend;
+mod bookings_public;
 mod browser;
 mod capacity;
 mod catalogue;

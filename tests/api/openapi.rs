@@ -12,6 +12,10 @@ use crate::helpers::TestApp;
 const ROUTES: &[(&str, &[&str])] = &[
     ("/api/v1/stations/{station}/events", &["post"]),
     ("/api/v1/stations/{station}/join", &["post"]),
+    ("/api/v1/stations/{station}/bookings", &["post"]),
+    ("/api/v1/bookings/challenge", &["get"]),
+    ("/api/v1/bookings/{code}", &["get", "delete"]),
+    ("/api/v1/bookings/{code}/move", &["post"]),
     ("/api/v1/stations", &["get"]),
     ("/api/v1/stations/{station}", &["get"]),
     ("/api/v1/stations/{station}/public", &["get"]),

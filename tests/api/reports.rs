@@ -148,3 +148,147 @@ async fn history_over_any_range_is_replayed_from_the_log_at_the_asked_step() {
         assert_eq!(p["field"], field, "{query}");
     }
 }
+
+/// The test config with `small`'s passport service bookable (15-minute slots, one desk).
+fn bookable_small() -> lobbywatch::config::Config {
+    let mut config = test_config();
+    let small = config
+        .stations
+        .iter_mut()
+        .find(|s| s.id.as_str() == "small")
+        .unwrap();
+    small.services[0].booking = Some(lobbywatch::config::ServiceBooking {
+        slot_min: 15,
+        bookable_desks: 1,
+    });
+    small.services[0].walk_in_quota = Some(20);
+    config
+}
+
+/// Logs a booking made by an integration (the way the booking routes log one).
+async fn log_booking(
+    app: &TestApp,
+    reference: &str,
+    slot: chrono::DateTime<chrono::Utc>,
+    size: u32,
+) {
+    use lobbywatch::domain::booking::{BookingId, ExternalRef};
+    use lobbywatch::domain::{DeviceId, Event, PartySize, ServiceId, StationId};
+    let external_ref = ExternalRef::parse(reference).unwrap();
+    let event = Event::BookingMade {
+        booking: BookingId::of_external(&external_ref),
+        service: ServiceId::parse("passport").unwrap(),
+        slot,
+        party_size: PartySize::new(size).unwrap(),
+        code: None,
+        external_ref: Some(external_ref),
+        browser: None,
+    };
+    let (station, device) = (
+        StationId::parse("small").unwrap(),
+        DeviceId::parse("admin").unwrap(),
+    );
+    let logged =
+        lobbywatch::ingest::apply_system(&app.state, &station, &device, |_, _| Some(event.clone()))
+            .await;
+    assert!(matches!(logged, Ok(Some(_))), "the booking is logged");
+}
+
+/// Logs what the clock makes due at `small` now, as the ticker does.
+async fn log_what_is_due(app: &TestApp) {
+    use lobbywatch::domain::{DeviceId, StationId};
+    let (station, service) = (StationId::parse("small").unwrap(), DeviceId::service());
+    let due = |s: &lobbywatch::engine::Station, at| s.due(at);
+    while lobbywatch::ingest::apply_system(&app.state, &station, &service, due)
+        .await
+        .unwrap()
+        .is_some()
+    {}
+}
+
+#[tokio::test]
+async fn the_daily_report_counts_bookings_punctuality_walk_ins_and_held_room_minutes() {
+    let clock = Clock::starting_at(oslo_time(2026, 11, 24, 12));
+    let app = TestApp::spawn_on_clock(bookable_small(), clock.clone()).await;
+    let ten = oslo_time(2026, 11, 25, 10);
+    // Booked the day before: a pair at 10:00 and one at 10:15.
+    log_booking(&app, "ref-1", ten, 2).await;
+    log_booking(&app, "ref-2", ten + TimeDelta::minutes(15), 1).await;
+
+    // 09:45 the pair is due: 2 of small's 3 places are held.
+    clock.advance(ten - TimeDelta::minutes(15) - clock.now());
+    log_what_is_due(&app).await;
+    clock.advance(TimeDelta::minutes(1));
+    app.post_events("small-desk", "small", [("w1", check_in("passport"))])
+        .await;
+    // 09:48 a walk-in that fits by headcount waits behind the held room …
+    clock.advance(TimeDelta::minutes(2));
+    app.post_events("small-desk", "small", [("w2", check_in("passport"))])
+        .await;
+    // … until the pair checks in 5 minutes early at 09:55: 7 minutes.
+    clock.advance(TimeDelta::minutes(7));
+    let pair = json!({"kind": "booking_arrived", "external_ref": "ref-1"});
+    app.post_events("small-desk", "small", [("b1", pair)]).await;
+    // 10:25 the single has not come: a no-show.
+    clock.advance(TimeDelta::minutes(5));
+    log_what_is_due(&app).await;
+    clock.advance(TimeDelta::minutes(25));
+    log_what_is_due(&app).await;
+
+    let (status, report) = app
+        .get_as(
+            "/api/v1/reports/daily?date=2026-11-25&station=small",
+            Some("oslo-guard-token"),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let small = find(&report["stations"], "station", "small");
+    assert_eq!(small["minutes_held_turned_away"], 7.0, "{small}");
+    let booked = &small["services"][0]["bookings"];
+    assert_eq!(booked["made"], 0, "made the day before: {booked}");
+    assert_eq!(
+        (booked["arrived"].as_u64(), booked["no_shows"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(booked["no_show_rate"], 0.5);
+    assert_eq!(booked["punctuality_p50_min"], -5.0);
+    assert_eq!(
+        (
+            booked["walk_ins"].as_u64(),
+            booked["walk_in_quota"].as_u64()
+        ),
+        (Some(2), Some(20))
+    );
+    assert_eq!(booked["minutes_held_turned_away"], 7.0);
+
+    let (_, day_before) = app
+        .get_as(
+            "/api/v1/reports/daily?date=2026-11-24&station=small",
+            Some("oslo-guard-token"),
+        )
+        .await;
+    let booked = &day_before["stations"][0]["services"][0]["bookings"];
+    assert_eq!(
+        (booked["made"].as_u64(), booked["arrived"].as_u64()),
+        (Some(2), Some(0))
+    );
+
+    let csv = app
+        .client
+        .get(app.url("/api/v1/reports/daily?date=2026-11-25&station=small&format=csv"))
+        .bearer_auth("oslo-guard-token")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        csv.lines()
+            .next()
+            .unwrap()
+            .ends_with(",minutes_held_turned_away"),
+        "{csv}"
+    );
+    assert!(csv.contains(",0,0,0,1,1,0.5,-5,-5,2,20,7\n"), "{csv}");
+}
