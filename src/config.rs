@@ -161,6 +161,9 @@ pub enum Role {
     Admin,
     /// A metrics scraper (Prometheus): reads `GET /metrics` and nothing else.
     Metrics,
+    /// A national booking system: pushes, moves and cancels bookings (by its own reference) at
+    /// the stations of its scope; reads no status documents and posts no events.
+    Integration,
 }
 
 /// Which stations a device may act on.

@@ -75,6 +75,7 @@ impl Config {
             (Role::Display, "display"),
             (Role::Admin, "admin"),
             (Role::Metrics, "metrics"),
+            (Role::Integration, "integration"),
         ]
         .iter()
         .map(|(role, name)| {

@@ -353,8 +353,9 @@ fn slots_skip_the_hour_spring_skips_and_repeat_the_hour_autumn_repeats() {
             "01:00+02:00",
             "01:30+02:00",
             "02:00+02:00",
-            "02:00+01:00",
             "02:30+02:00",
+            // The repeated hour comes after the first, in time order.
+            "02:00+01:00",
             "02:30+01:00",
             "03:00+01:00",
             "03:30+01:00"

@@ -24,7 +24,7 @@ pub struct FreeSlot {
     pub free: u32,
 }
 
-/// The starts of `service`'s slots on the local `day` in `tz`, in order; none when it takes no
+/// The starts of `service`'s slots on the local `day` in `tz`, in time order; none when it takes no
 /// bookings or is closed that day.
 pub fn slots_on(service: &config::Service, tz: Tz, day: NaiveDate) -> Vec<DateTime<Utc>> {
     let Some(booking) = service.booking else {
@@ -49,6 +49,9 @@ pub fn slots_on(service: &config::Service, tz: Tz, day: NaiveDate) -> Vec<DateTi
             minute += step;
         }
     }
+    // In real time: the second 02:00 of an autumn change comes after the first 02:30, and the
+    // first free slot is the earliest instant, not the earliest wall-clock time.
+    starts.sort_unstable();
     starts
 }
 

@@ -5,7 +5,9 @@
 //! a `terminal` posts events for its one station and reads it; a `guard` reads and acts on the
 //! stations of its districts or list (and alone may correct the headcount); a `display` reads
 //! only public documents, which need no token; an `admin` manages rules and tokens, not stations;
-//! a `metrics` device (a Prometheus scraper) reads `GET /metrics` and nothing else.
+//! a `metrics` device (a Prometheus scraper) reads `GET /metrics` and nothing else; an
+//! `integration` (a national booking system) pushes bookings to the stations of its districts or
+//! list, and reads nothing else.
 
 use std::sync::Arc;
 
@@ -22,6 +24,13 @@ use crate::tokens::Tokens;
 /// The refusal of anything but `GET /metrics` to a metrics device.
 fn metrics_only() -> ApiError {
     ApiError::Forbidden("a metrics token reads GET /metrics and nothing else".into())
+}
+
+/// The refusal of anything but the booking push to an integration.
+fn bookings_only() -> ApiError {
+    ApiError::Forbidden(
+        "an integration token pushes bookings (PUT/GET/DELETE /api/v1/stations/{station}/bookings/{external_ref}) and nothing else".into(),
+    )
 }
 
 /// The refusal of a terminal or guard at a station outside its scope.
@@ -84,6 +93,7 @@ pub fn may_read(device: &Device, station: &config::Station) -> Result<(), ApiErr
             "an admin token manages rules and tokens; use a guard token to watch stations".into(),
         )),
         Role::Metrics => Err(metrics_only()),
+        Role::Integration => Err(bookings_only()),
     }
 }
 
@@ -99,6 +109,19 @@ pub fn may_act(device: &Device, station: &config::Station) -> Result<(), ApiErro
             "an admin token cannot post events; use a terminal or guard token".into(),
         )),
         Role::Metrics => Err(metrics_only()),
+        Role::Integration => Err(bookings_only()),
+    }
+}
+
+/// May `device` push, read and cancel bookings by their external reference at `station`? Only
+/// an integration, within its scope.
+pub fn may_push_bookings(device: &Device, station: &config::Station) -> Result<(), ApiError> {
+    match device.role {
+        Role::Integration if covers(&device.scope, station) => Ok(()),
+        Role::Integration => Err(not_assigned(device, station)),
+        _ => Err(ApiError::Forbidden(
+            "only an `integration` device (a national booking system) pushes bookings by reference; the public books with POST /api/v1/stations/{station}/bookings".into(),
+        )),
     }
 }
 

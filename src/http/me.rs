@@ -48,7 +48,7 @@ struct StationRef {
 )]
 async fn me(State(state): State<AppState>, Caller(device): Caller) -> Response {
     let stations = match device.role {
-        Role::Terminal | Role::Guard => state
+        Role::Terminal | Role::Guard | Role::Integration => state
             .config()
             .stations
             .iter()

@@ -15,6 +15,8 @@
 //! | reloading the config file | `admin.rs` |
 //! | opening hours for the coming two weeks | `opening_hours.rs` |
 //! | the distancing rule at run time | `rules.rs` |
+//! | a bookable service's free slots, and a district's next ones | `slots.rs` |
+//! | a national booking system's push: bookings by its reference | `integration.rs` |
 //! | daily reports and history from the log | `reports.rs` |
 //! | a visitor's own ticket by its link: view, socket, actions | `tickets.rs` |
 //! | the web pages | `web.rs` |
@@ -34,6 +36,7 @@ pub mod capacity;
 pub mod devices;
 pub mod events;
 pub mod health;
+pub mod integration;
 pub mod join;
 pub mod json;
 pub mod limits;
@@ -47,6 +50,7 @@ pub mod problem;
 pub mod qr;
 pub mod reports;
 pub mod rules;
+pub mod slots;
 pub mod stations;
 pub mod ticket_link;
 pub mod tickets;
@@ -79,6 +83,8 @@ pub fn app(state: AppState) -> Router {
         .merge(admin::router())
         .merge(opening_hours::router())
         .merge(rules::router())
+        .merge(slots::router())
+        .merge(integration::router())
         .merge(reports::router())
         .merge(tickets::router())
         .merge(openapi::router())

@@ -130,6 +130,8 @@ pub fn document() -> utoipa::openapi::OpenApi {
         super::admin::Api::openapi(),
         super::opening_hours::Api::openapi(),
         super::rules::Api::openapi(),
+        super::slots::Api::openapi(),
+        super::integration::Api::openapi(),
         super::reports::Api::openapi(),
         super::tickets::Api::openapi(),
         super::metrics::Api::openapi(),

@@ -94,6 +94,9 @@ pub enum ApiError {
     /// A reload's file is not a valid config: every error, each naming the file, the key and
     /// the reason.
     InvalidConfig(crate::config::ConfigErrors),
+    /// An integration pushed a booking it had pushed before under the same reference with
+    /// another service or party size (what differs, in English).
+    BookingDiffers(String),
     /// A reload's file is valid but cannot apply now (a station with people inside, say).
     ReloadRefused(String),
     Internal,
@@ -263,7 +266,8 @@ impl std::fmt::Display for ApiError {
             | ApiError::MethodNotAllowed(s)
             | ApiError::PayloadTooLarge(s)
             | ApiError::UnsupportedMediaType(s)
-            | ApiError::Unavailable(s) => f.write_str(s),
+            | ApiError::Unavailable(s)
+            | ApiError::BookingDiffers(s) => f.write_str(s),
             ApiError::PowFailed(why) => write!(
                 f,
                 "{why}; nothing was booked — fetch a new challenge (GET /api/v1/bookings/challenge), solve it and send the booking again"
@@ -395,6 +399,8 @@ problem_kinds! {
         "The service takes no bookings, or the time is not one of its slots, has passed, lies beyond the booking horizon, or is taken. List the free slots and pick one.";
     BookingState => CONFLICT, "booking-state", "The booking cannot do that now",
         "The booking is unknown at this station, or has already arrived, lapsed as a no-show or been cancelled.";
+    BookingDiffers => CONFLICT, "booking-differs", "The booking was pushed with another service or party size",
+        "A booking pushed by reference keeps its service and party size; only its slot moves. Cancel it (DELETE) and push a new reference for another service or party.";
     WalkInQuota => CONFLICT, "walk-in-quota", "No more walk-in tickets today",
         "The day's walk-in quota for the service is used up, or it serves booked visitors only. Book a time.";
     PayloadTooLarge => PAYLOAD_TOO_LARGE, "payload-too-large", "Body too large",
@@ -616,6 +622,7 @@ impl ApiError {
             ApiError::TimedOut(_) => Kind::RequestTimeout,
             ApiError::InvalidConfig(_) => Kind::InvalidConfig,
             ApiError::ReloadRefused(_) => Kind::ReloadRefused,
+            ApiError::BookingDiffers(_) => Kind::BookingDiffers,
             ApiError::Internal => Kind::Internal,
         }
     }
@@ -836,6 +843,7 @@ mod tests {
                 .into(),
             ),
             ApiError::ReloadRefused(String::new()),
+            ApiError::BookingDiffers(String::new()),
             ApiError::Internal,
         ];
         for e in all {

@@ -60,8 +60,7 @@ fn integration_token(config: &Config, station: &config::Station) -> Option<Strin
     config
         .devices
         .iter()
-        // Compared by its name in the config file: the role is `integration`.
-        .filter(|d| serde_json::to_value(d.role).ok() == Some(json!("integration")))
+        .filter(|d| d.role == config::Role::Integration)
         .find(|d| covers(&d.scope, station))
         .map(|d| config::demo_token(&d.id))
 }

@@ -30,6 +30,12 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/api/v1/devices/{device}/revoke", &["post"]),
     ("/api/v1/admin/reload", &["post"]),
     ("/api/v1/opening-hours", &["get"]),
+    ("/api/v1/stations/{station}/slots", &["get"]),
+    ("/api/v1/districts/{district}/next-slots", &["get"]),
+    (
+        "/api/v1/stations/{station}/bookings/{external_ref}",
+        &["get", "put", "delete"],
+    ),
     ("/api/v1/rules", &["get", "put"]),
     ("/api/v1/reports/daily", &["get"]),
     ("/api/v1/tickets/{code}", &["get"]),
@@ -205,6 +211,8 @@ async fn every_route_of_the_router_is_documented_with_its_methods() {
             &path
                 .replace("{station}", "small")
                 .replace("{device}", "no-such-device")
+                .replace("{district}", "oslo")
+                .replace("{external_ref}", "NB-1")
                 .replace("{slug}", "not-found"),
         );
         for method in *methods {

@@ -150,11 +150,11 @@ fn scope(
                 "a terminal or display needs exactly one `station = \"...\"` and no other scope",
             )),
         },
-        Role::Guard if given != 1 || d.station.is_some() => Err(c.err(
+        Role::Guard | Role::Integration if given != 1 || d.station.is_some() => Err(c.err(
             key,
-            "a guard needs exactly one of `districts = [..]`, `stations = [..]` or `all = true`",
+            "a guard or integration needs exactly one of `districts = [..]`, `stations = [..]` or `all = true`",
         )),
-        Role::Guard => guard_scope(c, key, d, known),
+        Role::Guard | Role::Integration => guard_scope(c, key, d, known),
         Role::Admin | Role::Metrics if given != 0 => Err(c.err(
             key,
             "an admin or metrics device has no station scope; remove station/stations/districts/all",
@@ -163,7 +163,7 @@ fn scope(
     }
 }
 
-/// A guard's one scope key: `stations`, `districts` or `all = true`.
+/// A guard's (or an integration's) one scope key: `stations`, `districts` or `all = true`.
 fn guard_scope(
     c: &Checker<'_>,
     key: &str,
