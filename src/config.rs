@@ -177,6 +177,19 @@ pub enum Scope {
     Nothing,
 }
 
+impl Scope {
+    /// Whether this scope covers `station`.
+    pub fn covers(&self, station: &Station) -> bool {
+        match self {
+            Scope::Station(s) => *s == station.id,
+            Scope::Stations(list) => list.contains(&station.id),
+            Scope::Districts(list) => list.contains(&station.district),
+            Scope::All => true,
+            Scope::Nothing => false,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Device {
     pub id: DeviceId,

@@ -71,13 +71,7 @@ impl FromRequestParts<AppState> for Caller {
 
 /// Whether `scope` covers `station`.
 pub fn covers(scope: &Scope, station: &config::Station) -> bool {
-    match scope {
-        Scope::Station(s) => *s == station.id,
-        Scope::Stations(list) => list.contains(&station.id),
-        Scope::Districts(list) => list.contains(&station.district),
-        Scope::All => true,
-        Scope::Nothing => false,
-    }
+    scope.covers(station)
 }
 
 /// May `device` read the full status document of `station`?

@@ -20,7 +20,6 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{self, Config};
 use crate::domain::ServiceId;
-use crate::http::auth::covers;
 
 /// Share of the free places in a slot (after the first two slots) that get booked.
 const BOOKED_SHARE: f64 = 0.55;
@@ -61,7 +60,7 @@ fn integration_token(config: &Config, station: &config::Station) -> Option<Strin
         .devices
         .iter()
         .filter(|d| d.role == config::Role::Integration)
-        .find(|d| covers(&d.scope, station))
+        .find(|d| d.scope.covers(station))
         .map(|d| config::demo_token(&d.id))
 }
 
