@@ -4,8 +4,6 @@
 //! reused or expired proof of work, too many bookings from one address or one browser are refused
 //! with nothing logged; a cancelled slot is free to others only from its `release_at`.
 
-use std::process::{Command, Stdio};
-
 use chrono::{DateTime, TimeDelta, Utc};
 use lobbywatch::clock::Clock;
 use lobbywatch::config::Config;
@@ -16,7 +14,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::backend::logged_count;
-use crate::helpers::{ServerProcess, TestApp, oslo_time, test_config_toml};
+use crate::helpers::{LogFormat, ServerProcess, TestApp, oslo_time, test_config_toml};
 
 /// The proof of work the tests' server asks: 256 hashes on average, so the tests solve it fast.
 const POW_BITS: u32 = 8;
@@ -542,19 +540,9 @@ async fn a_booking_code_never_reaches_the_log_only_its_route_templates() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("bookings.toml");
     std::fs::write(&config, config_toml(5, "")).unwrap();
-    let log_path = dir.path().join("server.log");
-    let data = dir.path().join("data");
-    let mut command = Command::new(env!("CARGO_BIN_EXE_lobbywatch"));
-    command
-        .args(["--log-format", "json", "serve", "--listen", "127.0.0.1:0"])
-        .arg("--config")
-        .arg(&config)
-        .arg("--data")
-        .arg(&data)
-        .args(crate::backend::database_args(&data));
     // At `trace`, the most any operator could turn on.
-    let log = std::fs::File::create(&log_path).unwrap();
-    let server = ServerProcess::spawn_logging(command, "trace", Stdio::from(log));
+    let (server, log_path) =
+        ServerProcess::spawn_logging_to_file(dir.path(), &config, "trace", LogFormat::Json);
     let client = reqwest::Client::new();
     // This server runs on the real clock: a slot tomorrow, on the hour.
     let tomorrow = (Utc::now() + TimeDelta::days(1)).timestamp();

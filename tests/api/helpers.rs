@@ -494,6 +494,31 @@ impl ServerProcess {
         Self::spawn_logging(command, "warn", Stdio::inherit())
     }
 
+    /// A `serve` of `config` with its data in `dir/data`, logging at `rust_log` (in `format`)
+    /// into `dir/server.log`: the server, and the log's path for the test to read.
+    pub fn spawn_logging_to_file(
+        dir: &Path,
+        config: &Path,
+        rust_log: &str,
+        format: LogFormat,
+    ) -> (ServerProcess, PathBuf) {
+        let log_path = dir.join("server.log");
+        let log = std::fs::File::create(&log_path).expect("the log file is created");
+        let data = dir.join("data");
+        let mut command = Command::new(env!("CARGO_BIN_EXE_lobbywatch"));
+        if format == LogFormat::Json {
+            command.args(["--log-format", "json"]);
+        }
+        command
+            .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+            .arg(config)
+            .arg("--data")
+            .arg(&data)
+            .args(super::backend::database_args(&data));
+        let server = Self::spawn_logging(command, rust_log, Stdio::from(log));
+        (server, log_path)
+    }
+
     /// [`ServerProcess::spawn`] with the log level `rust_log` and the log written to `stderr`.
     pub fn spawn_logging(mut command: Command, rust_log: &str, stderr: Stdio) -> ServerProcess {
         use std::io::{BufRead, BufReader};
@@ -554,4 +579,11 @@ pub fn write_config(dir: &Path) -> PathBuf {
     let path = dir.join("lobbywatch.toml");
     std::fs::write(&path, test_config_toml()).unwrap();
     path
+}
+
+/// How a server started by [`ServerProcess::spawn_logging_to_file`] writes its log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Plain,
+    Json,
 }

@@ -6,24 +6,14 @@ use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
 
-use crate::helpers::{ServerProcess, check_in, event_request, sha256_hex, write_config};
+use crate::helpers::{LogFormat, ServerProcess, check_in, event_request, sha256_hex, write_config};
 
 #[tokio::test]
 async fn json_log_lines_are_objects_with_span_fields_and_no_secrets() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path());
-    let log_path = dir.path().join("server.log");
-    let log = std::fs::File::create(&log_path).unwrap();
-    let data = dir.path().join("data");
-    let mut command = Command::new(env!("CARGO_BIN_EXE_lobbywatch"));
-    command
-        .args(["--log-format", "json", "serve", "--listen", "127.0.0.1:0"])
-        .arg("--config")
-        .arg(&config)
-        .arg("--data")
-        .arg(&data)
-        .args(crate::backend::database_args(&data));
-    let server = ServerProcess::spawn_logging(command, "debug", Stdio::from(log));
+    let (server, log_path) =
+        ServerProcess::spawn_logging_to_file(dir.path(), &config, "debug", LogFormat::Json);
     let client = reqwest::Client::new();
     // A walk-in and a booked visitor (an appointment reference is personal data), then a
     // wrong token: each request runs inside the `http` span the collector must see.
@@ -131,19 +121,9 @@ async fn text_log_lines_through_a_pipe_carry_no_colour_codes() {
 async fn a_ticket_links_code_never_reaches_the_log_only_its_route_template() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path());
-    let log_path = dir.path().join("server.log");
-    let log = std::fs::File::create(&log_path).unwrap();
-    let data = dir.path().join("data");
-    let mut command = Command::new(env!("CARGO_BIN_EXE_lobbywatch"));
-    command
-        .args(["--log-format", "json", "serve", "--listen", "127.0.0.1:0"])
-        .arg("--config")
-        .arg(&config)
-        .arg("--data")
-        .arg(&data)
-        .args(crate::backend::database_args(&data));
     // At `trace`, the most any operator could turn on.
-    let server = ServerProcess::spawn_logging(command, "trace", Stdio::from(log));
+    let (server, log_path) =
+        ServerProcess::spawn_logging_to_file(dir.path(), &config, "trace", LogFormat::Json);
     let client = reqwest::Client::new();
     let answer: Value = event_request(
         &client,

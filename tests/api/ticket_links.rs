@@ -3,8 +3,6 @@
 //! other; it expires with the day; and the visitor's actions go through `/api/v1/tickets/{code}/
 //! events` idempotently.
 
-use std::process::{Command, Stdio};
-
 use chrono::TimeDelta;
 use futures_util::StreamExt;
 use lobbywatch::clock::Clock;
@@ -14,7 +12,7 @@ use sha2::{Digest, Sha256};
 use tokio_tungstenite::connect_async;
 
 use crate::helpers::{
-    ServerProcess, TestApp, check_in, close_frame, event_request, next_doc, oslo_time,
+    LogFormat, ServerProcess, TestApp, check_in, close_frame, event_request, next_doc, oslo_time,
     test_config_toml,
 };
 
@@ -275,17 +273,8 @@ async fn the_log_holds_no_code_and_no_link_hash() {
     let dir = tempfile::tempdir().unwrap();
     let config_path = dir.path().join("lobbywatch.toml");
     std::fs::write(&config_path, config_toml_with_entrance()).unwrap();
-    let log_path = dir.path().join("server.log");
-    let log = std::fs::File::create(&log_path).unwrap();
-    let data = dir.path().join("data");
-    let mut command = Command::new(env!("CARGO_BIN_EXE_lobbywatch"));
-    command
-        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
-        .arg(&config_path)
-        .arg("--data")
-        .arg(&data)
-        .args(crate::backend::database_args(&data));
-    let server = ServerProcess::spawn_logging(command, "debug", Stdio::from(log));
+    let (server, log_path) =
+        ServerProcess::spawn_logging_to_file(dir.path(), &config_path, "debug", LogFormat::Plain);
     let client = reqwest::Client::new();
     let base = server.base.clone();
 

@@ -1,7 +1,6 @@
 //! Tokens: rotation (two valid at once), revocation at run time that closes the device's sockets
 //! and survives a restart, and tokens never written to the log.
 
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use lobbywatch::config::Config;
@@ -10,8 +9,8 @@ use serde_json::{Value, json};
 use tokio_tungstenite::connect_async;
 
 use crate::helpers::{
-    ServerProcess, TestApp, check_in, close_code, event_request, find, next_doc, sha256_hex,
-    test_config, test_config_toml, write_config,
+    LogFormat, ServerProcess, TestApp, check_in, close_code, event_request, find, next_doc,
+    sha256_hex, test_config, test_config_toml, write_config,
 };
 
 #[tokio::test]
@@ -125,16 +124,8 @@ async fn an_admin_revokes_a_device_its_sockets_close_with_4401_and_it_stays_revo
 async fn tokens_and_appointments_never_reach_the_log_even_at_trace_level() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path());
-    let log_path = dir.path().join("server.log");
-    let log = std::fs::File::create(&log_path).unwrap();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_lobbywatch"));
-    command
-        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
-        .arg(&config)
-        .arg("--data")
-        .arg(dir.path().join("data"))
-        .args(crate::backend::database_args(&dir.path().join("data")));
-    let server = ServerProcess::spawn_logging(command, "trace", Stdio::from(log));
+    let (server, log_path) =
+        ServerProcess::spawn_logging_to_file(dir.path(), &config, "trace", LogFormat::Plain);
     let base = server.base.clone();
     let client = reqwest::Client::new();
     // Good and bad tokens, in headers and in the socket query string.
